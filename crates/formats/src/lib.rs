@@ -1,0 +1,21 @@
+//! certfleet-formats: the encodings certificates and keys travel in.
+//!
+//! This crate owns turning bytes into typed blocks and back, with no knowledge of what a
+//! certificate means:
+//! - [`pem`]: a PEM block scanner that tolerates what administrators paste (metadata lines,
+//!   CRLF, newlines flattened to spaces) and a strict PEM writer;
+//! - [`detect`]: telling PEM from DER and naming what a DER blob most likely is.
+//!
+//! ```
+//! use certfleet_formats::pem;
+//! let text = pem::encode("CERTIFICATE", &[0x30, 0x00]);
+//! let blocks = pem::decode_blocks(&text).unwrap();
+//! assert_eq!(blocks[0].label, "CERTIFICATE");
+//! assert_eq!(blocks[0].der, vec![0x30, 0x00]);
+//! ```
+
+pub mod detect;
+mod error;
+pub mod pem;
+
+pub use error::FormatError;
