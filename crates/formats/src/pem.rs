@@ -40,7 +40,12 @@ pub fn decode_blocks(text: &str) -> Result<Vec<PemBlock>, FormatError> {
         let Some(label_end) = after_begin.find(DASHES) else {
             return Err(FormatError::Truncated {
                 index,
-                label: after_begin.chars().take(40).collect::<String>().trim().to_owned(),
+                label: after_begin
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned(),
             });
         };
         let label = after_begin[..label_end].trim().to_owned();
@@ -106,7 +111,10 @@ mod tests {
     fn skips_metadata_and_accepts_crlf_and_flattened_newlines() {
         let der: Vec<u8> = (0..100u8).collect();
         let block = encode("PRIVATE KEY", &der);
-        let crlf = format!("Bag Attributes\r\n    localKeyID: 01 02\r\nsubject=/CN=x\r\n{}", block.replace('\n', "\r\n"));
+        let crlf = format!(
+            "Bag Attributes\r\n    localKeyID: 01 02\r\nsubject=/CN=x\r\n{}",
+            block.replace('\n', "\r\n")
+        );
         assert_eq!(decode_blocks(&crlf).unwrap()[0].der, der);
         let flat = block.replace('\n', " ");
         assert_eq!(decode_blocks(&flat).unwrap()[0].der, der);

@@ -67,12 +67,11 @@ impl Authority {
         key: PrivateKey,
         above: Vec<CertificateDer<'static>>,
     ) -> Result<Self> {
-        let (_, parsed) = x509_parser::parse_x509_certificate(&cert).map_err(|e| {
-            PkiError::Malformed {
+        let (_, parsed) =
+            x509_parser::parse_x509_certificate(&cert).map_err(|e| PkiError::Malformed {
                 what: "CA certificate".into(),
                 detail: e.to_string(),
-            }
-        })?;
+            })?;
         if !parsed.is_ca() {
             return Err(PkiError::Invalid(format!(
                 "'{}' is not a CA certificate (Basic Constraints CA:TRUE missing)",
@@ -128,7 +127,13 @@ mod tests {
 
     #[test]
     fn a_root_with_an_intermediate_loads_as_an_authority() {
-        let ca = init_ca("Test Root", KeyAlgorithm::EcdsaP256, 30, Some("Test Issuing")).unwrap();
+        let ca = init_ca(
+            "Test Root",
+            KeyAlgorithm::EcdsaP256,
+            30,
+            Some("Test Issuing"),
+        )
+        .unwrap();
         let (icert, ikey) = ca.intermediate.unwrap();
         let authority = Authority::new(icert, ikey, vec![ca.root_cert.clone()]).unwrap();
         assert_eq!(authority.issuing_chain().len(), 2);

@@ -42,7 +42,7 @@ pub fn parse_single_certificate(bytes: &[u8]) -> Result<CertificateDer<'static>>
 
 fn check_parses(der: &[u8], index: usize) -> Result<()> {
     match x509_parser::parse_x509_certificate(der) {
-        Ok((rest, _)) if rest.is_empty() => Ok(()),
+        Ok(([], _)) => Ok(()),
         Ok(_) => Err(PkiError::Malformed {
             what: format!("certificate in block {index}"),
             detail: "trailing bytes after the certificate".into(),

@@ -15,10 +15,7 @@ pub fn order_chain(
         pool.iter().filter(|c| *c != leaf).cloned().collect();
     let mut ordered = Vec::new();
     let mut current = leaf.clone();
-    loop {
-        let Ok((_, child)) = x509_parser::parse_x509_certificate(&current) else {
-            break;
-        };
+    while let Ok((_, child)) = x509_parser::parse_x509_certificate(&current) {
         if is_self_issued(&child) {
             break;
         }
@@ -57,19 +54,23 @@ pub fn is_self_issued(cert: &X509Certificate<'_>) -> bool {
 }
 
 fn authority_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
-    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
-        x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
-            aki.key_identifier.as_ref().map(|id| id.0)
-        }
-        _ => None,
-    })
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|id| id.0)
+            }
+            _ => None,
+        })
 }
 
 fn subject_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
-    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
-        x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
-        _ => None,
-    })
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -94,7 +95,9 @@ mod tests {
             key: KeyAlgorithm::EcdsaP256,
         };
         let leaf = issue_leaf(&request, Some(&authority)).unwrap();
-        let stranger = init_ca("Other", KeyAlgorithm::EcdsaP256, 30, None).unwrap().root_cert;
+        let stranger = init_ca("Other", KeyAlgorithm::EcdsaP256, 30, None)
+            .unwrap()
+            .root_cert;
         let pool = vec![ca.root_cert.clone(), stranger.clone(), icert.clone()];
         let (ordered, rest) = order_chain(&leaf.cert, &pool);
         assert_eq!(ordered, vec![icert, ca.root_cert]);

@@ -105,7 +105,8 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
     let sans = requested_sans(&csr)?;
     let spki = info.subject_pki.raw.to_vec();
     let public_key = info.subject_pki.subject_public_key.data.to_vec();
-    let is_rsa = info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
+    let is_rsa =
+        info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
     Ok(CsrInfo {
         subject: info.subject.to_string(),
         der,
@@ -248,10 +249,20 @@ mod tests {
         let new = new_csr("db.example.test", &[], &[], true, KeyAlgorithm::EcdsaP256).unwrap();
         let info = read_csr(&new.csr_der).unwrap();
         assert_eq!(info.sans, None);
-        let cert = sign_csr(&authority(), &info, Usage::Server, 30, &SigningPolicy::default()).unwrap();
+        let cert = sign_csr(
+            &authority(),
+            &info,
+            Usage::Server,
+            30,
+            &SigningPolicy::default(),
+        )
+        .unwrap();
         let (_, parsed) = x509_parser::parse_x509_certificate(&cert).unwrap();
         let sans = parsed.subject_alternative_name().unwrap().unwrap();
-        assert_eq!(general_names_to_sans(&sans.value.general_names), vec![San::Dns("db.example.test".into())]);
+        assert_eq!(
+            general_names_to_sans(&sans.value.general_names),
+            vec![San::Dns("db.example.test".into())]
+        );
     }
 
     #[test]

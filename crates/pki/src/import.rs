@@ -39,10 +39,11 @@ pub fn check_reply(
         .find(|c| public_key_bits(c).as_deref() == Some(csr.public_key.as_slice()))
         .unwrap_or(first)
         .clone();
-    let (_, parsed) = x509_parser::parse_x509_certificate(&leaf).map_err(|e| PkiError::Malformed {
-        what: "reply certificate".into(),
-        detail: e.to_string(),
-    })?;
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(&leaf).map_err(|e| PkiError::Malformed {
+            what: "reply certificate".into(),
+            detail: e.to_string(),
+        })?;
 
     let mut differences = Vec::new();
     if parsed.public_key().subject_public_key.data.as_ref() != csr.public_key.as_slice() {
@@ -52,21 +53,30 @@ pub fn check_reply(
         ));
     }
     let cert_sans: BTreeSet<San> = match parsed.subject_alternative_name() {
-        Ok(Some(ext)) => general_names_to_sans(&ext.value.general_names).into_iter().collect(),
+        Ok(Some(ext)) => general_names_to_sans(&ext.value.general_names)
+            .into_iter()
+            .collect(),
         _ => BTreeSet::new(),
     };
     if let Some(csr_sans) = &csr.sans {
         let asked: BTreeSet<San> = csr_sans.iter().cloned().collect();
         for added in cert_sans.difference(&asked) {
-            differences.push(format!("SAN {} is in the certificate but not in the CSR", added.display()));
+            differences.push(format!(
+                "SAN {} is in the certificate but not in the CSR",
+                added.display()
+            ));
         }
         for dropped in asked.difference(&cert_sans) {
-            differences.push(format!("SAN {} is in the CSR but not in the certificate", dropped.display()));
+            differences.push(format!(
+                "SAN {} is in the CSR but not in the certificate",
+                dropped.display()
+            ));
         }
     }
     if let Some(key) = key {
         if key.der_bytes() != csr.public_key.as_slice() {
-            differences.push("private key: the key given is not the one the CSR was made with".into());
+            differences
+                .push("private key: the key given is not the one the CSR was made with".into());
         }
     }
     if !differences.is_empty() {
@@ -95,16 +105,52 @@ mod tests {
     fn accepts_the_matching_reply_and_lists_every_difference_otherwise() {
         let ca = init_ca("Root", KeyAlgorithm::EcdsaP256, 60, None).unwrap();
         let authority = Authority::new(ca.root_cert.clone(), ca.root_key, vec![]).unwrap();
-        let mine = new_csr("a.example.test", &["b.example.test".into()], &[], false, KeyAlgorithm::EcdsaP256).unwrap();
+        let mine = new_csr(
+            "a.example.test",
+            &["b.example.test".into()],
+            &[],
+            false,
+            KeyAlgorithm::EcdsaP256,
+        )
+        .unwrap();
         let info = read_csr(&mine.csr_der).unwrap();
-        let cert = sign_csr(&authority, &info, Usage::Server, 30, &SigningPolicy::default()).unwrap();
-        let ok = check_reply(&info, &[cert], &[ca.root_cert.clone()], Some(&mine.key)).unwrap();
+        let cert = sign_csr(
+            &authority,
+            &info,
+            Usage::Server,
+            30,
+            &SigningPolicy::default(),
+        )
+        .unwrap();
+        let ok = check_reply(
+            &info,
+            &[cert],
+            std::slice::from_ref(&ca.root_cert),
+            Some(&mine.key),
+        )
+        .unwrap();
         assert_eq!(ok.chain, vec![ca.root_cert.clone()]);
 
-        let other = new_csr("a.example.test", &["c.example.test".into()], &[], false, KeyAlgorithm::EcdsaP256).unwrap();
+        let other = new_csr(
+            "a.example.test",
+            &["c.example.test".into()],
+            &[],
+            false,
+            KeyAlgorithm::EcdsaP256,
+        )
+        .unwrap();
         let other_info = read_csr(&other.csr_der).unwrap();
-        let foreign = sign_csr(&authority, &other_info, Usage::Server, 30, &SigningPolicy::default()).unwrap();
-        let PkiError::Mismatch(diffs) = check_reply(&info, &[foreign], &[], Some(&mine.key)).unwrap_err() else {
+        let foreign = sign_csr(
+            &authority,
+            &other_info,
+            Usage::Server,
+            30,
+            &SigningPolicy::default(),
+        )
+        .unwrap();
+        let PkiError::Mismatch(diffs) =
+            check_reply(&info, &[foreign], &[], Some(&mine.key)).unwrap_err()
+        else {
             panic!("expected a mismatch");
         };
         assert_eq!(diffs.len(), 3, "{diffs:?}");

@@ -116,7 +116,7 @@ pub struct PrivateKey {
 
 enum Signer {
     Rcgen(rcgen::KeyPair),
-    WeakRsa(WeakRsaSigner),
+    WeakRsa(Box<WeakRsaSigner>),
 }
 
 struct WeakRsaSigner {
@@ -152,7 +152,7 @@ impl PrivateKey {
             }
             KeyAlgorithm::Rsa1024 => return Self::generate_weak_rsa(),
         };
-        let pkcs8 = Zeroizing::new(pair.serialize_der());
+        let pkcs8 = portable_pkcs8(algorithm, Zeroizing::new(pair.serialize_der()))?;
         Ok(PrivateKey {
             algorithm,
             pkcs8,
@@ -163,8 +163,8 @@ impl PrivateKey {
     fn generate_weak_rsa() -> Result<Self> {
         use rsa::pkcs8::EncodePrivateKey;
         let mut rng = rsa::rand_core::OsRng;
-        let key = rsa::RsaPrivateKey::new(&mut rng, 1024)
-            .map_err(|e| PkiError::Crypto(e.to_string()))?;
+        let key =
+            rsa::RsaPrivateKey::new(&mut rng, 1024).map_err(|e| PkiError::Crypto(e.to_string()))?;
         let pkcs8 = key
             .to_pkcs8_der()
             .map_err(|e| PkiError::Crypto(e.to_string()))?;
@@ -181,10 +181,10 @@ impl PrivateKey {
         Ok(PrivateKey {
             algorithm: KeyAlgorithm::Rsa1024,
             pkcs8,
-            signer: Signer::WeakRsa(WeakRsaSigner {
+            signer: Signer::WeakRsa(Box::new(WeakRsaSigner {
                 key: rsa::pkcs1v15::SigningKey::new(key),
                 public_pkcs1,
-            }),
+            })),
         })
     }
 
@@ -225,6 +225,7 @@ impl PrivateKey {
         match rcgen::KeyPair::try_from(&as_pki) {
             Ok(pair) => {
                 let algorithm = algorithm_of_rcgen(&pair)?;
+                let pkcs8 = portable_pkcs8(algorithm, pkcs8)?;
                 Ok(PrivateKey {
                     algorithm,
                     pkcs8,
@@ -258,12 +259,11 @@ impl PrivateKey {
             Err(_) => {
                 use rsa::pkcs1::DecodeRsaPrivateKey;
                 use rsa::pkcs8::EncodePrivateKey;
-                let key = rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| {
-                    PkiError::Malformed {
+                let key =
+                    rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| PkiError::Malformed {
                         what: "RSA private key".into(),
                         detail: e.to_string(),
-                    }
-                })?;
+                    })?;
                 let pkcs8 = key
                     .to_pkcs8_der()
                     .map_err(|e| PkiError::Crypto(e.to_string()))?;
@@ -312,6 +312,23 @@ impl PrivateKey {
     pub fn spki_der(&self) -> Vec<u8> {
         self.subject_public_key_info()
     }
+}
+
+/// Ed25519 keys are kept as PKCS#8 v1 (RFC 5208, no embedded public key): OpenSSL 3.0
+/// refuses the v2 form that aws-lc-rs writes, and Java reads both.
+fn portable_pkcs8(
+    algorithm: KeyAlgorithm,
+    pkcs8: Zeroizing<Vec<u8>>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    if algorithm != KeyAlgorithm::Ed25519 {
+        return Ok(pkcs8);
+    }
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
+        .map_err(|e| PkiError::Crypto(e.to_string()))?;
+    let v1 = pair
+        .to_pkcs8v1()
+        .map_err(|_| PkiError::Crypto("re-encoding an Ed25519 key".into()))?;
+    Ok(Zeroizing::new(v1.as_ref().to_vec()))
 }
 
 fn algorithm_of_rcgen(pair: &rcgen::KeyPair) -> Result<KeyAlgorithm> {

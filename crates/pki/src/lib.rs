@@ -30,6 +30,7 @@ pub mod chain;
 pub mod csr;
 mod error;
 pub mod import;
+pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod names;

@@ -106,7 +106,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             sans.iter().map(San::display).collect::<Vec<_>>(),
-            ["DNS:web.example.test", "DNS:alt.example.test", "IP:10.0.0.1"]
+            [
+                "DNS:web.example.test",
+                "DNS:alt.example.test",
+                "IP:10.0.0.1"
+            ]
         );
     }
 
@@ -116,6 +120,9 @@ mod tests {
         assert!(dns("bad..name").is_err());
         assert!(dns("-x.example").is_err());
         assert!(dns("*.example.test").is_ok());
-        assert_eq!(San::from_cn("10.1.2.3").unwrap(), San::Ip("10.1.2.3".parse().unwrap()));
+        assert_eq!(
+            San::from_cn("10.1.2.3").unwrap(),
+            San::Ip("10.1.2.3".parse().unwrap())
+        );
     }
 }

@@ -12,8 +12,8 @@ use crate::error::{PkiError, Result};
 use crate::keys::KeyAlgorithm;
 use crate::names::San;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyUsagePurpose, SerialNumber,
 };
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
@@ -64,7 +64,10 @@ const BACKDATE: Duration = Duration::minutes(5);
 
 /// The validity window of a new certificate: from a few minutes ago for `days` days,
 /// never past `cap` (the issuer's own expiry).
-pub fn validity(days: u32, cap: Option<OffsetDateTime>) -> Result<(OffsetDateTime, OffsetDateTime)> {
+pub fn validity(
+    days: u32,
+    cap: Option<OffsetDateTime>,
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
     if days == 0 {
         return Err(PkiError::Invalid("--days must be at least 1".into()));
     }
@@ -102,7 +105,11 @@ fn subject(cn: &str) -> DistinguishedName {
 }
 
 /// Parameters for a CA certificate with the given path length constraint.
-pub fn ca_params(cn: &str, path_len: u8, window: (OffsetDateTime, OffsetDateTime)) -> Result<CertificateParams> {
+pub fn ca_params(
+    cn: &str,
+    path_len: u8,
+    window: (OffsetDateTime, OffsetDateTime),
+) -> Result<CertificateParams> {
     if cn.trim().is_empty() {
         return Err(PkiError::Invalid("--cn must not be empty".into()));
     }

@@ -1,0 +1,156 @@
+//! `certfleet cert issue` and `certfleet cert import`.
+
+use super::ca_dir::load_issuing_ca;
+use super::output::{key_algorithm, report_written, usage, write_leaf_files};
+use super::Outcome;
+use crate::files::{read_input, with_suffix};
+use anyhow::{bail, Context, Result};
+use certfleet_pki::certs::parse_certificates;
+use certfleet_pki::csr::read_csr;
+use certfleet_pki::import::check_reply;
+use certfleet_pki::issue::{issue_leaf, LeafRequest};
+use certfleet_pki::keys::PrivateKey;
+use clap::{Args, Subcommand};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Certificate commands.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Issue a leaf certificate with a new key, signed by a CA or self-signed.
+    #[command(
+        after_help = "Example:\n  certfleet cert issue --ca ca --cn web.example.test --san www.example.test --ip 10.0.0.5 --usage both --out web"
+    )]
+    Issue(IssueArgs),
+    /// Accept a CA's signed reply after checking it against the CSR.
+    #[command(
+        after_help = "Example:\n  certfleet cert import --csr web.csr --cert reply.crt --key web.key --chain ca-chain.pem --out web"
+    )]
+    Import(ImportArgs),
+}
+
+/// Arguments of `cert issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// CA directory made by `ca init`.
+    #[arg(
+        long,
+        required_unless_present = "self_signed",
+        conflicts_with = "self_signed"
+    )]
+    ca: Option<PathBuf>,
+    /// Make a self-signed certificate instead.
+    #[arg(long)]
+    self_signed: bool,
+    /// Common name; always also a SAN.
+    #[arg(long)]
+    cn: String,
+    /// Extra DNS name (repeatable).
+    #[arg(long = "san")]
+    sans: Vec<String>,
+    /// IP address (repeatable).
+    #[arg(long = "ip")]
+    ips: Vec<IpAddr>,
+    /// server, client or both.
+    #[arg(long, default_value = "server")]
+    usage: String,
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096 (rsa1024 with --allow-weak).
+    #[arg(long, default_value = "ecdsa-p256")]
+    key: String,
+    /// Accept RSA 1024 for legacy peers.
+    #[arg(long)]
+    allow_weak: bool,
+    /// Validity in days (never past the CA's own expiry).
+    #[arg(long, default_value_t = 397)]
+    days: u32,
+    /// Output prefix: PREFIX.key, PREFIX.crt, PREFIX.chain.crt, PREFIX.pem.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Arguments of `cert import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSR the reply answers.
+    #[arg(long)]
+    csr: PathBuf,
+    /// The signed certificate (it may be followed by its chain).
+    #[arg(long)]
+    cert: PathBuf,
+    /// The private key made with the CSR (default: the CSR's PREFIX.key when it exists).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// The CA's chain (intermediates and root).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Output prefix: PREFIX.crt, PREFIX.chain.crt, and with a key PREFIX.key and PREFIX.pem.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl CertCommand {
+    pub fn run(self) -> Result<Outcome> {
+        match self {
+            CertCommand::Issue(args) => args.run(),
+            CertCommand::Import(args) => args.run(),
+        }
+    }
+}
+
+impl IssueArgs {
+    fn run(self) -> Result<Outcome> {
+        let request = LeafRequest {
+            cn: self.cn,
+            dns_names: self.sans,
+            ips: self.ips,
+            usage: usage(&self.usage)?,
+            days: self.days,
+            key: key_algorithm(&self.key, self.allow_weak)?,
+        };
+        let authority = match &self.ca {
+            Some(dir) => Some(load_issuing_ca(dir)?),
+            None => None,
+        };
+        let leaf = issue_leaf(&request, authority.as_ref())?;
+        let written = write_leaf_files(&self.out, Some(&leaf.key), &leaf.cert, &leaf.chain)?;
+        report_written(&written);
+        Ok(Outcome::Success)
+    }
+}
+
+impl ImportArgs {
+    fn run(self) -> Result<Outcome> {
+        let csr_bytes = read_input(&self.csr)?;
+        let csr = read_csr(&csr_bytes).with_context(|| self.csr.display().to_string())?;
+        let reply_bytes = read_input(&self.cert)?;
+        let reply =
+            parse_certificates(&reply_bytes).with_context(|| self.cert.display().to_string())?;
+        let extra_chain = match &self.chain {
+            Some(path) => parse_certificates(&read_input(path)?)
+                .with_context(|| path.display().to_string())?,
+            None => Vec::new(),
+        };
+        let key_path = self.key.clone().or_else(|| sibling_key(&self.csr));
+        let key = match &key_path {
+            Some(path) => Some(
+                PrivateKey::from_bytes(&read_input(path)?)
+                    .with_context(|| path.display().to_string())?,
+            ),
+            None => None,
+        };
+        let accepted = match check_reply(&csr, &reply, &extra_chain, key.as_ref()) {
+            Ok(accepted) => accepted,
+            Err(err) => bail!("{}: refused, nothing written: {err}", self.cert.display()),
+        };
+        let written = write_leaf_files(&self.out, key.as_ref(), &accepted.leaf, &accepted.chain)?;
+        report_written(&written);
+        Ok(Outcome::Success)
+    }
+}
+
+/// `web.csr` → `web.key`, when that file exists.
+fn sibling_key(csr: &Path) -> Option<PathBuf> {
+    let stem = csr.to_str()?.strip_suffix(".csr")?;
+    let key = with_suffix(Path::new(stem), ".key");
+    key.exists().then_some(key)
+}

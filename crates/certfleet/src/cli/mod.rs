@@ -1,0 +1,80 @@
+//! The command line: one module per command group, each turning arguments into calls to
+//! the library crates and their results into files, text or JSON.
+
+mod ca;
+mod ca_dir;
+mod cert;
+mod csr;
+mod inspect;
+
+mod output;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// certfleet keeps a multi-service platform's TLS working: its CA, its certificate
+/// toolbelt, and its judge of certificates and chains.
+#[derive(Debug, Parser)]
+#[command(name = "certfleet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Certificate authorities.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// Issue and import certificates.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
+    /// Certificate signing requests.
+    #[command(subcommand)]
+    Csr(csr::CsrCommand),
+    /// Describe a certificate, chain, CSR, key or bundle.
+    Inspect(inspect::InspectArgs),
+}
+
+/// How a command that ran to the end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; nothing to report.
+    Success,
+    /// A check ran and found a problem (exit 1).
+    ProblemFound,
+}
+
+impl Outcome {
+    /// The process exit code for this outcome.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::ProblemFound => ExitCode::from(1),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> Result<Outcome> {
+        match self.command {
+            Command::Ca(cmd) => cmd.run(),
+            Command::Cert(cmd) => cmd.run(),
+            Command::Csr(cmd) => cmd.run(),
+            Command::Inspect(args) => args.run(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

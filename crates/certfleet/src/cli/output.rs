@@ -1,0 +1,65 @@
+//! Shared output helpers: the leaf file set of `cert issue` and `cert import`, JSON
+//! printing, and the common key and usage flags.
+
+use crate::files::{with_suffix, Mode, OutputSet};
+use anyhow::Result;
+use certfleet_pki::certs::to_pem;
+use certfleet_pki::keys::{KeyAlgorithm, PrivateKey};
+use certfleet_pki::profile::Usage;
+use rustls_pki_types::CertificateDer;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Prints one JSON document on stdout.
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Parses `--key` and applies `--allow-weak`.
+pub fn key_algorithm(name: &str, allow_weak: bool) -> Result<KeyAlgorithm> {
+    let algorithm: KeyAlgorithm = name.parse()?;
+    algorithm.check_allowed(allow_weak)?;
+    Ok(algorithm)
+}
+
+/// Parses `--usage`.
+pub fn usage(name: &str) -> Result<Usage> {
+    Ok(name.parse()?)
+}
+
+/// Writes `PREFIX.key` (when a key is given), `PREFIX.crt` (the leaf), `PREFIX.chain.crt`
+/// (the chain, when there is one) and `PREFIX.pem` (key, leaf, chain; when a key is
+/// given), all or nothing. Returns the paths written.
+pub fn write_leaf_files(
+    prefix: &Path,
+    key: Option<&PrivateKey>,
+    leaf: &CertificateDer<'static>,
+    chain: &[CertificateDer<'static>],
+) -> Result<Vec<PathBuf>> {
+    let mut set = OutputSet::default();
+    let leaf_pem = to_pem(std::slice::from_ref(leaf));
+    let chain_pem = to_pem(chain);
+    if let Some(key) = key {
+        let key_pem = key.to_pem();
+        set.add(
+            with_suffix(prefix, ".key"),
+            key_pem.as_bytes(),
+            Mode::Secret,
+        );
+        let merged = zeroize::Zeroizing::new(format!("{}{leaf_pem}{chain_pem}", key_pem.as_str()));
+        set.add(with_suffix(prefix, ".pem"), merged.as_bytes(), Mode::Secret);
+    }
+    set.add(with_suffix(prefix, ".crt"), leaf_pem, Mode::Public);
+    if !chain.is_empty() {
+        set.add(with_suffix(prefix, ".chain.crt"), chain_pem, Mode::Public);
+    }
+    set.commit()
+}
+
+/// Tells the user on stderr which files were written.
+pub fn report_written(paths: &[PathBuf]) {
+    for path in paths {
+        eprintln!("wrote {}", path.display());
+    }
+}

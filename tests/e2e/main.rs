@@ -1,0 +1,6 @@
+//! End-to-end tests: the certfleet binary driven as administrators and scripts drive it,
+//! judged by real peers (openssl, keytool, pkilint).
+
+mod issue_interop;
+
+mod support;
