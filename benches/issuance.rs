@@ -7,6 +7,9 @@
 //! signatures per second as a ratio. Run it with
 //! `cargo bench -p certfleet-pki --bench issuance` (BENCH_SECONDS sets the time per row).
 
+// A benchmark whose setup fails has nothing to measure: aborting with the reason is right.
+#![allow(clippy::expect_used)]
+
 use certfleet_pki::authority::{init_ca, Authority};
 use certfleet_pki::csr::{new_csr, read_csr, sign_csr, SigningPolicy};
 use certfleet_pki::issue::{issue_leaf, LeafRequest};

@@ -1,8 +1,13 @@
 //! End-to-end tests: the certfleet binary driven as administrators and scripts drive it,
 //! judged by real peers (openssl, keytool, pkilint).
 
+// The whole crate is test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod csr_import;
 mod issue_interop;
+mod lint_openssl;
+mod verify_cli;
 
 mod support;

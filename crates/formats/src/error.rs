@@ -39,4 +39,17 @@ pub enum FormatError {
     /// Input that is neither PEM nor a DER structure.
     #[error("not PEM and not DER")]
     Unrecognised,
+    /// A keystore whose integrity check failed: the store password is wrong, or the file
+    /// was changed or cut short. Never names the password.
+    #[error("wrong password or corrupted keystore")]
+    WrongPassword,
+    /// A keystore entry whose private key does not decrypt with the key password.
+    #[error("entry '{0}': wrong key password (give it with --key-password) or corrupted key")]
+    WrongKeyPassword(String),
+    /// A keystore kind or feature certfleet does not handle (JCEKS, secret-key entries, ...).
+    #[error("unsupported keystore: {0}")]
+    UnsupportedKeystore(String),
+    /// A keystore that is malformed, or a keystore model that cannot be written.
+    #[error("keystore: {0}")]
+    Keystore(String),
 }

@@ -4,7 +4,10 @@
 //! certificate means:
 //! - [`pem`]: a PEM block scanner that tolerates what administrators paste (metadata lines,
 //!   CRLF, newlines flattened to spaces) and a strict PEM writer;
-//! - [`detect`]: telling PEM from DER and naming what a DER blob most likely is.
+//! - [`detect`]: telling PEM from DER and naming what a DER blob most likely is;
+//! - [`bundle`]: merged PEM bundles (key, certificate, chain) read leniently, written strictly;
+//! - [`encrypted_key`]: password-encrypted PKCS#8 (PBES2);
+//! - [`dh`]: Diffie-Hellman parameters, the RFC 7919 groups and fresh safe primes.
 //!
 //! ```
 //! use certfleet_formats::pem;
@@ -14,8 +17,12 @@
 //! assert_eq!(blocks[0].der, vec![0x30, 0x00]);
 //! ```
 
+pub mod bundle;
 pub mod detect;
+pub mod dh;
+pub mod encrypted_key;
 mod error;
+pub mod keystore;
 pub mod pem;
 
 pub use error::FormatError;

@@ -6,7 +6,8 @@
 //! keys below 2048 bits.
 
 use crate::error::{PkiError, Result};
-use certfleet_formats::pem;
+use certfleet_formats::bundle::KeyEncoding;
+use certfleet_formats::{encrypted_key, pem};
 use rcgen::{PublicKeyData, SignatureAlgorithm, SigningKey};
 use std::fmt;
 use std::str::FromStr;
@@ -191,6 +192,12 @@ impl PrivateKey {
     /// Reads an unencrypted private key: PEM (`PRIVATE KEY`, `RSA PRIVATE KEY`,
     /// `EC PRIVATE KEY`) or DER (PKCS#8, PKCS#1, SEC1). The first key block is used.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_with_password(bytes, None)
+    }
+
+    /// Like [`PrivateKey::from_bytes`], also reading encrypted PKCS#8 (PEM
+    /// `ENCRYPTED PRIVATE KEY` or DER) with `password`.
+    pub fn from_bytes_with_password(bytes: &[u8], password: Option<&str>) -> Result<Self> {
         if pem::looks_like_pem(bytes) {
             let text = String::from_utf8_lossy(bytes);
             let blocks = pem::decode_blocks(&text)?;
@@ -198,25 +205,47 @@ impl PrivateKey {
                 .iter()
                 .find(|b| b.label.ends_with("PRIVATE KEY"))
                 .ok_or_else(|| PkiError::WrongKind("no private key block found".into()))?;
-            return match block.label.as_str() {
-                "PRIVATE KEY" => Self::from_pkcs8(block.der.clone()),
-                "RSA PRIVATE KEY" => Self::from_pkcs1(&block.der),
-                "EC PRIVATE KEY" => Self::from_sec1(&block.der),
-                "ENCRYPTED PRIVATE KEY" => Err(PkiError::Invalid(format!(
-                    "block {} is an encrypted private key; decrypt it first",
-                    block.index
-                ))),
-                other => Err(PkiError::WrongKind(format!(
-                    "block {} ({other}) is not a supported private key",
-                    block.index
-                ))),
-            };
+            let encoding = KeyEncoding::from_label(&block.label).ok_or_else(|| {
+                PkiError::WrongKind(format!(
+                    "block {} ({}) is not a supported private key",
+                    block.index, block.label
+                ))
+            })?;
+            return Self::from_der_as(encoding, &block.der, password)
+                .map_err(|e| crate::bundle::in_block(e, block.index, &block.label));
         }
-        let der = bytes.to_vec();
-        Self::from_pkcs8(der.clone())
-            .or_else(|_| Self::from_pkcs1(&der))
-            .or_else(|_| Self::from_sec1(&der))
+        let der = bytes;
+        if encrypted_key::is_encrypted(der) {
+            return Self::from_der_as(KeyEncoding::EncryptedPkcs8, der, password);
+        }
+        Self::from_pkcs8(der.to_vec())
+            .or_else(|_| Self::from_pkcs1(der))
+            .or_else(|_| Self::from_sec1(der))
             .map_err(|_| PkiError::WrongKind("not a private key (PKCS#8, PKCS#1 or SEC1)".into()))
+    }
+
+    /// Reads a key's DER in a known encoding; `password` is needed for encrypted PKCS#8.
+    pub fn from_der_as(encoding: KeyEncoding, der: &[u8], password: Option<&str>) -> Result<Self> {
+        match encoding {
+            KeyEncoding::Pkcs8 => Self::from_pkcs8(der.to_vec()),
+            KeyEncoding::Pkcs1 => Self::from_pkcs1(der),
+            KeyEncoding::Sec1 => Self::from_sec1(der),
+            KeyEncoding::EncryptedPkcs8 => {
+                let password = password.ok_or_else(|| {
+                    PkiError::Invalid("the private key is encrypted; its password is needed".into())
+                })?;
+                let plain = encrypted_key::decrypt(der, password).map_err(|e| match e {
+                    encrypted_key::EncryptedKeyError::WrongPassword => {
+                        PkiError::Invalid(format!("encrypted private key: {e}"))
+                    }
+                    other => PkiError::Malformed {
+                        what: "encrypted private key".into(),
+                        detail: other.to_string(),
+                    },
+                })?;
+                Self::from_pkcs8(plain.to_vec())
+            }
+        }
     }
 
     fn from_pkcs8(der: Vec<u8>) -> Result<Self> {

@@ -6,7 +6,8 @@
 //! - [`issue`]: leaf certificates, CA-signed or self-signed, following [`profile`];
 //! - [`csr`]: making, reading and signing CSRs under a [`csr::SigningPolicy`];
 //! - [`import`]: checking a CA's reply against the CSR it answers;
-//! - [`chain`]: ordering certificates by issuer links.
+//! - [`chain`]: ordering certificates by issuer links;
+//! - [`bundle`]: merged bundles and any key/certificate input, leaf found and chain ordered.
 //!
 //! ```
 //! use certfleet_pki::{authority, issue, keys::KeyAlgorithm, profile::Usage};
@@ -25,6 +26,7 @@
 //! ```
 
 pub mod authority;
+pub mod bundle;
 pub mod certs;
 pub mod chain;
 pub mod csr;
@@ -33,7 +35,9 @@ pub mod import;
 pub mod inspect;
 pub mod issue;
 pub mod keys;
+pub mod lint;
 pub mod names;
 pub mod profile;
+pub mod verify;
 
 pub use error::{PkiError, Result};

@@ -4,10 +4,14 @@
 mod ca;
 mod ca_dir;
 mod cert;
+mod convert;
 mod csr;
+mod dhparam;
 mod inspect;
+mod lint;
 
 mod output;
+mod verify;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -35,6 +39,14 @@ enum Command {
     Csr(csr::CsrCommand),
     /// Describe a certificate, chain, CSR, key or bundle.
     Inspect(inspect::InspectArgs),
+    /// Find the mistakes that break handshakes, with a fix for each.
+    Lint(lint::LintArgs),
+    /// Build and check a certificate's chain to a trust store.
+    Verify(verify::VerifyArgs),
+    /// Convert keys, certificates, bundles and keystores between formats.
+    Convert(convert::ConvertArgs),
+    /// Write Diffie-Hellman parameters (RFC 7919 groups, or freshly generated).
+    Dhparam(dhparam::DhparamArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -64,6 +76,10 @@ impl Cli {
             Command::Cert(cmd) => cmd.run(),
             Command::Csr(cmd) => cmd.run(),
             Command::Inspect(args) => args.run(),
+            Command::Lint(args) => args.run(),
+            Command::Verify(args) => args.run(),
+            Command::Convert(args) => args.run(),
+            Command::Dhparam(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,216 @@
+//! `certfleet keystore`: keytool's steps on JKS and PKCS#12 files.
+//!
+//! The file's format is told from its content; `import-*` create a missing file, as JKS or
+//! PKCS#12 by `--type` or the file name (`.jks`, `.p12`, `.pfx`). A rewritten PKCS#12 keeps
+//! its profile (legacy when its MAC is SHA-1) unless `--legacy` asks for the old one.
+//! Every write replaces the file atomically, mode 0600.
+
+mod edit;
+mod list;
+
+use super::Outcome;
+use crate::files::{read_input, Mode, OutputSet};
+use anyhow::{bail, Context, Result};
+use certfleet_formats::keystore::{self, Keystore, KeystoreFormat, Pkcs12Profile};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// Keystore commands.
+#[derive(Debug, Subcommand)]
+pub enum KeystoreCommand {
+    /// List the entries: alias, type, chain length, fingerprints and expiry.
+    #[command(
+        after_help = "Examples:\n  certfleet keystore list server.jks --password changeit\n  certfleet keystore list truststore.p12 --password changeit --json | jq -r '.entries[].alias'"
+    )]
+    List(list::ListArgs),
+    /// Add a trusted certificate under an alias (keytool -importcert).
+    #[command(
+        after_help = "Example:\n  certfleet keystore import-cert client.jks --password changeit --alias root --cert ca/root.crt"
+    )]
+    ImportCert(edit::ImportCertArgs),
+    /// Add a private key with its certificate chain under an alias.
+    #[command(
+        after_help = "Example:\n  certfleet keystore import-key server.jks --password changeit --alias server --key web.key --cert web.crt --chain web.chain.crt"
+    )]
+    ImportKey(edit::ImportKeyArgs),
+    /// Remove the entry under an alias (keytool -delete).
+    #[command(
+        after_help = "Example:\n  certfleet keystore delete server.jks --password changeit --alias jetty"
+    )]
+    Delete(edit::DeleteArgs),
+    /// Change the store password (keytool -storepasswd). JKS keys protected by the old
+    /// store password move to the new one, so services that use one password keep working.
+    #[command(
+        after_help = "Example:\n  certfleet keystore passwd server.jks --password changeit --new-password 'N3w-Secret'"
+    )]
+    Passwd(edit::PasswdArgs),
+    /// Change the password of the private keys in a JKS file (keytool -keypasswd).
+    #[command(
+        after_help = "Example:\n  certfleet keystore keypasswd server.jks --password storepw --key-password oldkeypw --new-key-password newkeypw"
+    )]
+    Keypasswd(edit::KeypasswdArgs),
+    /// Export an entry's certificate (PEM, or DER with --der); optionally its chain and key.
+    #[command(
+        after_help = "Examples:\n  certfleet keystore export server.jks --password changeit --alias server --out server.crt\n  certfleet keystore export server.jks --password changeit --alias server --chain --key-out server.key --out server.pem"
+    )]
+    Export(edit::ExportArgs),
+}
+
+impl KeystoreCommand {
+    pub fn run(self) -> Result<Outcome> {
+        match self {
+            KeystoreCommand::List(args) => args.run(),
+            KeystoreCommand::ImportCert(args) => args.run(),
+            KeystoreCommand::ImportKey(args) => args.run(),
+            KeystoreCommand::Delete(args) => args.run(),
+            KeystoreCommand::Passwd(args) => args.run(),
+            KeystoreCommand::Keypasswd(args) => args.run(),
+            KeystoreCommand::Export(args) => args.run(),
+        }
+    }
+}
+
+/// The keystore file and its passwords, common to every command.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The keystore: JKS or PKCS#12, told apart by content.
+    file: PathBuf,
+    /// The store password.
+    #[arg(long)]
+    password: String,
+    /// JKS only: the password of the private keys, when it is not the store password.
+    #[arg(long)]
+    key_password: Option<String>,
+}
+
+/// `--type` of a keystore that does not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreType {
+    /// Java KeyStore.
+    Jks,
+    /// PKCS#12.
+    Pkcs12,
+}
+
+impl StoreType {
+    fn format(self) -> KeystoreFormat {
+        match self {
+            StoreType::Jks => KeystoreFormat::Jks,
+            StoreType::Pkcs12 => KeystoreFormat::Pkcs12,
+        }
+    }
+}
+
+/// A keystore read into memory, with what is needed to write it back the same way.
+pub struct Opened {
+    pub format: KeystoreFormat,
+    pub profile: Pkcs12Profile,
+    pub store: Keystore,
+}
+
+impl StoreArgs {
+    fn name(&self) -> String {
+        self.file.display().to_string()
+    }
+
+    /// Reads the existing keystore; errors name the file.
+    pub fn open(&self) -> Result<Opened> {
+        let bytes = read_input(&self.file)?;
+        let (format, store) = keystore::read_with_key_password(
+            &bytes,
+            &self.password,
+            self.key_password.as_deref(),
+        )
+        .with_context(|| self.name())?;
+        Ok(Opened {
+            format,
+            profile: keystore::pkcs12_profile(&bytes).unwrap_or_default(),
+            store,
+        })
+    }
+
+    /// Reads the keystore, or starts an empty one when the file does not exist.
+    pub fn open_or_create(&self, wanted: Option<StoreType>) -> Result<Opened> {
+        if self.file.exists() {
+            let opened = self.open()?;
+            if let Some(wanted) = wanted.map(StoreType::format) {
+                if wanted != opened.format {
+                    bail!(
+                        "{}: is a {} keystore, not {wanted}; leave out --type or convert it",
+                        self.name(),
+                        opened.format
+                    );
+                }
+            }
+            return Ok(opened);
+        }
+        let format = match wanted {
+            Some(wanted) => wanted.format(),
+            None => format_from_name(&self.file)?,
+        };
+        Ok(Opened {
+            format,
+            profile: Pkcs12Profile::default(),
+            store: Keystore::new(),
+        })
+    }
+
+    /// Writes the keystore back atomically (mode 0600) under `password`; JKS keys under
+    /// `key_password`, else `--key-password`, else the store password.
+    pub fn save(&self, opened: &Opened, password: &str, key_password: Option<&str>) -> Result<()> {
+        let key_password = key_password.or(self.key_password.as_deref());
+        let bytes = match opened.format {
+            KeystoreFormat::Jks => keystore::write_jks(&opened.store, password, key_password),
+            KeystoreFormat::Pkcs12 => {
+                if key_password.is_some_and(|k| k != password) {
+                    bail!(
+                        "{}: PKCS#12 protects keys with the store password; leave out --key-password",
+                        self.name()
+                    );
+                }
+                keystore::write_pkcs12(&opened.store, password, opened.profile)
+            }
+        }
+        .with_context(|| self.name())?;
+        let mut set = OutputSet::default();
+        set.add(&self.file, bytes, Mode::Secret);
+        for path in set.commit()? {
+            eprintln!("wrote {}", path.display());
+        }
+        Ok(())
+    }
+}
+
+/// `.jks` → JKS; `.p12` / `.pfx` → PKCS#12.
+fn format_from_name(path: &Path) -> Result<KeystoreFormat> {
+    let ending = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ending.as_deref() {
+        Some("jks") => Ok(KeystoreFormat::Jks),
+        Some("p12" | "pfx") => Ok(KeystoreFormat::Pkcs12),
+        _ => bail!(
+            "{}: does not exist, and its name does not tell the type (.jks, .p12, .pfx); give --type jks or --type pkcs12",
+            path.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_type_follows_the_file_name() {
+        assert_eq!(
+            format_from_name(Path::new("a/server.JKS")).unwrap(),
+            KeystoreFormat::Jks
+        );
+        assert_eq!(
+            format_from_name(Path::new("x.pfx")).unwrap(),
+            KeystoreFormat::Pkcs12
+        );
+        assert!(format_from_name(Path::new("keystore")).is_err());
+    }
+}

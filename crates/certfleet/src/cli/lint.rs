@@ -1,0 +1,85 @@
+//! `certfleet lint`: the mistakes that break handshakes, each with a fix.
+
+use super::output::print_json;
+use super::Outcome;
+use crate::files::read_input;
+use anyhow::{Context, Result};
+use certfleet_formats::pem;
+use certfleet_pki::certs::parse_certificates;
+use certfleet_pki::keys::PrivateKey;
+use certfleet_pki::lint::{has_errors, lint, Finding, LintInput};
+use clap::Args;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Arguments of `lint`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  certfleet lint web.pem --host web.example.test\n  certfleet lint chain.crt --json\n\nExit status: 0 no error found, 1 at least one error finding, 2 bad input."
+)]
+pub struct LintArgs {
+    /// Certificate, chain or merged bundle (key, leaf, chain) in PEM or DER.
+    file: PathBuf,
+    /// A host name or IP address the leaf must cover (SANs only).
+    #[arg(long)]
+    host: Option<String>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, default_value_t = certfleet_pki::lint::DEFAULT_WARN_DAYS)]
+    warn_days: u32,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    file: String,
+    findings: &'a [Finding],
+}
+
+impl LintArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let name = self.file.display().to_string();
+        let bytes = read_input(&self.file)?;
+        let certificates = parse_certificates(&bytes).with_context(|| name.clone())?;
+        let key = if has_key_block(&bytes).with_context(|| name.clone())? {
+            Some(PrivateKey::from_bytes(&bytes).with_context(|| name.clone())?)
+        } else {
+            None
+        };
+        let mut input = LintInput::new(certificates);
+        input.key = key.as_ref();
+        input.host = self.host;
+        input.warn_days = self.warn_days;
+        let findings = lint(&input);
+        if self.json {
+            print_json(&Report {
+                file: name,
+                findings: &findings,
+            })?;
+        } else if findings.is_empty() {
+            println!("{name}: no findings");
+        } else {
+            for finding in &findings {
+                println!(
+                    "{}: {} [{}] {}",
+                    name, finding.severity, finding.code, finding.message
+                );
+                println!("    fix: {}", finding.hint);
+            }
+        }
+        Ok(if has_errors(&findings) {
+            Outcome::ProblemFound
+        } else {
+            Outcome::Success
+        })
+    }
+}
+
+fn has_key_block(bytes: &[u8]) -> Result<bool> {
+    if !pem::looks_like_pem(bytes) {
+        return Ok(false);
+    }
+    let blocks = pem::decode_blocks(&String::from_utf8_lossy(bytes))?;
+    Ok(blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")))
+}

@@ -1,0 +1,164 @@
+//! `certfleet verify`: build and check a certificate's chain to a trust store, or run an
+//! x509-limbo suite through the same verifier.
+
+use super::output::print_json;
+use super::Outcome;
+use crate::files::read_input;
+use anyhow::{bail, Context, Result};
+use certfleet_pki::certs::parse_certificates;
+use certfleet_pki::inspect::{leaf_first, rfc3339};
+use certfleet_pki::verify::{run_limbo, verify, Purpose, VerifyRequest};
+use clap::Args;
+use rustls_pki_types::CertificateDer;
+use serde_json::json;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  certfleet verify web.crt --trust ca/root.crt --chain web.chain.crt --host web.example.test\n  certfleet verify client.crt --trust clients-ca.pem --purpose client --at 2027-01-01T00:00:00Z\n  certfleet verify --limbo limbo.json > results.json\n\nExit status: 0 valid, 1 not valid (with the reason), 2 bad input."
+)]
+pub struct VerifyArgs {
+    /// The certificate to verify (further certificates in the file are used as intermediates).
+    #[arg(required_unless_present = "limbo")]
+    cert: Option<PathBuf>,
+    /// Trust store: a PEM bundle or DER certificate, or `system` for the system roots.
+    #[arg(long, default_value = "system")]
+    trust: String,
+    /// Untrusted intermediates that may help build the chain.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Password of a keystore trust store.
+    #[arg(long)]
+    password: Option<String>,
+    /// Host name or IP address the certificate must be valid for (SANs only).
+    #[arg(long)]
+    host: Option<String>,
+    /// server or client.
+    #[arg(long, default_value = "server")]
+    purpose: String,
+    /// Check validity at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+    /// Run an x509-limbo suite file (`-` for stdin; plain or xz-compressed JSON) and print the harness results.
+    #[arg(long, conflicts_with_all = ["cert", "chain", "host", "at"])]
+    limbo: Option<String>,
+}
+
+impl VerifyArgs {
+    pub fn run(self) -> Result<Outcome> {
+        if let Some(suite) = &self.limbo {
+            return run_limbo_file(suite);
+        }
+        let Some(cert_path) = &self.cert else {
+            bail!("give the certificate to verify, or --limbo FILE");
+        };
+        let purpose: Purpose = self.purpose.parse()?;
+        let at = match &self.at {
+            Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
+                format!("--at '{text}': not an RFC 3339 time such as 2027-01-01T00:00:00Z")
+            })?,
+            None => OffsetDateTime::now_utc(),
+        };
+        let mut presented = leaf_first(read_certs(cert_path)?, None);
+        let leaf = presented.remove(0);
+        let mut intermediates = presented;
+        if let Some(chain) = &self.chain {
+            intermediates.extend(read_certs(chain)?);
+        }
+        let anchors = trust_anchors(&self.trust, self.password.as_deref())?;
+        let mut request = VerifyRequest::new(&leaf, &anchors);
+        request.intermediates = &intermediates;
+        request.at = at;
+        request.purpose = purpose;
+        request.host = self.host.as_deref();
+        let subject = |der: &CertificateDer<'_>| {
+            x509_subject(der).unwrap_or_else(|| "unparsable certificate".into())
+        };
+        match verify(&request) {
+            Ok(chain) => {
+                let path: Vec<String> = chain.certificates.iter().map(subject).collect();
+                if self.json {
+                    print_json(&json!({
+                        "valid": true,
+                        "chain": path,
+                        "valid_until": rfc3339(chain.valid_until),
+                    }))?;
+                } else {
+                    println!("{}: OK", cert_path.display());
+                    for (depth, name) in path.iter().enumerate() {
+                        println!("  {depth}: {name}");
+                    }
+                }
+                Ok(Outcome::Success)
+            }
+            Err(failure) if failure.code.is_usage_error() => {
+                bail!("{}: {}", self.trust, failure.reason)
+            }
+            Err(failure) => {
+                if self.json {
+                    print_json(&json!({
+                        "valid": false,
+                        "code": failure.code,
+                        "reason": failure.reason,
+                    }))?;
+                } else {
+                    println!("{}: NOT VALID: {}", cert_path.display(), failure.reason);
+                }
+                Ok(Outcome::ProblemFound)
+            }
+        }
+    }
+}
+
+fn x509_subject(der: &CertificateDer<'_>) -> Option<String> {
+    certfleet_pki::inspect::describe_certificate(der, OffsetDateTime::now_utc())
+        .ok()
+        .map(|info| info.subject)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let bytes = read_input(path)?;
+    parse_certificates(&bytes).with_context(|| path.display().to_string())
+}
+
+fn trust_anchors(trust: &str, _password: Option<&str>) -> Result<Vec<CertificateDer<'static>>> {
+    if trust == "system" {
+        let loaded = rustls_native_certs::load_native_certs();
+        if loaded.certs.is_empty() {
+            bail!("--trust system: no system root certificates found (install the ca-certificates package, or give a trust file)");
+        }
+        return Ok(loaded.certs);
+    }
+    read_certs(Path::new(trust))
+}
+
+fn run_limbo_file(suite: &str) -> Result<Outcome> {
+    let raw = if suite == "-" {
+        let mut buffer = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buffer)
+            .context("reading the limbo suite from stdin")?;
+        buffer
+    } else {
+        read_input(Path::new(suite))?
+    };
+    let json = if raw.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+        let mut plain = Vec::new();
+        xz2::read::XzDecoder::new(raw.as_slice())
+            .read_to_end(&mut plain)
+            .with_context(|| format!("{suite}: not a valid xz stream"))?;
+        plain
+    } else {
+        raw
+    };
+    let results = run_limbo(&json).with_context(|| suite.to_owned())?;
+    print_json(&results)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,141 @@
+//! Round trips of the keystore model through both formats and both PKCS#12 profiles.
+//! (Interop with keytool and openssl is tested end to end in tests/e2e.)
+
+use super::*;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+struct Pki {
+    root: Vec<u8>,
+    leaf: Vec<u8>,
+    leaf_key: Vec<u8>,
+}
+
+fn pki() -> Pki {
+    let root_key = KeyPair::generate().unwrap();
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Test Root");
+    let root = root_params.self_signed(&root_key).unwrap();
+    let issuer = Issuer::from_params(&root_params, &root_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["web.example.test".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    Pki {
+        root: root.der().to_vec(),
+        leaf: leaf.der().to_vec(),
+        leaf_key: leaf_key.serialize_der(),
+    }
+}
+
+fn sample(pki: &Pki) -> Keystore {
+    let mut store = Keystore::new();
+    store
+        .push(Entry::PrivateKey {
+            alias: "server".into(),
+            pkcs8_der: Zeroizing::new(pki.leaf_key.clone()),
+            chain: vec![pki.leaf.clone(), pki.root.clone()],
+        })
+        .unwrap();
+    store
+        .push(Entry::Trusted {
+            alias: "root".into(),
+            cert_der: pki.root.clone(),
+        })
+        .unwrap();
+    store
+}
+
+fn sorted(store: &Keystore) -> Vec<Entry> {
+    let mut entries = store.entries.clone();
+    entries.sort_by(|a, b| a.alias().cmp(b.alias()));
+    entries
+}
+
+#[test]
+fn every_format_and_profile_round_trips() {
+    let pki = pki();
+    let store = sample(&pki);
+    let outputs = [
+        (
+            KeystoreFormat::Pkcs12,
+            write_pkcs12(&store, "pw", Pkcs12Profile::Modern).unwrap(),
+        ),
+        (
+            KeystoreFormat::Pkcs12,
+            write_pkcs12(&store, "pw", Pkcs12Profile::Legacy).unwrap(),
+        ),
+        (KeystoreFormat::Jks, write_jks(&store, "pw", None).unwrap()),
+    ];
+    assert_eq!(pkcs12_profile(&outputs[0].1), Some(Pkcs12Profile::Modern));
+    assert_eq!(pkcs12_profile(&outputs[1].1), Some(Pkcs12Profile::Legacy));
+    assert_eq!(pkcs12_profile(&outputs[2].1), None);
+    for (format, bytes) in outputs {
+        assert_eq!(detect(&bytes), Some(format));
+        let (found, again) = read(&bytes, "pw").unwrap();
+        assert_eq!(found, format);
+        assert_eq!(sorted(&again), sorted(&store), "{format}");
+        assert_eq!(
+            read(&bytes, "wrong").unwrap_err(),
+            FormatError::WrongPassword
+        );
+    }
+}
+
+#[test]
+fn jks_keys_may_have_their_own_password() {
+    let pki = pki();
+    let bytes = write_jks(&sample(&pki), "store", Some("key")).unwrap();
+    let err = read(&bytes, "store").unwrap_err();
+    assert_eq!(err, FormatError::WrongKeyPassword("server".into()));
+    let (_, store) = read_with_key_password(&bytes, "store", Some("key")).unwrap();
+    assert_eq!(store.entries.len(), 2);
+}
+
+#[test]
+fn the_model_refuses_bad_entries() {
+    let pki = pki();
+    let mut store = sample(&pki);
+    let duplicate = Entry::Trusted {
+        alias: "ROOT".into(),
+        cert_der: pki.root.clone(),
+    };
+    assert!(store.push(duplicate).is_err());
+    let keyless_chain = Entry::PrivateKey {
+        alias: "empty".into(),
+        pkcs8_der: Zeroizing::new(pki.leaf_key.clone()),
+        chain: vec![],
+    };
+    assert!(store.push(keyless_chain).is_err());
+    let garbage = Entry::Trusted {
+        alias: "junk".into(),
+        cert_der: vec![0x30, 0x00],
+    };
+    assert!(store.push(garbage).is_err());
+    assert!(store.remove("Server").is_some());
+    assert!(store.get("server").is_none());
+    assert!(!format!("{:?}", sample(&pki)).contains("pkcs8"));
+}
+
+#[test]
+fn foreign_and_damaged_input_is_an_error_never_a_panic() {
+    let pki = pki();
+    assert!(detect(&pki.leaf).is_none());
+    assert!(detect(&pki.leaf_key).is_none());
+    assert!(read(b"hello", "pw").is_err());
+    assert!(matches!(
+        read(&[0xCE, 0xCE, 0xCE, 0xCE, 0, 0, 0, 2], "pw"),
+        Err(FormatError::UnsupportedKeystore(_))
+    ));
+    let p12 = write_pkcs12(&sample(&pki), "pw", Pkcs12Profile::Modern).unwrap();
+    for cut in (0..p12.len()).step_by(97) {
+        assert!(read(&p12[..cut], "pw").is_err());
+    }
+    let jks = write_jks(&sample(&pki), "pw", None).unwrap();
+    for cut in (0..jks.len()).step_by(31) {
+        assert!(read(&jks[..cut], "pw").is_err());
+    }
+}
