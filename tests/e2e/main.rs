@@ -5,9 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod bundle;
+mod cassandra_procedure;
+mod convert_interop;
 mod csr_import;
+mod dhparam;
 mod issue_interop;
+mod keystore_interop;
 mod lint_openssl;
+mod malformed;
+mod secrets_cli;
 mod verify_cli;
 
 mod support;

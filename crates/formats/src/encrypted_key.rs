@@ -23,7 +23,7 @@
 
 use pkcs8::der::{Decode, Encode};
 use pkcs8::pkcs5::{self, pbes2};
-use pkcs8::EncryptedPrivateKeyInfo;
+use pkcs8::{EncryptedPrivateKeyInfo, ObjectIdentifier};
 use zeroize::Zeroizing;
 
 /// The PEM label of an encrypted PKCS#8 key.
@@ -57,9 +57,10 @@ pub enum EncryptedKeyError {
     Encrypt(String),
 }
 
-/// True when `der` parses as an `EncryptedPrivateKeyInfo`.
+/// True when `der` is an `EncryptedPrivateKeyInfo`: PBES2, or an older password-based
+/// scheme (PBES1, PKCS#12 PBE) that [`decrypt`] refuses with a hint.
 pub fn is_encrypted(der: &[u8]) -> bool {
-    EncryptedPrivateKeyInfo::from_der(der).is_ok()
+    EncryptedPrivateKeyInfo::from_der(der).is_ok() || legacy_scheme(der).is_some()
 }
 
 /// A short description of the encryption, e.g. `PBES2 (PBKDF2-hmacWithSHA256, aes256-CBC)`.
@@ -143,7 +144,34 @@ pub fn encrypt_with_iterations(
 }
 
 fn parse(der: &[u8]) -> Result<EncryptedPrivateKeyInfo<'_>, EncryptedKeyError> {
-    EncryptedPrivateKeyInfo::from_der(der).map_err(|e| EncryptedKeyError::Malformed(e.to_string()))
+    EncryptedPrivateKeyInfo::from_der(der).map_err(|e| match legacy_scheme(der) {
+        Some(oid) => EncryptedKeyError::Unsupported(format!(
+            "{oid}: PBES1 or PKCS#12 password-based encryption (openssl -v1) is not supported; \
+             re-encrypt with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+        )),
+        None => EncryptedKeyError::Malformed(e.to_string()),
+    })
+}
+
+/// The OID of an `EncryptedPrivateKeyInfo` whose scheme is PBES1 (1.2.840.113549.1.5.x
+/// below PBES2) or PKCS#12 PBE (1.2.840.113549.1.12.1.x), which the pkcs8 crate does not
+/// parse.
+fn legacy_scheme(der: &[u8]) -> Option<ObjectIdentifier> {
+    use pkcs8::der::asn1::OctetStringRef;
+    use pkcs8::der::{Reader, SliceReader};
+    let mut reader = SliceReader::new(der).ok()?;
+    let oid = reader
+        .sequence(|r| {
+            let alg = pkcs8::spki::AlgorithmIdentifierRef::decode(r)?;
+            OctetStringRef::decode(r)?;
+            Ok(alg.oid)
+        })
+        .ok()?;
+    let arcs: Vec<u32> = oid.arcs().collect();
+    let pbes1 =
+        arcs.starts_with(&[1, 2, 840, 113549, 1, 5]) && arcs.get(6).is_some_and(|a| *a < 13);
+    let pkcs12 = arcs.starts_with(&[1, 2, 840, 113549, 1, 12, 1]);
+    (pbes1 || pkcs12).then_some(oid)
 }
 
 fn check_cost(params: &pbes2::Parameters<'_>) -> Result<(), EncryptedKeyError> {

@@ -1,4 +1,7 @@
-//! `certfleet inspect`: what a file holds.
+//! `certfleet inspect`: what a file holds. Keystores (JKS, PKCS#12) are described in
+//! [`keystore`], entry by entry.
+
+mod keystore;
 
 use super::output::print_json;
 use super::Outcome;
@@ -11,12 +14,12 @@ use std::path::PathBuf;
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet inspect web.pem\n  certfleet inspect web.crt --json | jq -r '.certificates[0].sha1_thumbprint'"
+    after_help = "Examples:\n  certfleet inspect web.pem\n  certfleet inspect web.crt --json | jq -r '.certificates[0].sha1_thumbprint'\n  certfleet inspect server.jks --password changeit --json | jq '.entries[].alias'"
 )]
 pub struct InspectArgs {
-    /// Certificate, chain, CSR, key or merged bundle (PEM or DER).
+    /// Certificate, chain, CSR, key, merged bundle (PEM or DER), or JKS/PKCS#12 keystore.
     file: PathBuf,
-    /// Password of a keystore.
+    /// Password of a keystore (JKS or PKCS#12).
     #[arg(long)]
     password: Option<String>,
     /// Print one JSON document.
@@ -28,8 +31,18 @@ impl InspectArgs {
     pub fn run(self) -> Result<Outcome> {
         let bytes = read_input(&self.file)?;
         let now = time::OffsetDateTime::now_utc();
-        let inspection =
-            inspect_bytes(&bytes, now).with_context(|| self.file.display().to_string())?;
+        if keystore::is_keystore(&bytes) {
+            let inspection =
+                keystore::inspect_keystore(&self.file, &bytes, self.password.as_deref(), now)?;
+            if self.json {
+                print_json(&inspection)?;
+            } else {
+                print!("{}", keystore::render_keystore(&inspection));
+            }
+            return Ok(Outcome::Success);
+        }
+        let inspection = inspect_bytes(&bytes, self.password.as_deref(), now)
+            .with_context(|| self.file.display().to_string())?;
         if self.json {
             print_json(&inspection)?;
         } else {

@@ -116,12 +116,9 @@ impl StoreArgs {
     /// Reads the existing keystore; errors name the file.
     pub fn open(&self) -> Result<Opened> {
         let bytes = read_input(&self.file)?;
-        let (format, store) = keystore::read_with_key_password(
-            &bytes,
-            &self.password,
-            self.key_password.as_deref(),
-        )
-        .with_context(|| self.name())?;
+        let (format, store) =
+            keystore::read_with_key_password(&bytes, &self.password, self.key_password.as_deref())
+                .with_context(|| self.name())?;
         Ok(Opened {
             format,
             profile: keystore::pkcs12_profile(&bytes).unwrap_or_default(),

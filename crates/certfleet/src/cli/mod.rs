@@ -8,9 +8,11 @@ mod convert;
 mod csr;
 mod dhparam;
 mod inspect;
+mod keystore;
 mod lint;
 
 mod output;
+mod secrets;
 mod verify;
 
 use anyhow::Result;
@@ -43,10 +45,23 @@ enum Command {
     Lint(lint::LintArgs),
     /// Build and check a certificate's chain to a trust store.
     Verify(verify::VerifyArgs),
+    /// Seal a secret as a CRYPT: value for configuration files.
+    Encrypt(secrets::EncryptArgs),
+    /// Open a CRYPT: value with the data directory's master key.
+    Decrypt(secrets::DecryptArgs),
+    /// Generate or check shared secrets.
+    #[command(subcommand)]
+    Secret(secrets::SecretCommand),
     /// Convert keys, certificates, bundles and keystores between formats.
     Convert(convert::ConvertArgs),
     /// Write Diffie-Hellman parameters (RFC 7919 groups, or freshly generated).
     Dhparam(dhparam::DhparamArgs),
+    /// JKS and PKCS#12 keystores: list, import, delete, change passwords, export.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  certfleet keystore import-cert truststore.jks --password changeit --alias root --cert ca/root.crt"
+    )]
+    Keystore(keystore::KeystoreCommand),
 }
 
 /// How a command that ran to the end came out.
@@ -78,8 +93,12 @@ impl Cli {
             Command::Inspect(args) => args.run(),
             Command::Lint(args) => args.run(),
             Command::Verify(args) => args.run(),
+            Command::Encrypt(args) => args.run(),
+            Command::Decrypt(args) => args.run(),
+            Command::Secret(cmd) => cmd.run(),
             Command::Convert(args) => args.run(),
             Command::Dhparam(args) => args.run(),
+            Command::Keystore(cmd) => cmd.run(),
         }
     }
 }

@@ -65,6 +65,11 @@ pub(super) fn read(
             TAG_PRIVATE_KEY => {
                 let protected = reader.blob()?;
                 let chain_len = reader.u32()?;
+                if chain_len == 0 {
+                    return Err(FormatError::Keystore(format!(
+                        "entry '{alias}': a private key without its certificate"
+                    )));
+                }
                 let mut chain = Vec::new();
                 for _ in 0..chain_len {
                     chain.push(read_certificate(&mut reader, version, &alias)?);

@@ -139,3 +139,42 @@ fn foreign_and_damaged_input_is_an_error_never_a_panic() {
         assert!(read(&jks[..cut], "pw").is_err());
     }
 }
+
+/// Every single-byte change to a JKS body, resealed with a valid digest (as a hostile file
+/// would be), is read or refused, never a panic.
+#[test]
+fn resealed_damaged_jks_never_panics() {
+    let pki = pki();
+    let bytes = write_jks(&sample(&pki), "pw", None).unwrap();
+    let body = &bytes[..bytes.len() - 20];
+    for position in 0..body.len() {
+        for value in [0x00, 0x7F, 0xFF] {
+            let mut damaged = body.to_vec();
+            damaged[position] = value;
+            let digest = jks_key::integrity_digest("pw", &damaged);
+            damaged.extend_from_slice(&digest);
+            let _ = read(&damaged, "pw");
+        }
+    }
+}
+
+/// The same for the contents of a PKCS#12 file without a MAC (which readers accept), so
+/// that the bag parsing behind the MAC is reached.
+#[test]
+fn damaged_mac_less_pkcs12_never_panics() {
+    use ::pkcs12::pfx::Pfx;
+    use der::{Decode, Encode};
+    let pki = pki();
+    let bytes = write_pkcs12(&sample(&pki), "pw", Pkcs12Profile::Legacy).unwrap();
+    let mut pfx = Pfx::from_der(&bytes).unwrap();
+    pfx.mac_data = None;
+    let plain = pfx.to_der().unwrap();
+    assert_eq!(read(&plain, "pw").unwrap().1.entries.len(), 2);
+    for position in (0..plain.len()).step_by(3) {
+        for value in [0x00, 0x80, 0xFF] {
+            let mut damaged = plain.clone();
+            damaged[position] = value;
+            let _ = read(&damaged, "pw");
+        }
+    }
+}

@@ -104,6 +104,8 @@ pub fn read(bytes: &[u8], password: Option<&str>) -> Result<Contents> {
                 detail: "trailing bytes after the CSR".into(),
             });
         }
+        // Checks the CSR's signature, as `inspect` and `csr sign` do.
+        crate::csr::read_csr(bytes)?;
         return Ok(Contents::Request(bytes.to_vec()));
     }
     match PrivateKey::from_bytes_with_password(bytes, password) {

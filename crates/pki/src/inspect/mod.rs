@@ -11,12 +11,11 @@ pub use certificate::{
     describe_certificate, describe_parsed, oid_name, rfc3339, CertificateInfo, ExtensionInfo,
 };
 
-use crate::certs::parse_certificates;
+use crate::bundle::{Bundle, Contents};
 use crate::chain::order_chain;
 use crate::csr::read_csr;
 use crate::error::{PkiError, Result};
 use crate::keys::PrivateKey;
-use certfleet_formats::pem;
 use public_key::KeyDescription;
 use rcgen::PublicKeyData;
 use serde::Serialize;
@@ -55,44 +54,24 @@ pub struct CsrDescription {
 }
 
 /// Inspects PEM or DER bytes holding certificates, a CSR, a key, or a key with
-/// certificates. Keystores are read elsewhere and described with [`describe_certificate`].
-pub fn inspect_bytes(bytes: &[u8], now: OffsetDateTime) -> Result<Inspection> {
-    if pem::looks_like_pem(bytes) {
-        let text = String::from_utf8_lossy(bytes);
-        let blocks = pem::decode_blocks(&text)?;
-        let has = |label: &str| blocks.iter().any(|b| b.label == label);
-        if has("CERTIFICATE REQUEST") || has("NEW CERTIFICATE REQUEST") {
-            return inspect_csr(bytes);
-        }
-        let key = if blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")) {
-            Some(PrivateKey::from_bytes(bytes)?)
-        } else {
-            None
-        };
-        let certs = if has("CERTIFICATE") {
-            parse_certificates(bytes)?
-        } else {
-            Vec::new()
-        };
-        return match (key, certs.is_empty()) {
-            (Some(key), true) => Ok(key_only(&key)),
-            (key, false) => describe_set(certs, key.as_ref(), now),
-            (None, true) => Err(PkiError::WrongKind(
+/// certificates (a merged bundle, read leniently by [`crate::bundle::read`]: blocks in any
+/// order, metadata lines, a key that must match a certificate). `password` opens an
+/// encrypted PKCS#8 key. Keystores are read elsewhere and described with
+/// [`describe_certificate`].
+pub fn inspect_bytes(
+    bytes: &[u8],
+    password: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Inspection> {
+    match crate::bundle::read(bytes, password)? {
+        Contents::Request(der) => inspect_csr(&der),
+        Contents::Bundle(bundle) => match (&bundle.key, bundle.leaf.is_some()) {
+            (Some(key), false) => Ok(key_only(key)),
+            (_, true) => describe_bundle(&bundle, now),
+            (None, false) => Err(PkiError::WrongKind(
                 "no certificate, CSR or private key block found".into(),
             )),
-        };
-    }
-    if x509_parser::parse_x509_certificate(bytes).is_ok() {
-        return describe_set(parse_certificates(bytes)?, None, now);
-    }
-    if x509_parser::certification_request::X509CertificationRequest::from_der(bytes).is_ok() {
-        return inspect_csr(bytes);
-    }
-    match PrivateKey::from_bytes(bytes) {
-        Ok(key) => Ok(key_only(&key)),
-        Err(_) => Err(PkiError::WrongKind(
-            "not a certificate, CSR or private key (PEM or DER)".into(),
-        )),
+        },
     }
 }
 
@@ -183,23 +162,21 @@ pub fn leaf_first(
     std::iter::once(leaf).chain(chain).chain(rest).collect()
 }
 
-fn describe_set(
-    certs: Vec<rustls_pki_types::CertificateDer<'static>>,
-    key: Option<&PrivateKey>,
-    now: OffsetDateTime,
-) -> Result<Inspection> {
-    let kind = match (key.is_some(), certs.len()) {
+fn describe_bundle(bundle: &Bundle, now: OffsetDateTime) -> Result<Inspection> {
+    let certs = bundle.certificates();
+    let kind = match (bundle.key.is_some(), certs.len()) {
         (true, _) => "bundle",
         (false, 1) => "certificate",
         (false, _) => "chain",
     };
-    let ordered = leaf_first(certs, key);
-    let key_matches_leaf = key.map(|k| {
-        x509_parser::parse_x509_certificate(&ordered[0])
-            .map(|(_, c)| c.public_key().subject_public_key.data.as_ref() == k.der_bytes())
-            .unwrap_or(false)
+    let key_matches_leaf = bundle.key.as_ref().map(|k| {
+        certs.first().is_some_and(|leaf| {
+            x509_parser::parse_x509_certificate(leaf)
+                .map(|(_, c)| c.public_key().subject_public_key.data.as_ref() == k.der_bytes())
+                .unwrap_or(false)
+        })
     });
-    let certificates = ordered
+    let certificates = certs
         .iter()
         .map(|der| describe_certificate(der, now))
         .collect::<Result<Vec<_>>>()?;
@@ -207,7 +184,7 @@ fn describe_set(
         kind,
         certificates,
         csr: None,
-        key: key.map(describe_key),
+        key: bundle.key.as_ref().map(describe_key),
         key_matches_leaf,
     })
 }

@@ -1,0 +1,295 @@
+//! The keystore commands that change a file or copy something out of it: `import-cert`,
+//! `import-key`, `delete`, `passwd`, `keypasswd` and `export`.
+
+use super::{Opened, StoreArgs, StoreType};
+use crate::cli::output::report_written;
+use crate::cli::Outcome;
+use crate::files::{read_input, Mode, OutputSet};
+use anyhow::{bail, Context, Result};
+use certfleet_formats::keystore::{Entry, KeystoreFormat, Pkcs12Profile};
+use certfleet_formats::pem;
+use certfleet_pki::bundle::from_parts;
+use certfleet_pki::certs::{parse_certificates, parse_single_certificate, to_pem};
+use certfleet_pki::keys::PrivateKey;
+use clap::Args;
+use rustls_pki_types::CertificateDer;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Arguments of `keystore import-cert`.
+#[derive(Debug, Args)]
+pub struct ImportCertArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Alias of the new entry.
+    #[arg(long)]
+    alias: String,
+    /// The certificate to trust: PEM or DER, exactly one.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Type of a keystore that does not exist yet (default: from the name, .jks/.p12/.pfx).
+    #[arg(long = "type", value_enum)]
+    store_type: Option<StoreType>,
+    /// Write PKCS#12 with 3DES/RC2 and a SHA-1 MAC, for old Java and Windows.
+    #[arg(long)]
+    legacy: bool,
+}
+
+/// Arguments of `keystore import-key`.
+#[derive(Debug, Args)]
+pub struct ImportKeyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Alias of the new entry.
+    #[arg(long)]
+    alias: String,
+    /// The private key: PEM or DER (PKCS#8, PKCS#1, SEC1), or a merged bundle.
+    #[arg(long)]
+    key: PathBuf,
+    /// The key's certificate; it may be followed by its chain.
+    #[arg(long)]
+    cert: PathBuf,
+    /// The issuing chain (intermediates and root), in any order.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Type of a keystore that does not exist yet (default: from the name, .jks/.p12/.pfx).
+    #[arg(long = "type", value_enum)]
+    store_type: Option<StoreType>,
+    /// Write PKCS#12 with 3DES/RC2 and a SHA-1 MAC, for old Java and Windows.
+    #[arg(long)]
+    legacy: bool,
+}
+
+/// Arguments of `keystore delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Alias of the entry to remove.
+    #[arg(long)]
+    alias: String,
+}
+
+/// Arguments of `keystore passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The new store password.
+    #[arg(long)]
+    new_password: String,
+}
+
+/// Arguments of `keystore keypasswd`.
+#[derive(Debug, Args)]
+pub struct KeypasswdArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The new password of the private keys.
+    #[arg(long)]
+    new_key_password: String,
+}
+
+/// Arguments of `keystore export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Alias of the entry.
+    #[arg(long)]
+    alias: String,
+    /// Write the certificate as DER instead of PEM.
+    #[arg(long, conflicts_with = "chain")]
+    der: bool,
+    /// Also write the rest of a key entry's chain after its certificate (PEM).
+    #[arg(long)]
+    chain: bool,
+    /// Also write the entry's private key here (PKCS#8 PEM, mode 0600).
+    #[arg(long)]
+    key_out: Option<PathBuf>,
+    /// Where to write the certificate.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn with_profile(opened: &mut Opened, legacy: bool, store: &StoreArgs) -> Result<()> {
+    if legacy {
+        if opened.format != KeystoreFormat::Pkcs12 {
+            bail!("{}: --legacy applies to PKCS#12 only", store.name());
+        }
+        opened.profile = Pkcs12Profile::Legacy;
+    }
+    Ok(())
+}
+
+fn refuse_existing(opened: &Opened, alias: &str, store: &StoreArgs) -> Result<()> {
+    if opened.store.get(alias).is_some() {
+        bail!(
+            "{}: alias '{alias}' already exists; remove it first with `certfleet keystore delete`",
+            store.name()
+        );
+    }
+    Ok(())
+}
+
+fn certs_of(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    parse_certificates(&read_input(path)?).with_context(|| path.display().to_string())
+}
+
+impl ImportCertArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let cert = parse_single_certificate(&read_input(&self.cert)?)
+            .with_context(|| self.cert.display().to_string())?;
+        let mut opened = self.store.open_or_create(self.store_type)?;
+        with_profile(&mut opened, self.legacy, &self.store)?;
+        refuse_existing(&opened, &self.alias, &self.store)?;
+        opened
+            .store
+            .push(Entry::Trusted {
+                alias: self.alias.clone(),
+                cert_der: cert.to_vec(),
+            })
+            .with_context(|| self.store.name())?;
+        self.store.save(&opened, &self.store.password, None)?;
+        Ok(Outcome::Success)
+    }
+}
+
+impl ImportKeyArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let key = PrivateKey::from_bytes(&read_input(&self.key)?)
+            .with_context(|| self.key.display().to_string())?;
+        let mut certs = certs_of(&self.cert)?;
+        if let Some(chain) = &self.chain {
+            certs.extend(certs_of(chain)?);
+        }
+        let bundle = from_parts(Some(key), certs)
+            .with_context(|| format!("{} and {}", self.key.display(), self.cert.display()))?;
+        if !bundle.unrelated.is_empty() {
+            eprintln!(
+                "note: left out {} certificate(s) that are not in the key's chain",
+                bundle.unrelated.len()
+            );
+        }
+        let (Some(key), Some(leaf)) = (&bundle.key, &bundle.leaf) else {
+            bail!("{}: no certificate for the key", self.cert.display());
+        };
+        let mut opened = self.store.open_or_create(self.store_type)?;
+        with_profile(&mut opened, self.legacy, &self.store)?;
+        refuse_existing(&opened, &self.alias, &self.store)?;
+        let chain = std::iter::once(leaf)
+            .chain(&bundle.chain)
+            .map(|c| c.to_vec())
+            .collect();
+        opened
+            .store
+            .push(Entry::PrivateKey {
+                alias: self.alias.clone(),
+                pkcs8_der: Zeroizing::new(key.pkcs8_der().to_vec()),
+                chain,
+            })
+            .with_context(|| self.store.name())?;
+        self.store.save(&opened, &self.store.password, None)?;
+        Ok(Outcome::Success)
+    }
+}
+
+/// "no entry 'x' in FILE; its aliases: a, b".
+fn no_such_alias(opened: &Opened, alias: &str, store: &StoreArgs) -> anyhow::Error {
+    let aliases: Vec<&str> = opened.store.entries.iter().map(Entry::alias).collect();
+    anyhow::anyhow!(
+        "{}: no entry '{alias}'; its aliases: {}",
+        store.name(),
+        if aliases.is_empty() {
+            "none".to_owned()
+        } else {
+            aliases.join(", ")
+        }
+    )
+}
+
+impl DeleteArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let mut opened = self.store.open()?;
+        if opened.store.remove(&self.alias).is_none() {
+            return Err(no_such_alias(&opened, &self.alias, &self.store));
+        }
+        self.store.save(&opened, &self.store.password, None)?;
+        Ok(Outcome::Success)
+    }
+}
+
+impl PasswdArgs {
+    pub fn run(self) -> Result<Outcome> {
+        if self.new_password.is_empty() {
+            bail!("--new-password: may not be empty");
+        }
+        let opened = self.store.open()?;
+        self.store.save(&opened, &self.new_password, None)?;
+        Ok(Outcome::Success)
+    }
+}
+
+impl KeypasswdArgs {
+    pub fn run(self) -> Result<Outcome> {
+        if self.new_key_password.is_empty() {
+            bail!("--new-key-password: may not be empty");
+        }
+        let opened = self.store.open()?;
+        if opened.format != KeystoreFormat::Jks {
+            bail!(
+                "{}: PKCS#12 protects keys with the store password; change it with `certfleet keystore passwd`",
+                self.store.name()
+            );
+        }
+        self.store
+            .save(&opened, &self.store.password, Some(&self.new_key_password))?;
+        Ok(Outcome::Success)
+    }
+}
+
+impl ExportArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let opened = self.store.open()?;
+        let entry = opened
+            .store
+            .get(&self.alias)
+            .ok_or_else(|| no_such_alias(&opened, &self.alias, &self.store))?;
+        let certs: Vec<CertificateDer<'static>> = entry
+            .certificates()
+            .into_iter()
+            .map(|der| CertificateDer::from(der.to_vec()))
+            .collect();
+        let Some(first) = certs.first() else {
+            bail!(
+                "{}: entry '{}' has no certificate",
+                self.store.name(),
+                self.alias
+            );
+        };
+        let wanted = if self.chain {
+            &certs[..]
+        } else {
+            std::slice::from_ref(first)
+        };
+        let mut set = OutputSet::default();
+        if self.der {
+            set.add(&self.out, first.to_vec(), Mode::Public);
+        } else {
+            set.add(&self.out, to_pem(wanted), Mode::Public);
+        }
+        if let Some(key_out) = &self.key_out {
+            let Entry::PrivateKey { pkcs8_der, .. } = entry else {
+                bail!(
+                    "{}: entry '{}' is a trusted certificate; it has no private key",
+                    self.store.name(),
+                    self.alias
+                );
+            };
+            let key_pem = Zeroizing::new(pem::encode("PRIVATE KEY", pkcs8_der));
+            set.add(key_out, key_pem.as_bytes(), Mode::Secret);
+        }
+        report_written(&set.commit()?);
+        Ok(Outcome::Success)
+    }
+}

@@ -1,0 +1,130 @@
+//! `certfleet keystore list`: the entries of a keystore, as text or JSON.
+
+use super::StoreArgs;
+use crate::cli::output::print_json;
+use crate::cli::Outcome;
+use anyhow::{Context, Result};
+use certfleet_formats::keystore::{Entry, KeystoreFormat};
+use certfleet_pki::inspect::describe_certificate;
+use clap::Args;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Arguments of `keystore list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `list --json` prints.
+#[derive(Debug, Serialize)]
+struct Listing {
+    file: String,
+    format: &'static str,
+    entries: Vec<ListedEntry>,
+}
+
+/// One entry, described by its first certificate (the leaf of a key entry).
+#[derive(Debug, Serialize)]
+pub struct ListedEntry {
+    pub alias: String,
+    /// `private_key` or `trusted_certificate`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub chain_length: usize,
+    pub subject: String,
+    pub issuer: String,
+    pub not_after: String,
+    pub days_remaining: i64,
+    pub sha1_thumbprint: String,
+    pub sha256_fingerprint: String,
+}
+
+/// The JSON name of an entry's type.
+pub fn kind_of(entry: &Entry) -> &'static str {
+    if entry.is_private_key() {
+        "private_key"
+    } else {
+        "trusted_certificate"
+    }
+}
+
+/// Describes an entry by its first certificate; errors name the alias.
+pub fn describe_entry(entry: &Entry, now: OffsetDateTime) -> Result<ListedEntry> {
+    let certs = entry.certificates();
+    let first = certs.first().copied().unwrap_or_default();
+    let info =
+        describe_certificate(first, now).with_context(|| format!("entry '{}'", entry.alias()))?;
+    Ok(ListedEntry {
+        alias: entry.alias().to_owned(),
+        kind: kind_of(entry),
+        chain_length: certs.len(),
+        subject: info.subject,
+        issuer: info.issuer,
+        not_after: info.not_after,
+        days_remaining: info.days_remaining,
+        sha1_thumbprint: info.sha1_thumbprint,
+        sha256_fingerprint: info.sha256_fingerprint,
+    })
+}
+
+fn keytool_name(format: KeystoreFormat) -> &'static str {
+    match format {
+        KeystoreFormat::Jks => "JKS",
+        KeystoreFormat::Pkcs12 => "PKCS12",
+    }
+}
+
+impl ListArgs {
+    pub fn run(self) -> Result<Outcome> {
+        let opened = self.store.open()?;
+        let now = OffsetDateTime::now_utc();
+        let entries = opened
+            .store
+            .entries
+            .iter()
+            .map(|entry| describe_entry(entry, now))
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| self.store.name())?;
+        if self.json {
+            print_json(&Listing {
+                file: self.store.name(),
+                format: opened.format.name(),
+                entries,
+            })?;
+        } else {
+            print!("{}", render(opened.format, &entries));
+        }
+        Ok(Outcome::Success)
+    }
+}
+
+fn render(format: KeystoreFormat, entries: &[ListedEntry]) -> String {
+    let mut out = format!(
+        "Keystore type: {}\n{} entr{}\n",
+        keytool_name(format),
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" }
+    );
+    for entry in entries {
+        let kind = match entry.kind {
+            "private_key" => format!("PrivateKeyEntry, chain length {}", entry.chain_length),
+            _ => "trustedCertEntry".to_owned(),
+        };
+        out += &format!(
+            "\n{}: {kind}\n  subject:             {}\n  issuer:              {}\n  expires:             {} ({} days remaining)\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
+            entry.alias,
+            entry.subject,
+            entry.issuer,
+            entry.not_after,
+            entry.days_remaining,
+            entry.sha1_thumbprint,
+            entry.sha256_fingerprint,
+        );
+    }
+    out
+}

@@ -1,0 +1,28 @@
+//! certfleet-store: where certfleet keeps its state, and how its secrets are protected.
+//!
+//! - [`Storage`]: the contract (get, put, delete, ordered prefix listing,
+//!   compare-and-swap, watch from a revision, lease-based locks), written out in the
+//!   [`storage`] module docs;
+//! - [`Key`]: the only way to make a key, refusing traversal;
+//! - backends: [`memory`] (tests), embedded (a redb file in the data directory, the
+//!   default) and etcd (feature `etcd`), all run through one conformance suite;
+//! - [`secrets`]: the master key, `CRYPT:` values and private keys sealed at rest.
+//!
+//! ```
+//! use certfleet_store::Key;
+//! let key = Key::from_segments(["domains", "example.com"]).unwrap();
+//! assert_eq!(key.as_str(), "domains/example.com");
+//! assert!(Key::from_segments(["domains", ".."]).is_err());
+//! ```
+
+#[doc(hidden)]
+mod error;
+mod key;
+pub mod secrets;
+pub mod storage;
+
+pub use error::{Result, StoreError};
+pub use key::Key;
+pub use storage::{
+    CasOutcome, Entry, Expect, LockGuard, LockRelease, Storage, WatchEvent, WatchStream,
+};
