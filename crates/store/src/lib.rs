@@ -6,7 +6,8 @@
 //! - [`Key`]: the only way to make a key, refusing traversal;
 //! - backends: [`memory`] (tests), embedded (a redb file in the data directory, the
 //!   default) and etcd (feature `etcd`), all run through one conformance suite;
-//! - [`secrets`]: the master key, `CRYPT:` values and private keys sealed at rest.
+//! - [`secrets`]: the master key, `CRYPT:` values and private keys sealed at rest;
+//! - [`audit`]: one record per change (who, what, which object, when), never a secret.
 //!
 //! ```
 //! use certfleet_store::Key;
@@ -15,9 +16,15 @@
 //! assert!(Key::from_segments(["domains", ".."]).is_err());
 //! ```
 
+pub mod audit;
 #[doc(hidden)]
+pub mod conformance;
+pub mod embedded;
 mod error;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod key;
+pub mod memory;
 pub mod secrets;
 pub mod storage;
 

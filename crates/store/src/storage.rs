@@ -6,8 +6,8 @@
 //!   traversal such as `a/../../x` can never be stored.
 //! - **Not found** is not an error: [`Storage::get`] answers `Ok(None)`,
 //!   [`Storage::delete`] answers `Ok(false)`, and listing an empty prefix gives an empty
-//!   vector. Errors mean the backend failed ([`StoreError::Unavailable`],
-//!   [`StoreError::Timeout`]) and the caller may retry.
+//!   vector. Errors mean the backend failed ([`StoreError::Unavailable`](crate::StoreError::Unavailable),
+//!   [`StoreError::Timeout`](crate::StoreError::Timeout)) and the caller may retry.
 //! - **Revisions**: every change (put or delete) gets the next revision of a single,
 //!   store-wide, strictly increasing counter. An [`Entry`] carries the revision of its
 //!   last change. Revision 0 means "never written".
@@ -21,7 +21,7 @@
 //! - **Watching** delivers every change under a prefix, in revision order, exactly once,
 //!   starting after `from` (or from now when `None`), so a watcher that remembers the
 //!   last revision it saw can resume without gaps. A revision older than what the
-//!   backend keeps yields [`StoreError::Compacted`]: re-read, then watch from the
+//!   backend keeps yields [`StoreError::Compacted`](crate::StoreError::Compacted): re-read, then watch from the
 //!   revision of the read.
 //! - **Locks** are for work that must run once at a time across the cluster (renewing
 //!   a domain's certificate, applying a model), not for protecting single keys (use

@@ -23,6 +23,7 @@ pub struct EncryptArgs {
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// The secret, or `-` to read it from standard input.
+    #[arg(allow_hyphen_values = true)]
     value: String,
 }
 
@@ -36,6 +37,7 @@ pub struct DecryptArgs {
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// The `CRYPT:` value, or `-` to read it from standard input.
+    #[arg(allow_hyphen_values = true)]
     value: String,
 }
 
@@ -55,6 +57,7 @@ pub enum SecretCommand {
     )]
     Check {
         /// The secret, or `-` to read it from standard input.
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
 }

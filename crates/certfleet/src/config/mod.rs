@@ -1,0 +1,151 @@
+//! The server configuration: read in two stages, raw TOML (refusing unknown keys, with
+//! the line) and then a validated, typed [`ServerConfig`] that the server builds from.
+//!
+//! Any string value may be `CRYPT:...`; such values are decrypted with the data
+//! directory's master key (or `CERTFLEET_MASTER_KEY`) before validation, and errors name
+//! the key, never the value.
+
+mod raw;
+mod validate;
+
+pub use validate::{
+    AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, RouteConfig,
+    ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
+};
+
+use anyhow::{Context, Result};
+use certfleet_store::secrets::{resolve, MasterKey, CRYPT_PREFIX};
+use raw::RawConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The data directory when neither the file nor the command line names one.
+pub const DEFAULT_DATA_DIR: &str = "./certfleet-data";
+
+/// Loads `file` (or the defaults when `None`); `data_dir` from the command line wins over
+/// the file's.
+pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<ServerConfig> {
+    let Some(file) = file else {
+        let dir = data_dir.map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), Path::to_path_buf);
+        return validate::build(RawConfig::default(), dir);
+    };
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).with_context(|| format!("{name}: cannot read"))?;
+    // Stage 1: structure, with toml's line and key in the message.
+    let structural: RawConfig =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
+    let dir = data_dir
+        .map(Path::to_path_buf)
+        .or_else(|| structural.data_dir.as_deref().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    // Stage 2: CRYPT: values opened, then meaning checked.
+    let mut table: toml::Table =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
+    if contains_crypt(&toml::Value::Table(table.clone())) {
+        let key = MasterKey::load(&dir)
+            .with_context(|| name.clone())?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{name}: holds CRYPT: values but there is no master key in {} and CERTFLEET_MASTER_KEY is not set",
+                    dir.display()
+                )
+            })?;
+        open_crypt_values(&mut table, "", &key).with_context(|| name.clone())?;
+    }
+    let raw = RawConfig::deserialize(toml::Value::Table(table))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    validate::build(raw, dir).with_context(|| name)
+}
+
+fn contains_crypt(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::String(s) => s.starts_with(CRYPT_PREFIX),
+        toml::Value::Array(items) => items.iter().any(contains_crypt),
+        toml::Value::Table(table) => table.values().any(contains_crypt),
+        _ => false,
+    }
+}
+
+fn open_crypt_values(table: &mut toml::Table, path: &str, key: &MasterKey) -> Result<()> {
+    for (name, value) in table.iter_mut() {
+        let here = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        open_value(value, &here, key)?;
+    }
+    Ok(())
+}
+
+fn open_value(value: &mut toml::Value, path: &str, key: &MasterKey) -> Result<()> {
+    match value {
+        toml::Value::String(s) if s.starts_with(CRYPT_PREFIX) => {
+            let plain = resolve(s, Some(key)).with_context(|| format!("key {path}"))?;
+            *s = plain.to_string();
+        }
+        toml::Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                open_value(item, &format!("{path}[{}]", index + 1), key)?;
+            }
+        }
+        toml::Value::Table(inner) => open_crypt_values(inner, path, key)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("certfleet.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn no_file_gives_loopback_defaults() {
+        let config = load(None, None).unwrap();
+        assert!(config.admin.listen.ip().is_loopback());
+        assert!(config.http.listen.ip().is_loopback());
+        assert_eq!(config.listeners.len(), 1);
+        assert!(config.listeners[0].https.ip().is_loopback());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "[admin]\nlisten = \"127.0.0.1:9443\"\nlisten_port = 1\n",
+        );
+        let err = format!("{:#}", load(Some(&file), None).unwrap_err());
+        assert!(err.contains("listen_port"), "{err}");
+        assert!(err.contains("certfleet.toml"), "{err}");
+    }
+
+    #[test]
+    fn crypt_values_are_opened_and_wrong_keys_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let key = MasterKey::load_or_create(&data).unwrap();
+        let sealed = key.seal(b"s3cret-Pass!").unwrap();
+        let text = format!(
+            "data_dir = \"{}\"\n[[route]]\nhost = \"app.example.test\"\nupstream = \"http://127.0.0.1:9000\"\nbasic_auth_user = \"gw\"\nbasic_auth_password = \"{sealed}\"\n",
+            data.display()
+        );
+        let file = write(dir.path(), &text);
+        let config = load(Some(&file), None).unwrap();
+        let auth = config.routes[0].basic_auth.as_ref().unwrap();
+        assert!(auth.matches("gw", "s3cret-Pass!"));
+        assert!(!auth.matches("gw", "wrong"));
+
+        let other = dir.path().join("other");
+        MasterKey::load_or_create(&other).unwrap();
+        let err = format!("{:#}", load(Some(&file), Some(&other)).unwrap_err());
+        assert!(err.contains("route[1].basic_auth_password"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,0 +1,105 @@
+//! The server configuration file as written (CLI.md "The server's configuration file"):
+//! serde structures that refuse unknown keys, before any meaning is checked.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<String>,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub listener: Vec<RawListener>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub acme: RawAcme,
+    #[serde(default)]
+    pub monitor: RawMonitor,
+    #[serde(default)]
+    pub route: Vec<RawRoute>,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub etcd_endpoints: Vec<String>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}
+
+/// `[http]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<String>,
+    pub insecure: Option<String>,
+}
+
+/// One `[[listener]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub role: String,
+    pub https: String,
+    pub certdir: Option<String>,
+    pub tls_profile: Option<String>,
+}
+
+/// `[acme]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcme {
+    pub directory: Option<String>,
+    pub ca_bundle: Option<String>,
+}
+
+/// `[monitor]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    pub warn_days: Option<u32>,
+    pub webhook: Option<String>,
+}
+
+/// `upstream_trust`: a boolean or a CA file path.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawTrust {
+    Flag(bool),
+    File(String),
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub host: String,
+    pub path: Option<String>,
+    pub upstream: String,
+    pub upstream_trust: Option<RawTrust>,
+    pub upstream_trust_password: Option<String>,
+    pub client_auth: Option<String>,
+    pub client_ca: Option<String>,
+    #[serde(default)]
+    pub allowed_thumbprints: Vec<String>,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password: Option<String>,
+}
