@@ -1,7 +1,7 @@
 //! `certfleet ca init`: a root CA, optionally with an issuing intermediate.
 
 use super::ca_dir::CaPaths;
-use super::output::{key_algorithm, report_written};
+use super::output::{report_written, KeyChoice};
 use super::Outcome;
 use crate::files::{Mode, OutputSet};
 use anyhow::{Context, Result};
@@ -29,12 +29,8 @@ pub struct InitArgs {
     /// Common name of the root.
     #[arg(long)]
     cn: String,
-    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096 (rsa1024 with --allow-weak).
-    #[arg(long, default_value = "ecdsa-p256")]
-    key: String,
-    /// Accept RSA 1024 for legacy peers.
-    #[arg(long)]
-    allow_weak: bool,
+    #[command(flatten)]
+    key: KeyChoice,
     /// Validity in days.
     #[arg(long, default_value_t = 3650)]
     days: u32,
@@ -53,7 +49,7 @@ impl CaCommand {
 
 impl InitArgs {
     fn run(self) -> Result<Outcome> {
-        let algorithm = key_algorithm(&self.key, self.allow_weak)?;
+        let algorithm = self.key.algorithm()?;
         if !self.out.exists() {
             std::fs::create_dir_all(&self.out)
                 .with_context(|| format!("{}: cannot create the directory", self.out.display()))?;

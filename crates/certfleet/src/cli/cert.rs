@@ -1,7 +1,7 @@
 //! `certfleet cert issue` and `certfleet cert import`.
 
 use super::ca_dir::load_issuing_ca;
-use super::output::{key_algorithm, report_written, usage, write_leaf_files};
+use super::output::{report_written, usage, write_leaf_files, KeyChoice};
 use super::Outcome;
 use crate::files::{read_input, with_suffix};
 use anyhow::{bail, Context, Result};
@@ -54,12 +54,8 @@ pub struct IssueArgs {
     /// server, client or both.
     #[arg(long, default_value = "server")]
     usage: String,
-    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096 (rsa1024 with --allow-weak).
-    #[arg(long, default_value = "ecdsa-p256")]
-    key: String,
-    /// Accept RSA 1024 for legacy peers.
-    #[arg(long)]
-    allow_weak: bool,
+    #[command(flatten)]
+    key: KeyChoice,
     /// Validity in days (never past the CA's own expiry).
     #[arg(long, default_value_t = 397)]
     days: u32,
@@ -105,7 +101,7 @@ impl IssueArgs {
             ips: self.ips,
             usage: usage(&self.usage)?,
             days: self.days,
-            key: key_algorithm(&self.key, self.allow_weak)?,
+            key: self.key.algorithm()?,
         };
         let authority = match &self.ca {
             Some(dir) => Some(load_issuing_ca(dir)?),

@@ -1,7 +1,7 @@
 //! `certfleet csr new` and `certfleet csr sign`.
 
 use super::ca_dir::load_issuing_ca;
-use super::output::{key_algorithm, report_written, usage};
+use super::output::{report_written, usage, KeyChoice};
 use super::Outcome;
 use crate::files::{read_input, with_suffix, Mode, OutputSet};
 use anyhow::{Context, Result};
@@ -42,12 +42,8 @@ pub struct NewArgs {
     /// Make a CSR without any SAN extension, so the CA chooses the names.
     #[arg(long, conflicts_with_all = ["sans", "ips"])]
     no_san: bool,
-    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096 (rsa1024 with --allow-weak).
-    #[arg(long, default_value = "ecdsa-p256")]
-    key: String,
-    /// Accept RSA 1024 for legacy peers.
-    #[arg(long)]
-    allow_weak: bool,
+    #[command(flatten)]
+    key: KeyChoice,
     /// Output prefix: PREFIX.key and PREFIX.csr.
     #[arg(long)]
     out: PathBuf,
@@ -93,7 +89,7 @@ impl CsrCommand {
 
 impl NewArgs {
     fn run(self) -> Result<Outcome> {
-        let algorithm = key_algorithm(&self.key, self.allow_weak)?;
+        let algorithm = self.key.algorithm()?;
         let made = new_csr(&self.cn, &self.sans, &self.ips, self.no_san, algorithm)?;
         let mut set = OutputSet::default();
         set.add(

@@ -16,11 +16,24 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
-/// Parses `--key` and applies `--allow-weak`.
-pub fn key_algorithm(name: &str, allow_weak: bool) -> Result<KeyAlgorithm> {
-    let algorithm: KeyAlgorithm = name.parse()?;
-    algorithm.check_allowed(allow_weak)?;
-    Ok(algorithm)
+/// The `--key` and `--allow-weak` flags every command that makes a key takes.
+#[derive(Debug, clap::Args)]
+pub struct KeyChoice {
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096 (rsa1024 with --allow-weak).
+    #[arg(long = "key", value_name = "ALG", default_value = "ecdsa-p256")]
+    name: String,
+    /// Accept RSA 1024 for legacy peers.
+    #[arg(long)]
+    allow_weak: bool,
+}
+
+impl KeyChoice {
+    /// The algorithm chosen, refused when weak without `--allow-weak`.
+    pub fn algorithm(&self) -> Result<KeyAlgorithm> {
+        let algorithm: KeyAlgorithm = self.name.parse()?;
+        algorithm.check_allowed(self.allow_weak)?;
+        Ok(algorithm)
+    }
 }
 
 /// Parses `--usage`.

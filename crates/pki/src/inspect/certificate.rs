@@ -184,7 +184,8 @@ fn key_usage_names(ku: &KeyUsage) -> Vec<String> {
     .collect()
 }
 
-fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
+/// The names of the usages in an extended key usage extension (`serverAuth`, ...).
+pub(crate) fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
     let mut names: Vec<String> = [
         (eku.server_auth, "serverAuth"),
         (eku.client_auth, "clientAuth"),

@@ -7,6 +7,7 @@ mod certificate;
 pub mod fingerprint;
 pub mod public_key;
 
+pub(crate) use certificate::eku_names;
 pub use certificate::{
     describe_certificate, describe_parsed, oid_name, rfc3339, CertificateInfo, ExtensionInfo,
 };

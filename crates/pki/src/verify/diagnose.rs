@@ -159,25 +159,7 @@ fn signature_fails(child: &X509Certificate<'_>, parent: &X509Certificate<'_>) ->
     )
 }
 
-/// The names of the usages in an extended key usage extension.
-pub(crate) fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
-    let flags = [
-        (eku.server_auth, "serverAuth"),
-        (eku.client_auth, "clientAuth"),
-        (eku.code_signing, "codeSigning"),
-        (eku.email_protection, "emailProtection"),
-        (eku.time_stamping, "timeStamping"),
-        (eku.ocsp_signing, "OCSPSigning"),
-        (eku.any, "anyExtendedKeyUsage"),
-    ];
-    let mut names: Vec<String> = flags
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, name)| (*name).to_string())
-        .collect();
-    names.extend(eku.other.iter().map(describe::oid_name));
-    names
-}
+pub(crate) use crate::inspect::eku_names;
 
 /// The leaf (or a CA above it) is not for the purpose asked for.
 pub(crate) fn wrong_purpose(req: &VerifyRequest<'_>, present: &[String]) -> VerifyFailure {
