@@ -1,0 +1,76 @@
+//! The handshake side: rustls asks [`SniCertResolver`] for a certificate, it loads the
+//! current snapshot (lock-free), runs [`crate::resolver::Resolver::select`] and returns
+//! the key. Serving a domain certificate that has expired or does not cover the SNI name
+//! raises an alert; that is the only allocation on this path, and it happens only then.
+
+use crate::alerts::{AlertEvent, AlertKind};
+use crate::certificate::now_unix;
+use crate::hub::CertificateHub;
+use crate::resolver::{Selection, Source};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::sync::Arc;
+
+/// A rustls certificate resolver for listeners of one role.
+#[derive(Debug)]
+pub struct SniCertResolver {
+    hub: Arc<CertificateHub>,
+    role: Box<str>,
+}
+
+impl SniCertResolver {
+    /// A resolver reading `hub`'s snapshots for a listener of `role`.
+    pub fn new(hub: Arc<CertificateHub>, role: &str) -> Self {
+        SniCertResolver {
+            hub,
+            role: role.into(),
+        }
+    }
+
+    /// The listener role.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The certificate for a handshake that sent `sni` (the handshake path without
+    /// rustls's `ClientHello`, for tests and benchmarks).
+    pub fn certificate_for(&self, sni: Option<&str>) -> Arc<CertifiedKey> {
+        let snapshot = self.hub.load();
+        let selection = snapshot.select(sni, &self.role, now_unix());
+        if selection.source == Source::Domain && (selection.expired || selection.name_mismatch) {
+            self.alert(sni, &snapshot, &selection);
+        }
+        Arc::clone(selection.key)
+    }
+
+    #[cold]
+    fn alert(
+        &self,
+        sni: Option<&str>,
+        snapshot: &crate::resolver::Resolver,
+        selection: &Selection<'_>,
+    ) {
+        let resolution = snapshot.explain(sni, &self.role, selection);
+        let kinds = [
+            (selection.expired, AlertKind::Expired),
+            (selection.name_mismatch, AlertKind::NameMismatch),
+        ];
+        for (_, kind) in kinds.into_iter().filter(|(raised, _)| *raised) {
+            self.hub.alerts().record(AlertEvent {
+                kind,
+                at_unix: now_unix(),
+                role: self.role.to_string(),
+                sni: resolution.sni.clone(),
+                domain: resolution.domain.clone(),
+                sha1_thumbprint: resolution.sha1_thumbprint.clone(),
+                message: resolution.reason.clone(),
+            });
+        }
+    }
+}
+
+impl ResolvesServerCert for SniCertResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.certificate_for(hello.server_name()))
+    }
+}
