@@ -57,6 +57,9 @@ pub enum EdgeError {
     /// A TLS configuration rustls refused.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The store failed or holds a record that does not decode.
+    #[error(transparent)]
+    Store(#[from] certfleet_store::StoreError),
 }
 
 impl From<rustls::Error> for EdgeError {

@@ -12,10 +12,10 @@
 //! - [`sni::SniCertResolver`]: rustls's `ResolvesServerCert` for one listener role;
 //! - [`tls`]: rustls server configurations for the `intermediate` and `modern` profiles;
 //! - [`certdir`]: `server.key` + `server.crt` directories, `alias://` names, and a watcher;
-//! - [`default_cert`]: the certificate each installation generates on first start.
+//! - [`default_cert`]: the certificate each installation generates on first start;
+//! - [`repository`]: the tree in the store, private keys sealed, every change audited.
 //!
-//! No listener, no store: callers feed trees and files in and take rustls configurations
-//! out.
+//! No listener: callers feed trees and files in and take rustls configurations out.
 //!
 //! ```
 //! use certfleet_edge::{certificate::ServedCertificate, default_cert, hub::CertificateHub};
@@ -41,6 +41,7 @@ pub mod default_cert;
 mod error;
 pub mod hub;
 pub mod names;
+pub mod repository;
 pub mod resolver;
 pub mod sni;
 pub mod tls;

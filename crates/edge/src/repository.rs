@@ -1,0 +1,170 @@
+//! The domain tree in the store: one record per domain under `domains/NAME`, the merged
+//! PEM (which holds the private key) sealed with the master key, and every change
+//! written to the audit log.
+//!
+//! The stored form differs from [`DomainRecord`] in one field: `certificate_sealed`
+//! holds the `CRYPT:` value of the PEM, so neither the store files nor etcd ever see the
+//! key in clear.
+
+use crate::error::{EdgeError, Result};
+use crate::tree::records::DomainRecord;
+use crate::tree::DomainTree;
+use certfleet_store::secrets::MasterKey;
+use certfleet_store::{audit, Key, Storage};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// The key prefix of domain records.
+pub const DOMAINS_PREFIX: &str = "domains";
+
+#[derive(Serialize, Deserialize)]
+struct StoredDomain {
+    name: String,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    certificate_sealed: Option<String>,
+    #[serde(default)]
+    acme_enabled: bool,
+    #[serde(default)]
+    acme_account_email: Option<String>,
+}
+
+/// Reads and writes the domain tree.
+#[derive(Clone)]
+pub struct DomainRepository {
+    store: Arc<dyn Storage>,
+    master_key: Arc<MasterKey>,
+}
+
+impl DomainRepository {
+    /// A repository over `store`, sealing with `master_key`.
+    pub fn new(store: Arc<dyn Storage>, master_key: Arc<MasterKey>) -> Self {
+        DomainRepository { store, master_key }
+    }
+
+    fn key_of(name: &str) -> Result<Key> {
+        Ok(Key::from_segments([DOMAINS_PREFIX, name])?)
+    }
+
+    /// The whole tree as stored (empty when no domain exists yet).
+    pub async fn load(&self) -> Result<DomainTree> {
+        let prefix = Key::from_segments([DOMAINS_PREFIX])?;
+        let mut records = Vec::new();
+        for entry in self.store.list(&prefix).await? {
+            let stored: StoredDomain = serde_json::from_slice(&entry.value).map_err(|e| {
+                EdgeError::Tree(format!(
+                    "stored domain record {} does not decode: {e}",
+                    entry.key
+                ))
+            })?;
+            let certificate_pem = match &stored.certificate_sealed {
+                Some(sealed) => {
+                    let plain = self.master_key.open(sealed)?;
+                    let text = String::from_utf8(plain.to_vec()).map_err(|_| {
+                        EdgeError::Certificate(format!(
+                            "the stored certificate of {} is not text",
+                            stored.name
+                        ))
+                    })?;
+                    Some(text)
+                }
+                None => None,
+            };
+            records.push(DomainRecord {
+                name: stored.name,
+                parent: stored.parent,
+                certificate_pem,
+                acme_enabled: stored.acme_enabled,
+                acme_account_email: stored.acme_account_email,
+            });
+        }
+        DomainTree::from_records(records)
+    }
+
+    /// Writes one domain's record (sealing its PEM) and audits the change as `action` by
+    /// `actor`.
+    pub async fn save(&self, record: &DomainRecord, actor: &str, action: &str) -> Result<()> {
+        let certificate_sealed = match &record.certificate_pem {
+            Some(pem) => Some(self.master_key.seal(pem.as_bytes())?),
+            None => None,
+        };
+        let stored = StoredDomain {
+            name: record.name.clone(),
+            parent: record.parent.clone(),
+            certificate_sealed,
+            acme_enabled: record.acme_enabled,
+            acme_account_email: record.acme_account_email.clone(),
+        };
+        let bytes = Zeroizing::new(
+            serde_json::to_vec(&stored).map_err(|e| EdgeError::Tree(e.to_string()))?,
+        );
+        self.store.put(&Self::key_of(&record.name)?, &bytes).await?;
+        let object = format!("domain {}", record.name);
+        audit::record(self.store.as_ref(), actor, action, &object, None).await?;
+        Ok(())
+    }
+
+    /// Removes a domain's record and audits it; `false` when there was none.
+    pub async fn delete(&self, name: &str, actor: &str) -> Result<bool> {
+        let existed = self.store.delete(&Self::key_of(name)?).await?;
+        if existed {
+            let object = format!("domain {name}");
+            audit::record(self.store.as_ref(), actor, "domain.delete", &object, None).await?;
+        }
+        Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_pki;
+    use certfleet_store::memory::MemoryStore;
+
+    #[tokio::test]
+    async fn a_tree_survives_the_store_with_its_keys_sealed_and_changes_audited() {
+        let store = MemoryStore::new();
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let repository = DomainRepository::new(Arc::new(store.clone()), key.clone());
+        let mut tree = DomainTree::new();
+        tree.add("example.test", None).unwrap();
+        tree.add("shop.example.test", None).unwrap();
+        let pem = test_pki::bundle_pem(&["shop.example.test"]);
+        tree.set_certificate("shop.example.test", &pem, false)
+            .unwrap();
+        for record in tree.to_records() {
+            repository
+                .save(&record, "test", "domain.add")
+                .await
+                .unwrap();
+        }
+
+        let raw = store
+            .list(&Key::from_segments([DOMAINS_PREFIX]).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(raw.len(), 2);
+        for entry in &raw {
+            let text = String::from_utf8_lossy(&entry.value);
+            assert!(!text.contains("PRIVATE KEY"), "{text}");
+        }
+
+        let again = repository.load().await.unwrap();
+        assert_eq!(again.to_records(), tree.to_records());
+        assert_eq!(audit::list(&store).await.unwrap().len(), 2);
+
+        let stranger = DomainRepository::new(
+            Arc::new(store.clone()),
+            Arc::new(MasterKey::generate().unwrap()),
+        );
+        assert!(
+            stranger.load().await.is_err(),
+            "another master key must not open the keys"
+        );
+
+        assert!(repository.delete("shop.example.test", "test").await.is_ok());
+        assert_eq!(repository.load().await.unwrap().to_records().len(), 1);
+    }
+}
