@@ -15,6 +15,8 @@ mod keystore_interop;
 mod lint_openssl;
 mod malformed;
 mod secrets_cli;
+mod serve_domains;
+mod serve_sni;
 mod verify_cli;
 
 mod support;

@@ -4,10 +4,11 @@
 //! 2 bad usage or bad input (the message names the file, block or field).
 
 mod cli;
+// Routes, ACME and monitor settings are validated now and read by later parts of serve.
 #[allow(dead_code, unused_imports)]
-// wired into `serve` next; validated and tested on its own until then
 mod config;
 mod files;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

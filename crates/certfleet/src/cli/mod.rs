@@ -4,15 +4,18 @@
 mod ca;
 mod ca_dir;
 mod cert;
+mod client;
 mod convert;
 mod csr;
 mod dhparam;
+mod domain;
 mod inspect;
 mod keystore;
 mod lint;
 
 mod output;
 mod secrets;
+mod serve;
 mod verify;
 
 use anyhow::Result;
@@ -62,6 +65,14 @@ enum Command {
         after_help = "Example:\n  certfleet keystore import-cert truststore.jks --password changeit --alias root --cert ca/root.crt"
     )]
     Keystore(keystore::KeystoreCommand),
+    /// Run the TLS edge and the admin API (prints the addresses it listens on).
+    Serve(serve::ServeArgs),
+    /// The domain tree of a running server: add, set certificates, ACME, list, resolve.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  certfleet domain add example.test --server https://127.0.0.1:9443 --data-dir ./certfleet-data"
+    )]
+    Domain(domain::DomainCommand),
 }
 
 /// How a command that ran to the end came out.
@@ -99,6 +110,8 @@ impl Cli {
             Command::Convert(args) => args.run(),
             Command::Dhparam(args) => args.run(),
             Command::Keystore(cmd) => cmd.run(),
+            Command::Serve(args) => args.run(),
+            Command::Domain(cmd) => cmd.run(),
         }
     }
 }

@@ -1,0 +1,355 @@
+//! The TLS listeners: one per `[[listener]]` (certificates chosen by SNI for its role)
+//! and the admin listener (always the installation's default certificate).
+//!
+//! Every listener is bound before any is served, so that a taken port stops start-up
+//! with an error naming the address. Each accepted connection runs on a task of its own:
+//! TLS handshake (bounded in time), then HTTP/1.1 or HTTP/2 (ALPN) through hyper-util's
+//! automatic server. On shutdown the accept loops stop and open connections are asked to
+//! finish ([`Shutdown`]).
+
+use super::state::AppState;
+use crate::config::{ListenerConfig, TlsProfile as ConfigProfile};
+use anyhow::{Context, Result};
+use certfleet_edge::hub::CertificateHub;
+use certfleet_edge::tls::{server_config, TlsOptions, TlsProfile};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server-wide shutdown signal and the count of open connections.
+#[derive(Clone)]
+pub struct Shutdown {
+    signal: watch::Receiver<bool>,
+    /// Held by every accept loop and open connection; all dropped means all closed.
+    _open: mpsc::Sender<()>,
+}
+
+/// The controlling side of [`Shutdown`].
+pub struct ShutdownTrigger {
+    signal: watch::Sender<bool>,
+    open: mpsc::Receiver<()>,
+}
+
+/// A new shutdown pair.
+pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
+    let (signal_tx, signal_rx) = watch::channel(false);
+    let (open_tx, open_rx) = mpsc::channel(1);
+    (
+        ShutdownTrigger {
+            signal: signal_tx,
+            open: open_rx,
+        },
+        Shutdown {
+            signal: signal_rx,
+            _open: open_tx,
+        },
+    )
+}
+
+impl Shutdown {
+    /// Resolves once shutdown has been asked for.
+    pub async fn requested(&mut self) {
+        // An error means the trigger is gone, which also means shutting down.
+        let _ = self.signal.wait_for(|stop| *stop).await;
+    }
+}
+
+impl ShutdownTrigger {
+    /// Stops the accept loops and waits up to `grace` for open connections to finish.
+    /// Returns whether every connection finished in time.
+    pub async fn shutdown(mut self, grace: Duration) -> bool {
+        let _ = self.signal.send(true); // no receiver left: nothing is running anyway
+                                        // `recv` returns None once every clone of the sender (one per accept loop and per
+                                        // open connection, plus the caller's) has been dropped.
+        tokio::time::timeout(grace, async { while self.open.recv().await.is_some() {} })
+            .await
+            .is_ok()
+    }
+}
+
+/// A bound TCP socket waiting to be served.
+pub struct BoundListener {
+    /// What it is, for messages (`https ws`, `admin`, `http`).
+    pub label: String,
+    /// The bound socket.
+    pub tcp: TcpListener,
+}
+
+impl BoundListener {
+    /// The address actually bound (the port is the real one when 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.tcp
+            .local_addr()
+            .with_context(|| format!("{} listener: no local address", self.label))
+    }
+}
+
+/// Binds `addr`, naming it (and what it was for) on failure.
+pub async fn bind(label: &str, addr: SocketAddr) -> Result<BoundListener> {
+    let tcp = TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "{label} listener: cannot bind {addr} (taken by another process, or a port below 1024 without privileges?)"
+        )
+    })?;
+    Ok(BoundListener {
+        label: label.to_owned(),
+        tcp,
+    })
+}
+
+/// The edge's TLS profile for a configured one.
+pub fn edge_profile(profile: ConfigProfile) -> TlsProfile {
+    match profile {
+        ConfigProfile::Intermediate => TlsProfile::Intermediate,
+        ConfigProfile::Modern => TlsProfile::Modern,
+    }
+}
+
+/// The TLS acceptor of a `[[listener]]`: certificates selected by SNI for its role.
+pub fn listener_acceptor(
+    hub: &Arc<CertificateHub>,
+    config: &ListenerConfig,
+) -> Result<TlsAcceptor> {
+    let options = TlsOptions {
+        profile: edge_profile(config.tls_profile),
+        ..TlsOptions::default()
+    };
+    let tls = server_config(&options, hub.cert_resolver(&config.role))
+        .with_context(|| format!("TLS settings of listener role {}", config.role))?;
+    Ok(TlsAcceptor::from(Arc::new(tls)))
+}
+
+/// Always the installation's current default certificate, whatever the SNI: the admin
+/// listener's certificate, which client commands pin from the data directory.
+#[derive(Debug)]
+pub struct DefaultCertResolver {
+    hub: Arc<CertificateHub>,
+}
+
+impl ResolvesServerCert for DefaultCertResolver {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            self.hub.snapshot().default_certificate().certified_key(),
+        ))
+    }
+}
+
+/// The admin listener's TLS acceptor (Mozilla intermediate, default certificate).
+pub fn admin_acceptor(hub: &Arc<CertificateHub>) -> Result<TlsAcceptor> {
+    let resolver = Arc::new(DefaultCertResolver {
+        hub: Arc::clone(hub),
+    });
+    let tls = server_config(&TlsOptions::default(), resolver).context("admin TLS settings")?;
+    Ok(TlsAcceptor::from(Arc::new(tls)))
+}
+
+/// Serves one `[[listener]]` until shutdown. Routes are not wired in yet: every request
+/// is answered 404 "no route configured for HOST".
+pub async fn serve_listener(
+    bound: BoundListener,
+    acceptor: TlsAcceptor,
+    _state: Arc<AppState>,
+    shutdown: Shutdown,
+) {
+    accept_loop(
+        bound,
+        Some(acceptor),
+        shutdown,
+        |io, peer, shutdown| async move {
+            let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                Ok::<_, Infallible>(no_route(&req))
+            });
+            serve_http(io, service, peer, shutdown).await;
+        },
+    )
+    .await;
+}
+
+/// Serves the admin API until shutdown.
+pub async fn serve_admin(
+    bound: BoundListener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    shutdown: Shutdown,
+) {
+    accept_loop(
+        bound,
+        Some(acceptor),
+        shutdown,
+        move |io, peer, shutdown| {
+            let service = TowerToHyperService::new(router.clone());
+            async move { serve_http(io, service, peer, shutdown).await }
+        },
+    )
+    .await;
+}
+
+/// A boxed byte stream: TLS or plain TCP.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Accepts connections until shutdown; for each, performs the TLS handshake (when an
+/// acceptor is given) and hands the stream to `handle` on a task of its own.
+pub async fn accept_loop<F, Fut>(
+    bound: BoundListener,
+    acceptor: Option<TlsAcceptor>,
+    mut shutdown: Shutdown,
+    handle: F,
+) where
+    F: Fn(Box<dyn Stream>, SocketAddr, Shutdown) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let handle = Arc::new(handle);
+    loop {
+        let accepted = tokio::select! {
+            accepted = bound.tcp.accept() => accepted,
+            () = shutdown.requested() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(err) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                eprintln!("{} listener: accept failed: {err}", bound.label);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true); // an optimisation only
+        let acceptor = acceptor.clone();
+        let handle = Arc::clone(&handle);
+        let conn_shutdown = shutdown.clone();
+        let label = bound.label.clone();
+        tokio::spawn(async move {
+            let io: Box<dyn Stream> = match acceptor {
+                None => Box::new(tcp),
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        Ok(Err(err)) => {
+                            eprintln!("{label}: TLS handshake with {peer} failed: {err}");
+                            return;
+                        }
+                        Err(_) => {
+                            eprintln!("{label}: TLS handshake with {peer} timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            handle(io, peer, conn_shutdown).await;
+        });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on `io` until the peer is done or shutdown
+/// is asked for, in which case the connection is closed gracefully.
+pub async fn serve_http<S, B>(
+    io: Box<dyn Stream>,
+    service: S,
+    peer: SocketAddr,
+    mut shutdown: Shutdown,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = shutdown.requested() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(err) = result {
+        // Clients that hang up mid-request are common; keep it to one line.
+        let text = err.to_string();
+        if !text.contains("connection closed") && !text.contains("reset") {
+            eprintln!("connection from {peer}: {text}");
+        }
+    }
+}
+
+/// The host a request is for: the URI authority (HTTP/2) or the Host header, without
+/// the port.
+pub fn request_host<B>(req: &Request<B>) -> Option<String> {
+    let raw = req
+        .uri()
+        .authority()
+        .map(|a| a.host().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(hyper::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(|h| strip_port(h).to_owned())
+        })?;
+    let host = raw.trim().to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// `host:port` → `host` (bracketed IPv6 kept whole).
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    }
+}
+
+/// A short plain-text response.
+pub fn text_response(status: StatusCode, text: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// What a request gets while no route matches it (routes come later).
+fn no_route<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+    let host = request_host(req).unwrap_or_else(|| "(no host)".to_owned());
+    text_response(
+        StatusCode::NOT_FOUND,
+        format!("no route configured for {host}\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("app.example.test:8443"), "app.example.test");
+        assert_eq!(strip_port("app.example.test"), "app.example.test");
+        assert_eq!(strip_port("[::1]:8443"), "[::1]");
+        assert_eq!(strip_port("::1"), "::1");
+    }
+}

@@ -1,0 +1,149 @@
+//! `certfleet serve`: the TLS edge and the admin API in one process (SPEC C4).
+//!
+//! - [`startup`]: configuration, data directory, store, default certificate, admin
+//!   token, domain tree and certdir watchers into [`state::AppState`];
+//! - [`listeners`]: the HTTPS listeners (SNI selection per role) and the admin listener;
+//! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
+//! - [`admin`]: the admin API's routes.
+//!
+//! [`run`] binds everything first (a taken port stops start-up naming the address),
+//! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
+
+pub mod admin;
+pub mod listeners;
+pub mod plain_http;
+pub mod startup;
+pub mod state;
+
+use anyhow::{Context, Result};
+use listeners::{bind, shutdown_pair};
+use plain_http::PlainHttp;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long open connections may take to finish once shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the server until it is told to stop.
+pub fn run(config_path: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
+    let config = crate::config::load(config_path, data_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("certfleet-serve")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: crate::config::ServerConfig) -> Result<()> {
+    let started = startup::start(config).await?;
+    let state = Arc::clone(&started.state);
+    let config = &state.config;
+
+    // Bind everything before serving anything.
+    let mut https = Vec::new();
+    for listener in &config.listeners {
+        let bound = bind(&format!("https {}", listener.role), listener.https).await?;
+        let acceptor = listeners::listener_acceptor(&state.hub, listener)?;
+        https.push((bound, acceptor));
+    }
+    let http = bind("http", config.http.listen).await?;
+    let admin = bind("admin", config.admin.listen).await?;
+    let admin_acceptor = listeners::admin_acceptor(&state.hub)?;
+
+    let mut lines = Vec::new();
+    for (bound, _) in &https {
+        lines.push(format!("{} {}", bound.label, bound.local_addr()?));
+    }
+    lines.push(format!("http {}", http.local_addr()?));
+    lines.push(format!("admin https://{}", admin.local_addr()?));
+    lines.push(format!("data_dir {}", config.data_dir.display()));
+    let https_port = match https.first() {
+        Some((bound, _)) => bound.local_addr()?.port(),
+        None => 443,
+    };
+
+    let (trigger, shutdown) = shutdown_pair();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (bound, acceptor) in https {
+        tasks.spawn(listeners::serve_listener(
+            bound,
+            acceptor,
+            Arc::clone(&state),
+            shutdown.clone(),
+        ));
+    }
+    let plain = PlainHttp {
+        insecure: config.http.insecure,
+        https_port,
+    };
+    tasks.spawn(listeners::accept_loop(
+        http,
+        None,
+        shutdown.clone(),
+        move |io, peer, shutdown| async move {
+            let service = hyper::service::service_fn(move |req| async move {
+                Ok::<_, std::convert::Infallible>(plain.respond(&req))
+            });
+            listeners::serve_http(io, service, peer, shutdown).await;
+        },
+    ));
+    tasks.spawn(listeners::serve_admin(
+        admin,
+        admin_acceptor,
+        admin::router(Arc::clone(&state)),
+        shutdown.clone(),
+    ));
+    drop(shutdown);
+
+    {
+        let mut out = std::io::stdout().lock();
+        for line in &lines {
+            // A closed stdout must not stop the server.
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+    eprintln!("certfleet serve: ready");
+
+    wait_for_signal().await;
+    eprintln!("certfleet serve: shutting down");
+    let finished = trigger.shutdown(SHUTDOWN_GRACE).await;
+    if !finished {
+        eprintln!(
+            "certfleet serve: connections still open after {}s were closed",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    tasks.abort_all();
+    for watcher in started.watchers {
+        watcher.stop();
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                eprintln!("cannot watch SIGTERM ({err}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,44 @@
+//! What every part of a running server shares: the configuration, the store, the master
+//! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
+
+use crate::config::ServerConfig;
+use certfleet_edge::hub::CertificateHub;
+use certfleet_edge::repository::DomainRepository;
+use certfleet_edge::tree::DomainTree;
+use certfleet_store::secrets::MasterKey;
+use certfleet_store::Storage;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// The server's shared state. Handshakes only touch `hub` (lock-free); changes go
+/// through `tree` (one writer at a time), are persisted with `domains`, then swapped
+/// into `hub`.
+pub struct AppState {
+    /// The validated configuration.
+    pub config: ServerConfig,
+    /// The store (embedded or etcd).
+    #[allow(dead_code)] // read by the status, ACME and audit endpoints, which come next
+    pub store: Arc<dyn Storage>,
+    /// Seals private keys and opens `CRYPT:` values.
+    #[allow(dead_code)] // read by the ACME account and route set-up, which come next
+    pub master_key: Arc<MasterKey>,
+    /// The snapshot handshakes select certificates from.
+    pub hub: Arc<CertificateHub>,
+    /// The domain tree as the admin side edits it.
+    pub tree: Mutex<DomainTree>,
+    /// Persistence of the tree.
+    pub domains: DomainRepository,
+    /// The admin API's bearer token (also in `DATA_DIR/admin.token`, mode 0600).
+    pub admin_token: Zeroizing<String>,
+}
+
+impl AppState {
+    /// The role `domain resolve` uses when none is given: the first listener's.
+    pub fn default_role(&self) -> &str {
+        self.config
+            .listeners
+            .first()
+            .map_or("default", |listener| listener.role.as_str())
+    }
+}
