@@ -28,6 +28,8 @@
 //! ```
 
 mod certs;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jks;
 mod jks_io;
 mod jks_key;
