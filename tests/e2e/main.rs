@@ -16,6 +16,7 @@ mod lint_openssl;
 mod malformed;
 mod secrets_cli;
 mod serve_domains;
+mod serve_routes;
 mod serve_sni;
 mod verify_cli;
 

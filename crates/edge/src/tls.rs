@@ -14,7 +14,10 @@
 use crate::error::{EdgeError, Result};
 use rustls::crypto::aws_lc_rs::{self, cipher_suite, kx_group};
 use rustls::crypto::CryptoProvider;
-use rustls::server::{NoServerSessionStorage, ResolvesServerCert, ServerSessionMemoryCache};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{
+    NoClientAuth, NoServerSessionStorage, ResolvesServerCert, ServerSessionMemoryCache,
+};
 use rustls::ServerConfig;
 use serde::Deserialize;
 use std::str::FromStr;
@@ -101,6 +104,15 @@ pub fn server_config(
     options: &TlsOptions,
     resolver: Arc<dyn ResolvesServerCert>,
 ) -> Result<ServerConfig> {
+    server_config_with_client_auth(options, resolver, Arc::new(NoClientAuth))
+}
+
+/// As [`server_config`], asking clients for certificates as `verifier` says.
+pub fn server_config_with_client_auth(
+    options: &TlsOptions,
+    resolver: Arc<dyn ResolvesServerCert>,
+    verifier: Arc<dyn ClientCertVerifier>,
+) -> Result<ServerConfig> {
     let versions: &[&'static rustls::SupportedProtocolVersion] = match options.profile {
         TlsProfile::Intermediate => &[&rustls::version::TLS13, &rustls::version::TLS12],
         TlsProfile::Modern => &[&rustls::version::TLS13],
@@ -108,7 +120,7 @@ pub fn server_config(
     let mut config =
         ServerConfig::builder_with_provider(Arc::new(crypto_provider(options.profile)))
             .with_protocol_versions(versions)?
-            .with_no_client_auth()
+            .with_client_cert_verifier(verifier)
             .with_cert_resolver(resolver);
     config.alpn_protocols = options.alpn.clone();
     if options.session_resumption {

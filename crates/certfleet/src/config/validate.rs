@@ -120,6 +120,7 @@ pub enum ClientAuth {
 
 /// Basic authentication of a route: a user and either an argon2 hash or a password
 /// (decrypted from `CRYPT:`), compared in constant time.
+#[derive(Clone)]
 pub struct BasicAuth {
     user: String,
     secret: Zeroizing<String>,

@@ -7,7 +7,8 @@
 //! automatic server. On shutdown the accept loops stop and open connections are asked to
 //! finish ([`Shutdown`]).
 
-use super::state::AppState;
+use super::routes::{service, RouteTable};
+use super::tls_accept::{ConnectionInfo, ListenerTls};
 use crate::config::{ListenerConfig, TlsProfile as ConfigProfile};
 use anyhow::{Context, Result};
 use certfleet_edge::hub::CertificateHub;
@@ -27,7 +28,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio_rustls::TlsAcceptor;
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -121,18 +121,19 @@ pub fn edge_profile(profile: ConfigProfile) -> TlsProfile {
     }
 }
 
-/// The TLS acceptor of a `[[listener]]`: certificates selected by SNI for its role.
-pub fn listener_acceptor(
+/// The handshakes of a `[[listener]]`: certificates selected by SNI for its role, client
+/// certificates asked for on the hosts whose routes use them.
+pub fn listener_tls(
     hub: &Arc<CertificateHub>,
     config: &ListenerConfig,
-) -> Result<TlsAcceptor> {
+    routes: &RouteTable,
+) -> Result<ListenerTls> {
     let options = TlsOptions {
         profile: edge_profile(config.tls_profile),
         ..TlsOptions::default()
     };
-    let tls = server_config(&options, hub.cert_resolver(&config.role))
-        .with_context(|| format!("TLS settings of listener role {}", config.role))?;
-    Ok(TlsAcceptor::from(Arc::new(tls)))
+    ListenerTls::new(&options, hub.cert_resolver(&config.role), routes)
+        .with_context(|| format!("TLS settings of listener role {}", config.role))
 }
 
 /// Always the installation's current default certificate, whatever the SNI: the admin
@@ -150,53 +151,49 @@ impl ResolvesServerCert for DefaultCertResolver {
     }
 }
 
-/// The admin listener's TLS acceptor (Mozilla intermediate, default certificate).
-pub fn admin_acceptor(hub: &Arc<CertificateHub>) -> Result<TlsAcceptor> {
+/// The admin listener's handshakes (Mozilla intermediate, default certificate).
+pub fn admin_tls(hub: &Arc<CertificateHub>) -> Result<ListenerTls> {
     let resolver = Arc::new(DefaultCertResolver {
         hub: Arc::clone(hub),
     });
     let tls = server_config(&TlsOptions::default(), resolver).context("admin TLS settings")?;
-    Ok(TlsAcceptor::from(Arc::new(tls)))
+    Ok(ListenerTls::fixed(tls))
 }
 
-/// Serves one `[[listener]]` until shutdown. Routes are not wired in yet: every request
-/// is answered 404 "no route configured for HOST".
+/// Serves one `[[listener]]` until shutdown: every request goes through the routes.
 pub async fn serve_listener(
     bound: BoundListener,
-    acceptor: TlsAcceptor,
-    _state: Arc<AppState>,
+    tls: ListenerTls,
+    routes: Arc<RouteTable>,
     shutdown: Shutdown,
 ) {
-    accept_loop(
-        bound,
-        Some(acceptor),
-        shutdown,
-        |io, peer, shutdown| async move {
-            let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
-                Ok::<_, Infallible>(no_route(&req))
+    accept_loop(bound, Some(tls), shutdown, move |io, conn, shutdown| {
+        let routes = Arc::clone(&routes);
+        async move {
+            let peer = conn.peer;
+            let conn = Arc::new(conn);
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let routes = Arc::clone(&routes);
+                let conn = Arc::clone(&conn);
+                async move { Ok::<_, Infallible>(service::handle(&routes, &conn, req).await) }
             });
             serve_http(io, service, peer, shutdown).await;
-        },
-    )
+        }
+    })
     .await;
 }
 
 /// Serves the admin API until shutdown.
 pub async fn serve_admin(
     bound: BoundListener,
-    acceptor: TlsAcceptor,
+    tls: ListenerTls,
     router: axum::Router,
     shutdown: Shutdown,
 ) {
-    accept_loop(
-        bound,
-        Some(acceptor),
-        shutdown,
-        move |io, peer, shutdown| {
-            let service = TowerToHyperService::new(router.clone());
-            async move { serve_http(io, service, peer, shutdown).await }
-        },
-    )
+    accept_loop(bound, Some(tls), shutdown, move |io, conn, shutdown| {
+        let service = TowerToHyperService::new(router.clone());
+        async move { serve_http(io, service, conn.peer, shutdown).await }
+    })
     .await;
 }
 
@@ -208,14 +205,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 /// acceptor is given) and hands the stream to `handle` on a task of its own.
 pub async fn accept_loop<F, Fut>(
     bound: BoundListener,
-    acceptor: Option<TlsAcceptor>,
+    tls: Option<ListenerTls>,
     mut shutdown: Shutdown,
     handle: F,
 ) where
-    F: Fn(Box<dyn Stream>, SocketAddr, Shutdown) -> Fut + Send + Sync + 'static,
+    F: Fn(Box<dyn Stream>, ConnectionInfo, Shutdown) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let handle = Arc::new(handle);
+    let tls = tls.map(Arc::new);
     loop {
         let accepted = tokio::select! {
             accepted = bound.tcp.accept() => accepted,
@@ -231,16 +229,16 @@ pub async fn accept_loop<F, Fut>(
             }
         };
         let _ = tcp.set_nodelay(true); // an optimisation only
-        let acceptor = acceptor.clone();
+        let tls = tls.clone();
         let handle = Arc::clone(&handle);
         let conn_shutdown = shutdown.clone();
         let label = bound.label.clone();
         tokio::spawn(async move {
-            let io: Box<dyn Stream> = match acceptor {
-                None => Box::new(tcp),
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => Box::new(tls),
+            let (io, conn): (Box<dyn Stream>, ConnectionInfo) = match tls {
+                None => (Box::new(tcp), ConnectionInfo::plain(peer)),
+                Some(tls) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp, peer)).await {
+                        Ok(Ok((stream, conn))) => (Box::new(stream), conn),
                         Ok(Err(err)) => {
                             eprintln!("{label}: TLS handshake with {peer} failed: {err}");
                             return;
@@ -252,7 +250,7 @@ pub async fn accept_loop<F, Fut>(
                     }
                 }
             };
-            handle(io, peer, conn_shutdown).await;
+            handle(io, conn, conn_shutdown).await;
         });
     }
 }
@@ -330,15 +328,6 @@ pub fn text_response(status: StatusCode, text: String) -> Response<Full<Bytes>> 
         hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// What a request gets while no route matches it (routes come later).
-fn no_route<B>(req: &Request<B>) -> Response<Full<Bytes>> {
-    let host = request_host(req).unwrap_or_else(|| "(no host)".to_owned());
-    text_response(
-        StatusCode::NOT_FOUND,
-        format!("no route configured for {host}\n"),
-    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! - [`startup`]: configuration, data directory, store, default certificate, admin
 //!   token, domain tree and certdir watchers into [`state::AppState`];
 //! - [`listeners`]: the HTTPS listeners (SNI selection per role) and the admin listener;
+//! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
+//! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
 //! - [`admin`]: the admin API's routes.
 //!
@@ -12,8 +14,10 @@
 pub mod admin;
 pub mod listeners;
 pub mod plain_http;
+pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod tls_accept;
 
 use anyhow::{Context, Result};
 use listeners::{bind, shutdown_pair};
@@ -42,16 +46,27 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let state = Arc::clone(&started.state);
     let config = &state.config;
 
+    // Routes first: a trust file that cannot be read stops start-up, naming it.
+    let routes = Arc::new(routes::RouteTable::build(&config.routes)?);
+    for route in &config.routes {
+        if matches!(route.upstream_trust, crate::config::UpstreamTrust::Insecure) {
+            eprintln!(
+                "warning: route {}{} does not verify its upstream's certificate (upstream_trust = false)",
+                route.host, route.path
+            );
+        }
+    }
+
     // Bind everything before serving anything.
     let mut https = Vec::new();
     for listener in &config.listeners {
         let bound = bind(&format!("https {}", listener.role), listener.https).await?;
-        let acceptor = listeners::listener_acceptor(&state.hub, listener)?;
-        https.push((bound, acceptor));
+        let tls = listeners::listener_tls(&state.hub, listener, &routes)?;
+        https.push((bound, tls));
     }
     let http = bind("http", config.http.listen).await?;
     let admin = bind("admin", config.admin.listen).await?;
-    let admin_acceptor = listeners::admin_acceptor(&state.hub)?;
+    let admin_tls = listeners::admin_tls(&state.hub)?;
 
     let mut lines = Vec::new();
     for (bound, _) in &https {
@@ -67,11 +82,11 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
 
     let (trigger, shutdown) = shutdown_pair();
     let mut tasks = tokio::task::JoinSet::new();
-    for (bound, acceptor) in https {
+    for (bound, tls) in https {
         tasks.spawn(listeners::serve_listener(
             bound,
-            acceptor,
-            Arc::clone(&state),
+            tls,
+            Arc::clone(&routes),
             shutdown.clone(),
         ));
     }
@@ -83,16 +98,16 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         http,
         None,
         shutdown.clone(),
-        move |io, peer, shutdown| async move {
+        move |io, conn, shutdown| async move {
             let service = hyper::service::service_fn(move |req| async move {
                 Ok::<_, std::convert::Infallible>(plain.respond(&req))
             });
-            listeners::serve_http(io, service, peer, shutdown).await;
+            listeners::serve_http(io, service, conn.peer, shutdown).await;
         },
     ));
     tasks.spawn(listeners::serve_admin(
         admin,
-        admin_acceptor,
+        admin_tls,
         admin::router(Arc::clone(&state)),
         shutdown.clone(),
     ));
