@@ -1,5 +1,5 @@
 //! End-to-end tests: the certfleet binary driven as administrators and scripts drive it,
-//! judged by real peers (openssl, keytool, pkilint).
+//! judged by real peers (openssl, keytool, pkilint, sslyze).
 
 // The whole crate is test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,8 +16,12 @@ mod lint_openssl;
 mod malformed;
 mod secrets_cli;
 mod serve_domains;
+mod serve_hot_reload;
+mod serve_key_material;
+mod serve_precedence;
 mod serve_routes;
 mod serve_sni;
+mod serve_sslyze;
 mod verify_cli;
 
 mod support;

@@ -13,11 +13,12 @@ mod proxy;
 
 use crate::support::openssl::sha256_fingerprint;
 use crate::support::run::{arg, assert_ok, certfleet, stdout, TempDir};
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use crate::support::serve::{ServeConfig, Server};
+use crate::support::venv::venv_tool;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 /// Every host a route answers in [`Platform`]; the edge certificate covers them all.
 const HOSTS: [&str; 8] = [
@@ -46,14 +47,7 @@ impl Drop for Guard {
 
 /// The Python interpreter of the test venv, which has `websockets`.
 fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = root.join(".venv-test/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/install-test-deps",
-        venv.display()
-    );
-    venv
+    venv_tool("websockets", "python")
 }
 
 fn fixture() -> PathBuf {
@@ -78,13 +72,6 @@ fn upstream(args: &[&str]) -> (Guard, u16) {
         .parse()
         .unwrap_or_else(|_| panic!("upstream {args:?} did not print its port: {line:?}"));
     (Guard(child), port)
-}
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -147,16 +134,15 @@ pub struct Platform {
     dir: TempDir,
     /// The edge's HTTPS listener.
     edge: SocketAddr,
-    _server: Guard,
+    server: Server,
     _upstreams: Vec<Guard>,
-    /// Where the server's stderr goes.
-    log: PathBuf,
 }
 
 impl Platform {
     pub fn start() -> Platform {
         let dir = TempDir::new();
-        let data = dir.join("data");
+        let mut serve = ServeConfig::new(dir.path());
+        let data = serve.data_dir.clone();
         ca_init(&dir.join("edge-ca"), "Edge Test CA");
         let mut sans = Vec::new();
         for host in HOSTS {
@@ -219,21 +205,10 @@ impl Platform {
             stdout(&out).trim().to_owned()
         };
         let (jks_password, basic_password) = (encrypt("changeit"), encrypt(BASIC_PASSWORD));
-        let edge = free_addr();
-        let (http, admin) = (free_addr(), free_addr());
+        let edge = serve.listener("web", Some(arg(&certdir)), None);
         let tls_up = format!("https://127.0.0.1:{tls_port}");
-        let config = format!(
-            r#"data_dir = "{data}"
-[admin]
-listen = "{admin}"
-[http]
-listen = "{http}"
-[[listener]]
-role = "web"
-https = "{edge}"
-certdir = "{certdir}"
-
-[[route]]
+        let routes = format!(
+            r#"[[route]]
 host = "app.test"
 upstream = "http://127.0.0.1:{plain_port}/base"
 [[route]]
@@ -273,23 +248,18 @@ upstream = "http://127.0.0.1:{plain_port}"
 basic_auth_user = "gateway"
 basic_auth_password = "{basic_password}"
 "#,
-            data = data.display(),
-            certdir = certdir.display(),
             up_ca = up_ca.display(),
             jks = dir.join("trust.jks").display(),
             p12 = dir.join("trust.p12").display(),
             client_ca = dir.join("client-ca/root.crt").display(),
         );
-        let config_file = dir.join("certfleet.toml");
-        std::fs::write(&config_file, config).unwrap();
-        let log = dir.join("server.log");
-        let server = start_server(&config_file, &log, &[edge, admin]);
+        serve.append(&routes);
+        let server = serve.start();
         Platform {
             dir,
             edge,
-            _server: server,
+            server,
             _upstreams: vec![plain, tls, ws],
-            log,
         }
     }
 
@@ -300,7 +270,7 @@ basic_auth_password = "{basic_password}"
 
     /// What the server has logged so far.
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.server.logs()
     }
 
     /// `curl https://HOST:PORT/PATH` through the edge (trusting the edge CA), with extra
@@ -349,29 +319,4 @@ fn answer(out: &Output) -> Answer {
         version: version.to_owned(),
         body: body.to_owned(),
     }
-}
-
-/// Starts `certfleet serve` with stderr into `log`, waiting until `addresses` accept.
-fn start_server(config: &Path, log: &Path, addresses: &[SocketAddr]) -> Guard {
-    let child = Command::new(env!("CARGO_BIN_EXE_certfleet"))
-        .args(["serve", "--config", arg(config)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("failed to start certfleet serve");
-    let mut guard = Guard(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for addr in addresses {
-        while TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = guard.0.try_wait().unwrap() {
-                let mut text = String::new();
-                let _ = std::fs::File::open(log).and_then(|mut f| f.read_to_string(&mut text));
-                panic!("certfleet serve exited ({status}) before {addr} accepted:\n{text}");
-            }
-            assert!(Instant::now() < deadline, "{addr} never accepted");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    guard
 }

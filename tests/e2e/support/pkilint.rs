@@ -20,6 +20,7 @@
 //! - Not flagged by pkilint at WARNING: an unknown private extension marked critical, or a
 //!   critical extended key usage; certfleet's own lint must catch those.
 
+use super::venv::venv_tool;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -34,26 +35,9 @@ pub fn pkilint_chain(issuer: &Path, subject: &Path) -> Vec<String> {
     run("lint_pkix_signer_signee_cert_chain", &[issuer, subject])
 }
 
-/// The tool from `<workspace root>/.venv-test/bin/`, else from PATH.
+/// The tool from the project's venv, else from PATH.
 fn tool(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let root = root.canonicalize().unwrap_or(root);
-    let venv = root.join(".venv-test/bin").join(name);
-    if venv.is_file() {
-        return venv;
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    on_path.unwrap_or_else(|| {
-        panic!(
-            "pkilint's `{name}` was found neither in {} nor on PATH: \
-             run scripts/install-test-deps (or scripts/test) first",
-            venv.display()
-        )
-    })
+    venv_tool("pkilint", name)
 }
 
 fn run(name: &str, files: &[&Path]) -> Vec<String> {

@@ -93,16 +93,21 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let plain = PlainHttp {
         insecure: config.http.insecure,
         https_port,
+        challenges: Arc::clone(&state.challenges),
     };
     tasks.spawn(listeners::accept_loop(
         http,
         None,
         shutdown.clone(),
-        move |io, conn, shutdown| async move {
-            let service = hyper::service::service_fn(move |req| async move {
-                Ok::<_, std::convert::Infallible>(plain.respond(&req))
-            });
-            listeners::serve_http(io, service, conn.peer, shutdown).await;
+        move |io, conn, shutdown| {
+            let plain = plain.clone();
+            async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let plain = plain.clone();
+                    async move { Ok::<_, std::convert::Infallible>(plain.respond(&req).await) }
+                });
+                listeners::serve_http(io, service, conn.peer, shutdown).await;
+            }
         },
     ));
     tasks.spawn(listeners::serve_admin(

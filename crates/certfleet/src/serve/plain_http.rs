@@ -1,33 +1,47 @@
 //! The plain-HTTP listener (`[http]`): ACME HTTP-01 challenges under
-//! `/.well-known/acme-challenge/` (answered 404 until the ACME client lands), and every
-//! other request redirected to HTTPS (308) or refused (403), as `insecure` says.
+//! `/.well-known/acme-challenge/` (answered from the store, so any node answers tokens
+//! any node published; 404 for unknown ones), and every other request redirected to
+//! HTTPS (308) or refused (403), as `insecure` says.
 
 use super::listeners::{request_host, text_response};
 use crate::config::InsecurePolicy;
+use certfleet_acme::challenges::Challenges;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
+use std::sync::Arc;
 
 /// The path prefix of ACME HTTP-01 challenges.
 pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// What the plain-HTTP listener needs to answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct PlainHttp {
     /// Redirect or refuse.
     pub insecure: InsecurePolicy,
     /// The port redirects point to (the first HTTPS listener's).
     pub https_port: u16,
+    /// Pending HTTP-01 answers.
+    pub challenges: Arc<Challenges>,
 }
 
 impl PlainHttp {
     /// Answers one request.
-    pub fn respond<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
+    pub async fn respond<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         let path = req.uri().path();
-        if path.starts_with(ACME_CHALLENGE_PREFIX) {
-            // Hook for the ACME client: tokens are not served yet.
-            return text_response(StatusCode::NOT_FOUND, "no such ACME challenge\n".into());
+        if let Some(token) = path.strip_prefix(ACME_CHALLENGE_PREFIX) {
+            return match self.challenges.http01_answer(token).await {
+                Ok(Some(answer)) => text_response(StatusCode::OK, answer),
+                Ok(None) => text_response(StatusCode::NOT_FOUND, "no such ACME challenge\n".into()),
+                Err(err) => {
+                    eprintln!("ACME challenge {token}: {err}");
+                    text_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "ACME challenges cannot be read right now\n".into(),
+                    )
+                }
+            };
         }
         match self.insecure {
             InsecurePolicy::Reject => text_response(
@@ -84,13 +98,21 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn redirects_keep_host_path_and_query() {
-        let http = PlainHttp {
-            insecure: InsecurePolicy::Redirect,
-            https_port: 8443,
-        };
-        let response = http.respond(&get("/a/b?c=d", "app.example.test:8080"));
+    fn plain_http(insecure: InsecurePolicy, https_port: u16) -> PlainHttp {
+        let store = Arc::new(certfleet_store::memory::MemoryStore::new());
+        PlainHttp {
+            insecure,
+            https_port,
+            challenges: Arc::new(Challenges::new(store)),
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_keep_host_path_and_query() {
+        let http = plain_http(InsecurePolicy::Redirect, 8443);
+        let response = http
+            .respond(&get("/a/b?c=d", "app.example.test:8080"))
+            .await;
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
         assert_eq!(
             response.headers()[LOCATION],
@@ -98,28 +120,37 @@ mod tests {
         );
         let default_port = PlainHttp {
             https_port: 443,
-            ..http
+            ..http.clone()
         };
-        let response = default_port.respond(&get("/", "app.example.test"));
+        let response = default_port.respond(&get("/", "app.example.test")).await;
         assert_eq!(response.headers()[LOCATION], "https://app.example.test/");
-        let response = http.respond(&get("/", "evil.test/x@other"));
+        let response = http.respond(&get("/", "evil.test/x@other")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
 
-    #[test]
-    fn reject_refuses_and_challenges_are_apart() {
-        let http = PlainHttp {
-            insecure: InsecurePolicy::Reject,
-            https_port: 8443,
+    #[tokio::test]
+    async fn reject_refuses_and_challenges_are_apart() {
+        let http = plain_http(InsecurePolicy::Reject, 8443);
+        let status = |path: &'static str| {
+            let http = http.clone();
+            async move { http.respond(&get(path, "app.example.test")).await.status() }
         };
+        assert_eq!(status("/").await, StatusCode::FORBIDDEN);
         assert_eq!(
-            http.respond(&get("/", "app.example.test")).status(),
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            http.respond(&get("/.well-known/acme-challenge/tok", "app.example.test"))
-                .status(),
+            status("/.well-known/acme-challenge/tok").await,
             StatusCode::NOT_FOUND
         );
+        http.challenges
+            .publish_http01("tok", "tok.thumbprint")
+            .await
+            .unwrap();
+        let response = http
+            .respond(&get("/.well-known/acme-challenge/tok", "a.test"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+        assert_eq!(body.to_bytes().as_ref(), b"tok.thumbprint");
     }
 }

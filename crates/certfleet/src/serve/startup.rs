@@ -8,6 +8,7 @@
 use super::state::AppState;
 use crate::config::{ServerConfig, StoreBackend};
 use anyhow::{bail, Context, Result};
+use certfleet_acme::challenges::Challenges;
 use certfleet_edge::certdir::watch::DEFAULT_POLL_INTERVAL;
 use certfleet_edge::certdir::{Certdir, CertdirWatcher};
 use certfleet_edge::certificate::ServedCertificate;
@@ -85,6 +86,7 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         watchers.push(watcher);
     }
 
+    let challenges = Arc::new(Challenges::new(Arc::clone(&store)));
     let state = Arc::new(AppState {
         config,
         store,
@@ -93,6 +95,7 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         tree: Mutex::new(tree),
         domains,
         admin_token,
+        challenges,
     });
     Ok(Started { state, watchers })
 }

@@ -2,6 +2,7 @@
 //! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
 
 use crate::config::ServerConfig;
+use certfleet_acme::challenges::Challenges;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
 use certfleet_edge::tree::DomainTree;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub domains: DomainRepository,
     /// The admin API's bearer token (also in `DATA_DIR/admin.token`, mode 0600).
     pub admin_token: Zeroizing<String>,
+    /// Pending ACME challenge answers (HTTP-01 and TLS-ALPN-01).
+    pub challenges: Arc<Challenges>,
 }
 
 impl AppState {

@@ -1,0 +1,55 @@
+//! The HTTPS client the ACME protocol runs over: the system roots plus, for private or
+//! test ACME servers (Pebble), the certificates of `[acme] ca_bundle`.
+
+use crate::error::{AcmeError, Result};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{BodyWrapper, HttpClient};
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use std::path::Path;
+use std::sync::Arc;
+
+/// An HTTP client for the ACME server trusting the system roots and `ca_bundle`.
+pub fn acme_http_client(ca_bundle: Option<&Path>) -> Result<Box<dyn HttpClient>> {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(bundle) = ca_bundle {
+        let name = bundle.display();
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(bundle)
+            .map_err(|e| AcmeError::Config(format!("[acme] ca_bundle: {name}: {e}")))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| AcmeError::Config(format!("[acme] ca_bundle: {name}: {e}")))?;
+        if certs.is_empty() {
+            return Err(AcmeError::Config(format!(
+                "[acme] ca_bundle: {name} holds no PEM certificate"
+            )));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| {
+                AcmeError::Config(format!("[acme] ca_bundle: {name}: not a usable root: {e}"))
+            })?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(AcmeError::Config(
+            "no root certificates to trust the ACME server with (install ca-certificates or set [acme] ca_bundle)".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AcmeError::Config(format!("TLS settings for the ACME client: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .build();
+    let client: Client<_, BodyWrapper<hyper::body::Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    Ok(Box::new(client))
+}
