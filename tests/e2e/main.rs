@@ -15,6 +15,7 @@ mod keystore_interop;
 mod lint_openssl;
 mod malformed;
 mod secrets_cli;
+mod serve_acme;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;

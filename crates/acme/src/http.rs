@@ -1,15 +1,20 @@
 //! The HTTPS client the ACME protocol runs over: the system roots plus, for private or
-//! test ACME servers (Pebble), the certificates of `[acme] ca_bundle`.
+//! test ACME servers (Pebble), the certificates of `[acme] ca_bundle`. Every request is
+//! bounded by [`REQUEST_TIMEOUT`], so a server that stops answering fails the attempt
+//! (which is then retried with back-off) instead of hanging it.
 
 use crate::error::{AcmeError, Result};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use instant_acme::{BodyWrapper, HttpClient};
+use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// An HTTP client for the ACME server trusting the system roots and `ca_bundle`.
 pub fn acme_http_client(ca_bundle: Option<&Path>) -> Result<Box<dyn HttpClient>> {
@@ -51,5 +56,29 @@ pub fn acme_http_client(ca_bundle: Option<&Path>) -> Result<Box<dyn HttpClient>>
         .build();
     let client: Client<_, BodyWrapper<hyper::body::Bytes>> =
         Client::builder(TokioExecutor::new()).build(connector);
-    Ok(Box::new(client))
+    Ok(Box::new(Bounded(Box::new(client))))
+}
+
+/// How long the ACME server may take to answer one request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// An HTTP client whose requests give up after [`REQUEST_TIMEOUT`].
+struct Bounded(Box<dyn HttpClient>);
+
+impl HttpClient for Bounded {
+    fn request(
+        &self,
+        req: hyper::Request<BodyWrapper<hyper::body::Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<BytesResponse, instant_acme::Error>> + Send>>
+    {
+        let answer = self.0.request(req);
+        Box::pin(async move {
+            match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
+                Ok(result) => result,
+                Err(_) => Err(instant_acme::Error::Str(
+                    "the ACME server did not answer within 20 s",
+                )),
+            }
+        })
+    }
 }

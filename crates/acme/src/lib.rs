@@ -1,6 +1,7 @@
 //! certfleet's ACME client (SPEC C5), on instant-acme:
 //!
 //! - [`account`]: accounts per directory and contact, kept sealed in the store and reused;
+//! - [`ari`]: the CA's suggested renewal window, when it publishes one;
 //! - [`challenges`]: HTTP-01 and TLS-ALPN-01 answers, shared by every node through the store;
 //! - [`order`]: one order for one name, from a new key to the certificate chain;
 //! - [`schedule`]: when to renew (two thirds in, ARI, jitter) and back-off after failures;
@@ -10,6 +11,7 @@
 //! Deciding which domains are due and storing what was issued is the server's part.
 
 pub mod account;
+pub mod ari;
 pub mod challenges;
 mod error;
 pub mod http;

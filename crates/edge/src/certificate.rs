@@ -39,6 +39,9 @@ pub struct CertificateSummary {
     /// End of validity as Unix seconds (for expiry checks; not printed).
     #[serde(skip)]
     pub not_after_unix: i64,
+    /// Start of validity as Unix seconds (for the renewal schedule; not printed).
+    #[serde(skip)]
+    pub not_before_unix: i64,
     /// The leaf's SANs: `DNS:name` and `IP:addr`.
     pub sans: Vec<String>,
     /// The bundle carried the [`AUTO_ISSUED_HEADER`] line.
@@ -154,6 +157,7 @@ fn summarise(leaf: &[u8], auto_issued: bool) -> Result<(CertificateSummary, Box<
         sha1_thumbprint: sha1_thumbprint(leaf),
         not_after: rfc3339(not_after),
         not_after_unix: not_after.unix_timestamp(),
+        not_before_unix: cert.validity().not_before.timestamp(),
         sans: sans.iter().map(San::display).collect(),
         auto_issued,
     };

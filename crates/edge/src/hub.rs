@@ -119,4 +119,14 @@ impl CertificateHub {
     pub fn cert_resolver(self: &Arc<Self>, role: &str) -> Arc<SniCertResolver> {
         Arc::new(SniCertResolver::new(Arc::clone(self), role))
     }
+
+    /// As [`CertificateHub::cert_resolver`], also answering TLS-ALPN-01 validation
+    /// handshakes from `challenges`.
+    pub fn cert_resolver_with_challenges(
+        self: &Arc<Self>,
+        role: &str,
+        challenges: Arc<dyn crate::sni::ChallengeCertificates>,
+    ) -> Arc<SniCertResolver> {
+        Arc::new(SniCertResolver::new(Arc::clone(self), role).with_challenges(challenges))
+    }
 }

@@ -2,6 +2,10 @@
 //! current snapshot (lock-free), runs [`crate::resolver::Resolver::select`] and returns
 //! the key. Serving a domain certificate that has expired or does not cover the SNI name
 //! raises an alert; that is the only allocation on this path, and it happens only then.
+//!
+//! A handshake offering only the ALPN protocol `acme-tls/1` is an ACME server validating
+//! a TLS-ALPN-01 challenge (RFC 8737): it gets the challenge certificate of its name from
+//! the [`ChallengeCertificates`] source, or no certificate at all (handshake refused).
 
 use crate::alerts::{AlertEvent, AlertKind};
 use crate::certificate::now_unix;
@@ -11,11 +15,22 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::sync::Arc;
 
+/// The ALPN protocol of TLS-ALPN-01 validation handshakes (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// Where TLS-ALPN-01 challenge certificates come from (the ACME client). Lookups must not
+/// block: they run on the handshake path.
+pub trait ChallengeCertificates: Send + Sync + std::fmt::Debug {
+    /// The challenge certificate for `name` (lower-case), when a challenge is pending.
+    fn challenge_certificate(&self, name: &str) -> Option<Arc<CertifiedKey>>;
+}
+
 /// A rustls certificate resolver for listeners of one role.
 #[derive(Debug)]
 pub struct SniCertResolver {
     hub: Arc<CertificateHub>,
     role: Box<str>,
+    challenges: Option<Arc<dyn ChallengeCertificates>>,
 }
 
 impl SniCertResolver {
@@ -24,7 +39,14 @@ impl SniCertResolver {
         SniCertResolver {
             hub,
             role: role.into(),
+            challenges: None,
         }
+    }
+
+    /// Answers TLS-ALPN-01 validation handshakes from `challenges`.
+    pub fn with_challenges(mut self, challenges: Arc<dyn ChallengeCertificates>) -> Self {
+        self.challenges = Some(challenges);
+        self
     }
 
     /// The listener role.
@@ -71,6 +93,13 @@ impl SniCertResolver {
 
 impl ResolvesServerCert for SniCertResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(challenges) = &self.challenges {
+            let mut offered = hello.alpn().into_iter().flatten();
+            if offered.any(|protocol| protocol == ACME_TLS_ALPN) {
+                let name = hello.server_name()?.to_ascii_lowercase();
+                return challenges.challenge_certificate(&name);
+            }
+        }
         Some(self.certificate_for(hello.server_name()))
     }
 }

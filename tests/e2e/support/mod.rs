@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod openssl;
+pub mod pebble;
 pub mod pki;
 pub mod pkilint;
 pub mod run;

@@ -69,6 +69,7 @@ pub struct RawListener {
 pub struct RawAcme {
     pub directory: Option<String>,
     pub ca_bundle: Option<String>,
+    pub challenge: Option<String>,
 }
 
 /// `[monitor]`.

@@ -3,6 +3,7 @@
 
 use super::raw::{RawConfig, RawListener, RawRoute, RawTrust};
 use anyhow::{anyhow, bail, Context, Result};
+use certfleet_acme::order::ChallengeKind;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct ServerConfig {
     pub acme_directory: String,
     /// Extra trust for the ACME server itself.
     pub acme_ca_bundle: Option<PathBuf>,
+    /// The challenge orders answer (`[acme] challenge`, default `http-01`).
+    pub acme_challenge: ChallengeKind,
     /// Days before expiry that count as a warning.
     pub warn_days: u32,
     /// Where alerts are posted, when set.
@@ -204,6 +207,11 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         "reject" => InsecurePolicy::Reject,
         other => bail!("[http] insecure: '{other}' is neither \"redirect\" nor \"reject\""),
     };
+    let acme_challenge = match raw.acme.challenge.as_deref().unwrap_or("http-01") {
+        "http-01" => ChallengeKind::Http01,
+        "tls-alpn-01" => ChallengeKind::TlsAlpn01,
+        other => bail!("[acme] challenge: '{other}' is neither \"http-01\" nor \"tls-alpn-01\""),
+    };
     let mut listeners = Vec::new();
     for (index, listener) in raw.listener.iter().enumerate() {
         listeners
@@ -249,6 +257,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
             .directory
             .unwrap_or_else(|| "https://acme-v02.api.letsencrypt.org/directory".into()),
         acme_ca_bundle: raw.acme.ca_bundle.map(PathBuf::from),
+        acme_challenge,
         warn_days: raw.monitor.warn_days.unwrap_or(14),
         webhook: raw.monitor.webhook,
         routes,

@@ -7,11 +7,14 @@
 //! automatic server. On shutdown the accept loops stop and open connections are asked to
 //! finish ([`Shutdown`]).
 
+use super::acme::AlpnAnswers;
 use super::routes::{service, RouteTable};
+use super::state::AppState;
 use super::tls_accept::{ConnectionInfo, ListenerTls};
 use crate::config::{ListenerConfig, TlsProfile as ConfigProfile};
 use anyhow::{Context, Result};
 use certfleet_edge::hub::CertificateHub;
+use certfleet_edge::sni::ACME_TLS_ALPN;
 use certfleet_edge::tls::{server_config, TlsOptions, TlsProfile};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -121,18 +124,24 @@ pub fn edge_profile(profile: ConfigProfile) -> TlsProfile {
     }
 }
 
-/// The handshakes of a `[[listener]]`: certificates selected by SNI for its role, client
-/// certificates asked for on the hosts whose routes use them.
+/// The handshakes of a `[[listener]]`: certificates selected by SNI for its role (and
+/// TLS-ALPN-01 challenge certificates for ACME validation), client certificates asked
+/// for on the hosts whose routes use them.
 pub fn listener_tls(
-    hub: &Arc<CertificateHub>,
+    state: &AppState,
     config: &ListenerConfig,
     routes: &RouteTable,
 ) -> Result<ListenerTls> {
-    let options = TlsOptions {
+    let mut options = TlsOptions {
         profile: edge_profile(config.tls_profile),
         ..TlsOptions::default()
     };
-    ListenerTls::new(&options, hub.cert_resolver(&config.role), routes)
+    options.alpn.push(ACME_TLS_ALPN.to_vec());
+    let answers = Arc::new(AlpnAnswers(Arc::clone(&state.challenges)));
+    let resolver = state
+        .hub
+        .cert_resolver_with_challenges(&config.role, answers);
+    ListenerTls::new(&options, resolver, routes)
         .with_context(|| format!("TLS settings of listener role {}", config.role))
 }
 
@@ -238,7 +247,11 @@ pub async fn accept_loop<F, Fut>(
                 None => (Box::new(tcp), ConnectionInfo::plain(peer)),
                 Some(tls) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp, peer)).await {
-                        Ok(Ok((stream, conn))) => (Box::new(stream), conn),
+                        Ok(Ok(Some((stream, conn)))) => (Box::new(stream), conn),
+                        // An ACME server validating TLS-ALPN-01: the handshake was all.
+                        Ok(Ok(None)) => return,
+                        // A port probe or a client that gave up before its hello.
+                        Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => return,
                         Ok(Err(err)) => {
                             eprintln!("{label}: TLS handshake with {peer} failed: {err}");
                             return;

@@ -6,12 +6,16 @@
 //! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
-//! - [`admin`]: the admin API's routes.
+//! - [`admin`]: the admin API's routes;
+//! - [`acme`]: automatic issuance and renewal;
+//! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept).
 //!
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
 
+pub mod acme;
 pub mod admin;
+pub mod alerts;
 pub mod listeners;
 pub mod plain_http;
 pub mod routes;
@@ -61,7 +65,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let mut https = Vec::new();
     for listener in &config.listeners {
         let bound = bind(&format!("https {}", listener.role), listener.https).await?;
-        let tls = listeners::listener_tls(&state.hub, listener, &routes)?;
+        let tls = listeners::listener_tls(&state, listener, &routes)?;
         https.push((bound, tls));
     }
     let http = bind("http", config.http.listen).await?;
@@ -117,6 +121,13 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         shutdown.clone(),
     ));
     drop(shutdown);
+    let background = [
+        tokio::spawn(acme::run(Arc::clone(&state), Arc::clone(&state.acme))),
+        tokio::spawn(alerts::drain_edge_alerts(
+            Arc::clone(&state.hub),
+            Arc::clone(&state.alerts),
+        )),
+    ];
 
     {
         let mut out = std::io::stdout().lock();
@@ -138,6 +149,9 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         );
     }
     tasks.abort_all();
+    for task in background {
+        task.abort();
+    }
     for watcher in started.watchers {
         watcher.stop();
     }

@@ -32,7 +32,11 @@ impl PlainHttp {
         let path = req.uri().path();
         if let Some(token) = path.strip_prefix(ACME_CHALLENGE_PREFIX) {
             return match self.challenges.http01_answer(token).await {
-                Ok(Some(answer)) => text_response(StatusCode::OK, answer),
+                Ok(Some(answer)) => {
+                    let host = request_host(req).unwrap_or_default();
+                    eprintln!("acme: answered HTTP-01 token {token} for {host}");
+                    text_response(StatusCode::OK, answer)
+                }
                 Ok(None) => text_response(StatusCode::NOT_FOUND, "no such ACME challenge\n".into()),
                 Err(err) => {
                     eprintln!("ACME challenge {token}: {err}");

@@ -5,9 +5,12 @@
 //! `default.pem` (the installation's default certificate, generated on first start) and
 //! `admin.token` (32 random bytes, hex), both reused on every later start.
 
+use super::acme::AcmeService;
+use super::alerts::AlertBoard;
 use super::state::AppState;
 use crate::config::{ServerConfig, StoreBackend};
 use anyhow::{bail, Context, Result};
+use certfleet_acme::account::AccountBook;
 use certfleet_acme::challenges::Challenges;
 use certfleet_edge::certdir::watch::DEFAULT_POLL_INTERVAL;
 use certfleet_edge::certdir::{Certdir, CertdirWatcher};
@@ -87,6 +90,13 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
     }
 
     let challenges = Arc::new(Challenges::new(Arc::clone(&store)));
+    let accounts = AccountBook::new(
+        Arc::clone(&store),
+        Arc::clone(&master_key),
+        config.acme_directory.clone(),
+        config.acme_ca_bundle.clone(),
+    )
+    .context("[acme]")?;
     let state = Arc::new(AppState {
         config,
         store,
@@ -96,6 +106,8 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         domains,
         admin_token,
         challenges,
+        acme: Arc::new(AcmeService::new(accounts)),
+        alerts: Arc::new(AlertBoard::default()),
     });
     Ok(Started { state, watchers })
 }

@@ -1,6 +1,9 @@
 //! What every part of a running server shares: the configuration, the store, the master
 //! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
 
+use super::acme::AcmeService;
+use super::admin::errors::ApiError;
+use super::alerts::AlertBoard;
 use crate::config::ServerConfig;
 use certfleet_acme::challenges::Challenges;
 use certfleet_edge::hub::CertificateHub;
@@ -34,6 +37,10 @@ pub struct AppState {
     pub admin_token: Zeroizing<String>,
     /// Pending ACME challenge answers (HTTP-01 and TLS-ALPN-01).
     pub challenges: Arc<Challenges>,
+    /// Automatic issuance and renewal.
+    pub acme: Arc<AcmeService>,
+    /// What administrators must know about, logged and kept for the API.
+    pub alerts: Arc<AlertBoard>,
 }
 
 impl AppState {
@@ -43,5 +50,32 @@ impl AppState {
             .listeners
             .first()
             .map_or("default", |listener| listener.role.as_str())
+    }
+}
+
+impl AppState {
+    /// Persists `name`'s record from `next` (audited as `actor` doing `action`), swaps
+    /// `next` into the hub and makes it the tree. `tree` is the locked current tree.
+    pub async fn commit_domain(
+        &self,
+        tree: &mut DomainTree,
+        next: DomainTree,
+        name: &str,
+        actor: &str,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let record = next
+            .get(name)
+            .map(|domain| domain.to_record())
+            .ok_or_else(|| ApiError::internal(format!("{name} vanished from the changed tree")))?;
+        self.domains
+            .save(&record, actor, action)
+            .await
+            .map_err(|err| ApiError::internal(format!("saving domain {name}: {err}")))?;
+        self.hub.set_tree(&next).map_err(|err| {
+            ApiError::internal(format!("indexing the tree after {action}: {err}"))
+        })?;
+        *tree = next;
+        Ok(())
     }
 }

@@ -9,6 +9,7 @@
 use super::routes::client_auth::handshake_verifier;
 use super::routes::RouteTable;
 use anyhow::{Context, Result};
+use certfleet_edge::sni::ACME_TLS_ALPN;
 use certfleet_edge::tls::{server_config, server_config_with_client_auth, TlsOptions};
 use rustls::server::Acceptor;
 use rustls::ServerConfig;
@@ -96,12 +97,13 @@ impl ListenerTls {
         ListenerTls::Fixed(TlsAcceptor::from(Arc::new(config)))
     }
 
-    /// Performs the handshake on `tcp`.
+    /// Performs the handshake on `tcp`. `None`: it was an ACME TLS-ALPN-01 validation
+    /// (ALPN `acme-tls/1`), complete once the handshake is; the connection is closed.
     pub async fn accept(
         &self,
         tcp: TcpStream,
         peer: SocketAddr,
-    ) -> std::io::Result<(TlsStream<TcpStream>, ConnectionInfo)> {
+    ) -> std::io::Result<Option<(TlsStream<TcpStream>, ConnectionInfo)>> {
         let tls = match self {
             ListenerTls::Fixed(acceptor) => acceptor.accept(tcp).await?,
             ListenerTls::ByServerName { plain, by_host } => {
@@ -117,8 +119,16 @@ impl ListenerTls {
                 start.into_stream(Arc::clone(config)).await?
             }
         };
+        if tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
+            let name = tls.get_ref().1.server_name().unwrap_or("(no name)");
+            eprintln!("acme: answered a TLS-ALPN-01 validation for {name} from {peer}");
+            let mut tls = tls;
+            // The validation is over; a failed close changes nothing.
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+            return Ok(None);
+        }
         let info = ConnectionInfo::of(peer, &tls);
-        Ok((tls, info))
+        Ok(Some((tls, info)))
     }
 }
 

@@ -6,11 +6,13 @@
 //! domain views, which hold the certificate's summary and never its PEM or key.
 
 use super::errors::ApiError;
+use crate::serve::acme::due::reported_renew_at;
 use crate::serve::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use certfleet_acme::state::ProgressBook;
 use certfleet_edge::tree::DomainTree;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -60,51 +62,73 @@ pub struct ResolveQuery {
     pub role: Option<String>,
 }
 
-/// A domain's JSON object (`domain show --json`), with `acme.renew_at`.
+/// A domain's JSON object (`domain show --json`): the tree's view with `acme.renew_at`
+/// (RFC 3339, null unless the certificate was issued automatically).
 fn view_json(tree: &DomainTree, name: &str) -> Result<Value, ApiError> {
     let domain = tree
         .get(name)
         .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
     let mut value = serde_json::to_value(tree.view(domain)).map_err(ApiError::internal)?;
+    let renew_at = domain
+        .certificate()
+        .and_then(|c| reported_renew_at(c.served().summary()))
+        .and_then(rfc3339);
     if let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) {
-        acme.entry("renew_at").or_insert(Value::Null);
+        acme.insert(
+            "renew_at".into(),
+            renew_at.map_or(Value::Null, Value::String),
+        );
     }
     Ok(value)
 }
 
-/// Persists `name`'s record from `next`, swaps `next` into the hub and makes it the tree.
-async fn commit(
-    state: &AppState,
-    tree: &mut DomainTree,
-    next: DomainTree,
-    name: &str,
-    action: &str,
-) -> Result<(), ApiError> {
-    let record = next
-        .get(name)
-        .map(|domain| domain.to_record())
-        .ok_or_else(|| ApiError::internal(format!("{name} vanished from the changed tree")))?;
-    state
-        .domains
-        .save(&record, ACTOR, action)
+/// Adds the ACME progress kept in the store (`acme.failures`, `acme.last_error`,
+/// `acme.next_attempt`) to a view of a domain with ACME on.
+async fn with_progress(state: &AppState, mut value: Value) -> Result<Value, ApiError> {
+    let name = value["name"].as_str().unwrap_or_default().to_owned();
+    let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) else {
+        return Ok(value);
+    };
+    if acme.get("enabled") != Some(&Value::Bool(true)) {
+        return Ok(value);
+    }
+    let progress = ProgressBook::new(state.store.as_ref())
+        .get(&name)
         .await
-        .map_err(|err| ApiError::internal(format!("saving domain {name}: {err}")))?;
-    state
-        .hub
-        .set_tree(&next)
-        .map_err(|err| ApiError::internal(format!("indexing the tree after {action}: {err}")))?;
-    *tree = next;
-    Ok(())
+        .map_err(|err| ApiError::internal(format!("ACME progress of {name}: {err}")))?;
+    acme.insert("failures".into(), json!(progress.failures));
+    acme.insert("last_error".into(), json!(progress.last_error));
+    acme.insert(
+        "next_attempt".into(),
+        json!(progress.next_attempt_unix.and_then(rfc3339)),
+    );
+    acme.insert(
+        "last_success".into(),
+        json!(progress.last_success_unix.and_then(rfc3339)),
+    );
+    Ok(value)
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// `GET /api/domains`: every domain, ordered by name.
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let tree = state.tree.lock().await;
-    let views = tree
-        .iter()
-        .map(|domain| view_json(&tree, domain.name()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(Value::Array(views)))
+    let views = {
+        let tree = state.tree.lock().await;
+        tree.iter()
+            .map(|domain| view_json(&tree, domain.name()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut answered = Vec::with_capacity(views.len());
+    for view in views {
+        answered.push(with_progress(&state, view).await?);
+    }
+    Ok(Json(Value::Array(answered)))
 }
 
 /// `POST /api/domains`: adds a domain (201 with its view).
@@ -126,7 +150,9 @@ pub async fn add(
             }
             other => other.into(),
         })?;
-    commit(&state, &mut tree, next, &name, "domain.add").await?;
+    state
+        .commit_domain(&mut tree, next, &name, ACTOR, "domain.add")
+        .await?;
     Ok((StatusCode::CREATED, Json(view_json(&tree, &name)?)))
 }
 
@@ -135,8 +161,8 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let tree = state.tree.lock().await;
-    Ok(Json(view_json(&tree, &name)?))
+    let view = view_json(&*state.tree.lock().await, &name)?;
+    Ok(Json(with_progress(&state, view).await?))
 }
 
 /// `PUT /api/domains/{name}/certificate`: stores a merged bundle; answers the domain's
@@ -154,7 +180,9 @@ pub async fn set_certificate(
     let mut next = tree.clone();
     let report = next.set_certificate(&name, &body.pem, body.force)?;
     let name = report.domain.clone();
-    commit(&state, &mut tree, next, &name, "domain.set-cert").await?;
+    state
+        .commit_domain(&mut tree, next, &name, ACTOR, "domain.set-cert")
+        .await?;
     Ok(Json(json!({
         "domain": view_json(&tree, &name)?,
         "warnings": report.warnings,
@@ -184,7 +212,9 @@ pub async fn set_acme(
         .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
     next.set_acme(&key, body.enabled, body.email.as_deref())
         .map_err(|err| ApiError::bad_request(format!("email: {err}")))?;
-    commit(&state, &mut tree, next, &key, "domain.acme").await?;
+    state
+        .commit_domain(&mut tree, next, &key, ACTOR, "domain.acme")
+        .await?;
     Ok(Json(view_json(&tree, &key)?))
 }
 

@@ -65,6 +65,11 @@ impl ApiError {
             id: Some(id),
         }
     }
+
+    /// The message the answer carries.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 fn error_id() -> String {

@@ -1,5 +1,5 @@
-//! The admin REST API under `/api/`: domains, their certificates and ACME settings, and
-//! `resolve` (which certificate a handshake gets, and why).
+//! The admin REST API under `/api/`: domains, their certificates and ACME settings,
+//! `resolve` (which certificate a handshake gets, and why) and `alerts`.
 //!
 //! Every route needs the bearer token ([`auth`]); answers and errors are JSON
 //! ([`errors`]). Changes lock the tree, apply to a copy, persist the changed record, swap
@@ -25,12 +25,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/domains/{name}/acme", put(domains::set_acme))
         .route("/api/resolve/{name}", get(domains::resolve))
+        .route("/api/alerts", get(alerts))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_token,
         ))
         .with_state(state)
+}
+
+/// `GET /api/alerts`: the edge's alert totals since start and the latest alerts (edge
+/// and ACME), oldest first.
+async fn alerts(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "counts": state.hub.alerts().counts(),
+        "recent": state.alerts.recent(),
+    }))
 }
 
 #[cfg(test)]

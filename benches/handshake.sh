@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# Full TLS 1.3 handshakes per server CPU-second: `certfleet serve` against nginx, with
+# the same certificate, key and chain, for an ECDSA P-256 and an RSA-2048 leaf, in one
+# run (issue 5, acceptance 8). Prints a table per round and a summary with the ratio
+# certfleet / nginx for each key type.
+#
+#   scripts/install-bench-deps      # once, as root: nginx, h2load (nghttp2-client)
+#   benches/handshake.sh            # from any current directory
+#
+# Settings (environment):
+#   BENCH_ROUNDS=3        rounds; each round measures every server once per key type,
+#                         in alternating order
+#   BENCH_CONNECTIONS=6000  connections (= requests) per h2load run
+#   BENCH_RATE=150        new connections per 50 ms period (h2load -r)
+#   BENCH_SERVER_CPU=1    the core the servers are pinned to
+#   BENCH_CLIENT_CPU=0    the core h2load is pinned to
+#   BENCH_SERVER_THREADS=1  TOKIO_WORKER_THREADS for certfleet serve (nginx: 1 worker)
+#   BENCH_KEEP=1          keep the temporary directory (configurations, logs)
+#   CARGO_TARGET_DIR      where the release build goes (default: <repo>/target)
+#
+# Method:
+# - certificates are made with certfleet itself: one internal root CA and one leaf for
+#   bench.test per key type (`ca init`, `cert issue`); both servers send the same two
+#   certificates (leaf and root), which the script checks before measuring;
+# - certfleet serve runs on a temporary data directory with one HTTPS listener on a
+#   port of its choosing; the leaf is stored as the certificate of the domain
+#   bench.test (`domain add`, `domain set-cert`), so each handshake goes through SNI
+#   selection as in production. nginx runs in the foreground (master and one worker)
+#   with a generated configuration whose pid, log and temporary paths are in the
+#   temporary directory, `ssl_session_cache off` and `ssl_session_tickets off`;
+# - h2load connects to 127.0.0.1 with SNI bench.test: the URL names bench.test and
+#   `--connect-to` gives the address, so no /etc/hosts entry is needed. It opens one
+#   connection per request (-n = -c), each a full handshake: h2load never offers a
+#   saved session (checked against nginx with its cache and tickets on: every
+#   connection logged $ssl_session_reused "."), so resumption cannot happen even
+#   though certfleet's listeners keep their default session cache and still send two
+#   TLS 1.3 tickets per handshake (a cost nginx does not pay here);
+# - both servers answer every request with a 404 and a one-line text body, so the
+#   response work is the same; a handshake counts when its response arrived;
+# - servers and client are pinned to different cores (taskset), since on two cores the
+#   client saturates first; the server's CPU time is utime+stime of all its threads
+#   (nginx: master and worker) from /proc/PID/stat before and after each h2load run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${BENCH_ROUNDS:-3}"
+CONNS="${BENCH_CONNECTIONS:-6000}"
+RATE="${BENCH_RATE:-150}"
+SERVER_CPU="${BENCH_SERVER_CPU:-1}"
+CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
+SERVER_THREADS="${BENCH_SERVER_THREADS:-1}"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+KEY_TYPES=(ecdsa-p256 rsa2048)
+NAME=bench.test
+
+log() { printf 'handshake: %s\n' "$*" >&2; }
+
+# Runs a command quietly; on failure shows what it printed and stops.
+quiet() {
+    local out
+    out="$("$@" 2>&1)" || die "$* failed: $out"
+}
+die() {
+    log "$*"
+    exit 1
+}
+
+NGINX="$(command -v nginx || true)"
+if [ -z "$NGINX" ] && [ -x /usr/sbin/nginx ]; then
+    NGINX=/usr/sbin/nginx # not on a non-root PATH
+fi
+for tool in h2load taskset openssl; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing: run scripts/install-bench-deps"
+done
+[ -n "$NGINX" ] || die "nginx is missing: run scripts/install-bench-deps"
+
+# Enough descriptors for thousands of connections in the servers and the client.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/certfleet-handshake.XXXXXX")"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        log "kept $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build ------------------------------------------------------------------------
+
+log "building the release binary (CARGO_TARGET_DIR=$TARGET)"
+(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet)
+# A copy, so that another build into a shared target directory cannot swap it mid-run.
+CF="$WORK/certfleet"
+cp "$TARGET/release/certfleet" "$CF"
+
+# --- helpers ------------------------------------------------------------------------
+
+CLK_TCK="$(getconf CLK_TCK)"
+
+# utime+stime, in clock ticks, of the given processes (all threads of each).
+cpu_ticks() {
+    local total=0 pid stat fields
+    for pid in "$@"; do
+        stat="$(cat "/proc/$pid/stat")" || die "process $pid is gone"
+        # Fields after the command name, which is in parentheses and may hold spaces:
+        # state is field 3, utime field 14, stime field 15.
+        read -r -a fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12]))
+    done
+    echo "$total"
+}
+
+# A TCP port on 127.0.0.1 that nothing answers on now.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 12000)) # below the usual ephemeral range
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free port found"
+}
+
+# The certificates a server presents for SNI bench.test, as one SHA-256 over their DER.
+presented_chain() {
+    openssl s_client -connect "127.0.0.1:$1" -servername "$NAME" -showcerts </dev/null 2>/dev/null |
+        awk '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/' |
+        openssl sha256 -r | cut -d' ' -f1
+}
+
+expected_chain() {
+    cat "$1.crt" "$1.chain.crt" | openssl sha256 -r | cut -d' ' -f1
+}
+
+# --- certificates -------------------------------------------------------------------
+
+for kt in "${KEY_TYPES[@]}"; do
+    mkdir -p "$WORK/$kt"
+    quiet "$CF" ca init --out "$WORK/$kt/ca" --cn "certfleet bench root $kt" --key "$kt"
+    quiet "$CF" cert issue --ca "$WORK/$kt/ca" --cn "$NAME" --key "$kt" --out "$WORK/$kt/leaf"
+    # nginx's ssl_certificate: the leaf, then the chain, as certfleet serves them.
+    cat "$WORK/$kt/leaf.crt" "$WORK/$kt/leaf.chain.crt" >"$WORK/$kt/nginx-chain.crt"
+done
+
+# --- certfleet serve ----------------------------------------------------------------
+
+declare -A CF_PID CF_PORT NGINX_PID NGINX_PORT
+
+start_certfleet() {
+    local kt="$1" dir="$WORK/$1/certfleet" https admin
+    mkdir -p "$dir"
+    cat >"$dir/certfleet.toml" <<EOF
+data_dir = "$dir/data"
+
+[admin]
+listen = "127.0.0.1:0"
+
+[http]
+listen = "127.0.0.1:0"
+
+[[listener]]
+role = "bench"
+https = "127.0.0.1:0"
+EOF
+    TOKIO_WORKER_THREADS="$SERVER_THREADS" taskset -c "$SERVER_CPU" \
+        "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
+    CF_PID[$kt]=$!
+    PIDS+=("$!")
+    for _ in $(seq 1 300); do
+        grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
+        kill -0 "${CF_PID[$kt]}" 2>/dev/null || die "certfleet serve ($kt) exited: $(cat "$dir/stderr")"
+        sleep 0.1
+    done
+    https="$(awk '$1 == "https" { print $3 }' "$dir/stdout")"
+    admin="$(awk '$1 == "admin" { print $2 }' "$dir/stdout")"
+    if [ -z "$https" ] || [ -z "$admin" ]; then
+        die "certfleet serve ($kt) printed no addresses: $(cat "$dir/stdout" "$dir/stderr")"
+    fi
+    CF_PORT[$kt]="${https##*:}"
+    quiet "$CF" domain add "$NAME" --server "$admin" --data-dir "$dir/data"
+    quiet "$CF" domain set-cert "$NAME" "$WORK/$kt/leaf.pem" --server "$admin" --data-dir "$dir/data"
+}
+
+# --- nginx --------------------------------------------------------------------------
+
+start_nginx() {
+    local kt="$1" dir="$WORK/$1/nginx" port
+    port="$(free_port)"
+    mkdir -p "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+
+events {
+    worker_connections 16384;
+}
+
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+
+    server {
+        # tokio's TcpListener::bind asks for the same accept queue.
+        listen 127.0.0.1:$port ssl backlog=1024;
+        server_name $NAME;
+        ssl_certificate $WORK/$kt/nginx-chain.crt;
+        ssl_certificate_key $WORK/$kt/leaf.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+
+        location / {
+            default_type text/plain;
+            return 404 "no route configured for $NAME\n";
+        }
+    }
+}
+EOF
+    "$NGINX" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" ||
+        die "nginx rejects $dir/nginx.conf: $(cat "$dir/error.log")"
+    taskset -c "$SERVER_CPU" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        >"$dir/stdout" 2>&1 &
+    NGINX_PID[$kt]=$!
+    PIDS+=("$!")
+    NGINX_PORT[$kt]="$port"
+}
+
+nginx_processes() {
+    local master="${NGINX_PID[$1]}"
+    echo "$master" $(pgrep -P "$master")
+}
+
+for kt in "${KEY_TYPES[@]}"; do
+    start_certfleet "$kt"
+    start_nginx "$kt"
+done
+
+# Both servers up, and presenting the same certificates for bench.test.
+for kt in "${KEY_TYPES[@]}"; do
+    want="$(expected_chain "$WORK/$kt/leaf")"
+    for server in certfleet nginx; do
+        if [ "$server" = certfleet ]; then port="${CF_PORT[$kt]}"; else port="${NGINX_PORT[$kt]}"; fi
+        got=""
+        for _ in $(seq 1 100); do
+            got="$(presented_chain "$port")"
+            [ "$got" = "$want" ] && break
+            sleep 0.1
+        done
+        [ "$got" = "$want" ] || die "$server ($kt, port $port) does not present the bench.test leaf and root"
+    done
+    workers="$(pgrep -P "${NGINX_PID[$kt]}" | wc -l)"
+    [ "$workers" -eq 1 ] || die "nginx ($kt) has $workers workers, expected 1"
+done
+log "servers on core $SERVER_CPU, h2load on core $CLIENT_CPU; certfleet TOKIO_WORKER_THREADS=$SERVER_THREADS, nginx 1 worker"
+
+# --- measurement --------------------------------------------------------------------
+
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+
+# measure KEY_TYPE SERVER ROUND: one h2load run; appends a line to $RESULTS.
+measure() {
+    local kt="$1" server="$2" round="$3" port pids before after out responses errored ticks
+    if [ "$server" = certfleet ]; then
+        port="${CF_PORT[$kt]}"
+        pids="${CF_PID[$kt]}"
+    else
+        port="${NGINX_PORT[$kt]}"
+        pids="$(nginx_processes "$kt")"
+    fi
+    # shellcheck disable=SC2086 # a list of PIDs
+    before="$(cpu_ticks $pids)"
+    out="$(taskset -c "$CLIENT_CPU" h2load --h1 -r "$RATE" --rate-period 50ms -c "$CONNS" -n "$CONNS" -t 1 \
+        --connect-to "127.0.0.1:$port" "https://$NAME:$port/" 2>&1)" || true
+    # shellcheck disable=SC2086
+    after="$(cpu_ticks $pids)"
+    printf '%s\n' "$out" >"$WORK/h2load-$kt-$server-$round.txt"
+    # "status codes: A 2xx, B 3xx, C 4xx, D 5xx": every response came over its own
+    # connection, after a completed full handshake.
+    responses="$(awk '/^status codes:/ { print $3 + $5 + $7 + $9 }' <<<"$out")"
+    errored="$(awk '/^requests:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^(errored|timeout),?$/) n += $i; print n + 0 }' <<<"$out")"
+    [ -n "$responses" ] || die "h2load against $server ($kt) printed no status codes: $out"
+    proto="$(awk -F': ' '/^TLS Protocol:/ { print $2 }' <<<"$out")"
+    cipher="$(awk -F': ' '/^Cipher:/ { print $2 }' <<<"$out")"
+    kx="$(awk -F': ' '/^Server Temp Key:/ { print $2 }' <<<"$out" | tr ' ' '-')"
+    wall="$(awk '/^finished in/ { sub(/,$/, "", $3); print $3 }' <<<"$out")"
+    [ "$proto" = TLSv1.3 ] || die "$server ($kt) did not negotiate TLS 1.3: ${proto:-none}"
+    ticks=$((after - before))
+    [ "$ticks" -gt 0 ] || die "no CPU time measured for $server ($kt)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$kt" "$server" "$responses" \
+        "$errored" "$ticks" "$wall" "$proto" "$cipher" "$kx" >>"$RESULTS"
+    awk -v r="$round" -v kt="$kt" -v s="$server" -v n="$responses" -v e="$errored" \
+        -v t="$ticks" -v hz="$CLK_TCK" -v w="$wall" -v c="$cipher" -v k="$kx" 'BEGIN {
+        printf "%5d  %-10s  %-9s  %6d  %4d  %7.2f  %8s  %9.0f  %s %s\n",
+            r, kt, s, n, e, t / hz, w, n / (t / hz), c, k }'
+}
+
+printf 'round  key         server     handsh.  err  cpu (s)  wall      per cpu-s  cipher, key exchange\n'
+for round in $(seq 1 "$ROUNDS"); do
+    for kt in "${KEY_TYPES[@]}"; do
+        # Alternate which server goes first, so that neither always follows the other.
+        if [ $((round % 2)) -eq 1 ]; then order=(certfleet nginx); else order=(nginx certfleet); fi
+        for server in "${order[@]}"; do
+            measure "$kt" "$server" "$round"
+        done
+    done
+done
+
+# --- summary ------------------------------------------------------------------------
+
+printf '\nFull TLS 1.3 handshakes per server CPU-second (rounds: %d, connections per run: %d; rounds pooled):\n' \
+    "$ROUNDS" "$CONNS"
+awk -F'\t' -v hz="$CLK_TCK" '
+    { n[$2 "/" $3] += $4; t[$2 "/" $3] += $6; keys[$2] = 1
+      rate = $4 / ($6 / hz); r[$1 "/" $2 "/" $3] = rate; rounds[$1] = 1 }
+    END {
+        printf "%-10s  %10s  %10s  %6s  %s\n", "key", "certfleet", "nginx", "ratio", "per-round ratios"
+        for (k in keys) {
+            cf = n[k "/certfleet"] / (t[k "/certfleet"] / hz)
+            ng = n[k "/nginx"] / (t[k "/nginx"] / hz)
+            per = ""
+            for (i = 1; (i "") in rounds; i++)
+                per = per sprintf("%s%.2f", (i > 1 ? " " : ""), r[i "/" k "/certfleet"] / r[i "/" k "/nginx"])
+            printf "%-10s  %10.0f  %10.0f  %6.2f  %s\n", k, cf, ng, cf / ng, per
+        }
+    }' "$RESULTS" | { read -r header; echo "$header"; sort; }
+
+errors="$(awk -F'\t' '{ e += $5 } END { print e + 0 }' "$RESULTS")"
+[ "$errors" -eq 0 ] || log "warning: $errors connections failed or timed out (not counted)"
