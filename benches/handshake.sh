@@ -32,9 +32,9 @@
 #   `--connect-to` gives the address, so no /etc/hosts entry is needed. It opens one
 #   connection per request (-n = -c), each a full handshake: h2load never offers a
 #   saved session (checked against nginx with its cache and tickets on: every
-#   connection logged $ssl_session_reused "."), so resumption cannot happen even
-#   though certfleet's listeners keep their default session cache and still send two
-#   TLS 1.3 tickets per handshake (a cost nginx does not pay here);
+#   connection logged $ssl_session_reused "."), so resumption cannot happen; and, as
+#   nginx here, certfleet's listener has resumption off (`session_resumption = false`:
+#   no session cache, no TLS 1.3 tickets sent);
 # - both servers answer every request with a 404 and a one-line text body, so the
 #   response work is the same; a handshake counts when its response arrived;
 # - servers and client are pinned to different cores (taskset), since on two cores the
@@ -174,6 +174,7 @@ listen = "127.0.0.1:0"
 [[listener]]
 role = "bench"
 https = "127.0.0.1:0"
+session_resumption = false
 EOF
     TOKIO_WORKER_THREADS="$SERVER_THREADS" taskset -c "$SERVER_CPU" \
         "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &

@@ -5,7 +5,7 @@
 //! parent names; a child whose name is not under its parent's; the master tried last;
 //! a walk that finds no certificate falling to the certdir, else the default; no SNI;
 //! and an expired domain certificate that still wins over the certdir (issue 5,
-//! acceptance 1), flagged expired with an alert in `resolve`.
+//! acceptance 1), flagged expired in `resolve` and alerted in the server's log.
 
 use crate::support::openssl::sha1_fingerprint;
 use crate::support::pki::Ca;
@@ -196,6 +196,23 @@ fn every_step_of_the_selection_order_by_handshake_and_by_resolve() {
         stale["reason"].as_str().unwrap().contains("alert"),
         "{stale}"
     );
+    // The handshakes above raised the alert: the server logs it with the thumbprint.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let logs = server.logs();
+        let alert = logs
+            .lines()
+            .find(|line| line.starts_with("ALERT expired: domain expired.example.test"));
+        if let Some(line) = alert {
+            assert!(line.contains(&expired_sha1), "{line}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no expiry alert logged:\n{logs}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     // Walks that find no certificate (the master has none yet): certdir, else default.
     check_fallback(&server, &both, "plain.example.test");
     check_fallback(&server, &both, "nothing.elsewhere.test");

@@ -61,6 +61,7 @@ pub struct RawListener {
     pub https: String,
     pub certdir: Option<String>,
     pub tls_profile: Option<String>,
+    pub session_resumption: Option<bool>,
 }
 
 /// `[acme]`.

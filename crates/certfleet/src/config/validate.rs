@@ -92,6 +92,8 @@ pub struct ListenerConfig {
     pub certdir: Option<PathBuf>,
     /// TLS profile.
     pub tls_profile: TlsProfile,
+    /// Session cache and TLS 1.3 tickets (on unless `session_resumption = false`).
+    pub session_resumption: bool,
 }
 
 /// How a route trusts its upstream's certificate.
@@ -225,6 +227,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
             https: address(None, "127.0.0.1:8443", "")?,
             certdir: None,
             tls_profile: TlsProfile::Intermediate,
+            session_resumption: true,
         });
     }
     let mut routes = Vec::new();
@@ -287,6 +290,7 @@ fn listener_config(
         https: address(Some(&raw.https), "", "https")?,
         certdir,
         tls_profile,
+        session_resumption: raw.session_resumption.unwrap_or(true),
     })
 }
 

@@ -134,6 +134,7 @@ pub fn listener_tls(
 ) -> Result<ListenerTls> {
     let mut options = TlsOptions {
         profile: edge_profile(config.tls_profile),
+        session_resumption: config.session_resumption,
         ..TlsOptions::default()
     };
     options.alpn.push(ACME_TLS_ALPN.to_vec());
