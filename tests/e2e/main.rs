@@ -23,6 +23,7 @@ mod serve_precedence;
 mod serve_routes;
 mod serve_sni;
 mod serve_sslyze;
+mod serve_status;
 mod verify_cli;
 
 mod support;

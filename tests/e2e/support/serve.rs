@@ -244,6 +244,21 @@ impl Server {
         stdout_json(&out)
     }
 
+    /// `certfleet status --json` against this server.
+    pub fn status(&self) -> serde_json::Value {
+        let server = format!("https://{}", self.admin);
+        let out = certfleet(&[
+            "status",
+            "--json",
+            "--server",
+            &server,
+            "--data-dir",
+            arg(&self.data_dir),
+        ]);
+        assert_ok(&out);
+        stdout_json(&out)
+    }
+
     /// `domain resolve NAME --role ROLE --json`.
     pub fn resolve(&self, name: &str, role: &str) -> serde_json::Value {
         self.domain_ok(&["resolve", name, "--role", role, "--json"])

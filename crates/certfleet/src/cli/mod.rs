@@ -16,6 +16,7 @@ mod lint;
 mod output;
 mod secrets;
 mod serve;
+mod status;
 mod verify;
 
 use anyhow::Result;
@@ -73,6 +74,9 @@ enum Command {
         after_help = "Example:\n  certfleet domain add example.test --server https://127.0.0.1:9443 --data-dir ./certfleet-data"
     )]
     Domain(domain::DomainCommand),
+    /// Every certificate a running server manages, its expiry state, and ACME progress.
+    #[command(after_help = "Example:\n  certfleet status --json")]
+    Status(status::StatusArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -112,6 +116,7 @@ impl Cli {
             Command::Keystore(cmd) => cmd.run(),
             Command::Serve(args) => args.run(),
             Command::Domain(cmd) => cmd.run(),
+            Command::Status(args) => args.run(),
         }
     }
 }

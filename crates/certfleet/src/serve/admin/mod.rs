@@ -1,5 +1,6 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
-//! `resolve` (which certificate a handshake gets, and why) and `alerts`.
+//! `resolve` (which certificate a handshake gets, and why), `status` (every managed
+//! certificate's expiry state and the ACME progress) and `alerts`.
 //!
 //! Every route needs the bearer token ([`auth`]); answers and errors are JSON
 //! ([`errors`]). Changes lock the tree, apply to a copy, persist the changed record, swap
@@ -8,6 +9,7 @@
 pub mod auth;
 pub mod domains;
 pub mod errors;
+pub mod status;
 
 use super::state::AppState;
 use axum::routing::{get, put};
@@ -26,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/domains/{name}/acme", put(domains::set_acme))
         .route("/api/resolve/{name}", get(domains::resolve))
         .route("/api/alerts", get(alerts))
+        .route("/api/status", get(status::status))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
