@@ -19,6 +19,7 @@ mod serve_acme;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;
+mod serve_monitor;
 mod serve_precedence;
 mod serve_routes;
 mod serve_sni;

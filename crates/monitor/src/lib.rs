@@ -1,7 +1,14 @@
 //! certfleet-monitor: keeping watch over certificates.
 //!
 //! - [`expiry`]: the expiry state of a certificate (`ok`, `warning`, `expired`) against
-//!   the warning window of `[monitor] warn_days`.
+//!   the warning window of `[monitor] warn_days`;
+//! - [`inventory`]: every watched certificate once, described from the chains the
+//!   caller's sources hand in ([`inventory::InventoryBuilder`]);
+//! - [`watch`]: which certificates entered `warning` or `expired` since the last look
+//!   ([`watch::ExpiryWatch`]), each entry reported once;
+//! - [`event`]: the expiry event that is logged, raised as an alert and posted to the
+//!   webhook;
+//! - [`metrics`]: the Prometheus metrics (OpenMetrics text) of a running server.
 //!
 //! ```
 //! use certfleet_monitor::expiry::ExpiryState;
@@ -10,4 +17,11 @@
 //! assert_eq!(ExpiryState::at(now + Duration::days(3), now, 14), ExpiryState::Warning);
 //! ```
 
+pub mod event;
 pub mod expiry;
+pub mod inventory;
+pub mod metrics;
+pub mod watch;
+
+#[cfg(test)]
+mod test_certs;

@@ -127,6 +127,32 @@ mod tests {
     }
 
     #[test]
+    fn monitor_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(None, Some(dir.path())).unwrap();
+        assert_eq!(config.monitor_interval.as_secs(), 300);
+        assert_eq!(config.warn_days, 14);
+        assert!(config.webhook.is_none());
+        let file = write(
+            dir.path(),
+            "[monitor]\nwarn_days = 30\ninterval_seconds = 2\nwebhook = \"http://127.0.0.1:9/hook\"\n",
+        );
+        let config = load(Some(&file), Some(dir.path())).unwrap();
+        assert_eq!(config.monitor_interval.as_secs(), 2);
+        assert_eq!(config.webhook.as_deref(), Some("http://127.0.0.1:9/hook"));
+        for (bad, named) in [
+            ("interval_seconds = 0", "interval_seconds"),
+            ("webhook = \"ftp://h/x?token=s3cret\"", "webhook"),
+            ("webhook = \"not a url s3cret\"", "webhook"),
+        ] {
+            let file = write(dir.path(), &format!("[monitor]\n{bad}\n"));
+            let err = format!("{:#}", load(Some(&file), Some(dir.path())).unwrap_err());
+            assert!(err.contains(named), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+    }
+
+    #[test]
     fn crypt_values_are_opened_and_wrong_keys_named() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");

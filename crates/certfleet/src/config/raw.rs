@@ -79,6 +79,7 @@ pub struct RawAcme {
 pub struct RawMonitor {
     pub warn_days: Option<u32>,
     pub webhook: Option<String>,
+    pub interval_seconds: Option<u64>,
 }
 
 /// `upstream_trust`: a boolean or a CA file path.

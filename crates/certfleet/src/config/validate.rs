@@ -30,8 +30,11 @@ pub struct ServerConfig {
     pub acme_challenge: ChallengeKind,
     /// Days before expiry that count as a warning.
     pub warn_days: u32,
-    /// Where alerts are posted, when set.
+    /// Where alerts are posted, when set (an `http://` or `https://` URL).
     pub webhook: Option<String>,
+    /// How often the expiry watcher evaluates every certificate (`[monitor]
+    /// interval_seconds`, default 300).
+    pub monitor_interval: std::time::Duration,
     /// Routes to upstream services.
     pub routes: Vec<RouteConfig>,
 }
@@ -194,6 +197,29 @@ fn address(value: Option<&str>, default: &str, what: &str) -> Result<SocketAddr>
         .map_err(|_| anyhow!("{what}: '{text}' is not an address such as 127.0.0.1:8443"))
 }
 
+/// `[monitor] webhook`: an `http://` or `https://` URL with a host. The value is not
+/// repeated in errors (its path or query may hold the receiver's secret).
+fn webhook_url(value: Option<String>) -> Result<Option<String>> {
+    let Some(url) = value else {
+        return Ok(None);
+    };
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| anyhow!("[monitor] webhook: not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        bail!("[monitor] webhook: must be an http:// or https:// URL with a host");
+    }
+    Ok(Some(url))
+}
+
+/// `[monitor] interval_seconds`: at least 1, default 300.
+fn monitor_interval(value: Option<u64>) -> Result<std::time::Duration> {
+    match value.unwrap_or(300) {
+        0 => bail!("[monitor] interval_seconds: must be at least 1"),
+        seconds => Ok(std::time::Duration::from_secs(seconds)),
+    }
+}
+
 /// Builds the typed configuration from the raw file.
 pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
     let store = match raw.store.backend.as_deref().unwrap_or("embedded") {
@@ -262,7 +288,8 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         acme_ca_bundle: raw.acme.ca_bundle.map(PathBuf::from),
         acme_challenge,
         warn_days: raw.monitor.warn_days.unwrap_or(14),
-        webhook: raw.monitor.webhook,
+        webhook: webhook_url(raw.monitor.webhook)?,
+        monitor_interval: monitor_interval(raw.monitor.interval_seconds)?,
         routes,
     })
 }

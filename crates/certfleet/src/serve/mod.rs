@@ -8,7 +8,9 @@
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
 //! - [`admin`]: the admin API's routes;
 //! - [`acme`]: automatic issuance and renewal;
-//! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept).
+//! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
+//! - [`inventory`]: every managed certificate with its expiry state;
+//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters.
 //!
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
@@ -16,7 +18,9 @@
 pub mod acme;
 pub mod admin;
 pub mod alerts;
+pub mod inventory;
 pub mod listeners;
+pub mod monitor;
 pub mod plain_http;
 pub mod routes;
 pub mod startup;
@@ -128,6 +132,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
             Arc::clone(&state.alerts),
         )),
     ];
+    let expiry_watcher = monitor::ExpiryWatcher::start(Arc::clone(&state));
 
     {
         let mut out = std::io::stdout().lock();
@@ -149,6 +154,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         );
     }
     tasks.abort_all();
+    expiry_watcher.stop().await;
     for task in background {
         task.abort();
     }

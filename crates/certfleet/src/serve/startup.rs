@@ -7,6 +7,7 @@
 
 use super::acme::AcmeService;
 use super::alerts::AlertBoard;
+use super::monitor::MonitorShared;
 use super::state::AppState;
 use crate::config::{ServerConfig, StoreBackend};
 use anyhow::{bail, Context, Result};
@@ -108,6 +109,7 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         challenges,
         acme: Arc::new(AcmeService::new(accounts)),
         alerts: Arc::new(AlertBoard::default()),
+        monitor: Arc::new(MonitorShared::default()),
     });
     Ok(Started { state, watchers })
 }

@@ -4,6 +4,7 @@
 use super::acme::AcmeService;
 use super::admin::errors::ApiError;
 use super::alerts::AlertBoard;
+use super::monitor::MonitorShared;
 use crate::config::ServerConfig;
 use certfleet_acme::challenges::Challenges;
 use certfleet_edge::hub::CertificateHub;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub acme: Arc<AcmeService>,
     /// What administrators must know about, logged and kept for the API.
     pub alerts: Arc<AlertBoard>,
+    /// The metrics registry and the expiry watcher's counters.
+    pub monitor: Arc<MonitorShared>,
 }
 
 impl AppState {

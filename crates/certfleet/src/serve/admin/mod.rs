@@ -1,6 +1,7 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
-//! certificate's expiry state and the ACME progress) and `alerts`.
+//! certificate's expiry state and the ACME progress) and `alerts`; and `/metrics`
+//! (Prometheus, [`metrics`]).
 //!
 //! Every route needs the bearer token ([`auth`]); answers and errors are JSON
 //! ([`errors`]). Changes lock the tree, apply to a copy, persist the changed record, swap
@@ -9,6 +10,7 @@
 pub mod auth;
 pub mod domains;
 pub mod errors;
+pub mod metrics;
 pub mod status;
 
 use super::state::AppState;
@@ -29,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/resolve/{name}", get(domains::resolve))
         .route("/api/alerts", get(alerts))
         .route("/api/status", get(status::status))
+        .route("/metrics", get(metrics::metrics))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

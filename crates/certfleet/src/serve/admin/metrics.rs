@@ -1,0 +1,46 @@
+//! `GET /metrics`: the Prometheus metrics (OpenMetrics text), behind the admin token like
+//! the API. Each scrape judges the inventory afresh and adds the edge's alert totals,
+//! each ACME domain's failures and the webhook's deliveries; the families are listed in
+//! [`certfleet_monitor::metrics`].
+
+use super::errors::ApiError;
+use super::status::acme_domains;
+use crate::serve::inventory;
+use crate::serve::state::AppState;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use certfleet_monitor::metrics::{MetricsSnapshot, CONTENT_TYPE as OPENMETRICS};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let inventory = inventory::collect(&state).await;
+    let acme_failures = acme_domains(&state)
+        .await?
+        .into_iter()
+        .map(|domain| (domain.name, u64::from(domain.progress.failures)))
+        .collect();
+    let alerts = state.hub.alerts().counts();
+    let shared = &state.monitor;
+    let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
+    let snapshot = MetricsSnapshot {
+        certificates: inventory.entries,
+        warn_days: inventory.warn_days,
+        last_evaluation_unix: (last_evaluation > 0).then_some(last_evaluation),
+        edge_alerts: vec![
+            ("expired".into(), alerts.expired),
+            ("name_mismatch".into(), alerts.name_mismatch),
+            ("certdir_reload_failed".into(), alerts.certdir_reload_failed),
+        ],
+        acme_failures,
+        webhook_delivered: shared.webhook_delivered.load(Ordering::Relaxed),
+        webhook_failed: shared.webhook_failed.load(Ordering::Relaxed),
+    };
+    let text = shared
+        .metrics
+        .render(snapshot)
+        .map_err(|err| ApiError::internal(format!("encoding the metrics: {err}")))?;
+    Ok(([(CONTENT_TYPE, OPENMETRICS)], text).into_response())
+}

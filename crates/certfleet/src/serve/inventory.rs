@@ -1,0 +1,76 @@
+//! The server's certificate inventory: every certificate it manages, once each, judged
+//! against `[monitor] warn_days` (SPEC C7). `GET /api/status`, `GET /metrics` and the
+//! expiry watcher all read it from here.
+//!
+//! Sources, in order (the first to add a certificate names its user):
+//! 1. each domain's certificate and the chain stored with it (`domain NAME`);
+//! 2. each listener's certdir chain (`certdir ROLE`);
+//! 3. the installation's default certificate (`default`).
+//!
+//! Another source is one more function called from [`collect`] that hands its chains
+//! (DER, leaf first) to [`InventoryBuilder::add_chain`] with a `used_by` of its own —
+//! for the certificates `scan` records in the store under `scans/…`, `scan HOST:PORT`.
+
+use super::state::AppState;
+use certfleet_edge::certificate::ServedCertificate;
+use certfleet_edge::resolver::CertdirState;
+use certfleet_monitor::inventory::{Inventory, InventoryBuilder};
+use rustls_pki_types::CertificateDer;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The inventory as of now.
+pub async fn collect(state: &AppState) -> Inventory {
+    let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), state.config.warn_days);
+    add_domains(state, &mut builder).await;
+    add_certdirs_and_default(state, &mut builder);
+    // Further sources (certificates seen by `scan`) are added here.
+    builder.finish()
+}
+
+/// The DER bytes of a chain.
+fn ders<'c>(chain: &'c [CertificateDer<'static>]) -> impl Iterator<Item = &'c [u8]> {
+    chain.iter().map(|der| der.as_ref())
+}
+
+/// Source 1: each domain's certificate with its chain, as the tree holds them under its
+/// lock (a change being committed is seen whole or not at all); described after the lock
+/// is released, so edits do not wait for the parsing.
+async fn add_domains(state: &AppState, builder: &mut InventoryBuilder) {
+    let served: Vec<(String, Arc<ServedCertificate>)> = {
+        let tree = state.tree.lock().await;
+        tree.iter()
+            .filter_map(|domain| {
+                let certificate = domain.certificate()?;
+                Some((domain.name().to_owned(), Arc::clone(certificate.served())))
+            })
+            .collect()
+    };
+    for (name, certificate) in &served {
+        builder.add_chain(
+            ders(&certificate.certified_key().cert),
+            &format!("domain {name}"),
+            Some(name.as_str()),
+        );
+    }
+}
+
+/// Sources 2 and 3: each listener's loaded certdir, then the default certificate, from
+/// the snapshot handshakes use.
+fn add_certdirs_and_default(state: &AppState, builder: &mut InventoryBuilder) {
+    let snapshot = state.hub.snapshot();
+    for listener in &state.config.listeners {
+        if let Some(CertdirState::Loaded(served)) = snapshot.certdir(&listener.role) {
+            builder.add_chain(
+                ders(&served.certified_key().cert),
+                &format!("certdir {}", listener.role),
+                None,
+            );
+        }
+    }
+    builder.add_chain(
+        ders(&snapshot.default_certificate().certified_key().cert),
+        "default",
+        None,
+    );
+}
