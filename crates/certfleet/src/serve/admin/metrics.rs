@@ -44,3 +44,53 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, Api
         .map_err(|err| ApiError::internal(format!("encoding the metrics: {err}")))?;
     Ok(([(CONTENT_TYPE, OPENMETRICS)], text).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::serve::admin::router;
+    use crate::serve::startup;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn metrics_need_the_token_and_list_the_default_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::load(None, Some(dir.path())).unwrap();
+        let state = startup::start(config).await.unwrap().state;
+        let token = state.admin_token.to_string();
+        let app = router(state);
+        let get = |token: Option<&str>| {
+            let mut request = Request::builder().uri("/metrics");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            app.clone().oneshot(request.body(Body::empty()).unwrap())
+        };
+        assert_eq!(get(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(Some("wrong")).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let response = get(Some(&token)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.lines().any(
+                |l| l.starts_with("certfleet_certificate_expiry_timestamp_seconds{")
+                    && l.contains("used_by=\"default\"")
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("certfleet_certificates{state=\"ok\"} 1"),
+            "{text}"
+        );
+    }
+}

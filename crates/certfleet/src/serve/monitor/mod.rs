@@ -248,4 +248,33 @@ mod tests {
         }
         assert!(state.monitor.last_evaluation_unix.load(Ordering::Relaxed) > 0);
     }
+
+    #[tokio::test]
+    async fn the_watcher_stops_when_told_and_panics_are_raised() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::load(None, Some(dir.path())).unwrap();
+        let state = startup::start(config).await.unwrap().state;
+        let watcher = ExpiryWatcher::start(Arc::clone(&state));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while state.monitor.last_evaluation_unix.load(Ordering::Relaxed) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no evaluation at start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::timeout(Duration::from_secs(2), watcher.stop())
+            .await
+            .expect("the watcher did not stop");
+
+        let panicked = tokio::spawn(async { panic!("boom") }).await.unwrap_err();
+        contained(&state, "a test task", &panicked);
+        let recent = state.alerts.recent();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].kind, "monitor_failed");
+        let cancelled = tokio::spawn(std::future::pending::<()>());
+        cancelled.abort();
+        contained(&state, "a cancelled task", &cancelled.await.unwrap_err());
+        assert_eq!(state.alerts.recent().len(), 1);
+    }
 }
