@@ -1,7 +1,6 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
-//! certificate's expiry state and the ACME progress) and `alerts`; and `/metrics`
-//! (Prometheus, [`metrics`]).
+//! certificate's expiry state and the ACME progress) and `alerts`.
 //!
 //! Every route needs the bearer token ([`auth`]); answers and errors are JSON
 //! ([`errors`]). Changes lock the tree, apply to a copy, persist the changed record, swap
