@@ -45,8 +45,16 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// A client for `url` (checked by the configuration: `http://` or `https://`).
+    /// A client for `url` (checked by the configuration: `http://` or `https://`)
+    /// trusting the system roots.
     pub fn new(url: &str) -> Result<Self> {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        Self::with_roots(url, roots)
+    }
+
+    /// A client for `url` trusting `roots`.
+    fn with_roots(url: &str, roots: RootCertStore) -> Result<Self> {
         let uri: Uri = url
             .parse()
             .map_err(|_| anyhow!("[monitor] webhook: not a URL"))?;
@@ -55,8 +63,6 @@ impl Webhook {
             uri.scheme_str().unwrap_or("http"),
             uri.authority().map_or("", |a| a.as_str())
         );
-        let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         if roots.is_empty() && uri.scheme_str() == Some("https") {
             eprintln!(
                 "warning: [monitor] webhook {target}: no system root certificates found (install ca-certificates); posts to it will fail"
@@ -178,7 +184,7 @@ mod tests {
     use certfleet_monitor::expiry::ExpiryState;
     use certfleet_monitor::inventory::{ChainRole, InventoryEntry};
     use certfleet_monitor::watch::Transition;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     fn event() -> ExpiryEvent {
@@ -200,7 +206,40 @@ mod tests {
         })
     }
 
-    /// A receiver answering `statuses` in turn (one connection each); gives the bodies.
+    /// Reads one request from `socket`, answers `status` and gives the body.
+    async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut socket: S, status: u16) -> String {
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let body = loop {
+            let read = socket.read(&mut buffer).await.unwrap();
+            request.extend_from_slice(&buffer[..read]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    assert!(head.starts_with("POST /hook?token=s3cret "), "{head}");
+                    assert!(head.contains("application/json"), "{head}");
+                    break body.to_owned();
+                }
+            }
+            assert!(read > 0, "the client hung up");
+        };
+        let answer =
+            format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        socket.write_all(answer.as_bytes()).await.unwrap();
+        let _ = socket.shutdown().await;
+        body
+    }
+
+    /// A plain-HTTP receiver answering `statuses` in turn (one connection each); gives
+    /// the bodies.
     async fn receiver(statuses: Vec<u16>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(
@@ -210,34 +249,8 @@ mod tests {
         let task = tokio::spawn(async move {
             let mut bodies = Vec::new();
             for status in statuses {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                loop {
-                    let read = socket.read(&mut buffer).await.unwrap();
-                    request.extend_from_slice(&buffer[..read]);
-                    let text = String::from_utf8_lossy(&request).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if body.len() >= length {
-                            assert!(head.starts_with("POST /hook?token=s3cret "), "{head}");
-                            bodies.push(body.to_owned());
-                            break;
-                        }
-                    }
-                    assert!(read > 0, "the client hung up");
-                }
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-                socket.write_all(answer.as_bytes()).await.unwrap();
+                let (socket, _) = listener.accept().await.unwrap();
+                bodies.push(answer(socket, status).await);
             }
             bodies
         });
@@ -290,5 +303,63 @@ mod tests {
             "{}",
             recent[0].message
         );
+    }
+
+    #[tokio::test]
+    async fn https_receivers_are_verified_against_the_roots() {
+        use certfleet_pki::authority::{init_ca, Authority};
+        use certfleet_pki::issue::{issue_leaf, LeafRequest};
+        use certfleet_pki::keys::KeyAlgorithm;
+        use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        let ca = init_ca("Hook Root", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
+        let authority = Authority::new(ca.root_cert.clone(), ca.root_key, Vec::new()).unwrap();
+        let leaf = issue_leaf(
+            &LeafRequest {
+                cn: "localhost".into(),
+                dns_names: Vec::new(),
+                ips: Vec::new(),
+                usage: certfleet_pki::profile::Usage::Server,
+                days: 30,
+                key: KeyAlgorithm::EcdsaP256,
+            },
+            Some(&authority),
+        )
+        .unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.pkcs8_der().to_vec()));
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.cert.clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut bodies = Vec::new();
+            // The client that does not trust the root fails its handshake; the other posts.
+            for _ in 0..2 {
+                let (socket, _) = listener.accept().await.unwrap();
+                if let Ok(tls) = acceptor.accept(socket).await {
+                    bodies.push(answer(tls, 204).await);
+                }
+            }
+            bodies
+        });
+        let url = format!("https://localhost:{port}/hook?token=s3cret");
+
+        let untrusting = Webhook::with_roots(&url, RootCertStore::empty()).unwrap();
+        let refused = untrusting.post("{}").await.unwrap_err();
+        assert!(!refused.contains("s3cret"), "{refused}");
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.root_cert.clone()).unwrap();
+        let trusting = Webhook::with_roots(&url, roots).unwrap();
+        assert_eq!(trusting.target(), format!("https://localhost:{port}"));
+        trusting.post(&event().to_json()).await.unwrap();
+        let bodies = task.await.unwrap();
+        assert_eq!(bodies.len(), 1);
+        assert!(bodies[0].contains("certificate_expiry"), "{}", bodies[0]);
     }
 }
