@@ -102,14 +102,32 @@ struct SnapshotCollector {
     snapshot: Mutex<Arc<MetricsSnapshot>>,
 }
 
+/// A label value escaped for the text format (`\\`, `\"`, `\n`): prometheus-client
+/// writes label values as given, and a subject is whatever the certificate says.
+fn label_value(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 /// The labels naming one certificate.
 fn certificate_labels(entry: &InventoryEntry) -> Vec<(&'static str, String)> {
     vec![
-        ("subject", entry.subject.clone()),
-        ("sha1", entry.sha1_thumbprint.clone()),
+        ("subject", label_value(&entry.subject)),
+        ("sha1", label_value(&entry.sha1_thumbprint)),
         ("role", entry.role.as_str().to_owned()),
-        ("used_by", entry.used_by.clone()),
-        ("domain", entry.domain.clone().unwrap_or_default()),
+        ("used_by", label_value(&entry.used_by)),
+        (
+            "domain",
+            label_value(entry.domain.as_deref().unwrap_or_default()),
+        ),
     ]
 }
 
@@ -185,7 +203,7 @@ impl Collector for SnapshotCollector {
             MetricType::Counter,
         )?;
         for (kind, count) in &snapshot.edge_alerts {
-            let labels = [("kind", kind.as_str())];
+            let labels = [("kind", label_value(kind))];
             ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
         }
 
@@ -196,7 +214,7 @@ impl Collector for SnapshotCollector {
             MetricType::Gauge,
         )?;
         for (domain, failures) in &snapshot.acme_failures {
-            let labels = [("domain", domain.as_str())];
+            let labels = [("domain", label_value(domain))];
             ConstGauge::new(i64::try_from(*failures).unwrap_or(i64::MAX))
                 .encode(family.encode_family(&labels)?)?;
         }
@@ -325,6 +343,33 @@ mod tests {
         assert_eq!(
             value(&later, "certfleet_certificates", &[("state", "ok")]).as_deref(),
             Some("0")
+        );
+    }
+
+    #[test]
+    fn label_values_cannot_break_out_of_their_quotes() {
+        assert_eq!(
+            label_value("O=\"Evil\\\", Inc\"\nfake_metric 1"),
+            "O=\\\"Evil\\\\\\\", Inc\\\"\\nfake_metric 1"
+        );
+        let (_, _, leaf) = chain("plain.example.test", 90);
+        let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), 30);
+        builder.add_chain([leaf.as_slice()], "default", None);
+        let mut entry = builder.finish().entries.remove(0);
+        entry.subject = "CN=a\"b\nfake_metric{x=\"y\"} 1".into();
+        let text = ServerMetrics::new()
+            .render(MetricsSnapshot {
+                certificates: vec![entry],
+                ..MetricsSnapshot::default()
+            })
+            .unwrap();
+        assert!(
+            !text.lines().any(|l| l.starts_with("fake_metric")),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"subject="CN=a\"b\nfake_metric{x=\"y\"} 1""#),
+            "{text}"
         );
     }
 }
