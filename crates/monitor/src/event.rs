@@ -92,8 +92,8 @@ impl ExpiryEvent {
         format!(
             "the {} certificate {} used by {} [SHA-1 {}] entered {}: {when}",
             self.role.as_str(),
-            self.subject,
-            self.used_by,
+            one_line(&self.subject),
+            one_line(&self.used_by),
             self.sha1_thumbprint,
             self.state.as_str(),
         )
@@ -104,6 +104,19 @@ impl ExpiryEvent {
         // Serialising plain strings and numbers cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// `text` with control characters escaped, so that a subject cannot forge log lines.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,5 +181,16 @@ mod tests {
         assert_eq!(json["state"], "expired");
         assert_eq!(first_look.alert_kind(), "certificate_expired");
         assert!(first_look.message().contains("3 days ago"));
+
+        let forged = ExpiryEvent {
+            subject: "CN=x\nALERT forged: y".into(),
+            ..event
+        };
+        assert!(!forged.message().contains('\n'), "{}", forged.message());
+        assert!(
+            forged.message().contains("CN=x\\nALERT"),
+            "{}",
+            forged.message()
+        );
     }
 }
