@@ -17,11 +17,17 @@ use std::sync::Arc;
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let inventory = inventory::collect(&state).await;
+    // A store that cannot be read loses the ACME series only (the error is logged with
+    // its id); the certificates' expiry is what a scrape must not miss.
     let acme_failures = acme_domains(&state)
-        .await?
-        .into_iter()
-        .map(|domain| (domain.name, u64::from(domain.progress.failures)))
-        .collect();
+        .await
+        .map(|domains| {
+            domains
+                .into_iter()
+                .map(|domain| (domain.name, u64::from(domain.progress.failures)))
+                .collect()
+        })
+        .unwrap_or_default();
     let alerts = state.hub.alerts().counts();
     let shared = &state.monitor;
     let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
