@@ -81,6 +81,12 @@ fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 /// `GET /api/status`.
+#[utoipa::path(get, path = "/api/status", tag = "status",
+    responses(
+        (status = 200, description = "Every managed certificate and the ACME progress", body = super::schemas::StatusJson),
+        (status = 401, description = "No credentials", body = super::errors::ErrorBody),
+    )
+)]
 pub async fn status(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let mut inventory = Inventory {
         now: OffsetDateTime::now_utc(),
