@@ -177,6 +177,28 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
         }
         assert!(!answer.status.is_server_error(), "{method} {path}");
     }
+    // axum's own rejections answer JSON too.
+    for (method, path) in [
+        (Method::GET, "/api/resolve/%FF"),
+        (Method::PATCH, "/api/domains"),
+        (Method::GET, "/api/resolve/x?role=a&role=b"),
+    ] {
+        let answer = send(
+            &app,
+            request(method.clone(), path, &[("authorization", &token)], None),
+        )
+        .await;
+        assert!(
+            answer.status.is_client_error(),
+            "{method} {path}: {}",
+            answer.status
+        );
+        assert!(
+            answer.body["error"].is_string(),
+            "{method} {path}: {}",
+            answer.body
+        );
+    }
     // Routes outside the document answer 401 without credentials as well.
     for path in ["/api/nothing", "/", "/metrics", "/api"] {
         let answer = send(&app, request(Method::GET, path, &[], None)).await;

@@ -28,6 +28,7 @@ const ACTOR: &str = "admin-token";
 #[serde(deny_unknown_fields)]
 pub struct AddDomain {
     /// The new domain's name.
+    #[schema(min_length = 1)]
     pub name: String,
     /// Its parent; the master when absent (or the new master in an empty tree).
     #[serde(default)]
@@ -39,6 +40,7 @@ pub struct AddDomain {
 #[serde(deny_unknown_fields)]
 pub struct SetCertificate {
     /// The merged key + certificate + chain.
+    #[schema(min_length = 1)]
     pub pem: String,
     /// Store it even when it does not cover the domain's name.
     #[serde(default)]

@@ -8,7 +8,10 @@
 //! administrator can find them from what a client reports.
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certfleet_edge::EdgeError;
@@ -146,6 +149,39 @@ pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Respo
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into());
     ApiError::internal(format!("a handler panicked: {detail}")).into_response()
+}
+
+/// Largest plain-text rejection body turned into JSON; longer ones are cut.
+const REJECTION_TEXT_LIMIT: usize = 4096;
+
+/// Makes every error answer JSON: axum's own rejections (a path segment that is not
+/// UTF-8, a bad query string, a body too large, a method the route does not have) come
+/// as plain text or empty; they become `{"error": text}` with the same status.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, REJECTION_TEXT_LIMIT).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_ascii_lowercase(),
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let json = Json(json!({ "error": text })).into_response();
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
 }
 
 /// The JSON body of every error answer (for the OpenAPI document).

@@ -7,8 +7,9 @@
 //! it into the axum router and its operation into the OpenAPI document together, so the
 //! two cannot differ. Around all routes (and the fallback), outermost first:
 //! security headers ([`headers`]), CORS ([`cors`]), authentication by bearer token or UI
-//! session with CSRF protection ([`auth`], [`sessions`]), and panic containment (a
-//! panicking handler answers a 500 with an error id, [`errors`]). Answers and errors are
+//! session with CSRF protection ([`auth`], [`sessions`]), JSON for axum's own
+//! rejections, and panic containment (a panicking handler answers a 500 with an error
+//! id, [`errors`]). Answers and errors are
 //! JSON. Changes lock the tree, apply to a copy, persist the changed record, swap the
 //! copy into the certificate hub, and only then become the tree ([`domains`]).
 
@@ -74,6 +75,7 @@ pub fn assemble(
     router
         .fallback(errors::not_found)
         .layer(CatchPanicLayer::custom(errors::panic_response))
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             guard.clone(),
             auth::authenticate,
