@@ -150,6 +150,7 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
                 answer.body
             );
             assert!(answer.body["error"].is_string());
+            assert!(answer.headers.contains_key("www-authenticate"));
         }
         // With the token every documented operation exists (no 404 route, no 405).
         let answer = send(
@@ -204,6 +205,34 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
         let answer = send(&app, request(Method::GET, path, &[], None)).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
     }
+}
+
+/// Routes under /api/ are added only through `routes!` (which documents them): no
+/// module of the admin API adds one with a plain `.route(...)`, `.nest(...)` or
+/// `.nest_service(...)`, which would serve a route the document does not list.
+#[test]
+fn no_api_route_bypasses_the_document() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/serve/admin");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".rs") || name == "api_tests.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        for call in [
+            ".route(\"/api",
+            ".nest(\"/api",
+            ".nest_service(\"/api",
+            ".route_service(\"/api",
+        ] {
+            assert!(!compact.contains(call), "{name} adds an /api/ route with {call}...): register it with routes! (docs/DESIGN.md)");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} files under {}", dir.display());
 }
 
 /// Logs in; returns the session cookie (`NAME=VALUE`) and the CSRF token.
