@@ -16,6 +16,7 @@ mod lint_openssl;
 mod malformed;
 mod secrets_cli;
 mod serve_acme;
+mod serve_api;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;

@@ -43,6 +43,8 @@ pub struct ServeConfig {
     aliases: Vec<(String, PathBuf)>,
     /// More TOML appended as is (`[[route]]` tables and the like).
     extra: String,
+    /// More `[admin]` keys, one per line.
+    admin_keys: String,
 }
 
 impl ServeConfig {
@@ -56,7 +58,14 @@ impl ServeConfig {
             listeners: Vec::new(),
             aliases: Vec::new(),
             extra: String::new(),
+            admin_keys: String::new(),
         }
+    }
+
+    /// Adds a `key = value` line to `[admin]`.
+    pub fn admin_key(&mut self, line: &str) {
+        self.admin_keys.push_str(line);
+        self.admin_keys.push('\n');
     }
 
     /// Appends TOML (tables such as `[[route]]`) to the file.
@@ -92,9 +101,10 @@ impl ServeConfig {
     pub fn toml(&self) -> String {
         let quoted = |p: &Path| format!("{:?}", arg(p));
         let mut text = format!(
-            "data_dir = {}\n\n[admin]\nlisten = \"{}\"\n\n[http]\nlisten = \"{}\"\n",
+            "data_dir = {}\n\n[admin]\nlisten = \"{}\"\n{}\n[http]\nlisten = \"{}\"\n",
             quoted(&self.data_dir),
             self.admin,
+            self.admin_keys,
             self.http
         );
         for l in &self.listeners {

@@ -49,11 +49,16 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
-    /// The server's error message, when the body is `{"error": ...}`.
+    /// The server's error message, when the body is `{"error": ...}`, with the error id
+    /// of an internal error (which finds the details in the server's log).
     pub fn error_message(&self) -> String {
-        match self.body.get("error").and_then(Value::as_str) {
-            Some(message) => message.to_owned(),
-            None => format!("HTTP status {}", self.status),
+        let id = self.body.get("error_id").and_then(Value::as_str);
+        match (self.body.get("error").and_then(Value::as_str), id) {
+            (Some(message), Some(id)) => {
+                format!("{message} (error id {id}; the details are in the server's log)")
+            }
+            (Some(message), None) => message.to_owned(),
+            (None, _) => format!("HTTP status {}", self.status),
         }
     }
 

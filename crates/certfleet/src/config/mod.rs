@@ -153,6 +153,34 @@ mod tests {
     }
 
     #[test]
+    fn admin_session_timeout_and_cors_origins_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(None, Some(dir.path())).unwrap();
+        assert_eq!(config.admin.session_timeout.as_secs(), 30 * 60);
+        assert!(config.admin.cors_origins.is_empty());
+        let file = write(
+            dir.path(),
+            "[admin]\nsession_timeout_minutes = 5\ncors_origins = [\"https://ui.example.test:8443\"]\n",
+        );
+        let config = load(Some(&file), None).unwrap();
+        assert_eq!(config.admin.session_timeout.as_secs(), 300);
+        assert_eq!(config.admin.cors_origins, ["https://ui.example.test:8443"]);
+        for (bad, key) in [
+            ("session_timeout_minutes = 0", "session_timeout_minutes"),
+            ("cors_origins = [\"*\"]", "cors_origins"),
+            (
+                "cors_origins = [\"https://ui.example.test/\"]",
+                "cors_origins",
+            ),
+            ("cors_origins = [\"ui.example.test\"]", "cors_origins"),
+        ] {
+            let file = write(dir.path(), &format!("[admin]\n{bad}\n"));
+            let err = format!("{:#}", load(Some(&file), None).unwrap_err());
+            assert!(err.contains(key), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn crypt_values_are_opened_and_wrong_keys_named() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");

@@ -43,6 +43,7 @@ pub struct RawAdmin {
     pub listen: Option<String>,
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    pub session_timeout_minutes: Option<u32>,
 }
 
 /// `[http]`.

@@ -7,6 +7,7 @@ use certfleet_acme::order::ChallengeKind;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// The validated server configuration.
@@ -53,8 +54,10 @@ pub enum StoreBackend {
 pub struct AdminConfig {
     /// Address of the HTTPS admin listener.
     pub listen: SocketAddr,
-    /// Origins allowed to call the API from a browser.
+    /// Origins allowed to call the API from a browser (`scheme://host[:port]`).
     pub cors_origins: Vec<String>,
+    /// A UI session ends after this long without a request (default 30 minutes).
+    pub session_timeout: Duration,
 }
 
 /// What plain HTTP gets, apart from ACME challenges.
@@ -270,7 +273,8 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
                 "127.0.0.1:9443",
                 "[admin] listen",
             )?,
-            cors_origins: raw.admin.cors_origins,
+            cors_origins: cors_origins(raw.admin.cors_origins)?,
+            session_timeout: session_timeout(raw.admin.session_timeout_minutes)?,
         },
         http: HttpConfig {
             listen: address(
@@ -292,6 +296,39 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         monitor_interval: monitor_interval(raw.monitor.interval_seconds)?,
         routes,
     })
+}
+
+/// The longest `[admin] session_timeout_minutes`: one day.
+const MAX_SESSION_MINUTES: u32 = 24 * 60;
+
+fn session_timeout(minutes: Option<u32>) -> Result<Duration> {
+    let minutes = minutes.unwrap_or(30);
+    if !(1..=MAX_SESSION_MINUTES).contains(&minutes) {
+        bail!(
+            "[admin] session_timeout_minutes: {minutes} is not between 1 and {MAX_SESSION_MINUTES}"
+        );
+    }
+    Ok(Duration::from_secs(u64::from(minutes) * 60))
+}
+
+/// Each origin must be `http(s)://host[:port]` exactly as browsers send it: no
+/// wildcard, path, query or trailing slash.
+fn cors_origins(origins: Vec<String>) -> Result<Vec<String>> {
+    for origin in &origins {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let valid = rest.is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        });
+        if !valid {
+            bail!("[admin] cors_origins: '{origin}' is not an origin like \"https://ui.example.com\" or \"https://10.0.0.5:8443\" (scheme, host and port only; no wildcard, path or trailing slash)");
+        }
+    }
+    Ok(origins)
 }
 
 fn listener_config(

@@ -5,7 +5,8 @@
 //! replaces the tree, so a failure at any step leaves the server as it was. Answers carry
 //! domain views, which hold the certificate's summary and never its PEM or key.
 
-use super::errors::ApiError;
+use super::errors::{ApiError, ErrorBody};
+use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
 use crate::serve::acme::due::reported_renew_at;
 use crate::serve::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -17,15 +18,17 @@ use certfleet_edge::tree::DomainTree;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// Who the audit log names for changes made through the API.
 const ACTOR: &str = "admin-token";
 
 /// `POST /api/domains`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddDomain {
     /// The new domain's name.
+    #[schema(min_length = 1)]
     pub name: String,
     /// Its parent; the master when absent (or the new master in an empty tree).
     #[serde(default)]
@@ -33,10 +36,11 @@ pub struct AddDomain {
 }
 
 /// `PUT /api/domains/{name}/certificate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCertificate {
     /// The merged key + certificate + chain.
+    #[schema(min_length = 1)]
     pub pem: String,
     /// Store it even when it does not cover the domain's name.
     #[serde(default)]
@@ -44,7 +48,7 @@ pub struct SetCertificate {
 }
 
 /// `PUT /api/domains/{name}/acme`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetAcme {
     /// The ACME account's contact address.
@@ -55,7 +59,7 @@ pub struct SetAcme {
 }
 
 /// `GET /api/resolve/{name}` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct ResolveQuery {
     /// The listener role whose certdir applies; the first listener's when absent.
     #[serde(default)]
@@ -117,6 +121,12 @@ fn rfc3339(unix: i64) -> Option<String> {
 }
 
 /// `GET /api/domains`: every domain, ordered by name.
+#[utoipa::path(get, path = "/api/domains", tag = "domains",
+    responses(
+        (status = 200, description = "Every domain", body = [DomainJson]),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let views = {
         let tree = state.tree.lock().await;
@@ -132,6 +142,15 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
 }
 
 /// `POST /api/domains`: adds a domain (201 with its view).
+#[utoipa::path(post, path = "/api/domains", tag = "domains", request_body = AddDomain,
+    responses(
+        (status = 201, description = "Added", body = DomainJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
 pub async fn add(
     State(state): State<Arc<AppState>>,
     body: Result<Json<AddDomain>, JsonRejection>,
@@ -157,6 +176,14 @@ pub async fn add(
 }
 
 /// `GET /api/domains/{name}`.
+#[utoipa::path(get, path = "/api/domains/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    responses(
+        (status = 200, description = "The domain", body = DomainJson),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -167,6 +194,18 @@ pub async fn show(
 
 /// `PUT /api/domains/{name}/certificate`: stores a merged bundle; answers the domain's
 /// view and the warnings of the check.
+#[utoipa::path(put, path = "/api/domains/{name}/certificate", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    request_body = SetCertificate,
+    responses(
+        (status = 200, description = "Stored and served", body = CertificateSetJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
 pub async fn set_certificate(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -190,6 +229,18 @@ pub async fn set_certificate(
 }
 
 /// `PUT /api/domains/{name}/acme`: turns automatic issuance on or off.
+#[utoipa::path(put, path = "/api/domains/{name}/acme", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    request_body = SetAcme,
+    responses(
+        (status = 200, description = "The domain with its new settings", body = DomainJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
 pub async fn set_acme(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -219,6 +270,14 @@ pub async fn set_acme(
 }
 
 /// `GET /api/resolve/{name}?role=ROLE`: which certificate a handshake naming `name` gets.
+#[utoipa::path(get, path = "/api/resolve/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The server name (SNI) asked about"), ResolveQuery),
+    responses(
+        (status = 200, description = "The certificate served, and why", body = ResolutionJson),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    )
+)]
 pub async fn resolve(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,

@@ -1,14 +1,24 @@
 //! JSON errors of the admin API: `{"error": message}` with 400 for bad input (naming the
-//! field), 401 without the token, 404 for an unknown domain or route, 409 for conflicts
-//! with the tree. A 500 answer carries only an id and a generic message; the details go
-//! to standard error with the same id.
+//! field), 401 without credentials, 403 for a cookie-session change without its CSRF
+//! token, 404 for an unknown domain or route, 409 for conflicts with the tree.
+//!
+//! A 5xx answer (an internal error, or a panic in a handler: [`panic_response`]) is
+//! `{"error": "internal error", "error_id": ID}` and nothing more; the details go to the
+//! server's log (standard error) on one line with the same random id, so an
+//! administrator can find them from what a client reports.
 
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certfleet_edge::EdgeError;
 use serde_json::json;
+
+/// The only message a 5xx answer carries.
+pub const INTERNAL_MESSAGE: &str = "internal error";
 
 /// An error answer of the admin API.
 #[derive(Debug)]
@@ -32,7 +42,17 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         ApiError {
             status: StatusCode::UNAUTHORIZED,
-            message: "authentication required: send the admin token as a bearer token".into(),
+            message: "authentication required: send the admin token as a bearer token, or log in with POST /api/session".into(),
+            id: None,
+        }
+    }
+
+    /// 403: authenticated, but the request is refused (a cookie session's change
+    /// without its CSRF token).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
             id: None,
         }
     }
@@ -58,10 +78,10 @@ impl ApiError {
     /// 500: logs `detail` with a fresh id; the answer carries only the id.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let id = error_id();
-        eprintln!("admin API internal error {id}: {detail}");
+        eprintln!("admin API internal error (error id {id}): {detail}");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: format!("internal error (id {id}); see the server's log"),
+            message: INTERNAL_MESSAGE.into(),
             id: Some(id),
         }
     }
@@ -72,6 +92,7 @@ impl ApiError {
     }
 }
 
+/// A fresh random id (16 hex digits) that ties an answer to its log line.
 fn error_id() -> String {
     let mut bytes = [0u8; 8];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
@@ -87,10 +108,18 @@ fn error_id() -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match &self.id {
-            Some(id) => json!({ "error": self.message, "id": id }),
+            Some(id) => json!({ "error": self.message, "error_id": id }),
             None => json!({ "error": self.message }),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: a 401 names the scheme that would have worked.
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"certfleet admin\""),
+            );
+        }
+        response
     }
 }
 
@@ -117,4 +146,102 @@ impl From<JsonRejection> for ApiError {
 /// The answer for routes that do not exist.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such API route")
+}
+
+/// The answer for a panic in a handler (tower-http's `CatchPanicLayer`): the panic's
+/// message goes to the log with a fresh error id, the client gets the id only.
+pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ApiError::internal(format!("a handler panicked: {detail}")).into_response()
+}
+
+/// Largest plain-text rejection body turned into JSON; longer ones are cut.
+const REJECTION_TEXT_LIMIT: usize = 4096;
+
+/// Makes every error answer JSON: axum's own rejections (a path segment that is not
+/// UTF-8, a bad query string, a body too large, a method the route does not have) come
+/// as plain text or empty; they become `{"error": text}` with the same status.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, REJECTION_TEXT_LIMIT).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_ascii_lowercase(),
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let json = Json(json!({ "error": text })).into_response();
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
+}
+
+/// The JSON body of every error answer (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong; for bad input it names the field. Only "internal error" for 5xx.
+    pub error: String,
+    /// For 5xx answers only: the id of the server's log line with the details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn internal_errors_answer_an_id_and_nothing_else() {
+        let response =
+            ApiError::internal("redb: /var/lib/certfleet/store.redb is locked").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], INTERNAL_MESSAGE);
+        let id = body["error_id"].as_str().unwrap();
+        assert_eq!(id.len(), 16);
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+        assert!(!body.to_string().contains("redb"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn panics_become_internal_errors() {
+        let response = panic_response(Box::new("index out of bounds in /src/x.rs"));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], INTERNAL_MESSAGE);
+        assert!(!body.to_string().contains("x.rs"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn client_errors_keep_their_message_and_carry_no_id() {
+        let body = body_of(ApiError::bad_request("name: must not be empty").into_response()).await;
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "name: must not be empty"})
+        );
+    }
 }

@@ -1,49 +1,103 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
-//! certificate's expiry state and the ACME progress) and `alerts`.
+//! certificate's expiry state and the ACME progress), `alerts`, the UI's `session`, and
+//! the OpenAPI document at `/api/openapi.json` ([`openapi`]).
 //!
-//! Every route needs the bearer token ([`auth`]); answers and errors are JSON
-//! ([`errors`]). Changes lock the tree, apply to a copy, persist the changed record, swap
-//! the copy into the certificate hub, and only then become the tree ([`domains`]).
+//! Every route is registered in [`api_routes`] with utoipa-axum's `routes!`, which puts
+//! it into the axum router and its operation into the OpenAPI document together, so the
+//! two cannot differ. Around all routes (and the fallback), outermost first:
+//! security headers ([`headers`]), CORS ([`cors`]), authentication by bearer token or UI
+//! session with CSRF protection ([`auth`], [`sessions`]), JSON for axum's own
+//! rejections, and panic containment (a panicking handler answers a 500 with an error
+//! id, [`errors`]). Answers and errors are
+//! JSON. Changes lock the tree, apply to a copy, persist the changed record, swap the
+//! copy into the certificate hub, and only then become the tree ([`domains`]).
 
+#[cfg(test)]
+mod api_tests;
 pub mod auth;
+pub mod cors;
 pub mod domains;
 pub mod errors;
+pub mod headers;
 pub mod metrics;
+pub mod openapi;
+pub mod schemas;
+pub mod session;
+pub mod sessions;
 pub mod status;
 
 use super::state::AppState;
-use axum::routing::{get, put};
+use axum::extract::{Extension, State};
 use axum::Router;
+use sessions::Sessions;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The admin API router, bearer-token protected, with `state` shared by every handler.
+/// The admin listener's router, with `state` shared by every handler and UI sessions
+/// that end after `[admin] session_timeout_minutes` idle.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/domains", get(domains::list).post(domains::add))
-        .route("/api/domains/{name}", get(domains::show))
-        .route(
-            "/api/domains/{name}/certificate",
-            put(domains::set_certificate),
-        )
-        .route("/api/domains/{name}/acme", put(domains::set_acme))
-        .route("/api/resolve/{name}", get(domains::resolve))
-        .route("/api/alerts", get(alerts))
-        .route("/api/status", get(status::status))
-        .route("/metrics", get(metrics::metrics))
+    let sessions = Sessions::new(state.config.admin.session_timeout);
+    assemble(api_routes(), state, sessions)
+}
+
+/// Every route of the API with its OpenAPI operation. A new route goes here, as
+/// `.routes(routes!(module::handler))` of a handler with a `#[utoipa::path]` attribute
+/// (docs/DESIGN.md, "Adding an admin API route").
+pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(domains::list, domains::add))
+        .routes(routes!(domains::show))
+        .routes(routes!(domains::set_certificate))
+        .routes(routes!(domains::set_acme))
+        .routes(routes!(domains::resolve))
+        .routes(routes!(alerts))
+        .routes(routes!(status::status))
+        .routes(routes!(session::login, session::show, session::logout))
+        .routes(routes!(openapi::document))
+}
+
+/// `routes` with the OpenAPI document served, the fallback, and the layers every
+/// answer goes through (see the module's doc).
+pub fn assemble(
+    routes: OpenApiRouter<Arc<AppState>>,
+    state: Arc<AppState>,
+    sessions: Sessions,
+) -> Router {
+    let (router, document) = routes.split_for_parts();
+    let guard = auth::Guard {
+        state: Arc::clone(&state),
+        sessions: Arc::new(sessions),
+    };
+    let cors = Arc::new(cors::CorsPolicy::new(&state.config.admin.cors_origins));
+    router
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(errors::not_found)
+        .layer(CatchPanicLayer::custom(errors::panic_response))
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            auth::require_token,
+            guard.clone(),
+            auth::authenticate,
         ))
+        .layer(Extension(openapi::DocumentJson::new(&document)))
+        .layer(Extension(Arc::clone(&guard.sessions)))
+        .layer(axum::middleware::from_fn_with_state(cors, cors::cors))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 
 /// `GET /api/alerts`: the edge's alert totals since start and the latest alerts (edge
 /// and ACME), oldest first.
-async fn alerts(
-    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> axum::Json<serde_json::Value> {
+#[utoipa::path(get, path = "/api/alerts", tag = "status",
+    responses(
+        (status = 200, description = "Alert counts and the latest alerts", body = schemas::AlertsJson),
+        (status = 401, description = "No credentials", body = errors::ErrorBody),
+    )
+)]
+async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "counts": state.hub.alerts().counts(),
         "recent": state.alerts.recent(),

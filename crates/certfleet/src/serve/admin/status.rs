@@ -64,6 +64,12 @@ pub async fn acme_domains(state: &AppState) -> Result<Vec<AcmeDomain>, ApiError>
 }
 
 /// `GET /api/status`.
+#[utoipa::path(get, path = "/api/status", tag = "status",
+    responses(
+        (status = 200, description = "Every managed certificate and the ACME progress", body = super::schemas::StatusJson),
+        (status = 401, description = "No credentials", body = super::errors::ErrorBody),
+    )
+)]
 pub async fn status(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let inventory = inventory::collect(&state).await;
     let at = |unix: Option<i64>| {
