@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod domains;
 pub mod errors;
+pub mod scans;
 pub mod status;
 
 use super::state::AppState;
@@ -29,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/resolve/{name}", get(domains::resolve))
         .route("/api/alerts", get(alerts))
         .route("/api/status", get(status::status))
+        .route("/api/scans", get(scans::list).post(scans::record))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
