@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use certfleet_monitor::scan::{ScanOptions, ScanResult, Scanner, Target};
 use clap::Args;
 use rustls_pki_types::CertificateDer;
+use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
@@ -87,7 +88,7 @@ impl ScanArgs {
         }
 
         if self.json {
-            print_json(&serde_json::json!({ "results": results }))?;
+            print_json(&Report { results: &results })?;
         } else {
             table::print(&results);
         }
@@ -97,6 +98,12 @@ impl ScanArgs {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// `scan --json`'s document; fields in the order of [`ScanResult`].
+#[derive(Serialize)]
+struct Report<'a> {
+    results: &'a [ScanResult],
 }
 
 /// Runs the scan on a multi-threaded runtime, with a progress bar on a terminal.

@@ -11,7 +11,7 @@ use super::target::Target;
 use crate::expiry::ExpiryState;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
-use certfleet_pki::lint::{lint, LintInput};
+use certfleet_pki::lint::{codes, lint, LintInput};
 use certfleet_pki::verify::{verify, Purpose, VerifyRequest};
 use rustls_pki_types::{CertificateDer, ServerName};
 use time::format_description::well_known::Rfc3339;
@@ -84,6 +84,14 @@ pub fn assess(target: &Target, handshake: &Handshake, judge: &Judge<'_>) -> Scan
     input.at = judge.now;
     input.warn_days = judge.warn_days;
     result.findings = lint(&input);
+    if result.chain_valid == Some(true) {
+        // The path to the trust store was built from the served certificates alone, so
+        // nothing is missing: the issuer lint could not find is a trust anchor (a root
+        // a server should not send). Lint, seeing one file, cannot tell that apart.
+        result.findings.retain(|finding| {
+            finding.code != codes::CHAIN_ISSUER_MISSING && finding.code != codes::CHAIN_INCOMPLETE
+        });
+    }
     result
 }
 
@@ -209,6 +217,48 @@ mod tests {
         assert_eq!(result.chain.len(), 2);
         assert_eq!(result.chain[1].sha1_thumbprint, sha1_thumbprint(&pki.root));
         assert!(!result.has_problem(), "{:?}", result.problems());
+    }
+
+    #[test]
+    fn a_served_chain_without_its_root_is_complete_once_verified() {
+        let pki = pki("Scan Root");
+        let issued = leaf(&pki, "web.example.test", &[], 90);
+        let handshake = Handshake {
+            chain: vec![issued.cert.clone()],
+            protocol: "TLSv1.3",
+        };
+        let target = Target::parse("web.example.test:443").unwrap();
+        let anchors = [pki.root.clone()];
+        let result = assess(
+            &target,
+            &handshake,
+            &judge_at(&anchors, OffsetDateTime::now_utc()),
+        );
+        assert_eq!(result.chain_valid, Some(true));
+        assert!(
+            result
+                .findings
+                .iter()
+                .all(|f| f.code != codes::CHAIN_ISSUER_MISSING),
+            "{:?}",
+            result.findings
+        );
+        // Against another trust store the missing issuer is worth a warning.
+        let other = pki_root("Other Root");
+        let result = assess(
+            &target,
+            &handshake,
+            &judge_at(&[other], OffsetDateTime::now_utc()),
+        );
+        assert_eq!(result.chain_valid, Some(false));
+        assert!(result
+            .findings
+            .iter()
+            .any(|f| f.code == codes::CHAIN_ISSUER_MISSING));
+    }
+
+    fn pki_root(name: &str) -> CertificateDer<'static> {
+        pki(name).root
     }
 
     #[test]
