@@ -131,6 +131,8 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
     let s_expired = SServer::start(&expired, &[]);
     let s_other = SServer::start(&other, &[]);
     let s_foreign = SServer::start(&stranger, &[]);
+    // Only a CBC suite, which rustls does not offer: the server answers with an alert.
+    let s_alert = SServer::start(&valid, &["-no_tls1_3", "-cipher", "ECDHE-ECDSA-AES128-SHA"]);
     let closed = free_addr();
 
     // One good endpoint: exit 0, every field, one warning for the missing server.
@@ -224,6 +226,7 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
     let t_mismatch = format!("{}/mismatch.scan.test", s_other.addr);
     let t_foreign = format!("{}/foreign.scan.test", s_foreign.addr);
     let t_closed = closed.to_string();
+    let t_alert = format!("{}/valid.scan.test", s_alert.addr);
     let mut args = vec![
         t_valid.as_str(),
         t_tls12.as_str(),
@@ -231,6 +234,7 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
         t_mismatch.as_str(),
         t_foreign.as_str(),
         t_closed.as_str(),
+        t_alert.as_str(),
     ];
     args.extend_from_slice(&offline);
     args.extend_from_slice(&["--concurrency", "2", "--timeout", "5"]);
@@ -242,7 +246,7 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
         .collect();
     assert_eq!(
         targets,
-        args[..6],
+        args[..7],
         "results come in the order of the targets"
     );
 
@@ -315,6 +319,13 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
         assert!(r[field].is_null(), "{field}: {r}");
     }
     assert_eq!(r["findings"], serde_json::json!([]));
+
+    let r = result_for(&results, &t_alert);
+    assert_eq!(r["reachable"], false, "{r}");
+    assert_eq!(
+        r["error"], "handshake failure: the server sent the alert handshake_failure",
+        "{r}"
+    );
     assert_eq!(warnings(&out).len(), 1, "{}", describe(&out));
 
     // Bad usage: exit 2, naming the target; nothing on stdout.
