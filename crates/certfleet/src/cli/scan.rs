@@ -133,7 +133,7 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
     );
     // The template is a constant; should it ever be refused, the default style stays.
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "scanning [{bar:30}] {pos}/{len} targets ({per_sec}, {eta} left)",
+        "scanning [{bar:30}] {pos}/{len} targets ({elapsed} elapsed, {eta} left)",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }

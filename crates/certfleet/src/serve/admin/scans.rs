@@ -54,7 +54,12 @@ pub async fn record(
         let target = record.check().map_err(|err| bad(&err))?;
         let key = record_key(&target).map_err(|err| bad(&err))?;
         let at = record.scanned_time().unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let value = serde_json::to_vec(record).map_err(ApiError::internal)?;
+        // Target, endpoint and SNI as the key has them, whatever the client wrote.
+        let mut stored = record.clone();
+        stored.target = target.to_string();
+        stored.endpoint = target.endpoint();
+        stored.sni = target.sni().map(str::to_owned);
+        let value = serde_json::to_vec(&stored).map_err(ApiError::internal)?;
         checked.push((key, at, value));
     }
     let mut recorded = 0usize;
@@ -141,6 +146,74 @@ mod tests {
             "sha1_thumbprint": thumbprint,
         }))
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn records_are_checked_stored_and_listed_through_the_api() {
+        use axum::body::Body;
+        use axum::http::{Method, Request, StatusCode};
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::load(None, Some(dir.path())).unwrap();
+        let started = crate::serve::startup::start(config).await.unwrap();
+        let token = started.state.admin_token.to_string();
+        let app = super::super::router(started.state.clone());
+        let call = |method: Method, body: Option<Value>| {
+            let app = app.clone();
+            let token = token.clone();
+            async move {
+                let mut request = Request::builder()
+                    .method(method)
+                    .uri("/api/scans")
+                    .header("authorization", format!("Bearer {token}"));
+                let body = match body {
+                    Some(value) => {
+                        request = request.header("content-type", "application/json");
+                        Body::from(value.to_string())
+                    }
+                    None => Body::empty(),
+                };
+                let response = app.oneshot(request.body(body).unwrap()).await.unwrap();
+                let status = response.status();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            }
+        };
+        let good = json!({"target": "A.test:443", "endpoint": "x", "scanned_at":
+            "2026-01-02T00:00:00Z", "reachable": false, "error": "connection refused"});
+        let bad = json!({"target": "no port", "scanned_at": "2026-01-02T00:00:00Z",
+            "reachable": false});
+        let (status, body) = call(Method::POST, Some(json!({"records": [good, bad]}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("records[1]: target 'no port'"),
+            "{body}"
+        );
+        let (status, body) = call(Method::GET, None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"scans": []})),
+            "nothing half-written"
+        );
+
+        let (status, body) = call(Method::POST, Some(json!({"records": [good]}))).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"recorded": 1, "stale": 0}))
+        );
+        let (status, body) = call(Method::GET, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let scans = body["scans"].as_array().unwrap();
+        assert_eq!(scans.len(), 1, "{body}");
+        assert_eq!(scans[0]["target"], "a.test:443", "{body}");
+        assert_eq!(scans[0]["endpoint"], "a.test:443", "{body}");
+        assert_eq!(scans[0]["sni"], "a.test", "{body}");
+        assert_eq!(scans[0]["error"], "connection refused", "{body}");
     }
 
     #[tokio::test]
