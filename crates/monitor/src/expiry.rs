@@ -2,11 +2,11 @@
 //! within the warning window (SPEC C7: 14 days by default, `[monitor] warn_days`),
 //! else `ok`. One definition for `status`, metrics, alerts and `scan`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 /// Where a certificate stands against its notAfter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExpiryState {
     /// More than the warning window remains.

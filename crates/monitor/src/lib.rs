@@ -9,6 +9,8 @@
 //! - [`event`]: the expiry event that is logged, raised as an alert and posted to the
 //!   webhook;
 //! - [`metrics`]: the Prometheus metrics (OpenMetrics text) of a running server.
+//! - [`scan`]: endpoint scans — the chain each `HOST:PORT[/SNI]` presents, judged for
+//!   validity, hostname, expiry and lint findings — and the stored scan record.
 //!
 //! ```
 //! use certfleet_monitor::expiry::ExpiryState;
@@ -17,11 +19,15 @@
 //! assert_eq!(ExpiryState::at(now + Duration::days(3), now, 14), ExpiryState::Warning);
 //! ```
 
+mod error;
 pub mod event;
 pub mod expiry;
 pub mod inventory;
 pub mod metrics;
+pub mod scan;
 pub mod watch;
+
+pub use error::{MonitorError, Result};
 
 #[cfg(test)]
 mod test_certs;

@@ -14,6 +14,7 @@ mod keystore;
 mod lint;
 
 mod output;
+mod scan;
 mod secrets;
 mod serve;
 mod status;
@@ -77,6 +78,8 @@ enum Command {
     /// Every certificate a running server manages, its expiry state, and ACME progress.
     #[command(after_help = "Example:\n  certfleet status --json")]
     Status(status::StatusArgs),
+    /// Scan TLS endpoints: chain, expiry, hostname, lint findings and drift.
+    Scan(scan::ScanArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -117,6 +120,7 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Domain(cmd) => cmd.run(),
             Command::Status(args) => args.run(),
+            Command::Scan(args) => args.run(),
         }
     }
 }

@@ -124,6 +124,7 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "/api/domains/{name}/certificate",
             "/api/openapi.json",
             "/api/resolve/{name}",
+            "/api/scans",
             "/api/session",
             "/api/status",
         ]

@@ -22,6 +22,7 @@ pub mod errors;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
+pub mod scans;
 pub mod schemas;
 pub mod session;
 pub mod sessions;
@@ -56,6 +57,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(domains::resolve))
         .routes(routes!(alerts))
         .routes(routes!(status::status))
+        .routes(routes!(scans::list, scans::record))
         .routes(routes!(session::login, session::show, session::logout))
         .routes(routes!(openapi::document))
 }

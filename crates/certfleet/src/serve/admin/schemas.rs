@@ -203,3 +203,21 @@ pub struct StatusJson {
     /// The edge's alert counts.
     pub alerts: AlertCountsJson,
 }
+
+/// `GET /api/scans`.
+#[derive(Serialize, ToSchema)]
+pub struct ScansJson {
+    /// The latest scan record of every endpoint and SNI (fields as `certfleet scan
+    /// --json` prints a result, with `scanned_at`).
+    #[schema(value_type = Vec<Object>)]
+    pub scans: Vec<serde_json::Value>,
+}
+
+/// `POST /api/scans`.
+#[derive(Serialize, ToSchema)]
+pub struct ScansRecordedJson {
+    /// Records written.
+    pub recorded: usize,
+    /// Records left out because a newer scan of the same endpoint is stored.
+    pub stale: usize,
+}
