@@ -14,6 +14,7 @@ mod keystore;
 mod lint;
 
 mod output;
+mod platform;
 mod secrets;
 mod serve;
 mod status;
@@ -77,6 +78,10 @@ enum Command {
     /// Every certificate a running server manages, its expiry state, and ACME progress.
     #[command(after_help = "Example:\n  certfleet status --json")]
     Status(status::StatusArgs),
+    /// Show what apply would change for a platform model (offline).
+    Plan(platform::PlanArgs),
+    /// Issue, write and reload everything a platform model asks for (offline).
+    Apply(platform::ApplyArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -117,6 +122,8 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Domain(cmd) => cmd.run(),
             Command::Status(args) => args.run(),
+            Command::Plan(args) => args.run(),
+            Command::Apply(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,698 @@
+//! Plan and apply: one evaluation of the model against the state directory and the files
+//! on disk, which either only reports (`plan`) or also issues and renders (`apply`).
+//!
+//! The evaluation does no writing itself: it returns the files to write (all at once, by
+//! the caller, atomically), the reload commands to run for services whose files changed,
+//! and the report. `plan` returns only the external CAs' keys and CSRs to write, which
+//! the administrator needs before anything else can happen.
+
+use crate::certs::{self, Action, Material, Status};
+use crate::error::{PlatformError, Result};
+use crate::model::{self, Locator};
+use crate::paths::Layout;
+use crate::render::{self, FileWrite, Inputs, Leaf};
+use crate::report::{self, PendingCsr, ServiceReport, TrustReport};
+use crate::spec::{is_client, serves, Format, IssuerKind, Platform, Service};
+use crate::state::{OutputState, Passwords, State};
+use crate::trust::{self, Anchor, Anchors};
+use certfleet_pki::authority::{init_ca, Authority};
+use certfleet_pki::certs::to_pem;
+use certfleet_pki::inspect::describe_certificate;
+use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
+use certfleet_store::secrets::policy::SecretPolicy;
+use certfleet_store::secrets::{resolve, MasterKey};
+use rustls_pki_types::CertificateDer;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// Validity of a new internal CA, in days.
+const CA_DAYS: u32 = 3650;
+/// Length of generated keystore passwords.
+const PASSWORD_LENGTH: usize = 24;
+
+/// Plan only, or apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report what would change.
+    Plan,
+    /// Issue, render, and return the files to write.
+    Apply,
+}
+
+/// What the caller supplies.
+pub struct Options<'a> {
+    /// The model file.
+    pub model_path: &'a Path,
+    /// `--root`.
+    pub root: Option<&'a Path>,
+    /// The working directory, to make paths absolute.
+    pub cwd: &'a Path,
+    /// The master key for `CRYPT:` passwords, when there is one.
+    pub master_key: Option<&'a MasterKey>,
+    /// The time to judge validity at.
+    pub now: OffsetDateTime,
+    /// Loads the issuing CA from a CA directory (the layout of `ca init`).
+    pub load_ca: &'a dyn Fn(&Path) -> std::result::Result<Authority, String>,
+}
+
+/// One change, as `plan --json` and `apply --json` print it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The service (or `ca` for the internal CA itself).
+    pub service: String,
+    /// `issue`, `renew`, `rekey`, `write` or `reload`.
+    pub action: &'static str,
+    /// The file concerned, when there is one.
+    pub path: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A reload command to run after the files are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reload {
+    /// The service.
+    pub service: String,
+    /// The command (`sh -c`).
+    pub command: String,
+}
+
+/// The result of one evaluation.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The platform's name.
+    pub platform: String,
+    /// Changes, in model order.
+    pub changes: Vec<Change>,
+    /// Per-service report.
+    pub services: Vec<ServiceReport>,
+    /// Files to write, all at once.
+    pub files: Vec<FileWrite>,
+    /// Directories to create owner-only (0700) before writing.
+    pub private_dirs: Vec<PathBuf>,
+    /// Reloads to run after writing (apply only).
+    pub reloads: Vec<Reload>,
+    /// The next-steps report.
+    pub next_steps: String,
+    /// `STATE/next-steps.txt`.
+    pub next_steps_file: PathBuf,
+    /// `STATE/passwords.json`, when any keystore output exists.
+    pub passwords_file: Option<PathBuf>,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+}
+
+fn read_model(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| PlatformError::io(path, &e))
+}
+
+/// Parses and validates the model file alone.
+pub fn load_model(path: &Path) -> Result<Platform> {
+    let text = read_model(path)?;
+    let loc = Locator::new(&path.display().to_string(), &text);
+    crate::validate::validate(&loc, &model::parse(&loc, &text)?)
+}
+
+fn anchor(der: &CertificateDer<'_>, now: OffsetDateTime) -> Anchor {
+    let subject = describe_certificate(der, now)
+        .map(|i| i.subject)
+        .unwrap_or_else(|_| "(unreadable certificate)".into());
+    Anchor {
+        der: der.as_ref().to_vec(),
+        subject,
+        sha1: sha1_thumbprint(der),
+    }
+}
+
+struct Ca {
+    authority: Option<Authority>,
+    dir: Option<PathBuf>,
+}
+
+fn internal_ca(
+    platform: &Platform,
+    layout: &Layout,
+    opts: &Options<'_>,
+    mode: Mode,
+    eval: &mut Evaluation,
+) -> Result<Ca> {
+    if !platform.uses_internal_ca() {
+        return Ok(Ca {
+            authority: None,
+            dir: None,
+        });
+    }
+    let dir = layout.ca_dir(&platform.ca_dir)?;
+    if dir.join("root.crt").exists() {
+        let authority = (opts.load_ca)(&dir).map_err(|message| PlatformError::File {
+            path: dir.clone(),
+            message,
+        })?;
+        return Ok(Ca {
+            authority: Some(authority),
+            dir: Some(dir),
+        });
+    }
+    let root_cn = format!("{} Root CA", platform.name);
+    let issuing_cn = format!("{} Issuing CA", platform.name);
+    eval.changes.push(Change {
+        service: "ca".into(),
+        action: "issue",
+        path: Some(dir.display().to_string()),
+        reason: format!(
+            "create the internal CA ({root_cn} and {issuing_cn}, {})",
+            platform.ca_key.name()
+        ),
+    });
+    if mode == Mode::Plan {
+        return Ok(Ca {
+            authority: None,
+            dir: Some(dir),
+        });
+    }
+    let new = init_ca(&root_cn, platform.ca_key, CA_DAYS, Some(&issuing_cn))
+        .map_err(|e| PlatformError::service("ca", e))?;
+    let (icert, ikey) = new
+        .intermediate
+        .ok_or_else(|| PlatformError::service("ca", "the intermediate was not made"))?;
+    let files = [
+        (
+            "root.crt",
+            to_pem(std::slice::from_ref(&new.root_cert)).into_bytes(),
+            false,
+        ),
+        ("root.key", new.root_key.to_pem().as_bytes().to_vec(), true),
+        (
+            "intermediate.crt",
+            to_pem(std::slice::from_ref(&icert)).into_bytes(),
+            false,
+        ),
+        ("intermediate.key", ikey.to_pem().as_bytes().to_vec(), true),
+    ];
+    for (name, contents, secret) in files {
+        eval.files.push(FileWrite {
+            path: dir.join(name),
+            contents: Zeroizing::new(contents),
+            secret,
+        });
+    }
+    eval.private_dirs.push(dir.clone());
+    let authority = Authority::new(icert, ikey, vec![new.root_cert])
+        .map_err(|e| PlatformError::service("ca", e))?;
+    Ok(Ca {
+        authority: Some(authority),
+        dir: Some(dir),
+    })
+}
+
+fn change_for(service: &str, action: &Action) -> Option<Change> {
+    let (name, reason) = match action {
+        Action::Keep => return None,
+        Action::Issue(r) => ("issue", r),
+        Action::Renew(r) => ("renew", r),
+        Action::Rekey(r) => ("rekey", r),
+    };
+    Some(Change {
+        service: service.to_owned(),
+        action: name,
+        path: None,
+        reason: reason.clone(),
+    })
+}
+
+/// Runs one evaluation.
+pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
+    let text = read_model(opts.model_path)?;
+    let loc = Locator::new(&opts.model_path.display().to_string(), &text);
+    let platform = crate::validate::validate(&loc, &model::parse(&loc, &text)?)?;
+    let layout = Layout::new(opts.model_path, opts.root, &platform.name, opts.cwd);
+    let prior_state = State::load(&layout.state_file())?;
+    let state_exists = layout.state_file().exists();
+    let mut passwords = Passwords::load(&layout.passwords_file())?;
+    let prior_passwords_json = passwords.to_json()?;
+    let apply = mode == Mode::Apply;
+
+    let mut eval = Evaluation {
+        platform: platform.name.clone(),
+        changes: Vec::new(),
+        services: Vec::new(),
+        files: Vec::new(),
+        private_dirs: layout.private_dirs(),
+        reloads: Vec::new(),
+        next_steps: String::new(),
+        next_steps_file: layout.next_steps_file(),
+        passwords_file: None,
+        state_dir: layout.state_dir().to_path_buf(),
+        pending_csrs: Vec::new(),
+    };
+
+    // Placing every output first refuses a bad path before anything is issued.
+    let mut placed: BTreeMap<(usize, usize), PathBuf> = BTreeMap::new();
+    for (si, service) in platform.services.iter().enumerate() {
+        for (oi, output) in service.outputs.iter().enumerate() {
+            let path = layout
+                .place(&output.path)
+                .map_err(|e| PlatformError::Model {
+                    file: loc.file().to_owned(),
+                    line: output.line,
+                    key: "service.output.path".into(),
+                    message: e.to_string(),
+                })?;
+            placed.insert((si, oi), path);
+        }
+    }
+
+    let ca = internal_ca(&platform, &layout, opts, mode, &mut eval)?;
+
+    // Certificates.
+    let mut outcomes = Vec::new();
+    for service in &platform.services {
+        let prior = prior_state.services.get(&service.name);
+        let outcome = match service.issuer {
+            IssuerKind::Internal | IssuerKind::SelfSigned => certs::issued(
+                &layout,
+                service,
+                prior,
+                ca.authority.as_ref(),
+                apply,
+                opts.now,
+            )?,
+            IssuerKind::External => certs::external(&layout, service, prior, opts.now)?,
+            IssuerKind::Acme => certs::Outcome {
+                status: Status::Acme,
+                action: Action::Keep,
+                files: Vec::new(),
+                record: None,
+                notes: Vec::new(),
+                csr_waiting: false,
+            },
+        };
+        eval.changes
+            .extend(change_for(&service.name, &outcome.action));
+        outcomes.push(outcome);
+    }
+    // External CAs' keys and CSRs are written by plan as well.
+    for (service, outcome) in platform.services.iter().zip(outcomes.iter_mut()) {
+        let csr_path = layout.csr_file(&service.name);
+        for file in std::mem::take(&mut outcome.files) {
+            if file.path == csr_path {
+                eval.changes.push(Change {
+                    service: service.name.clone(),
+                    action: "write",
+                    path: Some(csr_path.display().to_string()),
+                    reason: format!(
+                        "certificate signing request for the external CA; put its reply at {}",
+                        layout.reply_file(&service.name).display()
+                    ),
+                });
+            }
+            let is_request = service.issuer == IssuerKind::External
+                && (file.path == csr_path || file.path == layout.key_file(&service.name));
+            if apply || is_request {
+                eval.files.push(file);
+            }
+        }
+        if outcome.csr_waiting {
+            eval.pending_csrs.push(PendingCsr {
+                service: service.name.clone(),
+                csr: csr_path.display().to_string(),
+                reply: layout.reply_file(&service.name).display().to_string(),
+            });
+        }
+    }
+
+    // The trust graph.
+    let ca_anchors: Option<Vec<Anchor>> = ca.authority.as_ref().map(|a| {
+        a.issuing_chain()
+            .iter()
+            .map(|c| anchor(c, opts.now))
+            .collect()
+    });
+    let materials: BTreeMap<&str, &Status> = platform
+        .services
+        .iter()
+        .zip(&outcomes)
+        .map(|(s, o)| (s.name.as_str(), &o.status))
+        .collect();
+    let anchors_of = |name: &str| -> Anchors {
+        let Some(service) = platform.service(name) else {
+            return Anchors::Unknown("not in the model".into());
+        };
+        let status = materials.get(name);
+        match service.issuer {
+            IssuerKind::Internal => match &ca_anchors {
+                Some(list) => Anchors::Known(list.clone()),
+                None => Anchors::Unknown("the internal CA does not exist yet".into()),
+            },
+            IssuerKind::SelfSigned => match status {
+                Some(Status::Ready(m)) => Anchors::Known(vec![anchor(&m.cert, opts.now)]),
+                _ => Anchors::Unknown("its self-signed certificate is about to be issued".into()),
+            },
+            IssuerKind::External => match status {
+                Some(Status::Ready(m)) => {
+                    Anchors::Known(m.chain.iter().map(|c| anchor(c, opts.now)).collect())
+                }
+                Some(Status::WillIssue) => {
+                    Anchors::Unknown("its certificate is about to be imported".into())
+                }
+                _ => Anchors::Awaiting("waiting for the external CA's reply".into()),
+            },
+            IssuerKind::Acme => Anchors::Public,
+        }
+    };
+    let trust_sets = trust::derive(&platform, &anchors_of);
+
+    // Outputs.
+    let mut new_outputs: BTreeMap<String, OutputState> = BTreeMap::new();
+    let mut any_keystore = false;
+    for (si, (service, outcome)) in platform.services.iter().zip(&outcomes).enumerate() {
+        let trust = trust_sets.get(&service.name).cloned().unwrap_or_default();
+        let trusted: Vec<Anchor> = trust.entries.iter().map(|e| e.anchor.clone()).collect();
+        let mut wrote = false;
+        let mut out_notes = Vec::new();
+        for (oi, output) in service.outputs.iter().enumerate() {
+            let path = placed
+                .get(&(si, oi))
+                .cloned()
+                .ok_or_else(|| PlatformError::service(&service.name, "output not placed"))?;
+            let key = path.display().to_string();
+            let prior = prior_state.outputs.get(&key);
+            // The certificate, when the format needs one.
+            let leaf: Option<&Material> = match (&outcome.status, output.format.needs_leaf()) {
+                (_, false) => None,
+                (Status::Ready(m), true) => Some(m),
+                (Status::WillIssue, true) => {
+                    eval.changes.push(Change {
+                        service: service.name.clone(),
+                        action: "write",
+                        path: Some(key.clone()),
+                        reason: "it holds the certificate that is being issued".into(),
+                    });
+                    wrote = true;
+                    continue;
+                }
+                (Status::AwaitingReply | Status::Acme, true) => {
+                    if let Some(prior) = prior {
+                        new_outputs.insert(key.clone(), prior.clone());
+                    }
+                    out_notes.push(format!(
+                        "{} is not written until the service has a certificate",
+                        key
+                    ));
+                    continue;
+                }
+            };
+            if output.format.is_trust() && !trust.unknown.is_empty() && !apply {
+                eval.changes.push(Change {
+                    service: service.name.clone(),
+                    action: "write",
+                    path: Some(key.clone()),
+                    reason: format!(
+                        "its trust set changes with new certificates ({})",
+                        trust.unknown.join("; ")
+                    ),
+                });
+                wrote = true;
+                continue;
+            }
+            // Passwords.
+            let (password, key_password) = if output.format.is_keystore() {
+                any_keystore = true;
+                let password = match &output.password {
+                    Some(written) => {
+                        passwords.set(&key, written);
+                        resolve_secret(&loc, output.line, "service.output.password", written, opts)?
+                    }
+                    None => match passwords.get(&key) {
+                        Some(p) if !p.starts_with(certfleet_store::secrets::CRYPT_PREFIX) => {
+                            Zeroizing::new(p.to_owned())
+                        }
+                        _ => {
+                            let generated = SecretPolicy::default()
+                                .generate(PASSWORD_LENGTH)
+                                .map_err(|e| PlatformError::service(&service.name, e))?;
+                            passwords.set(&key, &generated);
+                            Zeroizing::new(generated)
+                        }
+                    },
+                };
+                let key_password = match &output.key_password {
+                    Some(written) => Some(resolve_secret(
+                        &loc,
+                        output.line,
+                        "service.output.key_password",
+                        written,
+                        opts,
+                    )?),
+                    None => None,
+                };
+                (Some(password), key_password)
+            } else {
+                (None, None)
+            };
+            let inputs = Inputs {
+                output,
+                leaf: leaf.map(|m| Leaf {
+                    key: &m.key,
+                    cert: &m.cert,
+                    chain: &m.chain,
+                }),
+                trusted: &trusted,
+                password: password.as_deref().map(|p| p.as_str()),
+                key_password: key_password.as_deref().map(|p| p.as_str()),
+            };
+            let digest = render::digest(&prior_state.salt, &inputs);
+            let missing: Vec<PathBuf> = render::files_of(output.format, &path)
+                .into_iter()
+                .filter(|p| !p.exists())
+                .collect();
+            let reason = if let Some(first) = missing.first() {
+                Some(format!("{} does not exist", first.display()))
+            } else {
+                match prior {
+                    None => Some("not written by certfleet yet".to_owned()),
+                    Some(p) if p.digest != digest => Some(match (&outcome.action, output.format) {
+                        (Action::Keep, f) if f.is_trust() => "the trust set changed".to_owned(),
+                        (Action::Keep, _) => {
+                            "its contents changed (password, alias or format)".to_owned()
+                        }
+                        _ => "the certificate changed".to_owned(),
+                    }),
+                    Some(_) => None,
+                }
+            };
+            let record = OutputState {
+                service: service.name.clone(),
+                format: output.format.name().to_owned(),
+                digest,
+            };
+            match reason {
+                None => {
+                    new_outputs.insert(key, record);
+                }
+                Some(reason) => {
+                    eval.changes.push(Change {
+                        service: service.name.clone(),
+                        action: "write",
+                        path: Some(key.clone()),
+                        reason,
+                    });
+                    wrote = true;
+                    if apply {
+                        eval.files.extend(render::render(&path, &inputs)?);
+                        new_outputs.insert(key, record);
+                    }
+                }
+            }
+        }
+        if wrote {
+            if let Some(command) = &service.reload {
+                eval.changes.push(Change {
+                    service: service.name.clone(),
+                    action: "reload",
+                    path: None,
+                    reason: format!("its files changed: {command}"),
+                });
+                if apply {
+                    eval.reloads.push(Reload {
+                        service: service.name.clone(),
+                        command: command.clone(),
+                    });
+                }
+            }
+        }
+        eval.services.push(service_report(
+            &platform, service, outcome, &outcomes, &trust, out_notes, &placed, si,
+        ));
+    }
+    if any_keystore {
+        eval.passwords_file = Some(layout.passwords_file());
+    }
+
+    if apply {
+        let mut state = State {
+            version: 1,
+            salt: prior_state.salt.clone(),
+            services: BTreeMap::new(),
+            outputs: new_outputs,
+        };
+        for (service, outcome) in platform.services.iter().zip(&outcomes) {
+            match &outcome.record {
+                Some(record) => {
+                    state.services.insert(service.name.clone(), record.clone());
+                }
+                None => {
+                    if let Some(prior) = prior_state.services.get(&service.name) {
+                        state.services.insert(service.name.clone(), prior.clone());
+                    }
+                }
+            }
+        }
+        if state != prior_state || !state_exists {
+            eval.files.push(FileWrite {
+                path: layout.state_file(),
+                contents: Zeroizing::new(state.to_json()?.into_bytes()),
+                secret: true,
+            });
+        }
+        let passwords_json = passwords.to_json()?;
+        if passwords_json != prior_passwords_json {
+            eval.files.push(FileWrite {
+                path: layout.passwords_file(),
+                contents: Zeroizing::new(passwords_json.as_bytes().to_vec()),
+                secret: true,
+            });
+        }
+    }
+
+    eval.next_steps = report::next_steps(&report::Context {
+        platform: &platform,
+        services: &eval.services,
+        ca_dir: ca.dir.as_deref(),
+        ca_root: ca
+            .authority
+            .as_ref()
+            .and_then(|a| a.issuing_chain().last().map(|c| anchor(c, opts.now))),
+        passwords_file: eval.passwords_file.as_deref(),
+        pending: &eval.pending_csrs,
+    });
+    if apply {
+        let current = std::fs::read_to_string(&eval.next_steps_file).unwrap_or_default();
+        if current != eval.next_steps {
+            eval.files.push(FileWrite {
+                path: eval.next_steps_file.clone(),
+                contents: Zeroizing::new(eval.next_steps.clone().into_bytes()),
+                secret: false,
+            });
+        }
+    }
+    Ok(eval)
+}
+
+fn resolve_secret(
+    loc: &Locator,
+    line: usize,
+    key: &str,
+    written: &str,
+    opts: &Options<'_>,
+) -> Result<Zeroizing<String>> {
+    resolve(written, opts.master_key).map_err(|e| PlatformError::Model {
+        file: loc.file().to_owned(),
+        line,
+        key: key.to_owned(),
+        message: format!("{e} (give --data-dir, or set CERTFLEET_MASTER_KEY)"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn service_report(
+    platform: &Platform,
+    service: &Service,
+    outcome: &certs::Outcome,
+    outcomes: &[certs::Outcome],
+    trust: &trust::TrustSet,
+    mut notes: Vec<String>,
+    placed: &BTreeMap<(usize, usize), PathBuf>,
+    si: usize,
+) -> ServiceReport {
+    let material = match &outcome.status {
+        Status::Ready(m) => Some(m.as_ref()),
+        _ => None,
+    };
+    let thumb = material.map(|m| m.info.sha1_thumbprint.clone());
+    let mut allowed = Vec::new();
+    for client in &service.allowed_clients {
+        let status = platform
+            .services
+            .iter()
+            .position(|s| &s.name == client)
+            .and_then(|i| outcomes.get(i))
+            .map(|o| &o.status);
+        match status {
+            Some(Status::Ready(m)) => allowed.push(m.info.sha1_thumbprint.clone()),
+            _ => notes.push(format!(
+                "{client}'s client thumbprint is not known yet; run apply again once it has a certificate"
+            )),
+        }
+    }
+    notes.extend(outcome.notes.iter().cloned());
+    notes.extend(trust.notes.iter().cloned());
+    let status = match &outcome.status {
+        Status::Ready(_) => "ready",
+        Status::WillIssue => "to-issue",
+        Status::AwaitingReply => "awaiting-reply",
+        Status::Acme => "acme",
+    };
+    ServiceReport {
+        name: service.name.clone(),
+        kind: service.kind.clone(),
+        node: service.node.clone(),
+        issuer: service.issuer.name(),
+        usage: crate::spec::usage_name(service.usage),
+        status,
+        cn: service.cn.clone(),
+        subject: material.map(|m| m.info.subject.clone()),
+        sans: material
+            .map(|m| m.info.sans.clone())
+            .unwrap_or_else(|| service.sans.iter().map(|s| s.display()).collect()),
+        not_after: material.map(|m| m.info.not_after.clone()),
+        server_thumbprint: thumb.clone().filter(|_| serves(service.usage)),
+        client_thumbprint: thumb.filter(|_| is_client(service.usage)),
+        sha256_fingerprint: material.map(|m| m.info.sha256_fingerprint.clone()),
+        trusts: trust
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.clone())
+            .collect(),
+        trust: trust
+            .entries
+            .iter()
+            .map(|e| TrustReport {
+                subject: e.anchor.subject.clone(),
+                sha1_thumbprint: e.anchor.sha1.clone(),
+                because: e.because.clone(),
+            })
+            .collect(),
+        allowed_client_thumbprints: allowed,
+        listeners: service.listeners.clone(),
+        outputs: service
+            .outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(oi, o)| {
+                placed.get(&(si, oi)).map(|p| report::OutputReport {
+                    format: o.format.name(),
+                    path: p.display().to_string(),
+                    keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
+                })
+            })
+            .collect(),
+        reload: service.reload.clone(),
+        notes,
+    }
+}
