@@ -281,7 +281,10 @@ pub fn issued(
                 .as_ref()
                 .is_some_and(|k| info_public_key(leaf).as_deref() == Some(k.der_bytes()));
             if key.is_none() || !matches_key {
-                Action::Rekey("its key is missing from the state directory".into())
+                Action::Rekey(
+                    "its key is missing from the state directory or does not match the certificate"
+                        .into(),
+                )
             } else if key_fits.is_none() {
                 Action::Rekey(format!(
                     "the key algorithm changed from {} to {}",

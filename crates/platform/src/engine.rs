@@ -696,3 +696,147 @@ fn service_report(
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certfleet_pki::certs::parse_single_certificate;
+    use certfleet_pki::keys::PrivateKey;
+
+    const MODEL: &str = r#"
+[platform]
+name = "t"
+key = "ecdsa-p256"
+
+[[node]]
+name = "n"
+fqdn = "n.example.test"
+
+[[service]]
+name = "data"
+node = "n"
+allowed_clients = ["rec"]
+reload = "true"
+
+[[service.output]]
+format = "pem-pair"
+path = "/opt/data/tls"
+
+[[service.output]]
+format = "pem-trust"
+path = "/opt/data/trust.pem"
+
+[[service]]
+name = "rec"
+node = "n"
+cn = "rec.example.test"
+
+[[service.output]]
+format = "pkcs12"
+path = "/opt/rec/rec.p12"
+alias = "rec"
+
+[[service.output]]
+format = "jks-trust"
+path = "/opt/rec/trust.jks"
+
+[[service]]
+name = "gw"
+node = "n"
+ca = "self-signed"
+cn = "gw.example.test"
+
+[[connection]]
+from = "rec"
+to = "data"
+mtls = true
+
+[[connection]]
+from = "rec"
+to = "gw"
+"#;
+
+    fn load_ca(dir: &Path) -> std::result::Result<Authority, String> {
+        let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
+        let root = parse_single_certificate(&read("root.crt")?).map_err(|e| e.to_string())?;
+        let cert =
+            parse_single_certificate(&read("intermediate.crt")?).map_err(|e| e.to_string())?;
+        let key = PrivateKey::from_bytes(&read("intermediate.key")?).map_err(|e| e.to_string())?;
+        Authority::new(cert, key, vec![root]).map_err(|e| e.to_string())
+    }
+
+    fn run(dir: &Path, model: &str, mode: Mode) -> Evaluation {
+        std::fs::write(dir.join("m.toml"), model).unwrap();
+        let root = dir.join("root");
+        let opts = Options {
+            model_path: &dir.join("m.toml"),
+            root: Some(&root),
+            cwd: dir,
+            master_key: None,
+            now: OffsetDateTime::now_utc(),
+            load_ca: &load_ca,
+        };
+        let mut eval = evaluate(&opts, mode).unwrap();
+        for f in std::mem::take(&mut eval.files) {
+            std::fs::create_dir_all(f.path.parent().unwrap()).unwrap();
+            std::fs::write(&f.path, f.contents.as_slice()).unwrap();
+        }
+        eval
+    }
+
+    fn actions(eval: &Evaluation) -> Vec<(String, &'static str)> {
+        eval.changes
+            .iter()
+            .map(|c| (c.service.clone(), c.action))
+            .collect()
+    }
+
+    #[test]
+    fn apply_then_nothing_then_a_deleted_file_then_a_new_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = run(dir.path(), MODEL, Mode::Plan);
+        assert!(actions(&plan).contains(&("data".into(), "issue")));
+        assert!(!dir.path().join("root/opt").exists(), "plan wrote outputs");
+
+        let applied = run(dir.path(), MODEL, Mode::Apply);
+        assert_eq!(applied.reloads.len(), 1);
+        let data = &applied.services[0];
+        let rec = &applied.services[1];
+        // rec trusts the internal root and intermediate (data) and gw's own certificate.
+        assert_eq!(
+            rec.trusts,
+            ["CN=t Issuing CA", "CN=t Root CA", "CN=gw.example.test"]
+        );
+        assert_eq!(data.trusts, ["CN=t Issuing CA", "CN=t Root CA"]);
+        assert_eq!(
+            data.allowed_client_thumbprints,
+            [rec.client_thumbprint.clone().unwrap()]
+        );
+        assert!(data.client_thumbprint.is_none());
+        assert!(dir.path().join("root/opt/data/tls.key").exists());
+        assert!(dir.path().join("root/.certfleet/t/passwords.json").exists());
+
+        let again = run(dir.path(), MODEL, Mode::Plan);
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        let again = run(dir.path(), MODEL, Mode::Apply);
+        assert!(again.changes.is_empty() && again.reloads.is_empty() && again.files.is_empty());
+
+        std::fs::remove_file(dir.path().join("root/opt/data/trust.pem")).unwrap();
+        let plan = run(dir.path(), MODEL, Mode::Plan);
+        assert_eq!(
+            actions(&plan),
+            [("data".to_owned(), "write"), ("data".to_owned(), "reload")]
+        );
+
+        let renamed = MODEL.replace("cn = \"gw.example.test\"", "cn = \"gw2.example.test\"");
+        let plan = run(dir.path(), &renamed, Mode::Plan);
+        let acts = actions(&plan);
+        assert!(acts.contains(&("gw".into(), "renew")), "{acts:?}");
+        // rec's truststore holds gw's certificate, so it is rewritten too.
+        assert!(plan
+            .changes
+            .iter()
+            .any(|c| c.service == "rec"
+                && c.path.as_deref().is_some_and(|p| p.ends_with("trust.jks"))));
+    }
+}
