@@ -605,7 +605,7 @@ fn resolve_secret(
         file: loc.file().to_owned(),
         line,
         key: key.to_owned(),
-        message: format!("{e} (give --data-dir, or set CERTFLEET_MASTER_KEY)"),
+        message: e.to_string(),
     })
 }
 
