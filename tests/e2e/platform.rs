@@ -12,9 +12,12 @@
 //!   thumbprints are openssl's; key files and keystores are mode 0600;
 //! - the contact center's external CA round trip: CSR out, a reply with other names
 //!   refused, the right reply imported ([`examples`]);
+//! - changes after the first apply (a new connection, a re-key, a lost file, a failed
+//!   reload) touch exactly what they must ([`changes`]);
 //! - bad models exit 2 naming the line or key and write nothing ([`bad_models`]).
 
 mod bad_models;
+mod changes;
 mod checks;
 mod examples;
 mod material;

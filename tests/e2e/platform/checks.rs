@@ -211,6 +211,9 @@ pub(crate) fn check_outputs(run: &Run) -> BTreeMap<String, Material> {
                     );
                 }
                 "dhparam" => check_dhparam(&placed, out.bits.unwrap_or(2048)),
+                "pkcs12" | "pkcs12-trust" => {
+                    check_pkcs12_encryption(&placed, password.as_deref().unwrap(), out.legacy)
+                }
                 _ => {}
             }
         }
@@ -250,6 +253,50 @@ fn check_keytool(service: &Service, out: &super::model::Output, placed: &Path, p
             service.name,
             placed.display()
         );
+    }
+}
+
+/// A legacy PKCS#12 (for older Windows) uses 3DES for the key and RC2-40 or 3DES for the
+/// certificates; a modern one PBES2 with AES throughout.
+fn check_pkcs12_encryption(path: &Path, password: &str, legacy: bool) {
+    let pass = format!("pass:{password}");
+    let out = openssl([
+        "pkcs12",
+        "-in",
+        arg(path),
+        "-info",
+        "-noout",
+        "-legacy",
+        "-passin",
+        &pass,
+    ]);
+    let info = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        path.display(),
+        describe(&out)
+    );
+    let encryptions: Vec<&str> = info
+        .lines()
+        .filter(|l| l.contains("Keybag:") || l.contains("Encrypted data:"))
+        .collect();
+    assert!(!encryptions.is_empty(), "{}: {info}", path.display());
+    for line in encryptions {
+        if legacy {
+            assert!(
+                line.contains("pbeWithSHA1And3-KeyTripleDES-CBC")
+                    || line.contains("pbeWithSHA1And40BitRC2-CBC"),
+                "{} should use legacy encryption: {line}",
+                path.display()
+            );
+        } else {
+            assert!(
+                line.contains("PBES2") && line.contains("AES-256"),
+                "{} should use PBES2/AES: {line}",
+                path.display()
+            );
+        }
     }
 }
 
