@@ -158,6 +158,18 @@ fn internal_ca(
             dir: Some(dir),
         });
     }
+    // Never overwrite part of a CA: a directory holding keys but no root certificate is
+    // somebody's, and must be sorted out by hand.
+    for name in ["root.key", "intermediate.crt", "intermediate.key"] {
+        if dir.join(name).exists() {
+            return Err(PlatformError::File {
+                path: dir.clone(),
+                message: format!(
+                    "holds {name} but no root.crt; put the CA's root.crt back, or point ca_dir elsewhere to have a new CA made"
+                ),
+            });
+        }
+    }
     let root_cn = format!("{} Root CA", platform.name);
     let issuing_cn = format!("{} Issuing CA", platform.name);
     eval.changes.push(Change {
@@ -253,16 +265,32 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
 
     // Placing every output first refuses a bad path before anything is issued.
     let mut placed: BTreeMap<(usize, usize), PathBuf> = BTreeMap::new();
+    let mut claimed: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for (si, service) in platform.services.iter().enumerate() {
         for (oi, output) in service.outputs.iter().enumerate() {
+            let at_line = |message: String| PlatformError::Model {
+                file: loc.file().to_owned(),
+                line: output.line,
+                key: "service.output.path".into(),
+                message,
+            };
             let path = layout
                 .place(&output.path)
-                .map_err(|e| PlatformError::Model {
-                    file: loc.file().to_owned(),
-                    line: output.line,
-                    key: "service.output.path".into(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| at_line(e.to_string()))?;
+            for file in render::files_of(output.format, &path) {
+                if file.starts_with(layout.state_dir()) {
+                    return Err(at_line(format!(
+                        "{} is inside certfleet's state directory",
+                        file.display()
+                    )));
+                }
+                if let Some(line) = claimed.insert(file.clone(), output.line) {
+                    return Err(at_line(format!(
+                        "{} is also written by the output on line {line}",
+                        file.display()
+                    )));
+                }
+            }
             placed.insert((si, oi), path);
         }
     }
@@ -838,5 +866,40 @@ to = "gw"
             .iter()
             .any(|c| c.service == "rec"
                 && c.path.as_deref().is_some_and(|p| p.ends_with("trust.jks"))));
+    }
+
+    #[test]
+    fn two_outputs_on_one_file_and_a_broken_ca_dir_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let twice = MODEL.replace(
+            "path = \"/opt/data/trust.pem\"",
+            "path = \"/opt/data/tls.crt\"",
+        );
+        std::fs::write(dir.path().join("m.toml"), &twice).unwrap();
+        let root = dir.path().join("root");
+        let opts = Options {
+            model_path: &dir.path().join("m.toml"),
+            root: Some(&root),
+            cwd: dir.path(),
+            master_key: None,
+            now: OffsetDateTime::now_utc(),
+            load_ca: &load_ca,
+        };
+        let message = evaluate(&opts, Mode::Plan).unwrap_err().to_string();
+        assert!(message.contains(":21: service.output.path:"), "{message}");
+        assert!(
+            message.contains("also written by the output on line 17"),
+            "{message}"
+        );
+
+        std::fs::write(dir.path().join("m.toml"), MODEL).unwrap();
+        std::fs::create_dir_all(root.join("ca")).unwrap();
+        std::fs::write(root.join("ca/root.key"), "precious").unwrap();
+        let message = evaluate(&opts, Mode::Apply).unwrap_err().to_string();
+        assert!(message.contains("no root.crt"), "{message}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("ca/root.key")).unwrap(),
+            "precious"
+        );
     }
 }
