@@ -432,8 +432,12 @@ pub fn external(
             read_csr(&der).map_err(|e| service_err(service, e))?
         }
     };
+    // A certificate on record counts only when it came from the external CA and is for
+    // this key (a service moved from the internal CA waits for its reply).
+    let from_external = prior.is_none_or(|p| p.issuer == IssuerKind::External.name());
     let imported = read_cert(&layout.cert_file(&service.name))?
-        .filter(|(leaf, _)| info_public_key(leaf).as_deref() == Some(key.der_bytes()));
+        .filter(|(leaf, _)| info_public_key(leaf).as_deref() == Some(key.der_bytes()))
+        .filter(|_| from_external);
     let imported_sha1 = prior.map(|p| p.sha1_thumbprint.clone());
 
     // A reply that is not the certificate already imported is checked and imported.
