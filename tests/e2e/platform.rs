@@ -20,6 +20,7 @@ mod bad_models;
 mod changes;
 mod checks;
 mod examples;
+mod guards;
 mod material;
 mod model;
 mod tls;

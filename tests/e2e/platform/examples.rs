@@ -167,7 +167,7 @@ fn check_state_keys(run: &Run) {
     }
 }
 
-fn ok_stdout(args: &[&str]) -> String {
+pub(crate) fn ok_stdout(args: &[&str]) -> String {
     let out = openssl(args);
     assert!(
         out.status.success(),
@@ -180,7 +180,7 @@ fn ok_stdout(args: &[&str]) -> String {
 
 /// The subjectAltName of a CSR or certificate in openssl's extension-file syntax
 /// (`DNS:a, IP:10.0.0.1`).
-fn san_line(text: &str) -> String {
+pub(crate) fn san_line(text: &str) -> String {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         if line.contains("X509v3 Subject Alternative Name") {
@@ -195,14 +195,14 @@ fn san_line(text: &str) -> String {
 }
 
 /// A public CA made with openssl alone, as the external CA of seed 003.
-struct OpensslCa {
+pub(crate) struct OpensslCa {
     crt: std::path::PathBuf,
     key: std::path::PathBuf,
     dir: std::path::PathBuf,
 }
 
 impl OpensslCa {
-    fn new(dir: &Path) -> OpensslCa {
+    pub(crate) fn new(dir: &Path) -> OpensslCa {
         let crt = dir.join("public-ca.crt");
         let key = dir.join("public-ca.key");
         ok_stdout(&[
@@ -233,7 +233,7 @@ impl OpensslCa {
 
     /// Signs `csr` with exactly `sans` (openssl x509 -req), returns reply PEM: the leaf,
     /// then this CA's certificate.
-    fn sign(&self, csr: &Path, sans: &str, serial: u32) -> String {
+    pub(crate) fn sign(&self, csr: &Path, sans: &str, serial: u32) -> String {
         let ext = self.dir.join(format!("leaf-{serial}.cnf"));
         std::fs::write(
             &ext,
