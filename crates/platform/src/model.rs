@@ -184,16 +184,36 @@ impl Locator {
 pub fn parse(locator: &Locator, text: &str) -> Result<RawModel> {
     toml::from_str::<RawModel>(text).map_err(|err| {
         let offset = err.span().map(|s| s.start).unwrap_or(0);
-        let message = err.message().trim().to_owned();
-        let key = unknown_key(&message).unwrap_or_else(|| "model".to_owned());
+        let mut message = err.message().trim().to_owned();
+        let key = if let Some(key) = quoted_after(&message, "unknown field `") {
+            key
+        } else if let Some(key) = quoted_after(&message, "missing field `") {
+            message = format!("the required key `{key}` is missing from this table");
+            key
+        } else {
+            key_on_line(text, offset).unwrap_or_else(|| "model".to_owned())
+        };
         locator.error(offset, &key, message)
     })
 }
 
-/// The key named in serde's "unknown field `x`" message.
-fn unknown_key(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// The name between backquotes after `prefix` in serde's messages (`unknown field `x``).
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
     Some(rest.split('`').next()?.to_owned())
+}
+
+/// The key assigned on the line holding `offset` (`key = ...`), if the line is one.
+fn key_on_line(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plain.then(|| key.to_owned())
 }
 
 #[cfg(test)]
@@ -230,7 +250,9 @@ mod tests {
     #[test]
     fn syntax_and_type_errors_name_the_line() {
         let message = err("[platform]\nname = \"x\"\ndays = \"many\"\n");
-        assert!(message.starts_with("m.toml:3:"), "{message}");
+        assert!(message.starts_with("m.toml:3: days:"), "{message}");
+        let message = err("[platform]\nname = \"x\"\n[[node]]\nname = \"n\"\n");
+        assert!(message.contains(": fqdn: the required key"), "{message}");
         let message = err("[platform]\nname = \n");
         assert!(message.starts_with("m.toml:2:"), "{message}");
     }

@@ -174,6 +174,20 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
                 "a service does not connect to itself",
             ));
         }
+        if connections
+            .iter()
+            .any(|x: &Connection| &x.from == c.from.get_ref() && &x.to == c.to.get_ref())
+        {
+            return Err(loc.at(
+                &c.from,
+                "connection",
+                format!(
+                    "the connection from {} to {} is listed twice",
+                    c.from.get_ref(),
+                    c.to.get_ref()
+                ),
+            ));
+        }
         is_server_of.insert(c.to.get_ref().clone());
         if c.mtls {
             mtls_client.insert(c.from.get_ref().clone());
@@ -188,6 +202,13 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         for client in &raw_service.get_ref().allowed_clients {
             if !service_names.contains_key(client.get_ref()) {
                 return Err(unknown_service(client, "service.allowed_clients"));
+            }
+            if client.get_ref() == raw_service.get_ref().name.get_ref() {
+                return Err(loc.at(
+                    client,
+                    "service.allowed_clients",
+                    "a service does not need to allow itself",
+                ));
             }
             mtls_client.insert(client.get_ref().clone());
         }
@@ -302,7 +323,8 @@ fn build_service(
     };
     let cn = match &s.cn {
         Some(cn) => {
-            San::from_cn(cn.get_ref()).map_err(|e| loc.at(cn, "service.cn", e.to_string()))?;
+            San::from_cn(cn.get_ref())
+                .map_err(|e| loc.at(cn, "service.cn", e.to_string().replacen("--cn '", "'", 1)))?;
             cn.get_ref().to_ascii_lowercase()
         }
         None => node.fqdn.clone(),
@@ -349,6 +371,13 @@ fn build_service(
         Some(r) => Some(r.get_ref().clone()),
         None => None,
     };
+    if issuer_kind == IssuerKind::Acme && usage == Usage::Client {
+        return Err(loc.at(
+            s.ca.as_ref().unwrap_or(&s.name),
+            "service.ca",
+            "ACME issues server certificates; a client-only service needs another issuer",
+        ));
+    }
     let outputs = s
         .output
         .iter()
@@ -671,5 +700,18 @@ ips = ["10.0.0.1"]
             message.starts_with("qms.toml:18: connection.to:"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn repeated_connections_self_allowance_and_acme_clients_are_refused() {
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n",
+        );
+        assert!(message.starts_with("qms.toml:19: connection:"), "{message}");
+        let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nallowed_clients = [\"a\"]\n");
+        assert!(message.contains("allow itself"), "{message}");
+        let message =
+            err("[[service]]\nname = \"a\"\nnode = \"n1\"\nca = \"acme\"\nusage = \"client\"\n");
+        assert!(message.starts_with("qms.toml:12: service.ca:"), "{message}");
     }
 }
