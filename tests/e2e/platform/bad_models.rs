@@ -172,3 +172,35 @@ fn an_unknown_key() {
     let line = line_of(&model, "listener = [");
     refused("unknown key", &model, "listener", line, "listener");
 }
+
+#[test]
+fn a_client_only_service_as_a_server() {
+    // billing has no server certificate, so nothing can connect to it.
+    let model =
+        format!("{GOOD}\n[[connection]]\nfrom = \"orders-api\"\nto = \"billing\"\nmtls = false\n");
+    let line = model.lines().count() - 1;
+    refused("client as server", &model, "billing", line, "connection.to");
+}
+
+#[test]
+fn mutual_tls_from_a_server_only_service() {
+    let model = GOOD
+        .replace("usage = \"client\"", "usage = \"server\"")
+        .replace("mtls = false", "mtls = true");
+    // billing is now server-only, so it has no client certificate to present.
+    let line = line_of(&model, "from = \"billing\"");
+    refused(
+        "mtls without a client certificate",
+        &model,
+        "billing",
+        line,
+        "connection.from",
+    );
+}
+
+#[test]
+fn an_unknown_issuer() {
+    let model = GOOD.replace("ca = \"internal\"", "ca = \"letsencrypt\"");
+    let line = line_of(&model, "ca = \"letsencrypt\"");
+    refused("unknown issuer", &model, "letsencrypt", line, "platform.ca");
+}

@@ -219,3 +219,29 @@ fn a_failed_reload_is_retried_by_the_next_apply() {
     let plan: Value = serde_json::from_slice(&run("plan").stdout).unwrap();
     assert!(changes(&plan).is_empty(), "{plan:#}");
 }
+
+#[test]
+fn a_removed_connection_takes_the_trust_away() {
+    let mut run = Run::new("media-gateway.toml");
+    run.json("apply");
+    let text = std::fs::read_to_string(&run.model_file).unwrap().replace(
+        "[[connection]]\nfrom = \"control-studio-b\"\nto = \"gateway-standby\"\nmtls = false\n",
+        "",
+    );
+    std::fs::write(&run.model_file, text).unwrap();
+    extend_model(&mut run, "");
+    assert_eq!(run.model.connections.len(), 4);
+    let plan = run.json("plan");
+    assert_eq!(
+        actions(&plan),
+        pairs(&[("control-studio-b", "write")]),
+        "{plan:#}"
+    );
+    run.json("apply");
+    let material = check_outputs(&run);
+    check_trust_sets(&run, &material);
+    assert_eq!(material["control-studio-b"].trust_sha1s.len(), 1);
+    // Studio B can no longer verify the standby, nor can the NRCS.
+    assert_eq!(check_refusals(&run, &material), 2);
+    assert_eq!(check_connections(&run, &material), 4);
+}
