@@ -157,14 +157,41 @@ pub(crate) fn end_to_end(file: &str) -> Applied {
     }
 }
 
-/// Private keys certfleet keeps in its state directory are 0600.
+/// Private keys certfleet keeps in its state directory and the internal CA's keys are
+/// 0600; passwords.json lists exactly the keystore outputs (none has a password in the
+/// examples, so every one was generated).
 fn check_state_keys(run: &Run) {
-    for (path, _) in snapshot(&run.state()) {
+    let ca = run.root.join(&run.model.ca_dir);
+    let mut keys = 0;
+    for (path, _) in snapshot(&run.state()).into_iter().chain(snapshot(&ca)) {
         if path.extension().is_some_and(|e| e == "key") || path.ends_with("passwords.json") {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{} must be 0600", path.display());
+            keys += 1;
         }
     }
+    if run.model.services.iter().any(|s| s.ca == "internal") {
+        assert!(
+            ca.join("root.key").is_file(),
+            "no internal CA in {}",
+            ca.display()
+        );
+    }
+    assert!(keys > 0);
+    let mut expected: Vec<String> = run
+        .model
+        .services
+        .iter()
+        .filter(|s| !issued_elsewhere(s))
+        .flat_map(|s| s.outputs.iter().filter(|o| o.is_keystore()))
+        .map(|o| arg(&o.placed(&run.root)).to_owned())
+        .collect();
+    expected.sort();
+    let listed: Vec<String> = run.passwords().into_keys().collect();
+    assert_eq!(
+        listed, expected,
+        "passwords.json should list every keystore output"
+    );
 }
 
 pub(crate) fn ok_stdout(args: &[&str]) -> String {
