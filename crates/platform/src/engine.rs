@@ -6,32 +6,24 @@
 //! and the report. `plan` returns only the external CAs' keys and CSRs to write, which
 //! the administrator needs before anything else can happen.
 
-use crate::certs::{self, Action, Material, Status};
+use crate::ca::{anchor, internal_ca};
+use crate::certs::{self, Action, Status};
 use crate::error::{PlatformError, Result};
 use crate::model::{self, Locator};
+use crate::outputs::OutputRun;
 use crate::paths::Layout;
-use crate::render::{self, FileWrite, Inputs, Leaf};
-use crate::report::{self, PendingCsr, ServiceReport, TrustReport};
-use crate::spec::{is_client, serves, Format, IssuerKind, Platform, Service};
+use crate::render::{self, FileWrite};
+use crate::report::{self, PendingCsr, ServiceReport};
+use crate::spec::{IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
-use certfleet_pki::authority::{init_ca, Authority};
-use certfleet_pki::certs::to_pem;
-use certfleet_pki::inspect::describe_certificate;
-use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
-use certfleet_store::secrets::policy::SecretPolicy;
-use certfleet_store::secrets::{resolve, MasterKey};
-use rustls_pki_types::CertificateDer;
+use certfleet_pki::authority::Authority;
+use certfleet_store::secrets::MasterKey;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
-
-/// Validity of a new internal CA, in days.
-const CA_DAYS: u32 = 3650;
-/// Length of generated keystore passwords.
-const PASSWORD_LENGTH: usize = 24;
 
 /// Plan only, or apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +95,8 @@ pub struct Evaluation {
     pub passwords_file: Option<PathBuf>,
     /// The state directory.
     pub state_dir: PathBuf,
+    /// `STATE/state.json`, to record the reloads that succeeded.
+    pub state_file: PathBuf,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsr>,
 }
@@ -116,110 +110,6 @@ pub fn load_model(path: &Path) -> Result<Platform> {
     let text = read_model(path)?;
     let loc = Locator::new(&path.display().to_string(), &text);
     crate::validate::validate(&loc, &model::parse(&loc, &text)?)
-}
-
-fn anchor(der: &CertificateDer<'_>, now: OffsetDateTime) -> Anchor {
-    let subject = describe_certificate(der, now)
-        .map(|i| i.subject)
-        .unwrap_or_else(|_| "(unreadable certificate)".into());
-    Anchor {
-        der: der.as_ref().to_vec(),
-        subject,
-        sha1: sha1_thumbprint(der),
-    }
-}
-
-struct Ca {
-    authority: Option<Authority>,
-    dir: Option<PathBuf>,
-}
-
-fn internal_ca(
-    platform: &Platform,
-    layout: &Layout,
-    opts: &Options<'_>,
-    mode: Mode,
-    eval: &mut Evaluation,
-) -> Result<Ca> {
-    if !platform.uses_internal_ca() {
-        return Ok(Ca {
-            authority: None,
-            dir: None,
-        });
-    }
-    let dir = layout.ca_dir(&platform.ca_dir)?;
-    if dir.join("root.crt").exists() {
-        let authority = (opts.load_ca)(&dir).map_err(|message| PlatformError::File {
-            path: dir.clone(),
-            message,
-        })?;
-        return Ok(Ca {
-            authority: Some(authority),
-            dir: Some(dir),
-        });
-    }
-    // Never overwrite part of a CA: a directory holding keys but no root certificate is
-    // somebody's, and must be sorted out by hand.
-    for name in ["root.key", "intermediate.crt", "intermediate.key"] {
-        if dir.join(name).exists() {
-            return Err(PlatformError::File {
-                path: dir.clone(),
-                message: format!(
-                    "holds {name} but no root.crt; put the CA's root.crt back, or point ca_dir elsewhere to have a new CA made"
-                ),
-            });
-        }
-    }
-    let root_cn = format!("{} Root CA", platform.name);
-    let issuing_cn = format!("{} Issuing CA", platform.name);
-    eval.changes.push(Change {
-        service: "ca".into(),
-        action: "issue",
-        path: Some(dir.display().to_string()),
-        reason: format!(
-            "create the internal CA ({root_cn} and {issuing_cn}, {})",
-            platform.ca_key.name()
-        ),
-    });
-    if mode == Mode::Plan {
-        return Ok(Ca {
-            authority: None,
-            dir: Some(dir),
-        });
-    }
-    let new = init_ca(&root_cn, platform.ca_key, CA_DAYS, Some(&issuing_cn))
-        .map_err(|e| PlatformError::service("ca", e))?;
-    let (icert, ikey) = new
-        .intermediate
-        .ok_or_else(|| PlatformError::service("ca", "the intermediate was not made"))?;
-    let files = [
-        (
-            "root.crt",
-            to_pem(std::slice::from_ref(&new.root_cert)).into_bytes(),
-            false,
-        ),
-        ("root.key", new.root_key.to_pem().as_bytes().to_vec(), true),
-        (
-            "intermediate.crt",
-            to_pem(std::slice::from_ref(&icert)).into_bytes(),
-            false,
-        ),
-        ("intermediate.key", ikey.to_pem().as_bytes().to_vec(), true),
-    ];
-    for (name, contents, secret) in files {
-        eval.files.push(FileWrite {
-            path: dir.join(name),
-            contents: Zeroizing::new(contents),
-            secret,
-        });
-    }
-    eval.private_dirs.push(dir.clone());
-    let authority = Authority::new(icert, ikey, vec![new.root_cert])
-        .map_err(|e| PlatformError::service("ca", e))?;
-    Ok(Ca {
-        authority: Some(authority),
-        dir: Some(dir),
-    })
 }
 
 fn change_for(service: &str, action: &Action) -> Option<Change> {
@@ -260,6 +150,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         next_steps_file: layout.next_steps_file(),
         passwords_file: None,
         state_dir: layout.state_dir().to_path_buf(),
+        state_file: layout.state_file(),
         pending_csrs: Vec::new(),
     };
 
@@ -277,7 +168,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             let path = layout
                 .place(&output.path)
                 .map_err(|e| at_line(e.to_string()))?;
-            for file in render::files_of(output.format, &path) {
+            for (file, _) in render::files_of(output.format, &path) {
                 if file.starts_with(layout.state_dir()) {
                     return Err(at_line(format!(
                         "{} is inside certfleet's state directory",
@@ -396,166 +287,47 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     let trust_sets = trust::derive(&platform, &anchors_of);
 
     // Outputs.
+    let run = OutputRun {
+        loc: &loc,
+        salt: &prior_state.salt,
+        prior: &prior_state.outputs,
+        master_key: opts.master_key,
+        apply,
+    };
     let mut new_outputs: BTreeMap<String, OutputState> = BTreeMap::new();
     let mut any_keystore = false;
     for (si, (service, outcome)) in platform.services.iter().zip(&outcomes).enumerate() {
         let trust = trust_sets.get(&service.name).cloned().unwrap_or_default();
-        let trusted: Vec<Anchor> = trust.entries.iter().map(|e| e.anchor.clone()).collect();
-        let mut wrote = false;
-        let mut out_notes = Vec::new();
-        for (oi, output) in service.outputs.iter().enumerate() {
-            let path = placed
-                .get(&(si, oi))
-                .cloned()
-                .ok_or_else(|| PlatformError::service(&service.name, "output not placed"))?;
-            let key = path.display().to_string();
-            let prior = prior_state.outputs.get(&key);
-            // The certificate, when the format needs one.
-            let leaf: Option<&Material> = match (&outcome.status, output.format.needs_leaf()) {
-                (_, false) => None,
-                (Status::Ready(m), true) => Some(m),
-                (Status::WillIssue, true) => {
-                    eval.changes.push(Change {
-                        service: service.name.clone(),
-                        action: "write",
-                        path: Some(key.clone()),
-                        reason: "it holds the certificate that is being issued".into(),
-                    });
-                    wrote = true;
-                    continue;
-                }
-                (Status::AwaitingReply | Status::Acme, true) => {
-                    if let Some(prior) = prior {
-                        new_outputs.insert(key.clone(), prior.clone());
-                    }
-                    out_notes.push(format!(
-                        "{} is not written until the service has a certificate",
-                        key
-                    ));
-                    continue;
-                }
-            };
-            if output.format.is_trust() && !trust.unknown.is_empty() && !apply {
-                eval.changes.push(Change {
-                    service: service.name.clone(),
-                    action: "write",
-                    path: Some(key.clone()),
-                    reason: format!(
-                        "its trust set changes with new certificates ({})",
-                        trust.unknown.join("; ")
-                    ),
-                });
-                wrote = true;
-                continue;
-            }
-            // Passwords.
-            let (password, key_password) = if output.format.is_keystore() {
-                any_keystore = true;
-                let password = match &output.password {
-                    Some(written) => {
-                        passwords.set(&key, written);
-                        resolve_secret(&loc, output.line, "service.output.password", written, opts)?
-                    }
-                    None => match passwords.get(&key) {
-                        Some(p) if !p.starts_with(certfleet_store::secrets::CRYPT_PREFIX) => {
-                            Zeroizing::new(p.to_owned())
-                        }
-                        _ => {
-                            let generated = SecretPolicy::default()
-                                .generate(PASSWORD_LENGTH)
-                                .map_err(|e| PlatformError::service(&service.name, e))?;
-                            passwords.set(&key, &generated);
-                            Zeroizing::new(generated)
-                        }
-                    },
-                };
-                let key_password = match &output.key_password {
-                    Some(written) => Some(resolve_secret(
-                        &loc,
-                        output.line,
-                        "service.output.key_password",
-                        written,
-                        opts,
-                    )?),
-                    None => None,
-                };
-                (Some(password), key_password)
+        let paths: Vec<PathBuf> = (0..service.outputs.len())
+            .filter_map(|oi| placed.get(&(si, oi)).cloned())
+            .collect();
+        let done = run.service(service, outcome, &trust, &paths, &mut passwords)?;
+        eval.changes.extend(done.changes);
+        eval.files.extend(done.files);
+        new_outputs.extend(done.records);
+        any_keystore |= done.keystores;
+        let retry = prior_state.pending_reloads.contains(&service.name);
+        if let (true, Some(command)) = (done.wrote || retry, &service.reload) {
+            let reason = if done.wrote {
+                format!("its files changed: {command}")
             } else {
-                (None, None)
+                format!("its last reload did not succeed: {command}")
             };
-            let inputs = Inputs {
-                output,
-                leaf: leaf.map(|m| Leaf {
-                    key: &m.key,
-                    cert: &m.cert,
-                    chain: &m.chain,
-                }),
-                trusted: &trusted,
-                password: password.as_deref().map(|p| p.as_str()),
-                key_password: key_password.as_deref().map(|p| p.as_str()),
-            };
-            let digest = render::digest(&prior_state.salt, &inputs);
-            let missing: Vec<PathBuf> = render::files_of(output.format, &path)
-                .into_iter()
-                .filter(|p| !p.exists())
-                .collect();
-            let reason = if let Some(first) = missing.first() {
-                Some(format!("{} does not exist", first.display()))
-            } else {
-                match prior {
-                    None => Some("not written by certfleet yet".to_owned()),
-                    Some(p) if p.digest != digest => Some(match (&outcome.action, output.format) {
-                        (Action::Keep, f) if f.is_trust() => "the trust set changed".to_owned(),
-                        (Action::Keep, _) => {
-                            "its contents changed (password, alias or format)".to_owned()
-                        }
-                        _ => "the certificate changed".to_owned(),
-                    }),
-                    Some(_) => None,
-                }
-            };
-            let record = OutputState {
+            eval.changes.push(Change {
                 service: service.name.clone(),
-                format: output.format.name().to_owned(),
-                digest,
-            };
-            match reason {
-                None => {
-                    new_outputs.insert(key, record);
-                }
-                Some(reason) => {
-                    eval.changes.push(Change {
-                        service: service.name.clone(),
-                        action: "write",
-                        path: Some(key.clone()),
-                        reason,
-                    });
-                    wrote = true;
-                    if apply {
-                        eval.files.extend(render::render(&path, &inputs)?);
-                        new_outputs.insert(key, record);
-                    }
-                }
-            }
-        }
-        if wrote {
-            if let Some(command) = &service.reload {
-                eval.changes.push(Change {
+                action: "reload",
+                path: None,
+                reason,
+            });
+            if apply {
+                eval.reloads.push(Reload {
                     service: service.name.clone(),
-                    action: "reload",
-                    path: None,
-                    reason: format!("its files changed: {command}"),
+                    command: command.clone(),
                 });
-                if apply {
-                    eval.reloads.push(Reload {
-                        service: service.name.clone(),
-                        command: command.clone(),
-                    });
-                }
             }
         }
-        eval.services.push(service_report(
-            &platform, service, outcome, &outcomes, &trust, out_notes, &placed, si,
+        eval.services.push(report::service_report(
+            &platform, service, outcome, &outcomes, &trust, done.notes, &paths,
         ));
     }
     if any_keystore {
@@ -568,6 +340,8 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             salt: prior_state.salt.clone(),
             services: BTreeMap::new(),
             outputs: new_outputs,
+            // Until the caller reports them done (state::record_reloads).
+            pending_reloads: eval.reloads.iter().map(|r| r.service.clone()).collect(),
         };
         for (service, outcome) in platform.services.iter().zip(&outcomes) {
             match &outcome.record {
@@ -620,109 +394,6 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         }
     }
     Ok(eval)
-}
-
-fn resolve_secret(
-    loc: &Locator,
-    line: usize,
-    key: &str,
-    written: &str,
-    opts: &Options<'_>,
-) -> Result<Zeroizing<String>> {
-    resolve(written, opts.master_key).map_err(|e| PlatformError::Model {
-        file: loc.file().to_owned(),
-        line,
-        key: key.to_owned(),
-        message: e.to_string(),
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn service_report(
-    platform: &Platform,
-    service: &Service,
-    outcome: &certs::Outcome,
-    outcomes: &[certs::Outcome],
-    trust: &trust::TrustSet,
-    mut notes: Vec<String>,
-    placed: &BTreeMap<(usize, usize), PathBuf>,
-    si: usize,
-) -> ServiceReport {
-    let material = match &outcome.status {
-        Status::Ready(m) => Some(m.as_ref()),
-        _ => None,
-    };
-    let thumb = material.map(|m| m.info.sha1_thumbprint.clone());
-    let mut allowed = Vec::new();
-    for client in &service.allowed_clients {
-        let status = platform
-            .services
-            .iter()
-            .position(|s| &s.name == client)
-            .and_then(|i| outcomes.get(i))
-            .map(|o| &o.status);
-        match status {
-            Some(Status::Ready(m)) => allowed.push(m.info.sha1_thumbprint.clone()),
-            _ => notes.push(format!(
-                "{client}'s client thumbprint is not known yet; run apply again once it has a certificate"
-            )),
-        }
-    }
-    notes.extend(outcome.notes.iter().cloned());
-    notes.extend(trust.notes.iter().cloned());
-    let status = match &outcome.status {
-        Status::Ready(_) => "ready",
-        Status::WillIssue => "to-issue",
-        Status::AwaitingReply => "awaiting-reply",
-        Status::Acme => "acme",
-    };
-    ServiceReport {
-        name: service.name.clone(),
-        kind: service.kind.clone(),
-        node: service.node.clone(),
-        issuer: service.issuer.name(),
-        usage: crate::spec::usage_name(service.usage),
-        status,
-        cn: service.cn.clone(),
-        subject: material.map(|m| m.info.subject.clone()),
-        sans: material
-            .map(|m| m.info.sans.clone())
-            .unwrap_or_else(|| service.sans.iter().map(|s| s.display()).collect()),
-        not_after: material.map(|m| m.info.not_after.clone()),
-        server_thumbprint: thumb.clone().filter(|_| serves(service.usage)),
-        client_thumbprint: thumb.filter(|_| is_client(service.usage)),
-        sha256_fingerprint: material.map(|m| m.info.sha256_fingerprint.clone()),
-        trusts: trust
-            .entries
-            .iter()
-            .map(|e| e.anchor.subject.clone())
-            .collect(),
-        trust: trust
-            .entries
-            .iter()
-            .map(|e| TrustReport {
-                subject: e.anchor.subject.clone(),
-                sha1_thumbprint: e.anchor.sha1.clone(),
-                because: e.because.clone(),
-            })
-            .collect(),
-        allowed_client_thumbprints: allowed,
-        listeners: service.listeners.clone(),
-        outputs: service
-            .outputs
-            .iter()
-            .enumerate()
-            .filter_map(|(oi, o)| {
-                placed.get(&(si, oi)).map(|p| report::OutputReport {
-                    format: o.format.name(),
-                    path: p.display().to_string(),
-                    keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
-                })
-            })
-            .collect(),
-        reload: service.reload.clone(),
-        notes,
-    }
 }
 
 #[cfg(test)]
@@ -808,7 +479,15 @@ to = "gw"
         for f in std::mem::take(&mut eval.files) {
             std::fs::create_dir_all(f.path.parent().unwrap()).unwrap();
             std::fs::write(&f.path, f.contents.as_slice()).unwrap();
+            #[cfg(unix)]
+            if f.secret {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
         }
+        // Every reload succeeds.
+        let done: Vec<String> = eval.reloads.iter().map(|r| r.service.clone()).collect();
+        crate::state::record_reloads(&eval.state_file, &done).unwrap();
         eval
     }
 
@@ -848,6 +527,27 @@ to = "gw"
         assert!(again.changes.is_empty(), "{:?}", again.changes);
         let again = run(dir.path(), MODEL, Mode::Apply);
         assert!(again.changes.is_empty() && again.reloads.is_empty() && again.files.is_empty());
+
+        // A file changed on disk, or a key opened up, is rewritten.
+        std::fs::write(dir.path().join("root/opt/data/trust.pem"), "tampered").unwrap();
+        let plan = run(dir.path(), MODEL, Mode::Plan);
+        assert!(
+            plan.changes[0].reason.contains("changed on disk"),
+            "{:?}",
+            plan.changes
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.path().join("root/opt/data/tls.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let plan = run(dir.path(), MODEL, Mode::Plan);
+            assert!(plan
+                .changes
+                .iter()
+                .any(|c| c.reason.contains("open to others")));
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
 
         std::fs::remove_file(dir.path().join("root/opt/data/trust.pem")).unwrap();
         let plan = run(dir.path(), MODEL, Mode::Plan);

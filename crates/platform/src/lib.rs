@@ -37,10 +37,12 @@
 //! # Ok::<(), certfleet_platform::PlatformError>(())
 //! ```
 
+pub mod ca;
 pub mod certs;
 pub mod engine;
 mod error;
 pub mod model;
+pub mod outputs;
 pub mod paths;
 pub mod render;
 pub mod report;

@@ -72,12 +72,25 @@ pub struct Inputs<'a> {
     pub key_password: Option<&'a str>,
 }
 
-/// The files an output at `path` consists of.
-pub fn files_of(format: Format, path: &Path) -> Vec<PathBuf> {
+/// The files an output at `path` consists of, each with whether it is secret (0600).
+pub fn files_of(format: Format, path: &Path) -> Vec<(PathBuf, bool)> {
     match format {
-        Format::PemPair => vec![with_suffix(path, ".crt"), with_suffix(path, ".key")],
-        _ => vec![path.to_path_buf()],
+        Format::PemPair => vec![
+            (with_suffix(path, ".crt"), false),
+            (with_suffix(path, ".key"), true),
+        ],
+        Format::Merged | Format::Pkcs12 | Format::Jks | Format::Pkcs12Trust | Format::JksTrust => {
+            vec![(path.to_path_buf(), true)]
+        }
+        Format::Der | Format::PemTrust | Format::PemChain | Format::Dhparam => {
+            vec![(path.to_path_buf(), false)]
+        }
     }
+}
+
+/// SHA-256 of bytes, hex.
+pub fn bytes_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Salted SHA-256 over everything the output is made from.

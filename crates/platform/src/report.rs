@@ -4,12 +4,13 @@
 //! distribute, external CSRs waiting, ACME names to enable, where the passwords are,
 //! and port bindings for Windows services.
 
-use crate::spec::Platform;
-use crate::trust::Anchor;
+use crate::certs::{Outcome, Status};
+use crate::spec::{is_client, serves, usage_name, Format, Platform, Service};
+use crate::trust::{Anchor, TrustSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why a service trusts one certificate.
 #[derive(Debug, Clone, Serialize)]
@@ -317,6 +318,91 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
         }
     }
     t
+}
+
+/// The report of one service: its certificate, thumbprints, trust and files.
+pub fn service_report(
+    platform: &Platform,
+    service: &Service,
+    outcome: &Outcome,
+    outcomes: &[Outcome],
+    trust: &TrustSet,
+    mut notes: Vec<String>,
+    paths: &[PathBuf],
+) -> ServiceReport {
+    let material = match &outcome.status {
+        Status::Ready(m) => Some(m.as_ref()),
+        _ => None,
+    };
+    let thumb = material.map(|m| m.info.sha1_thumbprint.clone());
+    let mut allowed = Vec::new();
+    for client in &service.allowed_clients {
+        let status = platform
+            .services
+            .iter()
+            .position(|s| &s.name == client)
+            .and_then(|i| outcomes.get(i))
+            .map(|o| &o.status);
+        match status {
+            Some(Status::Ready(m)) => allowed.push(m.info.sha1_thumbprint.clone()),
+            _ => notes.push(format!(
+                "{client}'s client thumbprint is not known yet; run apply again once it has a certificate"
+            )),
+        }
+    }
+    notes.extend(outcome.notes.iter().cloned());
+    notes.extend(trust.notes.iter().cloned());
+    let status = match &outcome.status {
+        Status::Ready(_) => "ready",
+        Status::WillIssue => "to-issue",
+        Status::AwaitingReply => "awaiting-reply",
+        Status::Acme => "acme",
+    };
+    ServiceReport {
+        name: service.name.clone(),
+        kind: service.kind.clone(),
+        node: service.node.clone(),
+        issuer: service.issuer.name(),
+        usage: usage_name(service.usage),
+        status,
+        cn: service.cn.clone(),
+        subject: material.map(|m| m.info.subject.clone()),
+        sans: material
+            .map(|m| m.info.sans.clone())
+            .unwrap_or_else(|| service.sans.iter().map(|s| s.display()).collect()),
+        not_after: material.map(|m| m.info.not_after.clone()),
+        server_thumbprint: thumb.clone().filter(|_| serves(service.usage)),
+        client_thumbprint: thumb.filter(|_| is_client(service.usage)),
+        sha256_fingerprint: material.map(|m| m.info.sha256_fingerprint.clone()),
+        trusts: trust
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.clone())
+            .collect(),
+        trust: trust
+            .entries
+            .iter()
+            .map(|e| TrustReport {
+                subject: e.anchor.subject.clone(),
+                sha1_thumbprint: e.anchor.sha1.clone(),
+                because: e.because.clone(),
+            })
+            .collect(),
+        allowed_client_thumbprints: allowed,
+        listeners: service.listeners.clone(),
+        outputs: service
+            .outputs
+            .iter()
+            .zip(paths)
+            .map(|(o, p)| OutputReport {
+                format: o.format.name(),
+                path: p.display().to_string(),
+                keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
+            })
+            .collect(),
+        reload: service.reload.clone(),
+        notes,
+    }
 }
 
 #[cfg(test)]

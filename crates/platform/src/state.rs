@@ -4,7 +4,7 @@
 
 use crate::error::{PlatformError, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -21,6 +21,10 @@ pub struct State {
     pub services: BTreeMap<String, ServiceState>,
     /// Each output file written, by its path as written (root included).
     pub outputs: BTreeMap<String, OutputState>,
+    /// Services whose reload command has not yet succeeded since their files changed;
+    /// the next apply runs it again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub pending_reloads: BTreeSet<String>,
 }
 
 /// One service's certificate as issued or imported.
@@ -60,6 +64,10 @@ pub struct OutputState {
     /// Salted SHA-256 of everything the file is made from (not of its bytes: keystores
     /// carry random salts).
     pub digest: String,
+    /// SHA-256 of the bytes of each file as written, by path, to notice a file changed
+    /// on disk since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
 }
 
 impl State {
@@ -98,6 +106,26 @@ impl State {
                 message: e.to_string(),
             })
     }
+}
+
+/// Removes `succeeded` from the pending reloads recorded in the state file at `path`
+/// (called after the reload commands ran), rewriting it atomically when that changes it.
+pub fn record_reloads(path: &Path, succeeded: &[String]) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut state = State::load(path)?;
+    let before = state.pending_reloads.len();
+    state.pending_reloads.retain(|s| !succeeded.contains(s));
+    if state.pending_reloads.len() == before {
+        return Ok(());
+    }
+    certfleet_store::secrets::write_private_file(path, state.to_json()?.as_bytes(), true).map_err(
+        |e| PlatformError::State {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    )
 }
 
 /// `passwords.json`: keystore store passwords by the keystore's written path.

@@ -218,6 +218,12 @@ impl ApplyArgs {
             .iter()
             .map(|r| run_reload(&r.service, &r.command))
             .collect();
+        let succeeded: Vec<String> = reloads
+            .iter()
+            .filter(|r| r.ok)
+            .map(|r| r.service.clone())
+            .collect();
+        certfleet_platform::state::record_reloads(&eval.state_file, &succeeded)?;
         let failed = reloads.iter().any(|r| !r.ok);
         if self.model.json {
             print_json(&ApplyJson {
