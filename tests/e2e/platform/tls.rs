@@ -6,7 +6,7 @@
 use super::material::{block_sha1, cert_blocks, Identity};
 use crate::support::run::arg;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,15 +86,22 @@ pub(crate) fn handshake(server: &Side, client: &Side, fqdn: &str, scratch: &Path
         .stderr(log_file)
         .spawn()
         .expect("failed to start openssl s_server");
-    let guard = ServerGuard(child);
+    let mut guard = ServerGuard(child);
+    // s_server prints ACCEPT once it listens; if the port was taken meanwhile it exits.
     let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        if log_text.contains("ACCEPT") {
+            break;
+        }
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            panic!("s_server exited ({status}) before listening on {port}:\n{log_text}");
+        }
         assert!(
             Instant::now() < deadline,
-            "s_server did not start listening on {port}: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            "s_server did not start listening on {port}: {log_text}"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
 
     let connect = format!("127.0.0.1:{port}");
