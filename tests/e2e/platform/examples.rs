@@ -106,6 +106,7 @@ pub(crate) fn end_to_end(file: &str) -> Applied {
     check_trust_sets(&run, &material);
     check_report(&run, &report, &material);
     check_state_keys(&run);
+    check_next_steps_and_secrets(&run, &report);
 
     // Nothing changed: plan is empty, apply writes nothing and reloads nothing.
     let before = snapshot(&run.root);
@@ -154,6 +155,56 @@ pub(crate) fn end_to_end(file: &str) -> Applied {
         run,
         material,
         refusals,
+    }
+}
+
+/// The next-steps report names every service; no password or private key appears in
+/// the apply report, the human plan output, the next-steps report or the state files
+/// other than passwords.json and the keys.
+fn check_next_steps_and_secrets(run: &Run, report: &Value) {
+    let next_steps = std::fs::read_to_string(run.state().join("next-steps.txt"))
+        .expect("apply writes STATE/next-steps.txt");
+    for service in &run.model.services {
+        assert!(
+            next_steps.contains(&service.name),
+            "next-steps.txt does not mention {}",
+            service.name
+        );
+    }
+    let human = crate::support::run::certfleet(&[
+        "plan",
+        "--model",
+        arg(&run.model_file),
+        "--root",
+        arg(&run.root),
+    ]);
+    let mut texts = vec![
+        ("the apply report".to_owned(), report.to_string()),
+        ("next-steps.txt".to_owned(), next_steps),
+        (
+            "plan's output".to_owned(),
+            String::from_utf8_lossy(&human.stdout).into_owned()
+                + &String::from_utf8_lossy(&human.stderr),
+        ),
+    ];
+    for (path, _) in snapshot(&run.state()) {
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name == "passwords.json" || name.ends_with(".key") {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            texts.push((path.display().to_string(), text));
+        }
+    }
+    let passwords = run.passwords();
+    for (what, text) in &texts {
+        assert!(!text.contains("PRIVATE KEY"), "{what} holds a private key");
+        for password in passwords.values() {
+            assert!(
+                !text.contains(password.as_str()),
+                "{what} holds a keystore password"
+            );
+        }
     }
 }
 
