@@ -204,3 +204,21 @@ fn an_unknown_issuer() {
     let line = line_of(&model, "ca = \"letsencrypt\"");
     refused("unknown issuer", &model, "letsencrypt", line, "platform.ca");
 }
+
+#[test]
+fn broken_toml() {
+    let model = GOOD.replacen(
+        "[[service]]\nname = \"billing\"",
+        "[[service]\nname = \"billing\"",
+        1,
+    );
+    let line = model.lines().position(|l| l == "[[service]").unwrap() + 1;
+    refused("broken TOML", &model, "model.toml", line, "[[service]");
+}
+
+#[test]
+fn addresses_given_as_one_string() {
+    let model = GOOD.replace("ips = [\"10.70.0.5\"]", "ips = \"10.70.0.5\"");
+    let line = line_of(&model, "ips = \"10.70.0.5\"");
+    refused("wrong type", &model, "ips", line, "node.ips");
+}
