@@ -362,6 +362,22 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 secret: true,
             });
         }
+        let keystores: std::collections::BTreeSet<String> = platform
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(si, service)| {
+                let placed = &placed;
+                service
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.format.is_keystore())
+                    .filter_map(move |(oi, _)| placed.get(&(si, oi)))
+                    .map(|p| p.display().to_string())
+            })
+            .collect();
+        passwords.retain(&keystores);
         let passwords_json = passwords.to_json()?;
         if passwords_json != prior_passwords_json {
             eval.files.push(FileWrite {

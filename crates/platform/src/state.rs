@@ -177,6 +177,11 @@ impl Passwords {
             .insert(path.to_owned(), Zeroizing::new(password.to_owned()));
     }
 
+    /// Forgets the passwords of paths that are no longer keystore outputs.
+    pub fn retain(&mut self, keep: &std::collections::BTreeSet<String>) {
+        self.entries.retain(|path, _| keep.contains(path));
+    }
+
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
