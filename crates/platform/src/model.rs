@@ -193,6 +193,10 @@ pub fn parse(locator: &Locator, text: &str) -> Result<RawModel> {
         } else {
             key_on_line(text, offset).unwrap_or_else(|| "model".to_owned())
         };
+        // Parser messages may quote the value; a password's is never shown.
+        if key.ends_with("password") {
+            message = "expected a quoted string (the value is not shown)".to_owned();
+        }
         locator.error(offset, &key, message)
     })
 }
@@ -253,6 +257,9 @@ mod tests {
         assert!(message.starts_with("m.toml:3: days:"), "{message}");
         let message = err("[platform]\nname = \"x\"\n[[node]]\nname = \"n\"\n");
         assert!(message.contains(": fqdn: the required key"), "{message}");
+        let message = err("[platform]\nname = \"x\"\n[[service]]\nname = \"a\"\nnode = \"n\"\n[[service.output]]\nformat = \"jks\"\npath = \"x\"\npassword = 12345678\n");
+        assert!(message.starts_with("m.toml:9: password:"), "{message}");
+        assert!(!message.contains("12345678"), "{message}");
         let message = err("[platform]\nname = \n");
         assert!(message.starts_with("m.toml:2:"), "{message}");
     }
