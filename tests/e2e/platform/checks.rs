@@ -38,10 +38,11 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
-/// The certificates a peer must trust to verify `service` (as PEM blocks), worked out
-/// without asking certfleet: the internal CA's root and intermediate from the CA
-/// directory, a self-signed service's own certificate, an external CA's chain from the
-/// reply the test made, nothing for ACME (public roots).
+/// The certificates a peer must trust to verify `service` (as PEM blocks, the top of
+/// the chain first), worked out without asking certfleet: the internal CA's root and
+/// intermediate from the CA directory, a self-signed service's own certificate, an
+/// external CA's chain from the reply the test made (root last in the reply), nothing
+/// for ACME (public roots).
 pub(crate) fn anchors(run: &Run, service: &Service, material: &Material) -> Vec<String> {
     let read = |p: &Path| {
         std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
@@ -70,22 +71,19 @@ pub(crate) fn anchors(run: &Run, service: &Service, material: &Material) -> Vec<
                 .state()
                 .join("replies")
                 .join(format!("{}.crt", service.name));
-            cert_blocks(&read(&reply)).into_iter().skip(1).collect()
+            let mut chain: Vec<String> = cert_blocks(&read(&reply)).into_iter().skip(1).collect();
+            chain.reverse();
+            chain
         }
         _ => Vec::new(),
     }
 }
 
-/// What `service` must trust: the anchors of every server it connects to, and of every
+/// The peers whose issuers `service` must trust: every server it connects to, every
 /// client that connects to it with mutual TLS or that it admits.
-pub(crate) fn expected_trust(
-    run: &Run,
-    service: &Service,
-    all: &BTreeMap<String, Material>,
-) -> BTreeSet<String> {
-    let model = &run.model;
+fn trusted_peers<'a>(run: &'a Run, service: &'a Service) -> Vec<&'a str> {
     let mut peers: Vec<&str> = Vec::new();
-    for c in &model.connections {
+    for c in &run.model.connections {
         if c.from == service.name {
             peers.push(&c.to);
         }
@@ -95,10 +93,29 @@ pub(crate) fn expected_trust(
     }
     peers.extend(service.allowed_clients.iter().map(String::as_str));
     peers
-        .into_iter()
-        .flat_map(|p| anchors(run, model.service(p), &all[p]))
-        .map(|b| block_sha1(&b))
-        .collect()
+}
+
+/// What `service` may trust (its peers' whole issuer chains) and what it must trust at
+/// least (the top of each chain: the root, or a self-signed certificate itself), as
+/// thumbprints. Whether an intermediate is in a truststore besides its root is
+/// certfleet's choice; anything beyond the peers' chains is wrong, and so is a missing
+/// root.
+pub(crate) fn expected_trust(
+    run: &Run,
+    service: &Service,
+    all: &BTreeMap<String, Material>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut allowed = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    for peer in trusted_peers(run, service) {
+        let blocks = anchors(run, run.model.service(peer), &all[peer]);
+        // anchors() lists the top of the chain first.
+        if let Some(top) = blocks.first() {
+            required.insert(block_sha1(top));
+        }
+        allowed.extend(blocks.iter().map(|b| block_sha1(b)));
+    }
+    (allowed, required)
 }
 
 /// Every output file exists (none for ACME services); keys and keystores are 0600;
@@ -323,11 +340,18 @@ pub(crate) fn check_trust_sets(run: &Run, all: &BTreeMap<String, Material>) {
         if material.trust.is_none() {
             continue;
         }
-        let expected = expected_trust(run, service, all);
-        assert_eq!(
-            material.trust_sha1s, expected,
-            "{}: its truststore should hold exactly the issuers of its peers",
-            service.name
+        let (allowed, required) = expected_trust(run, service, all);
+        assert!(
+            required.is_subset(&material.trust_sha1s),
+            "{}: its truststore lacks the root of a peer: has {:?}, needs {required:?}",
+            service.name,
+            material.trust_sha1s
+        );
+        assert!(
+            material.trust_sha1s.is_subset(&allowed),
+            "{}: its truststore holds certificates none of its peers chain to: has {:?}, may hold {allowed:?}",
+            service.name,
+            material.trust_sha1s
         );
     }
 }
