@@ -23,6 +23,15 @@ pub struct TrustReport {
     pub because: Vec<String>,
 }
 
+/// A client certificate a service accepts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllowedClient {
+    /// The client service.
+    pub service: String,
+    /// Its SHA-1 client thumbprint.
+    pub sha1_thumbprint: String,
+}
+
 /// One output in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputReport {
@@ -70,6 +79,8 @@ pub struct ServiceReport {
     pub trust: Vec<TrustReport>,
     /// SHA-1 thumbprints of the client certificates it accepts.
     pub allowed_client_thumbprints: Vec<String>,
+    /// The same, with the service each belongs to.
+    pub allowed_clients: Vec<AllowedClient>,
     /// `ip:port` listeners.
     pub listeners: Vec<String>,
     /// Its files.
@@ -221,8 +232,8 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
                 t,
                 "     allowed client thumbprints (type these into its configuration tool):"
             );
-            for th in &s.allowed_client_thumbprints {
-                let _ = writeln!(t, "       {th}");
+            for client in &s.allowed_clients {
+                let _ = writeln!(t, "       {}  ({})", client.sha1_thumbprint, client.service);
             }
         }
         if s.trust.is_empty() {
@@ -232,15 +243,21 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
             for entry in &s.trust {
                 let _ = writeln!(
                     t,
-                    "       {} (SHA-1 {}) because {}",
-                    entry.subject,
-                    entry.sha1_thumbprint,
-                    entry.because.join(", and ")
+                    "       {} (SHA-1 {})",
+                    entry.subject, entry.sha1_thumbprint
                 );
+                for reason in &entry.because {
+                    let _ = writeln!(t, "         because {reason}");
+                }
             }
         }
         for o in &s.outputs {
-            let _ = writeln!(t, "     file:          {} ({})", o.path, o.format);
+            let shown = if o.format == "pem-pair" {
+                format!("{0}.crt and {0}.key", o.path)
+            } else {
+                o.path.clone()
+            };
+            let _ = writeln!(t, "     file:          {shown} ({})", o.format);
         }
         if let Some(cmd) = &s.reload {
             let _ = writeln!(t, "     reload:        {cmd}");
@@ -344,7 +361,10 @@ pub fn service_report(
             .and_then(|i| outcomes.get(i))
             .map(|o| &o.status);
         match status {
-            Some(Status::Ready(m)) => allowed.push(m.info.sha1_thumbprint.clone()),
+            Some(Status::Ready(m)) => allowed.push(AllowedClient {
+                service: client.clone(),
+                sha1_thumbprint: m.info.sha1_thumbprint.clone(),
+            }),
             _ => notes.push(format!(
                 "{client}'s client thumbprint is not known yet; run apply again once it has a certificate"
             )),
@@ -388,7 +408,8 @@ pub fn service_report(
                 because: e.because.clone(),
             })
             .collect(),
-        allowed_client_thumbprints: allowed,
+        allowed_client_thumbprints: allowed.iter().map(|a| a.sha1_thumbprint.clone()).collect(),
+        allowed_clients: allowed,
         listeners: service.listeners.clone(),
         outputs: service
             .outputs

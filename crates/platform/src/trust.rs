@@ -131,6 +131,14 @@ pub fn derive(
     }
     for service in &platform.services {
         for client in &service.allowed_clients {
+            let mtls = platform
+                .connections
+                .iter()
+                .any(|c| c.mtls && &c.from == client && c.to == service.name);
+            if mtls {
+                // Already trusted, for the connection itself.
+                continue;
+            }
             let anchors = anchors_of(client);
             if let Some(set) = sets.get_mut(&service.name) {
                 set.add(
@@ -215,9 +223,9 @@ to = "rec"
             .map(|e| e.anchor.subject.clone())
             .collect();
         assert_eq!(rec, ["CN=intermediate", "CN=root"]);
-        // data trusts rec's self-signed certificate once, for two reasons.
+        // data trusts rec's self-signed certificate once (mTLS and allowed_clients).
         assert_eq!(sets["data"].entries.len(), 1);
-        assert_eq!(sets["data"].entries[0].because.len(), 2);
+        assert_eq!(sets["data"].entries[0].because.len(), 1);
         assert_eq!(sets["data"].entries[0].anchor.subject, "CN=rec-self");
         assert!(sets["web"].entries[0].because[0].contains("connects to data"));
     }
