@@ -23,7 +23,7 @@
 //! use std::path::Path;
 //! let load_ca = |_: &Path| Err("no CA here".to_string());
 //! let opts = Options {
-//!     model_path: Path::new("examples/qms.toml"),
+//!     model_path: Path::new("examples/quality-management.toml"),
 //!     root: Some(Path::new("/tmp/stage")),
 //!     cwd: Path::new("."),
 //!     master_key: None,

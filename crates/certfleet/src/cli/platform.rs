@@ -35,7 +35,7 @@ pub struct ModelArgs {
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet plan --model examples/qms.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. Certificate requests for external CAs are written by plan too\n(STATE/csr/SERVICE.csr), so they can be submitted before the first apply."
+    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. Certificate requests for external CAs are written by plan too\n(STATE/csr/SERVICE.csr), so they can be submitted before the first apply."
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -45,7 +45,7 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet apply --model examples/qms.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (exit 1 if one\nfails), and writes STATE/next-steps.txt. STATE is BASE/.certfleet/PLATFORM, BASE being\n--root or the model's directory."
+    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (exit 1 if one\nfails), and writes STATE/next-steps.txt. STATE is BASE/.certfleet/PLATFORM, BASE being\n--root or the model's directory."
 )]
 pub struct ApplyArgs {
     #[command(flatten)]
