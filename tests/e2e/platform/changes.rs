@@ -138,18 +138,18 @@ fn a_rekeyed_self_signed_server_is_trusted_anew_by_its_clients() {
 
 #[test]
 fn a_deleted_output_is_rewritten_with_the_same_certificate_and_password() {
-    let run = Run::new("interaction-recording.toml");
+    let run = Run::new("quality-management.toml");
     run.json("apply");
     let before = check_outputs(&run);
     let passwords = run.passwords();
-    let keystore = run.root.join("srv/gir-stage/es01/certs/http.p12");
+    let keystore = run.root.join("srv/qms-stage/qms-data01/data-service.pfx");
     std::fs::remove_file(&keystore).unwrap();
     let reloads = run.reloads();
 
     let plan = run.json("plan");
     assert_eq!(
         actions(&plan),
-        pairs(&[("elasticsearch", "write"), ("elasticsearch", "reload")]),
+        pairs(&[("data-service", "write"), ("data-service", "reload")]),
         "{plan:#}"
     );
     run.json("apply");
@@ -157,12 +157,12 @@ fn a_deleted_output_is_rewritten_with_the_same_certificate_and_password() {
     assert_eq!(run.passwords(), passwords, "the keystore password changed");
     let after = check_outputs(&run);
     assert_eq!(
-        before["elasticsearch"].identity.as_ref().unwrap().sha1,
-        after["elasticsearch"].identity.as_ref().unwrap().sha1,
+        before["data-service"].identity.as_ref().unwrap().sha1,
+        after["data-service"].identity.as_ref().unwrap().sha1,
         "a lost file is rewritten, not re-issued"
     );
     let mut expected = reloads;
-    expected.push("elasticsearch".into());
+    expected.push("data-service".into());
     assert_eq!(run.reloads(), expected);
     assert!(changes(&run.json("plan")).is_empty());
 }

@@ -70,7 +70,12 @@ pub(crate) struct Identity {
 /// Runs keytool with `args` (JVM start-up kept short), stdin closed.
 pub(crate) fn keytool(args: &[&str]) -> ProcOutput {
     Command::new("keytool")
-        .args(["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC"])
+        .args([
+            "-J-XX:TieredStopAtLevel=1",
+            "-J-XX:CICompilerCount=1",
+            "-J-XX:+UseSerialGC",
+            "-J-XX:-UsePerfData",
+        ])
         .args(args)
         .stdin(Stdio::null())
         .output()
