@@ -364,4 +364,70 @@ mod tests {
         assert_ne!(d1, digest("s", &inputs(&a, "pw2")));
         assert_ne!(d1, digest("t", &inputs(&a, "pw1")));
     }
+
+    #[test]
+    fn pem_pair_leaves_the_root_out_and_merged_keeps_the_order() {
+        use certfleet_pki::authority::{init_ca, Authority};
+        use certfleet_pki::issue::{issue_leaf, LeafRequest};
+        use certfleet_pki::keys::KeyAlgorithm;
+        use certfleet_pki::profile::Usage;
+        let ca = init_ca("R", KeyAlgorithm::EcdsaP256, 30, Some("I")).unwrap();
+        let (icert, ikey) = ca.intermediate.unwrap();
+        let authority = Authority::new(icert.clone(), ikey, vec![ca.root_cert.clone()]).unwrap();
+        let request = LeafRequest {
+            cn: "a.example.test".into(),
+            dns_names: vec![],
+            ips: vec![],
+            usage: Usage::Server,
+            days: 10,
+            key: KeyAlgorithm::EcdsaP256,
+        };
+        let leaf = issue_leaf(&request, Some(&authority)).unwrap();
+        let output = |format| Output {
+            format,
+            path: "x".into(),
+            alias: None,
+            password: None,
+            key_password: None,
+            legacy: false,
+            bits: 2048,
+            line: 1,
+        };
+        let render_as = |format| {
+            let out = output(format);
+            let inputs = Inputs {
+                output: &out,
+                leaf: Some(Leaf {
+                    key: &leaf.key,
+                    cert: &leaf.cert,
+                    chain: &leaf.chain,
+                }),
+                trusted: &[],
+                password: None,
+                key_password: None,
+            };
+            render(Path::new("/o/x"), &inputs).unwrap()
+        };
+        let labels = |bytes: &[u8]| -> Vec<Vec<u8>> {
+            pem::decode_blocks(std::str::from_utf8(bytes).unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|b| b.der)
+                .collect()
+        };
+        let pair = render_as(Format::PemPair);
+        assert_eq!(pair[0].path, Path::new("/o/x.crt"));
+        assert!(!pair[0].secret && pair[1].secret);
+        assert_eq!(
+            labels(&pair[0].contents),
+            vec![leaf.cert.as_ref().to_vec(), icert.as_ref().to_vec()]
+        );
+        let merged = render_as(Format::Merged);
+        let blocks = labels(&merged[0].contents);
+        assert_eq!(blocks.len(), 4);
+        assert_eq!(blocks[0], leaf.key.pkcs8_der());
+        assert_eq!(blocks[3], ca.root_cert.as_ref());
+        let chain = render_as(Format::PemChain);
+        assert_eq!(labels(&chain[0].contents).len(), 2);
+    }
 }
