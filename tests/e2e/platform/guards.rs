@@ -5,7 +5,7 @@
 
 use super::checks::check_outputs;
 use super::examples::{ok_stdout, san_line, OpensslCa};
-use super::material::{keytool_entries, keytool_list};
+use super::material::{keytool, keytool_entries, keytool_list};
 use super::{changes, snapshot, Run};
 use crate::support::run::{arg, describe, TempDir};
 use std::os::unix::fs::PermissionsExt;
@@ -30,15 +30,24 @@ fn certfleet_env(args: &[&str], master_key: Option<&str>) -> Output {
 fn a_crypt_password_opens_only_with_the_master_key() {
     let run = Run::new("interaction-recording.toml");
     let nodata = run.dir.join("no-data-dir");
+    let seal = |plain: &str| {
+        let out = certfleet_env(&["encrypt", plain], Some(MASTER_KEY));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let sealed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(sealed.starts_with("CRYPT:"), "{sealed}");
+        sealed
+    };
     let plain = "Jetty-Store-2026!";
-    let sealed = certfleet_env(&["encrypt", plain], Some(MASTER_KEY));
-    assert_eq!(sealed.status.code(), Some(0), "{}", describe(&sealed));
-    let sealed = String::from_utf8_lossy(&sealed.stdout).trim().to_owned();
-    assert!(sealed.starts_with("CRYPT:"), "{sealed}");
-    // rws-1's Jetty keystore gets the chosen password, sealed.
+    let key_plain = "Jetty-Key-2026?";
+    // rws-1's Jetty keystore gets a chosen store password and a separate key password
+    // (Jetty's keyStorePassword and keyManagerPassword), both sealed.
     let text = std::fs::read_to_string(&run.model_file).unwrap().replacen(
         "alias = \"jetty\"\n",
-        &format!("alias = \"jetty\"\npassword = \"{sealed}\"\n"),
+        &format!(
+            "alias = \"jetty\"\npassword = \"{}\"\nkey_password = \"{}\"\n",
+            seal(plain),
+            seal(key_plain)
+        ),
         1,
     );
     std::fs::write(&run.model_file, text).unwrap();
@@ -88,6 +97,28 @@ fn a_crypt_password_opens_only_with_the_master_key() {
             .any(|(alias, kind)| alias == "jetty" && kind == "PrivateKeyEntry"),
         "{listing}"
     );
+    // The key itself opens only with its own password.
+    let p12 = run.work("jetty").join("jetty.p12");
+    let converted = keytool(&[
+        "-importkeystore",
+        "-noprompt",
+        "-srckeystore",
+        arg(&keystore),
+        "-srcstorepass",
+        plain,
+        "-srcalias",
+        "jetty",
+        "-srckeypass",
+        key_plain,
+        "-destkeystore",
+        arg(&p12),
+        "-deststoretype",
+        "PKCS12",
+        "-deststorepass",
+        plain,
+    ]);
+    assert!(converted.status.success(), "{}", describe(&converted));
+    assert!(!output.contains(key_plain));
     // The other keystores still have generated passwords.
     let passwords = run.passwords();
     assert!(passwords.contains_key(arg(&run.root.join("srv/gir-stage/rws02/etc/keystore"))));
