@@ -34,6 +34,9 @@ pub enum Mode {
     Apply,
 }
 
+/// A progress callback: (services done so far plus this one, services in all, service).
+pub type Progress = dyn Fn(usize, usize, &str);
+
 /// What the caller supplies.
 pub struct Options<'a> {
     /// The model file.
@@ -48,6 +51,8 @@ pub struct Options<'a> {
     pub now: OffsetDateTime,
     /// Loads the issuing CA from a CA directory (the layout of `ca init`).
     pub load_ca: &'a dyn Fn(&Path) -> std::result::Result<Authority, String>,
+    /// Told which service's certificate is being worked on (apply), for a progress line.
+    pub progress: Option<&'a Progress>,
 }
 
 /// One change, as `plan --json` and `apply --json` print it.
@@ -190,7 +195,10 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
 
     // Certificates.
     let mut outcomes = Vec::new();
-    for service in &platform.services {
+    for (index, service) in platform.services.iter().enumerate() {
+        if let (true, Some(progress)) = (apply, opts.progress) {
+            progress(index + 1, platform.services.len(), &service.name);
+        }
         let prior = prior_state.services.get(&service.name);
         let outcome = match service.issuer {
             IssuerKind::Internal | IssuerKind::SelfSigned => certs::issued(
@@ -490,6 +498,7 @@ to = "gw"
             master_key: None,
             now: OffsetDateTime::now_utc(),
             load_ca: &load_ca,
+            progress: None,
         };
         let mut eval = evaluate(&opts, mode).unwrap();
         for f in std::mem::take(&mut eval.files) {
@@ -600,6 +609,7 @@ to = "gw"
             master_key: None,
             now: OffsetDateTime::now_utc(),
             load_ca: &load_ca,
+            progress: None,
         };
         let message = evaluate(&opts, Mode::Plan).unwrap_err().to_string();
         assert!(message.contains(":21: service.output.path:"), "{message}");

@@ -29,6 +29,7 @@
 //!     master_key: None,
 //!     now: time::OffsetDateTime::now_utc(),
 //!     load_ca: &load_ca,
+//!     progress: None,
 //! };
 //! let plan = evaluate(&opts, Mode::Plan)?;
 //! for change in &plan.changes {

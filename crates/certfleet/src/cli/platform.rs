@@ -13,6 +13,7 @@ use certfleet_platform::engine::{evaluate, Change, Evaluation, Mode, Options};
 use certfleet_store::secrets::{ensure_private_dir, MasterKey};
 use clap::Args;
 use serde::Serialize;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// The flags `plan` and `apply` share.
@@ -86,6 +87,12 @@ impl ModelArgs {
             .with_context(|| format!("{}: master key", self.data_dir.display()))?;
         let cwd = std::env::current_dir().context("the current directory")?;
         let load_ca = |dir: &Path| load_issuing_ca(dir).map_err(|e| format!("{e:#}"));
+        // A progress line on stderr while keys are made (RSA 4096 takes a while); only
+        // in text mode on a terminal.
+        let show_progress = !self.json && std::io::stderr().is_terminal();
+        let progress = |done: usize, total: usize, service: &str| {
+            eprint!("\r\x1b[2K[{done}/{total}] {service}");
+        };
         let opts = Options {
             model_path: &self.model,
             root: self.root.as_deref(),
@@ -93,8 +100,13 @@ impl ModelArgs {
             master_key: master_key.as_ref(),
             now: time::OffsetDateTime::now_utc(),
             load_ca: &load_ca,
+            progress: if show_progress { Some(&progress) } else { None },
         };
-        Ok(evaluate(&opts, mode)?)
+        let result = evaluate(&opts, mode);
+        if show_progress {
+            eprint!("\r\x1b[2K");
+        }
+        Ok(result?)
     }
 }
 
