@@ -3,6 +3,7 @@
 //! and the result still verifies with openssl.
 
 use super::checks::{check_connections, check_outputs, check_refusals, check_trust_sets};
+use super::examples::ok_stdout;
 use super::{changes, snapshot, Run};
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use serde_json::Value;
@@ -244,4 +245,88 @@ fn a_removed_connection_takes_the_trust_away() {
     // Studio B can no longer verify the standby, nor can the NRCS.
     assert_eq!(check_refusals(&run, &material), 2);
     assert_eq!(check_connections(&run, &material), 4);
+}
+
+/// Seed 003's "regenerate the expired self-signed certificate, then re-import it
+/// everywhere": the gateway's certificate in certfleet's state is replaced by one that
+/// expired in 2020 (same key, signed by openssl ca -selfsign), as if the platform had been
+/// left alone for years. plan renews it and rewrites every client's trust file; after
+/// apply every connection verifies again.
+#[test]
+fn an_expired_self_signed_certificate_is_renewed_and_trusted_anew() {
+    let run = Run::new("media-gateway.toml");
+    run.json("apply");
+    let state = run.state();
+    let key = state.join("keys/gateway-main.key");
+    let work = run.work("expired");
+    let csr = work.join("old.csr");
+    let old = work.join("old.crt");
+    ok_stdout(&[
+        "req",
+        "-new",
+        "-key",
+        arg(&key),
+        "-subj",
+        "/CN=mse-gw01.newsroom.example.net",
+        "-out",
+        arg(&csr),
+    ]);
+    std::fs::write(work.join("index.txt"), "").unwrap();
+    std::fs::write(work.join("serial"), "2020\n").unwrap();
+    let config = work.join("ca.cnf");
+    std::fs::write(
+        &config,
+        format!(
+            "[ca]\ndefault_ca = past\n\n[past]\ndatabase = {dir}/index.txt\n\
+             new_certs_dir = {dir}\nserial = {dir}/serial\ndefault_md = sha256\n\
+             policy = any\nunique_subject = no\n\n[any]\ncommonName = supplied\n\n\
+             [leaf]\nbasicConstraints = critical,CA:FALSE\n\
+             keyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = \
+             DNS:mse-gw01.newsroom.example.net,DNS:mosgw.newsroom.example.net,IP:10.40.0.10\n",
+            dir = arg(&work),
+        ),
+    )
+    .unwrap();
+    ok_stdout(&[
+        "ca",
+        "-batch",
+        "-selfsign",
+        "-notext",
+        "-config",
+        arg(&config),
+        "-keyfile",
+        arg(&key),
+        "-in",
+        arg(&csr),
+        "-out",
+        arg(&old),
+        "-extensions",
+        "leaf",
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20200201000000Z",
+    ]);
+    std::fs::copy(&old, state.join("certs/gateway-main.crt")).unwrap();
+
+    let plan = run.json("plan");
+    let planned = actions(&plan);
+    assert!(
+        planned.contains(&("gateway-main".into(), "renew".into())),
+        "an expired certificate is renewed:\n{plan:#}"
+    );
+    for client in ["control-studio-a", "control-studio-b", "newsroom-system"] {
+        assert!(
+            planned.contains(&(client.into(), "write".into())),
+            "{client} must trust the regenerated certificate:\n{plan:#}"
+        );
+    }
+    run.json("apply");
+    let material = check_outputs(&run);
+    let leaf = &material["gateway-main"].identity.as_ref().unwrap().leaf;
+    ok_stdout(&["x509", "-in", arg(leaf), "-noout", "-checkend", "86400"]);
+    check_trust_sets(&run, &material);
+    assert_eq!(check_connections(&run, &material), 5);
+    assert!(changes(&run.json("plan")).is_empty());
 }
