@@ -110,6 +110,79 @@ impl ModelArgs {
     }
 }
 
+/// One `apply` at a time per platform: `STATE/.lock` holds the process id of the apply
+/// that runs and is removed when it ends. A lock left by a process that no longer exists
+/// (as `/proc` tells) is taken over.
+struct ApplyLock {
+    path: PathBuf,
+    /// Directories made for the lock, deepest first; removed again if left empty.
+    made: Vec<PathBuf>,
+}
+
+impl ApplyLock {
+    fn acquire(args: &ModelArgs) -> Result<Self> {
+        let platform = certfleet_platform::engine::load_model(&args.model)?;
+        let cwd = std::env::current_dir().context("the current directory")?;
+        let layout = certfleet_platform::paths::Layout::new(
+            &args.model,
+            args.root.as_deref(),
+            &platform.name,
+            &cwd,
+        );
+        let dir = layout.state_dir();
+        let made: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        ensure_private_dir(dir).with_context(|| format!("{}", dir.display()))?;
+        let path = dir.join(".lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    writeln!(file, "{}", std::process::id())
+                        .with_context(|| format!("{}", path.display()))?;
+                    return Ok(ApplyLock { path, made });
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = holder.trim();
+                    let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
+                    if alive {
+                        anyhow::bail!(
+                            "{}: another certfleet apply (process {pid}) is working on platform '{}'; wait for it, or remove the file if that process is gone",
+                            path.display(),
+                            platform.name
+                        );
+                    }
+                    // Stale: its process is gone.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| format!("{}: cannot lock", path.display()))
+                }
+            }
+        }
+        anyhow::bail!("{}: cannot take the lock", path.display())
+    }
+}
+
+impl Drop for ApplyLock {
+    fn drop(&mut self) {
+        // Best effort: a lock left behind is taken over by the next apply, and a
+        // directory that is not empty stays.
+        let _ = std::fs::remove_file(&self.path);
+        for dir in &self.made {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Writes the evaluation's files: private directories 0700, other parents created, then
 /// every file through one all-or-nothing [`OutputSet`].
 fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
@@ -223,6 +296,7 @@ impl PlanArgs {
 
 impl ApplyArgs {
     pub fn run(self) -> Result<Outcome> {
+        let _lock = ApplyLock::acquire(&self.model)?;
         let mut eval = self.model.evaluate(Mode::Apply)?;
         let written = write_files(&mut eval)?;
         let reloads: Vec<ReloadResult> = eval
