@@ -272,8 +272,10 @@ pub(crate) fn san_line(text: &str) -> String {
     panic!("no subjectAltName in:\n{text}")
 }
 
-/// A public CA made with openssl alone, as the external CA of seed 003.
+/// A public CA made with openssl alone, as the external CA of seed 003: a root and an
+/// issuing intermediate, as public CAs have.
 pub(crate) struct OpensslCa {
+    root: std::path::PathBuf,
     crt: std::path::PathBuf,
     key: std::path::PathBuf,
     dir: std::path::PathBuf,
@@ -281,8 +283,8 @@ pub(crate) struct OpensslCa {
 
 impl OpensslCa {
     pub(crate) fn new(dir: &Path) -> OpensslCa {
-        let crt = dir.join("public-ca.crt");
-        let key = dir.join("public-ca.key");
+        let root = dir.join("public-root.crt");
+        let root_key = dir.join("public-root.key");
         ok_stdout(&[
             "req",
             "-x509",
@@ -290,11 +292,11 @@ impl OpensslCa {
             "rsa:2048",
             "-nodes",
             "-keyout",
-            arg(&key),
+            arg(&root_key),
             "-out",
-            arg(&crt),
+            arg(&root),
             "-subj",
-            "/O=Example Trust Services/CN=Example Public Test CA",
+            "/O=Example Trust Services/CN=Example Public Test Root",
             "-days",
             "30",
             "-addext",
@@ -302,15 +304,61 @@ impl OpensslCa {
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ]);
+        let crt = dir.join("public-issuing.crt");
+        let key = dir.join("public-issuing.key");
+        let csr = dir.join("public-issuing.csr");
+        ok_stdout(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            arg(&key),
+            "-out",
+            arg(&csr),
+            "-subj",
+            "/O=Example Trust Services/CN=Example Public Test Issuing CA",
+        ]);
+        let ext = dir.join("issuing.cnf");
+        std::fs::write(
+            &ext,
+            "[ca]\nbasicConstraints = critical,CA:TRUE,pathlen:0\n\
+             keyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n\
+             authorityKeyIdentifier = keyid\n",
+        )
+        .unwrap();
+        ok_stdout(&[
+            "x509",
+            "-req",
+            "-in",
+            arg(&csr),
+            "-CA",
+            arg(&root),
+            "-CAkey",
+            arg(&root_key),
+            "-set_serial",
+            "2",
+            "-days",
+            "30",
+            "-sha256",
+            "-extfile",
+            arg(&ext),
+            "-extensions",
+            "ca",
+            "-out",
+            arg(&crt),
+        ]);
         OpensslCa {
+            root,
             crt,
             key,
             dir: dir.to_path_buf(),
         }
     }
 
-    /// Signs `csr` with exactly `sans` (openssl x509 -req), returns reply PEM: the leaf,
-    /// then this CA's certificate.
+    /// Signs `csr` with exactly `sans` (openssl x509 -req, by the issuing CA); returns the
+    /// reply PEM: the leaf, the issuing CA, the root.
     pub(crate) fn sign(&self, csr: &Path, sans: &str, serial: u32) -> String {
         let ext = self.dir.join(format!("leaf-{serial}.cnf"));
         std::fs::write(
@@ -345,7 +393,10 @@ impl OpensslCa {
             "-out",
             arg(&leaf),
         ]);
-        std::fs::read_to_string(&leaf).unwrap() + &std::fs::read_to_string(&self.crt).unwrap()
+        [&leaf, &self.crt, &self.root]
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 }
 
