@@ -162,6 +162,11 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     // Placing every output first refuses a bad path before anything is issued.
     let mut placed: BTreeMap<(usize, usize), PathBuf> = BTreeMap::new();
     let mut claimed: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let ca_dir = if platform.uses_internal_ca() {
+        Some(layout.ca_dir(&platform.ca_dir)?)
+    } else {
+        None
+    };
     for (si, service) in platform.services.iter().enumerate() {
         for (oi, output) in service.outputs.iter().enumerate() {
             let at_line = |message: String| PlatformError::Model {
@@ -177,6 +182,12 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 if file.starts_with(layout.state_dir()) {
                     return Err(at_line(format!(
                         "{} is inside certfleet's state directory",
+                        file.display()
+                    )));
+                }
+                if ca_dir.as_ref().is_some_and(|dir| file.starts_with(dir)) {
+                    return Err(at_line(format!(
+                        "{} is inside the internal CA's directory, whose files are never overwritten",
                         file.display()
                     )));
                 }
@@ -617,6 +628,10 @@ to = "gw"
             message.contains("also written by the output on line 17"),
             "{message}"
         );
+        let into_ca = MODEL.replace("path = \"/opt/data/trust.pem\"", "path = \"ca/root.key\"");
+        std::fs::write(dir.path().join("m.toml"), &into_ca).unwrap();
+        let message = evaluate(&opts, Mode::Plan).unwrap_err().to_string();
+        assert!(message.contains("internal CA's directory"), "{message}");
 
         std::fs::write(dir.path().join("m.toml"), MODEL).unwrap();
         std::fs::create_dir_all(root.join("ca")).unwrap();
