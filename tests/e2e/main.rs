@@ -14,6 +14,7 @@ mod issue_interop;
 mod keystore_interop;
 mod lint_openssl;
 mod malformed;
+mod platform;
 mod scan;
 mod secrets_cli;
 mod serve_acme;

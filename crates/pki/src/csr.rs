@@ -57,6 +57,28 @@ pub fn new_csr(
     })
 }
 
+/// A DER CSR with subject CN and the SAN set (CN first) for a key the caller already has,
+/// so a renewal request keeps the key that is deployed.
+pub fn csr_for_key(
+    cn: &str,
+    dns_names: &[String],
+    ips: &[IpAddr],
+    key: &PrivateKey,
+) -> Result<Vec<u8>> {
+    if cn.trim().is_empty() {
+        return Err(PkiError::Invalid("the CN must not be empty".into()));
+    }
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    params.subject_alt_names = san_set(cn, dns_names, ips)?
+        .iter()
+        .map(San::to_rcgen)
+        .collect::<Result<_>>()?;
+    Ok(params.serialize_request(key)?.der().to_vec())
+}
+
 /// What a CSR asks for, read from its bytes (PEM or DER) with its signature checked.
 #[derive(Debug, Clone)]
 pub struct CsrInfo {

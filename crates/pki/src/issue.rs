@@ -38,10 +38,20 @@ pub struct IssuedLeaf {
 
 /// Issues a leaf signed by `authority`, or self-signed when it is `None`.
 pub fn issue_leaf(request: &LeafRequest, authority: Option<&Authority>) -> Result<IssuedLeaf> {
+    let key = PrivateKey::generate(request.key)?;
+    issue_leaf_with_key(request, key, authority)
+}
+
+/// Like [`issue_leaf`], for a key the caller already has (renewal without re-keying).
+/// `request.key` is ignored; the key's own algorithm decides the key usages.
+pub fn issue_leaf_with_key(
+    request: &LeafRequest,
+    key: PrivateKey,
+    authority: Option<&Authority>,
+) -> Result<IssuedLeaf> {
     let sans = san_set(&request.cn, &request.dns_names, &request.ips)?;
     let window = profile::validity(request.days, authority.map(Authority::not_after))?;
-    let key = PrivateKey::generate(request.key)?;
-    let params = profile::leaf_params(&request.cn, &sans, request.usage, request.key, window)?;
+    let params = profile::leaf_params(&request.cn, &sans, request.usage, key.algorithm(), window)?;
     let (cert, chain) = match authority {
         Some(ca) => {
             let issuer = ca.issuer()?;

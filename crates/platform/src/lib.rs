@@ -4,3 +4,52 @@
 //! them, who issues each certificate and what files each service reads); this crate
 //! checks that description, derives who must trust whom, and works out and carries out
 //! the issuance and the files each service needs.
+//!
+//! - [`model`]: the TOML file as written, with positions; [`validate`] turns it into a
+//!   [`spec::Platform`], naming file, line and key on any error;
+//! - [`paths::Layout`]: where outputs, the CA and the state directory go (`--root`);
+//! - [`trust`]: the derived trust graph;
+//! - [`certs`]: issuing, renewing, re-keying, and importing external CA replies;
+//! - [`render`]: the bytes of each output format, and the digests compared across runs;
+//! - [`state`]: `state.json` and `passwords.json`;
+//! - [`engine`]: one evaluation for `plan` or `apply`, returning changes, files to write,
+//!   reloads and the report; [`report`]: the per-service report and next steps.
+//!
+//! The library writes nothing and prints nothing: the caller commits
+//! [`engine::Evaluation::files`] atomically and runs [`engine::Evaluation::reloads`].
+//!
+//! ```no_run
+//! use certfleet_platform::engine::{evaluate, Mode, Options};
+//! use std::path::Path;
+//! let load_ca = |_: &Path| Err("no CA here".to_string());
+//! let opts = Options {
+//!     model_path: Path::new("examples/quality-management.toml"),
+//!     root: Some(Path::new("/tmp/stage")),
+//!     cwd: Path::new("."),
+//!     master_key: None,
+//!     now: time::OffsetDateTime::now_utc(),
+//!     load_ca: &load_ca,
+//!     progress: None,
+//! };
+//! let plan = evaluate(&opts, Mode::Plan)?;
+//! for change in &plan.changes {
+//!     println!("{} {} {:?}", change.service, change.action, change.path);
+//! }
+//! # Ok::<(), certfleet_platform::PlatformError>(())
+//! ```
+
+pub mod ca;
+pub mod certs;
+pub mod engine;
+mod error;
+pub mod model;
+pub mod outputs;
+pub mod paths;
+pub mod render;
+pub mod report;
+pub mod spec;
+pub mod state;
+pub mod trust;
+pub mod validate;
+
+pub use error::{PlatformError, Result};

@@ -14,6 +14,7 @@ mod keystore;
 mod lint;
 
 mod output;
+mod platform;
 mod scan;
 mod secrets;
 mod serve;
@@ -80,6 +81,10 @@ enum Command {
     Status(status::StatusArgs),
     /// Scan TLS endpoints: chain, expiry, hostname, lint findings and drift.
     Scan(scan::ScanArgs),
+    /// Show what apply would change for a platform model (offline).
+    Plan(platform::PlanArgs),
+    /// Issue, write and reload everything a platform model asks for (offline).
+    Apply(platform::ApplyArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -121,6 +126,8 @@ impl Cli {
             Command::Domain(cmd) => cmd.run(),
             Command::Status(args) => args.run(),
             Command::Scan(args) => args.run(),
+            Command::Plan(args) => args.run(),
+            Command::Apply(args) => args.run(),
         }
     }
 }

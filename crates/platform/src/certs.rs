@@ -1,0 +1,683 @@
+//! Each service's certificate: what is on record, whether it must be issued, renewed or
+//! re-keyed, and doing so (internal CA, self-signed, or an external CA's reply checked
+//! against the CSR).
+//!
+//! Renewal keeps the key: it is due when less than a third of the lifetime is left, or
+//! when the CN, the SAN set, the usage or the issuer changed. A changed key algorithm or
+//! a missing key means a new key (`rekey`).
+
+use crate::error::{PlatformError, Result};
+use crate::paths::Layout;
+use crate::render::FileWrite;
+use crate::spec::{usage_name, IssuerKind, Service};
+use crate::state::ServiceState;
+use certfleet_pki::authority::Authority;
+use certfleet_pki::certs::{parse_certificates, to_pem};
+use certfleet_pki::csr::{csr_for_key, read_csr};
+use certfleet_pki::import::check_reply;
+use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
+use certfleet_pki::issue::{issue_leaf_with_key, LeafRequest};
+use certfleet_pki::keys::PrivateKey;
+use certfleet_pki::names::San;
+use certfleet_pki::PkiError;
+use rcgen::PublicKeyData;
+use rustls_pki_types::CertificateDer;
+use std::collections::BTreeSet;
+use std::path::Path;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// A service's usable certificate.
+#[derive(Debug)]
+pub struct Material {
+    /// Its key.
+    pub key: PrivateKey,
+    /// The leaf.
+    pub cert: CertificateDer<'static>,
+    /// The issuing chain up to the root, as far as known.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf described.
+    pub info: CertificateInfo,
+}
+
+/// Where a service's certificate stands.
+#[derive(Debug)]
+pub enum Status {
+    /// Usable (kept, or just issued or imported).
+    Ready(Box<Material>),
+    /// `plan` only: it would be issued, renewed or re-keyed; its bytes are not known.
+    WillIssue,
+    /// External CA: the CSR waits for a reply.
+    AwaitingReply,
+    /// ACME: issued by the running server.
+    Acme,
+}
+
+/// What `plan` reports and `apply` did about one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing.
+    Keep,
+    /// First issue (or import).
+    Issue(String),
+    /// New certificate, same key.
+    Renew(String),
+    /// New key and certificate.
+    Rekey(String),
+}
+
+/// The outcome for one service.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Its certificate.
+    pub status: Status,
+    /// What happens to it.
+    pub action: Action,
+    /// Files for the state directory (key, certificate, CSR).
+    pub files: Vec<FileWrite>,
+    /// The record for `state.json`, when there is a certificate.
+    pub record: Option<ServiceState>,
+    /// Remarks for the report (renewal due at the external CA, ...).
+    pub notes: Vec<String>,
+    /// True when a CSR waits at the external CA.
+    pub csr_waiting: bool,
+}
+
+impl Outcome {
+    fn new(status: Status, action: Action) -> Self {
+        Outcome {
+            status,
+            action,
+            files: Vec::new(),
+            record: None,
+            notes: Vec::new(),
+            csr_waiting: false,
+        }
+    }
+}
+
+fn service_err(service: &Service, e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::service(&service.name, e)
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(PlatformError::io(path, &err)),
+    }
+}
+
+fn read_key(path: &Path) -> Result<Option<PrivateKey>> {
+    Ok(read_optional(path)?.and_then(|bytes| {
+        let bytes = Zeroizing::new(bytes);
+        // An unreadable key counts as missing: the certificate is then re-keyed.
+        PrivateKey::from_bytes(&bytes).ok()
+    }))
+}
+
+/// The leaf and chain kept in `certs/<service>.crt`, when readable.
+fn read_cert(
+    path: &Path,
+) -> Result<Option<(CertificateDer<'static>, Vec<CertificateDer<'static>>)>> {
+    Ok(read_optional(path)?
+        .and_then(|bytes| parse_certificates(&bytes).ok())
+        .and_then(|mut certs| {
+            if certs.is_empty() {
+                None
+            } else {
+                let leaf = certs.remove(0);
+                Some((leaf, certs))
+            }
+        }))
+}
+
+fn sans_text(sans: &[San]) -> Vec<String> {
+    sans.iter().map(San::display).collect()
+}
+
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// The record of a certificate for `state.json`.
+fn record(service: &Service, issuer: IssuerKind, m: &Material, issuer_sha1: &str) -> ServiceState {
+    ServiceState {
+        issuer: issuer.name().to_owned(),
+        key_algorithm: PrivateKey::algorithm(&m.key).name().to_owned(),
+        cn: service.cn.clone(),
+        sans: {
+            let mut s = m.info.sans.clone();
+            s.sort();
+            s
+        },
+        usage: usage_name(service.usage).to_owned(),
+        sha1_thumbprint: m.info.sha1_thumbprint.clone(),
+        sha256_fingerprint: m.info.sha256_fingerprint.clone(),
+        issuer_thumbprint: issuer_sha1.to_owned(),
+        not_before: m.info.not_before.clone(),
+        not_after: m.info.not_after.clone(),
+    }
+}
+
+fn wanted_sans(service: &Service) -> Vec<String> {
+    let mut s = sans_text(&service.sans);
+    s.sort();
+    s
+}
+
+/// Why an existing certificate must be renewed, if it must.
+fn renewal_reason(
+    service: &Service,
+    prior: &ServiceState,
+    info: &CertificateInfo,
+    issuer_sha1: Option<&str>,
+    now: OffsetDateTime,
+) -> Option<String> {
+    if prior.issuer != service.issuer.name() {
+        return Some(format!(
+            "the issuer changed from {} to {}",
+            prior.issuer,
+            service.issuer.name()
+        ));
+    }
+    if let Some(sha1) = issuer_sha1 {
+        if sha1 != prior.issuer_thumbprint {
+            return Some("the internal CA changed".into());
+        }
+    }
+    if prior.cn != service.cn {
+        return Some(format!(
+            "the CN changed from {} to {}",
+            prior.cn, service.cn
+        ));
+    }
+    let wanted = wanted_sans(service);
+    let mut have = info.sans.clone();
+    have.sort();
+    if have != wanted {
+        let have_set: BTreeSet<&String> = have.iter().collect();
+        let want_set: BTreeSet<&String> = wanted.iter().collect();
+        let added: Vec<&str> = want_set.difference(&have_set).map(|s| s.as_str()).collect();
+        let removed: Vec<&str> = have_set.difference(&want_set).map(|s| s.as_str()).collect();
+        return Some(format!(
+            "the SANs changed (added: {}; removed: {})",
+            if added.is_empty() {
+                "none".into()
+            } else {
+                added.join(", ")
+            },
+            if removed.is_empty() {
+                "none".into()
+            } else {
+                removed.join(", ")
+            }
+        ));
+    }
+    if prior.usage != usage_name(service.usage) {
+        return Some(format!(
+            "the usage changed from {} to {}",
+            prior.usage,
+            usage_name(service.usage)
+        ));
+    }
+    let (from, to) = (parse_time(&info.not_before)?, parse_time(&info.not_after)?);
+    let lifetime = to - from;
+    if to - now < lifetime / 3 {
+        return Some(format!(
+            "it expires on {}, with less than a third of its lifetime left",
+            info.not_after
+        ));
+    }
+    None
+}
+
+fn describe(
+    service: &Service,
+    cert: &CertificateDer<'_>,
+    now: OffsetDateTime,
+) -> Result<CertificateInfo> {
+    describe_certificate(cert, now).map_err(|e| service_err(service, e))
+}
+
+fn request(service: &Service) -> LeafRequest {
+    LeafRequest {
+        cn: service.cn.clone(),
+        dns_names: service.dns_names.clone(),
+        ips: service.ips.clone(),
+        usage: service.usage,
+        days: service.days,
+        key: service.key,
+    }
+}
+
+/// A certificate from the internal CA (`ca` is its issuing authority; `None` in `plan`
+/// when the CA does not exist yet) or self-signed.
+pub fn issued(
+    layout: &Layout,
+    service: &Service,
+    prior: Option<&ServiceState>,
+    ca: Option<&Authority>,
+    apply: bool,
+    now: OffsetDateTime,
+) -> Result<Outcome> {
+    let key = read_key(&layout.key_file(&service.name))?;
+    let cert = read_cert(&layout.cert_file(&service.name))?;
+    let issuer_sha1 = match service.issuer {
+        IssuerKind::Internal => Some(
+            ca.map(|a| certfleet_pki::inspect::fingerprint::sha1_thumbprint(a.certificate()))
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    };
+    let key_fits = key
+        .as_ref()
+        .filter(|k| PrivateKey::algorithm(k) == service.key);
+    let action = match (&cert, prior) {
+        (Some((leaf, _)), Some(prior)) => {
+            let info = describe(service, leaf, now)?;
+            let matches_key = key
+                .as_ref()
+                .is_some_and(|k| info_public_key(leaf).as_deref() == Some(k.der_bytes()));
+            if key.is_none() || !matches_key {
+                Action::Rekey(
+                    "its key is missing from the state directory or does not match the certificate"
+                        .into(),
+                )
+            } else if key_fits.is_none() {
+                Action::Rekey(format!(
+                    "the key algorithm changed from {} to {}",
+                    prior.key_algorithm,
+                    service.key.name()
+                ))
+            } else {
+                match renewal_reason(service, prior, &info, issuer_sha1.as_deref(), now) {
+                    Some(reason) => Action::Renew(reason),
+                    None => Action::Keep,
+                }
+            }
+        }
+        _ => Action::Issue(format!(
+            "no certificate yet ({} {}, {})",
+            service.issuer.name(),
+            service.key.name(),
+            sans_text(&service.sans).join(" ")
+        )),
+    };
+    if action == Action::Keep {
+        let (leaf, chain) = cert.ok_or_else(|| service_err(service, "certificate vanished"))?;
+        let key = key.ok_or_else(|| service_err(service, "key vanished"))?;
+        let info = describe(service, &leaf, now)?;
+        let material = Material {
+            key,
+            cert: leaf,
+            chain,
+            info,
+        };
+        let sha1 = issuer_sha1.unwrap_or_else(|| material.info.sha1_thumbprint.clone());
+        let mut out = Outcome::new(Status::Ready(Box::new(material)), Action::Keep);
+        if let Status::Ready(m) = &out.status {
+            out.record = Some(record(service, service.issuer, m, &sha1));
+        }
+        return Ok(out);
+    }
+    if !apply {
+        return Ok(Outcome::new(Status::WillIssue, action));
+    }
+    let (new_key, key_is_new) = match (&action, key_fits) {
+        (Action::Rekey(_), _) | (_, None) => (
+            PrivateKey::generate(service.key).map_err(|e| service_err(service, e))?,
+            true,
+        ),
+        (_, Some(_)) => match key {
+            Some(k) => (k, false),
+            None => (
+                PrivateKey::generate(service.key).map_err(|e| service_err(service, e))?,
+                true,
+            ),
+        },
+    };
+    let authority = match service.issuer {
+        IssuerKind::Internal => {
+            Some(ca.ok_or_else(|| service_err(service, "the internal CA is not available"))?)
+        }
+        _ => None,
+    };
+    let leaf = issue_leaf_with_key(&request(service), new_key, authority)
+        .map_err(|e| service_err(service, e))?;
+    let info = describe(service, &leaf.cert, now)?;
+    let mut out = Outcome::new(Status::WillIssue, action);
+    if key_is_new {
+        out.files.push(FileWrite {
+            path: layout.key_file(&service.name),
+            contents: Zeroizing::new(leaf.key.to_pem().as_bytes().to_vec()),
+            secret: true,
+        });
+    }
+    let all: Vec<CertificateDer<'static>> = std::iter::once(leaf.cert.clone())
+        .chain(leaf.chain.iter().cloned())
+        .collect();
+    out.files.push(FileWrite {
+        path: layout.cert_file(&service.name),
+        contents: Zeroizing::new(to_pem(&all).into_bytes()),
+        secret: false,
+    });
+    let material = Material {
+        key: leaf.key,
+        cert: leaf.cert,
+        chain: leaf.chain,
+        info,
+    };
+    let sha1 = issuer_sha1.unwrap_or_else(|| material.info.sha1_thumbprint.clone());
+    out.record = Some(record(service, service.issuer, &material, &sha1));
+    out.status = Status::Ready(Box::new(material));
+    Ok(out)
+}
+
+fn info_public_key(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    x509_parser::parse_x509_certificate(cert)
+        .ok()
+        .map(|(_, c)| c.public_key().subject_public_key.data.to_vec())
+}
+
+/// A certificate from an external CA: key and CSR written when missing or outdated, the
+/// reply at `replies/<service>.crt` checked against the CSR and imported.
+pub fn external(
+    layout: &Layout,
+    service: &Service,
+    prior: Option<&ServiceState>,
+    now: OffsetDateTime,
+) -> Result<Outcome> {
+    let key_path = layout.key_file(&service.name);
+    let csr_path = layout.csr_file(&service.name);
+    let reply_path = layout.reply_file(&service.name);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    let key = match read_key(&key_path)?.filter(|k| PrivateKey::algorithm(k) == service.key) {
+        Some(k) => k,
+        None => {
+            let k = PrivateKey::generate(service.key).map_err(|e| service_err(service, e))?;
+            files.push(FileWrite {
+                path: key_path.clone(),
+                contents: Zeroizing::new(k.to_pem().as_bytes().to_vec()),
+                secret: true,
+            });
+            k
+        }
+    };
+    // The CSR on disk is kept when it asks for what the model wants with this key.
+    let wanted = wanted_sans(service);
+    let csr_current = read_optional(&csr_path)?
+        .and_then(|bytes| read_csr(&bytes).ok())
+        .filter(|info| {
+            let mut sans: Vec<String> =
+                info.sans.as_ref().map(|s| sans_text(s)).unwrap_or_default();
+            sans.sort();
+            info.public_key == key.der_bytes()
+                && info.cn.as_deref() == Some(service.cn.as_str())
+                && sans == wanted
+        });
+    let csr_info = match csr_current {
+        Some(info) => info,
+        None => {
+            let der = csr_for_key(&service.cn, &service.dns_names, &service.ips, &key)
+                .map_err(|e| service_err(service, e))?;
+            let text = certfleet_formats::pem::encode("CERTIFICATE REQUEST", &der);
+            files.push(FileWrite {
+                path: csr_path.clone(),
+                contents: Zeroizing::new(text.into_bytes()),
+                secret: false,
+            });
+            read_csr(&der).map_err(|e| service_err(service, e))?
+        }
+    };
+    // A certificate on record counts only when it came from the external CA and is for
+    // this key (a service moved from the internal CA waits for its reply).
+    let from_external = prior.is_none_or(|p| p.issuer == IssuerKind::External.name());
+    let imported = read_cert(&layout.cert_file(&service.name))?
+        .filter(|(leaf, _)| info_public_key(leaf).as_deref() == Some(key.der_bytes()))
+        .filter(|_| from_external);
+    let imported_sha1 = prior.map(|p| p.sha1_thumbprint.clone());
+
+    // A reply that is not the certificate already imported is checked and imported.
+    if let Some(bytes) = read_optional(&reply_path)? {
+        let certs = parse_certificates(&bytes).map_err(|e| PlatformError::Reply {
+            path: reply_path.clone(),
+            message: e.to_string(),
+        })?;
+        let already = certs.iter().any(|c| {
+            Some(certfleet_pki::inspect::fingerprint::sha1_thumbprint(c)) == imported_sha1
+        }) && imported.is_some();
+        if !already {
+            let reply = check_reply(&csr_info, &certs, &[], Some(&key)).map_err(|e| {
+                let message = match e {
+                    PkiError::Mismatch(_) => format!(
+                        "{e}\nThe reply does not answer {}; ask the CA to sign that CSR again",
+                        csr_path.display()
+                    ),
+                    other => other.to_string(),
+                };
+                PlatformError::Reply {
+                    path: reply_path.clone(),
+                    message,
+                }
+            })?;
+            let info = describe(service, &reply.leaf, now)?;
+            let all: Vec<CertificateDer<'static>> = std::iter::once(reply.leaf.clone())
+                .chain(reply.chain.iter().cloned())
+                .collect();
+            files.push(FileWrite {
+                path: layout.cert_file(&service.name),
+                contents: Zeroizing::new(to_pem(&all).into_bytes()),
+                secret: false,
+            });
+            let issuer_sha1 = reply
+                .chain
+                .first()
+                .map(|c| certfleet_pki::inspect::fingerprint::sha1_thumbprint(c))
+                .unwrap_or_default();
+            let material = Material {
+                key,
+                cert: reply.leaf,
+                chain: reply.chain,
+                info,
+            };
+            let action = if imported.is_some() {
+                Action::Renew(format!(
+                    "import the CA's reply from {}",
+                    reply_path.display()
+                ))
+            } else {
+                Action::Issue(format!(
+                    "import the CA's reply from {}",
+                    reply_path.display()
+                ))
+            };
+            let mut out = Outcome::new(Status::WillIssue, action);
+            out.record = Some(record(
+                service,
+                IssuerKind::External,
+                &material,
+                &issuer_sha1,
+            ));
+            out.status = Status::Ready(Box::new(material));
+            out.files = files;
+            return Ok(out);
+        }
+    }
+
+    match imported {
+        Some((leaf, chain)) => {
+            let info = describe(service, &leaf, now)?;
+            if let Some(prior) = prior {
+                if let Some(reason) = renewal_reason(service, prior, &info, None, now) {
+                    notes.push(format!(
+                        "renewal due ({reason}): submit {} to the CA and put its reply at {}",
+                        csr_path.display(),
+                        reply_path.display()
+                    ));
+                }
+            }
+            let issuer_sha1 = chain
+                .first()
+                .map(|c| certfleet_pki::inspect::fingerprint::sha1_thumbprint(c))
+                .unwrap_or_default();
+            let material = Material {
+                key,
+                cert: leaf,
+                chain,
+                info,
+            };
+            let mut out = Outcome::new(Status::Ready(Box::new(material)), Action::Keep);
+            if let Status::Ready(m) = &out.status {
+                out.record = Some(record(service, IssuerKind::External, m, &issuer_sha1));
+            }
+            out.csr_waiting = !notes.is_empty();
+            out.files = files;
+            out.notes = notes;
+            Ok(out)
+        }
+        None => {
+            let mut out = Outcome::new(Status::AwaitingReply, Action::Keep);
+            out.csr_waiting = true;
+            out.files = files;
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse, Locator};
+    use crate::validate::validate;
+    use time::Duration;
+
+    fn service(extra: &str) -> Service {
+        let text = format!(
+            "[platform]\nname = \"p\"\n[[node]]\nname = \"n\"\nfqdn = \"n.example.test\"\n[[service]]\nname = \"s\"\nnode = \"n\"\n{extra}"
+        );
+        let loc = Locator::new("m.toml", &text);
+        validate(&loc, &parse(&loc, &text).unwrap())
+            .unwrap()
+            .services
+            .remove(0)
+    }
+
+    fn commit(files: &[FileWrite]) {
+        for f in files {
+            std::fs::create_dir_all(f.path.parent().unwrap()).unwrap();
+            std::fs::write(&f.path, f.contents.as_slice()).unwrap();
+        }
+    }
+
+    #[test]
+    fn issue_then_keep_then_renew_then_rekey() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(&dir.path().join("m.toml"), None, "p", dir.path());
+        let now = OffsetDateTime::now_utc();
+        let s = service("ca = \"self-signed\"\ndays = 30\n");
+        let first = issued(&layout, &s, None, None, false, now).unwrap();
+        assert!(matches!(first.action, Action::Issue(_)));
+        assert!(matches!(first.status, Status::WillIssue));
+        let first = issued(&layout, &s, None, None, true, now).unwrap();
+        commit(&first.files);
+        let record = first.record.unwrap();
+        let again = issued(&layout, &s, Some(&record), None, false, now).unwrap();
+        assert_eq!(again.action, Action::Keep);
+        // Twenty-five days later less than a third of thirty is left.
+        let later = issued(
+            &layout,
+            &s,
+            Some(&record),
+            None,
+            false,
+            now + Duration::days(25),
+        )
+        .unwrap();
+        assert!(
+            matches!(later.action, Action::Renew(_)),
+            "{:?}",
+            later.action
+        );
+        // A new SAN renews with the same key.
+        let more = service("ca = \"self-signed\"\ndays = 30\nsan = [\"x.example.test\"]\n");
+        let renewed = issued(&layout, &more, Some(&record), None, true, now).unwrap();
+        assert!(matches!(renewed.action, Action::Renew(ref r) if r.contains("DNS:x.example.test")));
+        assert!(renewed.files.iter().all(|f| !f.path.ends_with("s.key")));
+        // Another algorithm re-keys.
+        let rsa = service("ca = \"self-signed\"\nkey = \"ed25519\"\n");
+        let rekeyed = issued(&layout, &rsa, Some(&record), None, false, now).unwrap();
+        assert!(matches!(rekeyed.action, Action::Rekey(_)));
+        // A missing key re-keys.
+        std::fs::remove_file(layout.key_file("s")).unwrap();
+        let lost = issued(&layout, &s, Some(&record), None, false, now).unwrap();
+        assert!(matches!(lost.action, Action::Rekey(ref r) if r.contains("missing")));
+    }
+
+    #[test]
+    fn an_external_reply_is_imported_only_when_it_answers_the_csr() {
+        use certfleet_pki::authority::init_ca;
+        use certfleet_pki::csr::{sign_csr, SigningPolicy};
+        use certfleet_pki::keys::KeyAlgorithm;
+        use certfleet_pki::profile::Usage;
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(&dir.path().join("m.toml"), None, "p", dir.path());
+        let now = OffsetDateTime::now_utc();
+        let s = service("ca = \"external\"\n");
+        let waiting = external(&layout, &s, None, now).unwrap();
+        assert!(matches!(waiting.status, Status::AwaitingReply));
+        assert_eq!(waiting.files.len(), 2);
+        commit(&waiting.files);
+        // Nothing new to write the second time.
+        assert!(external(&layout, &s, None, now).unwrap().files.is_empty());
+
+        let ca = init_ca("Ext Root", KeyAlgorithm::EcdsaP256, 60, None).unwrap();
+        let authority = Authority::new(ca.root_cert.clone(), ca.root_key, vec![]).unwrap();
+        let csr = read_csr(&std::fs::read(layout.csr_file("s")).unwrap()).unwrap();
+        let cert = sign_csr(
+            &authority,
+            &csr,
+            Usage::Server,
+            30,
+            &SigningPolicy::default(),
+        )
+        .unwrap();
+        std::fs::create_dir_all(layout.reply_file("s").parent().unwrap()).unwrap();
+        std::fs::write(
+            layout.reply_file("s"),
+            to_pem(&[cert, ca.root_cert.clone()]),
+        )
+        .unwrap();
+        let imported = external(&layout, &s, None, now).unwrap();
+        assert!(matches!(imported.action, Action::Issue(_)));
+        let Status::Ready(m) = &imported.status else {
+            panic!("not ready")
+        };
+        assert_eq!(m.chain, vec![ca.root_cert.clone()]);
+
+        // A reply for another request is refused with the differences.
+        let other = certfleet_pki::csr::new_csr(
+            "other.example.test",
+            &[],
+            &[],
+            false,
+            KeyAlgorithm::EcdsaP256,
+        )
+        .unwrap();
+        let other = read_csr(&other.csr_der).unwrap();
+        let wrong = sign_csr(
+            &authority,
+            &other,
+            Usage::Server,
+            30,
+            &SigningPolicy::default(),
+        )
+        .unwrap();
+        std::fs::write(layout.reply_file("s"), to_pem(&[wrong])).unwrap();
+        let message = external(&layout, &s, None, now).unwrap_err().to_string();
+        assert!(message.contains("does not match the CSR"), "{message}");
+        assert!(message.contains("DNS:other.example.test"), "{message}");
+    }
+}

@@ -1,0 +1,266 @@
+//! The model file as written: the raw TOML tables of CLI.md's platform model, read with
+//! the byte position of every value so later checks can name the line.
+//!
+//! Unknown keys anywhere are refused (`deny_unknown_fields`); the error names the key and
+//! its line. Nothing here judges values: [`crate::validate`] turns this into a
+//! [`crate::spec::Platform`].
+
+use crate::error::{PlatformError, Result};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A string value with its position in the file.
+pub type Text = Spanned<String>;
+
+/// The whole model file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// `[platform]`.
+    pub platform: Spanned<RawPlatform>,
+    /// `[[node]]` tables.
+    #[serde(default)]
+    pub node: Vec<Spanned<RawNode>>,
+    /// `[[service]]` tables.
+    #[serde(default)]
+    pub service: Vec<Spanned<RawService>>,
+    /// `[[connection]]` tables.
+    #[serde(default)]
+    pub connection: Vec<Spanned<RawConnection>>,
+}
+
+/// `[platform]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    /// The platform's name; names the state directory.
+    pub name: Text,
+    /// Default issuer: `internal`, `self-signed`, `external` or `acme`.
+    pub ca: Option<Text>,
+    /// The internal CA's directory.
+    pub ca_dir: Option<Text>,
+    /// Default key algorithm.
+    pub key: Option<Text>,
+    /// Default validity in days.
+    pub days: Option<Spanned<i64>>,
+    /// Accept `rsa1024` for legacy peers.
+    pub allow_weak: Option<bool>,
+}
+
+/// `[[node]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    /// Node name, referred to by services.
+    pub name: Text,
+    /// The node's fully qualified domain name.
+    pub fqdn: Text,
+    /// The node's IP addresses.
+    #[serde(default)]
+    pub ips: Vec<Text>,
+}
+
+/// `[[service]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Service name.
+    pub name: Text,
+    /// Free text: `jetty`, `iis`, `nginx`, ...
+    pub kind: Option<Text>,
+    /// The node it runs on.
+    pub node: Text,
+    /// `server`, `client` or `both`.
+    pub usage: Option<Text>,
+    /// The certificate's CN (default: the node's FQDN).
+    pub cn: Option<Text>,
+    /// Key algorithm override.
+    pub key: Option<Text>,
+    /// Validity override.
+    pub days: Option<Spanned<i64>>,
+    /// Issuer override.
+    pub ca: Option<Text>,
+    /// Extra DNS names.
+    #[serde(default)]
+    pub san: Vec<Text>,
+    /// Extra IP addresses.
+    #[serde(default)]
+    pub ips: Vec<Text>,
+    /// `ip:port` strings where it listens.
+    #[serde(default)]
+    pub listeners: Vec<Text>,
+    /// Services whose client certificates it accepts.
+    #[serde(default)]
+    pub allowed_clients: Vec<Text>,
+    /// Command run (`sh -c`) after its files changed.
+    pub reload: Option<Text>,
+    /// Files it reads.
+    #[serde(default)]
+    pub output: Vec<Spanned<RawOutput>>,
+}
+
+/// `[[service.output]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// One of the formats of [`crate::spec::Format`].
+    pub format: Text,
+    /// Where to write it.
+    pub path: Text,
+    /// Keystore alias.
+    pub alias: Option<Text>,
+    /// Store password, plain or `CRYPT:`.
+    pub password: Option<Text>,
+    /// Key password (JKS), plain or `CRYPT:`; defaults to the store password.
+    pub key_password: Option<Text>,
+    /// PKCS#12 with 3DES/RC2.
+    pub legacy: Option<Spanned<bool>>,
+    /// DH group size for `dhparam`.
+    pub bits: Option<Spanned<i64>>,
+}
+
+/// `[[connection]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnection {
+    /// The client service.
+    pub from: Text,
+    /// The server service.
+    pub to: Text,
+    /// Mutual TLS.
+    #[serde(default)]
+    pub mtls: bool,
+}
+
+/// Maps byte offsets of a model file to line numbers, and builds errors naming them.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    file: String,
+    line_starts: Vec<usize>,
+}
+
+impl Locator {
+    /// A locator for `text`, read from `file` (as the user named it).
+    pub fn new(file: &str, text: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Locator {
+            file: file.to_owned(),
+            line_starts,
+        }
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(index) => index + 1,
+            Err(index) => index,
+        }
+    }
+
+    /// An error at `offset` about `key`.
+    pub fn error(&self, offset: usize, key: &str, message: impl Into<String>) -> PlatformError {
+        PlatformError::Model {
+            file: self.file.clone(),
+            line: self.line(offset),
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// An error about the spanned value `at`.
+    pub fn at<T>(&self, at: &Spanned<T>, key: &str, message: impl Into<String>) -> PlatformError {
+        self.error(at.span().start, key, message)
+    }
+
+    /// The model file's name as given.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+}
+
+/// Parses the model text. TOML syntax errors, unknown keys and wrong types are reported
+/// with the file, line and key.
+pub fn parse(locator: &Locator, text: &str) -> Result<RawModel> {
+    toml::from_str::<RawModel>(text).map_err(|err| {
+        let offset = err.span().map(|s| s.start).unwrap_or(0);
+        let mut message = err.message().trim().to_owned();
+        let key = if let Some(key) = quoted_after(&message, "unknown field `") {
+            key
+        } else if let Some(key) = quoted_after(&message, "missing field `") {
+            message = format!("the required key `{key}` is missing from this table");
+            key
+        } else {
+            key_on_line(text, offset).unwrap_or_else(|| "model".to_owned())
+        };
+        // Parser messages may quote the value; a password's is never shown.
+        if key.ends_with("password") {
+            message = "expected a quoted string (the value is not shown)".to_owned();
+        }
+        locator.error(offset, &key, message)
+    })
+}
+
+/// The name between backquotes after `prefix` in serde's messages (`unknown field `x``).
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// The key assigned on the line holding `offset` (`key = ...`), if the line is one.
+fn key_on_line(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plain.then(|| key.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(&Locator::new("m.toml", text), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn lines_are_counted_from_one() {
+        let loc = Locator::new("m.toml", "a\nbb\n\nc");
+        assert_eq!(loc.line(0), 1);
+        assert_eq!(loc.line(2), 2);
+        assert_eq!(loc.line(5), 3);
+        assert_eq!(loc.line(6), 4);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let text = "[platform]\nname = \"x\"\n\n[[service]]\nname = \"a\"\nnode = \"n\"\ncolour = \"red\"\n";
+        let message = err(text);
+        assert!(message.starts_with("m.toml:7: colour:"), "{message}");
+        let text = "[platform]\nname = \"x\"\n[[service]]\nname = \"a\"\nnode = \"n\"\n[[service.output]]\nformat = \"der\"\npath = \"x\"\npasword = \"y\"\n";
+        let message = err(text);
+        assert!(message.starts_with("m.toml:9: pasword:"), "{message}");
+        let message = err("[platform]\nname = \"x\"\nfoo = 1\n");
+        assert!(message.starts_with("m.toml:3: foo:"), "{message}");
+    }
+
+    #[test]
+    fn syntax_and_type_errors_name_the_line() {
+        let message = err("[platform]\nname = \"x\"\ndays = \"many\"\n");
+        assert!(message.starts_with("m.toml:3: days:"), "{message}");
+        let message = err("[platform]\nname = \"x\"\n[[node]]\nname = \"n\"\n");
+        assert!(message.contains(": fqdn: the required key"), "{message}");
+        let message = err("[platform]\nname = \"x\"\n[[service]]\nname = \"a\"\nnode = \"n\"\n[[service.output]]\nformat = \"jks\"\npath = \"x\"\npassword = 12345678\n");
+        assert!(message.starts_with("m.toml:9: password:"), "{message}");
+        assert!(!message.contains("12345678"), "{message}");
+        let message = err("[platform]\nname = \n");
+        assert!(message.starts_with("m.toml:2:"), "{message}");
+    }
+}

@@ -1,0 +1,249 @@
+//! One service's output files: whether each must be written (a missing file, or a digest
+//! that differs from the one in `state.json`), its store password (from the model, from
+//! `passwords.json`, or generated under the secret policy), and in `apply` its bytes.
+
+use crate::certs::{Action, Material, Outcome, Status};
+use crate::engine::Change;
+use crate::error::{PlatformError, Result};
+use crate::model::Locator;
+use crate::render::{self, FileWrite, Inputs, Leaf};
+use crate::spec::{Output, Service};
+use crate::state::{OutputState, Passwords};
+use crate::trust::{Anchor, TrustSet};
+use certfleet_store::secrets::policy::SecretPolicy;
+use certfleet_store::secrets::{resolve, MasterKey, CRYPT_PREFIX};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// Length of generated keystore passwords.
+const PASSWORD_LENGTH: usize = 24;
+
+/// What is shared by every service's outputs in one evaluation.
+pub struct OutputRun<'a> {
+    /// The model file, for errors naming a line.
+    pub loc: &'a Locator,
+    /// The state's digest salt.
+    pub salt: &'a str,
+    /// Outputs on record, by written path.
+    pub prior: &'a BTreeMap<String, OutputState>,
+    /// For `CRYPT:` passwords.
+    pub master_key: Option<&'a MasterKey>,
+    /// Render (apply) or only compare (plan).
+    pub apply: bool,
+}
+
+/// The result for one service's outputs.
+#[derive(Debug, Default)]
+pub struct ServiceOutputs {
+    /// `write` changes.
+    pub changes: Vec<Change>,
+    /// Rendered files (apply only).
+    pub files: Vec<FileWrite>,
+    /// Records for `state.json`, by written path.
+    pub records: Vec<(String, OutputState)>,
+    /// True when any output is (or would be) written.
+    pub wrote: bool,
+    /// Remarks for the report.
+    pub notes: Vec<String>,
+    /// True when the service has a keystore output.
+    pub keystores: bool,
+}
+
+/// Why files that should be current must be rewritten anyway: changed on disk since
+/// certfleet wrote them, or a secret file readable by others.
+fn tampered(files: &[(PathBuf, bool)], prior: &OutputState) -> Result<Option<String>> {
+    for (file, secret) in files {
+        let shown = file.display().to_string();
+        if let Some(recorded) = prior.files.get(&shown) {
+            let bytes = std::fs::read(file).map_err(|e| PlatformError::io(file, &e))?;
+            if &render::bytes_digest(&bytes) != recorded {
+                return Ok(Some(format!(
+                    "{shown} was changed on disk since certfleet wrote it"
+                )));
+            }
+        }
+        #[cfg(unix)]
+        if *secret {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file)
+                .map_err(|e| PlatformError::io(file, &e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Ok(Some(format!(
+                    "{shown} is open to others (mode {:o}); keys and keystores are kept 0600",
+                    mode & 0o777
+                )));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = secret;
+    }
+    Ok(None)
+}
+
+impl OutputRun<'_> {
+    fn secret(&self, output: &Output, key: &str, written: &str) -> Result<Zeroizing<String>> {
+        resolve(written, self.master_key).map_err(|e| PlatformError::Model {
+            file: self.loc.file().to_owned(),
+            line: output.line,
+            key: key.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The store password of a keystore output at `path`: the model's, else the one on
+    /// record, else a new one (recorded in `passwords`).
+    fn password(
+        &self,
+        service: &Service,
+        output: &Output,
+        path: &str,
+        passwords: &mut Passwords,
+    ) -> Result<Zeroizing<String>> {
+        if let Some(written) = &output.password {
+            passwords.set(path, written);
+            return self.secret(output, "service.output.password", written);
+        }
+        if let Some(p) = passwords.get(path).filter(|p| !p.starts_with(CRYPT_PREFIX)) {
+            return Ok(Zeroizing::new(p.to_owned()));
+        }
+        let generated = SecretPolicy::default()
+            .generate(PASSWORD_LENGTH)
+            .map_err(|e| PlatformError::service(&service.name, e))?;
+        passwords.set(path, &generated);
+        Ok(Zeroizing::new(generated))
+    }
+
+    /// Evaluates every output of `service` placed at `paths` (in model order).
+    pub fn service(
+        &self,
+        service: &Service,
+        outcome: &Outcome,
+        trust: &TrustSet,
+        paths: &[PathBuf],
+        passwords: &mut Passwords,
+    ) -> Result<ServiceOutputs> {
+        let mut result = ServiceOutputs::default();
+        let trusted: Vec<Anchor> = trust.entries.iter().map(|e| e.anchor.clone()).collect();
+        let change = |path: &str, reason: String| Change {
+            service: service.name.clone(),
+            action: "write",
+            path: Some(path.to_owned()),
+            reason,
+        };
+        for (output, path) in service.outputs.iter().zip(paths) {
+            let key = path.display().to_string();
+            let prior = self.prior.get(&key);
+            // The certificate, when the format needs one.
+            let leaf: Option<&Material> = match (&outcome.status, output.format.needs_leaf()) {
+                (_, false) => None,
+                (Status::Ready(m), true) => Some(m),
+                (Status::WillIssue, true) => {
+                    result.changes.push(change(
+                        &key,
+                        "it holds the certificate that is being issued".into(),
+                    ));
+                    result.wrote = true;
+                    continue;
+                }
+                (Status::AwaitingReply | Status::Acme, true) => {
+                    if let Some(prior) = prior {
+                        result.records.push((key.clone(), prior.clone()));
+                    }
+                    result.notes.push(format!(
+                        "{key} is not written until the service has a certificate"
+                    ));
+                    continue;
+                }
+            };
+            if output.format.is_trust() && !trust.unknown.is_empty() && !self.apply {
+                result.changes.push(change(
+                    &key,
+                    format!(
+                        "its trust set changes with new certificates ({})",
+                        trust.unknown.join("; ")
+                    ),
+                ));
+                result.wrote = true;
+                continue;
+            }
+            let (password, key_password) = if output.format.is_keystore() {
+                result.keystores = true;
+                let password = self.password(service, output, &key, passwords)?;
+                let key_password = match &output.key_password {
+                    Some(written) => {
+                        Some(self.secret(output, "service.output.key_password", written)?)
+                    }
+                    None => None,
+                };
+                (Some(password), key_password)
+            } else {
+                (None, None)
+            };
+            let inputs = Inputs {
+                output,
+                leaf: leaf.map(|m| Leaf {
+                    key: &m.key,
+                    cert: &m.cert,
+                    chain: &m.chain,
+                }),
+                trusted: &trusted,
+                password: password.as_deref().map(|p| p.as_str()),
+                key_password: key_password.as_deref().map(|p| p.as_str()),
+            };
+            let digest = render::digest(self.salt, &inputs);
+            let files = render::files_of(output.format, path);
+            let missing = files.iter().find(|(p, _)| !p.exists()).map(|(p, _)| p);
+            let reason = match (missing, prior) {
+                (Some(file), _) => Some(format!("{} does not exist", file.display())),
+                (None, None) => Some("not written by certfleet yet".to_owned()),
+                (None, Some(p)) if p.digest != digest => {
+                    Some(match (&outcome.action, output.format) {
+                        (Action::Keep, f) if f.is_trust() => "the trust set changed".to_owned(),
+                        (Action::Keep, _) => {
+                            "its contents changed (password, alias or format)".to_owned()
+                        }
+                        _ => "the certificate changed".to_owned(),
+                    })
+                }
+                (None, Some(p)) => tampered(&files, p)?,
+            };
+            match reason {
+                None => {
+                    if let Some(prior) = prior {
+                        result.records.push((key, prior.clone()));
+                    }
+                }
+                Some(reason) => {
+                    result.changes.push(change(&key, reason));
+                    result.wrote = true;
+                    if self.apply {
+                        let rendered = render::render(path, &inputs)?;
+                        let written = rendered
+                            .iter()
+                            .map(|f| {
+                                (
+                                    f.path.display().to_string(),
+                                    render::bytes_digest(&f.contents),
+                                )
+                            })
+                            .collect();
+                        result.files.extend(rendered);
+                        result.records.push((
+                            key,
+                            OutputState {
+                                service: service.name.clone(),
+                                format: output.format.name().to_owned(),
+                                digest,
+                                files: written,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,449 @@
+//! What stays manual, for the administrator: the per-service report (`apply --json`'s
+//! `services`) and the next-steps text written to `STATE/next-steps.txt`: thumbprints
+//! to type into configuration tools, allowed client thumbprints, which root to
+//! distribute, external CSRs waiting, ACME names to enable, where the passwords are,
+//! and port bindings for Windows services.
+
+use crate::certs::{Outcome, Status};
+use crate::spec::{is_client, serves, usage_name, Format, Platform, Service};
+use crate::trust::{Anchor, TrustSet};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Why a service trusts one certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustReport {
+    /// The trusted certificate's subject.
+    pub subject: String,
+    /// Its SHA-1 thumbprint.
+    pub sha1_thumbprint: String,
+    /// The reasons, e.g. `it connects to data-service`.
+    pub because: Vec<String>,
+}
+
+/// A client certificate a service accepts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllowedClient {
+    /// The client service.
+    pub service: String,
+    /// Its SHA-1 client thumbprint.
+    pub sha1_thumbprint: String,
+}
+
+/// One output in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputReport {
+    /// Format name.
+    pub format: &'static str,
+    /// The path written.
+    pub path: String,
+    /// A keystore holding the service's key.
+    #[serde(skip)]
+    pub keystore: bool,
+}
+
+/// One service in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceReport {
+    /// Name.
+    pub name: String,
+    /// Kind, as the model says.
+    pub kind: Option<String>,
+    /// Node.
+    pub node: String,
+    /// `internal`, `self-signed`, `external` or `acme`.
+    pub issuer: &'static str,
+    /// `server`, `client` or `both`.
+    pub usage: &'static str,
+    /// `ready`, `to-issue`, `awaiting-reply` or `acme`.
+    pub status: &'static str,
+    /// The CN asked for.
+    pub cn: String,
+    /// The certificate's subject, when there is a certificate.
+    pub subject: Option<String>,
+    /// SANs.
+    pub sans: Vec<String>,
+    /// Expiry, RFC 3339.
+    pub not_after: Option<String>,
+    /// SHA-1 thumbprint when the certificate serves.
+    pub server_thumbprint: Option<String>,
+    /// SHA-1 thumbprint when the certificate authenticates a client.
+    pub client_thumbprint: Option<String>,
+    /// SHA-256 fingerprint.
+    pub sha256_fingerprint: Option<String>,
+    /// Subjects of the certificates it trusts.
+    pub trusts: Vec<String>,
+    /// The same, with thumbprints and reasons.
+    pub trust: Vec<TrustReport>,
+    /// SHA-1 thumbprints of the client certificates it accepts.
+    pub allowed_client_thumbprints: Vec<String>,
+    /// The same, with the service each belongs to.
+    pub allowed_clients: Vec<AllowedClient>,
+    /// `ip:port` listeners.
+    pub listeners: Vec<String>,
+    /// Its files.
+    pub outputs: Vec<OutputReport>,
+    /// Reload command.
+    pub reload: Option<String>,
+    /// Remarks.
+    pub notes: Vec<String>,
+}
+
+/// A CSR waiting for an external CA.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingCsr {
+    /// The service.
+    pub service: String,
+    /// The CSR to submit.
+    pub csr: String,
+    /// Where to put the reply.
+    pub reply: String,
+}
+
+/// What the next-steps text is made from.
+pub struct Context<'a> {
+    /// The platform.
+    pub platform: &'a Platform,
+    /// The service reports.
+    pub services: &'a [ServiceReport],
+    /// The internal CA directory, when used.
+    pub ca_dir: Option<&'a Path>,
+    /// The internal CA's root, when it exists.
+    pub ca_root: Option<Anchor>,
+    /// The passwords file, when keystores exist.
+    pub passwords_file: Option<&'a Path>,
+    /// CSRs waiting.
+    pub pending: &'a [PendingCsr],
+}
+
+/// True for kinds whose TLS is bound to ports by Windows (HTTP.SYS).
+fn windows_kind(kind: Option<&str>) -> bool {
+    let kind = kind.unwrap_or("").to_ascii_lowercase();
+    [
+        "iis", "windows", "http.sys", "httpsys", "wcf", "dotnet", ".net",
+    ]
+    .iter()
+    .any(|k| kind.contains(k))
+}
+
+/// A stable GUID for netsh's appid, derived from the platform and service names.
+fn app_guid(platform: &str, service: &str) -> String {
+    let h = hex::encode(Sha256::digest(format!("{platform}/{service}").as_bytes()));
+    format!(
+        "{{{}-{}-{}-{}-{}}}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// The next-steps text. Deterministic, so an unchanged platform rewrites nothing.
+pub fn next_steps(ctx: &Context<'_>) -> String {
+    let mut t = String::new();
+    let p = ctx.platform;
+    let _ = writeln!(t, "Next steps for platform '{}' (certfleet apply)", p.name);
+    let _ = writeln!(t, "{}", "=".repeat(60));
+    let _ = writeln!(t);
+
+    let _ = writeln!(t, "1. Roots to distribute");
+    let mut any_root = false;
+    if let (Some(dir), Some(root)) = (ctx.ca_dir, &ctx.ca_root) {
+        any_root = true;
+        let _ = writeln!(
+            t,
+            "   The internal CA's root {} (SHA-1 {})\n   is {}.\n   Install it in the \"Trusted Root Certification Authorities\" store of every\n   client machine and browser that talks to these services (for example by group\n   policy), and in the trust store of any peer not in this model. Keep\n   {} offline or at least private: it signs everything.",
+            root.subject,
+            root.sha1,
+            dir.join("root.crt").display(),
+            dir.join("root.key").display()
+        );
+    } else if let Some(dir) = ctx.ca_dir {
+        any_root = true;
+        let _ = writeln!(
+            t,
+            "   The internal CA will be created in {} by apply.",
+            dir.display()
+        );
+    }
+    for s in ctx.services.iter().filter(|s| s.issuer == "self-signed") {
+        if let (Some(subject), Some(thumb)) = (&s.subject, &s.server_thumbprint) {
+            any_root = true;
+            let crt = s
+                .outputs
+                .iter()
+                .find(|o| o.format == "pem-pair")
+                .map(|o| format!("{}.crt", o.path))
+                .or_else(|| {
+                    s.outputs
+                        .iter()
+                        .find(|o| o.format == "der")
+                        .map(|o| o.path.clone())
+                });
+            let _ = writeln!(
+                t,
+                "   {} is self-signed ({}, SHA-1 {}): import it{} into the trusted\n   root store of the clients that connect to it.",
+                s.name,
+                subject,
+                thumb,
+                crt.map(|c| format!(" ({c})")).unwrap_or_default()
+            );
+        }
+    }
+    if !any_root {
+        let _ = writeln!(t, "   None: no internal CA or self-signed certificate.");
+    }
+    let _ = writeln!(t);
+
+    let _ = writeln!(t, "2. Services");
+    for s in ctx.services {
+        let _ = writeln!(
+            t,
+            "\n   {} ({}on node {}, issuer {}, usage {})",
+            s.name,
+            s.kind
+                .as_ref()
+                .map(|k| format!("{k}, "))
+                .unwrap_or_default(),
+            s.node,
+            s.issuer,
+            s.usage
+        );
+        match (&s.subject, &s.not_after) {
+            (Some(subject), Some(not_after)) => {
+                let _ = writeln!(t, "     certificate:   {subject}, valid until {not_after}");
+                let _ = writeln!(t, "     names:         {}", s.sans.join(", "));
+            }
+            _ => {
+                let _ = writeln!(t, "     certificate:   none yet ({})", s.status);
+            }
+        }
+        if let Some(th) = &s.server_thumbprint {
+            let _ = writeln!(t, "     server thumbprint (SHA-1): {th}");
+        }
+        if let Some(th) = &s.client_thumbprint {
+            let _ = writeln!(t, "     client thumbprint (SHA-1): {th}");
+        }
+        if !s.allowed_client_thumbprints.is_empty() {
+            let _ = writeln!(
+                t,
+                "     allowed client thumbprints (type these into its configuration tool):"
+            );
+            for client in &s.allowed_clients {
+                let _ = writeln!(t, "       {}  ({})", client.sha1_thumbprint, client.service);
+            }
+        }
+        if s.trust.is_empty() {
+            let _ = writeln!(t, "     trusts:        nothing from this platform");
+        } else {
+            let _ = writeln!(t, "     trusts:");
+            for entry in &s.trust {
+                let _ = writeln!(
+                    t,
+                    "       {} (SHA-1 {})",
+                    entry.subject, entry.sha1_thumbprint
+                );
+                for reason in &entry.because {
+                    let _ = writeln!(t, "         because {reason}");
+                }
+            }
+        }
+        for o in &s.outputs {
+            let shown = if o.format == "pem-pair" {
+                format!("{0}.crt and {0}.key", o.path)
+            } else {
+                o.path.clone()
+            };
+            let _ = writeln!(t, "     file:          {shown} ({})", o.format);
+        }
+        if let Some(cmd) = &s.reload {
+            let _ = writeln!(t, "     reload:        {cmd}");
+        }
+        if !s.listeners.is_empty() {
+            if windows_kind(s.kind.as_deref()) {
+                let thumb = s.server_thumbprint.as_deref().unwrap_or("<thumbprint>");
+                if let Some(p12) = s.outputs.iter().find(|o| o.format == "pkcs12") {
+                    let _ = writeln!(
+                        t,
+                        "     import into LocalMachine\\My: certutil -f -p <password from passwords.json> -importpfx {}",
+                        p12.path
+                    );
+                }
+                let _ = writeln!(t, "     port bindings (elevated prompt on {}):", s.node);
+                for l in &s.listeners {
+                    let _ = writeln!(
+                        t,
+                        "       netsh http add sslcert ipport={l} certhash={thumb} appid={} certstorename=MY",
+                        app_guid(&p.name, &s.name)
+                    );
+                }
+            } else {
+                let _ = writeln!(
+                    t,
+                    "     listens on:    {} (check what it serves with `certfleet scan {}`)",
+                    s.listeners.join(", "),
+                    s.listeners
+                        .first()
+                        .map(|l| l.replacen("0.0.0.0", &s.cn, 1))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        for note in &s.notes {
+            let _ = writeln!(t, "     note:          {note}");
+        }
+    }
+    let _ = writeln!(t);
+
+    let _ = writeln!(t, "3. Waiting for you");
+    let mut waiting = false;
+    for pending in ctx.pending {
+        waiting = true;
+        let _ = writeln!(
+            t,
+            "   {}: submit the CSR {} to the external CA, then put its reply (PEM: the\n   certificate, optionally followed by its chain) at {} and run\n   `certfleet apply` again. The reply is checked against the CSR before use.",
+            pending.service, pending.csr, pending.reply
+        );
+    }
+    for s in ctx.services.iter().filter(|s| s.issuer == "acme") {
+        waiting = true;
+        let _ = writeln!(
+            t,
+            "   {}: ACME issues its certificate online. On the certfleet server run\n   `certfleet domain add {}` (once) and `certfleet domain acme {} --email ADMIN@EXAMPLE`;\n   the name must resolve to the edge, with port 80 or 443 reachable for the challenge.",
+            s.name, s.cn, s.cn
+        );
+    }
+    if !waiting {
+        let _ = writeln!(t, "   Nothing: every certificate is issued.");
+    }
+    let _ = writeln!(t);
+
+    let _ = writeln!(t, "4. Passwords");
+    match ctx.passwords_file {
+        Some(file) => {
+            let _ = writeln!(
+                t,
+                "   Keystore passwords (generated where the model gives none) are in\n   {} (mode 0600), by keystore path; model passwords given as\n   CRYPT: values stay sealed there (open them with `certfleet decrypt`). Copy each\n   into its service's configuration, preferably as a CRYPT: value (`certfleet encrypt`).",
+                file.display()
+            );
+        }
+        None => {
+            let _ = writeln!(t, "   No keystores, no passwords.");
+        }
+    }
+    t
+}
+
+/// The report of one service: its certificate, thumbprints, trust and files.
+pub fn service_report(
+    platform: &Platform,
+    service: &Service,
+    outcome: &Outcome,
+    outcomes: &[Outcome],
+    trust: &TrustSet,
+    mut notes: Vec<String>,
+    paths: &[PathBuf],
+) -> ServiceReport {
+    let material = match &outcome.status {
+        Status::Ready(m) => Some(m.as_ref()),
+        _ => None,
+    };
+    let thumb = material.map(|m| m.info.sha1_thumbprint.clone());
+    let mut allowed = Vec::new();
+    for client in &service.allowed_clients {
+        let status = platform
+            .services
+            .iter()
+            .position(|s| &s.name == client)
+            .and_then(|i| outcomes.get(i))
+            .map(|o| &o.status);
+        match status {
+            Some(Status::Ready(m)) => allowed.push(AllowedClient {
+                service: client.clone(),
+                sha1_thumbprint: m.info.sha1_thumbprint.clone(),
+            }),
+            _ => notes.push(format!(
+                "{client}'s client thumbprint is not known yet; run apply again once it has a certificate"
+            )),
+        }
+    }
+    notes.extend(outcome.notes.iter().cloned());
+    notes.extend(trust.notes.iter().cloned());
+    let status = match &outcome.status {
+        Status::Ready(_) => "ready",
+        Status::WillIssue => "to-issue",
+        Status::AwaitingReply => "awaiting-reply",
+        Status::Acme => "acme",
+    };
+    ServiceReport {
+        name: service.name.clone(),
+        kind: service.kind.clone(),
+        node: service.node.clone(),
+        issuer: service.issuer.name(),
+        usage: usage_name(service.usage),
+        status,
+        cn: service.cn.clone(),
+        subject: material.map(|m| m.info.subject.clone()),
+        sans: material
+            .map(|m| m.info.sans.clone())
+            .unwrap_or_else(|| service.sans.iter().map(|s| s.display()).collect()),
+        not_after: material.map(|m| m.info.not_after.clone()),
+        server_thumbprint: thumb.clone().filter(|_| serves(service.usage)),
+        client_thumbprint: thumb.filter(|_| is_client(service.usage)),
+        sha256_fingerprint: material.map(|m| m.info.sha256_fingerprint.clone()),
+        trusts: trust
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.clone())
+            .collect(),
+        trust: trust
+            .entries
+            .iter()
+            .map(|e| TrustReport {
+                subject: e.anchor.subject.clone(),
+                sha1_thumbprint: e.anchor.sha1.clone(),
+                because: e.because.clone(),
+            })
+            .collect(),
+        allowed_client_thumbprints: allowed.iter().map(|a| a.sha1_thumbprint.clone()).collect(),
+        allowed_clients: allowed,
+        listeners: service.listeners.clone(),
+        outputs: service
+            .outputs
+            .iter()
+            .zip(paths)
+            .map(|(o, p)| OutputReport {
+                format: o.format.name(),
+                path: p.display().to_string(),
+                keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
+            })
+            .collect(),
+        reload: service.reload.clone(),
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_guids_are_stable_and_well_formed() {
+        let a = app_guid("qms", "web");
+        assert_eq!(a, app_guid("qms", "web"));
+        assert_ne!(a, app_guid("qms", "data"));
+        assert_eq!(a.len(), 38);
+        assert!(a.starts_with('{') && a.ends_with('}'));
+    }
+
+    #[test]
+    fn windows_kinds_are_recognised() {
+        assert!(windows_kind(Some("IIS")));
+        assert!(windows_kind(Some("windows-service")));
+        assert!(!windows_kind(Some("jetty")));
+        assert!(!windows_kind(None));
+    }
+}

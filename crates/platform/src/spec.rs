@@ -1,0 +1,265 @@
+//! The validated platform: typed, cross-checked, with every default filled in. Built
+//! only by [`crate::validate::validate`]; everything after validation works on these.
+
+use certfleet_pki::keys::KeyAlgorithm;
+use certfleet_pki::names::San;
+use certfleet_pki::profile::Usage;
+use std::net::IpAddr;
+
+/// Who issues a service's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerKind {
+    /// The platform's own CA (root and issuing intermediate in `ca_dir`).
+    Internal,
+    /// The certificate signs itself.
+    SelfSigned,
+    /// An outside CA: certfleet writes a CSR and imports the reply.
+    External,
+    /// An ACME CA, through `certfleet domain acme` on the running server.
+    Acme,
+}
+
+impl IssuerKind {
+    /// The model's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            IssuerKind::Internal => "internal",
+            IssuerKind::SelfSigned => "self-signed",
+            IssuerKind::External => "external",
+            IssuerKind::Acme => "acme",
+        }
+    }
+
+    /// Parses the model's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            IssuerKind::Internal,
+            IssuerKind::SelfSigned,
+            IssuerKind::External,
+            IssuerKind::Acme,
+        ]
+        .into_iter()
+        .find(|k| k.name() == text)
+    }
+}
+
+/// The model's spelling of a usage.
+pub fn usage_name(usage: Usage) -> &'static str {
+    match usage {
+        Usage::Server => "server",
+        Usage::Client => "client",
+        Usage::Both => "both",
+    }
+}
+
+/// True when `usage` includes TLS server authentication.
+pub fn serves(usage: Usage) -> bool {
+    matches!(usage, Usage::Server | Usage::Both)
+}
+
+/// True when `usage` includes TLS client authentication.
+pub fn is_client(usage: Usage) -> bool {
+    matches!(usage, Usage::Client | Usage::Both)
+}
+
+/// An output file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `path.crt` (leaf and intermediates) and `path.key`.
+    PemPair,
+    /// One PEM file: key, leaf, chain.
+    Merged,
+    /// The leaf, DER.
+    Der,
+    /// PKCS#12 with the key, leaf and chain.
+    Pkcs12,
+    /// JKS with the key, leaf and chain.
+    Jks,
+    /// PEM bundle of the trusted certificates.
+    PemTrust,
+    /// PKCS#12 of trusted certificates.
+    Pkcs12Trust,
+    /// JKS of trusted certificates.
+    JksTrust,
+    /// PEM of the issuing chain, without the leaf.
+    PemChain,
+    /// RFC 7919 Diffie-Hellman group.
+    Dhparam,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 10] = [
+        Format::PemPair,
+        Format::Merged,
+        Format::Der,
+        Format::Pkcs12,
+        Format::Jks,
+        Format::PemTrust,
+        Format::Pkcs12Trust,
+        Format::JksTrust,
+        Format::PemChain,
+        Format::Dhparam,
+    ];
+
+    /// The model's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::PemPair => "pem-pair",
+            Format::Merged => "merged",
+            Format::Der => "der",
+            Format::Pkcs12 => "pkcs12",
+            Format::Jks => "jks",
+            Format::PemTrust => "pem-trust",
+            Format::Pkcs12Trust => "pkcs12-trust",
+            Format::JksTrust => "jks-trust",
+            Format::PemChain => "pem-chain",
+            Format::Dhparam => "dhparam",
+        }
+    }
+
+    /// Parses the model's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Format::ALL.into_iter().find(|f| f.name() == text)
+    }
+
+    /// Keystore formats, which have a password.
+    pub fn is_keystore(self) -> bool {
+        matches!(
+            self,
+            Format::Pkcs12 | Format::Jks | Format::Pkcs12Trust | Format::JksTrust
+        )
+    }
+
+    /// Formats holding the service's own certificate (and maybe key).
+    pub fn needs_leaf(self) -> bool {
+        matches!(
+            self,
+            Format::PemPair
+                | Format::Merged
+                | Format::Der
+                | Format::Pkcs12
+                | Format::Jks
+                | Format::PemChain
+        )
+    }
+
+    /// Formats holding the trusted certificates of the trust graph.
+    pub fn is_trust(self) -> bool {
+        matches!(
+            self,
+            Format::PemTrust | Format::Pkcs12Trust | Format::JksTrust
+        )
+    }
+}
+
+/// One output file of a service.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The format.
+    pub format: Format,
+    /// The path as written in the model.
+    pub path: String,
+    /// Keystore alias (required for `pkcs12` and `jks`).
+    pub alias: Option<String>,
+    /// Store password as written (plain or `CRYPT:`); generated when `None`.
+    pub password: Option<String>,
+    /// JKS key password as written; the store password when `None`.
+    pub key_password: Option<String>,
+    /// PKCS#12 3DES/RC2.
+    pub legacy: bool,
+    /// DH group size.
+    pub bits: u32,
+    /// The line of the output's table, for messages.
+    pub line: usize,
+}
+
+/// A node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Name.
+    pub name: String,
+    /// FQDN.
+    pub fqdn: String,
+    /// Addresses.
+    pub ips: Vec<IpAddr>,
+}
+
+/// A service, with its certificate request worked out.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Free-text kind.
+    pub kind: Option<String>,
+    /// The node's name.
+    pub node: String,
+    /// The node's FQDN.
+    pub fqdn: String,
+    /// Certificate CN.
+    pub cn: String,
+    /// Extra DNS names for the certificate (the node's FQDN among them).
+    pub dns_names: Vec<String>,
+    /// IP addresses for the certificate.
+    pub ips: Vec<IpAddr>,
+    /// The full SAN set, CN first.
+    pub sans: Vec<San>,
+    /// Usage.
+    pub usage: Usage,
+    /// Key algorithm.
+    pub key: KeyAlgorithm,
+    /// Validity days.
+    pub days: u32,
+    /// Issuer.
+    pub issuer: IssuerKind,
+    /// `ip:port` listeners.
+    pub listeners: Vec<String>,
+    /// Services whose client certificates it accepts.
+    pub allowed_clients: Vec<String>,
+    /// Reload command.
+    pub reload: Option<String>,
+    /// Output files.
+    pub outputs: Vec<Output>,
+}
+
+/// A connection from a client service to a server service.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Client service.
+    pub from: String,
+    /// Server service.
+    pub to: String,
+    /// Mutual TLS.
+    pub mtls: bool,
+}
+
+/// The validated platform.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// Name (state directory name).
+    pub name: String,
+    /// The internal CA directory as written.
+    pub ca_dir: String,
+    /// Key algorithm of a new internal CA.
+    pub ca_key: KeyAlgorithm,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Services, in model order.
+    pub services: Vec<Service>,
+    /// Connections, in model order.
+    pub connections: Vec<Connection>,
+}
+
+impl Platform {
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// True when any service is issued by the internal CA.
+    pub fn uses_internal_ca(&self) -> bool {
+        self.services
+            .iter()
+            .any(|s| s.issuer == IssuerKind::Internal)
+    }
+}

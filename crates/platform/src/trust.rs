@@ -1,0 +1,246 @@
+//! The derived trust graph (SPEC C6): nobody types who trusts whom; it follows from the
+//! connections.
+//!
+//! For every connection the client trusts the server's issuer chain (for the internal CA
+//! the root and the intermediate, since a trust store without the intermediate is a
+//! classic failure; for a self-signed server its own certificate); with mutual TLS, and
+//! for every service named in `allowed_clients`, the server trusts the client's likewise.
+//! Each trusted certificate carries the reasons it is there, deduplicated.
+
+use crate::spec::Platform;
+use std::collections::BTreeMap;
+
+/// A certificate some service must trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// DER.
+    pub der: Vec<u8>,
+    /// Subject, e.g. `CN=qms Root CA`.
+    pub subject: String,
+    /// SHA-1 thumbprint.
+    pub sha1: String,
+}
+
+/// What trusting a service's certificates takes.
+#[derive(Debug, Clone)]
+pub enum Anchors {
+    /// These certificates (issuer chain, or the certificate itself when self-signed).
+    Known(Vec<Anchor>),
+    /// Not known yet (a certificate about to be issued, a CA reply not yet in); the text
+    /// says why.
+    Unknown(String),
+    /// Not known until the administrator acts (an external CA's reply); the text says
+    /// what is awaited. Reported, and left out of trust stores until then.
+    Awaiting(String),
+    /// A public CA (ACME): the system's roots already cover it.
+    Public,
+}
+
+/// One trusted certificate and why.
+#[derive(Debug, Clone)]
+pub struct TrustEntry {
+    /// The certificate.
+    pub anchor: Anchor,
+    /// Reasons, e.g. `it connects to data-service`.
+    pub because: Vec<String>,
+}
+
+/// Everything one service must trust.
+#[derive(Debug, Clone, Default)]
+pub struct TrustSet {
+    /// The certificates, in the order the connections name them, without duplicates.
+    pub entries: Vec<TrustEntry>,
+    /// Peers whose anchors are not known yet (so the set is incomplete), with the reason.
+    pub unknown: Vec<String>,
+    /// Remarks for the report (public roots, chains an external CA did not send).
+    pub notes: Vec<String>,
+}
+
+impl TrustSet {
+    fn add(&mut self, anchors: &Anchors, peer: &str, because: &str) {
+        match anchors {
+            Anchors::Known(list) => {
+                for anchor in list {
+                    match self.entries.iter_mut().find(|e| e.anchor.der == anchor.der) {
+                        Some(entry) => {
+                            if !entry.because.iter().any(|b| b == because) {
+                                entry.because.push(because.to_owned());
+                            }
+                        }
+                        None => self.entries.push(TrustEntry {
+                            anchor: anchor.clone(),
+                            because: vec![because.to_owned()],
+                        }),
+                    }
+                }
+                if list.is_empty() {
+                    self.notes.push(format!(
+                        "{peer}'s issuer chain is not known to certfleet (the CA's reply carried no chain): add that CA's root by hand ({because})"
+                    ));
+                }
+            }
+            Anchors::Unknown(why) => {
+                let line = format!("{peer}: {why}");
+                if !self.unknown.contains(&line) {
+                    self.unknown.push(line);
+                }
+            }
+            Anchors::Awaiting(what) => self.notes.push(format!(
+                "{peer}'s issuer is not known yet ({what}); it is added once the reply is in ({because})"
+            )),
+            Anchors::Public => self.notes.push(format!(
+                "{peer} has a public (ACME) certificate: the system's public roots cover it ({because})"
+            )),
+        }
+    }
+
+    /// The DER certificates, in order.
+    pub fn ders(&self) -> Vec<&[u8]> {
+        self.entries
+            .iter()
+            .map(|e| e.anchor.der.as_slice())
+            .collect()
+    }
+}
+
+/// Derives every service's trust set. `anchors_of` says what trusting a service takes.
+pub fn derive(
+    platform: &Platform,
+    anchors_of: &dyn Fn(&str) -> Anchors,
+) -> BTreeMap<String, TrustSet> {
+    let mut sets: BTreeMap<String, TrustSet> = platform
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), TrustSet::default()))
+        .collect();
+    for conn in &platform.connections {
+        let server = anchors_of(&conn.to);
+        if let Some(set) = sets.get_mut(&conn.from) {
+            set.add(&server, &conn.to, &format!("it connects to {}", conn.to));
+        }
+        if conn.mtls {
+            let client = anchors_of(&conn.from);
+            if let Some(set) = sets.get_mut(&conn.to) {
+                set.add(
+                    &client,
+                    &conn.from,
+                    &format!("{} connects to it with a client certificate", conn.from),
+                );
+            }
+        }
+    }
+    for service in &platform.services {
+        for client in &service.allowed_clients {
+            let mtls = platform
+                .connections
+                .iter()
+                .any(|c| c.mtls && &c.from == client && c.to == service.name);
+            if mtls {
+                // Already trusted, for the connection itself.
+                continue;
+            }
+            let anchors = anchors_of(client);
+            if let Some(set) = sets.get_mut(&service.name) {
+                set.add(
+                    &anchors,
+                    client,
+                    &format!("it accepts {client}'s client certificate"),
+                );
+            }
+        }
+    }
+    sets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse, Locator};
+    use crate::validate::validate;
+
+    fn platform(text: &str) -> Platform {
+        let loc = Locator::new("m.toml", text);
+        validate(&loc, &parse(&loc, text).unwrap()).unwrap()
+    }
+
+    fn anchor(name: &str) -> Anchor {
+        Anchor {
+            der: name.as_bytes().to_vec(),
+            subject: format!("CN={name}"),
+            sha1: name.to_uppercase(),
+        }
+    }
+
+    const MODEL: &str = r#"
+[platform]
+name = "p"
+[[node]]
+name = "n"
+fqdn = "n.example.test"
+[[service]]
+name = "data"
+node = "n"
+usage = "both"
+allowed_clients = ["rec"]
+[[service]]
+name = "rec"
+node = "n"
+usage = "both"
+ca = "self-signed"
+[[service]]
+name = "web"
+node = "n"
+usage = "client"
+[[connection]]
+from = "rec"
+to = "data"
+mtls = true
+[[connection]]
+from = "web"
+to = "data"
+[[connection]]
+from = "web"
+to = "rec"
+"#;
+
+    #[test]
+    fn clients_trust_servers_and_mtls_servers_trust_clients() {
+        let p = platform(MODEL);
+        let sets = derive(&p, &|name| match name {
+            "data" => Anchors::Known(vec![anchor("intermediate"), anchor("root")]),
+            "rec" => Anchors::Known(vec![anchor("rec-self")]),
+            _ => Anchors::Public,
+        });
+        let web: Vec<_> = sets["web"]
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.clone())
+            .collect();
+        assert_eq!(web, ["CN=intermediate", "CN=root", "CN=rec-self"]);
+        let rec: Vec<_> = sets["rec"]
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.clone())
+            .collect();
+        assert_eq!(rec, ["CN=intermediate", "CN=root"]);
+        // data trusts rec's self-signed certificate once (mTLS and allowed_clients).
+        assert_eq!(sets["data"].entries.len(), 1);
+        assert_eq!(sets["data"].entries[0].because.len(), 1);
+        assert_eq!(sets["data"].entries[0].anchor.subject, "CN=rec-self");
+        assert!(sets["web"].entries[0].because[0].contains("connects to data"));
+    }
+
+    #[test]
+    fn unknown_and_public_anchors_are_reported_not_trusted() {
+        let p = platform(MODEL);
+        let sets = derive(&p, &|name| match name {
+            "data" => Anchors::Public,
+            _ => Anchors::Unknown("not issued yet".into()),
+        });
+        assert!(sets["web"].entries.is_empty());
+        assert_eq!(sets["web"].unknown.len(), 1);
+        assert_eq!(sets["web"].notes.len(), 1);
+        // rec is unknown for two reasons (mTLS and allowed_clients) but listed once.
+        assert_eq!(sets["data"].unknown.len(), 1);
+    }
+}

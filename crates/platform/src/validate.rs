@@ -1,0 +1,717 @@
+//! From the raw model to a [`Platform`]: every value parsed, every reference checked,
+//! every default filled in. Each error names the model file, the line and the key.
+
+use crate::error::Result;
+use crate::model::{Locator, RawModel, RawOutput, RawService, Text};
+use crate::spec::{
+    is_client, serves, usage_name, Connection, Format, IssuerKind, Node, Output, Platform, Service,
+};
+use certfleet_pki::keys::KeyAlgorithm;
+use certfleet_pki::names::{san_set, San};
+use certfleet_pki::profile::Usage;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use toml::Spanned;
+
+const DEFAULT_DAYS: u32 = 397;
+
+/// Names used as file names in the state directory: letters, digits, `.`, `_`, `-`.
+fn check_name(loc: &Locator, name: &Text, key: &str) -> Result<()> {
+    let text = name.get_ref();
+    let ok = !text.is_empty()
+        && !text.starts_with('.')
+        && text.len() <= 128
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(loc.at(
+            name,
+            key,
+            format!("'{text}' is not a usable name: use letters, digits, '.', '_' and '-' (not starting with '.')"),
+        ))
+    }
+}
+
+fn key_algorithm(loc: &Locator, text: &Text, key: &str, allow_weak: bool) -> Result<KeyAlgorithm> {
+    let alg: KeyAlgorithm = text
+        .get_ref()
+        .parse()
+        .map_err(|e| loc.at(text, key, format!("{e}")))?;
+    if alg.is_weak() && !allow_weak {
+        return Err(loc.at(
+            text,
+            key,
+            "rsa1024 is only for legacy peers; set allow_weak = true in [platform] to accept it",
+        ));
+    }
+    Ok(alg)
+}
+
+fn issuer(loc: &Locator, text: &Text, key: &str) -> Result<IssuerKind> {
+    IssuerKind::parse(text.get_ref()).ok_or_else(|| {
+        loc.at(
+            text,
+            key,
+            format!(
+                "unknown issuer '{}'; expected internal, self-signed, external or acme",
+                text.get_ref()
+            ),
+        )
+    })
+}
+
+fn days(loc: &Locator, value: &Spanned<i64>, key: &str) -> Result<u32> {
+    u32::try_from(*value.get_ref())
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| loc.at(value, key, "must be a number of days between 1 and 36500"))
+}
+
+fn ip(loc: &Locator, text: &Text, key: &str) -> Result<IpAddr> {
+    text.get_ref().parse().map_err(|_| {
+        loc.at(
+            text,
+            key,
+            format!("'{}' is not an IP address", text.get_ref()),
+        )
+    })
+}
+
+/// Checks the raw model and builds the platform.
+pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
+    let p = raw.platform.get_ref();
+    check_name(loc, &p.name, "platform.name")?;
+    let allow_weak = p.allow_weak.unwrap_or(false);
+    let default_key = match &p.key {
+        Some(k) => key_algorithm(loc, k, "platform.key", allow_weak)?,
+        None => KeyAlgorithm::EcdsaP256,
+    };
+    let default_issuer = match &p.ca {
+        Some(c) => issuer(loc, c, "platform.ca")?,
+        None => IssuerKind::Internal,
+    };
+    let default_days = match &p.days {
+        Some(d) => days(loc, d, "platform.days")?,
+        None => DEFAULT_DAYS,
+    };
+    let ca_dir = match &p.ca_dir {
+        Some(d) if d.get_ref().trim().is_empty() => {
+            return Err(loc.at(d, "platform.ca_dir", "must not be empty"))
+        }
+        Some(d) => d.get_ref().clone(),
+        None => "ca".to_owned(),
+    };
+
+    let mut nodes: Vec<Node> = Vec::new();
+    for raw_node in &raw.node {
+        let n = raw_node.get_ref();
+        check_name(loc, &n.name, "node.name")?;
+        if nodes.iter().any(|x| &x.name == n.name.get_ref()) {
+            return Err(loc.at(
+                &n.name,
+                "node.name",
+                format!("node '{}' is defined twice", n.name.get_ref()),
+            ));
+        }
+        certfleet_pki::names::dns(n.fqdn.get_ref())
+            .map_err(|e| loc.at(&n.fqdn, "node.fqdn", e.to_string()))?;
+        let ips = n
+            .ips
+            .iter()
+            .map(|i| ip(loc, i, "node.ips"))
+            .collect::<Result<Vec<_>>>()?;
+        nodes.push(Node {
+            name: n.name.get_ref().clone(),
+            fqdn: n.fqdn.get_ref().to_ascii_lowercase(),
+            ips,
+        });
+    }
+
+    // Names first, so connections and allowed_clients can refer forward.
+    let mut service_names: BTreeMap<String, usize> = BTreeMap::new();
+    for raw_service in &raw.service {
+        let s = raw_service.get_ref();
+        check_name(loc, &s.name, "service.name")?;
+        if service_names.contains_key(s.name.get_ref()) {
+            return Err(loc.at(
+                &s.name,
+                "service.name",
+                format!("service '{}' is defined twice", s.name.get_ref()),
+            ));
+        }
+        service_names.insert(s.name.get_ref().clone(), service_names.len());
+    }
+    let unknown_service = |text: &Text, key: &str| {
+        loc.at(
+            text,
+            key,
+            format!(
+                "no service is called '{}' (services: {})",
+                text.get_ref(),
+                service_names.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    };
+
+    let mut connections = Vec::new();
+    // Roles the connections give each service, for the default usage and for checks.
+    let mut is_server_of: BTreeSet<String> = BTreeSet::new();
+    let mut mtls_client: BTreeSet<String> = BTreeSet::new();
+    for raw_conn in &raw.connection {
+        let c = raw_conn.get_ref();
+        for (text, key) in [(&c.from, "connection.from"), (&c.to, "connection.to")] {
+            if !service_names.contains_key(text.get_ref()) {
+                return Err(unknown_service(text, key));
+            }
+        }
+        if c.from.get_ref() == c.to.get_ref() {
+            return Err(loc.at(
+                &c.to,
+                "connection.to",
+                "a service does not connect to itself",
+            ));
+        }
+        if connections
+            .iter()
+            .any(|x: &Connection| &x.from == c.from.get_ref() && &x.to == c.to.get_ref())
+        {
+            return Err(loc.at(
+                &c.from,
+                "connection",
+                format!(
+                    "the connection from {} to {} is listed twice",
+                    c.from.get_ref(),
+                    c.to.get_ref()
+                ),
+            ));
+        }
+        is_server_of.insert(c.to.get_ref().clone());
+        if c.mtls {
+            mtls_client.insert(c.from.get_ref().clone());
+        }
+        connections.push(Connection {
+            from: c.from.get_ref().clone(),
+            to: c.to.get_ref().clone(),
+            mtls: c.mtls,
+        });
+    }
+    for raw_service in &raw.service {
+        for client in &raw_service.get_ref().allowed_clients {
+            if !service_names.contains_key(client.get_ref()) {
+                return Err(unknown_service(client, "service.allowed_clients"));
+            }
+            if client.get_ref() == raw_service.get_ref().name.get_ref() {
+                return Err(loc.at(
+                    client,
+                    "service.allowed_clients",
+                    "a service does not need to allow itself",
+                ));
+            }
+            mtls_client.insert(client.get_ref().clone());
+        }
+    }
+
+    let mut services = Vec::new();
+    let mut seen_paths: BTreeMap<String, usize> = BTreeMap::new();
+    for raw_service in &raw.service {
+        let service = build_service(
+            loc,
+            raw_service,
+            &nodes,
+            Defaults {
+                key: default_key,
+                issuer: default_issuer,
+                days: default_days,
+                allow_weak,
+            },
+            is_server_of.contains(raw_service.get_ref().name.get_ref()),
+            mtls_client.contains(raw_service.get_ref().name.get_ref()),
+        )?;
+        for (raw_out, out) in raw_service.get_ref().output.iter().zip(&service.outputs) {
+            if let Some(line) = seen_paths.insert(out.path.clone(), out.line) {
+                return Err(loc.at(
+                    &raw_out.get_ref().path,
+                    "service.output.path",
+                    format!(
+                        "'{}' is already the path of the output on line {line}",
+                        out.path
+                    ),
+                ));
+            }
+        }
+        services.push(service);
+    }
+
+    check_roles(loc, raw, &services)?;
+
+    let ca_key = if default_key.is_rsa() {
+        match default_key {
+            KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
+            other => other,
+        }
+    } else {
+        default_key
+    };
+    Ok(Platform {
+        name: p.name.get_ref().clone(),
+        ca_dir,
+        ca_key,
+        nodes,
+        services,
+        connections,
+    })
+}
+
+struct Defaults {
+    key: KeyAlgorithm,
+    issuer: IssuerKind,
+    days: u32,
+    allow_weak: bool,
+}
+
+fn build_service(
+    loc: &Locator,
+    raw: &Spanned<RawService>,
+    nodes: &[Node],
+    defaults: Defaults,
+    is_server: bool,
+    is_mtls_client: bool,
+) -> Result<Service> {
+    let s = raw.get_ref();
+    let name = s.name.get_ref().clone();
+    let node = nodes
+        .iter()
+        .find(|n| &n.name == s.node.get_ref())
+        .ok_or_else(|| {
+            loc.at(
+                &s.node,
+                "service.node",
+                format!(
+                    "service '{name}' runs on node '{}', which is not defined (nodes: {})",
+                    s.node.get_ref(),
+                    nodes
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    let usage = match &s.usage {
+        Some(u) => u
+            .get_ref()
+            .parse::<Usage>()
+            .map_err(|e| loc.at(u, "service.usage", e.to_string()))?,
+        None if is_mtls_client && is_server => Usage::Both,
+        None if is_mtls_client => Usage::Client,
+        None => Usage::Server,
+    };
+    let key = match &s.key {
+        Some(k) => key_algorithm(loc, k, "service.key", defaults.allow_weak)?,
+        None => defaults.key,
+    };
+    let days = match &s.days {
+        Some(d) => days(loc, d, "service.days")?,
+        None => defaults.days,
+    };
+    let issuer_kind = match &s.ca {
+        Some(c) => issuer(loc, c, "service.ca")?,
+        None => defaults.issuer,
+    };
+    let cn = match &s.cn {
+        Some(cn) => {
+            San::from_cn(cn.get_ref())
+                .map_err(|e| loc.at(cn, "service.cn", e.to_string().replacen("--cn '", "'", 1)))?;
+            cn.get_ref().to_ascii_lowercase()
+        }
+        None => node.fqdn.clone(),
+    };
+    let mut dns_names = vec![node.fqdn.clone()];
+    for name in &s.san {
+        certfleet_pki::names::dns(name.get_ref())
+            .map_err(|e| loc.at(name, "service.san", e.to_string()))?;
+        dns_names.push(name.get_ref().to_ascii_lowercase());
+    }
+    let mut ips = node.ips.clone();
+    for text in &s.ips {
+        let addr = ip(loc, text, "service.ips")?;
+        if !ips.contains(&addr) {
+            ips.push(addr);
+        }
+    }
+    let sans = san_set(&cn, &dns_names, &ips)
+        .map_err(|e| loc.at(&s.name, "service.san", e.to_string()))?;
+    for listener in &s.listeners {
+        let ok = listener
+            .get_ref()
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !ok {
+            return Err(loc.at(
+                listener,
+                "service.listeners",
+                format!(
+                    "'{}' is not an address and port such as 0.0.0.0:443",
+                    listener.get_ref()
+                ),
+            ));
+        }
+    }
+    let reload = match &s.reload {
+        Some(r) if r.get_ref().trim().is_empty() => {
+            return Err(loc.at(
+                r,
+                "service.reload",
+                "must not be empty; leave it out instead",
+            ))
+        }
+        Some(r) => Some(r.get_ref().clone()),
+        None => None,
+    };
+    if issuer_kind == IssuerKind::Acme && usage == Usage::Client {
+        return Err(loc.at(
+            s.ca.as_ref().unwrap_or(&s.name),
+            "service.ca",
+            "ACME issues server certificates; a client-only service needs another issuer",
+        ));
+    }
+    let outputs = s
+        .output
+        .iter()
+        .map(|o| build_output(loc, o, issuer_kind))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Service {
+        name,
+        kind: s.kind.as_ref().map(|k| k.get_ref().clone()),
+        node: node.name.clone(),
+        fqdn: node.fqdn.clone(),
+        cn,
+        dns_names,
+        ips,
+        sans,
+        usage,
+        key,
+        days,
+        issuer: issuer_kind,
+        listeners: s.listeners.iter().map(|l| l.get_ref().clone()).collect(),
+        allowed_clients: s
+            .allowed_clients
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect(),
+        reload,
+        outputs,
+    })
+}
+
+fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> Result<Output> {
+    let o = raw.get_ref();
+    let format = Format::parse(o.format.get_ref()).ok_or_else(|| {
+        loc.at(
+            &o.format,
+            "service.output.format",
+            format!(
+                "unknown format '{}'; expected one of {}",
+                o.format.get_ref(),
+                Format::ALL.map(Format::name).join(", ")
+            ),
+        )
+    })?;
+    if o.path.get_ref().trim().is_empty() {
+        return Err(loc.at(&o.path, "service.output.path", "must not be empty"));
+    }
+    let line = loc.line(o.format.span().start);
+    let alias = o.alias.as_ref().map(|a| a.get_ref().clone());
+    if matches!(format, Format::Pkcs12 | Format::Jks) {
+        match &o.alias {
+            None => {
+                return Err(loc.at(
+                    &o.format,
+                    "service.output.alias",
+                    format!(
+                        "a {} keystore needs an alias (the name the service looks its key up by)",
+                        format.name()
+                    ),
+                ))
+            }
+            Some(a) if a.get_ref().trim().is_empty() => {
+                return Err(loc.at(a, "service.output.alias", "must not be empty"))
+            }
+            Some(_) => {}
+        }
+    } else if let Some(a) = &o.alias {
+        if !format.is_trust() {
+            return Err(loc.at(
+                a,
+                "service.output.alias",
+                format!("a {} output has no alias", format.name()),
+            ));
+        }
+    }
+    for (value, key) in [
+        (&o.password, "service.output.password"),
+        (&o.key_password, "service.output.key_password"),
+    ] {
+        if let Some(v) = value {
+            if !format.is_keystore() {
+                return Err(loc.at(
+                    v,
+                    key,
+                    format!("a {} output has no password", format.name()),
+                ));
+            }
+            if v.get_ref().is_empty() {
+                return Err(loc.at(
+                    v,
+                    key,
+                    "must not be empty; leave it out to have one generated",
+                ));
+            }
+        }
+    }
+    if let Some(kp) = &o.key_password {
+        if format != Format::Jks {
+            return Err(loc.at(
+                kp,
+                "service.output.key_password",
+                "only a jks keystore has a separate key password (PKCS#12 protects the key with the store password)",
+            ));
+        }
+    }
+    let legacy = match &o.legacy {
+        Some(l) if *l.get_ref() && !matches!(format, Format::Pkcs12 | Format::Pkcs12Trust) => {
+            return Err(loc.at(
+                l,
+                "service.output.legacy",
+                "legacy applies to pkcs12 and pkcs12-trust outputs only",
+            ))
+        }
+        Some(l) => *l.get_ref(),
+        None => false,
+    };
+    let bits = match &o.bits {
+        Some(b) if format != Format::Dhparam => {
+            return Err(loc.at(
+                b,
+                "service.output.bits",
+                "bits applies to dhparam outputs only",
+            ))
+        }
+        Some(b) => match *b.get_ref() {
+            2048 => 2048,
+            3072 => 3072,
+            4096 => 4096,
+            other => {
+                return Err(loc.at(
+                    b,
+                    "service.output.bits",
+                    format!("{other} is not an RFC 7919 group size; use 2048, 3072 or 4096"),
+                ))
+            }
+        },
+        None => 2048,
+    };
+    if format == Format::PemChain && issuer == IssuerKind::SelfSigned {
+        return Err(loc.at(
+            &o.format,
+            "service.output.format",
+            "a self-signed certificate has no chain; use pem-pair, or pem-trust on its peers",
+        ));
+    }
+    Ok(Output {
+        format,
+        path: o.path.get_ref().clone(),
+        alias,
+        password: o.password.as_ref().map(|p| p.get_ref().clone()),
+        key_password: o.key_password.as_ref().map(|p| p.get_ref().clone()),
+        legacy,
+        bits,
+        line,
+    })
+}
+
+/// Connections and allow-lists against the usages: an mTLS client needs a client
+/// certificate, a server a server certificate.
+fn check_roles(loc: &Locator, raw: &RawModel, services: &[Service]) -> Result<()> {
+    let usage_of = |name: &str| {
+        services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.usage)
+            .unwrap_or(Usage::Both)
+    };
+    for raw_conn in &raw.connection {
+        let c = raw_conn.get_ref();
+        let server_usage = usage_of(c.to.get_ref());
+        if !serves(server_usage) {
+            return Err(loc.at(
+                &c.to,
+                "connection.to",
+                format!(
+                    "'{}' is the server of this connection but its usage is \"{}\"; set usage = \"server\" or \"both\"",
+                    c.to.get_ref(),
+                    usage_name(server_usage)
+                ),
+            ));
+        }
+        let client_usage = usage_of(c.from.get_ref());
+        if c.mtls && !is_client(client_usage) {
+            return Err(loc.at(
+                &c.from,
+                "connection.from",
+                format!(
+                    "'{}' is the client of a mutual-TLS connection but its usage is \"{}\"; set usage = \"client\" or \"both\"",
+                    c.from.get_ref(),
+                    usage_name(client_usage)
+                ),
+            ));
+        }
+    }
+    for raw_service in &raw.service {
+        for client in &raw_service.get_ref().allowed_clients {
+            let usage = usage_of(client.get_ref());
+            if !is_client(usage) {
+                return Err(loc.at(
+                    client,
+                    "service.allowed_clients",
+                    format!(
+                        "'{}' has usage \"{}\", so it has no client certificate to allow",
+                        client.get_ref(),
+                        usage_name(usage)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse;
+
+    const BASE: &str = r#"[platform]
+name = "qms"
+key = "ecdsa-p256"
+
+[[node]]
+name = "n1"
+fqdn = "n1.corp.example"
+ips = ["10.0.0.1"]
+"#;
+
+    fn check(extra: &str) -> Result<Platform> {
+        let text = format!("{BASE}{extra}");
+        let loc = Locator::new("qms.toml", &text);
+        validate(&loc, &parse(&loc, &text)?)
+    }
+
+    fn err(extra: &str) -> String {
+        check(extra).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_model_gets_its_defaults() {
+        let p = check(
+            "[[service]]\nname = \"web\"\nnode = \"n1\"\nsan = [\"web.corp.example\"]\n[[service]]\nname = \"agent\"\nnode = \"n1\"\n[[connection]]\nfrom = \"agent\"\nto = \"web\"\nmtls = true\n",
+        )
+        .unwrap();
+        let web = p.service("web").unwrap();
+        assert_eq!(web.cn, "n1.corp.example");
+        assert_eq!(web.usage, Usage::Server);
+        assert_eq!(web.sans.len(), 3);
+        assert_eq!(web.days, DEFAULT_DAYS);
+        assert_eq!(p.service("agent").unwrap().usage, Usage::Client);
+    }
+
+    #[test]
+    fn unknown_references_name_the_line() {
+        let message = err("[[service]]\nname = \"web\"\nnode = \"n9\"\n");
+        assert!(
+            message.starts_with("qms.toml:11: service.node:"),
+            "{message}"
+        );
+        let message = err(
+            "[[service]]\nname = \"web\"\nnode = \"n1\"\n[[connection]]\nfrom = \"ghost\"\nto = \"web\"\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:13: connection.from:"),
+            "{message}"
+        );
+        let message =
+            err("[[service]]\nname = \"web\"\nnode = \"n1\"\nallowed_clients = [\"x\"]\n");
+        assert!(
+            message.starts_with("qms.toml:12: service.allowed_clients:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn duplicates_and_bad_values_are_refused() {
+        let message = err("[[node]]\nname = \"n1\"\nfqdn = \"x.example\"\n");
+        assert!(message.starts_with("qms.toml:10: node.name:"), "{message}");
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"a\"\nnode = \"n1\"\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:13: service.name:"),
+            "{message}"
+        );
+        let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nkey = \"rsa512\"\n");
+        assert!(
+            message.starts_with("qms.toml:12: service.key:"),
+            "{message}"
+        );
+        let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nkey = \"rsa1024\"\n");
+        assert!(message.contains("allow_weak"), "{message}");
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"pfx\"\npath = \"x\"\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:13: service.output.format:"),
+            "{message}"
+        );
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"jks\"\npath = \"x.jks\"\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:13: service.output.alias:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn connections_must_fit_the_usages() {
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\nusage = \"server\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\nmtls = true\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:17: connection.from:"),
+            "{message}"
+        );
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\nusage = \"client\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:18: connection.to:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn repeated_connections_self_allowance_and_acme_clients_are_refused() {
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n",
+        );
+        assert!(message.starts_with("qms.toml:19: connection:"), "{message}");
+        let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nallowed_clients = [\"a\"]\n");
+        assert!(message.contains("allow itself"), "{message}");
+        let message =
+            err("[[service]]\nname = \"a\"\nnode = \"n1\"\nca = \"acme\"\nusage = \"client\"\n");
+        assert!(message.starts_with("qms.toml:12: service.ca:"), "{message}");
+    }
+}
