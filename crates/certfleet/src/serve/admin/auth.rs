@@ -60,6 +60,11 @@ pub async fn authenticate(
     if request.method() == Method::POST && request.uri().path() == LOGIN_PATH {
         return Ok(next.run(request).await);
     }
+    // The web UI's pages check the session themselves (a page redirects to the login
+    // page rather than answering 401), and its login page and assets need none.
+    if crate::serve::ui::is_ui_path(request.uri().path()) {
+        return Ok(next.run(request).await);
+    }
     let caller = identify(&guard, request.method(), request.headers())?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)

@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "domains", description = "The domain tree, certificates and ACME settings"),
         (name = "status", description = "Expiry state and alerts"),
         (name = "session", description = "UI login and logout"),
+        (name = "audit", description = "The audit log of changes"),
         (name = "meta", description = "This document"),
     )
 )]
