@@ -23,6 +23,8 @@ pub mod domain;
 pub mod domains;
 pub mod login;
 pub mod page;
+#[cfg(test)]
+mod tests;
 pub mod timeline;
 
 use super::state::AppState;

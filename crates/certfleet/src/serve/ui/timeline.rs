@@ -65,6 +65,9 @@ pub struct Timeline {
     pub warn_date: String,
     /// Where the axis' line and the marks' tops are.
     pub axis_y: String,
+    /// Where the rows' labels start: right of today's mark when that is in the left
+    /// half, so the marks do not cross the text.
+    pub label_x: String,
     /// The rows, soonest end first.
     pub rows: Vec<Row>,
     /// The first and last dates shown.
@@ -147,6 +150,11 @@ impl Timeline {
             warn_x: coord(x(warn_at)),
             warn_date: date(warn_at),
             axis_y: coord(AXIS - 8.0),
+            label_x: coord(if x(now) < WIDTH / 2.0 {
+                x(now).max(x(warn_at)) + 8.0
+            } else {
+                MARGIN + 2.0
+            }),
             rows,
             start: date(start),
             end: date(end),
