@@ -203,6 +203,7 @@ try {
     ['dashboard', '/ui/'],
     ['domains', '/ui/domains'],
     ['domain', `/ui/domains/${encodeURIComponent(domain)}`],
+    ['trust', '/ui/trust'],
     ['audit', '/ui/audit'],
   ];
   for (const width of [1280, 390]) {
@@ -215,6 +216,9 @@ try {
   }
   const tree = await page.goto(`${base}/ui/domains`).then(() => page.textContent('.tree'));
   check(tree.includes(domain) && tree.includes('own certificate'), 'the tree does not show the domain with its own certificate');
+  await page.goto(`${base}/ui/trust`);
+  const graph = await page.textContent('main');
+  check(graph.includes('CN=UiTest Root') && graph.includes(`served for domain ${domain}`), 'the trust graph lacks the CA or the domain');
   await page.goto(`${base}/ui/audit`);
   const audit = await page.textContent('main');
   for (const action of ['domain.add', 'domain.set-cert', 'domain.export']) {

@@ -7,7 +7,8 @@
 //! expiry dashboard with its timeline ([`dashboard`], [`timeline`]), `/ui/domains` the
 //! domain tree with each domain's effective certificate ([`domains`]), `/ui/domains/NAME`
 //! a domain's certificate details, paste-a-bundle upload and downloads ([`domain`]),
-//! `/ui/audit` the audit log ([`audit`]).
+//! `/ui/trust` the trust graph of the served chains ([`trust`]), `/ui/audit` the audit
+//! log ([`audit`]).
 //!
 //! Pages read the server's state directly (the same functions as the API); every change
 //! (login, logout, adding a domain, storing a bundle, exporting) is a call of the JSON
@@ -26,6 +27,7 @@ pub mod page;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod trust;
 
 use super::state::AppState;
 use axum::routing::get;
@@ -47,5 +49,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/domains", get(domains::page))
         .route("/ui/domains/{name}", get(domain::page))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/trust", get(trust::page))
         .route("/ui/static/{file}", get(assets::serve))
 }

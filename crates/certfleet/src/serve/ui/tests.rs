@@ -266,6 +266,13 @@ async fn pages_render_the_tree_the_certificate_and_the_audit_log_for_a_session()
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("no domain is named nope.test"));
 
+    let graph = send(&app, Method::GET, "/ui/trust", &with_cookie, None)
+        .await
+        .text();
+    assert_csp_clean(&graph);
+    assert!(graph.contains("served for domain shop.example.test"));
+    assert!(graph.contains("served for the default certificate"));
+
     let audit = send(&app, Method::GET, "/ui/audit", &with_cookie, None)
         .await
         .text();
