@@ -139,7 +139,18 @@ try {
   await page.goto(`${base}/`);
   check(new URL(page.url()).pathname === '/ui/login', `/ without a session went to ${page.url()}`);
   await keyboardBasics(page, 'login');
+  // A wrong token is refused with a message (the 401 it provokes is expected).
+  expectedErrors = /status of 401/;
   await tabTo(page, '#token');
+  await page.keyboard.type('not-the-token');
+  await page.keyboard.press('Enter');
+  const refused = page.locator('#login-form [data-role=error]');
+  await refused.waitFor({ state: 'visible' });
+  check((await refused.textContent()).includes('not the admin token'), 'a wrong token is not reported');
+  expectedErrors = null;
+  check(await page.evaluate(() => document.activeElement.id === 'token'), 'the focus left the token field after a refusal');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
   await page.keyboard.type(token);
   await page.keyboard.press('Enter');
   await page.waitForURL(`${base}/ui/`);

@@ -92,6 +92,8 @@ pub struct TreeRow {
     pub depth_class: String,
     /// Its depth, 0 for a root.
     pub depth: usize,
+    /// Its parent, told to screen readers (the indentation shows it on screen).
+    pub parent: Option<String>,
     /// The certificate a handshake gets.
     pub effective: Effective,
     /// ACME is on.
@@ -157,6 +159,10 @@ pub async fn page(
                 let domain = tree.get(&name);
                 TreeRow {
                     acme: domain.is_some_and(|d| d.acme().enabled),
+                    parent: domain
+                        .and_then(|d| d.parent())
+                        .filter(|_| depth > 0)
+                        .map(str::to_owned),
                     effective: effective(&state, &name),
                     depth_class: format!("depth-{}", depth.min(MAX_DEPTH)),
                     depth,

@@ -52,6 +52,15 @@
     return '/api/domains/' + encodeURIComponent(form.dataset.domain || '');
   }
 
+  // A change refused for want of a session (it timed out): log in again.
+  function sessionEnded(response) {
+    if (response.status === 401 && csrfToken()) {
+      window.location.assign('/ui/login');
+      return true;
+    }
+    return false;
+  }
+
   function onSubmit(id, handler) {
     const form = document.getElementById(id);
     if (!form) return;
@@ -103,6 +112,7 @@
       window.location.assign('/ui/domains/' + encodeURIComponent(added.name));
       return;
     }
+    if (sessionEnded(response)) return;
     say(form, 'error', await errorText(response));
     form.elements.namedItem('name').focus();
   });
@@ -111,6 +121,7 @@
     const pem = form.elements.namedItem('pem').value;
     const force = form.elements.namedItem('force').checked;
     const response = await api('PUT', domainPath(form) + '/certificate', { pem: pem, force: force });
+    if (sessionEnded(response)) return;
     if (!response.ok) {
       say(form, 'error', 'Not stored: ' + (await errorText(response)));
       form.elements.namedItem('pem').focus();
@@ -140,6 +151,7 @@
     const body = { format: format };
     if (format === 'pkcs12' || format === 'jks') body.password = password.value;
     const response = await api('POST', domainPath(form) + '/certificate/export', body);
+    if (sessionEnded(response)) return;
     if (!response.ok) {
       say(form, 'error', 'Not downloaded: ' + (await errorText(response)));
       return;
