@@ -66,6 +66,7 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
     let expected = sha1_fingerprint(&leaf.crt());
 
     let screenshots = root().join("target/ui-screenshots");
+    let _ = fs::remove_dir_all(&screenshots); // this run's screenshots only
     let p12 = dir.join("download.p12");
     let pem = dir.join("download.pem");
     let out = Command::new("node")
@@ -93,6 +94,14 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
         describe(&out),
         server.logs()
     );
+
+    // The run saved a screenshot of every page at both widths.
+    for page in ["login", "dashboard", "domains", "domain", "trust", "audit"] {
+        for width in [1280, 390] {
+            let shot = screenshots.join(format!("{page}-{width}.png"));
+            assert!(shot.exists(), "no screenshot {}", shot.display());
+        }
+    }
 
     // The HTTPS listener serves the pasted certificate for the domain.
     assert_eq!(served_sha1(ws, Some(DOMAIN)), expected);

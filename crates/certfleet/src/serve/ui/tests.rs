@@ -438,3 +438,25 @@ async fn exports_keep_the_key_inside_password_protected_keystores() {
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[test]
+fn text_from_the_server_is_escaped_in_pages() {
+    use askama::Template as _;
+    let page = super::page::MessagePage {
+        chrome: super::page::Chrome::new(
+            "<b>title</b>",
+            "",
+            zeroize::Zeroizing::new("\"><script>".into()),
+        ),
+        heading: "<script>alert(1)</script>".into(),
+        message: "a & b <img src=x onerror=alert(1)>".into(),
+    };
+    let html = page.render().unwrap();
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(!html.contains("<b>title"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)") || html.contains("&lt;script&gt;alert(1)"),
+        "{html}"
+    );
+}
