@@ -118,9 +118,12 @@ async function layout(page, name, width) {
   await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
 }
 
-// The skip link is the first tab stop, has a visible focus, and moves the focus to main.
+// The skip link is the first tab stop and has a visible focus; every further tab stop
+// (navigation, then the page's content) shows where the focus is and is on screen; the
+// skip link moves the focus to the main content.
 async function keyboardBasics(page, name) {
-  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  const blur = () => page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await blur();
   await page.keyboard.press('Tab');
   const first = await page.evaluate(() => ({
     skip: document.activeElement.classList.contains('skip-link'),
@@ -128,6 +131,32 @@ async function keyboardBasics(page, name) {
   }));
   check(first.skip, `${name}: the first tab stop is not the skip link`);
   check(first.outline !== 'none', `${name}: the focused skip link has no visible outline`);
+  const seen = new Set();
+  for (let i = 0; i < 80; i += 1) {
+    await page.keyboard.press('Tab');
+    const stop = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      const text = (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30);
+      const label = `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${text}"`;
+      return {
+        label,
+        key: label + (box.top + window.scrollY),
+        visible: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+        onScreen: box.width > 0 && box.height > 0,
+      };
+    });
+    if (!stop || seen.has(stop.key)) break; // past the last stop
+    seen.add(stop.key);
+    check(stop.visible, `${name}: no visible focus on ${stop.label}`);
+    check(stop.onScreen, `${name}: the focus is on an invisible element ${stop.label}`);
+  }
+  check(seen.size > 0, `${name}: nothing to tab to after the skip link`);
+  step(`${name}: ${seen.size} tab stops after the skip link, each with a visible focus`);
+  await page.reload(); // the focus starting point back at the top
+  await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   const inMain = await page.evaluate(() => document.activeElement.id === 'main');
   check(inMain, `${name}: the skip link does not move the focus to the main content`);
