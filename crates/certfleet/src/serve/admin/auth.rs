@@ -10,7 +10,9 @@
 //! An `Authorization` header that is not the right token is refused even when a session
 //! cookie comes with it. Every other failure gets the same 401 answer. The one route
 //! that needs no credentials is the login itself (`POST /api/session`), which checks the
-//! token in its body. Secrets are compared in constant time and never logged.
+//! token in its body. The web UI's paths (`/`, `/ui/...`) pass through: each page checks
+//! the session itself and sends a browser without one to the login page
+//! (`crate::serve::ui`). Secrets are compared in constant time and never logged.
 
 use super::errors::ApiError;
 use super::sessions::{session_cookie, Sessions, CSRF_HEADER};
