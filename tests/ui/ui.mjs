@@ -245,13 +245,17 @@ try {
     ['domain', `/ui/domains/${encodeURIComponent(domain)}`],
     ['trust', '/ui/trust'],
     ['audit', '/ui/audit'],
+    ['not-found', '/ui/domains/no-such-domain.test'],
   ];
   for (const width of [1280, 390]) {
     for (const [name, path] of pages) {
+      // The unknown domain's page is a 404, which the console reports.
+      expectedErrors = name === 'not-found' ? /status of 404/ : null;
       await page.setViewportSize({ width, height: 900 });
       await page.goto(`${base}${path}`);
       await layout(page, name, width);
       await keyboardBasics(page, `${name} at ${width} px`);
+      expectedErrors = null;
     }
   }
   const tree = await page.goto(`${base}/ui/domains`).then(() => page.textContent('.tree'));
