@@ -15,10 +15,11 @@
 //   CERTFLEET_UI_PLAYWRIGHT   playwright-core's index.mjs
 //
 // It logs in and adds the domain by keyboard only, pastes a bad bundle (the error is
-// shown) and the good one, checks the domain page shows the thumbprint, downloads the
-// certificate as PKCS#12 with the password and as PEM, then visits every page at 1280
-// and 390 px wide: no console errors, no page errors, no horizontal overflow, a skip
-// link first in the tab order and a visible focus. Exits 1 with the reasons on failure.
+// shown) and the good one by keyboard, checks the domain page shows the thumbprint,
+// downloads the certificate as PKCS#12 with the password (by keyboard) and as PEM, then
+// visits every page at 1280 and 390 px wide: no console errors, no page errors, no
+// horizontal overflow, a skip link first in the tab order and a visible focus on every
+// tab stop. Exits 1 with the reasons on failure.
 
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -209,8 +210,13 @@ try {
   await page.screenshot({ path: join(shots, 'domain-bad-bundle-1280.png'), fullPage: true });
 
   // --- the good bundle --------------------------------------------------------------
-  await page.fill('#bundle-pem', bundle);
-  await page.click('#bundle-form button[type=submit]');
+  // By keyboard: into the text box, replace its text with the paste, on to the button.
+  await tabTo(page, '#bundle-pem');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.insertText(bundle);
+  await tabTo(page, '#bundle-form button[type=submit]');
+  await page.keyboard.press('Enter');
   await page.waitForURL(/\?stored=1$/);
   const own = (await page.textContent('#own-sha1')).trim();
   const served = (await page.textContent('#effective-sha1')).trim();
@@ -220,11 +226,18 @@ try {
   step(`bundle stored; the page shows ${own}`);
 
   // --- downloads ----------------------------------------------------------------------
-  await page.selectOption('#export-format', 'pkcs12');
-  await page.fill('#export-password', p12Password);
+  // PKCS#12 by keyboard: the format with the arrow keys, the password, Enter.
+  await tabTo(page, '#export-format');
+  for (let i = 0; i < 4 && (await page.inputValue('#export-format')) !== 'pkcs12'; i += 1) {
+    await page.keyboard.press('ArrowDown');
+  }
+  check((await page.inputValue('#export-format')) === 'pkcs12', 'the arrow keys did not choose PKCS#12');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id === 'export-password'), 'Tab from the format did not reach the password');
+  await page.keyboard.type(p12Password);
   const [p12] = await Promise.all([
     page.waitForEvent('download'),
-    page.click('#export-form button[type=submit]'),
+    page.keyboard.press('Enter'),
   ]);
   await p12.saveAs(p12Path);
   check(p12.suggestedFilename().endsWith('.p12'), `the PKCS#12 download is named ${p12.suggestedFilename()}`);
