@@ -28,6 +28,7 @@ mod serve_routes;
 mod serve_sni;
 mod serve_sslyze;
 mod serve_status;
+mod ui;
 mod verify_cli;
 
 mod support;

@@ -7,6 +7,7 @@
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
 //! - [`admin`]: the admin API's routes;
+//! - [`ui`]: the web UI's pages on the admin listener;
 //! - [`acme`]: automatic issuance and renewal;
 //! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
 //! - [`inventory`]: every managed certificate with its expiry state;
@@ -26,6 +27,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod tls_accept;
+pub mod ui;
 
 use anyhow::{Context, Result};
 use listeners::{bind, shutdown_pair};

@@ -10,7 +10,9 @@
 //! An `Authorization` header that is not the right token is refused even when a session
 //! cookie comes with it. Every other failure gets the same 401 answer. The one route
 //! that needs no credentials is the login itself (`POST /api/session`), which checks the
-//! token in its body. Secrets are compared in constant time and never logged.
+//! token in its body. The web UI's paths (`/`, `/ui/...`) pass through: each page checks
+//! the session itself and sends a browser without one to the login page
+//! (`crate::serve::ui`). Secrets are compared in constant time and never logged.
 
 use super::errors::ApiError;
 use super::sessions::{session_cookie, Sessions, CSRF_HEADER};
@@ -58,6 +60,11 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     if request.method() == Method::POST && request.uri().path() == LOGIN_PATH {
+        return Ok(next.run(request).await);
+    }
+    // The web UI's pages check the session themselves (a page redirects to the login
+    // page rather than answering 401), and its login page and assets need none.
+    if crate::serve::ui::is_ui_path(request.uri().path()) {
         return Ok(next.run(request).await);
     }
     let caller = identify(&guard, request.method(), request.headers())?;

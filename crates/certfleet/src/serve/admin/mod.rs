@@ -15,10 +15,12 @@
 
 #[cfg(test)]
 mod api_tests;
+pub mod audit;
 pub mod auth;
 pub mod cors;
 pub mod domains;
 pub mod errors;
+pub mod export;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
@@ -42,7 +44,8 @@ use utoipa_axum::routes;
 /// that end after `[admin] session_timeout_minutes` idle.
 pub fn router(state: Arc<AppState>) -> Router {
     let sessions = Sessions::new(state.config.admin.session_timeout);
-    assemble(api_routes(), state, sessions)
+    let routes = api_routes().merge(OpenApiRouter::from(crate::serve::ui::routes()));
+    assemble(routes, state, sessions)
 }
 
 /// Every route of the API with its OpenAPI operation. A new route goes here, as
@@ -55,6 +58,8 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(domains::set_certificate))
         .routes(routes!(domains::set_acme))
         .routes(routes!(domains::resolve))
+        .routes(routes!(export::export))
+        .routes(routes!(audit::list))
         .routes(routes!(alerts))
         .routes(routes!(status::status))
         .routes(routes!(scans::list, scans::record))

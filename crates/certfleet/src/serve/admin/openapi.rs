@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "status", description = "Expiry state and alerts"),
         (name = "scans", description = "Results of endpoint scans (certfleet scan)"),
         (name = "session", description = "UI login and logout"),
+        (name = "audit", description = "The audit log of changes"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -1,0 +1,172 @@
+// certfleet web UI: the few things pages do with the JSON API (log in and out, add a
+// domain, store a pasted bundle, download a certificate). Changes carry the session's
+// CSRF token from the page's <meta name="csrf-token">. No inline handlers: the admin
+// listener's CSP allows scripts from this file only.
+'use strict';
+
+(function () {
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') : '';
+  }
+
+  function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const token = csrfToken();
+    if (token) headers['X-CSRF-Token'] = token;
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  // The server's error message (and error id for a 500), else the status.
+  async function errorText(response) {
+    try {
+      const body = await response.json();
+      if (body && typeof body.error === 'string') {
+        return body.error_id ? body.error + ' (error id ' + body.error_id + ')' : body.error;
+      }
+    } catch (_) {
+      // not JSON: fall through
+    }
+    return 'The server answered ' + response.status + ' ' + response.statusText + '.';
+  }
+
+  function say(form, role, text) {
+    const box = form.querySelector('[data-role="' + role + '"]');
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  function clear(form) {
+    say(form, 'error', '');
+    say(form, 'ok', '');
+  }
+
+  function domainPath(form) {
+    return '/api/domains/' + encodeURIComponent(form.dataset.domain || '');
+  }
+
+  // A change refused for want of a session (it timed out): log in again.
+  function sessionEnded(response) {
+    if (response.status === 401 && csrfToken()) {
+      window.location.assign('/ui/login');
+      return true;
+    }
+    return false;
+  }
+
+  function onSubmit(id, handler) {
+    const form = document.getElementById(id);
+    if (!form) return;
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      clear(form);
+      form.setAttribute('aria-busy', 'true');
+      handler(form)
+        .catch(function (err) {
+          say(form, 'error', 'The request failed: ' + err.message);
+        })
+        .finally(function () {
+          form.removeAttribute('aria-busy');
+        });
+    });
+  }
+
+  onSubmit('login-form', async function (form) {
+    const field = form.elements.namedItem('token');
+    const token = field.value.trim();
+    if (!token) {
+      say(form, 'error', 'Enter the admin token.');
+      field.focus();
+      return;
+    }
+    const response = await api('POST', '/api/session', { token: token });
+    if (response.ok) {
+      field.value = '';
+      window.location.assign('/ui/');
+      return;
+    }
+    say(form, 'error', response.status === 401 ? 'That is not the admin token.' : await errorText(response));
+    field.select();
+  });
+
+  onSubmit('logout-form', async function () {
+    await api('DELETE', '/api/session');
+    window.location.assign('/ui/login');
+  });
+
+  onSubmit('add-domain-form', async function (form) {
+    const name = form.elements.namedItem('name').value.trim();
+    const parent = form.elements.namedItem('parent').value;
+    const body = { name: name };
+    if (parent) body.parent = parent;
+    const response = await api('POST', '/api/domains', body);
+    if (response.status === 201) {
+      const added = await response.json();
+      window.location.assign('/ui/domains/' + encodeURIComponent(added.name));
+      return;
+    }
+    if (sessionEnded(response)) return;
+    say(form, 'error', await errorText(response));
+    form.elements.namedItem('name').focus();
+  });
+
+  onSubmit('bundle-form', async function (form) {
+    const pem = form.elements.namedItem('pem').value;
+    const force = form.elements.namedItem('force').checked;
+    const response = await api('PUT', domainPath(form) + '/certificate', { pem: pem, force: force });
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not stored: ' + (await errorText(response)));
+      form.elements.namedItem('pem').focus();
+      return;
+    }
+    const result = await response.json();
+    const warnings = (result.warnings || []).map(function (w) {
+      return typeof w === 'string' ? w : w.message || JSON.stringify(w);
+    });
+    if (warnings.length === 0) {
+      window.location.assign(window.location.pathname + '?stored=1');
+      return;
+    }
+    form.elements.namedItem('pem').value = '';
+    say(form, 'ok', 'Stored and served, with warnings: ' + warnings.join(' ') + ' Reload the page to see the new certificate.');
+  });
+
+  // The file name of a Content-Disposition header.
+  function fileName(header) {
+    const match = /filename="([^"]+)"/.exec(header || '');
+    return match ? match[1] : 'certificate';
+  }
+
+  onSubmit('export-form', async function (form) {
+    const format = form.elements.namedItem('format').value;
+    const password = form.elements.namedItem('password');
+    const body = { format: format };
+    if (format === 'pkcs12' || format === 'jks') body.password = password.value;
+    const response = await api('POST', domainPath(form) + '/certificate/export', body);
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not downloaded: ' + (await errorText(response)));
+      return;
+    }
+    const name = fileName(response.headers.get('Content-Disposition'));
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    password.value = '';
+    say(form, 'ok', 'Downloaded ' + name + '.');
+  });
+})();
