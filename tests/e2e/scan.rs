@@ -480,4 +480,27 @@ fn scan_flags_drift_from_the_managed_certificate_and_records_results() {
     // Nothing secret went into the records.
     let text = serde_json::to_string(&scans).unwrap();
     assert!(!text.contains("PRIVATE KEY"), "{text}");
+
+    // What the scans saw is watched with the managed certificates: the rogue leaf is in
+    // `status` as seen by its scan, with its expiry; the managed leaf stays listed once,
+    // as its domain's.
+    let status = server.status();
+    let certificates = status["certificates"].as_array().unwrap();
+    let by_sha1 = |sha1: &str| -> Vec<&Value> {
+        certificates
+            .iter()
+            .filter(|c| c["sha1_thumbprint"] == sha1)
+            .collect()
+    };
+    let rogue_sha1 = sha1_fingerprint(&rogue.crt());
+    let seen = by_sha1(&rogue_sha1);
+    assert_eq!(seen.len(), 1, "{status:#}");
+    assert_eq!(seen[0]["used_by"], format!("scan {t_rogue}"), "{status:#}");
+    assert_eq!(seen[0]["role"], "leaf");
+    assert_eq!(seen[0]["state"], "ok");
+    assert!(seen[0]["domain"].is_null());
+    assert_eq!(seen[0]["not_after"], rogue_record["not_after"]);
+    let managed_entries = by_sha1(&managed_sha1);
+    assert_eq!(managed_entries.len(), 1, "{status:#}");
+    assert_eq!(managed_entries[0]["used_by"], "domain app.scan.test");
 }

@@ -5,16 +5,19 @@
 //! Sources, in order (the first to add a certificate names its user):
 //! 1. each domain's certificate and the chain stored with it (`domain NAME`);
 //! 2. each listener's certdir chain (`certdir ROLE`);
-//! 3. the installation's default certificate (`default`).
+//! 3. the installation's default certificate (`default`);
+//! 4. the chains `certfleet scan` saw on endpoints and recorded in the store under
+//!    `scans/…` (`scan TARGET`), so that deployed certificates nobody manages here are
+//!    watched too (SPEC C7).
 //!
 //! Another source is one more function called from [`collect`] that hands its chains
-//! (DER, leaf first) to [`InventoryBuilder::add_chain`] with a `used_by` of its own —
-//! for the certificates `scan` records in the store under `scans/…`, `scan HOST:PORT`.
+//! (DER, leaf first) to [`InventoryBuilder::add_chain`] with a `used_by` of its own.
 
 use super::state::AppState;
 use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::resolver::CertdirState;
 use certfleet_monitor::inventory::{Inventory, InventoryBuilder};
+use certfleet_monitor::scan::record::{scans_prefix, ScanRecord};
 use rustls_pki_types::CertificateDer;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -24,7 +27,7 @@ pub async fn collect(state: &AppState) -> Inventory {
     let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), state.config.warn_days);
     add_domains(state, &mut builder).await;
     add_certdirs_and_default(state, &mut builder);
-    // Further sources (certificates seen by `scan`) are added here.
+    add_scanned(state, &mut builder).await;
     builder.finish()
 }
 
@@ -73,4 +76,35 @@ fn add_certdirs_and_default(state: &AppState, builder: &mut InventoryBuilder) {
         "default",
         None,
     );
+}
+
+/// Source 4: the latest chain recorded for each scanned endpoint. A store that cannot be
+/// read loses only this source (the managed certificates are still reported), and says
+/// so in the log.
+async fn add_scanned(state: &AppState, builder: &mut InventoryBuilder) {
+    let entries = match scans_prefix() {
+        Ok(prefix) => state.store.list(&prefix).await,
+        Err(err) => {
+            eprintln!("inventory: the scan records' key: {err}");
+            return;
+        }
+    };
+    let entries = match entries {
+        Ok(entries) => entries,
+        Err(err) => {
+            eprintln!("inventory: scan records left out, the store could not list them: {err}");
+            return;
+        }
+    };
+    for entry in entries {
+        let Ok(record) = serde_json::from_slice::<ScanRecord>(&entry.value) else {
+            continue; // GET /api/scans reports records that do not read
+        };
+        let chain = record.chain_ders();
+        builder.add_chain(
+            chain.iter().map(Vec::as_slice),
+            &format!("scan {}", record.target),
+            None,
+        );
+    }
 }

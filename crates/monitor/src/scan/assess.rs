@@ -96,14 +96,17 @@ pub fn assess(target: &Target, handshake: &Handshake, judge: &Judge<'_>) -> Scan
 }
 
 fn chain_entry(der: &CertificateDer<'_>, now: OffsetDateTime) -> ChainCertificate {
+    let pem = certfleet_formats::pem::encode("CERTIFICATE", der);
     match describe_certificate(der, now) {
         Ok(info) => ChainCertificate {
             subject: info.subject,
             sha1_thumbprint: info.sha1_thumbprint,
+            pem,
         },
         Err(_) => ChainCertificate {
             subject: "unparsable certificate".into(),
             sha1_thumbprint: sha1_thumbprint(der),
+            pem,
         },
     }
 }

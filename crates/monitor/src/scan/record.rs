@@ -34,6 +34,9 @@ pub const SCANS: &str = "scans";
 /// The key segment standing for "no SNI sent" (no DNS name can be `-`).
 pub const NO_SNI: &str = "-";
 
+/// The most certificates a record's chain may hold.
+pub const MAX_CHAIN: usize = 16;
+
 /// A lint finding as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedFinding {
@@ -167,7 +170,36 @@ impl ScanRecord {
                 }
             }
         }
+        if self.chain.len() > MAX_CHAIN {
+            return Err(bad(format!(
+                "chain: {} certificates; a presented chain has at most {MAX_CHAIN}",
+                self.chain.len()
+            )));
+        }
+        for (index, certificate) in self.chain.iter().enumerate() {
+            if certificate.pem.is_empty() {
+                continue;
+            }
+            match certfleet_formats::pem::decode_blocks(&certificate.pem) {
+                Ok(blocks) if blocks.len() == 1 && blocks[0].label == "CERTIFICATE" => {}
+                _ => {
+                    return Err(bad(format!(
+                        "chain[{index}].pem is not one PEM CERTIFICATE block"
+                    )))
+                }
+            }
+        }
         Ok(target)
+    }
+
+    /// The presented certificates (DER, in the order sent) whose PEM was kept.
+    pub fn chain_ders(&self) -> Vec<Vec<u8>> {
+        self.chain
+            .iter()
+            .filter_map(|certificate| certfleet_formats::pem::decode_blocks(&certificate.pem).ok())
+            .filter_map(|blocks| blocks.into_iter().next())
+            .map(|block| block.der)
+            .collect()
     }
 
     /// `scanned_at` as a time, when it parses.
@@ -269,5 +301,30 @@ mod tests {
         let mut record = sample();
         record.target = "a/../../x".into();
         assert!(record.check().is_err());
+    }
+
+    #[test]
+    fn kept_chains_read_back_and_bad_ones_are_refused() {
+        let der = vec![0x30, 0x03, 0x02, 0x01, 0x07];
+        let link = |pem: String| ChainCertificate {
+            subject: "CN=x".into(),
+            sha1_thumbprint: "B2".repeat(20),
+            pem,
+        };
+        let mut record = sample();
+        record.chain = vec![
+            link(certfleet_formats::pem::encode("CERTIFICATE", &der)),
+            link(String::new()),
+        ];
+        assert!(record.check().is_ok());
+        assert_eq!(record.chain_ders(), vec![der.clone()]);
+
+        record.chain[1] = link(certfleet_formats::pem::encode("PRIVATE KEY", &der));
+        let err = record.check().unwrap_err().to_string();
+        assert!(err.contains("chain[1].pem"), "{err}");
+        assert!(!err.contains("MII"), "{err}");
+
+        record.chain = (0..=MAX_CHAIN).map(|_| link(String::new())).collect();
+        assert!(record.check().unwrap_err().to_string().contains("chain"));
     }
 }

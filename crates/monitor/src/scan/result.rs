@@ -15,6 +15,10 @@ pub struct ChainCertificate {
     pub subject: String,
     /// SHA-1 thumbprint, 40 upper-case hex digits.
     pub sha1_thumbprint: String,
+    /// The certificate as PEM, so that what was seen can be watched and inspected
+    /// later (empty in records made before it was kept).
+    #[serde(default)]
+    pub pem: String,
 }
 
 /// What scanning one target found. Fields other than `target`, `sni`, `reachable` and
