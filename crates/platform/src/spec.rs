@@ -160,7 +160,8 @@ pub struct Output {
     pub format: Format,
     /// The path as written in the model.
     pub path: String,
-    /// Keystore alias (required for `pkcs12` and `jks`).
+    /// Keystore alias: required for `pkcs12` and `jks`, refused on every other format
+    /// (truststore entries are named after each certificate's CN).
     pub alias: Option<String>,
     /// Store password as written (plain or `CRYPT:`); generated when `None`.
     pub password: Option<String>,

@@ -443,13 +443,14 @@ fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> 
             Some(_) => {}
         }
     } else if let Some(a) = &o.alias {
-        if !format.is_trust() {
-            return Err(loc.at(
-                a,
-                "service.output.alias",
-                format!("a {} output has no alias", format.name()),
-            ));
-        }
+        // Refused rather than ignored: a truststore's entries are all trusted whatever
+        // their names, and certfleet names them itself.
+        let message = if format.is_trust() {
+            "alias has no effect on a truststore: its entries are named after each certificate's CN; leave it out".to_owned()
+        } else {
+            format!("a {} output has no alias", format.name())
+        };
+        return Err(loc.at(a, "service.output.alias", message));
     }
     for (value, key) in [
         (&o.password, "service.output.password"),
@@ -713,5 +714,24 @@ ips = ["10.0.0.1"]
         let message =
             err("[[service]]\nname = \"a\"\nnode = \"n1\"\nca = \"acme\"\nusage = \"client\"\n");
         assert!(message.starts_with("qms.toml:12: service.ca:"), "{message}");
+    }
+
+    #[test]
+    fn an_alias_on_a_truststore_is_refused_not_ignored() {
+        for format in ["pem-trust", "jks-trust", "pkcs12-trust"] {
+            let message = err(&format!(
+                "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"{format}\"\npath = \"t\"\nalias = \"corp-root\"\n"
+            ));
+            assert!(
+                message.starts_with(
+                    "qms.toml:15: service.output.alias: alias has no effect on a truststore"
+                ),
+                "{format}: {message}"
+            );
+        }
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"der\"\npath = \"t\"\nalias = \"x\"\n",
+        );
+        assert!(message.contains("a der output has no alias"), "{message}");
     }
 }
