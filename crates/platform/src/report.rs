@@ -310,10 +310,22 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
     }
     for s in ctx.services.iter().filter(|s| s.issuer == "acme") {
         waiting = true;
+        // Its names are exactly its cn and san entries (see validate); each is ordered
+        // as a domain of its own on the edge.
         let _ = writeln!(
             t,
-            "   {}: ACME issues its certificate online. On the certfleet server run\n   `certfleet domain add {}` (once) and `certfleet domain acme {} --email ADMIN@EXAMPLE`;\n   the name must resolve to the edge, with port 80 or 443 reachable for the challenge.",
-            s.name, s.cn, s.cn
+            "   {}: ACME issues its certificate online. On the certfleet server run, once:",
+            s.name
+        );
+        for name in s.sans.iter().filter_map(|n| n.strip_prefix("DNS:")) {
+            let _ = writeln!(
+                t,
+                "     certfleet domain add {name} && certfleet domain acme {name} --email ADMIN@EXAMPLE"
+            );
+        }
+        let _ = writeln!(
+            t,
+            "   Each name must resolve to the edge, with port 80 or 443 reachable for the challenge."
         );
     }
     if !waiting {

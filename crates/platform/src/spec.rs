@@ -199,9 +199,10 @@ pub struct Service {
     pub fqdn: String,
     /// Certificate CN.
     pub cn: String,
-    /// Extra DNS names for the certificate (the node's FQDN among them).
+    /// Extra DNS names for the certificate (the node's FQDN among them, except for ACME,
+    /// whose names are only its `cn` and `san`).
     pub dns_names: Vec<String>,
-    /// IP addresses for the certificate.
+    /// IP addresses for the certificate (none for ACME).
     pub ips: Vec<IpAddr>,
     /// The full SAN set, CN first.
     pub sans: Vec<San>,

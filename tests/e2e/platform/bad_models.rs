@@ -246,3 +246,15 @@ fn an_alias_on_a_truststore() {
         );
     }
 }
+
+#[test]
+fn addresses_on_an_acme_service() {
+    // A public CA issues no certificate for an IP address (let alone a private one).
+    let model = GOOD.replacen(
+        "usage = \"both\"\n",
+        "usage = \"both\"\nca = \"acme\"\ncn = \"orders.shop.example\"\nips = [\"10.70.0.6\"]\n",
+        1,
+    );
+    let line = line_of(&model, "ips = [\"10.70.0.6\"]");
+    refused("ips on ACME", &model, "IP address", line, "service.ips");
+}
