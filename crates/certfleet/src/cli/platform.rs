@@ -36,7 +36,7 @@ pub struct ModelArgs {
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. Certificate requests for external CAs are written by plan too\n(STATE/csr/SERVICE.csr), so they can be submitted before the first apply."
+    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. One exception to writing nothing: for a service with\nca = \"external\", plan writes its CSR (STATE/csr/SERVICE.csr) and keeps the CSR's key\nin the state directory (STATE/keys/SERVICE.key, mode 0600), so the request can go to\nthe CA before the first apply. STATE is BASE/.certfleet/PLATFORM, BASE being --root or\nthe model's directory."
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -46,7 +46,7 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (exit 1 if one\nfails), and writes STATE/next-steps.txt. STATE is BASE/.certfleet/PLATFORM, BASE being\n--root or the model's directory."
+    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (a failed one is a\nline on stderr and exit 1), and writes STATE/next-steps.txt. Like plan, it writes the\nCSR (STATE/csr/SERVICE.csr) and keeps its key (STATE/keys/SERVICE.key) for every\nca = \"external\" service still waiting for its CA. STATE is BASE/.certfleet/PLATFORM,\nBASE being --root or the model's directory."
 )]
 pub struct ApplyArgs {
     #[command(flatten)]
