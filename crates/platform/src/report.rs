@@ -5,7 +5,7 @@
 //! and port bindings for Windows services.
 
 use crate::certs::{Outcome, Status};
-use crate::spec::{is_client, serves, usage_name, Format, Platform, Service};
+use crate::spec::{is_client, serves, usage_name, Platform, Service};
 use crate::trust::{Anchor, TrustSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -39,9 +39,6 @@ pub struct OutputReport {
     pub format: &'static str,
     /// The path written.
     pub path: String,
-    /// A keystore holding the service's key.
-    #[serde(skip)]
-    pub keystore: bool,
 }
 
 /// One service in the report.
@@ -430,7 +427,6 @@ pub fn service_report(
             .map(|(o, p)| OutputReport {
                 format: o.format.name(),
                 path: p.display().to_string(),
-                keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
             })
             .collect(),
         reload: service.reload.clone(),

@@ -195,8 +195,6 @@ pub struct Service {
     pub kind: Option<String>,
     /// The node's name.
     pub node: String,
-    /// The node's FQDN.
-    pub fqdn: String,
     /// Certificate CN.
     pub cn: String,
     /// Extra DNS names for the certificate (the node's FQDN among them, except for ACME,
@@ -244,8 +242,6 @@ pub struct Platform {
     pub ca_dir: String,
     /// Key algorithm of a new internal CA.
     pub ca_key: KeyAlgorithm,
-    /// Nodes.
-    pub nodes: Vec<Node>,
     /// Services, in model order.
     pub services: Vec<Service>,
     /// Connections, in model order.

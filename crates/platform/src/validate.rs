@@ -247,19 +247,15 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
 
     check_roles(loc, raw, &services)?;
 
-    let ca_key = if default_key.is_rsa() {
-        match default_key {
-            KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
-            other => other,
-        }
-    } else {
-        default_key
+    // A new CA is never made with a weak key.
+    let ca_key = match default_key {
+        KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
+        other => other,
     };
     Ok(Platform {
         name: p.name.get_ref().clone(),
         ca_dir,
         ca_key,
-        nodes,
         services,
         connections,
     })
@@ -391,7 +387,6 @@ fn build_service(
         name,
         kind: s.kind.as_ref().map(|k| k.get_ref().clone()),
         node: node.name.clone(),
-        fqdn: node.fqdn.clone(),
         cn,
         dns_names,
         ips,
