@@ -15,6 +15,7 @@ use certfleet_pki::authority::Authority;
 use certfleet_pki::certs::{parse_certificates, to_pem};
 use certfleet_pki::csr::{csr_for_key, read_csr};
 use certfleet_pki::import::check_reply;
+use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
 use certfleet_pki::issue::{issue_leaf_with_key, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
@@ -85,7 +86,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(status: Status, action: Action) -> Self {
+    /// An outcome with no files, record, notes or CSR waiting.
+    pub(crate) fn new(status: Status, action: Action) -> Self {
         Outcome {
             status,
             action,
@@ -95,6 +97,23 @@ impl Outcome {
             csr_waiting: false,
         }
     }
+}
+
+/// A usable certificate, with its record for `state.json`.
+fn ready(service: &Service, material: Material, issuer_sha1: &str, action: Action) -> Outcome {
+    let record = record(service, &material, issuer_sha1);
+    let mut out = Outcome::new(Status::Ready(Box::new(material)), action);
+    out.record = Some(record);
+    out
+}
+
+/// The SHA-1 thumbprint of the certificate that signed the leaf of `chain` (its first
+/// element), or empty when the chain is unknown.
+fn chain_issuer_sha1(chain: &[CertificateDer<'_>]) -> String {
+    chain
+        .first()
+        .map(|c| sha1_thumbprint(c.as_ref()))
+        .unwrap_or_default()
 }
 
 fn service_err(service: &Service, e: impl std::fmt::Display) -> PlatformError {
@@ -142,9 +161,9 @@ fn parse_time(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// The record of a certificate for `state.json`.
-fn record(service: &Service, issuer: IssuerKind, m: &Material, issuer_sha1: &str) -> ServiceState {
+fn record(service: &Service, m: &Material, issuer_sha1: &str) -> ServiceState {
     ServiceState {
-        issuer: issuer.name().to_owned(),
+        issuer: service.issuer.name().to_owned(),
         key_algorithm: PrivateKey::algorithm(&m.key).name().to_owned(),
         cn: service.cn.clone(),
         sans: {
@@ -266,7 +285,7 @@ pub fn issued(
     let cert = read_cert(&layout.cert_file(&service.name))?;
     let issuer_sha1 = match service.issuer {
         IssuerKind::Internal => Some(
-            ca.map(|a| certfleet_pki::inspect::fingerprint::sha1_thumbprint(a.certificate()))
+            ca.map(|a| sha1_thumbprint(a.certificate()))
                 .unwrap_or_default(),
         ),
         _ => None,
@@ -316,27 +335,19 @@ pub fn issued(
             info,
         };
         let sha1 = issuer_sha1.unwrap_or_else(|| material.info.sha1_thumbprint.clone());
-        let mut out = Outcome::new(Status::Ready(Box::new(material)), Action::Keep);
-        if let Status::Ready(m) = &out.status {
-            out.record = Some(record(service, service.issuer, m, &sha1));
-        }
-        return Ok(out);
+        return Ok(ready(service, material, &sha1, Action::Keep));
     }
     if !apply {
         return Ok(Outcome::new(Status::WillIssue, action));
     }
-    let (new_key, key_is_new) = match (&action, key_fits) {
-        (Action::Rekey(_), _) | (_, None) => (
+    // The key is kept unless re-keying, or it is missing or of another algorithm.
+    let keep_key = key_fits.is_some() && !matches!(action, Action::Rekey(_));
+    let (new_key, key_is_new) = match key.filter(|_| keep_key) {
+        Some(k) => (k, false),
+        None => (
             PrivateKey::generate(service.key).map_err(|e| service_err(service, e))?,
             true,
         ),
-        (_, Some(_)) => match key {
-            Some(k) => (k, false),
-            None => (
-                PrivateKey::generate(service.key).map_err(|e| service_err(service, e))?,
-                true,
-            ),
-        },
     };
     let authority = match service.issuer {
         IssuerKind::Internal => {
@@ -347,9 +358,9 @@ pub fn issued(
     let leaf = issue_leaf_with_key(&request(service), new_key, authority)
         .map_err(|e| service_err(service, e))?;
     let info = describe(service, &leaf.cert, now)?;
-    let mut out = Outcome::new(Status::WillIssue, action);
+    let mut files = Vec::new();
     if key_is_new {
-        out.files.push(FileWrite {
+        files.push(FileWrite {
             path: layout.key_file(&service.name),
             contents: Zeroizing::new(leaf.key.to_pem().as_bytes().to_vec()),
             secret: true,
@@ -358,7 +369,7 @@ pub fn issued(
     let all: Vec<CertificateDer<'static>> = std::iter::once(leaf.cert.clone())
         .chain(leaf.chain.iter().cloned())
         .collect();
-    out.files.push(FileWrite {
+    files.push(FileWrite {
         path: layout.cert_file(&service.name),
         contents: Zeroizing::new(to_pem(&all).into_bytes()),
         secret: false,
@@ -370,8 +381,8 @@ pub fn issued(
         info,
     };
     let sha1 = issuer_sha1.unwrap_or_else(|| material.info.sha1_thumbprint.clone());
-    out.record = Some(record(service, service.issuer, &material, &sha1));
-    out.status = Status::Ready(Box::new(material));
+    let mut out = ready(service, material, &sha1, action);
+    out.files = files;
     Ok(out)
 }
 
@@ -446,9 +457,10 @@ pub fn external(
             path: reply_path.clone(),
             message: e.to_string(),
         })?;
-        let already = certs.iter().any(|c| {
-            Some(certfleet_pki::inspect::fingerprint::sha1_thumbprint(c)) == imported_sha1
-        }) && imported.is_some();
+        let already = certs
+            .iter()
+            .any(|c| Some(sha1_thumbprint(c)) == imported_sha1)
+            && imported.is_some();
         if !already {
             let reply = check_reply(&csr_info, &certs, &[], Some(&key)).map_err(|e| {
                 let message = match e {
@@ -472,11 +484,7 @@ pub fn external(
                 contents: Zeroizing::new(to_pem(&all).into_bytes()),
                 secret: false,
             });
-            let issuer_sha1 = reply
-                .chain
-                .first()
-                .map(|c| certfleet_pki::inspect::fingerprint::sha1_thumbprint(c))
-                .unwrap_or_default();
+            let issuer_sha1 = chain_issuer_sha1(&reply.chain);
             let material = Material {
                 key,
                 cert: reply.leaf,
@@ -494,14 +502,7 @@ pub fn external(
                     reply_path.display()
                 ))
             };
-            let mut out = Outcome::new(Status::WillIssue, action);
-            out.record = Some(record(
-                service,
-                IssuerKind::External,
-                &material,
-                &issuer_sha1,
-            ));
-            out.status = Status::Ready(Box::new(material));
+            let mut out = ready(service, material, &issuer_sha1, action);
             out.files = files;
             return Ok(out);
         }
@@ -519,20 +520,14 @@ pub fn external(
                     ));
                 }
             }
-            let issuer_sha1 = chain
-                .first()
-                .map(|c| certfleet_pki::inspect::fingerprint::sha1_thumbprint(c))
-                .unwrap_or_default();
+            let issuer_sha1 = chain_issuer_sha1(&chain);
             let material = Material {
                 key,
                 cert: leaf,
                 chain,
                 info,
             };
-            let mut out = Outcome::new(Status::Ready(Box::new(material)), Action::Keep);
-            if let Status::Ready(m) = &out.status {
-                out.record = Some(record(service, IssuerKind::External, m, &issuer_sha1));
-            }
+            let mut out = ready(service, material, &issuer_sha1, Action::Keep);
             out.csr_waiting = !notes.is_empty();
             out.files = files;
             out.notes = notes;

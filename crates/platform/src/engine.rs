@@ -160,15 +160,17 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     };
 
     // Placing every output first refuses a bad path before anything is issued.
-    let mut placed: BTreeMap<(usize, usize), PathBuf> = BTreeMap::new();
+    // `placed[service][output]`, in model order.
+    let mut placed: Vec<Vec<PathBuf>> = Vec::with_capacity(platform.services.len());
     let mut claimed: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let ca_dir = if platform.uses_internal_ca() {
         Some(layout.ca_dir(&platform.ca_dir)?)
     } else {
         None
     };
-    for (si, service) in platform.services.iter().enumerate() {
-        for (oi, output) in service.outputs.iter().enumerate() {
+    for service in &platform.services {
+        let mut paths = Vec::with_capacity(service.outputs.len());
+        for output in &service.outputs {
             let at_line = |message: String| PlatformError::Model {
                 file: loc.file().to_owned(),
                 line: output.line,
@@ -198,8 +200,9 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                     )));
                 }
             }
-            placed.insert((si, oi), path);
+            paths.push(path);
         }
+        placed.push(paths);
     }
 
     let ca = internal_ca(&platform, &layout, opts, mode, &mut eval)?;
@@ -221,14 +224,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 opts.now,
             )?,
             IssuerKind::External => certs::external(&layout, service, prior, opts.now)?,
-            IssuerKind::Acme => certs::Outcome {
-                status: Status::Acme,
-                action: Action::Keep,
-                files: Vec::new(),
-                record: None,
-                notes: Vec::new(),
-                csr_waiting: false,
-            },
+            IssuerKind::Acme => certs::Outcome::new(Status::Acme, Action::Keep),
         };
         eval.changes
             .extend(change_for(&service.name, &outcome.action));
@@ -315,12 +311,9 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     };
     let mut new_outputs: BTreeMap<String, OutputState> = BTreeMap::new();
     let mut any_keystore = false;
-    for (si, (service, outcome)) in platform.services.iter().zip(&outcomes).enumerate() {
+    for ((service, outcome), paths) in platform.services.iter().zip(&outcomes).zip(&placed) {
         let trust = trust_sets.get(&service.name).cloned().unwrap_or_default();
-        let paths: Vec<PathBuf> = (0..service.outputs.len())
-            .filter_map(|oi| placed.get(&(si, oi)).cloned())
-            .collect();
-        let done = run.service(service, outcome, &trust, &paths, &mut passwords)?;
+        let done = run.service(service, outcome, &trust, paths, &mut passwords)?;
         eval.changes.extend(done.changes);
         eval.files.extend(done.files);
         new_outputs.extend(done.records);
@@ -346,7 +339,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             }
         }
         eval.services.push(report::service_report(
-            &platform, service, outcome, &outcomes, &trust, done.notes, &paths,
+            &platform, service, outcome, &outcomes, &trust, done.notes, paths,
         ));
     }
     if any_keystore {
@@ -384,17 +377,10 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         let keystores: std::collections::BTreeSet<String> = platform
             .services
             .iter()
-            .enumerate()
-            .flat_map(|(si, service)| {
-                let placed = &placed;
-                service
-                    .outputs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| o.format.is_keystore())
-                    .filter_map(move |(oi, _)| placed.get(&(si, oi)))
-                    .map(|p| p.display().to_string())
-            })
+            .zip(&placed)
+            .flat_map(|(service, paths)| service.outputs.iter().zip(paths))
+            .filter(|(o, _)| o.format.is_keystore())
+            .map(|(_, p)| p.display().to_string())
             .collect();
         passwords.retain(&keystores);
         let passwords_json = passwords.to_json()?;

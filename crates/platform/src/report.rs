@@ -5,7 +5,7 @@
 //! and port bindings for Windows services.
 
 use crate::certs::{Outcome, Status};
-use crate::spec::{is_client, serves, usage_name, Format, Platform, Service};
+use crate::spec::{is_client, serves, usage_name, Platform, Service};
 use crate::trust::{Anchor, TrustSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -39,9 +39,6 @@ pub struct OutputReport {
     pub format: &'static str,
     /// The path written.
     pub path: String,
-    /// A keystore holding the service's key.
-    #[serde(skip)]
-    pub keystore: bool,
 }
 
 /// One service in the report.
@@ -310,10 +307,22 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
     }
     for s in ctx.services.iter().filter(|s| s.issuer == "acme") {
         waiting = true;
+        // Its names are exactly its cn and san entries (see validate); each is ordered
+        // as a domain of its own on the edge.
         let _ = writeln!(
             t,
-            "   {}: ACME issues its certificate online. On the certfleet server run\n   `certfleet domain add {}` (once) and `certfleet domain acme {} --email ADMIN@EXAMPLE`;\n   the name must resolve to the edge, with port 80 or 443 reachable for the challenge.",
-            s.name, s.cn, s.cn
+            "   {}: ACME issues its certificate online. On the certfleet server run, once:",
+            s.name
+        );
+        for name in s.sans.iter().filter_map(|n| n.strip_prefix("DNS:")) {
+            let _ = writeln!(
+                t,
+                "     certfleet domain add {name} && certfleet domain acme {name} --email ADMIN@EXAMPLE"
+            );
+        }
+        let _ = writeln!(
+            t,
+            "   Each name must resolve to the edge, with port 80 or 443 reachable for the challenge."
         );
     }
     if !waiting {
@@ -418,7 +427,6 @@ pub fn service_report(
             .map(|(o, p)| OutputReport {
                 format: o.format.name(),
                 path: p.display().to_string(),
-                keystore: matches!(o.format, Format::Pkcs12 | Format::Jks),
             })
             .collect(),
         reload: service.reload.clone(),

@@ -160,7 +160,8 @@ pub struct Output {
     pub format: Format,
     /// The path as written in the model.
     pub path: String,
-    /// Keystore alias (required for `pkcs12` and `jks`).
+    /// Keystore alias: required for `pkcs12` and `jks`, refused on every other format
+    /// (truststore entries are named after each certificate's CN).
     pub alias: Option<String>,
     /// Store password as written (plain or `CRYPT:`); generated when `None`.
     pub password: Option<String>,
@@ -194,13 +195,12 @@ pub struct Service {
     pub kind: Option<String>,
     /// The node's name.
     pub node: String,
-    /// The node's FQDN.
-    pub fqdn: String,
     /// Certificate CN.
     pub cn: String,
-    /// Extra DNS names for the certificate (the node's FQDN among them).
+    /// Extra DNS names for the certificate (the node's FQDN among them, except for ACME,
+    /// whose names are only its `cn` and `san`).
     pub dns_names: Vec<String>,
-    /// IP addresses for the certificate.
+    /// IP addresses for the certificate (none for ACME).
     pub ips: Vec<IpAddr>,
     /// The full SAN set, CN first.
     pub sans: Vec<San>,
@@ -242,8 +242,6 @@ pub struct Platform {
     pub ca_dir: String,
     /// Key algorithm of a new internal CA.
     pub ca_key: KeyAlgorithm,
-    /// Nodes.
-    pub nodes: Vec<Node>,
     /// Services, in model order.
     pub services: Vec<Service>,
     /// Connections, in model order.

@@ -182,11 +182,6 @@ impl Passwords {
         self.entries.retain(|path, _| keep.contains(path));
     }
 
-    /// True when nothing is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The JSON text. Handle as a secret.
     pub fn to_json(&self) -> Result<Zeroizing<String>> {
         let map: BTreeMap<&str, &str> = self

@@ -93,14 +93,6 @@ impl TrustSet {
             )),
         }
     }
-
-    /// The DER certificates, in order.
-    pub fn ders(&self) -> Vec<&[u8]> {
-        self.entries
-            .iter()
-            .map(|e| e.anchor.der.as_slice())
-            .collect()
-    }
 }
 
 /// Derives every service's trust set. `anchors_of` says what trusting a service takes.

@@ -247,19 +247,15 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
 
     check_roles(loc, raw, &services)?;
 
-    let ca_key = if default_key.is_rsa() {
-        match default_key {
-            KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
-            other => other,
-        }
-    } else {
-        default_key
+    // A new CA is never made with a weak key.
+    let ca_key = match default_key {
+        KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
+        other => other,
     };
     Ok(Platform {
         name: p.name.get_ref().clone(),
         ca_dir,
         ca_key,
-        nodes,
         services,
         connections,
     })
@@ -321,27 +317,38 @@ fn build_service(
         Some(c) => issuer(loc, c, "service.ca")?,
         None => defaults.issuer,
     };
-    let cn = match &s.cn {
-        Some(cn) => {
-            San::from_cn(cn.get_ref())
-                .map_err(|e| loc.at(cn, "service.cn", e.to_string().replacen("--cn '", "'", 1)))?;
-            cn.get_ref().to_ascii_lowercase()
+    if issuer_kind == IssuerKind::Acme && usage == Usage::Client {
+        return Err(loc.at(
+            s.ca.as_ref().unwrap_or(&s.name),
+            "service.ca",
+            "ACME issues server certificates; a client-only service needs another issuer",
+        ));
+    }
+    let (cn, dns_names, ips) = if issuer_kind == IssuerKind::Acme {
+        acme_names(loc, s)?
+    } else {
+        let cn = match &s.cn {
+            Some(cn) => {
+                San::from_cn(cn.get_ref()).map_err(|e| {
+                    loc.at(cn, "service.cn", e.to_string().replacen("--cn '", "'", 1))
+                })?;
+                cn.get_ref().to_ascii_lowercase()
+            }
+            None => node.fqdn.clone(),
+        };
+        let mut dns_names = vec![node.fqdn.clone()];
+        for name in &s.san {
+            dns_names.push(san_name(loc, name)?);
         }
-        None => node.fqdn.clone(),
+        let mut ips = node.ips.clone();
+        for text in &s.ips {
+            let addr = ip(loc, text, "service.ips")?;
+            if !ips.contains(&addr) {
+                ips.push(addr);
+            }
+        }
+        (cn, dns_names, ips)
     };
-    let mut dns_names = vec![node.fqdn.clone()];
-    for name in &s.san {
-        certfleet_pki::names::dns(name.get_ref())
-            .map_err(|e| loc.at(name, "service.san", e.to_string()))?;
-        dns_names.push(name.get_ref().to_ascii_lowercase());
-    }
-    let mut ips = node.ips.clone();
-    for text in &s.ips {
-        let addr = ip(loc, text, "service.ips")?;
-        if !ips.contains(&addr) {
-            ips.push(addr);
-        }
-    }
     let sans = san_set(&cn, &dns_names, &ips)
         .map_err(|e| loc.at(&s.name, "service.san", e.to_string()))?;
     for listener in &s.listeners {
@@ -371,13 +378,6 @@ fn build_service(
         Some(r) => Some(r.get_ref().clone()),
         None => None,
     };
-    if issuer_kind == IssuerKind::Acme && usage == Usage::Client {
-        return Err(loc.at(
-            s.ca.as_ref().unwrap_or(&s.name),
-            "service.ca",
-            "ACME issues server certificates; a client-only service needs another issuer",
-        ));
-    }
     let outputs = s
         .output
         .iter()
@@ -387,7 +387,6 @@ fn build_service(
         name,
         kind: s.kind.as_ref().map(|k| k.get_ref().clone()),
         node: node.name.clone(),
-        fqdn: node.fqdn.clone(),
         cn,
         dns_names,
         ips,
@@ -405,6 +404,63 @@ fn build_service(
         reload,
         outputs,
     })
+}
+
+/// A `san` entry, checked and lower-cased.
+fn san_name(loc: &Locator, name: &Text) -> Result<String> {
+    certfleet_pki::names::dns(name.get_ref())
+        .map_err(|e| loc.at(name, "service.san", e.to_string()))?;
+    Ok(name.get_ref().to_ascii_lowercase())
+}
+
+/// The names of an ACME service: exactly what is ordered from the public CA, so its `cn`
+/// (else its first `san` entry) and its `san` entries, all DNS names. The node's FQDN
+/// and addresses are left out (a public CA issues for neither internal names nor
+/// private addresses), and `ips` is refused.
+fn acme_names(loc: &Locator, s: &RawService) -> Result<(String, Vec<String>, Vec<IpAddr>)> {
+    if let Some(first) = s.ips.first() {
+        return Err(loc.at(
+            first,
+            "service.ips",
+            "an ACME service gets no certificate for IP addresses; leave ips out, or give the service another issuer",
+        ));
+    }
+    let public_only = |text: &Text, key: &str| {
+        if text.get_ref().parse::<IpAddr>().is_ok() {
+            Err(loc.at(
+                text,
+                key,
+                format!(
+                    "'{}' is an IP address; ACME orders DNS names only",
+                    text.get_ref()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let mut dns_names = Vec::new();
+    for name in &s.san {
+        public_only(name, "service.san")?;
+        dns_names.push(san_name(loc, name)?);
+    }
+    let cn = match (&s.cn, dns_names.first()) {
+        (Some(cn), _) => {
+            public_only(cn, "service.cn")?;
+            certfleet_pki::names::dns(cn.get_ref())
+                .map_err(|e| loc.at(cn, "service.cn", e.to_string()))?;
+            cn.get_ref().to_ascii_lowercase()
+        }
+        (None, Some(first)) => first.clone(),
+        (None, None) => {
+            return Err(loc.at(
+                &s.name,
+                "service.cn",
+                "an ACME service needs the public name to order: set cn (the node's FQDN is not used for ACME)",
+            ))
+        }
+    };
+    Ok((cn, dns_names, Vec::new()))
 }
 
 fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> Result<Output> {
@@ -443,13 +499,14 @@ fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> 
             Some(_) => {}
         }
     } else if let Some(a) = &o.alias {
-        if !format.is_trust() {
-            return Err(loc.at(
-                a,
-                "service.output.alias",
-                format!("a {} output has no alias", format.name()),
-            ));
-        }
+        // Refused rather than ignored: a truststore's entries are all trusted whatever
+        // their names, and certfleet names them itself.
+        let message = if format.is_trust() {
+            "alias has no effect on a truststore: its entries are named after each certificate's CN; leave it out".to_owned()
+        } else {
+            format!("a {} output has no alias", format.name())
+        };
+        return Err(loc.at(a, "service.output.alias", message));
     }
     for (value, key) in [
         (&o.password, "service.output.password"),
@@ -713,5 +770,56 @@ ips = ["10.0.0.1"]
         let message =
             err("[[service]]\nname = \"a\"\nnode = \"n1\"\nca = \"acme\"\nusage = \"client\"\n");
         assert!(message.starts_with("qms.toml:12: service.ca:"), "{message}");
+    }
+
+    #[test]
+    fn an_acme_service_asks_for_exactly_its_public_names() {
+        let p = check(
+            "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nsan = [\"voice.example.net\", \"www.example.net\"]\n",
+        )
+        .unwrap();
+        let names: Vec<String> = p.services[0].sans.iter().map(San::display).collect();
+        assert_eq!(names, ["DNS:voice.example.net", "DNS:www.example.net"]);
+        assert!(p.services[0].ips.is_empty());
+        let p = check(
+            "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\nsan = [\"voice.example.net\"]\n",
+        )
+        .unwrap();
+        assert_eq!(p.services[0].cn, "voice.example.net");
+        let message = err(
+            "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nips = [\"10.0.0.9\"]\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:14: service.ips:"),
+            "{message}"
+        );
+        let message = err(
+            "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nsan = [\"203.0.113.7\"]\n",
+        );
+        assert!(
+            message.starts_with("qms.toml:14: service.san:"),
+            "{message}"
+        );
+        let message = err("[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\n");
+        assert!(message.starts_with("qms.toml:10: service.cn:"), "{message}");
+    }
+
+    #[test]
+    fn an_alias_on_a_truststore_is_refused_not_ignored() {
+        for format in ["pem-trust", "jks-trust", "pkcs12-trust"] {
+            let message = err(&format!(
+                "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"{format}\"\npath = \"t\"\nalias = \"corp-root\"\n"
+            ));
+            assert!(
+                message.starts_with(
+                    "qms.toml:15: service.output.alias: alias has no effect on a truststore"
+                ),
+                "{format}: {message}"
+            );
+        }
+        let message = err(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"der\"\npath = \"t\"\nalias = \"x\"\n",
+        );
+        assert!(message.contains("a der output has no alias"), "{message}");
     }
 }

@@ -222,3 +222,39 @@ fn addresses_given_as_one_string() {
     let line = line_of(&model, "ips = \"10.70.0.5\"");
     refused("wrong type", &model, "ips", line, "node.ips");
 }
+
+#[test]
+fn an_alias_on_a_truststore() {
+    // Truststore entries are named after each certificate's CN; an alias would be
+    // ignored, so it is refused rather than silently dropped.
+    for (format, path) in [
+        ("jks-trust", "/srv/billing/trust.jks"),
+        ("pkcs12-trust", "/srv/billing/trust.p12"),
+        ("pem-trust", "/srv/billing/trust.pem"),
+    ] {
+        let model = GOOD.replace(
+            "format = \"pem-trust\"\npath = \"/srv/billing/trust.pem\"\n",
+            &format!("format = \"{format}\"\npath = \"{path}\"\nalias = \"corp-root\"\n"),
+        );
+        let line = line_of(&model, "alias = \"corp-root\"");
+        refused(
+            &format!("alias on {format}"),
+            &model,
+            "alias has no effect on a truststore",
+            line,
+            "service.output.alias",
+        );
+    }
+}
+
+#[test]
+fn addresses_on_an_acme_service() {
+    // A public CA issues no certificate for an IP address (let alone a private one).
+    let model = GOOD.replacen(
+        "usage = \"both\"\n",
+        "usage = \"both\"\nca = \"acme\"\ncn = \"orders.shop.example\"\nips = [\"10.70.0.6\"]\n",
+        1,
+    );
+    let line = line_of(&model, "ips = [\"10.70.0.6\"]");
+    refused("ips on ACME", &model, "IP address", line, "service.ips");
+}

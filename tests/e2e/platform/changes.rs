@@ -222,6 +222,72 @@ fn a_failed_reload_is_retried_by_the_next_apply() {
 }
 
 #[test]
+fn a_failed_reload_is_one_line_on_stderr_in_both_modes() {
+    let dir = TempDir::new();
+    let root = dir.join("root");
+    let model = dir.join("model.toml");
+    // The reload prints its environment, then fails with status 3.
+    std::fs::write(
+        &model,
+        "[platform]\nname = \"noisy\"\nca = \"internal\"\nkey = \"ecdsa-p256\"\n\n\
+         [[node]]\nname = \"n1\"\nfqdn = \"n1.corp.example\"\n\n\
+         [[service]]\nname = \"api\"\nnode = \"n1\"\nusage = \"server\"\n\
+         reload = \"env; exit 3\"\n\n\
+         [[service.output]]\nformat = \"pem-pair\"\npath = \"/srv/api/tls\"\n",
+    )
+    .unwrap();
+    // A master key in certfleet's environment must not reach the reload's output.
+    let master_key = "Y2VydGZsZWV0IGUyZSByZWxvYWQgbWFzdGVyIGtleSE=";
+    let apply = |json: bool| {
+        let mut args = vec!["apply", "--model", arg(&model), "--root", arg(&root)];
+        if json {
+            args.push("--json");
+        }
+        std::process::Command::new(env!("CARGO_BIN_EXE_certfleet"))
+            .args(&args)
+            .env("CERTFLEET_MASTER_KEY", master_key)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // The failed reload stays pending, so the second apply runs it again (text mode).
+    for json in [true, false] {
+        let out = apply(json);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one line per failed reload\n{}",
+            describe(&out)
+        );
+        assert!(
+            lines[0].contains("'api'") && lines[0].contains("exit status: 3"),
+            "{}",
+            describe(&out)
+        );
+        assert!(
+            !stdout.contains("FAILED")
+                && !stdout.contains(master_key)
+                && !stderr.contains(master_key),
+            "{}",
+            describe(&out)
+        );
+        if json {
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!("stdout is not one JSON document: {e}\n{}", describe(&out))
+            });
+            assert_eq!(report["reloads"][0]["ok"], false, "{report:#}");
+            assert_eq!(report["reloads"][0]["exit_status"], 3, "{report:#}");
+        }
+    }
+}
+
+#[test]
 fn a_removed_connection_takes_the_trust_away() {
     let mut run = Run::new("media-gateway.toml");
     run.json("apply");

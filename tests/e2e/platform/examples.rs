@@ -667,4 +667,33 @@ fn softphone_platform_certdir_merged_tenant_and_acme() {
     assert_eq!(subject_cn(&tenant.leaf), "northwind.pbx.voice.corp.example");
     // The ACME name: nothing offline.
     assert!(applied.material["public-master"].identity.is_none());
+    // Its names are what is ordered from the public CA: the public name alone, without
+    // the node's internal FQDN or private addresses.
+    let report = applied.run.json("apply");
+    let public = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "public-master")
+        .unwrap_or_else(|| panic!("no public-master in the report:\n{report:#}"));
+    assert_eq!(
+        public["sans"],
+        serde_json::json!(["DNS:voice.example.net"]),
+        "{public:#}"
+    );
+    let next_steps = std::fs::read_to_string(applied.run.state().join("next-steps.txt")).unwrap();
+    let acme_part = next_steps
+        .split("public-master: ACME")
+        .nth(1)
+        .unwrap_or_else(|| panic!("next-steps.txt does not order public-master:\n{next_steps}"));
+    let acme_part = acme_part.split("\n\n").next().unwrap_or_default();
+    assert!(
+        acme_part.contains("certfleet domain acme voice.example.net "),
+        "{acme_part}"
+    );
+    assert_eq!(
+        acme_part.matches("certfleet domain acme ").count(),
+        1,
+        "{acme_part}"
+    );
 }

@@ -263,3 +263,24 @@ fn a_key_file_opened_up_on_disk_is_made_private_again() {
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn plan_and_apply_help_say_that_external_requests_are_written() {
+    // plan writes nothing else, so writing a key and a CSR must not come as a surprise.
+    for command in ["plan", "apply"] {
+        let out = certfleet_env(&[command, "--help"], None);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let help = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        for needle in [
+            "ca = \"external\"",
+            "STATE/csr/SERVICE.csr",
+            "STATE/keys/SERVICE.key",
+        ] {
+            assert!(
+                help.contains(needle),
+                "certfleet {command} --help does not mention {needle}\n{}",
+                describe(&out)
+            );
+        }
+    }
+}

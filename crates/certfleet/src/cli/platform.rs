@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::files::{Mode as FileMode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_platform::engine::{evaluate, Change, Evaluation, Mode, Options};
-use certfleet_store::secrets::{ensure_private_dir, MasterKey};
+use certfleet_store::secrets::{ensure_private_dir, MasterKey, MASTER_KEY_ENV};
 use clap::Args;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -36,7 +36,7 @@ pub struct ModelArgs {
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. Certificate requests for external CAs are written by plan too\n(STATE/csr/SERVICE.csr), so they can be submitted before the first apply."
+    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. One exception to writing nothing: for a service with\nca = \"external\", plan writes its CSR (STATE/csr/SERVICE.csr) and keeps the CSR's key\nin the state directory (STATE/keys/SERVICE.key, mode 0600), so the request can go to\nthe CA before the first apply. STATE is BASE/.certfleet/PLATFORM, BASE being --root or\nthe model's directory."
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -46,7 +46,7 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (exit 1 if one\nfails), and writes STATE/next-steps.txt. STATE is BASE/.certfleet/PLATFORM, BASE being\n--root or the model's directory."
+    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (a failed one is a\nline on stderr and exit 1), and writes STATE/next-steps.txt. Like plan, it writes the\nCSR (STATE/csr/SERVICE.csr) and keeps its key (STATE/keys/SERVICE.key) for every\nca = \"external\" service still waiting for its CA. STATE is BASE/.certfleet/PLATFORM,\nBASE being --root or the model's directory."
 )]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -68,6 +68,10 @@ struct ReloadResult {
     exit_status: Option<i32>,
     /// The last lines the command printed, when it failed.
     output: Option<String>,
+    /// How it ended when it failed (`exit status: 3`, `signal: 9 (SIGKILL)`, or why it
+    /// could not run), for the line on stderr.
+    #[serde(skip)]
+    failure: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -208,10 +212,14 @@ fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
     set.commit()
 }
 
+/// Runs one reload command (`sh -c`, stdin closed, output captured). The master key
+/// is taken out of its environment: a reload has no use for it, and what a failing
+/// command prints ends up in the report.
 fn run_reload(service: &str, command: &str) -> ReloadResult {
     let result = std::process::Command::new("sh")
         .arg("-c")
         .arg(command)
+        .env_remove(MASTER_KEY_ENV)
         .stdin(std::process::Stdio::null())
         .output();
     match result {
@@ -232,6 +240,7 @@ fn run_reload(service: &str, command: &str) -> ReloadResult {
                 ok,
                 exit_status: out.status.code(),
                 output,
+                failure: (!ok).then(|| out.status.to_string()),
             }
         }
         Err(err) => ReloadResult {
@@ -240,7 +249,21 @@ fn run_reload(service: &str, command: &str) -> ReloadResult {
             ok: false,
             exit_status: None,
             output: Some(format!("cannot run sh: {err}")),
+            failure: Some(format!("cannot run sh: {err}")),
         },
+    }
+}
+
+/// One line on stderr per failed reload, in text and JSON mode alike: the service and
+/// how the command ended; neither its output nor its environment.
+fn report_failed_reloads(reloads: &[ReloadResult]) {
+    for r in reloads {
+        if let Some(failure) = &r.failure {
+            eprintln!(
+                "error: the reload command of service '{}' failed ({failure})",
+                r.service
+            );
+        }
     }
 }
 
@@ -311,6 +334,7 @@ impl ApplyArgs {
             .collect();
         certfleet_platform::state::record_reloads(&eval.state_file, &succeeded)?;
         let failed = reloads.iter().any(|r| !r.ok);
+        report_failed_reloads(&reloads);
         if self.model.json {
             print_json(&ApplyJson {
                 changes: &eval.changes,
@@ -330,17 +354,8 @@ impl ApplyArgs {
                 &format!("Platform '{}' is current: nothing to do.", eval.platform),
             );
             println!("\n{} file(s) written.", written.len());
-            for r in &reloads {
-                if r.ok {
-                    println!("reloaded {}: {}", r.service, r.command);
-                } else {
-                    println!(
-                        "RELOAD FAILED for {} ({}): {}",
-                        r.service,
-                        r.command,
-                        r.output.as_deref().unwrap_or("")
-                    );
-                }
+            for r in reloads.iter().filter(|r| r.ok) {
+                println!("reloaded {}: {}", r.service, r.command);
             }
             println!("\n{}", eval.next_steps);
             println!("(saved in {})", eval.next_steps_file.display());
