@@ -100,6 +100,18 @@ pub struct CsrInfo {
 
 /// Reads a CSR from PEM (`CERTIFICATE REQUEST`) or DER and checks its self-signature.
 pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
+    let (info, signature_valid) = parse_csr(bytes)?;
+    if !signature_valid {
+        return Err(PkiError::Invalid(
+            "the CSR's signature does not verify with its own public key".into(),
+        ));
+    }
+    Ok(info)
+}
+
+/// Reads a CSR like [`read_csr`] without refusing a bad self-signature: the answer says
+/// whether the signature verifies (for describing a CSR before signing it).
+pub fn parse_csr(bytes: &[u8]) -> Result<(CsrInfo, bool)> {
     let der = if pem::looks_like_pem(bytes) {
         let text = String::from_utf8_lossy(bytes);
         pem::decode_blocks(&text)?
@@ -114,9 +126,7 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
         what: "CSR".into(),
         detail: e.to_string(),
     })?;
-    csr.verify_signature().map_err(|_| {
-        PkiError::Invalid("the CSR's signature does not verify with its own public key".into())
-    })?;
+    let signature_valid = csr.verify_signature().is_ok();
     let info = &csr.certification_request_info;
     let cn = info
         .subject
@@ -129,7 +139,7 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
     let public_key = info.subject_pki.subject_public_key.data.to_vec();
     let is_rsa =
         info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
-    Ok(CsrInfo {
+    let info = CsrInfo {
         subject: info.subject.to_string(),
         der,
         cn,
@@ -137,7 +147,8 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
         spki,
         public_key,
         is_rsa,
-    })
+    };
+    Ok((info, signature_valid))
 }
 
 fn requested_sans(csr: &X509CertificationRequest<'_>) -> Result<Option<Vec<San>>> {
