@@ -196,18 +196,19 @@ pub struct SigningPolicy {
 }
 
 impl SigningPolicy {
+    /// Every rule `sans`, `usage` and `days` break, as one policy error listing them all
+    /// (separated by "; ").
     fn check(&self, sans: &[San], usage: Usage, days: u32) -> Result<()> {
+        let mut reasons = Vec::new();
         if let Some(max) = self.max_days {
             if days > max {
-                return Err(PkiError::Policy(format!(
+                reasons.push(format!(
                     "{days} days asked, the policy allows at most {max}"
-                )));
+                ));
             }
         }
         if self.deny_client && usage != Usage::Server {
-            return Err(PkiError::Policy(
-                "client authentication is not allowed by this policy".into(),
-            ));
+            reasons.push("client authentication is not allowed by this policy".to_owned());
         }
         if !self.allowed_domains.is_empty() {
             for san in sans {
@@ -218,15 +219,19 @@ impl SigningPolicy {
                         bare == domain || bare.ends_with(&format!(".{domain}"))
                     });
                     if !ok {
-                        return Err(PkiError::Policy(format!(
+                        reasons.push(format!(
                             "DNS:{name} is outside the allowed domains ({})",
                             self.allowed_domains.join(", ")
-                        )));
+                        ));
                     }
                 }
             }
         }
-        Ok(())
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(PkiError::Policy(reasons.join("; ")))
+        }
     }
 }
 
@@ -311,5 +316,25 @@ mod tests {
         assert!(err.to_string().contains("outside the allowed domains"));
         let err = sign_csr(&authority(), &info, Usage::Server, 365, &policy).unwrap_err();
         assert!(err.to_string().contains("at most 90"));
+        assert!(
+            err.to_string().contains("outside the allowed domains"),
+            "every reason is listed: {err}"
+        );
+    }
+
+    #[test]
+    fn a_csr_with_a_broken_signature_is_described_but_not_read() {
+        let new = new_csr("db.example.test", &[], &[], true, KeyAlgorithm::EcdsaP256).unwrap();
+        let mut der = new.csr_der.clone();
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let (info, valid) = parse_csr(&der).unwrap();
+        assert!(!valid);
+        assert_eq!(info.cn.as_deref(), Some("db.example.test"));
+        assert!(read_csr(&der)
+            .unwrap_err()
+            .to_string()
+            .contains("signature"));
+        assert!(parse_csr(&new.csr_der).unwrap().1);
     }
 }
