@@ -19,6 +19,7 @@ mod scan;
 mod secrets_cli;
 mod serve_acme;
 mod serve_api;
+mod serve_cas;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;

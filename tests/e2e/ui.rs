@@ -3,9 +3,10 @@
 //! adds a domain by keyboard, pastes a bundle made with the certfleet CLI (a bad one
 //! first), sees the thumbprint on the domain page, downloads PKCS#12 and PEM, and visits
 //! every page at 1280 and 390 px wide without console errors or sideways scrolling,
-//! saving screenshots under target/ui-screenshots/. Then openssl judges: the HTTPS
-//! listener serves that certificate for the domain, and the PKCS#12 download opens with
-//! the password typed and holds the certificate and its key.
+//! saving screenshots under target/ui-screenshots/; last it makes a CA on the CA page
+//! and issues the domain's certificate from it. Then openssl judges: the HTTPS listener
+//! serves the CA-issued certificate for the domain, and the PKCS#12 download opens with
+//! the password typed and holds the pasted certificate and its key.
 
 use crate::support::openssl::{openssl, sha1_fingerprint};
 use crate::support::pki::Ca;
@@ -96,15 +97,32 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
     );
 
     // The run saved a screenshot of every page at both widths.
-    for page in ["login", "dashboard", "domains", "domain", "trust", "audit"] {
+    for page in [
+        "login",
+        "dashboard",
+        "domains",
+        "domain",
+        "trust",
+        "audit",
+        "cas",
+    ] {
         for width in [1280, 390] {
             let shot = screenshots.join(format!("{page}-{width}.png"));
             assert!(shot.exists(), "no screenshot {}", shot.display());
         }
     }
 
-    // The HTTPS listener serves the pasted certificate for the domain.
-    assert_eq!(served_sha1(ws, Some(DOMAIN)), expected);
+    // The script ended by issuing the domain's certificate from a CA made in the UI:
+    // the HTTPS listener serves that one now, no longer the pasted one.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let issued = stdout
+        .lines()
+        .find_map(|line| line.split("the domain now serves ").nth(1))
+        .expect("the script reports the issued thumbprint")
+        .trim()
+        .to_owned();
+    assert_ne!(issued, expected);
+    assert_eq!(served_sha1(ws, Some(DOMAIN)), issued);
 
     // The PKCS#12 download opens with the password and holds the certificate and key.
     let passin = format!("pass:{PASSWORD}");

@@ -16,8 +16,10 @@
 //
 // It logs in and adds the domain by keyboard only, pastes a bad bundle (the error is
 // shown) and the good one by keyboard, checks the domain page shows the thumbprint,
-// downloads the certificate as PKCS#12 with the password (by keyboard) and as PEM, then
-// visits every page at 1280 and 390 px wide: no console errors, no page errors, no
+// downloads the certificate as PKCS#12 with the password (by keyboard) and as PEM,
+// visits every page at 1280 and 390 px wide, then makes a CA on the CA page by keyboard
+// (a bad CSR is refused there), issues the domain's certificate from it and sees the
+// served thumbprint change. On every page: no console errors, no page errors, no
 // horizontal overflow, a skip link first in the tab order and a visible focus on every
 // tab stop. Exits 1 with the reasons on failure.
 
@@ -282,6 +284,53 @@ try {
     check(audit.includes(action), `the audit log lacks ${action}`);
   }
   check(!audit.includes(p12Password), 'the audit log shows the keystore password');
+
+  // --- a CA made on its page, then the domain's certificate issued from it ----------
+  await page.goto(`${base}/ui/cas`);
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await tabTo(page, '#ca-name');
+  await page.keyboard.type('uica');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('UI Browser Root');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('UI Browser Issuing');
+  await tabTo(page, '#ca-days');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('text=UI Browser Issuing');
+  check((await page.textContent('main')).includes('uica'), 'the CA page does not list the new CA');
+  check(await page.isVisible('#sign-csr-form'), 'the CA page offers no CSR signing once a CA exists');
+  expectedErrors = /status of 400/;
+  await page.fill('#sign-csr', 'not a csr');
+  await page.click('#sign-csr-form button[type=submit]');
+  await page.waitForSelector('#sign-csr-form [data-role="error"]:not([hidden])');
+  await page.waitForSelector('#sign-csr-form [data-role="csr"]:not([hidden])');
+  expectedErrors = null;
+  step('CA made on the CA page; a bad CSR is refused with a message');
+  for (const width of [1280, 390]) {
+    await page.goto(`${base}/ui/cas`);
+    await layout(page, 'cas', width);
+    await keyboardBasics(page, `cas at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/ui/domains/${encodeURIComponent(domain)}`);
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await tabTo(page, '#issue-ca');
+  check((await page.inputValue('#issue-ca')) === 'uica', 'the issue form does not offer the CA');
+  await tabTo(page, '#issue-days');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\?stored=1$/);
+  const issued = (await page.textContent('#own-sha1')).trim();
+  const servedNow = (await page.textContent('#effective-sha1')).trim();
+  check(issued !== sha1, 'issuing from the CA did not change the domain\'s certificate');
+  check(servedNow === issued, `the served thumbprint ${servedNow} is not the issued ${issued}`);
+  check((await page.textContent('main')).includes('CN=UI Browser Issuing'), 'the issued chain does not name the CA');
+  check(!(await page.content()).includes('PRIVATE KEY'), 'the domain page holds key material');
+  await page.goto(`${base}/ui/audit`);
+  const caAudit = await page.textContent('main');
+  for (const action of ['ca.create', 'ca.issue', 'domain.issue']) {
+    check(caAudit.includes(action), `the audit log lacks ${action}`);
+  }
+  step(`issued from the CA; the domain now serves ${issued}`);
 
   // --- log out; the login page at both widths (no session) --------------------------
   await page.click('#logout-form button');

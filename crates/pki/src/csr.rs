@@ -100,6 +100,18 @@ pub struct CsrInfo {
 
 /// Reads a CSR from PEM (`CERTIFICATE REQUEST`) or DER and checks its self-signature.
 pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
+    let (info, signature_valid) = parse_csr(bytes)?;
+    if !signature_valid {
+        return Err(PkiError::Invalid(
+            "the CSR's signature does not verify with its own public key".into(),
+        ));
+    }
+    Ok(info)
+}
+
+/// Reads a CSR like [`read_csr`] without refusing a bad self-signature: the answer says
+/// whether the signature verifies (for describing a CSR before signing it).
+pub fn parse_csr(bytes: &[u8]) -> Result<(CsrInfo, bool)> {
     let der = if pem::looks_like_pem(bytes) {
         let text = String::from_utf8_lossy(bytes);
         pem::decode_blocks(&text)?
@@ -114,9 +126,7 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
         what: "CSR".into(),
         detail: e.to_string(),
     })?;
-    csr.verify_signature().map_err(|_| {
-        PkiError::Invalid("the CSR's signature does not verify with its own public key".into())
-    })?;
+    let signature_valid = csr.verify_signature().is_ok();
     let info = &csr.certification_request_info;
     let cn = info
         .subject
@@ -129,7 +139,7 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
     let public_key = info.subject_pki.subject_public_key.data.to_vec();
     let is_rsa =
         info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
-    Ok(CsrInfo {
+    let info = CsrInfo {
         subject: info.subject.to_string(),
         der,
         cn,
@@ -137,7 +147,8 @@ pub fn read_csr(bytes: &[u8]) -> Result<CsrInfo> {
         spki,
         public_key,
         is_rsa,
-    })
+    };
+    Ok((info, signature_valid))
 }
 
 fn requested_sans(csr: &X509CertificationRequest<'_>) -> Result<Option<Vec<San>>> {
@@ -185,18 +196,19 @@ pub struct SigningPolicy {
 }
 
 impl SigningPolicy {
+    /// Every rule `sans`, `usage` and `days` break, as one policy error listing them all
+    /// (separated by "; ").
     fn check(&self, sans: &[San], usage: Usage, days: u32) -> Result<()> {
+        let mut reasons = Vec::new();
         if let Some(max) = self.max_days {
             if days > max {
-                return Err(PkiError::Policy(format!(
+                reasons.push(format!(
                     "{days} days asked, the policy allows at most {max}"
-                )));
+                ));
             }
         }
         if self.deny_client && usage != Usage::Server {
-            return Err(PkiError::Policy(
-                "client authentication is not allowed by this policy".into(),
-            ));
+            reasons.push("client authentication is not allowed by this policy".to_owned());
         }
         if !self.allowed_domains.is_empty() {
             for san in sans {
@@ -207,15 +219,19 @@ impl SigningPolicy {
                         bare == domain || bare.ends_with(&format!(".{domain}"))
                     });
                     if !ok {
-                        return Err(PkiError::Policy(format!(
+                        reasons.push(format!(
                             "DNS:{name} is outside the allowed domains ({})",
                             self.allowed_domains.join(", ")
-                        )));
+                        ));
                     }
                 }
             }
         }
-        Ok(())
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(PkiError::Policy(reasons.join("; ")))
+        }
     }
 }
 
@@ -300,5 +316,25 @@ mod tests {
         assert!(err.to_string().contains("outside the allowed domains"));
         let err = sign_csr(&authority(), &info, Usage::Server, 365, &policy).unwrap_err();
         assert!(err.to_string().contains("at most 90"));
+        assert!(
+            err.to_string().contains("outside the allowed domains"),
+            "every reason is listed: {err}"
+        );
+    }
+
+    #[test]
+    fn a_csr_with_a_broken_signature_is_described_but_not_read() {
+        let new = new_csr("db.example.test", &[], &[], true, KeyAlgorithm::EcdsaP256).unwrap();
+        let mut der = new.csr_der.clone();
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let (info, valid) = parse_csr(&der).unwrap();
+        assert!(!valid);
+        assert_eq!(info.cn.as_deref(), Some("db.example.test"));
+        assert!(read_csr(&der)
+            .unwrap_err()
+            .to_string()
+            .contains("signature"));
+        assert!(parse_csr(&new.csr_der).unwrap().1);
     }
 }

@@ -9,6 +9,7 @@
 //! - [`admin`]: the admin API's routes;
 //! - [`ui`]: the web UI's pages on the admin listener;
 //! - [`acme`]: automatic issuance and renewal;
+//! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
 //! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
 //! - [`inventory`]: every managed certificate with its expiry state;
 //! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters.
@@ -19,6 +20,7 @@
 pub mod acme;
 pub mod admin;
 pub mod alerts;
+pub mod cas;
 pub mod inventory;
 pub mod listeners;
 pub mod monitor;

@@ -101,6 +101,23 @@ pub fn describe_key(key: &PrivateKey) -> KeyDescription {
 
 fn inspect_csr(bytes: &[u8]) -> Result<Inspection> {
     let csr = read_csr(bytes)?;
+    Ok(Inspection {
+        kind: "csr",
+        certificates: Vec::new(),
+        csr: Some(csr_description(&csr)?),
+        key: None,
+        key_matches_leaf: None,
+    })
+}
+
+/// Describes a CSR (PEM or DER) and says whether its self-signature verifies; only a
+/// CSR that cannot be read at all is an error.
+pub fn describe_csr(bytes: &[u8]) -> Result<(CsrDescription, bool)> {
+    let (csr, signature_valid) = crate::csr::parse_csr(bytes)?;
+    Ok((csr_description(&csr)?, signature_valid))
+}
+
+fn csr_description(csr: &crate::csr::CsrInfo) -> Result<CsrDescription> {
     let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(&csr.spki).map_err(|e| {
         PkiError::Malformed {
             what: "CSR public key".into(),
@@ -108,20 +125,14 @@ fn inspect_csr(bytes: &[u8]) -> Result<Inspection> {
         }
     })?;
     let key = public_key::describe(&spki);
-    Ok(Inspection {
-        kind: "csr",
-        certificates: Vec::new(),
-        csr: Some(CsrDescription {
-            subject: csr.subject.clone(),
-            sans: csr
-                .sans
-                .as_ref()
-                .map(|s| s.iter().map(|n| n.display()).collect()),
-            key_type: key.key_type,
-            key_bits: key.key_bits,
-        }),
-        key: None,
-        key_matches_leaf: None,
+    Ok(CsrDescription {
+        subject: csr.subject.clone(),
+        sans: csr
+            .sans
+            .as_ref()
+            .map(|s| s.iter().map(|n| n.display()).collect()),
+        key_type: key.key_type,
+        key_bits: key.key_bits,
     })
 }
 

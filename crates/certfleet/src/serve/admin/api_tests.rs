@@ -119,11 +119,17 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
         [
             "/api/alerts",
             "/api/audit",
+            "/api/cas",
+            "/api/cas/{name}",
+            "/api/cas/{name}/certificate",
+            "/api/cas/{name}/sign",
+            "/api/csrs/inspect",
             "/api/domains",
             "/api/domains/{name}",
             "/api/domains/{name}/acme",
             "/api/domains/{name}/certificate",
             "/api/domains/{name}/certificate/export",
+            "/api/domains/{name}/certificate/issue",
             "/api/openapi.json",
             "/api/resolve/{name}",
             "/api/scans",
@@ -172,9 +178,10 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "{method} {path}"
         );
         if answer.status == StatusCode::NOT_FOUND {
-            // Only as the answer about a missing domain, never as a missing route.
+            // Only as the answer about a missing domain or CA, never as a missing route.
+            let error = answer.body["error"].as_str().unwrap();
             assert!(
-                answer.body["error"].as_str().unwrap().contains("domain"),
+                error.contains("domain") || error.contains("CA"),
                 "{method} {path}: {}",
                 answer.body
             );

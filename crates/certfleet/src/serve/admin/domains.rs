@@ -68,7 +68,7 @@ pub struct ResolveQuery {
 
 /// A domain's JSON object (`domain show --json`): the tree's view with `acme.renew_at`
 /// (RFC 3339, null unless the certificate was issued automatically).
-fn view_json(tree: &DomainTree, name: &str) -> Result<Value, ApiError> {
+pub(super) fn view_json(tree: &DomainTree, name: &str) -> Result<Value, ApiError> {
     let domain = tree
         .get(name)
         .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;

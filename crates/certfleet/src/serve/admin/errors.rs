@@ -164,16 +164,20 @@ const REJECTION_TEXT_LIMIT: usize = 4096;
 
 /// Makes every error answer JSON: axum's own rejections (a path segment that is not
 /// UTF-8, a bad query string, a body too large, a method the route does not have) come
-/// as plain text or empty; they become `{"error": text}` with the same status.
+/// as plain text or empty; they become `{"error": text}` with the same status. HTML
+/// answers (the web UI's error pages) stay as they are.
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON is kept, and so are the web UI's own HTML error pages (its "not found" page).
+    let is_json_or_page = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if !status.is_client_error() || is_json {
+        .is_some_and(|value| {
+            value.starts_with("application/json") || value.starts_with("text/html")
+        });
+    if !status.is_client_error() || is_json_or_page {
         return response;
     }
     let (mut parts, body) = response.into_parts();

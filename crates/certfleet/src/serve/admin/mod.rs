@@ -1,4 +1,5 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
+//! the server's CAs (create, show, distribute, sign CSRs, issue for a domain: [`cas`]),
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
 //! certificate's expiry state and the ACME progress), `alerts`, the UI's `session`, and
 //! the OpenAPI document at `/api/openapi.json` ([`openapi`]).
@@ -17,7 +18,14 @@
 mod api_tests;
 pub mod audit;
 pub mod auth;
+pub mod ca_json;
+pub mod ca_sign;
+#[cfg(test)]
+mod ca_tests;
+pub mod cas;
 pub mod cors;
+pub mod csrs;
+pub mod domain_issue;
 pub mod domains;
 pub mod errors;
 pub mod export;
@@ -58,6 +66,12 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(domains::set_certificate))
         .routes(routes!(domains::set_acme))
         .routes(routes!(domains::resolve))
+        .routes(routes!(domain_issue::issue))
+        .routes(routes!(cas::list, cas::create))
+        .routes(routes!(cas::show))
+        .routes(routes!(cas::certificate))
+        .routes(routes!(ca_sign::sign))
+        .routes(routes!(csrs::inspect))
         .routes(routes!(export::export))
         .routes(routes!(audit::list))
         .routes(routes!(alerts))

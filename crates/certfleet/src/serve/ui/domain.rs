@@ -1,7 +1,8 @@
 //! A domain's page (`/ui/domains/NAME`): its own certificate in detail (subject,
 //! issuer, SANs, validity, thumbprints, key, whether ACME issued it) and its chain, the
 //! certificate a handshake naming it gets and where that comes from, its ACME state, the
-//! paste-a-bundle form (`PUT /api/domains/{name}/certificate`) and the downloads
+//! paste-a-bundle form (`PUT /api/domains/{name}/certificate`), the issue-from-a-CA
+//! form (`POST /api/domains/{name}/certificate/issue`) and the downloads
 //! (`POST /api/domains/{name}/certificate/export`). The page never holds the key.
 
 use super::domains::{effective, Effective};
@@ -88,6 +89,8 @@ pub struct DomainPage {
     pub stored: bool,
     /// The shortest keystore password.
     pub min_password: usize,
+    /// The names of the server's CAs, for the issue-from-a-CA form.
+    pub cas: Vec<String>,
 }
 
 /// The chain of a stored bundle, described (the key is read and dropped at once).
@@ -191,6 +194,12 @@ pub async fn page(
             .as_deref()
             .is_some_and(|q| q.split('&').any(|p| p == "stored=1")),
         min_password: crate::serve::admin::export::MIN_PASSWORD,
+        cas: super::cas::ca_list(&state)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|ca| ca.name)
+            .collect(),
         chain,
         name,
     };

@@ -7,7 +7,8 @@
 //! expiry dashboard with its timeline ([`dashboard`], [`timeline`]), `/ui/domains` the
 //! domain tree with each domain's effective certificate ([`domains`]), `/ui/domains/NAME`
 //! a domain's certificate details, paste-a-bundle upload and downloads ([`domain`]),
-//! `/ui/trust` the trust graph of the served chains ([`trust`]), `/ui/audit` the audit
+//! `/ui/cas` the CAs with their make and sign-a-CSR forms ([`cas`]), `/ui/trust` the
+//! trust graph of the served chains ([`trust`]), `/ui/audit` the audit
 //! log ([`audit`]).
 //!
 //! Pages read the server's state directly (the same functions as the API); every change
@@ -19,6 +20,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod cas;
 pub mod dashboard;
 pub mod domain;
 pub mod domains;
@@ -49,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/domains", get(domains::page))
         .route("/ui/domains/{name}", get(domain::page))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/cas", get(cas::page))
         .route("/ui/trust", get(trust::page))
         .route("/ui/static/{file}", get(assets::serve))
 }

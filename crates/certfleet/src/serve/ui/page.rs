@@ -36,7 +36,7 @@ pub fn redirect(to: &'static str) -> Response {
 pub struct Chrome {
     /// The page's title (without the product name).
     pub title: String,
-    /// `dashboard`, `domains`, `audit`, or empty.
+    /// `dashboard`, `domains`, `cas`, `audit`, or empty.
     pub active: &'static str,
     /// The session's CSRF token.
     pub csrf: Zeroizing<String>,

@@ -142,6 +142,7 @@ async fn pages_send_a_visitor_without_a_session_to_the_login_page() {
         "/ui/domains",
         "/ui/domains/x.test",
         "/ui/audit",
+        "/ui/cas",
     ] {
         let answer = send(&app, Method::GET, path, &[], None).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
@@ -459,4 +460,66 @@ fn text_from_the_server_is_escaped_in_pages() {
         html.contains("&#60;script&#62;alert(1)") || html.contains("&lt;script&gt;alert(1)"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn the_ca_page_lists_cas_and_the_domain_page_offers_to_issue_from_them() {
+    let (_dir, state) = state().await;
+    let app = router(Arc::clone(&state));
+    let (cookie, _csrf) = login(&app, &state).await;
+    let with_cookie = [("cookie", cookie.as_str())];
+
+    let empty = send(&app, Method::GET, "/ui/cas", &with_cookie, None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    let html = empty.text();
+    assert_csp_clean(&html);
+    assert!(html.contains("id=\"create-ca-form\""));
+    assert!(!html.contains("id=\"sign-csr-form\""), "no CA to sign with");
+    assert!(html.contains("href=\"/ui/cas\" aria-current=\"page\""));
+
+    let bearer = format!("Bearer {}", state.admin_token.as_str());
+    let auth = [("authorization", bearer.as_str())];
+    let made = send(
+        &app,
+        Method::POST,
+        "/api/cas",
+        &auth,
+        Some(json!({"name": "internal", "cn": "UI Root", "days": 30})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let thumbprint = made.json()["root_sha1_thumbprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = send(&app, Method::GET, "/ui/cas", &with_cookie, None)
+        .await
+        .text();
+    assert_csp_clean(&html);
+    assert!(html.contains(&thumbprint), "{html}");
+    assert!(html.contains("id=\"sign-csr-form\""));
+    assert!(html.contains("/api/cas/internal/certificate"));
+    assert!(!html.contains("PRIVATE KEY"));
+
+    let added = send(
+        &app,
+        Method::POST,
+        "/api/domains",
+        &auth,
+        Some(json!({"name": "example.test"})),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    let page = send(
+        &app,
+        Method::GET,
+        "/ui/domains/example.test",
+        &with_cookie,
+        None,
+    )
+    .await
+    .text();
+    assert_csp_clean(&page);
+    assert!(page.contains("id=\"issue-form\""));
+    assert!(page.contains("<option value=\"internal\">internal</option>"));
 }

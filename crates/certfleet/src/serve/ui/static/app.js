@@ -1,5 +1,6 @@
 // certfleet web UI: the few things pages do with the JSON API (log in and out, add a
-// domain, store a pasted bundle, download a certificate). Changes carry the session's
+// domain, store a pasted bundle, download a certificate, make a CA, sign a CSR, issue
+// a domain's certificate from a CA). Changes carry the session's
 // CSRF token from the page's <meta name="csrf-token">. No inline handlers: the admin
 // listener's CSP allows scripts from this file only.
 'use strict';
@@ -137,6 +138,83 @@
     }
     form.elements.namedItem('pem').value = '';
     say(form, 'ok', 'Stored and served, with warnings: ' + warnings.join(' ') + ' Reload the page to see the new certificate.');
+  });
+
+  onSubmit('issue-form', async function (form) {
+    const body = {
+      ca: form.elements.namedItem('ca').value,
+      days: Number(form.elements.namedItem('days').value),
+    };
+    const response = await api('POST', domainPath(form) + '/certificate/issue', body);
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not issued: ' + (await errorText(response)));
+      form.elements.namedItem('ca').focus();
+      return;
+    }
+    window.location.assign(window.location.pathname + '?stored=1');
+  });
+
+  onSubmit('create-ca-form', async function (form) {
+    const field = function (name) { return form.elements.namedItem(name).value.trim(); };
+    const body = {
+      name: field('name'),
+      cn: field('cn'),
+      key: field('key'),
+      days: Number(field('days')),
+    };
+    if (field('intermediate_cn')) body.intermediate_cn = field('intermediate_cn');
+    const response = await api('POST', '/api/cas', body);
+    if (sessionEnded(response)) return;
+    if (response.status !== 201) {
+      say(form, 'error', 'Not made: ' + (await errorText(response)));
+      form.elements.namedItem('name').focus();
+      return;
+    }
+    window.location.assign('/ui/cas');
+  });
+
+  // What a pasted CSR asks for, shown before it is signed.
+  const csrField = document.getElementById('sign-csr');
+  if (csrField) {
+    csrField.addEventListener('change', async function () {
+      const form = csrField.form;
+      say(form, 'csr', '');
+      if (!csrField.value.trim()) return;
+      const response = await api('POST', '/api/csrs/inspect', { csr: csrField.value });
+      if (!response.ok) {
+        say(form, 'csr', 'Not a CSR: ' + (await errorText(response)));
+        return;
+      }
+      const csr = await response.json();
+      const names = csr.sans ? csr.sans.join(', ') : 'none (the CN is used)';
+      say(form, 'csr', 'Asks for ' + csr.subject + '; names: ' + names + '; key: ' + csr.key_type + ' ' + csr.key_bits + ' bits; signature ' + (csr.signature_valid ? 'valid' : 'INVALID') + '.');
+    });
+  }
+
+  onSubmit('sign-csr-form', async function (form) {
+    const result = form.querySelector('[data-role="result"]');
+    result.hidden = true;
+    const ca = form.elements.namedItem('ca').value;
+    const body = {
+      csr: form.elements.namedItem('csr').value,
+      usage: form.elements.namedItem('usage').value,
+      days: Number(form.elements.namedItem('days').value),
+    };
+    const response = await api('POST', '/api/cas/' + encodeURIComponent(ca) + '/sign', body);
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not signed: ' + (await errorText(response)));
+      form.elements.namedItem('csr').focus();
+      return;
+    }
+    const signed = await response.json();
+    const output = form.elements.namedItem('result');
+    output.value = signed.certificate + signed.chain;
+    result.hidden = false;
+    say(form, 'ok', 'Signed ' + signed.subject + ' (SHA-1 ' + signed.sha1_thumbprint + '), valid until ' + signed.not_after + '.');
+    output.focus();
+    output.select();
   });
 
   // The file name of a Content-Disposition header.

@@ -1,0 +1,63 @@
+//! The CA page (`/ui/cas`): the server's CAs (signing subject, expiry, thumbprints, a
+//! link to their certificates for trust stores), the form that makes a CA
+//! (`POST /api/cas`) and the form that signs a pasted CSR (`POST /api/cas/{name}/sign`,
+//! after `POST /api/csrs/inspect` shows what it asks for). No CA key reaches the page.
+
+use super::page::{html, message, redirect, session, Chrome, LOGIN};
+use crate::serve::admin::ca_json::CaJson;
+use crate::serve::admin::cas::repository;
+use crate::serve::admin::sessions::Sessions;
+use crate::serve::state::AppState;
+use askama::Template;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::sync::Arc;
+
+/// The CA page.
+#[derive(Template)]
+#[template(path = "ui/cas.html")]
+pub struct CasPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// Every CA, ordered by name.
+    pub cas: Vec<CaJson>,
+}
+
+/// The server's CAs as the API shows them; the error's message when the store fails.
+pub async fn ca_list(state: &AppState) -> Result<Vec<CaJson>, String> {
+    let cas = repository(state).list().await.map_err(|err| {
+        crate::serve::admin::errors::ApiError::from(err)
+            .message()
+            .to_owned()
+    })?;
+    cas.iter()
+        .map(|ca| CaJson::of(ca).map_err(|err| err.message().to_owned()))
+        .collect()
+}
+
+/// `GET /ui/cas`.
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(csrf) = session(&sessions, &headers) else {
+        return redirect(LOGIN);
+    };
+    match ca_list(&state).await {
+        Ok(cas) => html(
+            StatusCode::OK,
+            &CasPage {
+                chrome: Chrome::new("Certificate authorities", "cas", csrf),
+                cas,
+            },
+        ),
+        Err(err) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            csrf,
+            "CAs unavailable",
+            &err,
+        ),
+    }
+}
