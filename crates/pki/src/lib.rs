@@ -7,7 +7,9 @@
 //! - [`csr`]: making, reading and signing CSRs under a [`csr::SigningPolicy`];
 //! - [`import`]: checking a CA's reply against the CSR it answers;
 //! - [`chain`]: ordering certificates by issuer links;
-//! - [`bundle`]: merged bundles and any key/certificate input, leaf found and chain ordered.
+//! - [`bundle`]: merged bundles and any key/certificate input, leaf found and chain ordered;
+//! - [`tls_verifier`]: the rustls client verifier for connections that judge or pin the
+//!   server's certificate themselves.
 //!
 //! ```
 //! use certfleet_pki::{authority, issue, keys::KeyAlgorithm, profile::Usage};
@@ -38,6 +40,7 @@ pub mod keys;
 pub mod lint;
 pub mod names;
 pub mod profile;
+pub mod tls_verifier;
 pub mod verify;
 
 pub use error::{PkiError, Result};

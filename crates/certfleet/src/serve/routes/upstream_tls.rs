@@ -5,10 +5,8 @@
 use super::trust_file::trust_file_certificates;
 use crate::config::UpstreamTrust;
 use anyhow::{anyhow, bail, Context, Result};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use rustls::{ClientConfig, RootCertStore};
 use std::sync::Arc;
 
 /// The TLS client configuration a route uses towards its upstream.
@@ -23,7 +21,9 @@ pub fn client_config(trust: &UpstreamTrust) -> Result<ClientConfig> {
             .with_no_client_auth(),
         UpstreamTrust::Insecure => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification { provider }))
+            // Any certificate; the handshake signature is still checked, so the
+            // connection is encrypted to whoever holds the key.
+            .with_custom_certificate_verifier(Arc::new(HandshakeOnlyVerifier::any_chain(provider)))
             .with_no_client_auth(),
         UpstreamTrust::File { path, password } => {
             let certs = trust_file_certificates(
@@ -57,58 +57,4 @@ fn system_roots() -> Result<RootCertStore> {
         );
     }
     Ok(roots)
-}
-
-/// `upstream_trust = false`: any certificate is accepted; the handshake signature is
-/// still checked, so the connection is encrypted to whoever holds the key.
-#[derive(Debug)]
-struct NoVerification {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }

@@ -1,0 +1,159 @@
+//! The rustls client verifier for connections that do not trust by the web PKI: those
+//! whose presented chain certfleet judges itself afterwards (`scan`), those told not to
+//! verify (`upstream_trust = false`), and those that trust one pinned certificate (the
+//! CLI talking to the admin listener). In every case the handshake signatures are still
+//! checked against the presented key, so the peer holds the key of what it presented.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use std::sync::Arc;
+
+/// Which presented certificates are accepted.
+#[derive(Debug)]
+enum Acceptance {
+    /// Any chain; whoever uses the connection judges it.
+    AnyChain,
+    /// Only a leaf that is byte for byte one of these; `refusal` says why otherwise.
+    Pinned {
+        certificates: Vec<CertificateDer<'static>>,
+        refusal: String,
+    },
+}
+
+/// A [`ServerCertVerifier`] that accepts any chain, or only pinned certificates, and
+/// checks the handshake signatures with `provider`'s algorithms.
+#[derive(Debug)]
+pub struct HandshakeOnlyVerifier {
+    acceptance: Acceptance,
+    provider: Arc<CryptoProvider>,
+}
+
+impl HandshakeOnlyVerifier {
+    /// Accepts whatever chain the server presents.
+    pub fn any_chain(provider: Arc<CryptoProvider>) -> Self {
+        HandshakeOnlyVerifier {
+            acceptance: Acceptance::AnyChain,
+            provider,
+        }
+    }
+
+    /// Accepts only a leaf equal to one of `certificates`, whatever names it carries;
+    /// any other is refused with `refusal` as the handshake's error.
+    pub fn pinned(
+        certificates: Vec<CertificateDer<'static>>,
+        refusal: impl Into<String>,
+        provider: Arc<CryptoProvider>,
+    ) -> Self {
+        HandshakeOnlyVerifier {
+            acceptance: Acceptance::Pinned {
+                certificates,
+                refusal: refusal.into(),
+            },
+            provider,
+        }
+    }
+}
+
+impl ServerCertVerifier for HandshakeOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match &self.acceptance {
+            Acceptance::AnyChain => Ok(ServerCertVerified::assertion()),
+            Acceptance::Pinned {
+                certificates,
+                refusal,
+            } => {
+                if certificates
+                    .iter()
+                    .any(|pinned| pinned.as_ref() == end_entity.as_ref())
+                {
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    Err(rustls::Error::General(refusal.clone()))
+                }
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn verify(verifier: &HandshakeOnlyVerifier, leaf: &[u8]) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from("a.example.test").unwrap();
+        verifier
+            .verify_server_cert(
+                &CertificateDer::from(leaf.to_vec()),
+                &[],
+                &name,
+                &[],
+                UnixTime::now(),
+            )
+            .map(|_| ())
+    }
+
+    #[test]
+    fn any_chain_accepts_and_pinned_accepts_only_its_certificates() {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let any = HandshakeOnlyVerifier::any_chain(Arc::clone(&provider));
+        assert!(verify(&any, b"anything").is_ok());
+
+        let pinned = HandshakeOnlyVerifier::pinned(
+            vec![CertificateDer::from(b"the one".to_vec())],
+            "not the pinned certificate",
+            Arc::clone(&provider),
+        );
+        assert!(verify(&pinned, b"the one").is_ok());
+        let err = verify(&pinned, b"another").unwrap_err();
+        assert!(
+            err.to_string().contains("not the pinned certificate"),
+            "{err}"
+        );
+        assert!(!pinned.supported_verify_schemes().is_empty());
+    }
+}
