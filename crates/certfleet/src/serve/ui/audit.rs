@@ -1,13 +1,12 @@
 //! The audit log page (`/ui/audit?page=N`): who changed what and when, newest first,
 //! fifty records a page, read like `GET /api/audit`.
 
-use super::page::{html, message, redirect, session, Chrome, LOGIN};
+use super::page::{html, message, Chrome, UiSession};
 use crate::serve::admin::audit::{self, AuditRecordJson};
-use crate::serve::admin::sessions::Sessions;
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -44,13 +43,9 @@ fn page_number(query: Option<&str>) -> usize {
 /// `GET /ui/audit`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
+    UiSession(csrf): UiSession,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
     let page = page_number(query.as_deref());
     let offset = (page - 1).saturating_mul(PER_PAGE);
     match audit::page(&state, offset, PER_PAGE).await {

@@ -3,14 +3,13 @@
 //! (`POST /api/cas`) and the form that signs a pasted CSR (`POST /api/cas/{name}/sign`,
 //! after `POST /api/csrs/inspect` shows what it asks for). No CA key reaches the page.
 
-use super::page::{html, message, redirect, session, Chrome, LOGIN};
+use super::page::{html, message, Chrome, UiSession};
 use crate::serve::admin::ca_json::CaJson;
 use crate::serve::admin::cas::repository;
-use crate::serve::admin::sessions::Sessions;
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -37,14 +36,7 @@ pub async fn ca_list(state: &AppState) -> Result<Vec<CaJson>, String> {
 }
 
 /// `GET /ui/cas`.
-pub async fn page(
-    State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
+pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
     match ca_list(&state).await {
         Ok(cas) => html(
             StatusCode::OK,

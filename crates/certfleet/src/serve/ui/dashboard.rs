@@ -3,14 +3,13 @@
 //! table, and the ACME progress of domains with automatic issuance. The data is what
 //! `GET /api/status` answers.
 
-use super::page::{html, message, redirect, session, Chrome, LOGIN};
+use super::page::{html, message, Chrome, UiSession};
 use super::timeline::{Entry, Timeline};
-use crate::serve::admin::sessions::Sessions;
 use crate::serve::admin::status;
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
@@ -74,14 +73,7 @@ fn text(value: &Value, key: &str) -> String {
 }
 
 /// `GET /ui/`.
-pub async fn page(
-    State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
+pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
     let report = match status::status(State(Arc::clone(&state))).await {
         Ok(axum::Json(report)) => report,
         Err(err) => {

@@ -6,13 +6,12 @@
 //! (`POST /api/domains/{name}/certificate/export`). The page never holds the key.
 
 use super::domains::{effective, Effective};
-use super::page::{html, message, redirect, session, Chrome, LOGIN};
+use super::page::{html, message, Chrome, UiSession};
 use crate::serve::admin::domains;
-use crate::serve::admin::sessions::Sessions;
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use certfleet_pki::bundle::{read_pem, Contents};
 use certfleet_pki::inspect::describe_certificate;
@@ -143,14 +142,10 @@ fn text(value: &Value, key: &str) -> String {
 /// `GET /ui/domains/{name}`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
+    UiSession(csrf): UiSession,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
     let view = match domains::show(State(Arc::clone(&state)), Path(name.clone())).await {
         Ok(axum::Json(view)) => view,
         Err(err) => {

@@ -4,12 +4,11 @@
 //! inherited from an ancestor, or none on the domain's path (the listener's certdir or
 //! the installation's default certificate). And the form that adds a domain.
 
-use super::page::{html, redirect, session, Chrome, LOGIN};
-use crate::serve::admin::sessions::Sessions;
+use super::page::{html, Chrome, UiSession};
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use certfleet_edge::resolver::Source;
 use certfleet_edge::tree::DomainTree;
@@ -143,14 +142,7 @@ pub fn tree_order(tree: &DomainTree) -> Vec<(String, usize)> {
 }
 
 /// `GET /ui/domains`.
-pub async fn page(
-    State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
+pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
     let (rows, master) = {
         let tree = state.tree.lock().await;
         let rows = tree_order(&tree)

@@ -4,9 +4,12 @@
 
 use crate::serve::admin::sessions::{session_cookie, Sessions};
 use askama::Template;
+use axum::extract::FromRequestParts;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// The login page's path.
@@ -17,6 +20,24 @@ pub const LOGIN: &str = "/ui/login";
 pub fn session(sessions: &Sessions, headers: &HeaderMap) -> Option<Zeroizing<String>> {
     let id = session_cookie(headers)?;
     sessions.touch(&id)
+}
+
+/// The CSRF token of the request's open session, as a handler argument: a request
+/// without an open session is answered with a redirect to the login page before the
+/// handler runs.
+pub struct UiSession(pub Zeroizing<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for UiSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<Sessions>>()
+            .and_then(|sessions| session(sessions, &parts.headers))
+            .map(UiSession)
+            .ok_or_else(|| redirect(LOGIN))
+    }
 }
 
 /// 303 See Other to `to` (a path of this listener).

@@ -5,12 +5,11 @@
 //! issuer that no chain holds is named on the certificate it signed. The same graph is
 //! listed as text below the drawing.
 
-use super::page::{html, redirect, session, Chrome, LOGIN};
-use crate::serve::admin::sessions::Sessions;
+use super::page::{html, Chrome, UiSession};
 use crate::serve::state::AppState;
 use askama::Template;
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::resolver::CertdirState;
@@ -249,14 +248,7 @@ fn layout(graph: &Graph) -> (Vec<Placed>, f64, usize) {
 }
 
 /// `GET /ui/trust`.
-pub async fn page(
-    State(state): State<Arc<AppState>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(csrf) = session(&sessions, &headers) else {
-        return redirect(LOGIN);
-    };
+pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
     let mut graph = Graph {
         now: OffsetDateTime::now_utc(),
         warn_days: i64::from(state.config.warn_days),
