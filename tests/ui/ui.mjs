@@ -301,9 +301,12 @@ try {
   check(await page.isVisible('#sign-csr-form'), 'the CA page offers no CSR signing once a CA exists');
   expectedErrors = /status of 400/;
   await page.fill('#sign-csr', 'not a csr');
+  // Leaving the field asks the server what the CSR is; its answer appears above the
+  // button, so wait for it before clicking (a click while the form grows misses).
+  await page.keyboard.press('Tab');
+  await page.waitForSelector('#sign-csr-form [data-role="csr"]:not([hidden])');
   await page.click('#sign-csr-form button[type=submit]');
   await page.waitForSelector('#sign-csr-form [data-role="error"]:not([hidden])');
-  await page.waitForSelector('#sign-csr-form [data-role="csr"]:not([hidden])');
   expectedErrors = null;
   step('CA made on the CA page; a bad CSR is refused with a message');
   for (const width of [1280, 390]) {
