@@ -1,0 +1,174 @@
+//! Tests of the model's validation: every error names the file, the line and the key.
+
+use super::*;
+use crate::model::parse;
+
+const BASE: &str = r#"[platform]
+name = "qms"
+key = "ecdsa-p256"
+
+[[node]]
+name = "n1"
+fqdn = "n1.corp.example"
+ips = ["10.0.0.1"]
+"#;
+
+fn check(extra: &str) -> Result<Platform> {
+    let text = format!("{BASE}{extra}");
+    let loc = Locator::new("qms.toml", &text);
+    validate(&loc, &parse(&loc, &text)?)
+}
+
+fn err(extra: &str) -> String {
+    check(extra).unwrap_err().to_string()
+}
+
+#[test]
+fn a_good_model_gets_its_defaults() {
+    let p = check(
+        "[[service]]\nname = \"web\"\nnode = \"n1\"\nsan = [\"web.corp.example\"]\n[[service]]\nname = \"agent\"\nnode = \"n1\"\n[[connection]]\nfrom = \"agent\"\nto = \"web\"\nmtls = true\n",
+    )
+    .unwrap();
+    let web = p.service("web").unwrap();
+    assert_eq!(web.cn, "n1.corp.example");
+    assert_eq!(web.usage, Usage::Server);
+    assert_eq!(web.sans.len(), 3);
+    assert_eq!(web.days, DEFAULT_DAYS);
+    assert_eq!(p.service("agent").unwrap().usage, Usage::Client);
+}
+
+#[test]
+fn unknown_references_name_the_line() {
+    let message = err("[[service]]\nname = \"web\"\nnode = \"n9\"\n");
+    assert!(
+        message.starts_with("qms.toml:11: service.node:"),
+        "{message}"
+    );
+    let message = err(
+        "[[service]]\nname = \"web\"\nnode = \"n1\"\n[[connection]]\nfrom = \"ghost\"\nto = \"web\"\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:13: connection.from:"),
+        "{message}"
+    );
+    let message = err("[[service]]\nname = \"web\"\nnode = \"n1\"\nallowed_clients = [\"x\"]\n");
+    assert!(
+        message.starts_with("qms.toml:12: service.allowed_clients:"),
+        "{message}"
+    );
+}
+
+#[test]
+fn duplicates_and_bad_values_are_refused() {
+    let message = err("[[node]]\nname = \"n1\"\nfqdn = \"x.example\"\n");
+    assert!(message.starts_with("qms.toml:10: node.name:"), "{message}");
+    let message =
+        err("[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"a\"\nnode = \"n1\"\n");
+    assert!(
+        message.starts_with("qms.toml:13: service.name:"),
+        "{message}"
+    );
+    let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nkey = \"rsa512\"\n");
+    assert!(
+        message.starts_with("qms.toml:12: service.key:"),
+        "{message}"
+    );
+    let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nkey = \"rsa1024\"\n");
+    assert!(message.contains("allow_weak"), "{message}");
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"pfx\"\npath = \"x\"\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:13: service.output.format:"),
+        "{message}"
+    );
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"jks\"\npath = \"x.jks\"\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:13: service.output.alias:"),
+        "{message}"
+    );
+}
+
+#[test]
+fn connections_must_fit_the_usages() {
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\nusage = \"server\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\nmtls = true\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:17: connection.from:"),
+        "{message}"
+    );
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\nusage = \"client\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:18: connection.to:"),
+        "{message}"
+    );
+}
+
+#[test]
+fn repeated_connections_self_allowance_and_acme_clients_are_refused() {
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n[[connection]]\nfrom = \"a\"\nto = \"b\"\n",
+    );
+    assert!(message.starts_with("qms.toml:19: connection:"), "{message}");
+    let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\nallowed_clients = [\"a\"]\n");
+    assert!(message.contains("allow itself"), "{message}");
+    let message =
+        err("[[service]]\nname = \"a\"\nnode = \"n1\"\nca = \"acme\"\nusage = \"client\"\n");
+    assert!(message.starts_with("qms.toml:12: service.ca:"), "{message}");
+}
+
+#[test]
+fn an_acme_service_asks_for_exactly_its_public_names() {
+    let p = check(
+        "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nsan = [\"voice.example.net\", \"www.example.net\"]\n",
+    )
+    .unwrap();
+    let names: Vec<String> = p.services[0].sans.iter().map(San::display).collect();
+    assert_eq!(names, ["DNS:voice.example.net", "DNS:www.example.net"]);
+    assert!(p.services[0].ips.is_empty());
+    let p = check(
+        "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\nsan = [\"voice.example.net\"]\n",
+    )
+    .unwrap();
+    assert_eq!(p.services[0].cn, "voice.example.net");
+    let message = err(
+        "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nips = [\"10.0.0.9\"]\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:14: service.ips:"),
+        "{message}"
+    );
+    let message = err(
+        "[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\ncn = \"voice.example.net\"\nsan = [\"203.0.113.7\"]\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:14: service.san:"),
+        "{message}"
+    );
+    let message = err("[[service]]\nname = \"pub\"\nnode = \"n1\"\nca = \"acme\"\n");
+    assert!(message.starts_with("qms.toml:10: service.cn:"), "{message}");
+}
+
+#[test]
+fn an_alias_on_a_truststore_is_refused_not_ignored() {
+    for format in ["pem-trust", "jks-trust", "pkcs12-trust"] {
+        let message = err(&format!(
+            "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"{format}\"\npath = \"t\"\nalias = \"corp-root\"\n"
+        ));
+        assert!(
+            message.starts_with(
+                "qms.toml:15: service.output.alias: alias has no effect on a truststore"
+            ),
+            "{format}: {message}"
+        );
+    }
+    let message = err(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\n[[service.output]]\nformat = \"der\"\npath = \"t\"\nalias = \"x\"\n",
+    );
+    assert!(message.contains("a der output has no alias"), "{message}");
+}
