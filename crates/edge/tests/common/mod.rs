@@ -7,67 +7,14 @@ pub mod test_pki;
 
 use certfleet_edge::certificate::ServedCertificate;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    ClientConfig, ClientConnection, DigitallySignedStruct, ServerConfig, ServerConnection,
-};
+use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 use std::sync::Arc;
 
 /// A served certificate for `names`.
 pub fn served(names: &[&str]) -> ServedCertificate {
     ServedCertificate::from_pem(&test_pki::bundle_pem(names)).unwrap()
-}
-
-/// Accepts any chain (the tests compare thumbprints instead) but checks the handshake
-/// signatures, so the server must hold the key of the certificate it sends.
-#[derive(Debug)]
-struct AnyChain(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyChain {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// A client for one protocol version (or both when `None`).
@@ -81,7 +28,8 @@ pub fn client(version: Option<&'static rustls::SupportedProtocolVersion>) -> Arc
         .with_protocol_versions(&versions)
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyChain(provider)))
+        // Any chain: the tests compare thumbprints; handshake signatures are still checked.
+        .with_custom_certificate_verifier(Arc::new(HandshakeOnlyVerifier::any_chain(provider)))
         .with_no_client_auth();
     Arc::new(config)
 }
