@@ -49,6 +49,12 @@ pub enum FormatError {
     /// A keystore kind or feature certfleet does not handle (JCEKS, secret-key entries, ...).
     #[error("unsupported keystore: {0}")]
     UnsupportedKeystore(String),
+    /// A PKCS#12 password with characters the format cannot hold: its passwords are
+    /// BMPStrings, so nothing above U+FFFF (emoji, for one). Never names the password.
+    #[error(
+        "a PKCS#12 password cannot hold characters above U+FFFF (such as emoji); choose another"
+    )]
+    Pkcs12Password,
     /// A keystore that is malformed, or a keystore model that cannot be written.
     #[error("keystore: {0}")]
     Keystore(String),

@@ -44,6 +44,9 @@ pub(super) fn write(
     password: &str,
     profile: Pkcs12Profile,
 ) -> Result<Vec<u8>, FormatError> {
+    if password.chars().any(|c| u32::from(c) > 0xFFFF) {
+        return Err(FormatError::Pkcs12Password);
+    }
     let p12 = to_p12_keystore(store)?;
     match profile {
         Pkcs12Profile::Modern => p12

@@ -178,3 +178,22 @@ fn damaged_mac_less_pkcs12_never_panics() {
         }
     }
 }
+
+/// Regression: a password with a character above U+FFFF (found by schemathesis through
+/// the export API) made the PKCS#12 writer fail deep in its ASN.1 encoder; it is now
+/// refused up front, in both profiles, without naming the password. Non-ASCII
+/// characters inside the BMP still work.
+#[test]
+fn pkcs12_passwords_outside_the_bmp_are_refused_clearly() {
+    let pki = pki();
+    let store = sample(&pki);
+    for profile in [Pkcs12Profile::Modern, Pkcs12Profile::Legacy] {
+        let err = write_pkcs12(&store, "secret\u{1F600}", profile).unwrap_err();
+        assert!(matches!(err, FormatError::Pkcs12Password), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let bytes = write_pkcs12(&store, "sécrét-Ω", profile).unwrap();
+        let (format, again) = read(&bytes, "sécrét-Ω").unwrap();
+        assert_eq!(format, KeystoreFormat::Pkcs12);
+        assert_eq!(again.entries.len(), store.entries.len());
+    }
+}

@@ -15,6 +15,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certfleet_formats::keystore::{self, Entry, Keystore, Pkcs12Profile};
+use certfleet_formats::FormatError;
 use certfleet_pki::bundle::{read_pem, Contents};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -183,7 +184,12 @@ pub async fn export(
             if body.format == ExportFormat::Pkcs12 {
                 Download {
                     bytes: keystore::write_pkcs12(&store, &password, Pkcs12Profile::Modern)
-                        .map_err(ApiError::internal)?,
+                        .map_err(|err| match err {
+                            FormatError::Pkcs12Password => {
+                                ApiError::bad_request(format!("password: {err}"))
+                            }
+                            other => ApiError::internal(other),
+                        })?,
                     content_type: "application/x-pkcs12",
                     file_name: format!("{stem}.p12"),
                 }

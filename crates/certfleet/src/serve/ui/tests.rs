@@ -334,6 +334,20 @@ async fn exports_keep_the_key_inside_password_protected_keystores() {
     );
     assert!(pem.text().starts_with("-----BEGIN CERTIFICATE-----"));
     assert!(!pem.text().contains("PRIVATE KEY"));
+    // Regression (found by schemathesis): a PKCS#12 password PKCS#12 cannot encode is
+    // bad input, answered 400 naming the field, not an internal error.
+    let emoji = send(
+        &app,
+        Method::POST,
+        path,
+        &auth,
+        Some(json!({"format": "pkcs12", "password": "sesame\u{1F600}"})),
+    )
+    .await;
+    assert_eq!(emoji.status, StatusCode::BAD_REQUEST);
+    let message = emoji.json()["error"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("password:"), "{message}");
+    assert!(!message.contains("sesame"), "{message}");
     let der = send(
         &app,
         Method::POST,
