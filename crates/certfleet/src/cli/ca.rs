@@ -1,8 +1,8 @@
 //! `certfleet ca init`: a root CA, optionally with an issuing intermediate.
 
-use super::ca_dir::CaPaths;
 use super::output::{report_written, KeyChoice};
 use super::Outcome;
+use crate::ca_dir::CaPaths;
 use crate::files::{Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_pki::authority::init_ca;

@@ -1,8 +1,8 @@
 //! `certfleet cert issue` and `certfleet cert import`.
 
-use super::ca_dir::load_issuing_ca;
 use super::output::{report_written, usage, write_leaf_files, KeyChoice};
 use super::Outcome;
+use crate::ca_dir::load_issuing_ca;
 use crate::files::{read_input, with_suffix};
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;

@@ -1,8 +1,8 @@
 //! `certfleet csr new` and `certfleet csr sign`.
 
-use super::ca_dir::load_issuing_ca;
 use super::output::{report_written, usage, KeyChoice};
 use super::Outcome;
+use crate::ca_dir::load_issuing_ca;
 use crate::files::{read_input, with_suffix, Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_formats::pem;

@@ -2,7 +2,6 @@
 //! the library crates and their results into files, text or JSON.
 
 mod ca;
-mod ca_dir;
 mod cert;
 mod client;
 mod convert;

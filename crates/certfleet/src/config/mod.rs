@@ -5,12 +5,13 @@
 //! directory's master key (or `CERTFLEET_MASTER_KEY`) before validation, and errors name
 //! the key, never the value.
 
+mod platforms;
 mod raw;
 mod validate;
 
 pub use validate::{
-    AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, RouteConfig,
-    ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
+    AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, PlatformConfig,
+    RouteConfig, ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
 };
 
 use anyhow::{Context, Result};

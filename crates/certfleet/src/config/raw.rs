@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub monitor: RawMonitor,
     #[serde(default)]
     pub route: Vec<RawRoute>,
+    #[serde(default)]
+    pub platform: Vec<RawPlatform>,
 }
 
 /// `[store]`.
@@ -106,4 +108,13 @@ pub struct RawRoute {
     pub allowed_thumbprints: Vec<String>,
     pub basic_auth_user: Option<String>,
     pub basic_auth_password: Option<String>,
+}
+
+/// One `[[platform]]`: a platform model the API may plan and apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    pub model: String,
+    pub root: Option<String>,
+    pub run_reloads: Option<bool>,
 }

@@ -1,6 +1,8 @@
 //! Stage two of configuration: meaning. Turns the raw file into typed values (socket
 //! addresses, enums, paths that exist) with errors naming the block and key.
 
+use super::platforms::platform_configs;
+pub use super::platforms::PlatformConfig;
 use super::raw::{RawConfig, RawListener, RawRoute, RawTrust};
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_acme::order::ChallengeKind;
@@ -38,6 +40,8 @@ pub struct ServerConfig {
     pub monitor_interval: std::time::Duration,
     /// Routes to upstream services.
     pub routes: Vec<RouteConfig>,
+    /// Platform models the API plans and applies (`[[platform]]`), by name.
+    pub platforms: Vec<PlatformConfig>,
 }
 
 /// Storage backend.
@@ -264,6 +268,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         let label = format!("[[route]] #{} (host {})", index + 1, route.host);
         routes.push(route_config(route).context(label)?);
     }
+    let platforms = platform_configs(raw.platform)?;
     Ok(ServerConfig {
         data_dir,
         store,
@@ -295,6 +300,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         webhook: webhook_url(raw.monitor.webhook)?,
         monitor_interval: monitor_interval(raw.monitor.interval_seconds)?,
         routes,
+        platforms,
     })
 }
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub alerts: Arc<AlertBoard>,
     /// The metrics registry and the expiry watcher's counters.
     pub monitor: Arc<MonitorShared>,
+    /// Held while a platform model is planned or applied through the API: one at a time.
+    pub platform_work: Mutex<()>,
 }
 
 impl AppState {

@@ -131,6 +131,10 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "/api/domains/{name}/certificate/export",
             "/api/domains/{name}/certificate/issue",
             "/api/openapi.json",
+            "/api/platforms",
+            "/api/platforms/{name}",
+            "/api/platforms/{name}/apply",
+            "/api/platforms/{name}/plan",
             "/api/resolve/{name}",
             "/api/scans",
             "/api/session",
@@ -178,10 +182,11 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "{method} {path}"
         );
         if answer.status == StatusCode::NOT_FOUND {
-            // Only as the answer about a missing domain or CA, never as a missing route.
+            // Only as the answer about a missing domain, CA or platform, never as a
+            // missing route.
             let error = answer.body["error"].as_str().unwrap();
             assert!(
-                error.contains("domain") || error.contains("CA"),
+                error.contains("domain") || error.contains("CA") || error.contains("platform"),
                 "{method} {path}: {}",
                 answer.body
             );

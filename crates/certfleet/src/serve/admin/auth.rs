@@ -52,6 +52,16 @@ pub enum Caller {
     },
 }
 
+impl Caller {
+    /// Who the audit log names for a change this caller made.
+    pub fn actor(&self) -> &'static str {
+        match self {
+            Caller::Bearer => "admin-token",
+            Caller::Session { .. } => "ui-session",
+        }
+    }
+}
+
 /// Lets the request through when it is authenticated (see the module's doc); 401 or
 /// 403 otherwise.
 pub async fn authenticate(

@@ -1,6 +1,7 @@
 //! JSON errors of the admin API: `{"error": message}` with 400 for bad input (naming the
 //! field), 401 without credentials, 403 for a cookie-session change without its CSRF
-//! token, 404 for an unknown domain or route, 409 for conflicts with the tree.
+//! token, 404 for an unknown domain or route, 409 for conflicts with the tree, 422 for a
+//! platform model that cannot be planned as it stands.
 //!
 //! A 5xx answer (an internal error, or a panic in a handler: [`panic_response`]) is
 //! `{"error": "internal error", "error_id": ID}` and nothing more; the details go to the
@@ -70,6 +71,16 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::CONFLICT,
+            message: message.into(),
+            id: None,
+        }
+    }
+
+    /// 422: the request was understood, but what it names cannot be carried out as it
+    /// stands (a platform model with an error); the message says where.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
             message: message.into(),
             id: None,
         }

@@ -1,7 +1,8 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
 //! the server's CAs (create, show, distribute, sign CSRs, issue for a domain: [`cas`]),
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
-//! certificate's expiry state and the ACME progress), `alerts`, the UI's `session`, and
+//! certificate's expiry state and the ACME progress), `alerts`, plan and apply of the
+//! configured platform models ([`platforms`]), the UI's `session`, and
 //! the OpenAPI document at `/api/openapi.json` ([`openapi`]).
 //!
 //! Every route is registered in [`api_routes`] with utoipa-axum's `routes!`, which puts
@@ -32,6 +33,10 @@ pub mod export;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
+mod platform_schemas;
+#[cfg(test)]
+mod platform_tests;
+pub mod platforms;
 pub mod scans;
 pub mod schemas;
 pub mod session;
@@ -77,6 +82,10 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(alerts))
         .routes(routes!(status::status))
         .routes(routes!(scans::list, scans::record))
+        .routes(routes!(platforms::list))
+        .routes(routes!(platforms::show))
+        .routes(routes!(platforms::plan))
+        .routes(routes!(platforms::apply))
         .routes(routes!(session::login, session::show, session::logout))
         .routes(routes!(openapi::document))
 }

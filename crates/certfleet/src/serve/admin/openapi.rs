@@ -27,13 +27,14 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "certfleet admin API",
-        description = "Domains, certificates, CAs and CSR signing, ACME settings, certificate resolution, status, alerts and endpoint scans of a certfleet server. Authenticate with the admin token as a bearer token, or log in with POST /api/session and send the session's CSRF token as X-CSRF-Token with every change."
+        description = "Domains, certificates, CAs and CSR signing, ACME settings, certificate resolution, status, alerts, platform plan and apply, and endpoint scans of a certfleet server. Authenticate with the admin token as a bearer token, or log in with POST /api/session and send the session's CSRF token as X-CSRF-Token with every change."
     ),
     modifiers(&Security),
     tags(
         (name = "domains", description = "The domain tree, certificates and ACME settings"),
         (name = "cas", description = "The server's certificate authorities, CSR signing and inspection"),
         (name = "status", description = "Expiry state and alerts"),
+        (name = "platforms", description = "Plan and apply of the platform models the server's configuration names ([[platform]])"),
         (name = "scans", description = "Results of endpoint scans (certfleet scan)"),
         (name = "session", description = "UI login and logout"),
         (name = "audit", description = "The audit log of changes"),
