@@ -9,6 +9,7 @@ use crate::files::{Mode as FileMode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_platform::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
 use certfleet_platform::report::{PendingCsr, ServiceReport};
+use certfleet_platform::spec::Connection;
 use certfleet_store::secrets::{ensure_private_dir, MasterKey, MASTER_KEY_ENV};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub struct PlanReport {
     pub changes: Vec<Change>,
     /// Per service: its certificate, what it trusts and why, whom it accepts.
     pub services: Vec<ServiceReport>,
+    /// The model's connections (client to server, mutual TLS or not): the edges of the
+    /// derived trust graph.
+    pub connections: Vec<Connection>,
     /// The state directory.
     pub state_dir: String,
     /// CSRs waiting for an external CA.
@@ -123,6 +127,7 @@ pub fn plan(target: &Target<'_>, progress: Option<&Progress>) -> Result<PlanRepo
         platform: eval.platform,
         changes: eval.changes,
         services: eval.services,
+        connections: eval.connections,
         state_dir: eval.state_dir.display().to_string(),
         pending_csrs: eval.pending_csrs,
     })
@@ -136,6 +141,7 @@ pub fn preview(target: &Target<'_>) -> Result<PlanReport> {
         platform: eval.platform,
         changes: eval.changes,
         services: eval.services,
+        connections: eval.connections,
         state_dir: eval.state_dir.display().to_string(),
         pending_csrs: eval.pending_csrs,
     })

@@ -14,7 +14,7 @@ use crate::outputs::OutputRun;
 use crate::paths::Layout;
 use crate::render::{self, FileWrite};
 use crate::report::{self, PendingCsr, ServiceReport};
-use crate::spec::{IssuerKind, Platform};
+use crate::spec::{Connection, IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
 use certfleet_pki::authority::Authority;
@@ -86,6 +86,8 @@ pub struct Evaluation {
     pub changes: Vec<Change>,
     /// Per-service report.
     pub services: Vec<ServiceReport>,
+    /// The model's connections, from which the trust graph is derived.
+    pub connections: Vec<Connection>,
     /// Files to write, all at once.
     pub files: Vec<FileWrite>,
     /// Directories to create owner-only (0700) before writing.
@@ -148,6 +150,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         platform: platform.name.clone(),
         changes: Vec::new(),
         services: Vec::new(),
+        connections: platform.connections.clone(),
         files: Vec::new(),
         private_dirs: layout.private_dirs(),
         reloads: Vec::new(),

@@ -223,7 +223,7 @@ pub struct Service {
 }
 
 /// A connection from a client service to a server service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Connection {
     /// Client service.
     pub from: String,

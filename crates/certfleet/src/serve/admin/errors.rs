@@ -97,6 +97,11 @@ impl ApiError {
         }
     }
 
+    /// The answer's status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The message the answer carries.
     pub fn message(&self) -> &str {
         &self.message

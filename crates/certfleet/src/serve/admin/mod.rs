@@ -33,6 +33,8 @@ pub mod export;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
+#[cfg(test)]
+pub mod platform_fixture;
 mod platform_schemas;
 #[cfg(test)]
 mod platform_tests;

@@ -122,6 +122,17 @@ pub struct PendingCsrJson {
     pub reply: String,
 }
 
+/// A connection of the model: an edge of the derived trust graph.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionJson {
+    /// The client service (it trusts the server's issuer).
+    pub from: String,
+    /// The server service.
+    pub to: String,
+    /// Mutual TLS (the server trusts the client's issuer too).
+    pub mtls: bool,
+}
+
 /// What a plan finds (`certfleet plan --json`).
 #[derive(Serialize, ToSchema)]
 pub struct PlanJson {
@@ -131,6 +142,8 @@ pub struct PlanJson {
     pub changes: Vec<ChangeJson>,
     /// Each service's certificate and derived trust.
     pub services: Vec<ServiceJson>,
+    /// The model's connections.
+    pub connections: Vec<ConnectionJson>,
     /// The state directory.
     pub state_dir: String,
     /// CSRs waiting for an external CA.

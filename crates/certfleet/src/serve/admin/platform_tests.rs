@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use super::platform_fixture::{lab_config, LabPaths};
 use super::sessions::Sessions;
 use super::{api_routes, assemble};
 use crate::serve::startup;
@@ -13,90 +14,21 @@ use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
-
-/// A platform of one internal CA, a server `web` and a client `agent` that connects
-/// to it with mutual TLS; `web` reloads by appending a line to `reloads.log`.
-fn model(marker: &Path) -> String {
-    format!(
-        r#"[platform]
-name = "lab"
-ca = "internal"
-ca_dir = "ca"
-
-[[node]]
-name = "n1"
-fqdn = "n1.lab.example.test"
-ips = ["10.0.0.1"]
-
-[[service]]
-name = "web"
-node = "n1"
-usage = "server"
-allowed_clients = ["agent"]
-reload = "echo reloaded >> {marker}"
-
-[[service.output]]
-format = "pem-pair"
-path = "/opt/web/tls"
-
-[[service.output]]
-format = "pem-trust"
-path = "/opt/web/clients.pem"
-
-[[service]]
-name = "agent"
-node = "n1"
-usage = "client"
-
-[[service.output]]
-format = "pkcs12"
-path = "/opt/agent/agent.p12"
-alias = "agent"
-
-[[service.output]]
-format = "pem-trust"
-path = "/opt/agent/trust.pem"
-
-[[connection]]
-from = "agent"
-to = "web"
-mtls = true
-"#,
-        marker = marker.display()
-    )
-}
 
 struct Lab {
     _dir: tempfile::TempDir,
     app: Router,
     token: String,
-    model: PathBuf,
-    root: PathBuf,
-    marker: PathBuf,
+    paths: LabPaths,
 }
 
-/// A server whose configuration names the lab model, outputs under `root`.
+/// A server whose configuration names the lab model.
 async fn lab(run_reloads: bool) -> Lab {
     let dir = tempfile::tempdir().unwrap();
-    let model_path = dir.path().join("lab.toml");
-    let marker = dir.path().join("reloads.log");
-    let root = dir.path().join("stage");
-    std::fs::write(&model_path, model(&marker)).unwrap();
-    let config_path = dir.path().join("certfleet.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "[[platform]]\nmodel = \"{}\"\nroot = \"{}\"\nrun_reloads = {run_reloads}\n",
-            model_path.display(),
-            root.display()
-        ),
-    )
-    .unwrap();
-    let config = crate::config::load(Some(&config_path), Some(&dir.path().join("data"))).unwrap();
+    let (config, paths) = lab_config(dir.path(), run_reloads);
     let state = startup::start(config).await.unwrap().state;
     let token = state.admin_token.to_string();
     let app = assemble(
@@ -108,9 +40,7 @@ async fn lab(run_reloads: bool) -> Lab {
         _dir: dir,
         app,
         token,
-        model: model_path,
-        root,
-        marker,
+        paths,
     }
 }
 
@@ -132,7 +62,7 @@ impl Lab {
     }
 
     fn reload_lines(&self) -> usize {
-        std::fs::read_to_string(&self.marker)
+        std::fs::read_to_string(&self.paths.marker)
             .map(|text| text.lines().count())
             .unwrap_or(0)
     }
@@ -167,9 +97,9 @@ async fn a_configured_platform_is_previewed_applied_audited_and_then_current() {
     assert!(actions.contains(&"issue"), "{actions:?}");
     assert!(actions.contains(&"write"), "{actions:?}");
     assert!(
-        !lab.root.exists(),
+        !lab.paths.root.exists(),
         "the preview wrote under {}",
-        lab.root.display()
+        lab.paths.root.display()
     );
 
     let (status, applied) = lab.call(Method::POST, "/api/platforms/lab/apply").await;
@@ -178,10 +108,10 @@ async fn a_configured_platform_is_previewed_applied_audited_and_then_current() {
     assert_eq!(applied["reloads"][0]["service"], "web");
     assert_eq!(applied["reloads"][0]["ok"], true);
     assert_eq!(lab.reload_lines(), 1);
-    let crt = lab.root.join("opt/web/tls.crt");
+    let crt = lab.paths.root.join("opt/web/tls.crt");
     let pem = std::fs::read_to_string(&crt).unwrap();
     assert!(pem.contains("BEGIN CERTIFICATE"), "{}", crt.display());
-    assert!(lab.root.join("opt/agent/agent.p12").is_file());
+    assert!(lab.paths.root.join("opt/agent/agent.p12").is_file());
     // The derived trust: agent trusts web's issuer, and web (mTLS) trusts agent's.
     let web = service(&applied, "web");
     let agent = service(&applied, "agent");
@@ -226,9 +156,9 @@ async fn an_unknown_platform_is_404_and_a_broken_model_422_naming_the_line() {
     let (status, body) = lab.call(Method::POST, "/api/platforms/nope/apply").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    let text = std::fs::read_to_string(&lab.model).unwrap();
+    let text = std::fs::read_to_string(&lab.paths.model).unwrap();
     std::fs::write(
-        &lab.model,
+        &lab.paths.model,
         text.replace("usage = \"client\"", "usage = \"sometimes\""),
     )
     .unwrap();
@@ -247,7 +177,10 @@ async fn an_unknown_platform_is_404_and_a_broken_model_422_naming_the_line() {
         assert!(message.contains("lab.toml:"), "{message}");
         assert!(message.contains("usage"), "{message}");
     }
-    assert!(!lab.root.exists(), "a refused apply wrote under the root");
+    assert!(
+        !lab.paths.root.exists(),
+        "a refused apply wrote under the root"
+    );
     assert_eq!(lab.reload_lines(), 0);
 }
 

@@ -46,7 +46,8 @@ pub struct PlatformSummary {
 }
 
 impl PlatformSummary {
-    fn of(config: &PlatformConfig) -> Self {
+    /// The summary of `config`.
+    pub fn of(config: &PlatformConfig) -> Self {
         PlatformSummary {
             name: config.name.clone(),
             model: config.model.display().to_string(),

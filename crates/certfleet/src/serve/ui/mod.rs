@@ -8,8 +8,9 @@
 //! domain tree with each domain's effective certificate ([`domains`]), `/ui/domains/NAME`
 //! a domain's certificate details, paste-a-bundle upload and downloads ([`domain`]),
 //! `/ui/cas` the CAs with their make and sign-a-CSR forms ([`cas`]), `/ui/trust` the
-//! trust graph of the served chains ([`trust`]), `/ui/audit` the audit
-//! log ([`audit`]).
+//! issuers of the served chains ([`trust`]), `/ui/platforms` the configured platform
+//! models, each with its derived trust graph, pending changes and plan and apply
+//! buttons ([`platforms`], [`platform_graph`]), `/ui/audit` the audit log ([`audit`]).
 //!
 //! Pages read the server's state directly (the same functions as the API); every change
 //! (login, logout, adding a domain, storing a bundle, exporting) is a call of the JSON
@@ -26,6 +27,10 @@ pub mod domain;
 pub mod domains;
 pub mod login;
 pub mod page;
+pub mod platform_graph;
+#[cfg(test)]
+mod platform_tests;
+pub mod platforms;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
@@ -53,5 +58,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/audit", get(audit::page))
         .route("/ui/cas", get(cas::page))
         .route("/ui/trust", get(trust::page))
+        .route("/ui/platforms", get(platforms::list_page))
+        .route("/ui/platforms/{name}", get(platforms::page))
         .route("/ui/static/{file}", get(assets::serve))
 }

@@ -29,17 +29,17 @@ async fn state() -> (tempfile::TempDir, Arc<AppState>) {
     (dir, started.state)
 }
 
-struct Answer {
-    status: StatusCode,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
 }
 
 impl Answer {
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
     fn header(&self, name: impl axum::http::header::AsHeaderName) -> &str {
@@ -47,7 +47,7 @@ impl Answer {
     }
 }
 
-async fn send(
+pub(super) async fn send(
     app: &Router,
     method: Method,
     uri: &str,
@@ -77,7 +77,7 @@ async fn send(
 }
 
 /// Logs in; the `Cookie` header value and the CSRF token.
-async fn login(app: &Router, state: &AppState) -> (String, String) {
+pub(super) async fn login(app: &Router, state: &AppState) -> (String, String) {
     let answer = send(
         app,
         Method::POST,
@@ -125,7 +125,7 @@ fn bundle_pem(name: &str) -> String {
 
 /// No `<script>` without `src` and no `style` attribute or element: the CSP allows
 /// neither.
-fn assert_csp_clean(html: &str) {
+pub(super) fn assert_csp_clean(html: &str) {
     assert!(!html.contains("<script>"), "inline script in {html}");
     assert!(!html.contains("style="), "inline style in {html}");
     assert!(!html.contains("<style"), "style element in {html}");
@@ -143,6 +143,8 @@ async fn pages_send_a_visitor_without_a_session_to_the_login_page() {
         "/ui/domains/x.test",
         "/ui/audit",
         "/ui/cas",
+        "/ui/platforms",
+        "/ui/platforms/lab",
     ] {
         let answer = send(&app, Method::GET, path, &[], None).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");

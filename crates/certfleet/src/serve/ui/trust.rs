@@ -1,4 +1,4 @@
-//! The trust graph page (`/ui/trust`): every certificate the server serves (each
+//! The served-chains page (`/ui/trust`): every certificate the server serves (each
 //! domain's chain, each listener's certdir, the default certificate) as a forest drawn
 //! in SVG: each issuer above the certificates it signed, linked by lines, from the
 //! chains as they are served (the certificate after another in a chain issued it). An
@@ -273,7 +273,7 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
     html(
         StatusCode::OK,
         &TrustPage {
-            chrome: Chrome::new("Trust graph", "trust", csrf),
+            chrome: Chrome::new("Served chains", "trust", csrf),
             nodes,
             height: coord(height),
             trees,

@@ -1,6 +1,6 @@
 // certfleet web UI: the few things pages do with the JSON API (log in and out, add a
 // domain, store a pasted bundle, download a certificate, make a CA, sign a CSR, issue
-// a domain's certificate from a CA). Changes carry the session's
+// a domain's certificate from a CA, plan and apply a platform). Changes carry the session's
 // CSRF token from the page's <meta name="csrf-token">. No inline handlers: the admin
 // listener's CSP allows scripts from this file only.
 'use strict';
@@ -69,7 +69,7 @@
       event.preventDefault();
       clear(form);
       form.setAttribute('aria-busy', 'true');
-      handler(form)
+      handler(form, event.submitter)
         .catch(function (err) {
           say(form, 'error', 'The request failed: ' + err.message);
         })
@@ -246,5 +246,48 @@
     window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
     password.value = '';
     say(form, 'ok', 'Downloaded ' + name + '.');
+  });
+  // Plan or apply a platform. An apply changes what the page shows, so the page is
+  // loaded again with the outcome kept for it in sessionStorage.
+  const PLATFORM_OUTCOME = 'certfleet-platform-outcome';
+  const runForm = document.getElementById('platform-run-form');
+  if (runForm) {
+    const kept = window.sessionStorage.getItem(PLATFORM_OUTCOME);
+    if (kept) {
+      window.sessionStorage.removeItem(PLATFORM_OUTCOME);
+      const outcome = JSON.parse(kept);
+      say(runForm, outcome.failed ? 'error' : 'ok', outcome.text);
+    }
+  }
+
+  function applyOutcome(report) {
+    const failed = report.reloads.filter(function (r) { return !r.ok && !r.skipped; });
+    const skipped = report.reloads.filter(function (r) { return r.skipped; });
+    const ran = report.reloads.filter(function (r) { return r.ok; });
+    let text = 'Applied: ' + report.changes.length + ' change(s), ' + report.files_written + ' file(s) written';
+    if (ran.length) text += '; reloaded ' + ran.map(function (r) { return r.service; }).join(', ');
+    if (skipped.length) text += '; reloads left pending for ' + skipped.map(function (r) { return r.service; }).join(', ');
+    if (failed.length) text += '; the reload of ' + failed.map(function (r) { return r.service + ' (exit ' + r.exit_status + ')'; }).join(', ') + ' FAILED and will run again on the next apply';
+    return { text: text + '.', failed: failed.length > 0 };
+  }
+
+  onSubmit('platform-run-form', async function (form, submitter) {
+    const action = submitter && submitter.value === 'apply' ? 'apply' : 'plan';
+    const path = '/api/platforms/' + encodeURIComponent(form.dataset.platform || '') + '/' + action;
+    const response = await api('POST', path);
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', (action === 'apply' ? 'Not applied: ' : 'Not planned: ') + (await errorText(response)));
+      return;
+    }
+    const report = await response.json();
+    if (action === 'plan') {
+      say(form, 'ok', report.changes.length === 0
+        ? 'Planned: the platform is current.'
+        : 'Planned: ' + report.changes.length + ' change(s), as listed above.');
+      return;
+    }
+    window.sessionStorage.setItem(PLATFORM_OUTCOME, JSON.stringify(applyOutcome(report)));
+    window.location.reload();
   });
 })();
