@@ -4,13 +4,14 @@
 //! first), sees the thumbprint on the domain page, downloads PKCS#12 and PEM, and visits
 //! every page at 1280 and 390 px wide without console errors or sideways scrolling,
 //! saving screenshots under target/ui-screenshots/; last it makes a CA on the CA page
-//! and issues the domain's certificate from it. Then openssl judges: the HTTPS listener
+//! and issues the domain's certificate from it, and applies a platform model (an
+//! example's copy) from its page, whose trust graph it finds drawn. Then openssl judges: the HTTPS listener
 //! serves the CA-issued certificate for the domain, and the PKCS#12 download opens with
 //! the password typed and holds the pasted certificate and its key.
 
 use crate::support::openssl::{openssl, sha1_fingerprint};
 use crate::support::pki::Ca;
-use crate::support::run::{arg, describe, TempDir};
+use crate::support::run::{arg, certfleet, describe, TempDir};
 use crate::support::serve::{served_sha1, ServeConfig};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,16 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
     let dir = TempDir::new();
     let mut config = ServeConfig::new(dir.path());
     let ws = config.listener("ws", None, None);
+    // A platform model the UI applies: an example's copy, outputs under a scratch root,
+    // its reload commands (systemctl on the real hosts) left pending.
+    let model = dir.join("qms.toml");
+    fs::copy(root().join("examples/quality-management.toml"), &model).unwrap();
+    let stage = dir.join("stage");
+    config.append(&format!(
+        "[[platform]]\nmodel = \"{}\"\nroot = \"{}\"\nrun_reloads = false\n",
+        arg(&model),
+        arg(&stage)
+    ));
     let server = config.start();
     // A master domain without a certificate, so the tree has a parent for the new one.
     server.domain_ok(&["add", "ui.test", "--json"]);
@@ -78,6 +89,7 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
             server.data_dir.join("admin.token"),
         )
         .env("CERTFLEET_UI_DOMAIN", DOMAIN)
+        .env("CERTFLEET_UI_PLATFORM", "qms")
         .env("CERTFLEET_UI_BUNDLE", leaf.merged())
         .env("CERTFLEET_UI_BAD_BUNDLE", &bad)
         .env("CERTFLEET_UI_SHA1", &expected)
@@ -105,6 +117,8 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
         "trust",
         "audit",
         "cas",
+        "platforms",
+        "platform",
     ] {
         for width in [1280, 390] {
             let shot = screenshots.join(format!("{page}-{width}.png"));
@@ -123,6 +137,26 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
         .to_owned();
     assert_ne!(issued, expected);
     assert_eq!(served_sha1(ws, Some(DOMAIN)), issued);
+
+    // The platform applied from its page wrote the model's files: the CLI's plan of the
+    // same model and root finds nothing left but the reloads the server did not run.
+    let plan = certfleet(&[
+        "plan",
+        "--model",
+        arg(&model),
+        "--root",
+        arg(&stage),
+        "--data-dir",
+        arg(&server.data_dir),
+        "--json",
+    ]);
+    assert!(plan.status.success(), "plan: {}", describe(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert!(
+        !changes.is_empty() && changes.iter().all(|c| c["action"] == "reload"),
+        "after the UI's apply: {plan}"
+    );
 
     // The PKCS#12 download opens with the password and holds the certificate and key.
     let passin = format!("pass:{PASSWORD}");

@@ -39,6 +39,7 @@ function need(name) {
 const base = need('CERTFLEET_UI_URL');
 const token = readFileSync(need('CERTFLEET_UI_TOKEN_FILE'), 'utf8').trim();
 const domain = need('CERTFLEET_UI_DOMAIN');
+const platform = need('CERTFLEET_UI_PLATFORM');
 const bundle = readFileSync(need('CERTFLEET_UI_BUNDLE'), 'utf8');
 const badBundle = readFileSync(need('CERTFLEET_UI_BAD_BUNDLE'), 'utf8');
 const sha1 = need('CERTFLEET_UI_SHA1');
@@ -260,6 +261,8 @@ try {
     ['domain', `/ui/domains/${encodeURIComponent(domain)}`],
     ['trust', '/ui/trust'],
     ['audit', '/ui/audit'],
+    ['platforms', '/ui/platforms'],
+    ['platform', `/ui/platforms/${encodeURIComponent(platform)}`],
     ['not-found', '/ui/domains/no-such-domain.test'],
   ];
   for (const width of [1280, 390]) {
@@ -284,6 +287,28 @@ try {
     check(audit.includes(action), `the audit log lacks ${action}`);
   }
   check(!audit.includes(p12Password), 'the audit log shows the keystore password');
+
+  // --- a platform model applied from its page, by keyboard ---------------------------
+  await page.goto(`${base}/ui/platforms`);
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await tabTo(page, `a[href="/ui/platforms/${platform}"]`);
+  await Promise.all([page.waitForURL(`${base}/ui/platforms/${platform}`), page.keyboard.press('Enter')]);
+  const boxes = await page.locator('.platform-graph g.node').count();
+  const arrows = await page.locator('.platform-graph g.edge').count();
+  check(boxes >= 2 && arrows >= 1, `the platform's trust graph has ${boxes} services and ${arrows} connections`);
+  check((await page.textContent('main')).includes('issue'), 'the platform page lists no pending issue before the apply');
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await tabTo(page, '#platform-run-form button[value="apply"]');
+  await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+  await page.waitForSelector('#platform-run-form [data-role="ok"]:not([hidden])');
+  const outcome = await page.textContent('#platform-run-form [data-role="ok"]');
+  check(/^Applied: \d+ change\(s\), \d+ file\(s\) written/.test(outcome), `the apply's outcome reads: ${outcome}`);
+  // Reloads are off for this platform (run_reloads = false): only they stay pending.
+  const left = await page.locator('td[data-label="Action"]').allTextContents();
+  check(left.length > 0 && left.every((action) => action === 'reload'), `after the apply the platform page lists ${left.join(', ')}`);
+  step(`applied platform ${platform}: ${outcome}`);
+  await page.goto(`${base}/ui/audit`);
+  check((await page.textContent('main')).includes('platform.apply'), 'the audit log lacks platform.apply');
 
   // --- a CA made on its page, then the domain's certificate issued from it ----------
   await page.goto(`${base}/ui/cas`);
