@@ -24,6 +24,7 @@ mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;
 mod serve_monitor;
+mod serve_platform;
 mod serve_precedence;
 mod serve_routes;
 mod serve_sni;

@@ -18,7 +18,7 @@
 
 mod bad_models;
 mod changes;
-mod checks;
+pub(crate) mod checks;
 mod examples;
 mod guards;
 mod material;
