@@ -326,7 +326,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             let reason = if done.wrote {
                 format!("its files changed: {command}")
             } else {
-                format!("its last reload did not succeed: {command}")
+                format!("its reload is still owed (the last apply did not run it, or it failed): {command}")
             };
             eval.changes.push(Change {
                 service: service.name.clone(),
