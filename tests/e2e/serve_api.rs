@@ -2,7 +2,8 @@
 //! the OpenAPI document at /api/openapi.json lists the routes, every route refuses
 //! requests without credentials, UI sessions need their CSRF token for changes, CORS
 //! follows `[admin] cors_origins`, answers carry the security headers, and schemathesis
-//! (PyPI), driven by the document, provokes no server error.
+//! (PyPI), driven by the document, provokes no server error and finds every answer as
+//! documented, a real platform's plan and apply among them.
 
 use crate::support::https::{request, Answer};
 use crate::support::run::{arg, TempDir};
@@ -14,8 +15,30 @@ use std::time::{Duration, Instant};
 
 const UI_ORIGIN: &str = "https://ui.example.test:8443";
 
-/// A server with a CORS origin allowed and ACME pointed at a closed loopback port (a
-/// fuzzer turning ACME on must not reach out).
+/// A small platform model named as the document's example (`qms`), so the fuzzer's
+/// example phase plans and applies a real platform and its answers are checked against
+/// the document. Its reload is held back by the server's configuration.
+const MODEL: &str = r#"[platform]
+name = "qms"
+ca = "self-signed"
+
+[[node]]
+name = "n1"
+fqdn = "n1.api.example.test"
+
+[[service]]
+name = "web"
+node = "n1"
+usage = "server"
+reload = "false"
+
+[[service.output]]
+format = "pem-pair"
+path = "/opt/web/tls"
+"#;
+
+/// A server with a CORS origin allowed, ACME pointed at a closed loopback port (a
+/// fuzzer turning ACME on must not reach out), and the `qms` platform.
 fn start(dir: &TempDir) -> Server {
     let mut config = ServeConfig::new(dir.path());
     config.admin_key(&format!("cors_origins = [\"{UI_ORIGIN}\"]"));
@@ -23,6 +46,13 @@ fn start(dir: &TempDir) -> Server {
     config.append(&format!(
         "[acme]\ndirectory = \"https://{}/directory\"\n",
         free_addr()
+    ));
+    let model = dir.join("qms.toml");
+    std::fs::write(&model, MODEL).unwrap();
+    config.append(&format!(
+        "[[platform]]\nmodel = \"{}\"\nroot = \"{}\"\nrun_reloads = false\n",
+        arg(&model),
+        arg(&dir.join("stage"))
     ));
     config.start()
 }
@@ -88,6 +118,8 @@ fn every_documented_route_needs_credentials_and_sessions_need_csrf_tokens() {
         "/api/alerts",
         "/api/session",
         "/api/openapi.json",
+        "/api/platforms",
+        "/api/platforms/{name}/apply",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not documented");
     }
@@ -234,4 +266,10 @@ fn schemathesis_finds_no_server_error_in_the_admin_api() {
     );
     assert!(output.contains("passed"), "{output}");
     assert!(!server.logs().contains(&token));
+    // The example phase applied the `qms` platform through the API (its answer checked
+    // against the document like every other).
+    assert!(
+        dir.join("stage/opt/web/tls.crt").is_file(),
+        "schemathesis never applied the example platform\n{output}"
+    );
 }

@@ -287,6 +287,7 @@ try {
     check(audit.includes(action), `the audit log lacks ${action}`);
   }
   check(!audit.includes(p12Password), 'the audit log shows the keystore password');
+  check(audit.includes('ui-session'), 'the audit log does not name the UI session as the actor of its changes');
 
   // --- a platform model applied from its page, by keyboard ---------------------------
   await page.goto(`${base}/ui/platforms`);

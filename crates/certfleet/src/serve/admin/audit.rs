@@ -30,7 +30,7 @@ pub struct AuditQuery {
 /// One audit record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditRecordJson {
-    /// Who made the change (`admin-token`, `cli`, `acme-renewal`, ...).
+    /// Who made the change (`admin-token`, `ui-session`, `cli`, `acme-renewal`, ...).
     pub actor: String,
     /// What was done (`domain.add`, `domain.set-cert`, ...).
     pub action: String,

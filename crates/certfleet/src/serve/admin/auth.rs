@@ -18,8 +18,9 @@ use super::errors::ApiError;
 use super::sessions::{session_cookie, Sessions, CSRF_HEADER};
 use crate::serve::state::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -59,6 +60,24 @@ impl Caller {
             Caller::Bearer => "admin-token",
             Caller::Session { .. } => "ui-session",
         }
+    }
+}
+
+/// Who the audit log names for a change, as a handler argument: `admin-token` or
+/// `ui-session`, from the [`Caller`] the authentication put into the request (`unknown`
+/// for a request that did not pass it, which no `/api/` route receives).
+pub struct Actor(pub &'static str);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Actor(
+            parts
+                .extensions
+                .get::<Caller>()
+                .map_or("unknown", Caller::actor),
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 //! the CA signs the CSR under its policy and answers the certificate and the chain. Each
 //! signature is audited (which CA, which subject, which thumbprint).
 
+use super::auth::Actor;
 use super::ca_json::{check_days, no_such_ca, UsageJson};
 use super::cas::repository;
 use super::errors::{ApiError, ErrorBody};
@@ -16,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-/// Who the audit log names for signatures made through the API.
-const ACTOR: &str = "admin-token";
 /// The validity asked for when `days` is absent.
 const DEFAULT_DAYS: u32 = 90;
 
@@ -66,6 +65,7 @@ pub struct SignedJson {
 )]
 pub async fn sign(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     Path(ca): Path<String>,
     body: Result<Json<SignCsr>, JsonRejection>,
 ) -> Result<Json<SignedJson>, ApiError> {
@@ -92,7 +92,7 @@ pub async fn sign(
     repository
         .audit_use(
             &ca,
-            ACTOR,
+            actor,
             "ca.sign",
             &format!("{} ({thumbprint})", described.subject),
         )

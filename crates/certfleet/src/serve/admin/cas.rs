@@ -3,6 +3,7 @@
 //! Creating a CA makes its keys on the server (in a blocking task), seals them in the
 //! store and audits the change; no answer ever carries a CA key.
 
+use super::auth::Actor;
 use super::ca_json::{check_days, no_such_ca, CaJson, KeyJson, PolicyJson};
 use super::errors::{ApiError, ErrorBody};
 use crate::serve::cas::{name, CaPolicy, CaRepository};
@@ -19,8 +20,6 @@ use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-/// Who the audit log names for changes made through the API.
-const ACTOR: &str = "admin-token";
 /// The longest common name accepted (RFC 5280's upper bound).
 const MAX_CN: usize = 64;
 
@@ -102,6 +101,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<CaJson>
 )]
 pub async fn create(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     body: Result<Json<CreateCa>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CaJson>), ApiError> {
     let Json(body) = body?;
@@ -124,7 +124,7 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?
         .map_err(|err| ApiError::bad_request(format!("cn: {err}")))?;
-    let info = repository.create(&body.name, &made, policy, ACTOR).await?;
+    let info = repository.create(&body.name, &made, policy, actor).await?;
     Ok((StatusCode::CREATED, Json(CaJson::of(&info)?)))
 }
 

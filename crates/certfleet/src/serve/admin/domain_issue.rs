@@ -3,6 +3,7 @@
 //! uploaded bundle (key sealed in the store, audited, swapped into the hub so the edge
 //! serves it at once). The answer is the domain's view; the key never leaves the server.
 
+use super::auth::Actor;
 use super::ca_json::{check_days, KeyJson, UsageJson};
 use super::cas::repository;
 use super::domains::view_json;
@@ -21,8 +22,6 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-/// Who the audit log names for changes made through the API.
-const ACTOR: &str = "admin-token";
 /// The validity asked for when `days` is absent.
 const DEFAULT_DAYS: u32 = 90;
 
@@ -60,6 +59,7 @@ pub struct IssueFromCa {
 )]
 pub async fn issue(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<IssueFromCa>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -115,11 +115,11 @@ pub async fn issue(
     let mut next = tree.clone();
     next.set_certificate(&domain, &pem, false)?;
     state
-        .commit_domain(&mut tree, next, &domain, ACTOR, "domain.issue")
+        .commit_domain(&mut tree, next, &domain, actor, "domain.issue")
         .await?;
     let detail = format!("domain {domain} ({})", sha1_thumbprint(&leaf.cert));
     repository
-        .audit_use(&info.name, ACTOR, "ca.issue", &detail)
+        .audit_use(&info.name, actor, "ca.issue", &detail)
         .await?;
     Ok(Json(view_json(&tree, &domain)?))
 }

@@ -5,6 +5,7 @@
 //! replaces the tree, so a failure at any step leaves the server as it was. Answers carry
 //! domain views, which hold the certificate's summary and never its PEM or key.
 
+use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
 use crate::serve::acme::due::reported_renew_at;
@@ -19,9 +20,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
-
-/// Who the audit log names for changes made through the API.
-const ACTOR: &str = "admin-token";
 
 /// `POST /api/domains`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -153,6 +151,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
 )]
 pub async fn add(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     body: Result<Json<AddDomain>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body?;
@@ -170,7 +169,7 @@ pub async fn add(
             other => other.into(),
         })?;
     state
-        .commit_domain(&mut tree, next, &name, ACTOR, "domain.add")
+        .commit_domain(&mut tree, next, &name, actor, "domain.add")
         .await?;
     Ok((StatusCode::CREATED, Json(view_json(&tree, &name)?)))
 }
@@ -208,6 +207,7 @@ pub async fn show(
 )]
 pub async fn set_certificate(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<SetCertificate>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -220,7 +220,7 @@ pub async fn set_certificate(
     let report = next.set_certificate(&name, &body.pem, body.force)?;
     let name = report.domain.clone();
     state
-        .commit_domain(&mut tree, next, &name, ACTOR, "domain.set-cert")
+        .commit_domain(&mut tree, next, &name, actor, "domain.set-cert")
         .await?;
     Ok(Json(json!({
         "domain": view_json(&tree, &name)?,
@@ -243,6 +243,7 @@ pub async fn set_certificate(
 )]
 pub async fn set_acme(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<SetAcme>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -264,7 +265,7 @@ pub async fn set_acme(
     next.set_acme(&key, body.enabled, body.email.as_deref())
         .map_err(|err| ApiError::bad_request(format!("email: {err}")))?;
     state
-        .commit_domain(&mut tree, next, &key, ACTOR, "domain.acme")
+        .commit_domain(&mut tree, next, &key, actor, "domain.acme")
         .await?;
     Ok(Json(view_json(&tree, &key)?))
 }

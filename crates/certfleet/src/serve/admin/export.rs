@@ -6,6 +6,7 @@
 //! password travels in the request body (never the URL), is held zeroized, and is never
 //! logged or audited; the export itself is audited (who, which domain, which format).
 
+use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use crate::serve::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -22,8 +23,6 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-/// Who the audit log names for exports through the API.
-const ACTOR: &str = "admin-token";
 /// The shortest keystore password accepted (keytool's minimum).
 pub const MIN_PASSWORD: usize = 6;
 
@@ -108,6 +107,7 @@ fn file_stem(name: &str) -> String {
 )]
 pub async fn export(
     State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<ExportRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -211,7 +211,7 @@ pub async fn export(
     };
     certfleet_store::audit::record(
         state.store.as_ref(),
-        ACTOR,
+        actor,
         "domain.export",
         &format!("domain {key}"),
         Some(&format!("format {format}")),

@@ -20,13 +20,13 @@
 //! cannot be planned as it stands answers 422 naming the file, line and key; other
 //! failures are internal errors, logged with an id.
 
-use super::auth::Caller;
+use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use super::platform_schemas::{ApplyJson, PlanJson, PlatformJson};
 use crate::config::PlatformConfig;
 use crate::platform_run::{self, ApplyBusy, ApplyReport, PlanReport, Reloads, Target};
 use crate::serve::state::AppState;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use certfleet_platform::PlatformError;
 use serde::Serialize;
@@ -77,7 +77,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
 
 /// `GET /api/platforms/{name}`: what a plan finds now, writing nothing.
 #[utoipa::path(get, path = "/api/platforms/{name}", tag = "platforms",
-    params(("name" = String, Path, description = "The model's [platform] name")),
+    params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
         (status = 200, description = "Changes a plan finds, and each service's certificate and trust", body = PlanJson),
         (status = 401, description = "No credentials", body = ErrorBody),
@@ -105,7 +105,7 @@ pub async fn preview(state: &Arc<AppState>, name: &str) -> Result<PlanReport, Ap
 
 /// `POST /api/platforms/{name}/plan`: `certfleet plan --json` on the model.
 #[utoipa::path(post, path = "/api/platforms/{name}/plan", tag = "platforms",
-    params(("name" = String, Path, description = "The model's [platform] name")),
+    params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
         (status = 200, description = "What apply would change; empty changes when the platform is current", body = PlanJson),
         (status = 401, description = "No credentials", body = ErrorBody),
@@ -132,7 +132,7 @@ pub async fn plan(
 
 /// `POST /api/platforms/{name}/apply`: `certfleet apply --json` on the model.
 #[utoipa::path(post, path = "/api/platforms/{name}/apply", tag = "platforms",
-    params(("name" = String, Path, description = "The model's [platform] name")),
+    params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
         (status = 200, description = "What changed, each service's report, and each reload's result", body = ApplyJson),
         (status = 401, description = "No credentials", body = ErrorBody),
@@ -145,7 +145,7 @@ pub async fn plan(
 pub async fn apply(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    caller: Option<Extension<Caller>>,
+    Actor(actor): Actor,
 ) -> Result<Json<ApplyReport>, ApiError> {
     let config = configured(&state, &name)?.clone();
     let _turn = state.platform_work.try_lock().map_err(|_| {
@@ -172,7 +172,6 @@ pub async fn apply(
             failed.failure.as_deref().unwrap_or("unknown")
         );
     }
-    let actor = caller.map_or("admin-token", |Extension(c)| c.actor());
     certfleet_store::audit::record(
         state.store.as_ref(),
         actor,
