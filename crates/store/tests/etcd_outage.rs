@@ -10,12 +10,15 @@
 //! - `etcd_frozen_*`: the same with the member SIGSTOPped (connections stay open, no
 //!   answers) and then SIGCONTinued: calls time out instead of hanging, then recover.
 //! - `etcd_compacted_*`: watching from a compacted revision is `StoreError::Compacted`.
+//! - `etcd_member_down_*`: a store given the three endpoints of a three-member cluster,
+//!   one member SIGKILLed (a quorum left): every kind of call still succeeds, none
+//!   failing on the dead member's endpoint.
 #![cfg(feature = "etcd")]
 // Test code: a failed expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use certfleet_store::etcd::{EtcdOptions, EtcdStore};
-use certfleet_store::{Key, Storage, StoreError, WatchEvent};
+use certfleet_store::{CasOutcome, Expect, Key, Storage, StoreError, WatchEvent};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -34,18 +37,51 @@ struct Member {
     dir: tempfile::TempDir,
     client_port: u16,
     peer_port: u16,
+    name: String,
+    /// `--initial-cluster`: this member alone, or every member of a cluster.
+    initial_cluster: String,
 }
 
 impl Member {
     fn start() -> Member {
+        let peer_port = free_port();
         let mut member = Member {
             child: None,
             dir: tempfile::tempdir().expect("temp dir"),
             client_port: free_port(),
-            peer_port: free_port(),
+            peer_port,
+            name: "outage".to_owned(),
+            initial_cluster: format!("outage=http://127.0.0.1:{peer_port}"),
         };
         member.spawn();
         member
+    }
+
+    /// Three members bootstrapped together (each with its own ports and directory).
+    fn start_cluster() -> Vec<Member> {
+        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        let initial_cluster = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        ports
+            .into_iter()
+            .enumerate()
+            .map(|(i, (client_port, peer_port))| {
+                let mut member = Member {
+                    child: None,
+                    dir: tempfile::tempdir().expect("temp dir"),
+                    client_port,
+                    peer_port,
+                    name: format!("m{i}"),
+                    initial_cluster: initial_cluster.clone(),
+                };
+                member.spawn();
+                member
+            })
+            .collect()
     }
 
     fn endpoint(&self) -> String {
@@ -63,7 +99,7 @@ impl Member {
             .open(self.dir.path().join("etcd.log"))
             .expect("etcd log file");
         let child = Command::new(&binary)
-            .arg("--name=outage")
+            .arg(format!("--name={}", self.name))
             .arg(format!(
                 "--data-dir={}",
                 self.dir.path().join("data").display()
@@ -72,7 +108,7 @@ impl Member {
             .arg(format!("--advertise-client-urls={client}"))
             .arg(format!("--listen-peer-urls={peer}"))
             .arg(format!("--initial-advertise-peer-urls={peer}"))
-            .arg(format!("--initial-cluster=outage={peer}"))
+            .arg(format!("--initial-cluster={}", self.initial_cluster))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -396,4 +432,103 @@ async fn etcd_frozen_member_calls_time_out_then_recover() {
         let entry = store.get(key).await.expect("get").expect("write lost");
         assert_eq!(&entry.value, value);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_member_down_of_three_every_call_still_succeeds() {
+    let mut members = Member::start_cluster();
+    let endpoints: Vec<String> = members.iter().map(Member::endpoint).collect();
+    let options = EtcdOptions::default()
+        .with_namespace("member-down-test/")
+        .with_request_timeout(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let store = loop {
+        match EtcdStore::connect(&endpoints, options.clone()).await {
+            Ok(store) => break store,
+            Err(err) if Instant::now() > deadline => {
+                let logs: Vec<String> = members.iter().map(Member::log).collect();
+                panic!("the cluster did not start: {err}\n{}", logs.join("\n---\n"))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    // Every member has joined once a write is acknowledged by a quorum and each
+    // member answers a read of it.
+    let key = Key::from_segments(["down", "k"]).expect("key");
+    store.put(&key, b"0").await.expect("first write");
+    for member in &members {
+        let alone = connect_one(member, &options).await;
+        assert!(alone.get(&key).await.expect("get").is_some());
+    }
+
+    // A member that is not the leader goes away: no election, a quorum stays. The
+    // store still lists its endpoint, as a configuration would.
+    let mut leader = None;
+    let mut ids = Vec::new();
+    for member in &members {
+        let mut client = etcd_client::Client::connect([member.endpoint()], None)
+            .await
+            .expect("raw client");
+        let status = client.status().await.expect("status");
+        ids.push(status.header().map(|h| h.member_id()));
+        leader = leader.or(Some(status.leader()));
+    }
+    let victim = ids
+        .iter()
+        .position(|id| *id != leader)
+        .expect("a member that is not the leader");
+    members[victim].kill();
+    let mut failures = Vec::new();
+    let mut revision = store.get(&key).await.expect("get").expect("entry").revision;
+    for n in 0..60u32 {
+        let outcome = match n % 6 {
+            0 => store
+                .put(&key, n.to_string().as_bytes())
+                .await
+                .map(|r| revision = r),
+            1 => store.get(&key).await.map(drop),
+            2 => store.list(&Key::root()).await.map(drop),
+            3 => match store
+                .compare_and_swap(&key, Expect::Revision(revision), b"cas")
+                .await
+            {
+                Ok(CasOutcome::Swapped(r)) => {
+                    revision = r;
+                    Ok(())
+                }
+                Ok(CasOutcome::Conflict(current)) => {
+                    panic!("compare-and-swap conflicted with no other writer: {current:?}")
+                }
+                Err(err) => Err(err),
+            },
+            4 => store.revision().await.map(drop),
+            _ => store.watch(&key, None).await.map(drop),
+        };
+        if let Err(err) = outcome {
+            failures.push(format!("call {n}: {err}"));
+        }
+    }
+    // A lock is taken and released too.
+    let lock = Key::from_segments(["down", "lock"]).expect("key");
+    match store.lock(&lock, Duration::from_secs(5)).await {
+        Ok(guard) => {
+            if let Err(err) = guard.release().await {
+                failures.push(format!("lock release: {err}"));
+            }
+        }
+        Err(err) => failures.push(format!("lock: {err}")),
+    }
+    assert!(
+        failures.is_empty(),
+        "with one member of three down, {} calls failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A store on `member` alone.
+async fn connect_one(member: &Member, options: &EtcdOptions) -> EtcdStore {
+    EtcdStore::connect(&[member.endpoint()], options.clone())
+        .await
+        .expect("connect to one member")
 }

@@ -9,8 +9,13 @@ use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, Txn, TxnOp, TxnOpRes
 
 impl EtcdStore {
     pub(super) async fn get_entry(&self, key: &Key) -> Result<Option<Entry>> {
-        let mut kv = self.kv();
-        let response = self.call(kv.get(self.data_key(key), None)).await?;
+        let raw = self.data_key(key);
+        let response = self
+            .call(|| {
+                let (mut kv, raw) = (self.kv(), raw.clone());
+                async move { kv.get(raw, None).await }
+            })
+            .await?;
         match response.kvs().first() {
             Some(found) => Ok(Some(entry(key.clone(), found))),
             None => Ok(None),
@@ -18,14 +23,24 @@ impl EtcdStore {
     }
 
     pub(super) async fn put_value(&self, key: &Key, value: &[u8]) -> Result<u64> {
-        let mut kv = self.kv();
-        let response = self.call(kv.put(self.data_key(key), value, None)).await?;
+        let raw = self.data_key(key);
+        let response = self
+            .call(|| {
+                let (mut kv, raw, value) = (self.kv(), raw.clone(), value.to_vec());
+                async move { kv.put(raw, value, None).await }
+            })
+            .await?;
         header_revision(response.header())
     }
 
     pub(super) async fn delete_key(&self, key: &Key) -> Result<bool> {
-        let mut kv = self.kv();
-        let response = self.call(kv.delete(self.data_key(key), None)).await?;
+        let raw = self.data_key(key);
+        let response = self
+            .call(|| {
+                let (mut kv, raw) = (self.kv(), raw.clone());
+                async move { kv.delete(raw, None).await }
+            })
+            .await?;
         Ok(response.deleted() > 0)
     }
 
@@ -41,8 +56,12 @@ impl EtcdStore {
             if let Some(revision) = snapshot {
                 options = options.with_revision(revision);
             }
-            let mut kv = self.kv();
-            let response = self.call(kv.get(start.clone(), Some(options))).await?;
+            let response = self
+                .call(|| {
+                    let (mut kv, start, options) = (self.kv(), start.clone(), options.clone());
+                    async move { kv.get(start, Some(options)).await }
+                })
+                .await?;
             if snapshot.is_none() {
                 snapshot = Some(etcd_rev(header_revision(response.header())?));
             }
@@ -78,8 +97,12 @@ impl EtcdStore {
             .when(compare)
             .and_then(vec![TxnOp::put(raw.clone(), value, None)])
             .or_else(vec![TxnOp::get(raw, None)]);
-        let mut kv = self.kv();
-        let response = self.call(kv.txn(txn)).await?;
+        let response = self
+            .call(|| {
+                let (mut kv, txn) = (self.kv(), txn.clone());
+                async move { kv.txn(txn).await }
+            })
+            .await?;
         if response.succeeded() {
             return Ok(CasOutcome::Swapped(header_revision(response.header())?));
         }
@@ -96,11 +119,14 @@ impl EtcdStore {
     }
 
     pub(super) async fn current_revision(&self) -> Result<u64> {
-        let mut kv = self.kv();
         // Any read answers the store's revision in its header; count one key, fetch none.
         let options = GetOptions::new().with_count_only();
         let response = self
-            .call(kv.get(self.data_prefix.clone(), Some(options)))
+            .call(|| {
+                let (mut kv, options) = (self.kv(), options.clone());
+                let prefix = self.data_prefix.clone();
+                async move { kv.get(prefix, Some(options)).await }
+            })
             .await?;
         header_revision(response.header())
     }

@@ -55,8 +55,12 @@ impl EtcdStore {
         let seconds = i64::try_from(ttl.as_millis().div_ceil(1000))
             .unwrap_or(i64::MAX)
             .max(1);
-        let mut lease = self.client.lease_client();
-        let granted = self.call(lease.grant(seconds, None)).await?;
+        let granted = self
+            .call(|| {
+                let mut lease = self.client.lease_client();
+                async move { lease.grant(seconds, None).await }
+            })
+            .await?;
         let id = granted.id();
         let key = self.lock_key(name);
         let txn = Txn::new()
@@ -70,8 +74,11 @@ impl EtcdStore {
                 format!("{id:x}"),
                 Some(PutOptions::new().with_lease(id)),
             )]);
-        let mut kv = self.kv();
-        let response = match self.call(kv.txn(txn)).await {
+        let attempt = || {
+            let (mut kv, txn) = (self.kv(), txn.clone());
+            async move { kv.txn(txn).await }
+        };
+        let response = match self.call(attempt).await {
             Ok(response) => response,
             Err(err) => {
                 // The transaction may still have landed: revoking the lease undoes it.
@@ -107,11 +114,14 @@ impl EtcdStore {
     /// watch fails (the next attempt then reports etcd's state).
     async fn wait_for_release(&self, name: &Key, revision: u64, ttl: Duration) {
         let options = WatchOptions::new().with_start_revision(super::etcd_rev(revision + 1));
-        let mut watch = self.watcher();
-        let Ok(mut stream) = self
-            .call(watch.watch(self.lock_key(name), Some(options)))
-            .await
-        else {
+        let key = self.lock_key(name);
+        let opened = self
+            .call(|| {
+                let (mut watch, key, options) = (self.watcher(), key.clone(), options.clone());
+                async move { watch.watch(key, Some(options)).await }
+            })
+            .await;
+        let Ok(mut stream) = opened else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             return;
         };
@@ -133,8 +143,12 @@ impl EtcdStore {
     fn revoke_later(&self, id: i64) {
         let store = self.clone();
         tokio::spawn(async move {
-            let mut lease = store.client.lease_client();
-            let _ = store.call(lease.revoke(id)).await;
+            let _ = store
+                .call(|| {
+                    let mut lease = store.client.lease_client();
+                    async move { lease.revoke(id).await }
+                })
+                .await;
         });
     }
 }
@@ -156,8 +170,15 @@ impl LockRelease for EtcdLock {
             let _ = stop.send(());
         }
         let was_held = self.held.swap(false, Ordering::SeqCst);
-        let mut lease = self.store.client.lease_client();
-        match self.store.call(lease.revoke(self.lease)).await {
+        let id = self.lease;
+        let revoked = self
+            .store
+            .call(|| {
+                let mut lease = self.store.client.lease_client();
+                async move { lease.revoke(id).await }
+            })
+            .await;
+        match revoked {
             Ok(_) if was_held => Ok(()),
             Ok(_) => Err(StoreError::LockLost(self.name.clone())),
             Err(StoreError::Unavailable(message)) if message.contains("lease not found") => {
@@ -192,14 +213,20 @@ async fn keep_alive(
         let sent = Instant::now();
         let renewal = async {
             if channel.is_none() {
-                let mut lease = store.client.lease_client();
-                channel = Some(store.call(lease.keep_alive(id)).await?);
+                channel = Some(
+                    store
+                        .call(|| {
+                            let mut lease = store.client.lease_client();
+                            async move { lease.keep_alive(id).await }
+                        })
+                        .await?,
+                );
             }
             let Some((keeper, responses)) = channel.as_mut() else {
                 return Ok(None);
             };
             store
-                .call(async {
+                .call_once(async {
                     keeper.keep_alive().await?;
                     responses.message().await
                 })

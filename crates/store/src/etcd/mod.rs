@@ -27,6 +27,14 @@
 //! [`StoreError::Unavailable`] instead of hanging. The gRPC channel reconnects by itself
 //! when etcd comes back; nothing needs to be rebuilt by the caller.
 //!
+//! # A member down
+//!
+//! The client spreads calls over every endpoint given, and one whose member is down
+//! stays in its rotation: a call routed there fails at connecting, before anything is
+//! sent. Such a call is made again (a few times, within the same time limit), so that
+//! with a quorum of members up callers see no error; a write proposed at the moment
+//! the leader dies may still wait for etcd's own proposal timeout and time out.
+//!
 //! ```no_run
 //! # async fn demo() -> certfleet_store::Result<()> {
 //! use certfleet_store::etcd::{EtcdOptions, EtcdStore};
@@ -54,6 +62,15 @@ use std::time::Duration;
 /// The largest answer accepted from etcd: a page of [`EtcdOptions::list_page_size`]
 /// values of up to 1.5 MiB each (gRPC's default limit is 4 MiB).
 const MAX_MESSAGE: usize = 256 << 20;
+
+/// How many times [`EtcdStore::call`] makes a call that failed at connecting: with one
+/// member of three down, about one call in five is routed to it, so eight attempts
+/// leave a call failing this way about once in half a million.
+const NEVER_SENT_ATTEMPTS: u32 = 8;
+/// First and longest pause between those attempts (about 0.7 s in all when every
+/// member is down, after which the call fails as unavailable).
+const NEVER_SENT_PAUSE_FIRST: Duration = Duration::from_millis(10);
+const NEVER_SENT_PAUSE_MAX: Duration = Duration::from_millis(200);
 
 /// How to reach etcd and where to keep certfleet's keys in it.
 #[derive(Debug, Clone)]
@@ -158,8 +175,37 @@ impl EtcdStore {
         &self.options
     }
 
-    /// Runs one etcd call under the request timeout.
-    async fn call<T, F>(&self, fut: F) -> Result<T>
+    /// Runs one etcd call under the request timeout. `attempt` makes the call, and makes
+    /// it again (up to [`NEVER_SENT_ATTEMPTS`] times, within the same time limit) while
+    /// it fails without having reached any member: the client balances calls over
+    /// every endpoint, a member that is down stays in its rotation, and each call routed
+    /// to it fails at connecting. Nothing was sent, so this is safe for every call,
+    /// writes and compare-and-swap included.
+    async fn call<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
+    {
+        let retried = async {
+            let mut pause = NEVER_SENT_PAUSE_FIRST;
+            let mut tries = 1;
+            loop {
+                match attempt().await {
+                    Err(err) if never_sent(&err) && tries < NEVER_SENT_ATTEMPTS => {
+                        tries += 1;
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(NEVER_SENT_PAUSE_MAX);
+                    }
+                    answer => return answer,
+                }
+            }
+        };
+        bounded(self.options.request_timeout, retried).await
+    }
+
+    /// Runs one step of an open stream (a watch, a lease keep-alive) under the request
+    /// timeout, once: a stream is bound to the member it was opened on.
+    async fn call_once<T, F>(&self, fut: F) -> Result<T>
     where
         F: Future<Output = std::result::Result<T, etcd_client::Error>>,
     {
@@ -218,6 +264,25 @@ impl EtcdStore {
     fn lock_key(&self, name: &Key) -> Vec<u8> {
         format!("{}{}", self.lock_prefix, name.as_str()).into_bytes()
     }
+}
+
+/// True when `err` is a failure to connect to the endpoint the client picked: the call
+/// never left this process.
+fn never_sent(err: &etcd_client::Error) -> bool {
+    let etcd_client::Error::GRpcStatus(status) = err else {
+        return false;
+    };
+    if status.code() != tonic::Code::Unavailable {
+        return false;
+    }
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(status);
+    while let Some(current) = cause {
+        if current.is::<tonic::ConnectError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// Runs `fut` for at most `limit`, mapping etcd errors to [`StoreError`].

@@ -45,9 +45,13 @@ impl EtcdStore {
         let options = WatchOptions::new()
             .with_range(end)
             .with_start_revision(etcd_rev(after.saturating_add(1)));
-        let mut watch = self.watcher();
-        let mut stream = self.call(watch.watch(start, Some(options))).await?;
-        let created = self.call(stream.message()).await?;
+        let mut stream = self
+            .call(|| {
+                let (mut watch, start, options) = (self.watcher(), start.clone(), options.clone());
+                async move { watch.watch(start, Some(options)).await }
+            })
+            .await?;
+        let created = self.call_once(stream.message()).await?;
         match created {
             Some(response) if response.created() && !response.canceled() => {}
             Some(response) => return Err(watch_refused(&response, after)),
@@ -55,7 +59,7 @@ impl EtcdStore {
         }
         if compacted {
             // etcd tells the oldest revision it keeps in the cancellation it sends next.
-            let oldest = match self.call(stream.message()).await {
+            let oldest = match self.call_once(stream.message()).await {
                 Ok(Some(response)) => rev(response.compact_revision()),
                 _ => 0,
             };
@@ -74,8 +78,11 @@ impl EtcdStore {
             .with_range(end.to_vec())
             .with_revision(etcd_rev(after.saturating_add(1)))
             .with_count_only();
-        let mut kv = self.kv();
-        match self.call(kv.get(start.to_vec(), Some(options))).await {
+        let attempt = || {
+            let (mut kv, start, options) = (self.kv(), start.to_vec(), options.clone());
+            async move { kv.get(start, Some(options)).await }
+        };
+        match self.call(attempt).await {
             Ok(_) => Ok(false),
             Err(StoreError::Unavailable(message)) if message.contains("compacted") => Ok(true),
             // A revision after the current one is a future revision: nothing to lose.
