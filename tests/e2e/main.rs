@@ -20,6 +20,8 @@ mod secrets_cli;
 mod serve_acme;
 mod serve_api;
 mod serve_cas;
+#[cfg(feature = "etcd")]
+mod serve_cluster;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod etcd_cluster;
 pub mod https;
 pub mod openssl;
 pub mod pebble;
