@@ -12,7 +12,8 @@
 //! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
 //! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
 //! - [`inventory`]: every managed certificate with its expiry state;
-//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters.
+//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
+//! - [`domain_sync`]: domains changed in the store by another node, served here too.
 //!
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
@@ -21,6 +22,7 @@ pub mod acme;
 pub mod admin;
 pub mod alerts;
 pub mod cas;
+pub mod domain_sync;
 pub mod inventory;
 pub mod listeners;
 pub mod monitor;
@@ -135,6 +137,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
             Arc::clone(&state.hub),
             Arc::clone(&state.alerts),
         )),
+        tokio::spawn(domain_sync::run(Arc::clone(&state))),
     ];
     let expiry_watcher = monitor::ExpiryWatcher::start(Arc::clone(&state));
 
