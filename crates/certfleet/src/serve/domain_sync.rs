@@ -61,7 +61,7 @@ pub async fn run(state: Arc<AppState>) {
     let prefix = match Key::from_segments([DOMAINS_PREFIX]) {
         Ok(prefix) => prefix,
         Err(err) => {
-            eprintln!("domain sync: cannot watch the domains: {err}");
+            tracing::error!("domain sync: cannot watch the domains: {err}");
             return;
         }
     };
@@ -77,7 +77,7 @@ pub async fn run(state: Arc<AppState>) {
         match result {
             Ok(()) => {
                 if failing {
-                    eprintln!("domain sync: the store answers again; watching for changes");
+                    tracing::info!("domain sync: the store answers again; watching for changes");
                 }
                 failing = false;
                 backoff = FIRST_BACKOFF;
@@ -85,7 +85,7 @@ pub async fn run(state: Arc<AppState>) {
             Err(Failure::Compacted) => from = None,
             Err(Failure::Store(message)) => {
                 if !failing {
-                    eprintln!("domain sync: {message}; retrying until the store answers");
+                    tracing::warn!("domain sync: {message}; retrying until the store answers");
                 }
                 failing = true;
                 tokio::time::sleep(backoff).await;
@@ -110,7 +110,7 @@ async fn resync(state: &AppState) -> Result<u64, Failure> {
         .await
         .map_err(|err| Failure::Store(format!("asking the store's revision: {err}")))?;
     if reload(state).await.map_err(Failure::Store)? == Reloaded::Changed {
-        eprintln!("domain sync: re-read the domains from the store (revision {revision})");
+        tracing::info!("domain sync: re-read the domains from the store (revision {revision})");
     }
     Ok(revision)
 }
@@ -141,7 +141,7 @@ async fn follow(
             continue;
         }
         if reload(state).await.map_err(Failure::Store)? == Reloaded::Changed {
-            eprintln!(
+            tracing::info!(
                 "domain sync: serving the domains as changed in the store (revision {})",
                 last.revision()
             );

@@ -85,14 +85,14 @@ async fn add_scanned(state: &AppState, builder: &mut InventoryBuilder) {
     let entries = match scans_prefix() {
         Ok(prefix) => state.store.list(&prefix).await,
         Err(err) => {
-            eprintln!("inventory: the scan records' key: {err}");
+            tracing::error!("inventory: the scan records' key: {err}");
             return;
         }
     };
     let entries = match entries {
         Ok(entries) => entries,
         Err(err) => {
-            eprintln!("inventory: scan records left out, the store could not list them: {err}");
+            tracing::error!("inventory: scan records left out, the store could not list them: {err}");
             return;
         }
     };
