@@ -92,7 +92,9 @@ async fn add_scanned(state: &AppState, builder: &mut InventoryBuilder) {
     let entries = match entries {
         Ok(entries) => entries,
         Err(err) => {
-            tracing::error!("inventory: scan records left out, the store could not list them: {err}");
+            tracing::error!(
+                "inventory: scan records left out, the store could not list them: {err}"
+            );
             return;
         }
     };

@@ -98,7 +98,8 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         if matches!(route.upstream_trust, crate::config::UpstreamTrust::Insecure) {
             tracing::warn!(
                 "route {}{} does not verify its upstream's certificate (upstream_trust = false)",
-                route.host, route.path
+                route.host,
+                route.path
             );
         }
     }

@@ -108,7 +108,8 @@ async fn store(state: &AppState, name: &str, issued: &Issued) -> Result<(), Stri
         .map_err(|e| format!("storing the issued certificate: {}", e.message()))?;
     tracing::info!(
         "acme: {name}: certificate issued (SHA-1 {}, valid until {})",
-        report.summary.sha1_thumbprint, report.summary.not_after
+        report.summary.sha1_thumbprint,
+        report.summary.not_after
     );
     Ok(())
 }
