@@ -128,6 +128,25 @@ impl Run {
     }
 }
 
+/// Asserts that no file under `dir` was written, added or removed since `before` (a
+/// [`snapshot`]); `what` names what ran in between.
+pub(crate) fn assert_untouched(
+    before: &BTreeMap<PathBuf, (SystemTime, u64)>,
+    dir: &Path,
+    what: &str,
+) {
+    let after = snapshot(dir);
+    let touched: Vec<_> = after
+        .iter()
+        .filter(|(path, stamp)| before.get(*path) != Some(*stamp))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        touched.is_empty() && before.len() == after.len(),
+        "{what} wrote {touched:?}"
+    );
+}
+
 /// Every file under `dir` with its modification time and size.
 pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (SystemTime, u64)> {
     let mut files = BTreeMap::new();

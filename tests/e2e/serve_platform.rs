@@ -18,7 +18,7 @@
 //!   for `certfleet apply` on the host, which then runs each one once.
 
 use crate::platform::checks::{check_connections, check_outputs, check_report, check_trust_sets};
-use crate::platform::{changes, snapshot, Run};
+use crate::platform::{assert_untouched, changes, snapshot, Run};
 use crate::support::https::{request, Answer};
 use crate::support::run::{arg, describe};
 use crate::support::serve::{ServeConfig, Server};
@@ -286,16 +286,7 @@ fn an_apply_through_the_api_is_judged_by_openssl_and_keytool_and_shared_with_the
         reloading_services(&run),
         "the second apply ran reloads"
     );
-    let after = snapshot(&run.root);
-    let touched: Vec<_> = after
-        .iter()
-        .filter(|(path, stamp)| before.get(*path) != Some(*stamp))
-        .map(|(path, _)| path)
-        .collect();
-    assert!(
-        touched.is_empty() && before.len() == after.len(),
-        "the CLI's plan or the second apply wrote {touched:?}"
-    );
+    assert_untouched(&before, &run.root, "the CLI's plan or the second apply");
 }
 
 #[test]

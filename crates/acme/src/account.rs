@@ -148,7 +148,7 @@ impl AccountBook {
             Some(&format!("contact {email} at {}", self.directory)),
         )
         .await?;
-        eprintln!(
+        tracing::info!(
             "acme: registered account {} for {email} at {}",
             account.id(),
             self.directory

@@ -5,8 +5,6 @@
 
 mod ca_dir;
 mod cli;
-// Routes, ACME and monitor settings are validated now and read by later parts of serve.
-#[allow(dead_code, unused_imports)]
 mod config;
 mod files;
 mod platform_run;

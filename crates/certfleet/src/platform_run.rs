@@ -53,6 +53,20 @@ pub struct PlanReport {
     pub pending_csrs: Vec<PendingCsr>,
 }
 
+impl PlanReport {
+    /// The report of a plan's evaluation (its files already written or dropped).
+    fn of(eval: Evaluation) -> Self {
+        PlanReport {
+            platform: eval.platform,
+            changes: eval.changes,
+            services: eval.services,
+            connections: eval.connections,
+            state_dir: eval.state_dir.display().to_string(),
+            pending_csrs: eval.pending_csrs,
+        }
+    }
+}
+
 /// How one reload command ended.
 #[derive(Debug, Serialize)]
 pub struct ReloadResult {
@@ -123,28 +137,13 @@ pub struct ApplyBusy {
 pub fn plan(target: &Target<'_>, progress: Option<&Progress>) -> Result<PlanReport> {
     let mut eval = evaluate_model(target, Mode::Plan, progress)?;
     write_files(&mut eval)?;
-    Ok(PlanReport {
-        platform: eval.platform,
-        changes: eval.changes,
-        services: eval.services,
-        connections: eval.connections,
-        state_dir: eval.state_dir.display().to_string(),
-        pending_csrs: eval.pending_csrs,
-    })
+    Ok(PlanReport::of(eval))
 }
 
 /// Evaluates the model as plan would, writing nothing at all: for views that must not
 /// change anything (a CSR plan would write is reported but not made).
 pub fn preview(target: &Target<'_>) -> Result<PlanReport> {
-    let eval = evaluate_model(target, Mode::Plan, None)?;
-    Ok(PlanReport {
-        platform: eval.platform,
-        changes: eval.changes,
-        services: eval.services,
-        connections: eval.connections,
-        state_dir: eval.state_dir.display().to_string(),
-        pending_csrs: eval.pending_csrs,
-    })
+    Ok(PlanReport::of(evaluate_model(target, Mode::Plan, None)?))
 }
 
 /// Applies: takes the platform's lock, issues, writes every file at once, runs (or

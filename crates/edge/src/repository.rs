@@ -53,34 +53,45 @@ impl DomainRepository {
         let prefix = Key::from_segments([DOMAINS_PREFIX])?;
         let mut records = Vec::new();
         for entry in self.store.list(&prefix).await? {
-            let stored: StoredDomain = serde_json::from_slice(&entry.value).map_err(|e| {
-                EdgeError::Tree(format!(
-                    "stored domain record {} does not decode: {e}",
-                    entry.key
-                ))
-            })?;
-            let certificate_pem = match &stored.certificate_sealed {
-                Some(sealed) => {
-                    let plain = self.master_key.open(sealed)?;
-                    let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-                        EdgeError::Certificate(format!(
-                            "the stored certificate of {} is not text",
-                            stored.name
-                        ))
-                    })?;
-                    Some(text)
-                }
-                None => None,
-            };
-            records.push(DomainRecord {
-                name: stored.name,
-                parent: stored.parent,
-                certificate_pem,
-                acme_enabled: stored.acme_enabled,
-                acme_account_email: stored.acme_account_email,
-            });
+            records.push(self.decode(&entry.key, &entry.value)?);
         }
         DomainTree::from_records(records)
+    }
+
+    /// One domain's record as stored, or `None` when the store has none of that name.
+    pub async fn get(&self, name: &str) -> Result<Option<DomainRecord>> {
+        let key = Self::key_of(name)?;
+        match self.store.get(&key).await? {
+            Some(entry) => Ok(Some(self.decode(&key, &entry.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A stored record, its PEM opened.
+    fn decode(&self, key: &Key, value: &[u8]) -> Result<DomainRecord> {
+        let stored: StoredDomain = serde_json::from_slice(value).map_err(|e| {
+            EdgeError::Tree(format!("stored domain record {key} does not decode: {e}"))
+        })?;
+        let certificate_pem = match &stored.certificate_sealed {
+            Some(sealed) => {
+                let plain = self.master_key.open(sealed)?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| {
+                    EdgeError::Certificate(format!(
+                        "the stored certificate of {} is not text",
+                        stored.name
+                    ))
+                })?;
+                Some(text)
+            }
+            None => None,
+        };
+        Ok(DomainRecord {
+            name: stored.name,
+            parent: stored.parent,
+            certificate_pem,
+            acme_enabled: stored.acme_enabled,
+            acme_account_email: stored.acme_account_email,
+        })
     }
 
     /// Writes one domain's record (sealing its PEM) and audits the change as `action` by

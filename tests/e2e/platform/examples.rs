@@ -6,7 +6,7 @@ use super::checks::{
     issued_elsewhere, Material,
 };
 use super::material::pem_blocks;
-use super::{changes, snapshot, Run};
+use super::{assert_untouched, changes, snapshot, Run};
 use crate::support::openssl::{openssl, openssl_verify};
 use crate::support::run::{arg, describe};
 use serde_json::Value;
@@ -122,16 +122,7 @@ pub(crate) fn end_to_end(file: &str) -> Applied {
         "a second apply still changed things:\n{again:#}"
     );
     check_report(&run, &again, &material);
-    let after = snapshot(&run.root);
-    let touched: Vec<_> = after
-        .iter()
-        .filter(|(path, stamp)| before.get(*path) != Some(*stamp))
-        .map(|(path, _)| path)
-        .collect();
-    assert!(
-        touched.is_empty() && before.len() == after.len(),
-        "the second apply wrote {touched:?}"
-    );
+    assert_untouched(&before, &run.root, "the second apply");
     assert_eq!(
         run.reloads(),
         reloads_before,

@@ -10,8 +10,8 @@ mod raw;
 mod validate;
 
 pub use validate::{
-    AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, PlatformConfig,
-    RouteConfig, ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
+    BasicAuth, ClientAuth, InsecurePolicy, ListenerConfig, PlatformConfig, RouteConfig,
+    ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
 };
 
 use anyhow::{Context, Result};

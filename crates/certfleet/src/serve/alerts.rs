@@ -46,7 +46,7 @@ pub struct AlertBoard {
 impl AlertBoard {
     /// Logs and keeps an alert.
     pub fn raise(&self, kind: &str, domain: Option<&str>, message: String, occurrences: u64) {
-        eprintln!("ALERT {kind}: {message}");
+        tracing::warn!("ALERT {kind}: {message}");
         let alert = ServerAlert {
             kind: kind.to_owned(),
             at_unix: now_unix(),

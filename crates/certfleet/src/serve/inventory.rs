@@ -6,7 +6,11 @@
 //! 1. each domain's certificate and the chain stored with it (`domain NAME`);
 //! 2. each listener's certdir chain (`certdir ROLE`);
 //! 3. the installation's default certificate (`default`);
-//! 4. the chains `certfleet scan` saw on endpoints and recorded in the store under
+//! 4. the certificates of the platform models the configuration names (`[[platform]]`):
+//!    each service's certificate and chain as the last apply issued or imported it
+//!    (`STATE/certs/SERVICE.crt`), so the internal CA and every service certificate
+//!    written by plan and apply are watched (`platform NAME service SERVICE`);
+//! 5. the chains `certfleet scan` saw on endpoints and recorded in the store under
 //!    `scans/…` (`scan TARGET`), so that deployed certificates nobody manages here are
 //!    watched too (SPEC C7).
 //!
@@ -18,6 +22,8 @@ use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::resolver::CertdirState;
 use certfleet_monitor::inventory::{Inventory, InventoryBuilder};
 use certfleet_monitor::scan::record::{scans_prefix, ScanRecord};
+use certfleet_pki::certs::parse_certificates;
+use certfleet_platform::paths::Layout;
 use rustls_pki_types::CertificateDer;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -27,6 +33,7 @@ pub async fn collect(state: &AppState) -> Inventory {
     let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), state.config.warn_days);
     add_domains(state, &mut builder).await;
     add_certdirs_and_default(state, &mut builder);
+    add_platforms(state, &mut builder);
     add_scanned(state, &mut builder).await;
     builder.finish()
 }
@@ -78,21 +85,56 @@ fn add_certdirs_and_default(state: &AppState, builder: &mut InventoryBuilder) {
     );
 }
 
-/// Source 4: the latest chain recorded for each scanned endpoint. A store that cannot be
+/// Source 4: each configured platform's service certificates, from its state directory.
+/// A service not issued yet has no file and is skipped; a model that no longer reads is
+/// logged and skipped (its page and `GET /api/platforms/NAME` say why).
+fn add_platforms(state: &AppState, builder: &mut InventoryBuilder) {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    for config in &state.config.platforms {
+        let platform = match certfleet_platform::engine::load_model(&config.model) {
+            Ok(platform) => platform,
+            Err(err) => {
+                tracing::warn!("inventory: platform {} left out: {err}", config.name);
+                continue;
+            }
+        };
+        let layout = Layout::new(&config.model, config.root.as_deref(), &platform.name, &cwd);
+        for service in &platform.services {
+            let Ok(pem) = std::fs::read(layout.cert_file(&service.name)) else {
+                continue;
+            };
+            let Ok(chain) = parse_certificates(&pem) else {
+                builder.add_chain([&[][..]], &service.name, None); // counted as unreadable
+                continue;
+            };
+            builder.add_chain(
+                ders(&chain),
+                &format!("platform {} service {}", platform.name, service.name),
+                None,
+            );
+        }
+    }
+}
+
+/// Source 5: the latest chain recorded for each scanned endpoint. A store that cannot be
 /// read loses only this source (the managed certificates are still reported), and says
 /// so in the log.
 async fn add_scanned(state: &AppState, builder: &mut InventoryBuilder) {
     let entries = match scans_prefix() {
         Ok(prefix) => state.store.list(&prefix).await,
         Err(err) => {
-            eprintln!("inventory: the scan records' key: {err}");
+            tracing::error!("inventory: the scan records' key: {err}");
             return;
         }
     };
     let entries = match entries {
         Ok(entries) => entries,
         Err(err) => {
-            eprintln!("inventory: scan records left out, the store could not list them: {err}");
+            tracing::error!(
+                "inventory: scan records left out, the store could not list them: {err}"
+            );
             return;
         }
     };

@@ -233,7 +233,7 @@ pub async fn accept_loop<F, Fut>(
             Ok(pair) => pair,
             Err(err) => {
                 // Out of file descriptors and the like: pause rather than spin.
-                eprintln!("{} listener: accept failed: {err}", bound.label);
+                tracing::error!("{} listener: accept failed: {err}", bound.label);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -254,11 +254,11 @@ pub async fn accept_loop<F, Fut>(
                         // A port probe or a client that gave up before its hello.
                         Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => return,
                         Ok(Err(err)) => {
-                            eprintln!("{label}: TLS handshake with {peer} failed: {err}");
+                            tracing::info!("{label}: TLS handshake with {peer} failed: {err}");
                             return;
                         }
                         Err(_) => {
-                            eprintln!("{label}: TLS handshake with {peer} timed out");
+                            tracing::info!("{label}: TLS handshake with {peer} timed out");
                             return;
                         }
                     }
@@ -298,7 +298,7 @@ pub async fn serve_http<S, B>(
         // Clients that hang up mid-request are common; keep it to one line.
         let text = err.to_string();
         if !text.contains("connection closed") && !text.contains("reset") {
-            eprintln!("connection from {peer}: {text}");
+            tracing::info!("connection from {peer}: {text}");
         }
     }
 }

@@ -12,7 +12,12 @@
 //! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
 //! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
 //! - [`inventory`]: every managed certificate with its expiry state;
-//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters.
+//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
+//! - [`domain_sync`]: domains changed in the store by another node, served here too.
+//!
+//! Logging goes through `tracing` to standard error, filtered by `CERTFLEET_LOG`
+//! ([`LOG_ENV`], default `info`): lifecycle and ACME progress at info, alerts and refused
+//! clients at warn, failures at error; never a key, token or password.
 //!
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
@@ -21,6 +26,7 @@ pub mod acme;
 pub mod admin;
 pub mod alerts;
 pub mod cas;
+pub mod domain_sync;
 pub mod inventory;
 pub mod listeners;
 pub mod monitor;
@@ -42,9 +48,37 @@ use std::time::Duration;
 /// How long open connections may take to finish once shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The environment variable with the log filter (`info` when unset), in
+/// tracing-subscriber's `EnvFilter` syntax, e.g. `debug` or `info,certfleet=debug`.
+pub const LOG_ENV: &str = "CERTFLEET_LOG";
+
+/// Sends the server's log lines to standard error: time, level, message; only what
+/// [`LOG_ENV`] lets through. Colours only on a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let (filter, refused) = match tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+        Ok(filter) => (filter, None),
+        Err(err) => {
+            let refused = std::env::var_os(LOG_ENV).map(|_| err.to_string());
+            (tracing_subscriber::EnvFilter::new("info"), refused)
+        }
+    };
+    // A second call (never made by the binary) would find a subscriber set; keep it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    if let Some(err) = refused {
+        tracing::warn!("{LOG_ENV}: not a log filter ({err}); logging at info");
+    }
+}
+
 /// Runs the server until it is told to stop.
 pub fn run(config_path: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
     let config = crate::config::load(config_path, data_dir)?;
+    init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("certfleet-serve")
@@ -62,9 +96,10 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let routes = Arc::new(routes::RouteTable::build(&config.routes)?);
     for route in &config.routes {
         if matches!(route.upstream_trust, crate::config::UpstreamTrust::Insecure) {
-            eprintln!(
-                "warning: route {}{} does not verify its upstream's certificate (upstream_trust = false)",
-                route.host, route.path
+            tracing::warn!(
+                "route {}{} does not verify its upstream's certificate (upstream_trust = false)",
+                route.host,
+                route.path
             );
         }
     }
@@ -135,6 +170,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
             Arc::clone(&state.hub),
             Arc::clone(&state.alerts),
         )),
+        tokio::spawn(domain_sync::run(Arc::clone(&state))),
     ];
     let expiry_watcher = monitor::ExpiryWatcher::start(Arc::clone(&state));
 
@@ -146,13 +182,13 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         }
         let _ = out.flush();
     }
-    eprintln!("certfleet serve: ready");
+    tracing::info!("certfleet serve: ready");
 
     wait_for_signal().await;
-    eprintln!("certfleet serve: shutting down");
+    tracing::info!("certfleet serve: shutting down");
     let finished = trigger.shutdown(SHUTDOWN_GRACE).await;
     if !finished {
-        eprintln!(
+        tracing::warn!(
             "certfleet serve: connections still open after {}s were closed",
             SHUTDOWN_GRACE.as_secs()
         );
@@ -181,7 +217,7 @@ async fn wait_for_signal() {
                 }
             }
             Err(err) => {
-                eprintln!("cannot watch SIGTERM ({err}); stop with Ctrl-C");
+                tracing::warn!("cannot watch SIGTERM ({err}); stop with Ctrl-C");
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

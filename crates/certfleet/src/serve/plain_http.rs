@@ -34,12 +34,12 @@ impl PlainHttp {
             return match self.challenges.http01_answer(token).await {
                 Ok(Some(answer)) => {
                     let host = request_host(req).unwrap_or_default();
-                    eprintln!("acme: answered HTTP-01 token {token} for {host}");
+                    tracing::info!("acme: answered HTTP-01 token {token} for {host}");
                     text_response(StatusCode::OK, answer)
                 }
                 Ok(None) => text_response(StatusCode::NOT_FOUND, "no such ACME challenge\n".into()),
                 Err(err) => {
-                    eprintln!("ACME challenge {token}: {err}");
+                    tracing::error!("ACME challenge {token}: {err}");
                     text_response(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "ACME challenges cannot be read right now\n".into(),

@@ -81,8 +81,8 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         )
         .with_context(|| format!("starting the certdir watcher of role {}", listener.role))?;
         if hub.snapshot().certdir(&listener.role).is_none() {
-            eprintln!(
-                "warning: the certdir {} of role {} did not load; its handshakes get the default certificate until it does",
+            tracing::warn!(
+                "the certdir {} of role {} did not load; its handshakes get the default certificate until it does",
                 dir.display(),
                 listener.role
             );
@@ -152,7 +152,7 @@ pub fn load_or_create_default_certificate(data_dir: &Path) -> Result<ServedCerti
         // First writer wins: a concurrent start leaves one file, read back below.
         write_private_file(&path, pem.as_bytes(), false)
             .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("generated the default certificate {}", path.display());
+        tracing::info!("generated the default certificate {}", path.display());
     }
     let text = Zeroizing::new(
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
@@ -180,7 +180,7 @@ pub fn load_or_create_admin_token(data_dir: &Path) -> Result<Zeroizing<String>> 
         token.push('\n');
         write_private_file(&path, token.as_bytes(), false)
             .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("wrote the admin token to {}", path.display());
+        tracing::info!("wrote the admin token to {}", path.display());
     }
     let text = Zeroizing::new(
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,

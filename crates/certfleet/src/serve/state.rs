@@ -23,10 +23,8 @@ pub struct AppState {
     /// The validated configuration.
     pub config: ServerConfig,
     /// The store (embedded or etcd).
-    #[allow(dead_code)] // read by the status, ACME and audit endpoints, which come next
     pub store: Arc<dyn Storage>,
     /// Seals private keys and opens `CRYPT:` values.
-    #[allow(dead_code)] // read by the ACME account and route set-up, which come next
     pub master_key: Arc<MasterKey>,
     /// The snapshot handshakes select certificates from.
     pub hub: Arc<CertificateHub>,

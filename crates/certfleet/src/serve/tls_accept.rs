@@ -121,7 +121,7 @@ impl ListenerTls {
         };
         if tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
             let name = tls.get_ref().1.server_name().unwrap_or("(no name)");
-            eprintln!("acme: answered a TLS-ALPN-01 validation for {name} from {peer}");
+            tracing::info!("acme: answered a TLS-ALPN-01 validation for {name} from {peer}");
             let mut tls = tls;
             // The validation is over; a failed close changes nothing.
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;

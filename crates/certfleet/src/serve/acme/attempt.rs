@@ -28,7 +28,7 @@ pub async fn attempt(state: &AppState, acme: &AcmeService, name: &str, email: &s
         Ok(Some(guard)) => guard,
         Ok(None) => return, // another node is ordering for this domain
         Err(err) => {
-            eprintln!("acme: {name}: cannot take the order lock: {err}");
+            tracing::error!("acme: {name}: cannot take the order lock: {err}");
             return;
         }
     };
@@ -36,7 +36,7 @@ pub async fn attempt(state: &AppState, acme: &AcmeService, name: &str, email: &s
     let mut progress = match book.get(name).await {
         Ok(progress) => progress,
         Err(err) => {
-            eprintln!("acme: {name}: reading its progress: {err}");
+            tracing::error!("acme: {name}: reading its progress: {err}");
             return;
         }
     };
@@ -44,11 +44,11 @@ pub async fn attempt(state: &AppState, acme: &AcmeService, name: &str, email: &s
         let outcome = order_and_store(state, acme, name, email).await;
         record(state, name, &mut progress, outcome).await;
         if let Err(err) = book.put(name, &progress).await {
-            eprintln!("acme: {name}: saving its progress: {err}");
+            tracing::error!("acme: {name}: saving its progress: {err}");
         }
     }
     if let Err(err) = guard.release().await {
-        eprintln!("acme: {name}: releasing the order lock: {err}");
+        tracing::warn!("acme: {name}: releasing the order lock: {err}");
     }
 }
 
@@ -106,9 +106,10 @@ async fn store(state: &AppState, name: &str, issued: &Issued) -> Result<(), Stri
         .commit_domain(&mut tree, next, name, ACTOR, "domain.acme-issued")
         .await
         .map_err(|e| format!("storing the issued certificate: {}", e.message()))?;
-    eprintln!(
+    tracing::info!(
         "acme: {name}: certificate issued (SHA-1 {}, valid until {})",
-        report.summary.sha1_thumbprint, report.summary.not_after
+        report.summary.sha1_thumbprint,
+        report.summary.not_after
     );
     Ok(())
 }

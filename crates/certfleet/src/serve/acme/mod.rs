@@ -88,7 +88,7 @@ pub async fn run(state: Arc<AppState>, acme: Arc<AcmeService>) {
         loop {
             ticker.tick().await;
             if let Err(err) = challenges.sync_tls_alpn01().await {
-                eprintln!("acme: reading TLS-ALPN-01 answers from the store: {err}");
+                tracing::error!("acme: reading TLS-ALPN-01 answers from the store: {err}");
             }
         }
     });
@@ -130,7 +130,7 @@ async fn due_now(state: &AppState) -> Vec<(String, String)> {
         let progress = match book.get(&name).await {
             Ok(progress) => progress,
             Err(err) => {
-                eprintln!("acme: {name}: reading its progress: {err}");
+                tracing::error!("acme: {name}: reading its progress: {err}");
                 continue;
             }
         };

@@ -89,7 +89,7 @@ impl ApiError {
     /// 500: logs `detail` with a fresh id; the answer carries only the id.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let id = error_id();
-        eprintln!("admin API internal error (error id {id}): {detail}");
+        tracing::error!("admin API internal error (error id {id}): {detail}");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: INTERNAL_MESSAGE.into(),

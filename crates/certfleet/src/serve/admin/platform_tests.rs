@@ -126,6 +126,33 @@ async fn a_configured_platform_is_previewed_applied_audited_and_then_current() {
         .contains("web"));
     assert!(!applied.to_string().contains("PRIVATE KEY"));
 
+    // The status (and so the metrics and the expiry watcher) now watches the platform's
+    // certificates: each service's, and the internal CA's root and intermediate.
+    let (_, status) = lab.call(Method::GET, "/api/status").await;
+    let watched = status["certificates"].as_array().unwrap();
+    for name in ["web", "agent"] {
+        let thumbprint = service(&applied, name)["server_thumbprint"]
+            .as_str()
+            .or_else(|| service(&applied, name)["client_thumbprint"].as_str())
+            .unwrap()
+            .to_owned();
+        let entry = watched
+            .iter()
+            .find(|c| c["sha1_thumbprint"] == thumbprint.as_str())
+            .unwrap_or_else(|| panic!("{name} ({thumbprint}) is not in the status: {status}"));
+        assert_eq!(entry["used_by"], format!("platform lab service {name}"));
+        assert_eq!(entry["role"], "leaf");
+    }
+    for role in ["intermediate", "root"] {
+        assert!(
+            watched
+                .iter()
+                .any(|c| c["role"] == role
+                    && c["used_by"].as_str().unwrap().starts_with("platform lab")),
+            "no platform {role} in the status: {status}"
+        );
+    }
+
     let (_, audit) = lab.call(Method::GET, "/api/audit").await;
     let entry = audit["records"]
         .as_array()

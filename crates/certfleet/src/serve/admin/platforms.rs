@@ -166,7 +166,7 @@ pub async fn apply(
     })
     .await?;
     for failed in report.reloads.iter().filter(|r| !r.ok && !r.skipped) {
-        eprintln!(
+        tracing::error!(
             "platform {name}: the reload command of service '{}' failed ({})",
             failed.service,
             failed.failure.as_deref().unwrap_or("unknown")

@@ -144,7 +144,9 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
         match serde_json::from_slice::<ScanRecord>(&entry.value) {
             Ok(record) => scans.push(record),
             // Not written by this endpoint; say so in the log rather than fail the list.
-            Err(err) => eprintln!("GET /api/scans: {} is not a scan record: {err}", entry.key),
+            Err(err) => {
+                tracing::error!("GET /api/scans: {} is not a scan record: {err}", entry.key)
+            }
         }
     }
     Ok(Json(json!({ "scans": scans })))

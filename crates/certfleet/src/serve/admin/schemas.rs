@@ -162,7 +162,8 @@ pub struct StatusCertificateJson {
     pub issuer: String,
     /// The domain it belongs to, or null.
     pub domain: Option<String>,
-    /// What uses it: `domain NAME`, `certdir ROLE` or `default`.
+    /// What uses it: `domain NAME`, `certdir ROLE`, `default`, `platform NAME service
+    /// SERVICE` or `scan TARGET`.
     pub used_by: String,
     /// `leaf`, `intermediate` or `root`.
     pub role: String,

@@ -64,8 +64,8 @@ impl Webhook {
             uri.authority().map_or("", |a| a.as_str())
         );
         if roots.is_empty() && uri.scheme_str() == Some("https") {
-            eprintln!(
-                "warning: [monitor] webhook {target}: no system root certificates found (install ca-certificates); posts to it will fail"
+            tracing::warn!(
+                "[monitor] webhook {target}: no system root certificates found (install ca-certificates); posts to it will fail"
             );
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -158,7 +158,7 @@ pub async fn deliver(
         );
         match waits.next() {
             Some(wait) => {
-                eprintln!(
+                tracing::warn!(
                     "monitor: posting {about} failed (attempt {attempt} of {attempts}): {error}; retrying in {} s",
                     wait.as_secs_f32()
                 );

@@ -184,7 +184,7 @@ impl ClientCertVerifier for LoggingVerifier {
             .inner
             .verify_client_cert(end_entity, intermediates, now);
         if let Err(err) = &verdict {
-            eprintln!(
+            tracing::warn!(
                 "client certificate refused in the handshake for {}: {}: {err}",
                 self.host,
                 describe(Some(end_entity))

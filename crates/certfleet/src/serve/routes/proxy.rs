@@ -113,14 +113,14 @@ impl Upstream {
         let mut response = match sent {
             Ok(Ok(response)) => response,
             Ok(Err(err)) => {
-                eprintln!("upstream {}: {}", self.url(), error_chain(&err));
+                tracing::warn!("upstream {}: {}", self.url(), error_chain(&err));
                 return plain(
                     StatusCode::BAD_GATEWAY,
                     &format!("upstream {} cannot be reached\n", self.url()),
                 );
             }
             Err(_) => {
-                eprintln!(
+                tracing::warn!(
                     "upstream {}: no answer within {}s",
                     self.url(),
                     RESPONSE_TIMEOUT.as_secs()
@@ -138,7 +138,7 @@ impl Upstream {
             let url = self.url();
             tokio::spawn(async move {
                 if let Err(err) = join_upgraded(client_upgrade, upstream_upgrade).await {
-                    eprintln!("upgraded connection to {url}: {err:#}");
+                    tracing::error!("upgraded connection to {url}: {err:#}");
                 }
             });
             let (parts, _) = response.into_parts();

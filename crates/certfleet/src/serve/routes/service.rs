@@ -47,7 +47,7 @@ pub async fn handle(
                 Refusal::Untrusted(why) => format!("not issued by client_ca ({why})"),
                 Refusal::NotAllowed => "not on allowed_thumbprints".to_owned(),
             };
-            eprintln!(
+            tracing::warn!(
                 "route {}: client {} refused: certificate {seen}: {reason}",
                 route.label(),
                 conn.peer
@@ -62,7 +62,7 @@ pub async fn handle(
     if let Some(auth) = &route.basic_auth {
         if !basic_auth::authorised(auth, req.headers()) {
             if req.headers().contains_key(AUTHORIZATION) {
-                eprintln!(
+                tracing::warn!(
                     "route {}: client {}: wrong basic credentials",
                     route.label(),
                     conn.peer
