@@ -42,97 +42,30 @@
 #   (nginx: master and worker) from /proc/PID/stat before and after each h2load run.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_ID=handshake
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROUNDS="${BENCH_ROUNDS:-3}"
 CONNS="${BENCH_CONNECTIONS:-6000}"
 RATE="${BENCH_RATE:-150}"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
 SERVER_THREADS="${BENCH_SERVER_THREADS:-1}"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 KEY_TYPES=(ecdsa-p256 rsa2048)
 NAME=bench.test
 
-log() { printf 'handshake: %s\n' "$*" >&2; }
+# --- set-up (benches/lib.sh): tools, descriptors, work directory, release build -----
 
-# Runs a command quietly; on failure shows what it printed and stops.
-quiet() {
-    local out
-    out="$("$@" 2>&1)" || die "$* failed: $out"
-}
-die() {
-    log "$*"
-    exit 1
-}
-
-NGINX="$(command -v nginx || true)"
-if [ -z "$NGINX" ] && [ -x /usr/sbin/nginx ]; then
-    NGINX=/usr/sbin/nginx # not on a non-root PATH
-fi
 for tool in h2load taskset openssl; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing: run scripts/install-bench-deps"
 done
-[ -n "$NGINX" ] || die "nginx is missing: run scripts/install-bench-deps"
-
-# Enough descriptors for thousands of connections in the servers and the client.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/certfleet-handshake.XXXXXX")"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- build ------------------------------------------------------------------------
-
-log "building the release binary (CARGO_TARGET_DIR=$TARGET)"
-(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet)
-# A copy, so that another build into a shared target directory cannot swap it mid-run.
-CF="$WORK/certfleet"
-cp "$TARGET/release/certfleet" "$CF"
+require_nginx
+raise_fd_limit
+make_workdir
+build_certfleet
 
 # --- helpers ------------------------------------------------------------------------
-
-CLK_TCK="$(getconf CLK_TCK)"
-
-# utime+stime, in clock ticks, of the given processes (all threads of each).
-cpu_ticks() {
-    local total=0 pid stat fields
-    for pid in "$@"; do
-        stat="$(cat "/proc/$pid/stat")" || die "process $pid is gone"
-        # Fields after the command name, which is in parentheses and may hold spaces:
-        # state is field 3, utime field 14, stime field 15.
-        read -r -a fields <<<"${stat##*) }"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
-
-# A TCP port on 127.0.0.1 that nothing answers on now.
-free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 12000)) # below the usual ephemeral range
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port found"
-}
 
 # The certificates a server presents for SNI bench.test, as one SHA-256 over their DER.
 presented_chain() {
@@ -179,7 +112,7 @@ EOF
     TOKIO_WORKER_THREADS="$SERVER_THREADS" taskset -c "$SERVER_CPU" \
         "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
     CF_PID[$kt]=$!
-    PIDS+=("$!")
+    track_pid "$!"
     for _ in $(seq 1 300); do
         grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
         kill -0 "${CF_PID[$kt]}" 2>/dev/null || die "certfleet serve ($kt) exited: $(cat "$dir/stderr")"
@@ -201,48 +134,14 @@ start_nginx() {
     local kt="$1" dir="$WORK/$1/nginx" port
     port="$(free_port)"
     mkdir -p "$dir/tmp"
-    cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-
-events {
-    worker_connections 16384;
-}
-
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-
-    server {
+    nginx_conf "$dir" 1 "$WORK/$kt/nginx-chain.crt" "$WORK/$kt/leaf.key" \
+        "no route configured for $NAME" >"$dir/nginx.conf" <<EOF
         # tokio's TcpListener::bind asks for the same accept queue.
         listen 127.0.0.1:$port ssl backlog=1024;
-        server_name $NAME;
-        ssl_certificate $WORK/$kt/nginx-chain.crt;
-        ssl_certificate_key $WORK/$kt/leaf.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-
-        location / {
-            default_type text/plain;
-            return 404 "no route configured for $NAME\n";
-        }
-    }
-}
 EOF
-    "$NGINX" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" ||
+    nginx_start "$dir" taskset -c "$SERVER_CPU" ||
         die "nginx rejects $dir/nginx.conf: $(cat "$dir/error.log")"
-    taskset -c "$SERVER_CPU" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
-        >"$dir/stdout" 2>&1 &
     NGINX_PID[$kt]=$!
-    PIDS+=("$!")
     NGINX_PORT[$kt]="$port"
 }
 

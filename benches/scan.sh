@@ -39,29 +39,19 @@
 # - wall time of the whole command (start to exit), from `date +%s.%N`.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_ID=scan-bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROUNDS="${BENCH_ROUNDS:-3}"
 ENDPOINTS="${BENCH_ENDPOINTS:-1000}"
 CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 WORKERS="${BENCH_NGINX_WORKERS:-2}"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 NAME=bench.test
 
-log() { printf 'scan-bench: %s\n' "$*" >&2; }
-die() {
-    log "$*"
-    exit 1
-}
-quiet() {
-    local out
-    out="$("$@" 2>&1)" || die "$* failed: $out"
-}
+# --- set-up (benches/lib.sh): tools, descriptors, work directory, release build -----
 
-NGINX="$(command -v nginx || true)"
-if [ -z "$NGINX" ] && [ -x /usr/sbin/nginx ]; then
-    NGINX=/usr/sbin/nginx # not on a non-root PATH
-fi
-[ -n "$NGINX" ] || die "nginx is missing: run scripts/install-bench-deps"
+require_nginx
 command -v python3 >/dev/null 2>&1 || die "python3 is missing"
 if [ -z "${SSLYZE:-}" ]; then
     for candidate in "$ROOT/.venv-test/bin/sslyze" /work/main/.venv-test/bin/sslyze; do
@@ -72,32 +62,13 @@ if [ -z "${SSLYZE:-}" ]; then
     done
 fi
 SSLYZE="${SSLYZE:-$(command -v sslyze || true)}"
-[ -n "$SSLYZE" ] && [ -x "$SSLYZE" ] || die "sslyze is missing: run scripts/install-test-deps"
+if [ -z "$SSLYZE" ] || [ ! -x "$SSLYZE" ]; then
+    die "sslyze is missing: run scripts/install-test-deps"
+fi
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/certfleet-scan-bench.XXXXXX")"
-NGINX_PID=""
-cleanup() {
-    if [ -n "$NGINX_PID" ]; then
-        kill "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-    fi
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- build ------------------------------------------------------------------------
-
-log "building the release binary (CARGO_TARGET_DIR=$TARGET)"
-(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet)
-CF="$WORK/certfleet"
-cp "$TARGET/release/certfleet" "$CF"
+raise_fd_limit
+make_workdir
+build_certfleet
 
 # --- certificates -------------------------------------------------------------------
 
@@ -108,77 +79,17 @@ LEAF_SHA1="$(openssl x509 -in "$WORK/leaf.crt" -noout -fingerprint -sha1 | cut -
 
 # --- ports --------------------------------------------------------------------------
 
-# The first of ENDPOINTS consecutive ports on 127.0.0.1 that nothing listens on.
-port_block() {
-    local base port busy
-    for _ in $(seq 1 20); do
-        base=$((20000 + RANDOM % 10000))
-        busy=0
-        for ((port = base; port < base + ENDPOINTS; port++)); do
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                busy=1
-                break
-            fi
-        done
-        if [ "$busy" = 0 ]; then
-            echo "$base"
-            return
-        fi
-    done
-    die "no block of $ENDPOINTS free ports found"
-}
-BASE="$(port_block)"
+BASE="$(free_port_block "$ENDPOINTS")"
 LAST=$((BASE + ENDPOINTS - 1))
 
 # --- nginx --------------------------------------------------------------------------
 
 mkdir -p "$WORK/nginx/tmp"
-{
-    cat <<EOF
-daemon off;
-master_process on;
-worker_processes $WORKERS;
-worker_rlimit_nofile 65536;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-
-events {
-    worker_connections 16384;
-}
-
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
-
-    server {
-EOF
-    for ((port = BASE; port <= LAST; port++)); do
-        printf '        listen 127.0.0.1:%d ssl;\n' "$port"
-    done
-    cat <<EOF
-        server_name $NAME;
-        ssl_certificate $WORK/nginx-chain.crt;
-        ssl_certificate_key $WORK/leaf.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-
-        location / {
-            default_type text/plain;
-            return 404 "nothing here\n";
-        }
-    }
-}
-EOF
-} >"$WORK/nginx/nginx.conf"
-"$NGINX" -t -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" ||
-    die "nginx rejects its configuration: $(cat "$WORK/nginx/error.log")"
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" \
-    >"$WORK/nginx/stdout" 2>&1 &
+for ((port = BASE; port <= LAST; port++)); do
+    printf '        listen 127.0.0.1:%d ssl;\n' "$port"
+done | nginx_conf "$WORK/nginx" "$WORKERS" "$WORK/nginx-chain.crt" "$WORK/leaf.key" \
+    "nothing here" "worker_rlimit_nofile 65536;" >"$WORK/nginx/nginx.conf"
+nginx_start "$WORK/nginx" || die "nginx rejects its configuration: $(cat "$WORK/nginx/error.log")"
 NGINX_PID=$!
 
 # Up when the first and the last port present the bench leaf.
