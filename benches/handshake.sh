@@ -11,7 +11,8 @@
 #   BENCH_ROUNDS=3        rounds; each round measures every server once per key type,
 #                         in alternating order
 #   BENCH_CONNECTIONS=6000  connections (= requests) per h2load run
-#   BENCH_RATE=150        new connections per 50 ms period (h2load -r)
+#   BENCH_RATE=150        new connections per 50 ms period (h2load -r; at most
+#                         BENCH_CONNECTIONS, which h2load requires)
 #   BENCH_SERVER_CPU=1    the core the servers are pinned to
 #   BENCH_CLIENT_CPU=0    the core h2load is pinned to
 #   BENCH_SERVER_THREADS=1  TOKIO_WORKER_THREADS for certfleet serve (nginx: 1 worker)
@@ -49,6 +50,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS="${BENCH_ROUNDS:-3}"
 CONNS="${BENCH_CONNECTIONS:-6000}"
 RATE="${BENCH_RATE:-150}"
+[ "$RATE" -le "$CONNS" ] || die "BENCH_RATE ($RATE) must not exceed BENCH_CONNECTIONS ($CONNS): h2load refuses a rate above its number of clients"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
 SERVER_THREADS="${BENCH_SERVER_THREADS:-1}"
