@@ -1,7 +1,9 @@
 //! Opening the embedded store's file: a private directory and file, then redb.
 //!
 //! The directory is created with mode 0700 when missing, the file with mode 0600 (and
-//! an existing file is narrowed to 0600), before redb sees it. redb takes an exclusive
+//! an existing file is narrowed to 0600), before redb sees it. A new store is built
+//! under a staging name and linked into place whole, so a process killed while creating
+//! it never leaves a half-written file behind the store's name. redb takes an exclusive
 //! `flock` on the file, so one process at a time has the store open; the lock dies with
 //! its process, so a killed holder never blocks the next one.
 
@@ -28,9 +30,26 @@ pub(crate) fn open_database(path: &Path) -> Result<Database> {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(io_error(dir))?;
     }
-    let created = !path.exists();
+    if !path.exists() {
+        create_database(path, parent.unwrap_or(Path::new(".")))?;
+    }
+    let file = private_file(path, false)?;
+    let db = redb::Builder::new()
+        .create_file(file)
+        .map_err(tables::db_error)?;
+    tables::init(&db)?;
+    Ok(db)
+}
+
+/// Opens `path` read-write with mode 0600 (narrowing an existing file's mode), creating
+/// it when missing; `truncate` empties it.
+fn private_file(path: &Path, truncate: bool) -> Result<File> {
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(path).map_err(io_error(path))?;
@@ -47,17 +66,56 @@ pub(crate) fn open_database(path: &Path) -> Result<Database> {
                 .map_err(io_error(path))?;
         }
     }
-    let db = redb::Builder::new()
-        .create_file(file)
-        .map_err(tables::db_error)?;
-    if created {
-        // Make the new file's directory entry durable too.
-        if let Some(dir) = parent {
-            File::open(dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(io_error(dir))?;
+    Ok(file)
+}
+
+/// Makes a new, empty store at `path` so that the path only ever names a whole one: the
+/// database is built under a name of this process's own (`FILE.creating.PID`), synced,
+/// then linked to `path` (which fails, harmlessly, when another process made it first)
+/// and the directory synced. A process killed while creating leaves only its staging
+/// file, which the next creation removes.
+fn create_database(path: &Path, dir: &Path) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    remove_abandoned_staging(dir, &name);
+    let staging = dir.join(format!("{name}.creating.{}", std::process::id()));
+    {
+        let db = redb::Builder::new()
+            .create_file(private_file(&staging, true)?)
+            .map_err(tables::db_error)?;
+        tables::init(&db)?;
+    }
+    File::open(&staging)
+        .and_then(|file| file.sync_all())
+        .map_err(io_error(&staging))?;
+    let linked = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(io_error(path)(err)),
+    }
+    File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// Removes `NAME.creating.PID` files in `dir` whose process is gone (a creation that
+/// was killed); best effort.
+fn remove_abandoned_staging(dir: &Path, name: &str) {
+    let prefix = format!("{name}.creating.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
-    tables::init(&db)?;
-    Ok(db)
 }

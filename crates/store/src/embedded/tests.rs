@@ -91,6 +91,30 @@ async fn file_is_private_and_its_new_directory_too() {
 }
 
 #[tokio::test]
+async fn a_creation_killed_half_way_leaves_no_store_behind_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    // What a process killed while creating the store leaves: its staging file, half
+    // written, and nothing at the store's name (process 4194304 is past pid_max).
+    let abandoned = dir.path().join("store.redb.creating.4194304");
+    std::fs::write(&abandoned, b"redb header cut short").unwrap();
+    let store = EmbeddedStore::open(&path).await.unwrap();
+    store.put(&key("a"), b"1").await.unwrap();
+    assert!(
+        !abandoned.exists(),
+        "the abandoned staging file is still there"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["store.redb"], "only the store is left");
+    drop(store);
+    let reopened = EmbeddedStore::open(&path).await.unwrap();
+    assert_eq!(reopened.get(&key("a")).await.unwrap().unwrap().value, b"1");
+}
+
+#[tokio::test]
 async fn a_second_open_of_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _store = open_in(&dir, HistoryLimit::default()).await;
