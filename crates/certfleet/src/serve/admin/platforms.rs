@@ -96,11 +96,7 @@ pub async fn show(
 pub async fn preview(state: &Arc<AppState>, name: &str) -> Result<PlanReport, ApiError> {
     let config = configured(state, name)?.clone();
     let _turn = state.platform_work.lock().await;
-    let master_key = Arc::clone(&state.master_key);
-    run_blocking(name, move || {
-        with_target(&config, &master_key, platform_run::preview)
-    })
-    .await
+    run_on_model(state, config, platform_run::preview).await
 }
 
 /// `POST /api/platforms/{name}/plan`: `certfleet plan --json` on the model.
@@ -120,13 +116,7 @@ pub async fn plan(
 ) -> Result<Json<PlanReport>, ApiError> {
     let config = configured(&state, &name)?.clone();
     let _turn = state.platform_work.lock().await;
-    let master_key = Arc::clone(&state.master_key);
-    let report = run_blocking(&name, move || {
-        with_target(&config, &master_key, |target| {
-            platform_run::plan(target, None)
-        })
-    })
-    .await?;
+    let report = run_on_model(&state, config, |target| platform_run::plan(target, None)).await?;
     Ok(Json(report))
 }
 
@@ -158,11 +148,8 @@ pub async fn apply(
     } else {
         Reloads::Skip
     };
-    let master_key = Arc::clone(&state.master_key);
-    let report = run_blocking(&name, move || {
-        with_target(&config, &master_key, |target| {
-            platform_run::apply(target, None, reloads)
-        })
+    let report = run_on_model(&state, config, move |target| {
+        platform_run::apply(target, None, reloads)
     })
     .await?;
     for failed in report.reloads.iter().filter(|r| !r.ok && !r.skipped) {
@@ -212,32 +199,28 @@ fn configured<'a>(state: &'a AppState, name: &str) -> Result<&'a PlatformConfig,
         })
 }
 
-/// Runs `work` on `config`'s model with the server's master key, from the directory
-/// the server started in (the model's relative paths are the model's own).
-fn with_target<T>(
-    config: &PlatformConfig,
-    master_key: &certfleet_store::secrets::MasterKey,
-    work: impl FnOnce(&Target<'_>) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let cwd = std::env::current_dir()?;
-    work(&Target {
-        model: &config.model,
-        root: config.root.as_deref(),
-        cwd: &cwd,
-        master_key: Some(master_key),
-    })
-}
-
-/// Runs `work` on a blocking thread (keys are made, files written, commands run) and
-/// sorts its error into an answer.
-async fn run_blocking<T: Send + 'static>(
-    name: &str,
-    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+/// Runs `work` on `config`'s model with the server's master key, on a blocking thread
+/// (keys are made, files written, commands run), from the directory the server started
+/// in, and sorts its error into an answer.
+async fn run_on_model<T: Send + 'static>(
+    state: &AppState,
+    config: PlatformConfig,
+    work: impl FnOnce(&Target<'_>) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| ApiError::internal(format!("platform {name}: {err}")))?
-        .map_err(|err| answer(name, &err))
+    let master_key = Arc::clone(&state.master_key);
+    let name = config.name.clone();
+    tokio::task::spawn_blocking(move || {
+        let cwd = std::env::current_dir()?;
+        work(&Target {
+            model: &config.model,
+            root: config.root.as_deref(),
+            cwd: &cwd,
+            master_key: Some(&master_key),
+        })
+    })
+    .await
+    .map_err(|err| ApiError::internal(format!("platform {name}: {err}")))?
+    .map_err(|err| answer(&name, &err))
 }
 
 /// 409 for a held lock, 422 for a model or reply at fault (the message names where),
