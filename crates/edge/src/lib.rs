@@ -13,7 +13,11 @@
 //! - [`tls`]: rustls server configurations for the `intermediate` and `modern` profiles;
 //! - [`certdir`]: `server.key` + `server.crt` directories, `alias://` names, and a watcher;
 //! - [`default_cert`]: the certificate each installation generates on first start;
-//! - [`repository`]: the tree in the store, private keys sealed, every change audited.
+//! - [`repository`]: the tree in the store, private keys sealed, every change audited;
+//! - [`http_path`]: request paths in one canonical spelling (or refused as ambiguous),
+//!   before any route is chosen;
+//! - [`route_table::RouteTable`]: routes by host and path prefix, longest prefix on a
+//!   segment boundary first.
 //!
 //! No listener: callers feed trees and files in and take rustls configurations out.
 //!
@@ -40,9 +44,11 @@ pub mod certificate;
 pub mod default_cert;
 mod error;
 pub mod hub;
+pub mod http_path;
 pub mod names;
 pub mod repository;
 pub mod resolver;
+pub mod route_table;
 pub mod sni;
 pub mod tls;
 pub mod tree;
