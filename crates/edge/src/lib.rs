@@ -17,7 +17,9 @@
 //! - [`http_path`]: request paths in one canonical spelling (or refused as ambiguous),
 //!   before any route is chosen;
 //! - [`route_table::RouteTable`]: routes by host and path prefix, longest prefix on a
-//!   segment boundary first.
+//!   segment boundary first;
+//! - [`address_range::AddressRange`]: CIDR ranges, for the proxies whose forwarding
+//!   headers are trusted.
 //!
 //! No listener: callers feed trees and files in and take rustls configurations out.
 //!
@@ -38,13 +40,14 @@
 //! # Ok::<(), certfleet_edge::EdgeError>(())
 //! ```
 
+pub mod address_range;
 pub mod alerts;
 pub mod certdir;
 pub mod certificate;
 pub mod default_cert;
 mod error;
-pub mod hub;
 pub mod http_path;
+pub mod hub;
 pub mod names;
 pub mod repository;
 pub mod resolver;
