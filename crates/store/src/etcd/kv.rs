@@ -1,7 +1,7 @@
 //! Reads and writes of the etcd backend: get, put, delete, paged listing at one
 //! revision, compare-and-swap as one transaction, and the current revision.
 
-use super::{etcd_rev, rev, EtcdStore};
+use super::{etcd_rev, rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{CasOutcome, Entry, Expect};
@@ -11,7 +11,7 @@ impl EtcdStore {
     pub(super) async fn get_entry(&self, key: &Key) -> Result<Option<Entry>> {
         let raw = self.data_key(key);
         let response = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let (mut kv, raw) = (self.kv(), raw.clone());
                 async move { kv.get(raw, None).await }
             })
@@ -25,7 +25,7 @@ impl EtcdStore {
     pub(super) async fn put_value(&self, key: &Key, value: &[u8]) -> Result<u64> {
         let raw = self.data_key(key);
         let response = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let (mut kv, raw, value) = (self.kv(), raw.clone(), value.to_vec());
                 async move { kv.put(raw, value, None).await }
             })
@@ -36,7 +36,7 @@ impl EtcdStore {
     pub(super) async fn delete_key(&self, key: &Key) -> Result<bool> {
         let raw = self.data_key(key);
         let response = self
-            .call(|| {
+            .call(Resend::IfNeverSent, || {
                 let (mut kv, raw) = (self.kv(), raw.clone());
                 async move { kv.delete(raw, None).await }
             })
@@ -57,7 +57,7 @@ impl EtcdStore {
                 options = options.with_revision(revision);
             }
             let response = self
-                .call(|| {
+                .call(Resend::IfLost, || {
                     let (mut kv, start, options) = (self.kv(), start.clone(), options.clone());
                     async move { kv.get(start, Some(options)).await }
                 })
@@ -98,7 +98,7 @@ impl EtcdStore {
             .and_then(vec![TxnOp::put(raw.clone(), value, None)])
             .or_else(vec![TxnOp::get(raw, None)]);
         let response = self
-            .call(|| {
+            .call(Resend::IfNeverSent, || {
                 let (mut kv, txn) = (self.kv(), txn.clone());
                 async move { kv.txn(txn).await }
             })
@@ -122,7 +122,7 @@ impl EtcdStore {
         // Any read answers the store's revision in its header; count one key, fetch none.
         let options = GetOptions::new().with_count_only();
         let response = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let (mut kv, options) = (self.kv(), options.clone());
                 let prefix = self.data_prefix.clone();
                 async move { kv.get(prefix, Some(options)).await }

@@ -14,7 +14,7 @@
 //! lock while etcd is down fails instead of hanging.
 
 use super::kv::header_revision;
-use super::{rev, EtcdStore};
+use super::{rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{LockGuard, LockRelease};
@@ -56,7 +56,7 @@ impl EtcdStore {
             .unwrap_or(i64::MAX)
             .max(1);
         let granted = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let mut lease = self.client.lease_client();
                 async move { lease.grant(seconds, None).await }
             })
@@ -78,7 +78,7 @@ impl EtcdStore {
             let (mut kv, txn) = (self.kv(), txn.clone());
             async move { kv.txn(txn).await }
         };
-        let response = match self.call(attempt).await {
+        let response = match self.call(Resend::IfNeverSent, attempt).await {
             Ok(response) => response,
             Err(err) => {
                 // The transaction may still have landed: revoking the lease undoes it.
@@ -116,7 +116,7 @@ impl EtcdStore {
         let options = WatchOptions::new().with_start_revision(super::etcd_rev(revision + 1));
         let key = self.lock_key(name);
         let opened = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let (mut watch, key, options) = (self.watcher(), key.clone(), options.clone());
                 async move { watch.watch(key, Some(options)).await }
             })
@@ -144,7 +144,7 @@ impl EtcdStore {
         let store = self.clone();
         tokio::spawn(async move {
             let _ = store
-                .call(|| {
+                .call(Resend::IfLost, || {
                     let mut lease = store.client.lease_client();
                     async move { lease.revoke(id).await }
                 })
@@ -173,7 +173,7 @@ impl LockRelease for EtcdLock {
         let id = self.lease;
         let revoked = self
             .store
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let mut lease = self.store.client.lease_client();
                 async move { lease.revoke(id).await }
             })
@@ -215,7 +215,7 @@ async fn keep_alive(
             if channel.is_none() {
                 channel = Some(
                     store
-                        .call(|| {
+                        .call(Resend::IfLost, || {
                             let mut lease = store.client.lease_client();
                             async move { lease.keep_alive(id).await }
                         })

@@ -177,11 +177,8 @@ impl EtcdStore {
 
     /// Runs one etcd call under the request timeout. `attempt` makes the call, and makes
     /// it again (up to [`NEVER_SENT_ATTEMPTS`] times, within the same time limit) while
-    /// it fails without having reached any member: the client balances calls over
-    /// every endpoint, a member that is down stays in its rotation, and each call routed
-    /// to it fails at connecting. Nothing was sent, so this is safe for every call,
-    /// writes and compare-and-swap included.
-    async fn call<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    /// it fails in a way `resend` allows: see [`Resend`].
+    async fn call<T, F, Fut>(&self, resend: Resend, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
@@ -191,7 +188,7 @@ impl EtcdStore {
             let mut tries = 1;
             loop {
                 match attempt().await {
-                    Err(err) if never_sent(&err) && tries < NEVER_SENT_ATTEMPTS => {
+                    Err(err) if resend.allows(&err) && tries < NEVER_SENT_ATTEMPTS => {
                         tries += 1;
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(NEVER_SENT_PAUSE_MAX);
@@ -263,6 +260,41 @@ impl EtcdStore {
     /// The etcd key of a lock.
     fn lock_key(&self, name: &Key) -> Vec<u8> {
         format!("{}{}", self.lock_prefix, name.as_str()).into_bytes()
+    }
+}
+
+/// Which failed calls [`EtcdStore::call`] may make again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resend {
+    /// Only a call that never left this process: the client balances calls over every
+    /// endpoint, a member that is down stays in its rotation, and each call routed to it
+    /// fails at connecting. Safe for every call, compare-and-swap, delete and lock
+    /// acquisition included.
+    IfNeverSent,
+    /// Also a call whose connection was lost or whose member was unavailable after it
+    /// was sent (a member killed while a connection to it was open answers "broken
+    /// pipe" on that connection). Only for calls whose repetition cannot change their
+    /// answer: reads, a put of the same value, a lease grant, a lease revoke, opening a
+    /// watch.
+    IfLost,
+}
+
+impl Resend {
+    fn allows(self, err: &etcd_client::Error) -> bool {
+        match self {
+            Resend::IfNeverSent => never_sent(err),
+            Resend::IfLost => never_sent(err) || connection_lost(err),
+        }
+    }
+}
+
+/// True when `err` says the connection or the member went away rather than that etcd
+/// refused the call: a transport or I/O error, or a gRPC `Unavailable` status.
+fn connection_lost(err: &etcd_client::Error) -> bool {
+    match err {
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::GRpcStatus(status) => status.code() == tonic::Code::Unavailable,
+        _ => false,
     }
 }
 

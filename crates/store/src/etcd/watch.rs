@@ -3,7 +3,7 @@
 //! whenever the connection breaks, so an outage delays events but never loses or
 //! repeats one.
 
-use super::{etcd_rev, rev, EtcdStore};
+use super::{etcd_rev, rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{Entry, WatchEvent, WatchStream};
@@ -46,7 +46,7 @@ impl EtcdStore {
             .with_range(end)
             .with_start_revision(etcd_rev(after.saturating_add(1)));
         let mut stream = self
-            .call(|| {
+            .call(Resend::IfLost, || {
                 let (mut watch, start, options) = (self.watcher(), start.clone(), options.clone());
                 async move { watch.watch(start, Some(options)).await }
             })
@@ -82,7 +82,7 @@ impl EtcdStore {
             let (mut kv, start, options) = (self.kv(), start.to_vec(), options.clone());
             async move { kv.get(start, Some(options)).await }
         };
-        match self.call(attempt).await {
+        match self.call(Resend::IfLost, attempt).await {
             Ok(_) => Ok(false),
             Err(StoreError::Unavailable(message)) if message.contains("compacted") => Ok(true),
             // A revision after the current one is a future revision: nothing to lose.
