@@ -11,7 +11,7 @@ use crate::spec::{Output, Service};
 use crate::state::{OutputState, Passwords};
 use crate::trust::{Anchor, TrustSet};
 use certfleet_store::secrets::policy::SecretPolicy;
-use certfleet_store::secrets::{resolve, MasterKey, CRYPT_PREFIX};
+use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -85,7 +85,7 @@ fn tampered(files: &[(PathBuf, bool)], prior: &OutputState) -> Result<Option<Str
 
 impl OutputRun<'_> {
     fn secret(&self, output: &Output, key: &str, written: &str) -> Result<Zeroizing<String>> {
-        resolve(written, self.master_key).map_err(|e| PlatformError::Model {
+        resolve_for(written, self.master_key, key).map_err(|e| PlatformError::Model {
             file: self.loc.file().to_owned(),
             line: output.line,
             key: key.to_owned(),

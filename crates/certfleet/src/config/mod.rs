@@ -3,7 +3,8 @@
 //!
 //! Any string value may be `CRYPT:...`; such values are decrypted with the data
 //! directory's master key (or `CERTFLEET_MASTER_KEY`) before validation, and errors name
-//! the key, never the value.
+//! the key, never the value. A value sealed for one key (`certfleet encrypt --for
+//! route.basic_auth_password`) does not open under another.
 
 mod platforms;
 mod raw;
@@ -15,7 +16,7 @@ pub use validate::{
 };
 
 use anyhow::{Context, Result};
-use certfleet_store::secrets::{resolve, MasterKey, CRYPT_PREFIX};
+use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX};
 use raw::RawConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,8 @@ fn open_crypt_values(table: &mut toml::Table, path: &str, key: &MasterKey) -> Re
 fn open_value(value: &mut toml::Value, path: &str, key: &MasterKey) -> Result<()> {
     match value {
         toml::Value::String(s) if s.starts_with(CRYPT_PREFIX) => {
-            let plain = resolve(s, Some(key)).with_context(|| format!("key {path}"))?;
+            let plain = resolve_for(s, Some(key), &field_of(path))
+                .with_context(|| format!("key {path}"))?;
             *s = plain.to_string();
         }
         toml::Value::Array(items) => {
@@ -94,6 +96,23 @@ fn open_value(value: &mut toml::Value, path: &str, key: &MasterKey) -> Result<()
         _ => {}
     }
     Ok(())
+}
+
+/// The field a `CRYPT:` value at `path` is bound to: the key path without array
+/// positions (`route[2].basic_auth_password` → `route.basic_auth_password`), so that
+/// reordering routes keeps their values valid.
+fn field_of(path: &str) -> String {
+    let mut field = String::with_capacity(path.len());
+    let mut in_position = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_position = true,
+            ']' => in_position = false,
+            _ if !in_position => field.push(c),
+            _ => {}
+        }
+    }
+    field
 }
 
 #[cfg(test)]
@@ -201,6 +220,35 @@ mod tests {
         MasterKey::load_or_create(&other).unwrap();
         let err = format!("{:#}", load(Some(&file), Some(&other)).unwrap_err());
         assert!(err.contains("route[1].basic_auth_password"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn a_crypt_value_sealed_for_another_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let key = MasterKey::load_or_create(&data).unwrap();
+        let route = |password: &str| {
+            format!(
+                "data_dir = \"{}\"\n[[route]]\nhost = \"app.example.test\"\nupstream = \"http://127.0.0.1:9000\"\nbasic_auth_user = \"gw\"\nbasic_auth_password = \"{password}\"\n",
+                data.display()
+            )
+        };
+        let bound = key
+            .seal_for(b"s3cret-Pass!", "route.basic_auth_password")
+            .unwrap();
+        let file = write(dir.path(), &route(&bound));
+        let config = load(Some(&file), None).unwrap();
+        let auth = config.routes[0].basic_auth.as_ref().unwrap();
+        assert!(auth.matches("gw", "s3cret-Pass!"));
+
+        let moved = key
+            .seal_for(b"s3cret-Pass!", "route.upstream_trust_password")
+            .unwrap();
+        let file = write(dir.path(), &route(&moved));
+        let err = format!("{:#}", load(Some(&file), None).unwrap_err());
+        assert!(err.contains("route[1].basic_auth_password"), "{err}");
+        assert!(err.contains("sealed for route.upstream_trust_password"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
     }
 }

@@ -1,10 +1,11 @@
-//! The master key and the `CRYPT:` sealing format.
+//! The master key, and sealing and opening `CRYPT:` values with it (AES-256-GCM).
 //!
-//! Format: `CRYPT:` + base64 of `version (1) || nonce (12) || AES-256-GCM ciphertext+tag`,
-//! with the associated data `certfleet CRYPT v1`, so a value sealed for another purpose
-//! or tampered with does not open.
+//! A value is either unbound (version 1, opens anywhere) or bound to the field it was
+//! sealed for (version 2): [`MasterKey::open_for`] refuses a bound value read from another
+//! field, naming both. The text format is in [`super::sealed`].
 
 use super::data_dir::{ensure_private_dir, write_private_file};
+use super::sealed::{self, Header};
 use crate::error::{Result, StoreError};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use base64::Engine;
@@ -18,8 +19,6 @@ pub const MASTER_KEY_ENV: &str = "CERTFLEET_MASTER_KEY";
 /// The master key's file name inside the data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-const VERSION: u8 = 1;
-const AAD: &[u8] = b"certfleet CRYPT v1";
 const KEY_LEN: usize = 32;
 
 /// The key that seals secrets. Its bytes are zeroized on drop and never printed.
@@ -107,8 +106,19 @@ impl MasterKey {
         Ok(LessSafeKey::new(unbound))
     }
 
-    /// Seals `plain` as a `CRYPT:` value.
+    /// Seals `plain` as an unbound `CRYPT:` value, which opens wherever it is written.
     pub fn seal(&self, plain: &[u8]) -> Result<String> {
+        self.seal_with(plain, &Header::new(None)?)
+    }
+
+    /// Seals `plain` as a `CRYPT:` value bound to `field` (a configuration key path such
+    /// as `route.basic_auth_password`, or a store record's key): it opens only through
+    /// [`MasterKey::open_for`] with the same field.
+    pub fn seal_for(&self, plain: &[u8], field: &str) -> Result<String> {
+        self.seal_with(plain, &Header::new(Some(field))?)
+    }
+
+    fn seal_with(&self, plain: &[u8], header: &Header) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce)
             .map_err(|_| StoreError::Secret("the random source failed".into()))?;
@@ -116,39 +126,47 @@ impl MasterKey {
         self.aead()?
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
+                Aad::from(header.aad.as_slice()),
                 &mut *buffer,
             )
             .map_err(|_| StoreError::Secret("sealing failed".into()))?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + buffer.len());
-        out.push(VERSION);
+        let mut out = Vec::with_capacity(header.bytes.len() + NONCE_LEN + buffer.len());
+        out.extend_from_slice(&header.bytes);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&buffer);
         Ok(format!("{CRYPT_PREFIX}{}", b64().encode(out)))
     }
 
-    /// Opens a `CRYPT:` value sealed with this key.
+    /// The field a `CRYPT:` value is bound to; `None` for an unbound value.
+    pub fn bound_field(sealed: &str) -> Result<Option<String>> {
+        Ok(sealed::parse(&decode(sealed)?)?.field)
+    }
+
+    /// Opens any `CRYPT:` value sealed with this key, bound or not (`certfleet decrypt`).
+    /// Code that reads a value from a known place uses [`MasterKey::open_for`].
     pub fn open(&self, sealed: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let body = sealed
-            .trim()
-            .strip_prefix(CRYPT_PREFIX)
-            .ok_or_else(|| StoreError::Secret("the value does not start with CRYPT:".into()))?;
-        let raw = b64()
-            .decode(body)
-            .map_err(|_| StoreError::Secret("the CRYPT: value is not valid base64".into()))?;
-        if raw.len() < 1 + NONCE_LEN + AES_256_GCM.tag_len() || raw[0] != VERSION {
-            return Err(StoreError::Secret(
-                "the CRYPT: value is truncated or of an unknown version".into(),
-            ));
+        self.open_parsed(sealed::parse(&decode(sealed)?)?)
+    }
+
+    /// Opens a `CRYPT:` value read from `field`: an unbound value (sealed before values
+    /// were bound) opens; a bound one only when it was sealed for `field`.
+    pub fn open_for(&self, sealed: &str, field: &str) -> Result<Zeroizing<Vec<u8>>> {
+        let parsed = sealed::parse(&decode(sealed)?)?;
+        if let Some(bound) = parsed.field.as_deref().filter(|bound| *bound != field) {
+            return Err(StoreError::Secret(format!(
+                "the CRYPT: value was sealed for {bound}, not for {field}; values are not moved between fields: seal the secret again with `certfleet encrypt --for {field}`"
+            )));
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&raw[1..=NONCE_LEN]);
-        let mut buffer = Zeroizing::new(raw[1 + NONCE_LEN..].to_vec());
+        self.open_parsed(parsed)
+    }
+
+    fn open_parsed(&self, parsed: sealed::Parsed) -> Result<Zeroizing<Vec<u8>>> {
+        let mut buffer = Zeroizing::new(parsed.sealed);
         let plain_len = self
             .aead()?
             .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
+                Nonce::assume_unique_for_key(parsed.nonce),
+                Aad::from(parsed.header.aad.as_slice()),
                 &mut buffer,
             )
             .map_err(|_| {
@@ -161,6 +179,17 @@ impl MasterKey {
         buffer.truncate(plain_len);
         Ok(buffer)
     }
+}
+
+/// The bytes after `CRYPT:`.
+fn decode(sealed: &str) -> Result<Vec<u8>> {
+    let body = sealed
+        .trim()
+        .strip_prefix(CRYPT_PREFIX)
+        .ok_or_else(|| StoreError::Secret("the value does not start with CRYPT:".into()))?;
+    b64()
+        .decode(body)
+        .map_err(|_| StoreError::Secret("the CRYPT: value is not valid base64".into()))
 }
 
 #[cfg(test)]
@@ -182,6 +211,68 @@ mod tests {
         tampered.push(if a.ends_with('A') { 'B' } else { 'A' });
         assert!(key.open(&tampered).is_err());
         assert!(!format!("{key:?}").contains(&b64().encode(key.bytes.as_ref())));
+    }
+
+    #[test]
+    fn a_bound_value_opens_only_in_its_field() {
+        let key = MasterKey::generate().unwrap();
+        let sealed = key
+            .seal_for(b"gw-Pass1!", "route.basic_auth_password")
+            .unwrap();
+        assert_eq!(
+            MasterKey::bound_field(&sealed).unwrap().as_deref(),
+            Some("route.basic_auth_password")
+        );
+        let opened = key.open_for(&sealed, "route.basic_auth_password").unwrap();
+        assert_eq!(opened.as_slice(), b"gw-Pass1!");
+        assert_eq!(key.open(&sealed).unwrap().as_slice(), b"gw-Pass1!");
+
+        let err = key
+            .open_for(&sealed, "route.upstream_trust_password")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sealed for route.basic_auth_password"),
+            "{err}"
+        );
+        assert!(
+            err.contains("not for route.upstream_trust_password"),
+            "{err}"
+        );
+        assert!(!err.contains("gw-Pass1!"), "{err}");
+    }
+
+    #[test]
+    fn rewriting_the_bound_field_breaks_the_value() {
+        let key = MasterKey::generate().unwrap();
+        let sealed = key.seal_for(b"x", "admin.aaaa").unwrap();
+        let mut raw = decode(&sealed).unwrap();
+        let at = raw.windows(4).position(|w| w == b"aaaa").unwrap();
+        raw[at..at + 4].copy_from_slice(b"bbbb");
+        let forged = format!("{CRYPT_PREFIX}{}", b64().encode(raw));
+        assert_eq!(
+            MasterKey::bound_field(&forged).unwrap().as_deref(),
+            Some("admin.bbbb")
+        );
+        let err = key.open_for(&forged, "admin.bbbb").unwrap_err().to_string();
+        assert!(err.contains("does not decrypt"), "{err}");
+    }
+
+    #[test]
+    fn values_sealed_before_binding_still_open_anywhere() {
+        // Sealed by the unbound format that every earlier release wrote.
+        let key = MasterKey::generate().unwrap();
+        let old = key.seal(b"storepwd").unwrap();
+        assert_eq!(decode(&old).unwrap()[0], 1);
+        assert_eq!(MasterKey::bound_field(&old).unwrap(), None);
+        let opened = key.open_for(&old, "service.output.password").unwrap();
+        assert_eq!(opened.as_slice(), b"storepwd");
+        // A value of the version 1 format made outside certfleet (AES-256-GCM, key of 32
+        // bytes 0x07, nonce 00..0b, associated data `certfleet CRYPT v1`).
+        let fixed = MasterKey::from_base64(&b64().encode([7u8; KEY_LEN]), "test").unwrap();
+        let written_before = "CRYPT:AQABAgMEBQYHCAkKC2v1hgJ4ea4tHQI5NJAZK+MO7PE6SG586g==";
+        let opened = fixed.open_for(written_before, "route.basic_auth_password");
+        assert_eq!(opened.unwrap().as_slice(), b"storepwd");
     }
 
     #[test]
