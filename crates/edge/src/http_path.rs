@@ -13,14 +13,16 @@
 //!
 //! What could still be read two ways is refused ([`PathRejection`]): an encoded `/`
 //! (`%2F`) or `\` (`%5C`), a literal `\`, a NUL (encoded or not), a control character, a
-//! `..` that climbs above the root, a `%` not followed by two hex digits, and a path that
-//! does not start with `/`.
+//! `..` that climbs above the root, a `%` not followed by two hex digits, a path that
+//! does not start with `/`, and a segment whose name before its parameters (`;` or `%3B`)
+//! is empty, `.` or `..` (`/..;/admin`, `/;/admin`): upstreams that cut parameters off
+//! before resolving dot segments read those as `..`, `.` or nothing.
 
 use std::fmt;
 
 /// A request path in the edge's canonical spelling: starts with `/`, has no empty, `.` or
-/// `..` segment, no encoded unreserved character, no `%2F`, `%5C`, `%00` or `\`, and its
-/// escapes in upper-case hex. Normalising it again gives it back unchanged.
+/// `..` segment (nor one that is so before its `;` parameters), no encoded unreserved
+/// character, no `%2F`, `%5C`, `%00` or `\`, and its escapes in upper-case hex. Normalising it again gives it back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NormalPath(String);
 
@@ -77,6 +79,10 @@ pub enum PathRejection {
     /// A `%` not followed by two hex digits.
     #[error("the path holds a % that does not start an escape (%XX)")]
     BadEscape,
+    /// A segment such as `..;x`, `.;x` or `;x`: empty or a dot segment once an upstream
+    /// cuts its parameters off.
+    #[error("the path holds a segment that is empty, . or .. before its ; parameters")]
+    DotSegmentParameters,
     /// More `..` segments than segments before them.
     #[error("the path climbs above the root with ..")]
     AboveRoot,
@@ -145,6 +151,21 @@ fn decode_unreserved(path: &str) -> Result<String, PathRejection> {
     Ok(out)
 }
 
+/// A segment without its parameters (`name;param` → `name`); an encoded `;` counts too
+/// (`%3B`, upper case once decoded by [`normalise`]), for upstreams that decode before
+/// they cut.
+pub fn segment_name(segment: &str) -> &str {
+    let end = [segment.find(';'), segment.find("%3B")]
+        .into_iter()
+        .flatten()
+        .min();
+    end.map_or(segment, |end| &segment[..end])
+}
+
+fn is_dot_or_empty(name: &str) -> bool {
+    matches!(name, "" | "." | "..")
+}
+
 /// Normalises the path of a request target (without its query); see the module docs.
 pub fn normalise(path: &str) -> Result<NormalPath, PathRejection> {
     if !path.starts_with('/') {
@@ -162,6 +183,9 @@ pub fn normalise(path: &str) -> Result<NormalPath, PathRejection> {
                 if kept.pop().is_none() {
                     return Err(PathRejection::AboveRoot);
                 }
+            }
+            name if is_dot_or_empty(segment_name(name)) => {
+                return Err(PathRejection::DotSegmentParameters)
             }
             name => {
                 kept.push(name);
@@ -237,6 +261,11 @@ mod tests {
             ("/../admin", PathRejection::AboveRoot),
             ("/a/../../admin", PathRejection::AboveRoot),
             ("/%2e%2e/admin", PathRejection::AboveRoot),
+            ("/x/..;/admin", PathRejection::DotSegmentParameters),
+            ("/x/..%3b/admin", PathRejection::DotSegmentParameters),
+            ("/x/%2e;x/admin", PathRejection::DotSegmentParameters),
+            ("/;/admin", PathRejection::DotSegmentParameters),
+            ("/app/;jsessionid=1", PathRejection::DotSegmentParameters),
             ("/%", PathRejection::BadEscape),
             ("/%4", PathRejection::BadEscape),
             ("/%zz", PathRejection::BadEscape),
@@ -262,5 +291,13 @@ mod tests {
         assert!(segments("/").is_empty());
         assert_eq!(segments("/a/b"), ["a", "b"]);
         assert_eq!(segments("/a/b/"), ["a", "b", ""]);
+    }
+
+    /// Found by the `route_path` fuzz target: `/;/admin` reached the open route, while an
+    /// upstream that cuts `;` parameters off reads it as `//admin`, that is `/admin`.
+    #[test]
+    fn a_segment_of_parameters_only_is_refused() {
+        let found = "/;//admin/secrex/n;in/s/aD;x/n;";
+        assert_eq!(normalise(found), Err(PathRejection::DotSegmentParameters));
     }
 }

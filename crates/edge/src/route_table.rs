@@ -8,7 +8,7 @@
 //! ignored when comparing (`;` or `%3B`), so `/admin;x/secret` is answered by the
 //! `/admin` route.
 
-use crate::http_path::{normalise, NormalPath};
+use crate::http_path::{normalise, segment_name, NormalPath};
 use std::collections::HashMap;
 
 /// A route's path prefix, checked to be in the canonical spelling.
@@ -91,16 +91,6 @@ impl PathPrefix {
     fn specificity(&self) -> (usize, bool) {
         (self.segments.len(), self.below_only)
     }
-}
-
-/// A segment without its parameters (`name;param` → `name`); an encoded `;` (`%3B`, in
-/// upper case in a [`NormalPath`]) counts too, for upstreams that decode before they cut.
-fn segment_name(segment: &str) -> &str {
-    let end = [segment.find(';'), segment.find("%3B")]
-        .into_iter()
-        .flatten()
-        .min();
-    end.map_or(segment, |end| &segment[..end])
 }
 
 /// The first of `routes` (most specific first) whose prefix matches `path`.
