@@ -18,6 +18,7 @@ mod platform;
 mod scan;
 mod secrets_cli;
 mod serve_acme;
+mod serve_admin_hardening;
 mod serve_api;
 mod serve_cas;
 #[cfg(feature = "etcd")]
@@ -25,6 +26,7 @@ mod serve_cluster;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;
+mod serve_limits;
 mod serve_monitor;
 mod serve_platform;
 mod serve_precedence;

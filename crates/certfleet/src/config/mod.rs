@@ -6,17 +6,22 @@
 //! the key, never the value. A value sealed for one key (`certfleet encrypt --for
 //! route.basic_auth_password`) does not open under another.
 
+mod limits;
 mod platforms;
 mod raw;
+mod secret_files;
 mod validate;
+mod warnings;
 
+pub use limits::ConnectionLimits;
+pub use secret_files::refuse_open_secret_file;
 pub use validate::{
     BasicAuth, ClientAuth, InsecurePolicy, ListenerConfig, PlatformConfig, RouteConfig,
     ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
 };
 
 use anyhow::{Context, Result};
-use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX};
+use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX, MASTER_KEY_FILE};
 use raw::RawConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -44,6 +49,7 @@ pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<ServerConfig
     let mut table: toml::Table =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
     if contains_crypt(&toml::Value::Table(table.clone())) {
+        refuse_open_secret_file(&dir.join(MASTER_KEY_FILE)).with_context(|| name.clone())?;
         let key = MasterKey::load(&dir)
             .with_context(|| name.clone())?
             .ok_or_else(|| {
@@ -56,7 +62,12 @@ pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<ServerConfig
     }
     let raw = RawConfig::deserialize(toml::Value::Table(table))
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    validate::build(raw, dir).with_context(|| name)
+    let mut config = validate::build(raw, dir).with_context(|| name.clone())?;
+    config.warnings = warnings::config_warnings(&structural)
+        .into_iter()
+        .map(|warning| format!("{name}: {warning}"))
+        .collect();
+    Ok(config)
 }
 
 fn contains_crypt(value: &toml::Value) -> bool {
@@ -201,6 +212,56 @@ mod tests {
     }
 
     #[test]
+    fn clear_basic_auth_passwords_are_warned_about_without_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let route = |password: &str| {
+            format!("[[route]]\nhost = \"app.example.test\"\nupstream = \"http://127.0.0.1:9000\"\nbasic_auth_user = \"gw\"\nbasic_auth_password = \"{password}\"\n")
+        };
+        let file = write(dir.path(), &route("s3cret-Pass!"));
+        let config = load(Some(&file), Some(dir.path())).unwrap();
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        let warning = &config.warnings[0];
+        assert!(warning.contains("basic_auth_password"), "{warning}");
+        assert!(warning.contains("certfleet.toml"), "{warning}");
+        assert!(!warning.contains("s3cret"), "{warning}");
+        let file = write(
+            dir.path(),
+            &route("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA"),
+        );
+        let config = load(Some(&file), Some(dir.path())).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn limits_and_session_lifetime_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(None, Some(dir.path())).unwrap();
+        assert_eq!(config.limits, ConnectionLimits::default());
+        assert_eq!(config.admin.session_lifetime.as_secs(), 12 * 60 * 60);
+        let file = write(
+            dir.path(),
+            "[admin]\nsession_lifetime_seconds = 5\n[limits]\nheader_timeout_seconds = 2\nidle_timeout_seconds = 7\nmax_connections = 40\n",
+        );
+        let config = load(Some(&file), Some(dir.path())).unwrap();
+        assert_eq!(config.admin.session_lifetime.as_secs(), 5);
+        assert_eq!(config.limits.header_timeout.as_secs(), 2);
+        assert_eq!(config.limits.idle_timeout.as_secs(), 7);
+        assert_eq!(config.limits.max_connections, 40);
+        for (bad, key) in [
+            (
+                "[admin]\nsession_lifetime_seconds = 0\n",
+                "session_lifetime_seconds",
+            ),
+            ("[limits]\nmax_connections = 0\n", "max_connections"),
+            ("[limits]\nread_timeout = 3\n", "read_timeout"),
+        ] {
+            let file = write(dir.path(), bad);
+            let err = format!("{:#}", load(Some(&file), Some(dir.path())).unwrap_err());
+            assert!(err.contains(key), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn crypt_values_are_opened_and_wrong_keys_named() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
@@ -248,7 +309,10 @@ mod tests {
         let file = write(dir.path(), &route(&moved));
         let err = format!("{:#}", load(Some(&file), None).unwrap_err());
         assert!(err.contains("route[1].basic_auth_password"), "{err}");
-        assert!(err.contains("sealed for route.upstream_trust_password"), "{err}");
+        assert!(
+            err.contains("sealed for route.upstream_trust_password"),
+            "{err}"
+        );
         assert!(!err.contains("s3cret"), "{err}");
     }
 }

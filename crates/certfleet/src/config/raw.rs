@@ -27,6 +27,17 @@ pub struct RawConfig {
     pub route: Vec<RawRoute>,
     #[serde(default)]
     pub platform: Vec<RawPlatform>,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[limits]`: time-outs and the connection cap of every listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub header_timeout_seconds: Option<u64>,
+    pub idle_timeout_seconds: Option<u64>,
+    pub max_connections: Option<u64>,
 }
 
 /// `[store]`.
@@ -46,6 +57,7 @@ pub struct RawAdmin {
     #[serde(default)]
     pub cors_origins: Vec<String>,
     pub session_timeout_minutes: Option<u32>,
+    pub session_lifetime_seconds: Option<u64>,
 }
 
 /// `[http]`.

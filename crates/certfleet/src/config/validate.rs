@@ -1,6 +1,7 @@
 //! Stage two of configuration: meaning. Turns the raw file into typed values (socket
 //! addresses, enums, paths that exist) with errors naming the block and key.
 
+use super::limits::{connection_limits, ConnectionLimits};
 use super::platforms::platform_configs;
 pub use super::platforms::PlatformConfig;
 use super::raw::{RawConfig, RawListener, RawRoute, RawTrust};
@@ -42,6 +43,10 @@ pub struct ServerConfig {
     pub routes: Vec<RouteConfig>,
     /// Platform models the API plans and applies (`[[platform]]`), by name.
     pub platforms: Vec<PlatformConfig>,
+    /// Time-outs and the connection cap of every listener (`[limits]`).
+    pub limits: ConnectionLimits,
+    /// Settings that work but should be changed, one line each (logged at start-up).
+    pub warnings: Vec<String>,
 }
 
 /// Storage backend.
@@ -62,6 +67,8 @@ pub struct AdminConfig {
     pub cors_origins: Vec<String>,
     /// A UI session ends after this long without a request (default 30 minutes).
     pub session_timeout: Duration,
+    /// A UI session ends this long after its login, however busy (default 12 hours).
+    pub session_lifetime: Duration,
 }
 
 /// What plain HTTP gets, apart from ACME challenges.
@@ -280,6 +287,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
             )?,
             cors_origins: cors_origins(raw.admin.cors_origins)?,
             session_timeout: session_timeout(raw.admin.session_timeout_minutes)?,
+            session_lifetime: session_lifetime(raw.admin.session_lifetime_seconds)?,
         },
         http: HttpConfig {
             listen: address(
@@ -301,6 +309,8 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         monitor_interval: monitor_interval(raw.monitor.interval_seconds)?,
         routes,
         platforms,
+        limits: connection_limits(&raw.limits)?,
+        warnings: Vec::new(),
     })
 }
 
@@ -315,6 +325,21 @@ fn session_timeout(minutes: Option<u32>) -> Result<Duration> {
         );
     }
     Ok(Duration::from_secs(u64::from(minutes) * 60))
+}
+
+/// The default `[admin] session_lifetime_seconds`: 12 hours.
+const DEFAULT_SESSION_LIFETIME_SECONDS: u64 = 12 * 60 * 60;
+/// The longest `[admin] session_lifetime_seconds`: 7 days.
+const MAX_SESSION_LIFETIME_SECONDS: u64 = 7 * 24 * 60 * 60;
+
+fn session_lifetime(seconds: Option<u64>) -> Result<Duration> {
+    let seconds = seconds.unwrap_or(DEFAULT_SESSION_LIFETIME_SECONDS);
+    if !(1..=MAX_SESSION_LIFETIME_SECONDS).contains(&seconds) {
+        bail!(
+            "[admin] session_lifetime_seconds: {seconds} is not between 1 and {MAX_SESSION_LIFETIME_SECONDS}"
+        );
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// Each origin must be `http(s)://host[:port]` exactly as browsers send it: no

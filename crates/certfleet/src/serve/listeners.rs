@@ -3,15 +3,22 @@
 //!
 //! Every listener is bound before any is served, so that a taken port stops start-up
 //! with an error naming the address. Each accepted connection runs on a task of its own:
-//! TLS handshake (bounded in time), then HTTP/1.1 or HTTP/2 (ALPN) through hyper-util's
-//! automatic server. On shutdown the accept loops stop and open connections are asked to
-//! finish ([`Shutdown`]).
+//! TLS handshake, then HTTP/1.1 or HTTP/2 (ALPN) through hyper-util's automatic server.
+//! `[limits]` bound every listener: at most `max_connections` open at once (more wait in
+//! the kernel's queue until one closes), the handshake and each request head within the
+//! header time-out, silence no longer than the idle time-out ([`super::connection_guard`]).
+//! A failing accept pauses the loop ([`super::accept_backoff`]). On shutdown the accept
+//! loops stop and open connections are asked to finish ([`Shutdown`]).
 
+use super::accept_backoff::AcceptBackoff;
 use super::acme::AlpnAnswers;
+use super::admin::login_throttle::ClientAddr;
+use super::connection_guard::{Activity, ActivityIo, Due, FirstRequest, Watchdog};
+use super::log_limit::{held_back_note, LogLimit};
 use super::routes::{service, RouteTable};
 use super::state::AppState;
 use super::tls_accept::{ConnectionInfo, ListenerTls};
-use crate::config::{ListenerConfig, TlsProfile as ConfigProfile};
+use crate::config::{ConnectionLimits, ListenerConfig, TlsProfile as ConfigProfile};
 use anyhow::{Context, Result};
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::sni::ACME_TLS_ALPN;
@@ -19,7 +26,7 @@ use certfleet_edge::tls::{server_config, TlsOptions, TlsProfile};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -30,10 +37,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 
-/// How long a TLS handshake may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// At most one "max_connections reached" warning per listener per this period.
+const CAP_WARNING_PERIOD: Duration = Duration::from_secs(60);
 
 /// The server-wide shutdown signal and the count of open connections.
 #[derive(Clone)]
@@ -175,47 +182,88 @@ pub async fn serve_listener(
     bound: BoundListener,
     tls: ListenerTls,
     routes: Arc<RouteTable>,
+    limits: ConnectionLimits,
     shutdown: Shutdown,
 ) {
-    accept_loop(bound, Some(tls), shutdown, move |io, conn, shutdown| {
-        let routes = Arc::clone(&routes);
-        async move {
-            let peer = conn.peer;
-            let conn = Arc::new(conn);
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let routes = Arc::clone(&routes);
-                let conn = Arc::clone(&conn);
-                async move { Ok::<_, Infallible>(service::handle(&routes, &conn, req).await) }
-            });
-            serve_http(io, service, peer, shutdown).await;
-        }
-    })
+    accept_loop(
+        bound,
+        Some(tls),
+        limits,
+        shutdown,
+        move |io, conn, shutdown| {
+            let routes = Arc::clone(&routes);
+            async move {
+                let peer = conn.peer;
+                let conn = Arc::new(conn);
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let routes = Arc::clone(&routes);
+                    let conn = Arc::clone(&conn);
+                    async move { Ok::<_, Infallible>(service::handle(&routes, &conn, req).await) }
+                });
+                serve_http(io, service, peer, limits, shutdown).await;
+            }
+        },
+    )
     .await;
 }
 
-/// Serves the admin API until shutdown.
+/// Serves the admin API until shutdown. Each request carries the client's address
+/// ([`ClientAddr`]) in its extensions.
 pub async fn serve_admin(
     bound: BoundListener,
     tls: ListenerTls,
     router: axum::Router,
+    limits: ConnectionLimits,
     shutdown: Shutdown,
 ) {
-    accept_loop(bound, Some(tls), shutdown, move |io, conn, shutdown| {
-        let service = TowerToHyperService::new(router.clone());
-        async move { serve_http(io, service, conn.peer, shutdown).await }
-    })
+    accept_loop(
+        bound,
+        Some(tls),
+        limits,
+        shutdown,
+        move |io, conn, shutdown| {
+            let service = WithClientAddr {
+                inner: TowerToHyperService::new(router.clone()),
+                peer: conn.peer,
+            };
+            async move { serve_http(io, service, conn.peer, limits, shutdown).await }
+        },
+    )
     .await;
+}
+
+/// A hyper service that puts the client's address into each request's extensions.
+#[derive(Clone)]
+struct WithClientAddr<S> {
+    inner: S,
+    peer: SocketAddr,
+}
+
+impl<S, B> hyper::service::Service<Request<B>> for WithClientAddr<S>
+where
+    S: hyper::service::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(ClientAddr(self.peer));
+        self.inner.call(request)
+    }
 }
 
 /// A boxed byte stream: TLS or plain TCP.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 
-/// Accepts connections until shutdown; for each, performs the TLS handshake (when an
-/// acceptor is given) and hands the stream to `handle` on a task of its own.
+/// Accepts connections until shutdown, at most `limits.max_connections` open at once;
+/// for each, performs the TLS handshake (when an acceptor is given, within the header
+/// time-out) and hands the stream to `handle` on a task of its own.
 pub async fn accept_loop<F, Fut>(
     bound: BoundListener,
     tls: Option<ListenerTls>,
+    limits: ConnectionLimits,
     mut shutdown: Shutdown,
     handle: F,
 ) where
@@ -224,17 +272,38 @@ pub async fn accept_loop<F, Fut>(
 {
     let handle = Arc::new(handle);
     let tls = tls.map(Arc::new);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let cap_warnings = LogLimit::new(CAP_WARNING_PERIOD);
+    let mut backoff = AcceptBackoff::default();
     loop {
+        if slots.available_permits() == 0 {
+            if let Some(held_back) = cap_warnings.admit() {
+                tracing::warn!(
+                    "{} listener: {} connections open, the [limits] max_connections; new ones wait until one closes{}",
+                    bound.label,
+                    limits.max_connections,
+                    held_back_note(held_back)
+                );
+            }
+        }
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = shutdown.requested() => break,
+        };
+        // The semaphore is never closed, so acquiring cannot fail; stop if it ever did.
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             accepted = bound.tcp.accept() => accepted,
             () = shutdown.requested() => break,
         };
         let (tcp, peer) = match accepted {
-            Ok(pair) => pair,
+            Ok(pair) => {
+                backoff.succeeded();
+                pair
+            }
             Err(err) => {
-                // Out of file descriptors and the like: pause rather than spin.
-                tracing::error!("{} listener: accept failed: {err}", bound.label);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                drop(slot);
+                backoff.failed(&bound.label, &err).await;
                 continue;
             }
         };
@@ -244,21 +313,23 @@ pub async fn accept_loop<F, Fut>(
         let conn_shutdown = shutdown.clone();
         let label = bound.label.clone();
         tokio::spawn(async move {
+            // Held until the connection is done: one of the listener's slots.
+            let _slot = slot;
             let (io, conn): (Box<dyn Stream>, ConnectionInfo) = match tls {
                 None => (Box::new(tcp), ConnectionInfo::plain(peer)),
                 Some(tls) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp, peer)).await {
+                    match tokio::time::timeout(limits.header_timeout, tls.accept(tcp, peer)).await {
                         Ok(Ok(Some((stream, conn)))) => (Box::new(stream), conn),
                         // An ACME server validating TLS-ALPN-01: the handshake was all.
                         Ok(Ok(None)) => return,
                         // A port probe or a client that gave up before its hello.
                         Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => return,
                         Ok(Err(err)) => {
-                            tracing::info!("{label}: TLS handshake with {peer} failed: {err}");
+                            tracing::debug!("{label}: TLS handshake with {peer} failed: {err}");
                             return;
                         }
                         Err(_) => {
-                            tracing::info!("{label}: TLS handshake with {peer} timed out");
+                            tracing::debug!("{label}: TLS handshake with {peer} timed out");
                             return;
                         }
                     }
@@ -269,12 +340,14 @@ pub async fn accept_loop<F, Fut>(
     }
 }
 
-/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on `io` until the peer is done or shutdown
-/// is asked for, in which case the connection is closed gracefully.
+/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on `io` until the peer is done, the
+/// connection runs out of time (`limits`), or shutdown is asked for, in which case the
+/// connection is closed gracefully.
 pub async fn serve_http<S, B>(
     io: Box<dyn Stream>,
     service: S,
     peer: SocketAddr,
+    limits: ConnectionLimits,
     mut shutdown: Shutdown,
 ) where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
@@ -284,22 +357,54 @@ pub async fn serve_http<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = Builder::new(TokioExecutor::new());
+    let activity = Activity::new();
+    let watchdog = Watchdog::new(
+        Arc::clone(&activity),
+        limits.header_timeout,
+        limits.idle_timeout,
+    );
+    let io = ActivityIo::new(io, Arc::clone(&activity));
+    let service = FirstRequest::new(service, activity);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        () = shutdown.requested() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+    let mut closing = false;
+    let mut idle_closing = false;
+    let result = loop {
+        let wake = match watchdog.check() {
+            Due::Nothing(at) => tokio::time::Instant::from_std(at),
+            Due::NoRequest => {
+                tracing::debug!("connection from {peer}: no request within the header time-out");
+                return;
+            }
+            Due::Idle if idle_closing => {
+                tracing::debug!("connection from {peer}: still idle after being asked to close");
+                return;
+            }
+            Due::Idle => {
+                conn.as_mut().graceful_shutdown();
+                idle_closing = true;
+                watchdog.restart_idle();
+                continue;
+            }
+        };
+        tokio::select! {
+            result = conn.as_mut() => break result,
+            () = shutdown.requested(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = tokio::time::sleep_until(wake) => {}
         }
     };
     if let Err(err) = result {
-        // Clients that hang up mid-request are common; keep it to one line.
-        let text = err.to_string();
-        if !text.contains("connection closed") && !text.contains("reset") {
-            tracing::info!("connection from {peer}: {text}");
-        }
+        // Clients that hang up mid-request or run out of time are common and no fault of
+        // the server's.
+        tracing::debug!("connection from {peer}: {err}");
     }
 }
 

@@ -3,6 +3,8 @@
 //! - [`startup`]: configuration, data directory, store, default certificate, admin
 //!   token, domain tree and certdir watchers into [`state::AppState`];
 //! - [`listeners`]: the HTTPS listeners (SNI selection per role) and the admin listener;
+//! - [`connection_guard`], [`accept_backoff`]: the `[limits]` time-outs of a connection,
+//!   and the pause after a failed accept ([`log_limit`] keeps such warnings rare);
 //! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
@@ -22,13 +24,16 @@
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
 
+pub mod accept_backoff;
 pub mod acme;
 pub mod admin;
 pub mod alerts;
 pub mod cas;
+pub mod connection_guard;
 pub mod domain_sync;
 pub mod inventory;
 pub mod listeners;
+pub mod log_limit;
 pub mod monitor;
 pub mod plain_http;
 pub mod routes;
@@ -91,6 +96,10 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let started = startup::start(config).await?;
     let state = Arc::clone(&started.state);
     let config = &state.config;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let limits = config.limits;
 
     // Routes first: a trust file that cannot be read stops start-up, naming it.
     let routes = Arc::new(routes::RouteTable::build(&config.routes)?);
@@ -134,6 +143,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
             bound,
             tls,
             Arc::clone(&routes),
+            limits,
             shutdown.clone(),
         ));
     }
@@ -145,6 +155,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     tasks.spawn(listeners::accept_loop(
         http,
         None,
+        limits,
         shutdown.clone(),
         move |io, conn, shutdown| {
             let plain = plain.clone();
@@ -153,7 +164,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
                     let plain = plain.clone();
                     async move { Ok::<_, std::convert::Infallible>(plain.respond(&req).await) }
                 });
-                listeners::serve_http(io, service, conn.peer, shutdown).await;
+                listeners::serve_http(io, service, conn.peer, limits, shutdown).await;
             }
         },
     ));
@@ -161,6 +172,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         admin,
         admin_tls,
         admin::router(Arc::clone(&state)),
+        limits,
         shutdown.clone(),
     ));
     drop(shutdown);

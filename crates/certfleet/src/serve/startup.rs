@@ -3,13 +3,14 @@
 //!
 //! Files written into the data directory (all mode 0600, the directory 0700):
 //! `default.pem` (the installation's default certificate, generated on first start) and
-//! `admin.token` (32 random bytes, hex), both reused on every later start.
+//! `admin.token` (32 random bytes, hex), both reused on every later start. These and
+//! `master.key` are refused when their group or others may reach them (sshd-like).
 
 use super::acme::AcmeService;
 use super::alerts::AlertBoard;
 use super::monitor::MonitorShared;
 use super::state::AppState;
-use crate::config::{ServerConfig, StoreBackend};
+use crate::config::{refuse_open_secret_file, ServerConfig, StoreBackend};
 use anyhow::{bail, Context, Result};
 use certfleet_acme::account::AccountBook;
 use certfleet_acme::challenges::Challenges;
@@ -20,7 +21,9 @@ use certfleet_edge::default_cert::generate_default_certificate;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
 use certfleet_store::embedded::EmbeddedStore;
-use certfleet_store::secrets::{ensure_private_dir, write_private_file, MasterKey};
+use certfleet_store::secrets::{
+    ensure_private_dir, write_private_file, MasterKey, MASTER_KEY_FILE,
+};
 use certfleet_store::Storage;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,9 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
     let data_dir = config.data_dir.clone();
     ensure_private_dir(&data_dir)
         .with_context(|| format!("data directory {}", data_dir.display()))?;
+    for secret in [MASTER_KEY_FILE, DEFAULT_CERT_FILE, ADMIN_TOKEN_FILE] {
+        refuse_open_secret_file(&data_dir.join(secret))?;
+    }
     let master_key = Arc::new(
         MasterKey::load_or_create(&data_dir)
             .with_context(|| format!("master key in {}", data_dir.display()))?,

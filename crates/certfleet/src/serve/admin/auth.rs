@@ -12,9 +12,11 @@
 //! that needs no credentials is the login itself (`POST /api/session`), which checks the
 //! token in its body. The web UI's paths (`/`, `/ui/...`) pass through: each page checks
 //! the session itself and sends a browser without one to the login page
-//! (`crate::serve::ui`). Secrets are compared in constant time and never logged.
+//! (`crate::serve::ui`). Secrets are compared in constant time and never logged; a
+//! wrong bearer token counts as a failed login ([`super::login_throttle`]).
 
 use super::errors::ApiError;
+use super::login_throttle::{ClientAddr, LoginThrottle};
 use super::sessions::{session_cookie, Sessions, CSRF_HEADER};
 use crate::serve::state::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -37,6 +39,8 @@ pub struct Guard {
     pub state: Arc<AppState>,
     /// The open UI sessions.
     pub sessions: Arc<Sessions>,
+    /// Failed logins by client address.
+    pub throttle: Arc<LoginThrottle>,
 }
 
 /// Who made a request; handlers find it in the request's extensions.
@@ -96,7 +100,26 @@ pub async fn authenticate(
     if crate::serve::ui::is_ui_path(request.uri().path()) {
         return Ok(next.run(request).await);
     }
-    let caller = identify(&guard, request.method(), request.headers())?;
+    let bearer = request.headers().contains_key(AUTHORIZATION);
+    let client = request.extensions().get::<ClientAddr>().copied();
+    if bearer {
+        guard.throttle.pause(client).await;
+    }
+    let caller = match identify(&guard, request.method(), request.headers()) {
+        Ok(caller) => caller,
+        Err(err) => {
+            // With an Authorization header, the one failure is a wrong token.
+            if let Some(value) = request.headers().get(AUTHORIZATION).filter(|_| bearer) {
+                guard
+                    .throttle
+                    .failed(client, "bearer token", value.as_bytes());
+            }
+            return Err(err);
+        }
+    };
+    if bearer {
+        guard.throttle.succeeded(client);
+    }
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }

@@ -1,13 +1,15 @@
 //! Security headers on every answer of the admin listener: a Content-Security-Policy
 //! that allows only the listener's own scripts, styles and images and no framing,
-//! `X-Frame-Options: DENY` for older browsers, `nosniff`, no referrer, and
+//! `X-Frame-Options: DENY` for older browsers, `nosniff`, no referrer,
+//! `Strict-Transport-Security` (the listener is HTTPS only: a browser that has seen it
+//! once never tries plain HTTP for that host again, for a year), and
 //! `Cache-Control: no-store` for the API and metrics (their answers are never to be kept
 //! by a browser or proxy). A header a handler already set is left as it is.
 
 use axum::extract::Request;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
@@ -15,6 +17,9 @@ use axum::response::Response;
 
 /// The admin listener's Content-Security-Policy.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The admin listener's `Strict-Transport-Security`: one year.
+pub const HSTS: &str = "max-age=31536000";
 
 /// Adds the security headers to the answer.
 pub async fn security_headers(request: Request, next: Next) -> Response {
@@ -31,6 +36,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     set(X_FRAME_OPTIONS, "DENY");
     set(X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(REFERRER_POLICY, "no-referrer");
+    set(STRICT_TRANSPORT_SECURITY, HSTS);
     if no_store {
         set(CACHE_CONTROL, "no-store");
     }

@@ -31,6 +31,7 @@ pub mod domains;
 pub mod errors;
 pub mod export;
 pub mod headers;
+pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
 #[cfg(test)]
@@ -56,9 +57,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The admin listener's router, with `state` shared by every handler and UI sessions
-/// that end after `[admin] session_timeout_minutes` idle.
+/// that end after `[admin] session_timeout_minutes` idle or `session_lifetime_seconds`
+/// after their login.
 pub fn router(state: Arc<AppState>) -> Router {
-    let sessions = Sessions::new(state.config.admin.session_timeout);
+    let sessions = Sessions::with_lifetime(
+        state.config.admin.session_timeout,
+        state.config.admin.session_lifetime,
+    );
     let routes = api_routes().merge(OpenApiRouter::from(crate::serve::ui::routes()));
     assemble(routes, state, sessions)
 }
@@ -103,6 +108,7 @@ pub fn assemble(
     let guard = auth::Guard {
         state: Arc::clone(&state),
         sessions: Arc::new(sessions),
+        throttle: Arc::new(login_throttle::LoginThrottle::default()),
     };
     let cors = Arc::new(cors::CorsPolicy::new(&state.config.admin.cors_origins));
     router
@@ -116,6 +122,7 @@ pub fn assemble(
         ))
         .layer(Extension(openapi::DocumentJson::new(&document)))
         .layer(Extension(Arc::clone(&guard.sessions)))
+        .layer(Extension(Arc::clone(&guard.throttle)))
         .layer(axum::middleware::from_fn_with_state(cors, cors::cors))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)

@@ -4,6 +4,7 @@
 
 use super::auth::{token_matches, Caller};
 use super::errors::{ApiError, ErrorBody};
+use super::login_throttle::{ClientAddr, LoginThrottle};
 use super::sessions::{clear_cookie, session_cookie, set_cookie, Sessions};
 use crate::serve::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -38,7 +39,7 @@ pub struct SessionInfo {
 
 /// Logs in: a new session (any session the browser already had is ended first, so an
 /// id planted before login is useless). A wrong or missing token is 401, whatever the
-/// body's shape.
+/// body's shape, and counts as a failed login (logged; repeated ones slowed).
 #[utoipa::path(
     post,
     path = "/api/session",
@@ -54,13 +55,19 @@ pub struct SessionInfo {
 pub async fn login(
     State(state): State<Arc<AppState>>,
     Extension(sessions): Extension<Arc<Sessions>>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let client = client.map(|Extension(client)| client);
+    throttle.pause(client).await;
     let presented = body.map(|Json(login)| login.token).unwrap_or_default();
     if !token_matches(presented.trim(), &state.admin_token) {
+        throttle.failed(client, "login with the admin token", presented.as_bytes());
         return Err(ApiError::unauthorized());
     }
+    throttle.succeeded(client);
     if let Some(old) = session_cookie(&headers) {
         sessions.close(&old);
     }

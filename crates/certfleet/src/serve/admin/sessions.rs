@@ -1,7 +1,9 @@
 //! UI sessions of the admin listener, held in memory: a login with the admin token opens
 //! one (a random session id in a cookie, and a random CSRF token the UI sends back in
 //! the `X-CSRF-Token` header), each request through it counts as activity, and a session
-//! idle longer than `[admin] session_timeout_minutes` is gone.
+//! idle longer than `[admin] session_timeout_minutes`, or older than `[admin]
+//! session_lifetime_seconds` however busy, is gone (a stolen cookie stops working by
+//! then at the latest).
 //!
 //! In memory on purpose: a restart (or another node of a cluster) logs the UI out, which
 //! costs one login, while nothing that grants access is ever written to the store.
@@ -25,11 +27,22 @@ pub const SESSION_COOKIE: &str = "__Host-certfleet_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// At most this many open sessions; a login beyond it ends the longest idle one.
 const MAX_SESSIONS: usize = 256;
+/// A session's lifetime when none is given: 12 hours.
+#[cfg(test)]
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// One open session.
 struct Session {
     csrf: Zeroizing<String>,
+    opened: Instant,
     last_seen: Instant,
+}
+
+impl Session {
+    fn ended(&self, now: Instant, idle_timeout: Duration, lifetime: Duration) -> bool {
+        now.duration_since(self.last_seen) > idle_timeout
+            || now.duration_since(self.opened) > lifetime
+    }
 }
 
 /// A session just opened: what the login answer hands out.
@@ -43,14 +56,24 @@ pub struct NewSession {
 /// The open sessions.
 pub struct Sessions {
     idle_timeout: Duration,
+    lifetime: Duration,
     open: Mutex<HashMap<[u8; 32], Session>>,
 }
 
 impl Sessions {
-    /// No sessions yet; each ends after `idle_timeout` without a request.
+    /// No sessions yet; each ends after `idle_timeout` without a request, or
+    /// [`DEFAULT_LIFETIME`] after its login (the unit tests' sessions).
+    #[cfg(test)]
     pub fn new(idle_timeout: Duration) -> Self {
+        Sessions::with_lifetime(idle_timeout, DEFAULT_LIFETIME)
+    }
+
+    /// No sessions yet; each ends after `idle_timeout` without a request, or `lifetime`
+    /// after its login.
+    pub fn with_lifetime(idle_timeout: Duration, lifetime: Duration) -> Self {
         Sessions {
             idle_timeout,
+            lifetime,
             open: Mutex::new(HashMap::new()),
         }
     }
@@ -69,7 +92,7 @@ impl Sessions {
         let now = Instant::now();
         // A panicked holder cannot leave the map half-changed: every change is one call.
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.retain(|_, s| now.duration_since(s.last_seen) <= self.idle_timeout);
+        open.retain(|_, s| !s.ended(now, self.idle_timeout, self.lifetime));
         if open.len() >= MAX_SESSIONS {
             let oldest = open
                 .iter()
@@ -83,20 +106,22 @@ impl Sessions {
             key_of(&session.id),
             Session {
                 csrf: session.csrf.clone(),
+                opened: now,
                 last_seen: now,
             },
         );
         Ok(session)
     }
 
-    /// The CSRF token of the session `id` when it is open and was used within the idle
-    /// time-out (which this use restarts); `None` otherwise (an idle one is ended).
+    /// The CSRF token of the session `id` when it is open, was used within the idle
+    /// time-out (which this use restarts) and is younger than its lifetime; `None`
+    /// otherwise (an idle or expired one is ended).
     pub fn touch(&self, id: &str) -> Option<Zeroizing<String>> {
         let key = key_of(id);
         let now = Instant::now();
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let session = open.get_mut(&key)?;
-        if now.duration_since(session.last_seen) > self.idle_timeout {
+        if session.ended(now, self.idle_timeout, self.lifetime) {
             open.remove(&key);
             return None;
         }
@@ -187,6 +212,27 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(200));
         assert!(sessions.touch(&first.id).is_none());
+    }
+
+    #[test]
+    fn sessions_end_at_their_lifetime_however_busy() {
+        let sessions =
+            Sessions::with_lifetime(Duration::from_secs(600), Duration::from_millis(300));
+        let opened = Instant::now();
+        let session = sessions.open().unwrap();
+        assert!(sessions.touch(&session.id).is_some());
+        // Used every 50 ms, never idle, yet gone once the lifetime is over.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sessions.touch(&session.id).is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "the session outlived its lifetime"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(opened.elapsed() >= Duration::from_millis(300));
+        let fresh = sessions.open().unwrap();
+        assert!(sessions.touch(&fresh.id).is_some());
     }
 
     #[test]
