@@ -7,7 +7,7 @@ use crate::files::read_input;
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::inspect::{leaf_first, rfc3339};
-use certfleet_pki::verify::{run_limbo, verify, Purpose, VerifyRequest};
+use certfleet_pki::verify::{run_limbo, verify, Profile, Purpose, VerifyRequest};
 use clap::Args;
 use rustls_pki_types::CertificateDer;
 use serde_json::json;
@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet verify web.crt --trust ca/root.crt --chain web.chain.crt --host web.example.test\n  certfleet verify client.crt --trust clients-ca.pem --purpose client --at 2027-01-01T00:00:00Z\n  certfleet verify --limbo limbo.json > results.json\n\nExit status: 0 valid, 1 not valid (with the reason), 2 bad input."
+    after_help = "Examples:\n  certfleet verify web.crt --trust ca/root.crt --chain web.chain.crt --host web.example.test\n  certfleet verify client.crt --trust clients-ca.pem --purpose client --at 2027-01-01T00:00:00Z\n  certfleet verify site.crt --chain site.chain.crt --host www.example.com --profile webpki\n  certfleet verify --limbo limbo.json --profile webpki > results.json\n\nProfiles: rfc5280 (the default) checks the chain as RFC 5280 path validation does, right\nfor a platform's own CA. webpki adds the CA/Browser Forum Baseline Requirements that\nbrowsers hold publicly trusted certificates to: the common name among the SANs, an\nextended key usage with serverAuth (no anyExtendedKeyUsage, not critical) on the leaf and\nnone on the root, no wildcard directly under a public suffix (*.com, *.co.uk), RSA keys of\n2048 bits or more (divisible by 8) and P-256/P-384/P-521 curves, the BR signature\nalgorithms only, key identifiers, serial numbers and the longest validity period allowed.\n\nExit status: 0 valid, 1 not valid (with the reason), 2 bad input."
 )]
 pub struct VerifyArgs {
     /// The certificate to verify (further certificates in the file are used as intermediates).
@@ -43,6 +43,10 @@ pub struct VerifyArgs {
     /// Check validity at this time (RFC 3339) instead of now.
     #[arg(long)]
     at: Option<String>,
+    /// Rules to judge the chain by: rfc5280 (RFC 5280 path validation) or webpki (also the
+    /// CA/Browser Forum Baseline Requirements, for certificates from public CAs).
+    #[arg(long, default_value = "rfc5280", value_parser = ["rfc5280", "webpki"])]
+    profile: String,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -53,8 +57,9 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub fn run(self) -> Result<Outcome> {
+        let profile: Profile = self.profile.parse()?;
         if let Some(suite) = &self.limbo {
-            return run_limbo_file(suite);
+            return run_limbo_file(suite, profile);
         }
         let Some(cert_path) = &self.cert else {
             bail!("give the certificate to verify, or --limbo FILE");
@@ -78,6 +83,7 @@ impl VerifyArgs {
         request.at = at;
         request.purpose = purpose;
         request.host = self.host.as_deref();
+        request.profile = profile;
         let subject = |der: &CertificateDer<'_>| {
             x509_subject(der).unwrap_or_else(|| "unparsable certificate".into())
         };
@@ -139,7 +145,7 @@ fn trust_anchors(trust: &str, _password: Option<&str>) -> Result<Vec<Certificate
     read_certs(Path::new(trust))
 }
 
-fn run_limbo_file(suite: &str) -> Result<Outcome> {
+fn run_limbo_file(suite: &str, profile: Profile) -> Result<Outcome> {
     let raw = if suite == "-" {
         let mut buffer = Vec::new();
         std::io::stdin()
@@ -158,7 +164,7 @@ fn run_limbo_file(suite: &str) -> Result<Outcome> {
     } else {
         raw
     };
-    let results = run_limbo(&json).with_context(|| suite.to_owned())?;
+    let results = run_limbo(&json, profile).with_context(|| suite.to_owned())?;
     print_json(&results)?;
     Ok(Outcome::Success)
 }

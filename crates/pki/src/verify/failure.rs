@@ -49,6 +49,9 @@ pub enum FailureCode {
     BadTrustAnchor,
     /// The host to check is neither a DNS name nor an IP address.
     BadHost,
+    /// A certificate of the chain breaks a CA/Browser Forum Baseline Requirement that the
+    /// `webpki` profile enforces (a public CA must not issue it, so browsers refuse it).
+    BaselineRequirements,
 }
 
 impl FailureCode {
@@ -75,6 +78,7 @@ impl FailureCode {
             FailureCode::NoTrustAnchors => "no_trust_anchors",
             FailureCode::BadTrustAnchor => "bad_trust_anchor",
             FailureCode::BadHost => "bad_host",
+            FailureCode::BaselineRequirements => "baseline_requirements",
         }
     }
 

@@ -9,9 +9,15 @@
 //! names). Everything else (CRLs, chain depth limits, key usage) is run. The expected
 //! result of a case is never read.
 //!
+//! Some cases come in pairs whose expectations contradict each other, one for RFC 5280
+//! (`rfc5280::...`) and one for the CA/Browser Forum rules (`webpki::...`), each naming
+//! the other in `conflicts_with`: a verifier can meet only one side. Under
+//! [`Profile::WebPki`] the RFC 5280 side of such a pair is skipped, under
+//! [`Profile::Rfc5280`] the webpki side.
+//!
 //! [`verify`]: super::verify
 
-use super::{verify, Purpose, VerifyFailure, VerifyRequest};
+use super::{verify, Profile, Purpose, VerifyFailure, VerifyRequest};
 use crate::error::{PkiError, Result};
 use certfleet_formats::pem;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
@@ -48,6 +54,8 @@ struct Testcase {
     max_chain_depth: Option<u64>,
     #[serde(default)]
     crls: Vec<String>,
+    #[serde(default)]
+    conflicts_with: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -75,8 +83,9 @@ const KEY_USAGE_BITS: [&str; 9] = [
     "decipherOnly",
 ];
 
-/// Runs a limbo suite (its JSON text) and returns the harness result document.
-pub fn run_limbo(json: &[u8]) -> Result<Value> {
+/// Runs a limbo suite (its JSON text) under `profile` and returns the harness result
+/// document.
+pub fn run_limbo(json: &[u8], profile: Profile) -> Result<Value> {
     let suite: Suite = serde_json::from_slice(json).map_err(|e| PkiError::Malformed {
         what: "x509-limbo suite".into(),
         detail: e.to_string(),
@@ -84,7 +93,7 @@ pub fn run_limbo(json: &[u8]) -> Result<Value> {
     let now = OffsetDateTime::now_utc();
     let mut results = Vec::with_capacity(suite.testcases.len());
     for case in &suite.testcases {
-        let (actual, context) = match evaluate(case, now)? {
+        let (actual, context) = match evaluate(case, now, profile)? {
             Outcome::Success => ("SUCCESS", Value::Null),
             Outcome::Failure(why) => ("FAILURE", Value::String(why)),
             Outcome::Skipped(why) => ("SKIPPED", Value::String(why)),
@@ -94,7 +103,27 @@ pub fn run_limbo(json: &[u8]) -> Result<Value> {
     Ok(json!({"version": 1, "harness": "certfleet", "results": results}))
 }
 
-fn evaluate(case: &Testcase, now: OffsetDateTime) -> Result<Outcome> {
+/// The family prefix of the cases written for the other profile.
+fn other_side(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Rfc5280 => "webpki::",
+        Profile::WebPki => "rfc5280::",
+    }
+}
+
+fn evaluate(case: &Testcase, now: OffsetDateTime, profile: Profile) -> Result<Outcome> {
+    if case.id.starts_with(other_side(profile)) {
+        if let Some(ours) = case
+            .conflicts_with
+            .iter()
+            .find(|id| !id.starts_with(other_side(profile)))
+        {
+            return Ok(skip(format!(
+                "contradicts {ours}, which the {} profile follows",
+                profile.as_str()
+            )));
+        }
+    }
     let purpose = match case.validation_kind.as_str() {
         "SERVER" => Purpose::Server,
         "CLIENT" => Purpose::Client,
@@ -163,6 +192,7 @@ fn evaluate(case: &Testcase, now: OffsetDateTime) -> Result<Outcome> {
     req.purpose = purpose;
     req.crls = &crls;
     req.leaf_key_usage = &key_usage;
+    req.profile = profile;
     req.max_intermediates = case
         .max_chain_depth
         .map(|d| usize::try_from(d).unwrap_or(usize::MAX));
@@ -236,11 +266,36 @@ mod tests {
              "validation_time": "2024-01-01T00:00:00Z", "expected_peer_name": null,
              "max_chain_depth": null}
         ]});
-        let out = run_limbo(suite.to_string().as_bytes()).unwrap();
+        let out = run_limbo(suite.to_string().as_bytes(), Profile::Rfc5280).unwrap();
         let results = out["results"].as_array().unwrap();
         assert_eq!(out["harness"], "certfleet");
         assert_eq!(results[0]["actual_result"], "SKIPPED");
         assert_eq!(results[1]["actual_result"], "FAILURE");
-        assert!(run_limbo(b"{").is_err());
+        assert!(run_limbo(b"{", Profile::WebPki).is_err());
+    }
+
+    #[test]
+    fn the_other_profiles_side_of_a_contradicting_pair_is_skipped() {
+        let case = |id: &str, other: &str| {
+            json!({"id": id, "validation_kind": "SERVER", "peer_certificate": "",
+                   "validation_time": null, "expected_peer_name": null,
+                   "max_chain_depth": null, "conflicts_with": [other]})
+        };
+        let suite = json!({"version": 1, "testcases": [
+            case("rfc5280::ca-as-leaf", "webpki::ca-as-leaf"),
+            case("webpki::ca-as-leaf", "rfc5280::ca-as-leaf"),
+        ]});
+        let results = |profile| {
+            let out = run_limbo(suite.to_string().as_bytes(), profile).unwrap();
+            let actual: Vec<String> = out["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["actual_result"].as_str().unwrap().to_owned())
+                .collect();
+            actual
+        };
+        assert_eq!(results(Profile::WebPki), ["SKIPPED", "FAILURE"]);
+        assert_eq!(results(Profile::Rfc5280), ["FAILURE", "SKIPPED"]);
     }
 }

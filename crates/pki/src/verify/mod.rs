@@ -5,7 +5,9 @@
 //! time, [`Purpose`], host) and returns the [`VerifiedChain`] it found, or a
 //! [`VerifyFailure`] with a machine [`FailureCode`] and a reason sentence. Path building
 //! and the core checks are rustls-webpki's (the verifier rustls uses); `profile.rs` adds
-//! the RFC 5280 rules webpki leaves out, `explain.rs` and `diagnose.rs` put webpki's
+//! the RFC 5280 rules webpki leaves out, `cabf/` the CA/Browser Forum rules of
+//! [`Profile::WebPki`] (with its shorter list of signature algorithms), `explain.rs`
+//! and `diagnose.rs` put webpki's
 //! errors into words, `crl.rs` checks the revocation lists given, and [`limbo`] runs the
 //! x509-limbo conformance suite through the same [`verify`].
 //!
@@ -34,6 +36,7 @@
 //! assert_eq!(verify(&req).unwrap_err().code, FailureCode::NameMismatch);
 //! ```
 
+mod cabf;
 mod crl;
 mod describe;
 mod diagnose;
@@ -46,7 +49,7 @@ mod request;
 
 pub use failure::{FailureCode, VerifyFailure};
 pub use limbo::run_limbo;
-pub use request::{Purpose, VerifiedChain, VerifyRequest};
+pub use request::{Profile, Purpose, VerifiedChain, VerifyRequest};
 
 use rustls_pki_types::CertificateDer;
 use std::cell::RefCell;
@@ -77,19 +80,29 @@ pub fn verify(req: &VerifyRequest<'_>) -> Result<VerifiedChain, VerifyFailure> {
         Purpose::Client => KeyUsage::client_auth(),
     };
 
+    let algorithms = match req.profile {
+        Profile::Rfc5280 => webpki::ALL_VERIFICATION_ALGS,
+        Profile::WebPki => cabf::SIGNATURE_ALGORITHMS,
+    };
+
     // webpki calls this for every path it has fully verified; refusing one makes it try
     // the others. The first refusal is kept, since webpki only returns its own errors.
     let refused: RefCell<Option<VerifyFailure>> = RefCell::new(None);
     let judge = |path: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
         let candidate = candidate(req, &anchors, path);
-        profile::check(req, &candidate, &crls.issuers).map_err(|failure| {
+        let checked =
+            profile::check(req, &candidate, &crls.issuers).and_then(|()| match req.profile {
+                Profile::Rfc5280 => Ok(()),
+                Profile::WebPki => cabf::check(req, &candidate),
+            });
+        checked.map_err(|failure| {
             refused.borrow_mut().get_or_insert(failure);
             webpki::Error::UnknownIssuer
         })
     };
     let path = leaf
         .verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
+            algorithms,
             &anchors,
             req.intermediates,
             inputs::unix_time(req.at),

@@ -48,6 +48,42 @@ impl FromStr for Purpose {
     }
 }
 
+/// Which rules a chain is judged by (`--profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// RFC 5280 path validation (what webpki checks, and the rules it leaves out): right
+    /// for a platform's own CA, which no CA/Browser Forum rule binds.
+    #[default]
+    Rfc5280,
+    /// RFC 5280 and the CA/Browser Forum Baseline Requirements browsers hold publicly
+    /// trusted certificates to: for peers verified against the public web roots.
+    WebPki,
+}
+
+impl Profile {
+    /// The CLI word: `rfc5280` or `webpki`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Rfc5280 => "rfc5280",
+            Profile::WebPki => "webpki",
+        }
+    }
+}
+
+impl FromStr for Profile {
+    type Err = PkiError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "rfc5280" => Ok(Profile::Rfc5280),
+            "webpki" => Ok(Profile::WebPki),
+            other => Err(PkiError::Invalid(format!(
+                "unknown verification profile '{other}'; expected rfc5280 or webpki"
+            ))),
+        }
+    }
+}
+
 /// One path verification: a leaf, what may help build the chain, what is trusted, and
 /// what the leaf must be valid for. Build it with [`VerifyRequest::new`] and set the
 /// public fields that differ from the defaults.
@@ -75,6 +111,8 @@ pub struct VerifyRequest<'a> {
     /// Key usage bits the leaf must allow when it has a key usage extension, by their
     /// RFC 5280 names (`digitalSignature`, `keyEncipherment`, ...). Usually empty.
     pub leaf_key_usage: &'a [&'a str],
+    /// The rules the chain is judged by; [`Profile::Rfc5280`] unless set.
+    pub profile: Profile,
 }
 
 impl<'a> VerifyRequest<'a> {
@@ -94,6 +132,7 @@ impl<'a> VerifyRequest<'a> {
             max_intermediates: None,
             crls: &[],
             leaf_key_usage: &[],
+            profile: Profile::Rfc5280,
         }
     }
 }
@@ -132,5 +171,14 @@ mod tests {
         assert_eq!("client".parse::<Purpose>().unwrap(), Purpose::Client);
         let err = "both".parse::<Purpose>().unwrap_err();
         assert!(err.to_string().contains("server or client"), "{err}");
+    }
+
+    #[test]
+    fn profiles_parse_from_cli_words_and_print_back() {
+        for profile in [Profile::Rfc5280, Profile::WebPki] {
+            assert_eq!(profile.as_str().parse::<Profile>().unwrap(), profile);
+        }
+        let err = "cabf".parse::<Profile>().unwrap_err();
+        assert!(err.to_string().contains("rfc5280 or webpki"), "{err}");
     }
 }
