@@ -5,6 +5,7 @@
 //! the admin listener must present exactly that certificate (no other trust store is
 //! consulted). One request per connection over HTTP/1.1.
 
+use super::secret_arg::{SecretArg, SecretParser, ASK};
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
 use clap::Args;
@@ -32,9 +33,11 @@ pub struct ServerFlags {
     /// The server's data directory: the admin token and the certificate to trust.
     #[arg(long, value_name = "DIR", default_value = "./certfleet-data")]
     pub data_dir: PathBuf,
-    /// The admin token (instead of DATA_DIR/admin.token).
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    /// The admin token (instead of DATA_DIR/admin.token): VALUE, pass:VALUE, env:NAME,
+    /// file:PATH or - (a line of standard input); asked for when given without a value.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    pub token: Option<SecretArg>,
 }
 
 /// An answer of the admin API.
@@ -98,7 +101,7 @@ impl AdminClient {
         let port = uri.port_u16().unwrap_or(443);
 
         let token = match &flags.token {
-            Some(token) => Zeroizing::new(token.trim().to_owned()),
+            Some(token) => Zeroizing::new(token.expose()?.trim().to_owned()),
             None => {
                 let path = flags.data_dir.join("admin.token");
                 let text = std::fs::read_to_string(&path).with_context(|| {

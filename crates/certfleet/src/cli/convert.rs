@@ -9,6 +9,7 @@
 mod keystores;
 
 use super::output::report_written;
+use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use crate::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
@@ -16,6 +17,7 @@ use certfleet_formats::{encrypted_key, pem};
 use certfleet_pki::bundle::{self, Bundle};
 use certfleet_pki::certs::to_pem;
 use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -35,13 +37,18 @@ pub struct ConvertArgs {
     /// Output file (replaced atomically if it exists).
     #[arg(long)]
     out: PathBuf,
-    /// Password of an encrypted input key or of an input keystore.
-    #[arg(long)]
-    in_password: Option<String>,
+    /// Password of an encrypted input key or of an input keystore: VALUE, pass:VALUE,
+    /// env:NAME, file:PATH or - (a line of standard input); asked for when given without
+    /// a value, or when a keystore's is left out on a terminal.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    in_password: Option<SecretArg>,
     /// Password for the output: encrypts the key (pkcs8, der, pem, merged) or protects
-    /// the keystore (required for pkcs12, jks and their -trust forms).
-    #[arg(long)]
-    password: Option<String>,
+    /// the keystore (required for pkcs12, jks and their -trust forms). Taken like
+    /// --in-password.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    password: Option<SecretArg>,
     /// Keystore alias: selects the entry of an input keystore when it has one by that
     /// name, and names the output entry (default: the input's alias, else `mykey`).
     #[arg(long)]
@@ -110,7 +117,10 @@ impl Output {
 }
 
 impl ConvertArgs {
-    pub fn run(self) -> Result<Outcome> {
+    pub fn run(mut self) -> Result<Outcome> {
+        if self.to.is_keystore() && self.password.is_none() && std::io::stdin().is_terminal() {
+            self.password = Some(SecretArg::missing("--password"));
+        }
         self.check_flags()?;
         let bytes = read_input(&self.input)?;
         let name = self.input.display().to_string();
@@ -146,20 +156,36 @@ impl ConvertArgs {
         if self.password.is_some() && matches!(self.to, Format::Pkcs1 | Format::Sec1) {
             bail!("--password: PKCS#1 and SEC1 keys are written unencrypted; use --to pkcs8 for an encrypted key");
         }
-        if self.password.as_deref() == Some("") {
+        if self.out_password()? == Some("") {
             bail!("--password must not be empty");
         }
         Ok(())
     }
 
+    /// `--password`, read from where it says, when given.
+    fn out_password(&self) -> Result<Option<&str>> {
+        self.password.as_ref().map(SecretArg::expose).transpose()
+    }
+
+    /// `--in-password`, read from where it says, when given.
+    fn in_password(&self) -> Result<Option<&str>> {
+        self.in_password.as_ref().map(SecretArg::expose).transpose()
+    }
+
     fn read_contents(&self, bytes: &[u8]) -> Result<Contents<InputBundle>> {
         if let Some(format) = certfleet_formats::keystore::detect(bytes) {
-            let Some(password) = self.in_password.as_deref() else {
-                bail!("a {format} keystore; give its password with --in-password");
+            let asked;
+            let password = match self.in_password()? {
+                Some(password) => password,
+                None if std::io::stdin().is_terminal() => {
+                    asked = SecretArg::missing("--in-password");
+                    asked.expose()?
+                }
+                None => bail!("a {format} keystore; give its password with --in-password"),
             };
             return keystores::read(bytes, password, self.alias.as_deref()).map(Contents::Bundle);
         }
-        let contents = bundle::read(bytes, self.in_password.as_deref()).map_err(|err| {
+        let contents = bundle::read(bytes, self.in_password()?).map_err(|err| {
             let hint =
                 if self.in_password.is_none() && err.to_string().contains("password is needed") {
                     " (give it with --in-password)"
@@ -186,7 +212,7 @@ impl ConvertArgs {
     }
 
     fn write_bundle(&self, input: Bundle, input_alias: Option<&str>) -> Result<Output> {
-        let password = self.password.as_deref();
+        let password = self.out_password()?;
         let has_certs = input.leaf.is_some();
         match self.to {
             Format::Pem if has_certs => {

@@ -4,11 +4,13 @@
 mod keystore;
 
 use super::output::print_json;
+use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use crate::files::read_input;
 use anyhow::{Context, Result};
 use certfleet_pki::inspect::{inspect_bytes, CertificateInfo, Inspection};
 use clap::Args;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `inspect`.
@@ -19,9 +21,12 @@ use std::path::PathBuf;
 pub struct InspectArgs {
     /// Certificate, chain, CSR, key, merged bundle (PEM or DER), or JKS/PKCS#12 keystore.
     file: PathBuf,
-    /// Password of a keystore (JKS or PKCS#12).
-    #[arg(long)]
-    password: Option<String>,
+    /// Password of a keystore (JKS or PKCS#12) or an encrypted key: VALUE, pass:VALUE,
+    /// env:NAME, file:PATH or - (a line of standard input); asked for when given without
+    /// a value, or when a keystore's is left out on a terminal.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    password: Option<SecretArg>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -31,9 +36,17 @@ impl InspectArgs {
     pub fn run(self) -> Result<Outcome> {
         let bytes = read_input(&self.file)?;
         let now = time::OffsetDateTime::now_utc();
+        let password = self.password.as_ref().map(SecretArg::expose).transpose()?;
         if keystore::is_keystore(&bytes) {
-            let inspection =
-                keystore::inspect_keystore(&self.file, &bytes, self.password.as_deref(), now)?;
+            let asked;
+            let password = match password {
+                None if std::io::stdin().is_terminal() => {
+                    asked = SecretArg::missing("--password");
+                    Some(asked.expose()?)
+                }
+                given => given,
+            };
+            let inspection = keystore::inspect_keystore(&self.file, &bytes, password, now)?;
             if self.json {
                 print_json(&inspection)?;
             } else {
@@ -41,7 +54,7 @@ impl InspectArgs {
             }
             return Ok(Outcome::Success);
         }
-        let inspection = inspect_bytes(&bytes, self.password.as_deref(), now)
+        let inspection = inspect_bytes(&bytes, password, now)
             .with_context(|| self.file.display().to_string())?;
         if self.json {
             print_json(&inspection)?;

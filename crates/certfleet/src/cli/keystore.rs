@@ -8,6 +8,7 @@
 mod edit;
 mod list;
 
+use super::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use super::Outcome;
 use crate::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
@@ -75,12 +76,16 @@ impl KeystoreCommand {
 pub struct StoreArgs {
     /// The keystore: JKS or PKCS#12, told apart by content.
     file: PathBuf,
-    /// The store password.
-    #[arg(long)]
-    password: String,
-    /// JKS only: the password of the private keys, when it is not the store password.
-    #[arg(long)]
-    key_password: Option<String>,
+    /// The store password: VALUE, pass:VALUE, env:NAME, file:PATH or - (a line of
+    /// standard input); asked for when given without a value, or left out on a terminal.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK, default_value = MISSING, hide_default_value = true)]
+    password: SecretArg,
+    /// JKS only: the password of the private keys, when it is not the store password
+    /// (taken like --password).
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    key_password: Option<SecretArg>,
 }
 
 /// `--type` of a keystore that does not exist yet.
@@ -113,11 +118,24 @@ impl StoreArgs {
         self.file.display().to_string()
     }
 
+    /// The store password, read from where `--password` says.
+    pub fn password(&self) -> Result<&str> {
+        self.password.expose()
+    }
+
+    /// `--key-password`, read from where it says, when given.
+    fn key_password(&self) -> Result<Option<&str>> {
+        self.key_password
+            .as_ref()
+            .map(SecretArg::expose)
+            .transpose()
+    }
+
     /// Reads the existing keystore; errors name the file.
     pub fn open(&self) -> Result<Opened> {
         let bytes = read_input(&self.file)?;
         let (format, store) =
-            keystore::read_with_key_password(&bytes, &self.password, self.key_password.as_deref())
+            keystore::read_with_key_password(&bytes, self.password()?, self.key_password()?)
                 .with_context(|| self.name())?;
         Ok(Opened {
             format,
@@ -155,7 +173,10 @@ impl StoreArgs {
     /// Writes the keystore back atomically (mode 0600) under `password`; JKS keys under
     /// `key_password`, else `--key-password`, else the store password.
     pub fn save(&self, opened: &Opened, password: &str, key_password: Option<&str>) -> Result<()> {
-        let key_password = key_password.or(self.key_password.as_deref());
+        let key_password = match key_password {
+            Some(given) => Some(given),
+            None => self.key_password()?,
+        };
         let bytes = match opened.format {
             KeystoreFormat::Jks => keystore::write_jks(&opened.store, password, key_password),
             KeystoreFormat::Pkcs12 => {

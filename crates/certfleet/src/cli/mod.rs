@@ -15,6 +15,7 @@ mod lint;
 mod output;
 mod platform;
 mod scan;
+mod secret_arg;
 mod secrets;
 mod serve;
 mod status;

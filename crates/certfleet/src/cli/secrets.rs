@@ -1,10 +1,13 @@
 //! `certfleet encrypt`, `decrypt` and `secret generate|check`: `CRYPT:` values for
-//! configuration files, and shared secrets under the complexity rule.
+//! configuration files (bound to their field with `encrypt --for`), and shared secrets
+//! under the complexity rule. The secret to seal or check is taken like every password
+//! ([`super::secret_arg`]).
 
+use super::secret_arg::{SecretArg, SecretParser};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use certfleet_store::secrets::policy::SecretPolicy;
-use certfleet_store::secrets::MasterKey;
+use certfleet_store::secrets::{check_field, MasterKey};
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -16,15 +19,18 @@ pub const DEFAULT_DATA_DIR: &str = "./certfleet-data";
 /// Arguments of `encrypt`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet encrypt 'storepwd'          # prints CRYPT:...\n  printf %s \"$PW\" | certfleet encrypt -  # keeps the secret out of the process list\n\nThe master key is DATA_DIR/master.key (created, mode 0600, when missing) or CERTFLEET_MASTER_KEY."
+    after_help = "Examples:\n  certfleet encrypt --for route.basic_auth_password env:GW_PASSWORD  # prints CRYPT:...\n  printf '%s\\n' \"$PW\" | certfleet encrypt --for service.output.password -\n  certfleet encrypt 'storepwd'   # unbound: opens in any field\n\nFIELD is the key path of the value in the server's configuration or the platform model,\nwithout array positions: route.basic_auth_password, route.upstream_trust_password,\nservice.output.password, service.output.key_password, ... A value sealed for one field\ndoes not open in another.\n\nThe master key is DATA_DIR/master.key (created, mode 0600, when missing) or CERTFLEET_MASTER_KEY."
 )]
 pub struct EncryptArgs {
     /// Data directory holding the master key.
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// The secret, or `-` to read it from standard input.
-    #[arg(allow_hyphen_values = true)]
-    value: String,
+    /// Bind the value to this field: it then opens only there.
+    #[arg(long = "for", value_name = "FIELD")]
+    field: Option<String>,
+    /// The secret: VALUE, pass:VALUE, env:NAME, file:PATH or - (a line of standard input).
+    #[arg(allow_hyphen_values = true, value_parser = SecretParser)]
+    value: SecretArg,
 }
 
 /// Arguments of `decrypt`.
@@ -36,6 +42,9 @@ pub struct DecryptArgs {
     /// Data directory holding the master key.
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
+    /// Open it only if it may be read from this field (as the server and apply do).
+    #[arg(long = "for", value_name = "FIELD")]
+    field: Option<String>,
     /// The `CRYPT:` value, or `-` to read it from standard input.
     #[arg(allow_hyphen_values = true)]
     value: String,
@@ -56,9 +65,10 @@ pub enum SecretCommand {
         after_help = "Example:\n  certfleet secret check 'Str0ng!pass'\n\nRule: 8 to 64 characters, with an upper-case letter, a lower-case letter, a digit and a special character."
     )]
     Check {
-        /// The secret, or `-` to read it from standard input.
-        #[arg(allow_hyphen_values = true)]
-        value: String,
+        /// The secret: VALUE, pass:VALUE, env:NAME, file:PATH or - (a line of standard
+        /// input).
+        #[arg(allow_hyphen_values = true, value_parser = SecretParser)]
+        value: SecretArg,
     },
 }
 
@@ -76,10 +86,17 @@ fn value_or_stdin(value: &str) -> Result<Zeroizing<String>> {
 
 impl EncryptArgs {
     pub fn run(self) -> Result<Outcome> {
-        let value = value_or_stdin(&self.value)?;
+        if let Some(field) = &self.field {
+            check_field(field).context("--for")?;
+        }
+        let value = self.value.expose()?;
         let key = MasterKey::load_or_create(&self.data_dir)
             .with_context(|| self.data_dir.display().to_string())?;
-        println!("{}", key.seal(value.as_bytes())?);
+        let sealed = match &self.field {
+            Some(field) => key.seal_for(value.as_bytes(), field)?,
+            None => key.seal(value.as_bytes())?,
+        };
+        println!("{sealed}");
         Ok(Outcome::Success)
     }
 }
@@ -95,9 +112,11 @@ impl DecryptArgs {
                 self.data_dir.display()
             );
         };
-        let plain = key
-            .open(&value)
-            .with_context(|| format!("{}", self.data_dir.display()))?;
+        let plain = match &self.field {
+            Some(field) => key.open_for(&value, field),
+            None => key.open(&value),
+        }
+        .with_context(|| format!("{}", self.data_dir.display()))?;
         let text = std::str::from_utf8(&plain).context("the value does not decrypt to text")?;
         println!("{text}");
         Ok(Outcome::Success)
@@ -113,8 +132,7 @@ impl SecretCommand {
                 Ok(Outcome::Success)
             }
             SecretCommand::Check { value } => {
-                let value = value_or_stdin(&value)?;
-                let broken = policy.broken_rules(&value);
+                let broken = policy.broken_rules(value.expose()?);
                 if broken.is_empty() {
                     println!("ok: the secret satisfies the policy");
                     return Ok(Outcome::Success);

@@ -3,6 +3,7 @@
 
 use super::{Opened, StoreArgs, StoreType};
 use crate::cli::output::report_written;
+use crate::cli::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use crate::cli::Outcome;
 use crate::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
@@ -75,9 +76,10 @@ pub struct DeleteArgs {
 pub struct PasswdArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// The new store password.
-    #[arg(long)]
-    new_password: String,
+    /// The new store password (taken like --password; asked twice on a terminal).
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK, default_value = MISSING, hide_default_value = true)]
+    new_password: SecretArg,
 }
 
 /// Arguments of `keystore keypasswd`.
@@ -85,9 +87,11 @@ pub struct PasswdArgs {
 pub struct KeypasswdArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// The new password of the private keys.
-    #[arg(long)]
-    new_key_password: String,
+    /// The new password of the private keys (taken like --password; asked twice on a
+    /// terminal).
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK, default_value = MISSING, hide_default_value = true)]
+    new_key_password: SecretArg,
 }
 
 /// Arguments of `keystore export`.
@@ -150,7 +154,7 @@ impl ImportCertArgs {
                 cert_der: cert.to_vec(),
             })
             .with_context(|| self.store.name())?;
-        self.store.save(&opened, &self.store.password, None)?;
+        self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
     }
 }
@@ -189,7 +193,7 @@ impl ImportKeyArgs {
                 chain,
             })
             .with_context(|| self.store.name())?;
-        self.store.save(&opened, &self.store.password, None)?;
+        self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
     }
 }
@@ -214,28 +218,30 @@ impl DeleteArgs {
         if opened.store.remove(&self.alias).is_none() {
             return Err(no_such_alias(&opened, &self.alias, &self.store));
         }
-        self.store.save(&opened, &self.store.password, None)?;
+        self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
     }
 }
 
 impl PasswdArgs {
     pub fn run(self) -> Result<Outcome> {
-        if self.new_password.is_empty() {
+        let opened = self.store.open()?;
+        let new_password = self.new_password.expose()?;
+        if new_password.is_empty() {
             bail!("--new-password: may not be empty");
         }
-        let opened = self.store.open()?;
-        self.store.save(&opened, &self.new_password, None)?;
+        self.store.save(&opened, new_password, None)?;
         Ok(Outcome::Success)
     }
 }
 
 impl KeypasswdArgs {
     pub fn run(self) -> Result<Outcome> {
-        if self.new_key_password.is_empty() {
+        let opened = self.store.open()?;
+        let new_key_password = self.new_key_password.expose()?;
+        if new_key_password.is_empty() {
             bail!("--new-key-password: may not be empty");
         }
-        let opened = self.store.open()?;
         if opened.format != KeystoreFormat::Jks {
             bail!(
                 "{}: PKCS#12 protects keys with the store password; change it with `certfleet keystore passwd`",
@@ -243,7 +249,7 @@ impl KeypasswdArgs {
             );
         }
         self.store
-            .save(&opened, &self.store.password, Some(&self.new_key_password))?;
+            .save(&opened, self.store.password()?, Some(new_key_password))?;
         Ok(Outcome::Success)
     }
 }
