@@ -68,7 +68,10 @@ fn certdir_and_default_certificates_are_served_by_listener() {
 
 #[test]
 fn plain_http_redirects_to_the_first_https_listener() {
-    let s = setup();
+    let mut s = setup();
+    // Redirects name only hosts a route answers.
+    s.config
+        .append("[[route]]\nhost = \"app.example.test\"\nupstream = \"http://127.0.0.1:9\"\n");
     let _server = s.config.start();
     let mut stream = TcpStream::connect(s.config.http).unwrap();
     stream

@@ -29,6 +29,16 @@ pub struct RawConfig {
     pub platform: Vec<RawPlatform>,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub forwarding: RawForwarding,
+}
+
+/// `[forwarding]`: what the edge tells upstreams about clients.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForwarding {
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[limits]`: time-outs and the connection cap of every listener.
@@ -120,6 +130,7 @@ pub struct RawRoute {
     pub allowed_thumbprints: Vec<String>,
     pub basic_auth_user: Option<String>,
     pub basic_auth_password: Option<String>,
+    pub websocket: Option<bool>,
 }
 
 /// One `[[platform]]`: a platform model the API may plan and apply.

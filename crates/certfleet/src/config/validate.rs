@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     /// Settings that work but should be changed, one line each (logged at start-up).
     pub warnings: Vec<String>,
+    /// `[forwarding] trusted_proxies`: address ranges (CIDR) of proxies whose
+    /// `X-Forwarded-For` is extended rather than replaced; checked when routes are built.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Storage backend.
@@ -203,6 +206,8 @@ pub struct RouteConfig {
     pub allowed_thumbprints: Vec<String>,
     /// Basic authentication, when configured.
     pub basic_auth: Option<BasicAuth>,
+    /// Whether WebSocket upgrades pass (`websocket`, default true).
+    pub websocket: bool,
 }
 
 fn address(value: Option<&str>, default: &str, what: &str) -> Result<SocketAddr> {
@@ -311,6 +316,7 @@ pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         platforms,
         limits: connection_limits(&raw.limits)?,
         warnings: Vec::new(),
+        trusted_proxies: raw.forwarding.trusted_proxies,
     })
 }
 
@@ -449,5 +455,6 @@ fn route_config(raw: RawRoute) -> Result<RouteConfig> {
         client_ca: raw.client_ca.map(PathBuf::from),
         allowed_thumbprints,
         basic_auth,
+        websocket: raw.websocket.unwrap_or(true),
     })
 }

@@ -102,7 +102,10 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
     let limits = config.limits;
 
     // Routes first: a trust file that cannot be read stops start-up, naming it.
-    let routes = Arc::new(routes::RouteTable::build(&config.routes)?);
+    let routes = Arc::new(routes::RouteTable::build(
+        &config.routes,
+        &config.trusted_proxies,
+    )?);
     for route in &config.routes {
         if matches!(route.upstream_trust, crate::config::UpstreamTrust::Insecure) {
             tracing::warn!(
@@ -151,6 +154,7 @@ async fn serve(config: crate::config::ServerConfig) -> Result<()> {
         insecure: config.http.insecure,
         https_port,
         challenges: Arc::clone(&state.challenges),
+        routes: Arc::clone(&routes),
     };
     tasks.spawn(listeners::accept_loop(
         http,

@@ -1,9 +1,12 @@
 //! The plain-HTTP listener (`[http]`): ACME HTTP-01 challenges under
 //! `/.well-known/acme-challenge/` (answered from the store, so any node answers tokens
 //! any node published; 404 for unknown ones), and every other request redirected to
-//! HTTPS (308) or refused (403), as `insecure` says.
+//! HTTPS (308) or refused (403), as `insecure` says. A redirect only ever names a host
+//! that a route answers (by name or `*.` pattern); any other host gets a 404, so the
+//! listener cannot be made to send clients to a host of the request's choosing.
 
 use super::listeners::{request_host, text_response};
+use super::routes::RouteTable;
 use crate::config::InsecurePolicy;
 use certfleet_acme::challenges::Challenges;
 use http_body_util::Full;
@@ -24,6 +27,8 @@ pub struct PlainHttp {
     pub https_port: u16,
     /// Pending HTTP-01 answers.
     pub challenges: Arc<Challenges>,
+    /// The routes: a redirect names only a host they answer.
+    pub routes: Arc<RouteTable>,
 }
 
 impl PlainHttp {
@@ -63,6 +68,12 @@ impl PlainHttp {
                 "a Host header is needed to redirect to HTTPS\n".into(),
             );
         };
+        if !self.routes.answers_host(&host) {
+            return text_response(
+                StatusCode::NOT_FOUND,
+                format!("no route configured for {host}\n"),
+            );
+        }
         let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let location = if self.https_port == 443 {
             format!("https://{host}{path_and_query}")
@@ -93,6 +104,7 @@ fn is_plausible_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ClientAuth, RouteConfig, UpstreamTrust};
 
     fn get(uri: &str, host: &str) -> Request<()> {
         Request::builder()
@@ -104,10 +116,24 @@ mod tests {
 
     fn plain_http(insecure: InsecurePolicy, https_port: u16) -> PlainHttp {
         let store = Arc::new(certfleet_store::memory::MemoryStore::new());
+        let route = |host: &str| RouteConfig {
+            host: host.into(),
+            path: "/".into(),
+            upstream: "http://127.0.0.1:9".into(),
+            upstream_trust: UpstreamTrust::System,
+            client_auth: ClientAuth::Off,
+            client_ca: None,
+            allowed_thumbprints: Vec::new(),
+            basic_auth: None,
+            websocket: true,
+        };
+        let routes = RouteTable::build(&[route("app.example.test"), route("*.apps.test")], &[])
+            .expect("plain routes build");
         PlainHttp {
             insecure,
             https_port,
             challenges: Arc::new(Challenges::new(store)),
+            routes: Arc::new(routes),
         }
     }
 
@@ -130,6 +156,20 @@ mod tests {
         assert_eq!(response.headers()[LOCATION], "https://app.example.test/");
         let response = http.respond(&get("/", "evil.test/x@other")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn redirects_name_only_hosts_a_route_answers() {
+        let http = plain_http(InsecurePolicy::Redirect, 8443);
+        let response = http.respond(&get("/x?y", "evil.example")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(!response.headers().contains_key(LOCATION));
+        let response = http.respond(&get("/x?y", "one.apps.test")).await;
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(
+            response.headers()[LOCATION],
+            "https://one.apps.test:8443/x?y"
+        );
     }
 
     #[tokio::test]

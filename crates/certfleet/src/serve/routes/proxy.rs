@@ -3,10 +3,15 @@
 //! Requests reach the upstream over HTTP/1.1 (plain or TLS, connections pooled) whatever
 //! the client spoke (HTTP/1.1 or HTTP/2). Hop-by-hop headers are dropped both ways; the
 //! client's `Host` is kept (so upstreams build their own links), and
-//! `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` are set. A WebSocket
-//! (an HTTP/1.1 `Upgrade`) is passed on, and once the upstream answers 101 the two
-//! connections are joined byte for byte until either side closes.
+//! `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` are set. The client's own
+//! `X-Forwarded-For` is replaced, unless the client is one of `trusted_proxies`, whose
+//! list is extended; an untrusted client's `Forwarded` and `X-Real-IP` are dropped. The
+//! upstream gets the normalised path ([`super::request_checks`]). A WebSocket (an
+//! HTTP/1.1 `Upgrade` that [`super::upgrade`] allowed) is passed on, and once the upstream
+//! answers 101 for it the two connections are joined byte for byte until either side
+//! closes.
 
+use super::upgrade::{header_tokens, Upgrade};
 use super::upstream_tls::client_config;
 use crate::config::UpstreamTrust;
 use anyhow::{anyhow, bail, Context, Result};
@@ -30,8 +35,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an upstream may take to start answering.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Headers that describe one connection, never passed on (RFC 9110, section 7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
+/// Headers that describe one connection, never passed on (RFC 9110, section 7.6.1), and
+/// `HTTP2-Settings`, which belongs to an `h2c` upgrade the edge never passes.
+const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -40,6 +46,7 @@ const HOP_BY_HOP: [&str; 8] = [
     "te",
     "trailer",
     "transfer-encoding",
+    "http2-settings",
 ];
 
 /// A route's upstream: its base URL and a pooled client trusting what the route says.
@@ -50,12 +57,18 @@ pub struct Upstream {
     client: Client<HttpsConnector<HttpConnector>, Incoming>,
 }
 
-/// What the edge knows about the client, for the `X-Forwarded-*` headers.
+/// What the edge knows about the request and its client, for the upstream.
 pub struct Forwarding<'a> {
     /// The client's address.
     pub client_ip: IpAddr,
+    /// Whether the client is a trusted proxy, whose `X-Forwarded-For` is extended.
+    pub trusted_proxy: bool,
     /// The host the client asked for.
     pub host: &'a str,
+    /// The normalised path and the client's query.
+    pub path_and_query: &'a str,
+    /// Whether this is an allowed WebSocket handshake.
+    pub upgrade: Upgrade,
 }
 
 impl Upstream {
@@ -104,7 +117,7 @@ impl Upstream {
         mut req: Request<Incoming>,
         from: &Forwarding<'_>,
     ) -> Response<EdgeBody> {
-        let upgrade = wants_upgrade(&req);
+        let upgrade = from.upgrade == Upgrade::WebSocket;
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         if let Err(err) = self.rewrite(&mut req, from, upgrade) {
             return plain(StatusCode::BAD_REQUEST, &format!("{err:#}\n"));
@@ -131,9 +144,19 @@ impl Upstream {
                 );
             }
         };
-        if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
-            (client_upgrade, response.status())
-        {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let switched_to_websocket = header_tokens(response.headers(), header::UPGRADE)
+                .eq(std::iter::once("websocket".to_owned()));
+            let Some(client_upgrade) = client_upgrade.filter(|_| switched_to_websocket) else {
+                tracing::warn!(
+                    "upstream {}: answered 101 to switch to something other than the WebSocket asked for",
+                    self.url()
+                );
+                return plain(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("upstream {} switched protocols unasked\n", self.url()),
+                );
+            };
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             let url = self.url();
             tokio::spawn(async move {
@@ -155,14 +178,9 @@ impl Upstream {
         from: &Forwarding<'_>,
         upgrade: bool,
     ) -> Result<()> {
-        let path_and_query = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_owned();
         let uri: Uri = format!(
             "{}://{}{}{}",
-            self.scheme, self.authority, self.base_path, path_and_query
+            self.scheme, self.authority, self.base_path, from.path_and_query
         )
         .parse()
         .context("the request's path")?;
@@ -183,10 +201,21 @@ impl Upstream {
         if let Some(host) = client_host.and_then(|h| HeaderValue::from_str(&h).ok()) {
             headers.insert(header::HOST, host);
         }
-        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(earlier) => format!("{earlier}, {}", from.client_ip),
-            None => from.client_ip.to_string(),
+        let earlier = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let forwarded_for = if from.trusted_proxy && !earlier.is_empty() {
+            format!("{earlier}, {}", from.client_ip)
+        } else {
+            from.client_ip.to_string()
         };
+        if !from.trusted_proxy {
+            headers.remove("forwarded");
+            headers.remove("x-real-ip");
+        }
         set(headers, "x-forwarded-for", &forwarded_for);
         set(headers, "x-forwarded-proto", "https");
         set(headers, "x-forwarded-host", from.host);
@@ -200,27 +229,10 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// True for an HTTP/1.1 request asking to switch protocols (a WebSocket).
-fn wants_upgrade<B>(req: &Request<B>) -> bool {
-    req.version() == Version::HTTP_11
-        && req.headers().contains_key(header::UPGRADE)
-        && connection_tokens(req.headers()).any(|token| token.eq_ignore_ascii_case("upgrade"))
-}
-
-fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|token| token.trim().to_ascii_lowercase())
-        .filter(|token| !token.is_empty())
-}
-
 /// Drops hop-by-hop headers, and those the `Connection` header names; an upgrade keeps
 /// `Connection: upgrade` and `Upgrade`.
 fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<String> = connection_tokens(headers).collect();
+    let named: Vec<String> = header_tokens(headers, header::CONNECTION).collect();
     for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
         if upgrade && name == "upgrade" {
             continue;

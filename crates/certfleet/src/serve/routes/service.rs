@@ -1,17 +1,20 @@
 //! One request on an HTTPS listener: find its route, apply the route's client-certificate
 //! and basic authentication, then pass it upstream.
 //!
-//! Answers of the edge itself: 400 without a host, 404 when no route matches, 421 when a
+//! Answers of the edge itself: 400 for a request refused by [`request_checks`] (no host,
+//! two hosts, a path without one reading) or an `Upgrade` other than a WebSocket
+//! ([`upgrade`]), 404 when no route matches, 403 for a WebSocket on a route that does
+//! not allow them, 421 when a
 //! route that uses client certificates is asked for on a connection negotiated for
 //! another name (HTTP/2 connection reuse; the client retries on a new connection), 403
 //! for a refused client certificate, 401 (with a challenge) for missing or wrong basic
 //! credentials.
 
-use super::basic_auth;
 use super::client_auth::{describe, Refusal};
 use super::proxy::{plain, EdgeBody, Forwarding};
+use super::upgrade::{self, UpgradeRefusal};
 use super::RouteTable;
-use crate::serve::listeners::request_host;
+use super::{basic_auth, request_checks};
 use crate::serve::tls_accept::ConnectionInfo;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -23,14 +26,30 @@ pub async fn handle(
     conn: &ConnectionInfo,
     mut req: Request<Incoming>,
 ) -> Response<EdgeBody> {
-    let Some(host) = request_host(&req) else {
-        return plain(StatusCode::BAD_REQUEST, "the request names no host\n");
+    let checked = match request_checks::check(&req) {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            tracing::warn!("client {}: bad request: {refusal}", conn.peer);
+            return plain(StatusCode::BAD_REQUEST, &format!("{refusal}\n"));
+        }
     };
-    let Some(route) = table.find(&host, req.uri().path()) else {
+    let host = checked.host;
+    let Some(route) = table.find(&host, &checked.path) else {
         return plain(
             StatusCode::NOT_FOUND,
             &format!("no route configured for {host}\n"),
         );
+    };
+    let upgrade = match upgrade::check(&req, route.websocket) {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => {
+            tracing::warn!("route {}: client {}: {refusal}", route.label(), conn.peer);
+            let status = match refusal {
+                UpgradeRefusal::WebSocketOff => StatusCode::FORBIDDEN,
+                UpgradeRefusal::Protocol(_) => StatusCode::BAD_REQUEST,
+            };
+            return plain(status, &format!("{refusal}\n"));
+        }
     };
     if let Some(policy) = &route.client_auth {
         if conn.sni.as_deref() != Some(host.as_str()) {
@@ -79,7 +98,10 @@ pub async fn handle(
     }
     let from = Forwarding {
         client_ip: conn.peer.ip(),
+        trusted_proxy: table.is_trusted_proxy(conn.peer.ip()),
         host: &host,
+        path_and_query: &checked.path_and_query,
+        upgrade,
     };
     route.upstream.forward(req, &from).await
 }
