@@ -10,6 +10,7 @@
 
 mod auth;
 mod proxy;
+mod request_safety;
 
 use crate::support::openssl::sha256_fingerprint;
 use crate::support::run::{arg, assert_ok, certfleet, stdout, TempDir};
