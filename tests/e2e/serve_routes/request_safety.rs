@@ -285,9 +285,10 @@ fn host_headers_must_agree_and_be_single() {
         "GET /one HTTP/1.1\r\nHost: guard.test:{port}\r\nConnection: close\r\n\r\n"
     ));
     assert_eq!(status_of(&fine), 200, "{fine}");
-    let two = send(format!(
+    let two = send(
         "GET /two HTTP/1.1\r\nHost: guard.test\r\nHost: other.test\r\nConnection: close\r\n\r\n"
-    ));
+            .to_owned(),
+    );
     assert_eq!(status_of(&two), 400, "{two}");
     assert!(two.contains("more than one Host"), "{two}");
     let absolute = send(format!(
