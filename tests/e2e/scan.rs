@@ -4,7 +4,8 @@
 //! `certfleet serve` whose domain certificate is compared with what endpoints deploy
 //! (drift), with the results recorded in the server (`GET /api/scans`). Every JSON
 //! field CLI.md promises is checked, and the exit status: 0 all fine, 1 any problem,
-//! 2 bad usage.
+//! 2 bad usage. Endpoints judged by the system roots (`SSL_CERT_FILE` here) are held to
+//! the webpki profile, those judged by a trust file to rfc5280, unless `--profile` says.
 
 use crate::support::openssl::sha1_fingerprint;
 use crate::support::pki::{Ca, Leaf};
@@ -12,6 +13,7 @@ use crate::support::run::{arg, assert_exit, certfleet, describe, stdout, stdout_
 use crate::support::serve::{free_addr, ServeConfig, Server};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -503,4 +505,72 @@ fn scan_flags_drift_from_the_managed_certificate_and_records_results() {
     let managed_entries = by_sha1(&managed_sha1);
     assert_eq!(managed_entries.len(), 1, "{status:#}");
     assert_eq!(managed_entries[0]["used_by"], "domain app.scan.test");
+}
+
+/// `certfleet scan --json ARGS...` with `roots` standing for the system roots
+/// (`SSL_CERT_FILE`, which the system trust store loader reads).
+fn scan_with_system_roots(roots: &Path, args: &[&str]) -> (Output, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_certfleet"))
+        .args(["scan", "--json"])
+        .args(args)
+        .env("SSL_CERT_FILE", roots)
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("failed to start the certfleet binary");
+    let json = stdout_json(&out);
+    let results = json["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results array: {json}"))
+        .clone();
+    (out, results)
+}
+
+#[test]
+fn endpoints_judged_by_the_system_roots_are_held_to_the_rules_of_public_cas() {
+    let dir = TempDir::new();
+    let ca = Ca::new(dir.path(), "Public");
+    let root = ca.root();
+    let no_server = dir.join("no-server");
+    // 500 days: longer than a public CA may issue for (398), fine from a platform's CA.
+    let long = ca.leaf(dir.path(), "long.scan.test", &[], 500, "");
+    let short = ca.leaf(dir.path(), "short.scan.test", &[], 90, "");
+    let s_long = SServer::start(&long, &[]);
+    let s_short = SServer::start(&short, &[]);
+    let t_long = format!("{}/long.scan.test", s_long.addr);
+    let t_short = format!("{}/short.scan.test", s_short.addr);
+    let offline = ["--data-dir", arg(&no_server)];
+
+    // The system roots: the webpki profile.
+    let (out, results) = scan_with_system_roots(
+        &root,
+        &[&[t_long.as_str(), t_short.as_str()], &offline[..]].concat(),
+    );
+    assert_exit(&out, 1);
+    let r = result_for(&results, &t_long);
+    assert_eq!(r["chain_valid"], false, "{r}");
+    assert_eq!(r["chain_error_code"], "baseline_requirements", "{r}");
+    let why = r["chain_error"].as_str().unwrap();
+    assert!(
+        why.contains("CN=long.scan.test") && why.contains("398 days"),
+        "{why}"
+    );
+    let r = result_for(&results, &t_short);
+    assert_eq!(r["chain_valid"], true, "{r}");
+    let (out, results) = scan_with_system_roots(
+        &root,
+        &[&[t_long.as_str(), "--profile", "rfc5280"], &offline[..]].concat(),
+    );
+    assert_exit(&out, 0);
+    assert_eq!(results[0]["chain_valid"], true, "{}", results[0]);
+
+    // A trust file (a platform's CA): rfc5280 unless --profile webpki.
+    let trusted = [t_long.as_str(), "--trust", arg(&root)];
+    let (out, results) = scan_json(&[&trusted[..], &offline[..]].concat());
+    assert_exit(&out, 0);
+    assert_eq!(results[0]["chain_valid"], true, "{}", results[0]);
+    let (out, results) =
+        scan_json(&[&trusted[..], &["--profile", "webpki"], &offline[..]].concat());
+    assert_exit(&out, 1);
+    assert_eq!(results[0]["chain_error_code"], "baseline_requirements");
 }

@@ -1,5 +1,6 @@
 //! `certfleet verify` from the command line: each refusal gives its reason in words and
-//! exits 1; `--limbo` prints the harness document.
+//! exits 1; `--profile webpki` adds the CA/Browser Forum rules; `--limbo` prints the
+//! harness document.
 
 use crate::support::run::{arg, assert_exit, assert_ok, certfleet, stdout, stdout_json, TempDir};
 use std::fs;
@@ -130,12 +131,67 @@ fn limbo_prints_the_harness_document() {
     });
     let path = dir.join("suite.json");
     fs::write(&path, suite.to_string()).unwrap();
-    let out = certfleet(&["verify", "--limbo", arg(&path)]);
-    assert_ok(&out);
-    let json = stdout_json(&out);
-    assert_eq!(json["version"], 1);
-    assert_eq!(json["harness"], "certfleet");
-    assert_eq!(json["results"][0]["id"], "certfleet::good");
-    assert_eq!(json["results"][0]["actual_result"], "SUCCESS");
-    assert_eq!(json["results"][1]["actual_result"], "FAILURE");
+    for profile in ["rfc5280", "webpki"] {
+        let out = certfleet(&["verify", "--limbo", arg(&path), "--profile", profile]);
+        assert_ok(&out);
+        let json = stdout_json(&out);
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["harness"], "certfleet");
+        assert_eq!(json["results"][0]["id"], "certfleet::good");
+        assert_eq!(json["results"][0]["actual_result"], "SUCCESS", "{profile}");
+        assert_eq!(json["results"][1]["actual_result"], "FAILURE", "{profile}");
+    }
+}
+
+#[test]
+fn the_webpki_profile_refuses_what_a_public_ca_may_not_issue() {
+    let dir = TempDir::new();
+    issued(&dir);
+    // 500 days: fine from a platform's CA, longer than a public CA may issue (398).
+    assert_ok(&certfleet(&[
+        "cert",
+        "issue",
+        "--ca",
+        arg(&dir.join("ca")),
+        "--cn",
+        "long.example.test",
+        "--days",
+        "500",
+        "--out",
+        arg(&dir.join("long")),
+    ]));
+    let root = dir.join("ca/root.crt");
+    let verify = |name: &str, profile: &[&str]| {
+        let leaf = dir.join(&format!("{name}.crt"));
+        let chain = dir.join(&format!("{name}.chain.crt"));
+        let args = [
+            "verify",
+            arg(&leaf),
+            "--trust",
+            arg(&root),
+            "--chain",
+            arg(&chain),
+            "--json",
+        ];
+        certfleet(&[&args[..], profile].concat())
+    };
+    assert_ok(&verify("api", &["--profile", "webpki"]));
+    assert_ok(&verify("long", &[]));
+    assert_ok(&verify("long", &["--profile", "rfc5280"]));
+    let refused = verify("long", &["--profile", "webpki"]);
+    assert_exit(&refused, 1);
+    let json = stdout_json(&refused);
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["code"], "baseline_requirements");
+    let reason = json["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("CN=long.example.test") && reason.contains("398 days"),
+        "{reason}"
+    );
+    assert_exit(&verify("long", &["--profile", "cabf"]), 2);
+    let help = stdout(&certfleet(&["verify", "--help"]));
+    assert!(
+        help.contains("--profile") && help.contains("webpki") && help.contains("Baseline"),
+        "{help}"
+    );
 }

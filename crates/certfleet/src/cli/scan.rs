@@ -1,5 +1,7 @@
 //! `certfleet scan TARGET...`: connect to each `HOST:PORT[/SNI]`, record the chain it
-//! presents and judge it (chain validity against `--trust` or the system roots,
+//! presents and judge it (chain validity against `--trust` or the system roots, by the
+//! `webpki` profile for the system roots and `rfc5280` for a trust file unless
+//! `--profile` says otherwise,
 //! hostname match, expiry state, lint findings), compare the deployed certificate with
 //! the one the running server manages for the name (drift), and record the results in
 //! that server. A progress bar on standard error when it is a terminal; `--json` prints
@@ -18,6 +20,7 @@ use super::Outcome;
 use crate::serve::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
 use certfleet_monitor::scan::{ScanOptions, ScanResult, Scanner, Target};
+use certfleet_pki::verify::Profile;
 use clap::Args;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
@@ -28,7 +31,7 @@ use std::time::Duration;
 /// Arguments of `scan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet scan web.example.test:443 10.0.0.5:8443/app.example.test '[::1]:9443'\n  certfleet scan 127.0.0.1:8443/app.example.test --trust ca/root.crt --json\n\nTARGET is HOST:PORT or HOST:PORT/SNI (IPv6 addresses in brackets). Without /SNI the\nhost is sent as SNI when it is a name; an IP address is matched against IP SANs.\n\nWhen the server given by --server/--data-dir answers, each SNI name is compared with\nthe certificate it manages for that name (drift) and the results are recorded there\n(GET /api/scans); otherwise one warning is printed and the scan goes on.\n\nExit status: 0 all fine, 1 a target is unreachable, expired, invalid (chain or\nhostname) or drifted, 2 bad usage."
+    after_help = "Examples:\n  certfleet scan web.example.test:443 10.0.0.5:8443/app.example.test '[::1]:9443'\n  certfleet scan 127.0.0.1:8443/app.example.test --trust ca/root.crt --json\n\nTARGET is HOST:PORT or HOST:PORT/SNI (IPv6 addresses in brackets). Without /SNI the\nhost is sent as SNI when it is a name; an IP address is matched against IP SANs.\n\nChains are judged against the system roots with the webpki profile (what public CAs may\nissue, as browsers hold them to it), against --trust FILE with rfc5280; --profile\nchooses.\n\nWhen the server given by --server/--data-dir answers, each SNI name is compared with\nthe certificate it manages for that name (drift) and the results are recorded there\n(GET /api/scans); otherwise one warning is printed and the scan goes on.\n\nExit status: 0 all fine, 1 a target is unreachable, expired, invalid (chain or\nhostname) or drifted, 2 bad usage."
 )]
 pub struct ScanArgs {
     /// Endpoints to scan: HOST:PORT or HOST:PORT/SNI.
@@ -41,6 +44,11 @@ pub struct ScanArgs {
     /// Password of a keystore trust store.
     #[arg(long, value_name = "P")]
     password: Option<String>,
+    /// Rules chains are judged by: webpki (RFC 5280 and the CA/Browser Forum Baseline
+    /// Requirements) or rfc5280. Default: webpki with the system roots, rfc5280 with a
+    /// trust file (a platform's own CA).
+    #[arg(long, value_parser = ["rfc5280", "webpki"])]
+    profile: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -75,10 +83,15 @@ impl ScanArgs {
             .map(|text| Target::parse(text))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let trust_anchors = trust_anchors(self.trust.as_deref(), self.password.as_deref())?;
+        let profile = match &self.profile {
+            Some(word) => word.parse()?,
+            None => default_profile(self.trust.as_deref()),
+        };
         let options = ScanOptions {
             timeout: Duration::from_secs(self.timeout),
             concurrency: self.concurrency,
             warn_days: self.warn_days,
+            profile,
         };
         let scanner = Scanner::new(&options, trust_anchors)?;
         let mut results = scan(&scanner, &targets)?;
@@ -138,6 +151,15 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// Endpoints verified against the system roots are public ones, held to the rules of
+/// public CAs; a trust file stands for a platform's own CA, judged by RFC 5280 alone.
+fn default_profile(trust: Option<&str>) -> Profile {
+    match trust {
+        None | Some("system") => Profile::WebPki,
+        Some(_) => Profile::Rfc5280,
+    }
 }
 
 /// The trust store: `system` (or none) for the system roots, else a trust file in any

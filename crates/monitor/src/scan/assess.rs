@@ -12,7 +12,7 @@ use crate::expiry::ExpiryState;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
 use certfleet_pki::lint::{codes, lint, LintInput};
-use certfleet_pki::verify::{verify, Purpose, VerifyRequest};
+use certfleet_pki::verify::{verify, Profile, Purpose, VerifyRequest};
 use rustls_pki_types::{CertificateDer, ServerName};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -26,6 +26,8 @@ pub struct Judge<'a> {
     pub now: OffsetDateTime,
     /// The warning window in days (`ok` / `warning`).
     pub warn_days: u32,
+    /// The rules the chain is judged by (`webpki` for public endpoints).
+    pub profile: Profile,
 }
 
 /// Judges what `target` presented in `handshake`.
@@ -70,6 +72,7 @@ pub fn assess(target: &Target, handshake: &Handshake, judge: &Judge<'_>) -> Scan
     request.intermediates = intermediates;
     request.at = judge.now;
     request.purpose = Purpose::Server;
+    request.profile = judge.profile;
     match verify(&request) {
         Ok(_) => result.chain_valid = Some(true),
         Err(failure) => {
@@ -195,6 +198,7 @@ mod tests {
             trust_anchors: root,
             now,
             warn_days: 14,
+            profile: Profile::Rfc5280,
         }
     }
 
@@ -220,6 +224,37 @@ mod tests {
         assert_eq!(result.chain.len(), 2);
         assert_eq!(result.chain[1].sha1_thumbprint, sha1_thumbprint(&pki.root));
         assert!(!result.has_problem(), "{:?}", result.problems());
+    }
+
+    #[test]
+    fn the_webpki_profile_refuses_what_a_public_ca_may_not_issue() {
+        let ca = init_ca("Scan Root", KeyAlgorithm::EcdsaP256, 3650, None).unwrap();
+        let pki = Pki {
+            root: ca.root_cert.clone(),
+            authority: Authority::new(ca.root_cert, ca.root_key, vec![]).unwrap(),
+        };
+        let target = Target::parse("web.example.test:443").unwrap();
+        let anchors = [pki.root.clone()];
+        let now = OffsetDateTime::now_utc();
+        let public = Judge {
+            profile: Profile::WebPki,
+            ..judge_at(&anchors, now)
+        };
+        let year = leaf(&pki, "web.example.test", &[], 365);
+        let result = assess(&target, &served(&year), &public);
+        assert_eq!(result.chain_valid, Some(true), "{:?}", result.chain_error);
+        // 500 days is longer than a public CA may issue for (398), fine for a private CA.
+        let long = leaf(&pki, "web.example.test", &[], 500);
+        let result = assess(&target, &served(&long), &public);
+        assert_eq!(result.chain_valid, Some(false));
+        assert_eq!(
+            result.chain_error_code,
+            Some(FailureCode::BaselineRequirements)
+        );
+        let why = result.chain_error.clone().unwrap();
+        assert!(why.contains("more than the 398 days"), "{why}");
+        let private = assess(&target, &served(&long), &judge_at(&anchors, now));
+        assert_eq!(private.chain_valid, Some(true));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::probe::{Handshake, Prober};
 use super::result::ScanResult;
 use super::target::Target;
 use crate::error::Result;
+use certfleet_pki::verify::Profile;
 use rustls_pki_types::CertificateDer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,9 @@ pub struct ScanOptions {
     pub concurrency: usize,
     /// The warning window in days.
     pub warn_days: u32,
+    /// The rules chains are judged by: [`Profile::WebPki`] for endpoints verified against
+    /// the public web roots, [`Profile::Rfc5280`] (the default) for a platform's own CA.
+    pub profile: Profile,
 }
 
 impl Default for ScanOptions {
@@ -37,6 +41,7 @@ impl Default for ScanOptions {
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
             warn_days: certfleet_pki::lint::DEFAULT_WARN_DAYS,
+            profile: Profile::Rfc5280,
         }
     }
 }
@@ -48,6 +53,7 @@ pub struct Scanner {
     trust_anchors: Arc<[CertificateDer<'static>]>,
     concurrency: usize,
     warn_days: u32,
+    profile: Profile,
 }
 
 impl Scanner {
@@ -58,6 +64,7 @@ impl Scanner {
             trust_anchors: trust_anchors.into(),
             concurrency: options.concurrency.max(1),
             warn_days: options.warn_days,
+            profile: options.profile,
         })
     }
 
@@ -76,6 +83,7 @@ impl Scanner {
                     trust_anchors: &self.trust_anchors,
                     now: OffsetDateTime::now_utc(),
                     warn_days: self.warn_days,
+                    profile: self.profile,
                 };
                 assess(target, &handshake, &judge)
             }
@@ -146,6 +154,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             concurrency: 2,
             warn_days: 14,
+            ..ScanOptions::default()
         };
         let scanner = Scanner::new(&options, vec![]).unwrap();
         let closed: Vec<Target> = (0..5)
