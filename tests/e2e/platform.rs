@@ -14,7 +14,10 @@
 //!   refused, the right reply imported ([`examples`]);
 //! - changes after the first apply (a new connection, a re-key, a lost file, a failed
 //!   reload) touch exactly what they must ([`changes`]);
-//! - bad models exit 2 naming the line or key and write nothing ([`bad_models`]).
+//! - bad models exit 2 naming the line or key and write nothing ([`bad_models`]);
+//! - reloads under `--root` only with `--reload`, `--no-reload`, pending reloads and
+//!   time limits ([`reloads`]); a model others can change, files certfleet did not
+//!   write, symbolic links out of the root, and modes under umask 000 ([`safety`]).
 
 mod bad_models;
 mod changes;
@@ -23,6 +26,8 @@ mod examples;
 mod guards;
 mod material;
 mod model;
+mod reloads;
+mod safety;
 mod tls;
 
 use crate::support::run::{arg, certfleet, describe, TempDir};
@@ -74,16 +79,21 @@ impl Run {
         path
     }
 
-    /// `certfleet <command> --model M --root R --json`, as run.
+    /// `certfleet <command> --model M --root R --json` (apply with `--reload`: the
+    /// copy's reloads only log), as run.
     pub fn run(&self, command: &str) -> Output {
-        certfleet(&[
+        let mut args = vec![
             command,
             "--model",
             arg(&self.model_file),
             "--root",
             arg(&self.root),
             "--json",
-        ])
+        ];
+        if command == "apply" {
+            args.push("--reload");
+        }
+        certfleet(&args)
     }
 
     /// `certfleet <command> ... --json`, which must succeed; its JSON.

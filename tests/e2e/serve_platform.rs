@@ -72,10 +72,11 @@ fn apply_through_api(server: &Server) -> Value {
     answer.json()
 }
 
-/// `certfleet COMMAND --model M --root R --data-dir SERVER_DATA --json` on the host,
-/// with the server's data directory (its master key), which must succeed; its JSON.
+/// `certfleet COMMAND --model M --root R --data-dir SERVER_DATA --json` on the host
+/// (apply with `--reload`: the model's reloads only log), with the server's data
+/// directory (its master key), which must succeed; its JSON.
 fn cli(run: &Run, server_data: &std::path::Path, command: &str) -> Value {
-    let out = crate::support::run::certfleet(&[
+    let mut args = vec![
         command,
         "--model",
         arg(&run.model_file),
@@ -84,7 +85,11 @@ fn cli(run: &Run, server_data: &std::path::Path, command: &str) -> Value {
         "--data-dir",
         arg(server_data),
         "--json",
-    ]);
+    ];
+    if command == "apply" {
+        args.push("--reload");
+    }
+    let out = crate::support::run::certfleet(&args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -343,7 +348,9 @@ fn a_model_writable_by_others_is_refused_unless_its_reloads_stay_pending() {
         run.reloads()
     );
 
-    // The reloads stay pending: the CLI's plan lists them, and nothing else.
+    // The reloads stay pending: the CLI's plan lists them, and nothing else (once the
+    // model is closed to others: the CLI refuses it as the server did).
+    std::fs::set_permissions(&run.model_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let plan = cli(&run, &server.data_dir, "plan");
     let mut pending: Vec<String> = changes(&plan)
         .iter()

@@ -3,7 +3,9 @@
 //!
 //! The evaluation does no writing itself: it returns the files to write (all at once, by
 //! the caller, atomically), the reload commands to run for services whose files changed,
-//! and the report. `plan` returns only the external CAs' keys and CSRs to write, which
+//! and the report. Before anything else it refuses what would make writing unsafe: under
+//! `--root`, a path that leaves the root through a symbolic link; in `apply`, a file at an
+//! output path that certfleet did not write (unless [`Options::adopt`]). `plan` returns only the external CAs' keys and CSRs to write, which
 //! the administrator needs before anything else can happen.
 
 use crate::ca::{anchor, internal_ca};
@@ -20,8 +22,9 @@ use crate::trust::{self, Anchor, Anchors};
 use certfleet_pki::authority::Authority;
 use certfleet_store::secrets::MasterKey;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -53,6 +56,9 @@ pub struct Options<'a> {
     pub load_ca: &'a dyn Fn(&Path) -> std::result::Result<Authority, String>,
     /// Told which service's certificate is being worked on (apply), for a progress line.
     pub progress: Option<&'a Progress>,
+    /// Take over files at output paths that certfleet did not write (`--adopt`); without
+    /// it apply refuses them, writing nothing.
+    pub adopt: bool,
 }
 
 /// One change, as `plan --json` and `apply --json` print it.
@@ -75,6 +81,8 @@ pub struct Reload {
     pub service: String,
     /// The command (`sh -c`).
     pub command: String,
+    /// How long it may run before it is killed.
+    pub timeout: Duration,
 }
 
 /// The result of one evaluation.
@@ -106,6 +114,9 @@ pub struct Evaluation {
     pub state_file: PathBuf,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsr>,
+    /// Existing files at output paths that certfleet did not write and a change would
+    /// overwrite (apply refuses them unless adopting).
+    pub unrecorded: Vec<PathBuf>,
 }
 
 fn read_model(path: &Path) -> Result<String> {
@@ -160,7 +171,14 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         state_dir: layout.state_dir().to_path_buf(),
         state_file: layout.state_file(),
         pending_csrs: Vec::new(),
+        unrecorded: Vec::new(),
     };
+    let confinement = layout.confinement()?;
+    let confine = |path: &Path| match &confinement {
+        Some(c) => c.check(path),
+        None => Ok(()),
+    };
+    confine(layout.state_dir())?;
 
     // Placing every output first refuses a bad path before anything is issued.
     // `placed[service][output]`, in model order.
@@ -171,6 +189,9 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     } else {
         None
     };
+    if let Some(dir) = &ca_dir {
+        confine(dir)?;
+    }
     for service in &platform.services {
         let mut paths = Vec::with_capacity(service.outputs.len());
         for output in &service.outputs {
@@ -184,6 +205,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 .place(&output.path)
                 .map_err(|e| at_line(e.to_string()))?;
             for (file, _) in render::files_of(output.format, &path) {
+                confine(&file)?;
                 if file.starts_with(layout.state_dir()) {
                     return Err(at_line(format!(
                         "{} is inside certfleet's state directory",
@@ -305,10 +327,16 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     let trust_sets = trust::derive(&platform, &anchors_of);
 
     // Outputs.
+    let recorded: BTreeSet<String> = prior_state
+        .outputs
+        .values()
+        .flat_map(|o| o.files.keys().cloned())
+        .collect();
     let run = OutputRun {
         loc: &loc,
         salt: &prior_state.salt,
         prior: &prior_state.outputs,
+        recorded: &recorded,
         master_key: opts.master_key,
         apply,
     };
@@ -321,12 +349,13 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         eval.files.extend(done.files);
         new_outputs.extend(done.records);
         any_keystore |= done.keystores;
+        eval.unrecorded.extend(done.unrecorded);
         let retry = prior_state.pending_reloads.contains(&service.name);
         if let (true, Some(command)) = (done.wrote || retry, &service.reload) {
             let reason = if done.wrote {
                 format!("its files changed: {command}")
             } else {
-                format!("its reload is still owed (the last apply did not run it, or it failed): {command}")
+                format!("its reload is pending: the last apply did not run it (held back by --root or --no-reload) or it failed: {command}")
             };
             eval.changes.push(Change {
                 service: service.name.clone(),
@@ -338,6 +367,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 eval.reloads.push(Reload {
                     service: service.name.clone(),
                     command: command.clone(),
+                    timeout: service.reload_timeout,
                 });
             }
         }
@@ -347,6 +377,11 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     }
     if any_keystore {
         eval.passwords_file = Some(layout.passwords_file());
+    }
+    if apply && !opts.adopt && !eval.unrecorded.is_empty() {
+        return Err(PlatformError::Unrecorded {
+            paths: std::mem::take(&mut eval.unrecorded),
+        });
     }
 
     if apply {
@@ -499,6 +534,7 @@ to = "gw"
             now: OffsetDateTime::now_utc(),
             load_ca: &load_ca,
             progress: None,
+            adopt: false,
         };
         let mut eval = evaluate(&opts, mode).unwrap();
         for f in std::mem::take(&mut eval.files) {
@@ -610,6 +646,7 @@ to = "gw"
             now: OffsetDateTime::now_utc(),
             load_ca: &load_ca,
             progress: None,
+            adopt: false,
         };
         let message = evaluate(&opts, Mode::Plan).unwrap_err().to_string();
         assert!(message.contains(":21: service.output.path:"), "{message}");

@@ -44,6 +44,22 @@ pub enum PlatformError {
         /// What failed.
         message: String,
     },
+    /// Something on disk makes going on unsafe: a model others may change, a path that
+    /// leaves `--root` through a symbolic link.
+    #[error("{}: {message}", path.display())]
+    Unsafe {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// Why, and what to do.
+        message: String,
+    },
+    /// Files at output paths that certfleet did not write (not in its state): apply
+    /// leaves them alone unless told to take them over.
+    #[error("{} file(s) at output paths were not written by certfleet and would be overwritten: {}; nothing was written. Move them away, or run apply with --adopt to take them over", paths.len(), shown(paths))]
+    Unrecorded {
+        /// The files, in model order.
+        paths: Vec<PathBuf>,
+    },
     /// The state directory holds something unreadable.
     #[error("{}: {message}", path.display())]
     State {
@@ -70,6 +86,14 @@ impl PlatformError {
             message: err.to_string(),
         }
     }
+}
+
+fn shown(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Result alias for this crate.

@@ -12,6 +12,7 @@
 //! - [`certs`]: issuing, renewing, re-keying, and importing external CA replies;
 //! - [`render`]: the bytes of each output format, and the digests compared across runs;
 //! - [`state`]: `state.json` and `passwords.json`;
+//! - [`guard`]: refusing a model that users other than its owner could change;
 //! - [`engine`]: one evaluation for `plan` or `apply`, returning changes, files to write,
 //!   reloads and the report; [`report`]: the per-service report and next steps.
 //!
@@ -30,6 +31,7 @@
 //!     now: time::OffsetDateTime::now_utc(),
 //!     load_ca: &load_ca,
 //!     progress: None,
+//!     adopt: false,
 //! };
 //! let plan = evaluate(&opts, Mode::Plan)?;
 //! for change in &plan.changes {
@@ -42,6 +44,7 @@ pub mod ca;
 pub mod certs;
 pub mod engine;
 mod error;
+pub mod guard;
 pub mod model;
 pub mod outputs;
 pub mod paths;

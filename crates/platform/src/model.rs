@@ -45,6 +45,8 @@ pub struct RawPlatform {
     pub days: Option<Spanned<i64>>,
     /// Accept `rsa1024` for legacy peers.
     pub allow_weak: Option<bool>,
+    /// How long a reload command may run before it is killed (`"60s"`, `"2m"`).
+    pub reload_timeout: Option<Text>,
 }
 
 /// `[[node]]`.
@@ -94,6 +96,8 @@ pub struct RawService {
     pub allowed_clients: Vec<Text>,
     /// Command run (`sh -c`) after its files changed.
     pub reload: Option<Text>,
+    /// This service's reload time limit, over `[platform] reload_timeout`.
+    pub reload_timeout: Option<Text>,
     /// Files it reads.
     #[serde(default)]
     pub output: Vec<Spanned<RawOutput>>,

@@ -1,6 +1,8 @@
 //! One service's output files: whether each must be written (a missing file, or a digest
 //! that differs from the one in `state.json`), its store password (from the model, from
 //! `passwords.json`, or generated under the secret policy), and in `apply` its bytes.
+//! A file already at an output path that certfleet did not write is named in the change
+//! and in [`ServiceOutputs::unrecorded`], for apply to refuse unless told to adopt it.
 
 use crate::certs::{Action, Material, Outcome, Status};
 use crate::engine::Change;
@@ -12,7 +14,7 @@ use crate::state::{OutputState, Passwords};
 use crate::trust::{Anchor, TrustSet};
 use certfleet_store::secrets::policy::SecretPolicy;
 use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -27,6 +29,8 @@ pub struct OutputRun<'a> {
     pub salt: &'a str,
     /// Outputs on record, by written path.
     pub prior: &'a BTreeMap<String, OutputState>,
+    /// Every file on record as written by certfleet (the `files` of each prior output).
+    pub recorded: &'a BTreeSet<String>,
     /// For `CRYPT:` passwords.
     pub master_key: Option<&'a MasterKey>,
     /// Render (apply) or only compare (plan).
@@ -48,6 +52,8 @@ pub struct ServiceOutputs {
     pub notes: Vec<String>,
     /// True when the service has a keystore output.
     pub keystores: bool,
+    /// Existing files that a change would overwrite and certfleet did not write.
+    pub unrecorded: Vec<PathBuf>,
 }
 
 /// Why files that should be current must be rewritten anyway: changed on disk since
@@ -133,9 +139,24 @@ impl OutputRun<'_> {
             path: Some(path.to_owned()),
             reason,
         };
+        // Existing files certfleet did not write, by output.
+        let mut foreign: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
         for (output, path) in service.outputs.iter().zip(paths) {
             let key = path.display().to_string();
             let prior = self.prior.get(&key);
+            if prior.is_none() {
+                let found: Vec<PathBuf> = render::files_of(output.format, path)
+                    .into_iter()
+                    .map(|(file, _)| file)
+                    .filter(|file| {
+                        std::fs::symlink_metadata(file).is_ok()
+                            && !self.recorded.contains(&file.display().to_string())
+                    })
+                    .collect();
+                if !found.is_empty() {
+                    foreign.insert(key.clone(), found);
+                }
+            }
             // The certificate, when the format needs one.
             let leaf: Option<&Material> = match (&outcome.status, output.format.needs_leaf()) {
                 (_, false) => None,
@@ -242,6 +263,18 @@ impl OutputRun<'_> {
                         ));
                     }
                 }
+            }
+        }
+        for change in &mut result.changes {
+            let found = change.path.as_ref().and_then(|p| foreign.remove(p));
+            if let Some(found) = found {
+                for file in &found {
+                    change.reason.push_str(&format!(
+                        "; {} exists and was not written by certfleet: apply refuses to overwrite it unless given --adopt",
+                        file.display()
+                    ));
+                }
+                result.unrecorded.extend(found);
             }
         }
         Ok(result)

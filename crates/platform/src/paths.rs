@@ -4,7 +4,7 @@
 //! - base = `--root DIR` when given, else the model file's directory.
 //! - With `--root`, every path written is under DIR: an absolute output path `/opt/x`
 //!   becomes `DIR/opt/x`, a relative one is relative to DIR, and no path may climb out of
-//!   DIR with `..`.
+//!   DIR with `..`, nor through a symbolic link ([`Layout::confinement`]).
 //! - State: `base/.certfleet/<platform>/` holding `state.json`, `passwords.json`,
 //!   `next-steps.txt`, `keys/<service>.key`, `certs/<service>.crt`, `csr/<service>.csr`
 //!   and `replies/<service>.crt` (where the administrator puts an external CA's reply).
@@ -134,6 +134,17 @@ impl Layout {
         self.state.join("replies").join(format!("{service}.crt"))
     }
 
+    /// Under `--root`, a check that paths stay inside the root once symbolic links are
+    /// followed (the root itself may be a link); `None` without `--root`.
+    pub fn confinement(&self) -> Result<Option<Confinement>> {
+        if !self.rooted {
+            return Ok(None);
+        }
+        Ok(Some(Confinement {
+            root: resolve_existing(&self.base)?,
+        }))
+    }
+
     /// The directories under the state directory that must be private (0700).
     pub fn private_dirs(&self) -> Vec<PathBuf> {
         vec![
@@ -144,6 +155,56 @@ impl Layout {
             self.state.join("replies"),
         ]
     }
+}
+
+/// The root as resolved on disk, against which written paths are checked.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    root: PathBuf,
+}
+
+impl Confinement {
+    /// Refuses `path` when, following the symbolic links of the part that exists, it
+    /// lands outside the root, or passes through a link that points nowhere.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        let resolved = resolve_existing(path)?;
+        if resolved.starts_with(&self.root) {
+            return Ok(());
+        }
+        Err(PlatformError::Unsafe {
+            path: path.to_path_buf(),
+            message: format!(
+                "leaves the root {} through a symbolic link (it resolves to {}); with --root every file stays under it",
+                self.root.display(),
+                resolved.display()
+            ),
+        })
+    }
+}
+
+/// `path` with its longest existing part resolved (symbolic links followed) and the rest
+/// appended as written.
+fn resolve_existing(path: &Path) -> Result<PathBuf> {
+    let mut existing = path;
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    loop {
+        if std::fs::symlink_metadata(existing).is_ok() {
+            break;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return Ok(path.to_path_buf()),
+        }
+    }
+    let mut resolved = std::fs::canonicalize(existing).map_err(|e| PlatformError::Unsafe {
+        path: existing.to_path_buf(),
+        message: format!("cannot be resolved ({e}); a symbolic link that points nowhere?"),
+    })?;
+    resolved.extend(rest.iter().rev());
+    Ok(resolved)
 }
 
 /// Lexical normalisation: drops `.`, folds `..` into its parent (never above the root).
@@ -228,5 +289,30 @@ mod tests {
         assert_eq!(layout.place("a/../b").unwrap(), PathBuf::from("/r/b"));
         assert!(layout.place("/").is_err());
         assert!(layout.place(".").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_out_of_the_root_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::create_dir_all(root.join("opt")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("opt/escape")).unwrap();
+        std::os::unix::fs::symlink(root.join("opt"), root.join("inside")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), root.join("dangling")).unwrap();
+        let layout = Layout::new(Path::new("m.toml"), Some(&root), "p", dir.path());
+        let confinement = layout.confinement().unwrap().unwrap();
+        confinement.check(&root.join("opt/new/a.pem")).unwrap();
+        confinement.check(&root.join("inside/a.pem")).unwrap();
+        let err = confinement
+            .check(&root.join("opt/escape/x/a.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("through a symbolic link"), "{err}");
+        assert!(confinement.check(&root.join("dangling/a.pem")).is_err());
+        let unrooted = Layout::new(Path::new("m.toml"), None, "p", dir.path());
+        assert!(unrooted.confinement().unwrap().is_none());
     }
 }

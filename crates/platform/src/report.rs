@@ -364,9 +364,7 @@ pub fn service_report(
     let mut allowed = Vec::new();
     for client in &service.allowed_clients {
         let status = platform
-            .services
-            .iter()
-            .position(|s| &s.name == client)
+            .position(client)
             .and_then(|i| outcomes.get(i))
             .map(|o| &o.status);
         match status {

@@ -4,6 +4,7 @@
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::names::San;
 use certfleet_pki::profile::Usage;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Who issues a service's certificate.
@@ -218,6 +219,8 @@ pub struct Service {
     pub allowed_clients: Vec<String>,
     /// Reload command.
     pub reload: Option<String>,
+    /// How long the reload command may run before it is killed.
+    pub reload_timeout: std::time::Duration,
     /// Output files.
     pub outputs: Vec<Output>,
 }
@@ -246,12 +249,42 @@ pub struct Platform {
     pub services: Vec<Service>,
     /// Connections, in model order.
     pub connections: Vec<Connection>,
+    /// Each service's index in `services`, by name.
+    index: BTreeMap<String, usize>,
 }
 
 impl Platform {
+    /// A platform of these services and connections (names already checked unique).
+    pub fn new(
+        name: String,
+        ca_dir: String,
+        ca_key: KeyAlgorithm,
+        services: Vec<Service>,
+        connections: Vec<Connection>,
+    ) -> Self {
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        Platform {
+            name,
+            ca_dir,
+            ca_key,
+            services,
+            connections,
+            index,
+        }
+    }
+
+    /// The position of the service called `name` in `services`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
     /// The service called `name`.
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
+        self.position(name).and_then(|i| self.services.get(i))
     }
 
     /// True when any service is issued by the internal CA.

@@ -116,6 +116,7 @@ pub fn record_reloads(path: &Path, succeeded: &[String]) -> Result<()> {
     }
     let mut state = State::load(path)?;
     let before = state.pending_reloads.len();
+    let succeeded: BTreeSet<&String> = succeeded.iter().collect();
     state.pending_reloads.retain(|s| !succeeded.contains(s));
     if state.pending_reloads.len() == before {
         return Ok(());

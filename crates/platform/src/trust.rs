@@ -8,7 +8,7 @@
 //! Each trusted certificate carries the reasons it is there, deduplicated.
 
 use crate::spec::Platform;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A certificate some service must trust.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,11 @@ pub struct TrustSet {
     pub unknown: Vec<String>,
     /// Remarks for the report (public roots, chains an external CA did not send).
     pub notes: Vec<String>,
+    /// Index of each certificate in `entries`, by DER, and the (entry, reason) pairs and
+    /// unknown lines already there: each addition is a look-up, not a scan.
+    by_der: HashMap<Vec<u8>, usize>,
+    reasons: HashSet<(usize, String)>,
+    unknown_seen: HashSet<String>,
 }
 
 impl TrustSet {
@@ -61,16 +66,23 @@ impl TrustSet {
         match anchors {
             Anchors::Known(list) => {
                 for anchor in list {
-                    match self.entries.iter_mut().find(|e| e.anchor.der == anchor.der) {
-                        Some(entry) => {
-                            if !entry.because.iter().any(|b| b == because) {
-                                entry.because.push(because.to_owned());
+                    match self.by_der.get(&anchor.der) {
+                        Some(&index) => {
+                            if self.reasons.insert((index, because.to_owned())) {
+                                if let Some(entry) = self.entries.get_mut(index) {
+                                    entry.because.push(because.to_owned());
+                                }
                             }
                         }
-                        None => self.entries.push(TrustEntry {
-                            anchor: anchor.clone(),
-                            because: vec![because.to_owned()],
-                        }),
+                        None => {
+                            let index = self.entries.len();
+                            self.by_der.insert(anchor.der.clone(), index);
+                            self.reasons.insert((index, because.to_owned()));
+                            self.entries.push(TrustEntry {
+                                anchor: anchor.clone(),
+                                because: vec![because.to_owned()],
+                            });
+                        }
                     }
                 }
                 if list.is_empty() {
@@ -81,7 +93,7 @@ impl TrustSet {
             }
             Anchors::Unknown(why) => {
                 let line = format!("{peer}: {why}");
-                if !self.unknown.contains(&line) {
+                if self.unknown_seen.insert(line.clone()) {
                     self.unknown.push(line);
                 }
             }
@@ -121,13 +133,15 @@ pub fn derive(
             }
         }
     }
+    let mtls_pairs: BTreeSet<(&str, &str)> = platform
+        .connections
+        .iter()
+        .filter(|c| c.mtls)
+        .map(|c| (c.from.as_str(), c.to.as_str()))
+        .collect();
     for service in &platform.services {
         for client in &service.allowed_clients {
-            let mtls = platform
-                .connections
-                .iter()
-                .any(|c| c.mtls && &c.from == client && c.to == service.name);
-            if mtls {
+            if mtls_pairs.contains(&(client.as_str(), service.name.as_str())) {
                 // Already trusted, for the connection itself.
                 continue;
             }

@@ -190,14 +190,18 @@ fn a_failed_reload_is_retried_by_the_next_apply() {
     )
     .unwrap();
     let run = |command: &str| {
-        certfleet(&[
+        let mut args = vec![
             command,
             "--model",
             arg(&model),
             "--root",
             arg(&root),
             "--json",
-        ])
+        ];
+        if command == "apply" {
+            args.push("--reload");
+        }
+        certfleet(&args)
     };
     let first = run("apply");
     assert_eq!(
@@ -239,7 +243,14 @@ fn a_failed_reload_is_one_line_on_stderr_in_both_modes() {
     // A master key in certfleet's environment must not reach the reload's output.
     let master_key = "Y2VydGZsZWV0IGUyZSByZWxvYWQgbWFzdGVyIGtleSE=";
     let apply = |json: bool| {
-        let mut args = vec!["apply", "--model", arg(&model), "--root", arg(&root)];
+        let mut args = vec![
+            "apply",
+            "--model",
+            arg(&model),
+            "--root",
+            arg(&root),
+            "--reload",
+        ];
         if json {
             args.push("--json");
         }

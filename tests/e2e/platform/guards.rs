@@ -52,7 +52,7 @@ fn a_crypt_password_opens_only_with_the_master_key() {
     );
     std::fs::write(&run.model_file, text).unwrap();
     let args = |command: &'static str| {
-        vec![
+        let mut args = vec![
             command,
             "--model",
             arg(&run.model_file),
@@ -61,7 +61,11 @@ fn a_crypt_password_opens_only_with_the_master_key() {
             "--data-dir",
             arg(&nodata),
             "--json",
-        ]
+        ];
+        if command == "apply" {
+            args.push("--reload");
+        }
+        args
     };
 
     // Without the master key: refused, naming the CRYPT value's place, nothing written.

@@ -8,6 +8,7 @@ use super::Outcome;
 use crate::platform_run::{apply, plan, ReloadResult, Reloads, Target};
 use anyhow::{Context, Result};
 use certfleet_platform::engine::{Change, Progress};
+use certfleet_platform::guard::refuse_model_writable_by_others;
 use certfleet_store::secrets::MasterKey;
 use clap::Args;
 use std::io::IsTerminal;
@@ -16,10 +17,11 @@ use std::path::PathBuf;
 /// The flags `plan` and `apply` share.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The platform model (TOML).
+    /// The platform model (TOML). Refused when users other than its owner could change it.
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
-    /// Write every file under DIR (outputs, CA, state) instead of the real paths.
+    /// Write every file under DIR (outputs, CA, state) instead of the real paths; apply
+    /// then runs no reload command unless --reload is given.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Data directory holding the master key for CRYPT: passwords (or CERTFLEET_MASTER_KEY).
@@ -33,7 +35,7 @@ pub struct ModelArgs {
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload; nothing when the\nplatform is current. One exception to writing nothing: for a service with\nca = \"external\", plan writes its CSR (STATE/csr/SERVICE.csr) and keeps the CSR's key\nin the state directory (STATE/keys/SERVICE.key, mode 0600), so the request can go to\nthe CA before the first apply. STATE is BASE/.certfleet/PLATFORM, BASE being --root or\nthe model's directory."
+    after_help = "Example:\n  certfleet plan --model examples/quality-management.toml --root /tmp/stage\n\nShows what apply would issue, renew, re-key, write and reload (a reload the last\napply held back or that failed is listed as pending); nothing when the platform is\ncurrent. A file already at an output path that certfleet did not write is named:\napply refuses it unless given --adopt. One exception to writing nothing: for a\nservice with ca = \"external\", plan writes its CSR (STATE/csr/SERVICE.csr) and keeps\nthe CSR's key in the state directory (STATE/keys/SERVICE.key, mode 0600), so the\nrequest can go to the CA before the first apply. STATE is BASE/.certfleet/PLATFORM,\nBASE being --root or the model's directory. A model (or its directory) writable by\nother users is refused."
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -43,21 +45,36 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600), runs reload commands of services whose files changed (a failed one is a\nline on stderr and exit 1), and writes STATE/next-steps.txt. Like plan, it writes the\nCSR (STATE/csr/SERVICE.csr) and keeps its key (STATE/keys/SERVICE.key) for every\nca = \"external\" service still waiting for its CA. STATE is BASE/.certfleet/PLATFORM,\nBASE being --root or the model's directory."
+    after_help = "Example:\n  certfleet apply --model examples/quality-management.toml --root /tmp/stage --json\n\nIssues and renews certificates, writes every output atomically (keys and keystores\nmode 0600, new directories 0700), runs the reload commands of services whose files\nchanged (each killed after its reload_timeout, 60 s by default; a failed one is a line\non stderr with what it wrote there, and exit 1), and writes STATE/next-steps.txt.\nWith --root no reload runs unless --reload is given; --no-reload holds them back on\nthe real paths too. A reload not run stays pending: plan lists it and the next apply\nthat runs reloads runs it. A file at an output path that certfleet did not write is\nrefused, and nothing is written, unless --adopt (or --force) takes it over. Like plan,\nit writes the CSR (STATE/csr/SERVICE.csr) and keeps its key (STATE/keys/SERVICE.key)\nfor every ca = \"external\" service still waiting for its CA. STATE is\nBASE/.certfleet/PLATFORM, BASE being --root or the model's directory."
 )]
 pub struct ApplyArgs {
     #[command(flatten)]
     model: ModelArgs,
+    /// Run the reload commands even with --root (they run as you, on this host).
+    #[arg(long, conflicts_with = "no_reload")]
+    reload: bool,
+    /// Run no reload command; each stays pending for a later apply.
+    #[arg(long)]
+    no_reload: bool,
+    /// Take over files at output paths that certfleet did not write: overwrite them and
+    /// manage them from now on.
+    #[arg(long)]
+    adopt: bool,
+    /// Overwrite files at output paths that certfleet did not write (as --adopt).
+    #[arg(long)]
+    force: bool,
 }
 
 impl ModelArgs {
     /// Runs `work` on this model with the data directory's master key, showing a progress
     /// line on stderr while keys are made (RSA 4096 takes a while), only in text mode on
-    /// a terminal.
+    /// a terminal. The model is refused first when others could change it.
     fn with_target<T>(
         &self,
+        adopt: bool,
         work: impl FnOnce(&Target<'_>, Option<&Progress>) -> Result<T>,
     ) -> Result<T> {
+        refuse_model_writable_by_others(&self.model)?;
         let master_key = MasterKey::load(&self.data_dir)
             .with_context(|| format!("{}: master key", self.data_dir.display()))?;
         let cwd = std::env::current_dir().context("the current directory")?;
@@ -66,6 +83,7 @@ impl ModelArgs {
             root: self.root.as_deref(),
             cwd: &cwd,
             master_key: master_key.as_ref(),
+            adopt,
         };
         let show_progress = !self.json && std::io::stderr().is_terminal();
         let progress = |done: usize, total: usize, service: &str| {
@@ -79,15 +97,17 @@ impl ModelArgs {
     }
 }
 
-/// One line on stderr per failed reload, in text and JSON mode alike: the service and
-/// how the command ended; neither its output nor its environment.
+/// Lines on stderr per failed reload, in text and JSON mode alike: the service, how the
+/// command ended, and the last lines it wrote to stderr (never its environment).
 fn report_failed_reloads(reloads: &[ReloadResult]) {
-    for r in reloads {
-        if let Some(failure) = &r.failure {
-            eprintln!(
-                "error: the reload command of service '{}' failed ({failure})",
-                r.service
-            );
+    for r in reloads.iter().filter(|r| !r.ok && !r.skipped) {
+        eprintln!(
+            "error: the reload command of service '{}' failed ({})",
+            r.service,
+            r.failure.as_deref().unwrap_or("unknown")
+        );
+        for line in r.stderr.iter().flat_map(|e| e.lines()) {
+            eprintln!("  {line}");
         }
     }
 }
@@ -118,7 +138,7 @@ fn print_changes(changes: &[Change], empty: &str) {
 
 impl PlanArgs {
     pub fn run(self) -> Result<Outcome> {
-        let report = self.model.with_target(plan)?;
+        let report = self.model.with_target(false, plan)?;
         if self.model.json {
             print_json(&report)?;
         } else {
@@ -126,6 +146,14 @@ impl PlanArgs {
                 &report.changes,
                 &format!("Platform '{}' is current: no changes.", report.platform),
             );
+            if !report.unrecorded_files.is_empty() {
+                println!(
+                    "\nNot written by certfleet (apply refuses to overwrite them unless given --adopt):"
+                );
+                for file in &report.unrecorded_files {
+                    println!("  {file}");
+                }
+            }
             for p in &report.pending_csrs {
                 println!(
                     "\n{}: CSR waiting at {}; put the CA's reply at {}",
@@ -139,9 +167,18 @@ impl PlanArgs {
 
 impl ApplyArgs {
     pub fn run(self) -> Result<Outcome> {
+        // Under --root the reload commands are not the staged copy's: they act on this
+        // host, so they run only when asked for.
+        let reloads = if self.no_reload || (self.model.root.is_some() && !self.reload) {
+            Reloads::Skip
+        } else {
+            Reloads::Run
+        };
         let report = self
             .model
-            .with_target(|target, progress| apply(target, progress, Reloads::Run))?;
+            .with_target(self.adopt || self.force, |target, progress| {
+                apply(target, progress, reloads)
+            })?;
         report_failed_reloads(&report.reloads);
         if self.model.json {
             print_json(&report)?;
@@ -151,8 +188,26 @@ impl ApplyArgs {
                 &format!("Platform '{}' is current: nothing to do.", report.platform),
             );
             println!("\n{} file(s) written.", report.files_written);
-            for r in report.reloads.iter().filter(|r| r.ok) {
-                println!("reloaded {}: {}", r.service, r.command);
+            for r in &report.reloads {
+                if r.ok {
+                    println!("reloaded {}: {}", r.service, r.command);
+                } else if r.skipped {
+                    println!(
+                        "reload pending for {} (not run{}): {}",
+                        r.service,
+                        if self.model.root.is_some() && !self.no_reload {
+                            " under --root; --reload runs it"
+                        } else {
+                            "; an apply without --no-reload runs it"
+                        },
+                        r.command
+                    );
+                } else {
+                    println!(
+                        "reload pending for {} (it failed): {}",
+                        r.service, r.command
+                    );
+                }
             }
             println!("\n{}", report.next_steps);
             println!("(saved in {})", report.next_steps_file);

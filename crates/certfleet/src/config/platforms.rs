@@ -9,7 +9,6 @@
 
 use super::raw::RawPlatform;
 use anyhow::{bail, Context, Result};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// One `[[platform]]`, checked.
@@ -53,7 +52,8 @@ fn platform_config(block: RawPlatform, cwd: &Path) -> Result<PlatformConfig> {
     let run_reloads = block.run_reloads.unwrap_or(true);
     let platform = certfleet_platform::engine::load_model(&model).context("model")?;
     if run_reloads {
-        refuse_writable_by_others(&model)?;
+        certfleet_platform::guard::refuse_model_writable_by_others(&model)
+            .context("model (or set run_reloads = false)")?;
     }
     let root = match block.root.as_deref() {
         Some("") => bail!("root: must name a directory (or leave the key out)"),
@@ -68,38 +68,10 @@ fn platform_config(block: RawPlatform, cwd: &Path) -> Result<PlatformConfig> {
     })
 }
 
-/// Refuses a model that users other than its owner could change (group- or
-/// world-writable), or replace (in a world-writable directory without the sticky bit).
-fn refuse_writable_by_others(model: &Path) -> Result<()> {
-    let mode = std::fs::metadata(model)
-        .with_context(|| format!("model: {}", model.display()))?
-        .permissions()
-        .mode();
-    if mode & 0o022 != 0 {
-        bail!(
-            "model: {} is writable by other users (mode {:o}) and its reload commands would run as this server's user; `chmod go-w` it, or set run_reloads = false",
-            model.display(),
-            mode & 0o777
-        );
-    }
-    if let Some(dir) = model.parent() {
-        let dir_mode = std::fs::metadata(dir)
-            .with_context(|| format!("model: {}", dir.display()))?
-            .permissions()
-            .mode();
-        if dir_mode & 0o002 != 0 && dir_mode & 0o1000 == 0 {
-            bail!(
-                "model: its directory {} is writable by every user, who could replace the model and its reload commands; move the model, or set run_reloads = false",
-                dir.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     const MODEL: &str = "[platform]\nname = \"qms\"\nca = \"self-signed\"\n\n[[node]]\nname = \"n1\"\nfqdn = \"n1.example.test\"\n\n[[service]]\nname = \"web\"\nnode = \"n1\"\nusage = \"server\"\nreload = \"true\"\n\n[[service.output]]\nformat = \"pem-pair\"\npath = \"out/web\"\n";
 

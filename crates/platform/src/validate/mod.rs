@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use toml::Spanned;
 
+mod duration;
+
 const DEFAULT_DAYS: u32 = 397;
 
 /// Names used as file names in the state directory: letters, digits, `.`, `_`, `-`.
@@ -97,6 +99,10 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         Some(d) => days(loc, d, "platform.days")?,
         None => DEFAULT_DAYS,
     };
+    let reload_timeout = match &p.reload_timeout {
+        Some(t) => duration::time_limit(loc, t, "platform.reload_timeout")?,
+        None => duration::DEFAULT_RELOAD_TIMEOUT,
+    };
     let ca_dir = match &p.ca_dir {
         Some(d) if d.get_ref().trim().is_empty() => {
             return Err(loc.at(d, "platform.ca_dir", "must not be empty"))
@@ -105,11 +111,12 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         None => "ca".to_owned(),
     };
 
-    let mut nodes: Vec<Node> = Vec::new();
+    // By name, so services find their node in O(log n).
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     for raw_node in &raw.node {
         let n = raw_node.get_ref();
         check_name(loc, &n.name, "node.name")?;
-        if nodes.iter().any(|x| &x.name == n.name.get_ref()) {
+        if nodes.contains_key(n.name.get_ref()) {
             return Err(loc.at(
                 &n.name,
                 "node.name",
@@ -123,11 +130,14 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
             .iter()
             .map(|i| ip(loc, i, "node.ips"))
             .collect::<Result<Vec<_>>>()?;
-        nodes.push(Node {
-            name: n.name.get_ref().clone(),
-            fqdn: n.fqdn.get_ref().to_ascii_lowercase(),
-            ips,
-        });
+        nodes.insert(
+            n.name.get_ref().clone(),
+            Node {
+                name: n.name.get_ref().clone(),
+                fqdn: n.fqdn.get_ref().to_ascii_lowercase(),
+                ips,
+            },
+        );
     }
 
     // Names first, so connections and allowed_clients can refer forward.
@@ -157,6 +167,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
     };
 
     let mut connections = Vec::new();
+    let mut connected: BTreeSet<(&str, &str)> = BTreeSet::new();
     // Roles the connections give each service, for the default usage and for checks.
     let mut is_server_of: BTreeSet<String> = BTreeSet::new();
     let mut mtls_client: BTreeSet<String> = BTreeSet::new();
@@ -174,10 +185,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
                 "a service does not connect to itself",
             ));
         }
-        if connections
-            .iter()
-            .any(|x: &Connection| &x.from == c.from.get_ref() && &x.to == c.to.get_ref())
-        {
+        if !connected.insert((c.from.get_ref(), c.to.get_ref())) {
             return Err(loc.at(
                 &c.from,
                 "connection",
@@ -226,6 +234,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
                 issuer: default_issuer,
                 days: default_days,
                 allow_weak,
+                reload_timeout,
             },
             is_server_of.contains(raw_service.get_ref().name.get_ref()),
             mtls_client.contains(raw_service.get_ref().name.get_ref()),
@@ -252,13 +261,13 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
         other => other,
     };
-    Ok(Platform {
-        name: p.name.get_ref().clone(),
+    Ok(Platform::new(
+        p.name.get_ref().clone(),
         ca_dir,
         ca_key,
         services,
         connections,
-    })
+    ))
 }
 
 struct Defaults {
@@ -266,36 +275,34 @@ struct Defaults {
     issuer: IssuerKind,
     days: u32,
     allow_weak: bool,
+    reload_timeout: std::time::Duration,
 }
 
 fn build_service(
     loc: &Locator,
     raw: &Spanned<RawService>,
-    nodes: &[Node],
+    nodes: &BTreeMap<String, Node>,
     defaults: Defaults,
     is_server: bool,
     is_mtls_client: bool,
 ) -> Result<Service> {
     let s = raw.get_ref();
     let name = s.name.get_ref().clone();
-    let node = nodes
-        .iter()
-        .find(|n| &n.name == s.node.get_ref())
-        .ok_or_else(|| {
-            loc.at(
-                &s.node,
-                "service.node",
-                format!(
-                    "service '{name}' runs on node '{}', which is not defined (nodes: {})",
-                    s.node.get_ref(),
-                    nodes
-                        .iter()
-                        .map(|n| n.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+    let node = nodes.get(s.node.get_ref()).ok_or_else(|| {
+        loc.at(
+            &s.node,
+            "service.node",
+            format!(
+                "service '{name}' runs on node '{}', which is not defined (nodes: {})",
+                s.node.get_ref(),
+                nodes
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
     let usage = match &s.usage {
         Some(u) => u
             .get_ref()
@@ -378,6 +385,10 @@ fn build_service(
         Some(r) => Some(r.get_ref().clone()),
         None => None,
     };
+    let reload_timeout = match &s.reload_timeout {
+        Some(t) => duration::time_limit(loc, t, "service.reload_timeout")?,
+        None => defaults.reload_timeout,
+    };
     let outputs = s
         .output
         .iter()
@@ -402,6 +413,7 @@ fn build_service(
             .map(|c| c.get_ref().clone())
             .collect(),
         reload,
+        reload_timeout,
         outputs,
     })
 }
@@ -593,13 +605,11 @@ fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> 
 /// Connections and allow-lists against the usages: an mTLS client needs a client
 /// certificate, a server a server certificate.
 fn check_roles(loc: &Locator, raw: &RawModel, services: &[Service]) -> Result<()> {
-    let usage_of = |name: &str| {
-        services
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.usage)
-            .unwrap_or(Usage::Both)
-    };
+    let usages: BTreeMap<&str, Usage> = services
+        .iter()
+        .map(|s| (s.name.as_str(), s.usage))
+        .collect();
+    let usage_of = |name: &str| usages.get(name).copied().unwrap_or(Usage::Both);
     for raw_conn in &raw.connection {
         let c = raw_conn.get_ref();
         let server_usage = usage_of(c.to.get_ref());

@@ -148,6 +148,9 @@ pub struct PlanJson {
     pub state_dir: String,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsrJson>,
+    /// Files at output paths that certfleet did not write; apply refuses to overwrite
+    /// them unless told to adopt them.
+    pub unrecorded_files: Vec<String>,
 }
 
 /// How one reload command ended.
@@ -161,8 +164,18 @@ pub struct ReloadJson {
     pub ok: bool,
     /// Not run (`run_reloads = false`); it stays pending.
     pub skipped: bool,
+    /// Not done yet (skipped or failed): the next apply runs it again.
+    pub pending: bool,
+    /// Killed for running past its time limit (`reload_timeout`).
+    pub timed_out: bool,
+    /// Its time limit, in seconds.
+    pub timeout_secs: u64,
     /// Its exit status, when it exited.
     pub exit_status: Option<i32>,
+    /// Its exit code, when it exited (the same as `exit_status`).
+    pub exit_code: Option<i32>,
+    /// The last lines it wrote to stderr, when it failed.
+    pub stderr: Option<String>,
     /// The last lines it printed, when it failed.
     pub output: Option<String>,
 }

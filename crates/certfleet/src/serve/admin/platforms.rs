@@ -216,6 +216,7 @@ async fn run_on_model<T: Send + 'static>(
             root: config.root.as_deref(),
             cwd: &cwd,
             master_key: Some(&master_key),
+            adopt: false,
         })
     })
     .await
@@ -233,9 +234,12 @@ fn answer(name: &str, err: &anyhow::Error) -> ApiError {
         ));
     }
     match err.downcast_ref::<PlatformError>() {
-        Some(model @ (PlatformError::Model { .. } | PlatformError::Reply { .. })) => {
-            ApiError::unprocessable(format!("platform {name}: {model}"))
-        }
+        Some(
+            model @ (PlatformError::Model { .. }
+            | PlatformError::Reply { .. }
+            | PlatformError::Unsafe { .. }
+            | PlatformError::Unrecorded { .. }),
+        ) => ApiError::unprocessable(format!("platform {name}: {model}")),
         _ => ApiError::internal(format!("platform {name}: {err:#}")),
     }
 }

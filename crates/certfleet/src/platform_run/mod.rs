@@ -1,8 +1,13 @@
 //! Carrying out `plan` and `apply` on a platform model (SPEC C6), for the command line
 //! and for the server's `/api/platforms/...` alike. The platform crate works everything
 //! out; this module loads the CA, writes the files it returns all at once (temporary
-//! files renamed into place, keys and keystores 0600), takes the per-platform apply
-//! lock, and runs the reload commands. Printing is the caller's.
+//! files renamed into place, keys and keystores 0600, directories it creates 0700), takes
+//! the per-platform apply lock, and runs the reload commands ([`reload`]) unless they are
+//! held back, in which case they stay pending. Printing is the caller's.
+
+mod reload;
+
+pub use reload::ReloadResult;
 
 use crate::ca_dir::load_issuing_ca;
 use crate::files::{Mode as FileMode, OutputSet};
@@ -10,7 +15,7 @@ use anyhow::{Context, Result};
 use certfleet_platform::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
 use certfleet_platform::report::{PendingCsr, ServiceReport};
 use certfleet_platform::spec::Connection;
-use certfleet_store::secrets::{ensure_private_dir, MasterKey, MASTER_KEY_ENV};
+use certfleet_store::secrets::MasterKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +29,8 @@ pub struct Target<'a> {
     pub cwd: &'a Path,
     /// The master key for `CRYPT:` passwords, when there is one.
     pub master_key: Option<&'a MasterKey>,
+    /// Take over files at output paths that certfleet did not write (`apply --adopt`).
+    pub adopt: bool,
 }
 
 /// Whether `apply` runs the model's reload commands.
@@ -31,7 +38,8 @@ pub struct Target<'a> {
 pub enum Reloads {
     /// Run each one (`sh -c`).
     Run,
-    /// Run none: each is reported as skipped and stays pending for the next apply.
+    /// Run none: each is reported as skipped and stays pending for the next apply
+    /// (`--no-reload`, `--root` without `--reload`, `run_reloads = false`).
     Skip,
 }
 
@@ -51,6 +59,9 @@ pub struct PlanReport {
     pub state_dir: String,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsr>,
+    /// Files at output paths that certfleet did not write, which apply refuses to
+    /// overwrite unless given `--adopt`.
+    pub unrecorded_files: Vec<String>,
 }
 
 impl PlanReport {
@@ -63,29 +74,13 @@ impl PlanReport {
             connections: eval.connections,
             state_dir: eval.state_dir.display().to_string(),
             pending_csrs: eval.pending_csrs,
+            unrecorded_files: eval
+                .unrecorded
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
         }
     }
-}
-
-/// How one reload command ended.
-#[derive(Debug, Serialize)]
-pub struct ReloadResult {
-    /// The service.
-    pub service: String,
-    /// The command.
-    pub command: String,
-    /// Whether it ran and exited 0.
-    pub ok: bool,
-    /// Not run, because reloads are off for this platform; it stays pending.
-    pub skipped: bool,
-    /// Its exit status, when it exited.
-    pub exit_status: Option<i32>,
-    /// The last lines the command printed, when it failed.
-    pub output: Option<String>,
-    /// How it ended when it failed (`exit status: 3`, `signal: 9 (SIGKILL)`, or why it
-    /// could not run), for the line on stderr.
-    #[serde(skip)]
-    pub failure: Option<String>,
 }
 
 /// What `apply` did (`apply --json`, and `POST /api/platforms/{name}/apply`).
@@ -153,6 +148,10 @@ pub fn apply(
     progress: Option<&Progress>,
     reloads: Reloads,
 ) -> Result<ApplyReport> {
+    if reloads == Reloads::Run {
+        // The model may have changed hands since it was configured or named.
+        certfleet_platform::guard::refuse_model_writable_by_others(target.model)?;
+    }
     let _lock = ApplyLock::acquire(target)?;
     let mut eval = evaluate_model(target, Mode::Apply, progress)?;
     let written = write_files(&mut eval)?;
@@ -160,16 +159,8 @@ pub fn apply(
         .reloads
         .iter()
         .map(|r| match reloads {
-            Reloads::Run => run_reload(&r.service, &r.command),
-            Reloads::Skip => ReloadResult {
-                service: r.service.clone(),
-                command: r.command.clone(),
-                ok: false,
-                skipped: true,
-                exit_status: None,
-                output: None,
-                failure: None,
-            },
+            Reloads::Run => reload::run(&r.service, &r.command, r.timeout),
+            Reloads::Skip => ReloadResult::skipped(&r.service, &r.command, r.timeout),
         })
         .collect();
     let succeeded: Vec<String> = results
@@ -206,6 +197,7 @@ fn evaluate_model(
         now: time::OffsetDateTime::now_utc(),
         load_ca: &load_ca,
         progress,
+        adopt: target.adopt,
     };
     Ok(evaluate(&opts, mode)?)
 }
@@ -229,12 +221,15 @@ impl ApplyLock {
             target.cwd,
         );
         let dir = layout.state_dir();
+        if let Some(confinement) = layout.confinement()? {
+            confinement.check(dir)?;
+        }
         let made: Vec<PathBuf> = dir
             .ancestors()
             .take_while(|d| !d.exists())
             .map(Path::to_path_buf)
             .collect();
-        ensure_private_dir(dir).with_context(|| format!("{}", dir.display()))?;
+        create_private_dirs(dir)?;
         let path = dir.join(".lock");
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
@@ -290,13 +285,12 @@ fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     }
     for dir in &eval.private_dirs {
-        ensure_private_dir(dir).with_context(|| format!("{}", dir.display()))?;
+        create_private_dirs(dir)?;
     }
     let mut set = OutputSet::default();
     for file in std::mem::take(&mut eval.files) {
         if let Some(parent) = file.path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("{}: cannot create the directory", parent.display()))?;
+            create_private_dirs(parent)?;
         }
         let mode = if file.secret {
             FileMode::Secret
@@ -308,46 +302,21 @@ fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
     set.commit()
 }
 
-/// Runs one reload command (`sh -c`, stdin closed, output captured). The master key
-/// is taken out of its environment: a reload has no use for it, and what a failing
-/// command prints ends up in the report.
-fn run_reload(service: &str, command: &str) -> ReloadResult {
-    let result = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env_remove(MASTER_KEY_ENV)
-        .stdin(std::process::Stdio::null())
-        .output();
-    match result {
-        Ok(out) => {
-            let ok = out.status.success();
-            let output = (!ok).then(|| {
-                let text = format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let lines: Vec<&str> = text.lines().collect();
-                lines[lines.len().saturating_sub(10)..].join("\n")
-            });
-            ReloadResult {
-                service: service.to_owned(),
-                command: command.to_owned(),
-                ok,
-                skipped: false,
-                exit_status: out.status.code(),
-                output,
-                failure: (!ok).then(|| out.status.to_string()),
+/// Creates `dir` and its missing parents, each new one mode 0700 whatever the umask
+/// (existing directories are left as they are).
+fn create_private_dirs(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for new in missing.into_iter().rev() {
+        match std::fs::create_dir(new) {
+            Ok(()) => std::fs::set_permissions(new, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("{}: cannot set its mode", new.display()))?,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("{}: cannot create the directory", new.display()))
             }
         }
-        Err(err) => ReloadResult {
-            service: service.to_owned(),
-            command: command.to_owned(),
-            ok: false,
-            skipped: false,
-            exit_status: None,
-            output: Some(format!("cannot run sh: {err}")),
-            failure: Some(format!("cannot run sh: {err}")),
-        },
     }
+    Ok(())
 }

@@ -1,0 +1,240 @@
+//! Running one reload command of a platform model: `sh -c` in its own process group,
+//! stdin closed, without the master key in its environment, stdout and stderr captured,
+//! and killed (the whole group) when it runs past its time limit. What it printed is kept
+//! for the report when it fails, its last lines only.
+
+use certfleet_store::secrets::MASTER_KEY_ENV;
+use serde::Serialize;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How many of the last lines of each stream a report keeps.
+const KEPT_LINES: usize = 10;
+/// How often a running command is looked at.
+const POLL: Duration = Duration::from_millis(25);
+/// How long to wait for output still held open by a process the command left running.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// How one reload command ended.
+#[derive(Debug, Serialize)]
+pub struct ReloadResult {
+    /// The service.
+    pub service: String,
+    /// The command.
+    pub command: String,
+    /// Whether it ran and exited 0.
+    pub ok: bool,
+    /// Not run (`--no-reload`, `--root` without `--reload`, or `run_reloads = false`).
+    pub skipped: bool,
+    /// Not done yet: skipped or failed, so the next apply runs it again and plan lists it.
+    pub pending: bool,
+    /// Killed for running past its time limit.
+    pub timed_out: bool,
+    /// Its time limit, in seconds.
+    pub timeout_secs: u64,
+    /// Its exit status, when it exited (kept beside `exit_code` for older readers).
+    pub exit_status: Option<i32>,
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The last lines it wrote to stderr, when it failed.
+    pub stderr: Option<String>,
+    /// The last lines it printed (stdout, then stderr), when it failed.
+    pub output: Option<String>,
+    /// How it ended when it failed (`exit status: 3`, `killed after 60 s`, or why it
+    /// could not run), for the line on stderr.
+    #[serde(skip)]
+    pub failure: Option<String>,
+}
+
+impl ReloadResult {
+    /// A reload that was not run and stays pending.
+    pub fn skipped(service: &str, command: &str, timeout: Duration) -> Self {
+        ReloadResult {
+            service: service.to_owned(),
+            command: command.to_owned(),
+            ok: false,
+            skipped: true,
+            pending: true,
+            timed_out: false,
+            timeout_secs: timeout.as_secs(),
+            exit_status: None,
+            exit_code: None,
+            stderr: None,
+            output: None,
+            failure: None,
+        }
+    }
+}
+
+/// A pipe read to its end on a thread, into a buffer that can be taken at any time.
+struct Capture {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    reader: JoinHandle<()>,
+}
+
+impl Capture {
+    fn start(mut source: impl Read + Send + 'static) -> Self {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buffer);
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = source.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut all) = sink.lock() {
+                    all.extend_from_slice(&chunk[..n]);
+                }
+            }
+        });
+        Capture { buffer, reader }
+    }
+
+    /// What was read, waiting up to `until` for the pipe to close.
+    fn finish(self, until: Instant) -> String {
+        while !self.reader.is_finished() && Instant::now() < until {
+            std::thread::sleep(POLL);
+        }
+        let bytes = self.buffer.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+fn last_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(KEPT_LINES)..].join("\n")
+}
+
+/// Kills the command's whole process group (what `sh` started included), then `sh`.
+fn kill_group(child: &mut Child) {
+    // Best effort: the group may be gone already; `child.kill` below still ends `sh`.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+}
+
+/// Waits for `child` up to `timeout`; `None` when it had to be killed.
+fn wait_within(child: &mut Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            kill_group(child);
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Runs `command` for `service`, killing it after `timeout`.
+pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
+    let mut result = ReloadResult {
+        skipped: false,
+        ..ReloadResult::skipped(service, command, timeout)
+    };
+    let spawned = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env_remove(MASTER_KEY_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(err) => {
+            let why = format!("cannot run sh: {err}");
+            result.output = Some(why.clone());
+            result.stderr = Some(why.clone());
+            result.failure = Some(why);
+            return result;
+        }
+    };
+    let stdout = child.stdout.take().map(Capture::start);
+    let stderr = child.stderr.take().map(Capture::start);
+    let waited = wait_within(&mut child, timeout);
+    let until = Instant::now() + DRAIN;
+    let out = stdout.map(|c| c.finish(until)).unwrap_or_default();
+    let err = stderr.map(|c| c.finish(until)).unwrap_or_default();
+    match waited {
+        Ok(Some(status)) if status.success() => {
+            result.ok = true;
+            result.pending = false;
+            result.exit_status = status.code();
+            result.exit_code = status.code();
+            return result;
+        }
+        Ok(Some(status)) => {
+            result.exit_status = status.code();
+            result.exit_code = status.code();
+            result.failure = Some(status.to_string());
+        }
+        Ok(None) => {
+            result.timed_out = true;
+            result.failure = Some(format!(
+                "killed after running longer than its time limit of {} s",
+                timeout.as_secs()
+            ));
+        }
+        Err(e) => result.failure = Some(format!("cannot wait for it: {e}")),
+    }
+    result.stderr = Some(last_lines(&err));
+    result.output = Some(last_lines(&format!("{out}{err}")));
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_with_its_children_and_its_stderr_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("sleep.pid");
+        let command = format!(
+            "echo starting >&2; sleep 300 & echo $! > {}; wait; echo never",
+            pid_file.display()
+        );
+        let r = run("svc", &command, Duration::from_secs(1));
+        assert!(r.timed_out && !r.ok && r.pending, "{r:?}");
+        assert_eq!(r.stderr.as_deref(), Some("starting"));
+        assert!(r.failure.unwrap().contains("time limit of 1 s"));
+        // The command's own child went with it.
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc_dir = std::path::Path::new("/proc").join(pid.trim());
+        let gone = |_: &()| {
+            std::fs::read_to_string(proc_dir.join("stat"))
+                .map_or(true, |stat| stat.contains(") Z "))
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !gone(&()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(gone(&()), "sleep {} outlived the killed reload", pid.trim());
+    }
+
+    #[test]
+    fn exit_codes_and_output_are_reported_on_failure_only() {
+        let ok = run("svc", "echo fine", Duration::from_secs(30));
+        assert!(ok.ok && !ok.pending && ok.output.is_none() && ok.exit_code == Some(0));
+        let failed = run(
+            "svc",
+            "echo out; echo err >&2; exit 3",
+            Duration::from_secs(30),
+        );
+        assert_eq!(failed.exit_code, Some(3));
+        assert_eq!(failed.stderr.as_deref(), Some("err"));
+        assert_eq!(failed.output.as_deref(), Some("out\nerr"));
+    }
+}
