@@ -16,6 +16,7 @@ mod lint_openssl;
 mod malformed;
 mod platform;
 mod scan;
+mod secret_inputs;
 mod secrets_cli;
 mod serve_acme;
 mod serve_admin_hardening;
