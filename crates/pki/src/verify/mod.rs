@@ -9,7 +9,8 @@
 //! [`Profile::WebPki`] (with its shorter list of signature algorithms), `explain.rs`
 //! and `diagnose.rs` put webpki's
 //! errors into words, `crl.rs` checks the revocation lists given, and [`limbo`] runs the
-//! x509-limbo conformance suite through the same [`verify`].
+//! x509-limbo conformance suite through the same [`verify`]; [`ProfileVerifier`] runs it
+//! inside rustls handshakes.
 //!
 //! Host names are matched against subject alternative names only, as browsers do.
 //!
@@ -46,10 +47,12 @@ mod inputs;
 pub mod limbo;
 mod profile;
 mod request;
+mod tls;
 
 pub use failure::{FailureCode, VerifyFailure};
 pub use limbo::run_limbo;
 pub use request::{Profile, Purpose, VerifiedChain, VerifyRequest};
+pub use tls::ProfileVerifier;
 
 use rustls_pki_types::CertificateDer;
 use std::cell::RefCell;

@@ -1,12 +1,19 @@
 //! TLS client settings for a route's `https://` upstream, from its `upstream_trust`:
 //! the system roots (`true`), no verification (`false`, warned about at start-up), or
 //! the certificates of a CA file in PEM, DER, JKS or PKCS#12 ([`super::trust_file`]).
+//!
+//! An upstream verified against the system roots is a public one, so its chain is held
+//! to the `webpki` profile of certfleet's verifier (RFC 5280 and the CA/Browser Forum
+//! Baseline Requirements, [`ProfileVerifier`]), as `scan` holds it; a CA file stands for
+//! a platform's own CA, checked by rustls's verifier.
 
 use super::trust_file::trust_file_certificates;
 use crate::config::UpstreamTrust;
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use certfleet_pki::verify::{Profile, ProfileVerifier};
 use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::CertificateDer;
 use std::sync::Arc;
 
 /// The TLS client configuration a route uses towards its upstream.
@@ -16,9 +23,18 @@ pub fn client_config(trust: &UpstreamTrust) -> Result<ClientConfig> {
         .with_safe_default_protocol_versions()
         .context("TLS versions for the upstream client")?;
     let config = match trust {
-        UpstreamTrust::System => builder
-            .with_root_certificates(system_roots()?)
-            .with_no_client_auth(),
+        UpstreamTrust::System => {
+            let verifier = ProfileVerifier::new(system_roots()?, Profile::WebPki, provider)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "upstream_trust = true: none of the system root certificates can be a trust anchor (reinstall ca-certificates, or name a CA file)"
+                    )
+                })?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth()
+        }
         UpstreamTrust::Insecure => builder
             .dangerous()
             // Any certificate; the handshake signature is still checked, so the
@@ -47,14 +63,12 @@ pub fn client_config(trust: &UpstreamTrust) -> Result<ClientConfig> {
     Ok(config)
 }
 
-fn system_roots() -> Result<RootCertStore> {
+fn system_roots() -> Result<Vec<CertificateDer<'static>>> {
     let found = rustls_native_certs::load_native_certs();
-    let mut roots = RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
+    if found.certs.is_empty() {
         bail!(
             "upstream_trust = true: no system root certificates found (install ca-certificates, or name a CA file)"
         );
     }
-    Ok(roots)
+    Ok(found.certs)
 }
