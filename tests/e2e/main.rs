@@ -36,6 +36,7 @@ mod serve_sni;
 mod serve_sslyze;
 mod serve_status;
 mod ui;
+mod upstream_webpki;
 mod verify_cli;
 
 mod support;

@@ -45,6 +45,8 @@ pub struct ServeConfig {
     extra: String,
     /// More `[admin]` keys, one per line.
     admin_keys: String,
+    /// Environment variables set for the server process.
+    env: Vec<(String, String)>,
 }
 
 impl ServeConfig {
@@ -59,7 +61,14 @@ impl ServeConfig {
             aliases: Vec::new(),
             extra: String::new(),
             admin_keys: String::new(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the server process (e.g. `SSL_CERT_FILE`, which
+    /// stands in for the system roots).
+    pub fn env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// Adds a `key = value` line to `[admin]`.
@@ -143,6 +152,7 @@ impl ServeConfig {
             admin: self.admin,
             addresses,
             launches: 0,
+            env: self.env.clone(),
         };
         server.launch();
         server
@@ -161,6 +171,7 @@ pub struct Server {
     pub admin: SocketAddr,
     addresses: Vec<SocketAddr>,
     launches: usize,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -173,6 +184,7 @@ impl Server {
         let err = fs::File::create(self.log_file(self.launches, "err")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_certfleet"))
             .args(["serve", "--config", arg(&self.config)])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -19,10 +19,11 @@
 //! - the caller's limit on the number of intermediates.
 //!
 //! A certificate that is directly trusted (the leaf itself is in the trust store) is not
-//! judged as a CA. Rules that only concern how CAs should issue are left to `lint`: key
-//! identifiers, serial length, CA/Browser Forum profiles, and the criticality of Basic
-//! Constraints (path validation, RFC 5280 6.1.4, reads only its values; three roots of
-//! the Mozilla store mark it non-critical, and OpenSSL and Java accept that).
+//! judged as a CA. Rules that only concern how CAs should issue are not checked here:
+//! key identifiers, serial length and the CA/Browser Forum rules belong to the `webpki`
+//! profile (`cabf/`) and to `lint`; the criticality of Basic Constraints is judged by
+//! neither (path validation, RFC 5280 6.1.4, reads only its values; three roots of the
+//! Mozilla store mark it non-critical, and OpenSSL and Java accept that).
 
 use super::describe::{self, name};
 use super::request::VerifyRequest;
