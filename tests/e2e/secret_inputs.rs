@@ -2,7 +2,8 @@
 //! same keystore command succeeds with each, and the stores it writes open in openssl and
 //! keytool under the same password; a source that cannot be read is named (option and
 //! source, never a secret) and nothing is written. Also `encrypt --for` values that do
-//! not open in another field.
+//! not open in another field, and passwords asked for on a terminal (a pseudo-terminal
+//! made by util-linux's `script`).
 
 use crate::keystore_interop::{keytool_list, ossl_ok, scratch};
 use crate::support::pki::self_signed;
@@ -370,4 +371,74 @@ fn a_crypt_value_sealed_for_one_field_does_not_open_in_another() {
         "{message}"
     );
     assert!(!message.contains("Gw-pass"), "{message}");
+}
+
+/// Runs `command` (one shell line) on a pseudo-terminal made by util-linux's `script`,
+/// with `typed` as what the user types.
+fn on_terminal(command: &str, typed: &str) -> Output {
+    let mut child = Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("failed to start script (util-linux)");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    pipe.write_all(typed.as_bytes())
+        .expect("typing into script");
+    drop(pipe);
+    child.wait_with_output().expect("waiting for script")
+}
+
+#[test]
+fn passwords_left_out_are_asked_for_on_a_terminal() {
+    let dir = scratch();
+    let leaf = self_signed(dir.path(), "web.example.test");
+    let store = dir.join("web.p12");
+    assert_ok(&import_key(
+        &store,
+        PASSWORD,
+        &leaf.key(),
+        &leaf.crt(),
+        &[],
+        None,
+    ));
+    let binary = env!("CARGO_BIN_EXE_certfleet");
+
+    // The store password left out, the new one given as `--new-password` alone: both are
+    // asked for, the new one twice.
+    let out = on_terminal(
+        &format!("{binary} keystore passwd {} --new-password", arg(&store)),
+        &format!("{PASSWORD}\nN3w-store.pw\nN3w-store.pw\n"),
+    );
+    assert_ok(&out);
+    let screen = stdout(&out);
+    assert!(screen.contains("--password: "), "{}", describe(&out));
+    assert!(
+        screen.contains("--new-password (again): "),
+        "{}",
+        describe(&out)
+    );
+    let dumped = ossl_ok(&format!(
+        "pkcs12 -in {} -passin pass:N3w-store.pw -nokeys",
+        store.display()
+    ));
+    assert!(dumped.contains("BEGIN CERTIFICATE"), "{dumped}");
+
+    // Two different entries of a new password change nothing.
+    let before = std::fs::read(&store).unwrap();
+    let out = on_terminal(
+        &format!(
+            "{binary} keystore passwd {} --password pass:N3w-store.pw --new-password",
+            arg(&store)
+        ),
+        "Other-pw.1\nOther-pw.2\n",
+    );
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("--new-password: the two entries differ"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before);
 }
