@@ -452,6 +452,10 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             });
         }
     }
+    // The state's and the CA's own files too: a link inside them must not lead out.
+    for file in &eval.files {
+        confine(&file.path)?;
+    }
     Ok(eval)
 }
 
