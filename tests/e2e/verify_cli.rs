@@ -195,3 +195,44 @@ fn the_webpki_profile_refuses_what_a_public_ca_may_not_issue() {
         "{help}"
     );
 }
+
+/// A trust store made by keytool (as the manuals' truststores are) is read with its
+/// password, taken here from the environment; the wrong password is refused by name.
+#[test]
+fn a_keytool_truststore_is_read_with_its_password() {
+    let dir = TempDir::new();
+    issued(&dir);
+    let store = dir.join("truststore.jks");
+    let keytool = std::process::Command::new("keytool")
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "root",
+            "-storetype",
+            "JKS",
+        ])
+        .args(["-file", arg(&dir.join("ca/root.crt"))])
+        .args(["-keystore", arg(&store), "-storepass", "trust-Pass1"])
+        .output()
+        .expect("keytool runs");
+    assert!(keytool.status.success(), "keytool: {keytool:?}");
+    let verify = |password: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_certfleet"));
+        command
+            .args(["verify", arg(&dir.join("api.crt")), "--trust", arg(&store)])
+            .args(["--chain", arg(&dir.join("api.chain.crt"))])
+            .args(["--password", password])
+            .env("TRUST_PASSWORD", "trust-Pass1");
+        command.output().expect("certfleet runs")
+    };
+    assert_ok(&verify("env:TRUST_PASSWORD"));
+    assert_ok(&verify("trust-Pass1"));
+    let wrong = verify("not-the-password");
+    assert!(!wrong.status.success(), "a wrong password was accepted");
+    let message = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        message.contains("truststore.jks") && !message.contains("not-the-password"),
+        "{message}"
+    );
+}

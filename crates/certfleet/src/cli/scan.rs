@@ -16,6 +16,7 @@ mod table;
 
 use super::client::ServerFlags;
 use super::output::print_json;
+use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use crate::serve::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
@@ -41,9 +42,11 @@ pub struct ScanArgs {
     /// file, or `system` (the default) for the system roots.
     #[arg(long, value_name = "FILE")]
     trust: Option<String>,
-    /// Password of a keystore trust store.
-    #[arg(long, value_name = "P")]
-    password: Option<String>,
+    /// Password of a JKS or PKCS#12 trust store: VALUE, pass:VALUE, env:NAME, file:PATH
+    /// or - (a line of standard input); asked for when given without a value.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    password: Option<SecretArg>,
     /// Rules chains are judged by: webpki (RFC 5280 and the CA/Browser Forum Baseline
     /// Requirements) or rfc5280. Default: webpki with the system roots, rfc5280 with a
     /// trust file (a platform's own CA).
@@ -82,7 +85,10 @@ impl ScanArgs {
             .iter()
             .map(|text| Target::parse(text))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let trust_anchors = trust_anchors(self.trust.as_deref(), self.password.as_deref())?;
+        let trust_anchors = trust_anchors(
+            self.trust.as_deref(),
+            self.password.as_ref().map(SecretArg::expose).transpose()?,
+        )?;
         let profile = match &self.profile {
             Some(word) => word.parse()?,
             None => default_profile(self.trust.as_deref()),

@@ -2,8 +2,10 @@
 //! x509-limbo suite through the same verifier.
 
 use super::output::print_json;
+use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use crate::files::read_input;
+use crate::serve::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::inspect::{leaf_first, rfc3339};
@@ -31,9 +33,11 @@ pub struct VerifyArgs {
     /// Untrusted intermediates that may help build the chain.
     #[arg(long)]
     chain: Option<PathBuf>,
-    /// Password of a keystore trust store.
-    #[arg(long)]
-    password: Option<String>,
+    /// Password of a JKS or PKCS#12 trust store: VALUE, pass:VALUE, env:NAME, file:PATH
+    /// or - (a line of standard input); asked for when given without a value.
+    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
+          default_missing_value = ASK)]
+    password: Option<SecretArg>,
     /// Host name or IP address the certificate must be valid for (SANs only).
     #[arg(long)]
     host: Option<String>,
@@ -77,7 +81,10 @@ impl VerifyArgs {
         if let Some(chain) = &self.chain {
             intermediates.extend(read_certs(chain)?);
         }
-        let anchors = trust_anchors(&self.trust, self.password.as_deref())?;
+        let anchors = trust_anchors(
+            &self.trust,
+            self.password.as_ref().map(SecretArg::expose).transpose()?,
+        )?;
         let mut request = VerifyRequest::new(&leaf, &anchors);
         request.intermediates = &intermediates;
         request.at = at;
@@ -134,7 +141,10 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     parse_certificates(&bytes).with_context(|| path.display().to_string())
 }
 
-fn trust_anchors(trust: &str, _password: Option<&str>) -> Result<Vec<CertificateDer<'static>>> {
+/// The trust anchors: `system` for the system roots, else a trust file in any format
+/// certfleet reads (PEM or DER certificates, a JKS or PKCS#12 trust store under
+/// `password`).
+fn trust_anchors(trust: &str, password: Option<&str>) -> Result<Vec<CertificateDer<'static>>> {
     if trust == "system" {
         let loaded = rustls_native_certs::load_native_certs();
         if loaded.certs.is_empty() {
@@ -142,7 +152,7 @@ fn trust_anchors(trust: &str, _password: Option<&str>) -> Result<Vec<Certificate
         }
         return Ok(loaded.certs);
     }
-    read_certs(Path::new(trust))
+    trust_file_certificates("--trust", Path::new(trust), password)
 }
 
 fn run_limbo_file(suite: &str, profile: Profile) -> Result<Outcome> {
