@@ -339,6 +339,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         recorded: &recorded,
         master_key: opts.master_key,
         apply,
+        adopt: opts.adopt,
     };
     let mut new_outputs: BTreeMap<String, OutputState> = BTreeMap::new();
     let mut any_keystore = false;

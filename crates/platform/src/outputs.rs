@@ -35,6 +35,8 @@ pub struct OutputRun<'a> {
     pub master_key: Option<&'a MasterKey>,
     /// Render (apply) or only compare (plan).
     pub apply: bool,
+    /// Apply takes over files certfleet did not write (`--adopt`).
+    pub adopt: bool,
 }
 
 /// The result for one service's outputs.
@@ -268,9 +270,14 @@ impl OutputRun<'_> {
         for change in &mut result.changes {
             let found = change.path.as_ref().and_then(|p| foreign.remove(p));
             if let Some(found) = found {
+                let what = if self.apply && self.adopt {
+                    "taken over (--adopt)"
+                } else {
+                    "apply refuses to overwrite it unless given --adopt"
+                };
                 for file in &found {
                     change.reason.push_str(&format!(
-                        "; {} exists and was not written by certfleet: apply refuses to overwrite it unless given --adopt",
+                        "; {} exists and was not written by certfleet: {what}",
                         file.display()
                     ));
                 }

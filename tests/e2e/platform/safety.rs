@@ -117,6 +117,13 @@ fn a_file_certfleet_did_not_write_is_left_alone_until_adopted() {
 
     let adopted = on_root("apply", &model, &root, &["--adopt"]);
     assert_eq!(adopted.status.code(), Some(0), "{}", describe(&adopted));
+    let report = stdout_json(&adopted);
+    assert!(
+        changes(&report).iter().any(|c| c["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("taken over (--adopt)"))),
+        "{report:#}"
+    );
     assert!(std::fs::read_to_string(&theirs)
         .unwrap()
         .starts_with("-----BEGIN CERTIFICATE-----"));
