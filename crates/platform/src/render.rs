@@ -24,6 +24,7 @@ use certfleet_formats::pem;
 use certfleet_pki::keys::PrivateKey;
 use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -272,7 +273,10 @@ fn profile(legacy: bool) -> Pkcs12Profile {
 /// Aliases for trusted entries: the subject CN, lower-cased, with anything but letters,
 /// digits, `.`, `_` and `-` made `-`; `-2`, `-3`, ... when taken.
 pub fn trust_aliases(anchors: &[Anchor]) -> Vec<(String, &Anchor)> {
-    let mut taken: Vec<String> = Vec::new();
+    // Aliases given so far, and per base the suffix to try next (every lower one is
+    // taken), so a truststore of many certificates sharing a CN is not quadratic.
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut next_suffix: HashMap<String, usize> = HashMap::new();
     anchors
         .iter()
         .map(|anchor| {
@@ -298,17 +302,19 @@ pub fn trust_aliases(anchors: &[Anchor]) -> Vec<(String, &Anchor)> {
             } else {
                 base
             };
-            let alias = (1..)
+            let first = next_suffix.get(&base).copied().unwrap_or(1);
+            let (n, alias) = (first..)
                 .map(|n| {
                     if n == 1 {
-                        base.clone()
+                        (n, base.clone())
                     } else {
-                        format!("{base}-{n}")
+                        (n, format!("{base}-{n}"))
                     }
                 })
-                .find(|candidate| !taken.contains(candidate))
+                .find(|(_, candidate)| !taken.contains(candidate))
                 .unwrap_or_default();
-            taken.push(alias.clone());
+            next_suffix.insert(base, n + 1);
+            taken.insert(alias.clone());
             (alias, anchor)
         })
         .collect()
@@ -335,6 +341,15 @@ mod tests {
         ];
         let aliases: Vec<String> = trust_aliases(&list).into_iter().map(|(a, _)| a).collect();
         assert_eq!(aliases, ["qms-root-ca", "qms-root-ca-2", "ab"]);
+        // A suffix already taken literally is skipped.
+        let list = [
+            anchor("CN=web-2", b"1"),
+            anchor("CN=web", b"2"),
+            anchor("CN=web", b"3"),
+            anchor("CN=web", b"4"),
+        ];
+        let aliases: Vec<String> = trust_aliases(&list).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(aliases, ["web-2", "web", "web-3", "web-4"]);
     }
 
     #[test]
