@@ -1,7 +1,7 @@
 //! `certfleet lint` judging certificates made by the real `openssl` command, not by
 //! certfleet: each classic mistake is made with openssl and must be reported with the
 //! exact code and severity, every finding must carry a hint, and the exit status must be
-//! 1 exactly when an error is found (CLI.md `lint`).
+//! 1 exactly when an error is found (docs/CLI.md `lint`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support::run::{arg, certfleet, describe, stdout_json, TempDir};

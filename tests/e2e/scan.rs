@@ -3,7 +3,7 @@
 //! another name, and a chain from a foreign CA; a closed port; and a running
 //! `certfleet serve` whose domain certificate is compared with what endpoints deploy
 //! (drift), with the results recorded in the server (`GET /api/scans`). Every JSON
-//! field CLI.md promises is checked, and the exit status: 0 all fine, 1 any problem,
+//! field docs/CLI.md promises is checked, and the exit status: 0 all fine, 1 any problem,
 //! 2 bad usage. Endpoints judged by the system roots (`SSL_CERT_FILE` here) are held to
 //! the webpki profile, those judged by a trust file to rfc5280, unless `--profile` says.
 

@@ -60,7 +60,7 @@ fn sslyze(profile: &str, root: &Path, addr: SocketAddr) -> (bool, String) {
         .output()
         .expect("failed to start sslyze");
     let text = describe(&out);
-    // An unreachable server also exits 0 (PEERS.md): the verdict line decides, and a
+    // An unreachable server also exits 0: the verdict line decides, and a
     // scan that did not complete prints neither verdict.
     let compliant = text.contains("OK - Compliant");
     let not_compliant = text.contains("FAILED - Not compliant");

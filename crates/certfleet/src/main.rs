@@ -1,6 +1,6 @@
 //! certfleet: the command-line entry point.
 //!
-//! Exit status, as CLI.md fixes it: 0 success, 1 a check that ran and found a problem,
+//! Exit status, as docs/CLI.md fixes it: 0 success, 1 a check that ran and found a problem,
 //! 2 bad usage or bad input (the message names the file, block or field).
 
 mod ca_dir;

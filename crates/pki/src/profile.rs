@@ -1,7 +1,7 @@
 //! Certificate profiles: the extensions, validity and serial of every certificate
 //! certfleet makes.
 //!
-//! The rules, from SPEC.md C1: CA certificates carry Basic Constraints CA:TRUE (critical,
+//! The rules: CA certificates carry Basic Constraints CA:TRUE (critical,
 //! with a path length) and Key Usage keyCertSign + cRLSign (critical); leaves carry the
 //! CN as a SAN, Key Usage (critical) suited to the key type, an extended key usage
 //! (server, client or both, never critical), and CA:FALSE. Every certificate has a

@@ -1,6 +1,6 @@
 //! Test PKIs made with the certfleet CLI itself: an internal CA (root and intermediate,
 //! `certfleet ca init`) and server leaves it issues (`certfleet cert issue`), with the
-//! file names CLI.md promises. A leaf whose validity lies in the past, which the CLI
+//! file names docs/CLI.md promises. A leaf whose validity lies in the past, which the CLI
 //! does not make, is signed by `openssl ca` with the same intermediate.
 
 use super::openssl::openssl;

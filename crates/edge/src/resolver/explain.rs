@@ -1,4 +1,4 @@
-//! `domain resolve`: a [`Selection`] turned into the JSON object of CLI.md and one
+//! `domain resolve`: a [`Selection`] turned into the JSON object of docs/CLI.md and one
 //! sentence saying why.
 //!
 //! The handshake never comes here: it uses the borrowed [`Selection`] directly, so the

@@ -1,4 +1,4 @@
-//! Endpoint scans (SPEC C7, CLI.md `scan`): connect to `HOST:PORT[/SNI]` targets, record
+//! Endpoint scans (docs/CLI.md `scan`): connect to `HOST:PORT[/SNI]` targets, record
 //! the chain each presents and the protocol negotiated, and judge it the way certfleet
 //! judges certificates: chain validity against a trust store, hostname match, expiry
 //! state and lint findings. Drift (the deployed certificate is not the managed one) is

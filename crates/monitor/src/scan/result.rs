@@ -1,5 +1,5 @@
 //! The outcome of scanning one target ([`ScanResult`]), serialized as one object of
-//! `certfleet scan --json`'s `results` (CLI.md), and the judgement of whether it is a
+//! `certfleet scan --json`'s `results` (docs/CLI.md), and the judgement of whether it is a
 //! problem (exit status 1): unreachable, expired, chain invalid, hostname mismatch, or
 //! drifted from the managed certificate.
 

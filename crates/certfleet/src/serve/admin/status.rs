@@ -1,5 +1,5 @@
 //! `GET /api/status`: every certificate the server manages, with its expiry state, and
-//! the ACME progress of every domain with ACME on (SPEC C7, CLI.md `status`).
+//! the ACME progress of every domain with ACME on (docs/CLI.md `status`).
 //!
 //! The certificates are the server's inventory ([`crate::serve::inventory`]): each
 //! domain's leaf and the chain stored with it, each listener's certdir, and the

@@ -1,4 +1,4 @@
-//! The web UI, served by the admin listener (SPEC C8, CLI.md): server-rendered askama
+//! The web UI, served by the admin listener (docs/GUIDE.md): server-rendered askama
 //! pages (templates under `crates/certfleet/templates/ui/`) and one small script and
 //! style sheet embedded in the binary ([`assets`]). No inline script or style, so the
 //! listener's strict Content-Security-Policy holds unchanged.
