@@ -248,6 +248,8 @@ fn other_spellings_of_a_protected_path_never_reach_the_upstream() {
         ("/../admin/secret", 400),
         ("/%2e%2e/admin/secret", 400),
         ("/admin%zz", 400),
+        ("/x/..;/admin/secret", 400),
+        ("/;/admin/secret", 400),
     ];
     for (path, status) in spellings {
         let got = answer(&scene.curl(path, &[]));
