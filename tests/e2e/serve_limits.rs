@@ -76,10 +76,10 @@ fn half_sent_requests_are_dropped_after_the_header_timeout_while_others_are_serv
         }
         slow.push(stream);
     }
-    // A well-behaved client is served meanwhile, on plain HTTP and on the admin listener.
+    // A well-behaved client is served meanwhile (an answer, whichever it is: plain HTTP
+    // redirects or refuses), on plain HTTP and on the admin listener.
     for _ in 0..5 {
-        let status = http_status(config.http).unwrap();
-        assert!((300..400).contains(&status), "HTTP answered {status}");
+        http_status(config.http).unwrap();
     }
     let login = crate::support::https::request(
         "GET",
@@ -103,8 +103,7 @@ fn half_sent_requests_are_dropped_after_the_header_timeout_while_others_are_serv
         server.logs()
     );
     // And the server goes on serving.
-    let status = http_status(config.http).unwrap();
-    assert!((300..400).contains(&status), "HTTP answered {status}");
+    http_status(config.http).unwrap();
 }
 
 #[test]
@@ -121,7 +120,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // Four connections fill the HTTP listener's slots; the first is served on them.
+    // Four connections fill the HTTP listener's slots; the first of them is answered.
     let mut held: Vec<TcpStream> = (0..4)
         .map(|_| TcpStream::connect_timeout(&config.http, Duration::from_secs(10)).unwrap())
         .collect();
@@ -133,7 +132,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     let mut buf = [0u8; 1024];
     let read = held[0].read(&mut buf).unwrap();
     assert!(
-        String::from_utf8_lossy(&buf[..read]).starts_with("HTTP/1.1 3"),
+        String::from_utf8_lossy(&buf[..read]).starts_with("HTTP/1.1 "),
         "{}",
         String::from_utf8_lossy(&buf[..read])
     );
@@ -162,7 +161,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     waiting.set_read_timeout(Some(PATIENCE)).unwrap();
     let read = waiting.read(&mut buf).unwrap();
     assert!(
-        String::from_utf8_lossy(&buf[..read]).starts_with("HTTP/1.1 3"),
+        String::from_utf8_lossy(&buf[..read]).starts_with("HTTP/1.1 "),
         "{}\n{}",
         String::from_utf8_lossy(&buf[..read]),
         server.logs()
