@@ -111,12 +111,14 @@ fn last_lines(text: &str) -> String {
 
 /// Kills the command's whole process group (what `sh` started included), then `sh`.
 fn kill_group(child: &mut Child) {
+    // `sh` leads its own group (`process_group(0)`), so the group's id is its pid.
     // Best effort: the group may be gone already; `child.kill` below still ends `sh`.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    if let Some(group) = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
     let _ = child.kill();
 }
 
