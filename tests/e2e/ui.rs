@@ -56,7 +56,10 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
     // A platform model the UI applies: an example's copy, outputs under a scratch root,
     // its reload commands (systemctl on the real hosts) left pending.
     let model = dir.join("qms.toml");
-    fs::copy(root().join("examples/quality-management.toml"), &model).unwrap();
+    // Written anew rather than copied, so the copy does not inherit a group-writable
+    // mode from the checkout (a model others may write is refused).
+    let example = fs::read(root().join("examples/quality-management.toml")).unwrap();
+    fs::write(&model, example).unwrap();
     let stage = dir.join("stage");
     config.append(&format!(
         "[[platform]]\nmodel = \"{}\"\nroot = \"{}\"\nrun_reloads = false\n",
