@@ -5,11 +5,11 @@
 
 mod ca_dir;
 mod cli;
-mod config;
 mod files;
 mod platform_run;
 mod serve;
 
+use certfleet_config as config;
 use clap::Parser;
 use std::process::ExitCode;
 

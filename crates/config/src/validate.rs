@@ -240,7 +240,7 @@ fn monitor_interval(value: Option<u64>) -> Result<std::time::Duration> {
 }
 
 /// Builds the typed configuration from the raw file.
-pub fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
+pub(crate) fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
     let store = match raw.store.backend.as_deref().unwrap_or("embedded") {
         "embedded" => StoreBackend::Embedded,
         "etcd" if raw.store.etcd_endpoints.is_empty() => {

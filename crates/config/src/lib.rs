@@ -1,10 +1,14 @@
-//! The server configuration: read in two stages, raw TOML (refusing unknown keys, with
-//! the line) and then a validated, typed [`ServerConfig`] that the server builds from.
+//! certfleet-config: the configuration file of `certfleet serve`, read in two stages:
+//! raw TOML (refusing unknown keys, with the line) and then a validated, typed
+//! [`ServerConfig`] that the server builds from. [`load`] reads a file, [`load_text`]
+//! text already in memory.
 //!
 //! Any string value may be `CRYPT:...`; such values are decrypted with the data
 //! directory's master key (or `CERTFLEET_MASTER_KEY`) before validation, and errors name
 //! the key, never the value. A value sealed for one key (`certfleet encrypt --for
 //! route.basic_auth_password`) does not open under another.
+
+#![warn(unreachable_pub)]
 
 mod limits;
 mod platforms;
@@ -16,8 +20,8 @@ mod warnings;
 pub use limits::ConnectionLimits;
 pub use secret_files::refuse_open_secret_file;
 pub use validate::{
-    BasicAuth, ClientAuth, InsecurePolicy, ListenerConfig, PlatformConfig, RouteConfig,
-    ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
+    AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, PlatformConfig,
+    RouteConfig, ServerConfig, StoreBackend, TlsProfile, UpstreamTrust,
 };
 
 use anyhow::{Context, Result};
@@ -38,16 +42,23 @@ pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<ServerConfig
     };
     let name = file.display().to_string();
     let text = std::fs::read_to_string(file).with_context(|| format!("{name}: cannot read"))?;
+    load_text(&text, &name, data_dir)
+}
+
+/// Reads the configuration `text` of the file `name` (which messages name);
+/// `data_dir` from the command line wins over the text's.
+pub fn load_text(text: &str, name: &str, data_dir: Option<&Path>) -> Result<ServerConfig> {
+    let name = name.to_owned();
     // Stage 1: structure, with toml's line and key in the message.
     let structural: RawConfig =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
     let dir = data_dir
         .map(Path::to_path_buf)
         .or_else(|| structural.data_dir.as_deref().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     // Stage 2: CRYPT: values opened, then meaning checked.
     let mut table: toml::Table =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim()))?;
     if contains_crypt(&toml::Value::Table(table.clone())) {
         refuse_open_secret_file(&dir.join(MASTER_KEY_FILE)).with_context(|| name.clone())?;
         let key = MasterKey::load(&dir)

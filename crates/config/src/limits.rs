@@ -8,11 +8,11 @@ use anyhow::{bail, Result};
 use std::time::Duration;
 
 /// Default `header_timeout_seconds`.
-pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
+pub(crate) const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
 /// Default `idle_timeout_seconds`.
-pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
+pub(crate) const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
 /// Default `max_connections`.
-pub const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
 
 /// The longest time-out either key accepts: one day.
 const MAX_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
@@ -42,7 +42,7 @@ impl Default for ConnectionLimits {
 }
 
 /// Checks `[limits]`, naming the key of a value out of range.
-pub fn connection_limits(raw: &RawLimits) -> Result<ConnectionLimits> {
+pub(crate) fn connection_limits(raw: &RawLimits) -> Result<ConnectionLimits> {
     let seconds = |value: Option<u64>, default: u64, key: &str| -> Result<Duration> {
         let value = value.unwrap_or(default);
         if !(1..=MAX_TIMEOUT_SECONDS).contains(&value) {

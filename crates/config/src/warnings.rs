@@ -7,10 +7,10 @@ use certfleet_store::secrets::CRYPT_PREFIX;
 
 /// The prefix of an argon2 hash, which `basic_auth_password` accepts in place of the
 /// password.
-pub const ARGON2_PREFIX: &str = "$argon2";
+pub(crate) const ARGON2_PREFIX: &str = "$argon2";
 
 /// One line per questionable setting of `raw`.
-pub fn config_warnings(raw: &RawConfig) -> Vec<String> {
+pub(crate) fn config_warnings(raw: &RawConfig) -> Vec<String> {
     let mut warnings = Vec::new();
     for (index, route) in raw.route.iter().enumerate() {
         let Some(password) = route.basic_auth_password.as_deref() else {

@@ -26,7 +26,7 @@ pub struct PlatformConfig {
 
 /// Checks every `[[platform]]`: the model exists and is valid, names are unique, and a
 /// model whose reloads run is writable by its owner only.
-pub fn platform_configs(raw: Vec<RawPlatform>) -> Result<Vec<PlatformConfig>> {
+pub(crate) fn platform_configs(raw: Vec<RawPlatform>) -> Result<Vec<PlatformConfig>> {
     let cwd = std::env::current_dir().context("the current directory")?;
     let mut platforms: Vec<PlatformConfig> = Vec::with_capacity(raw.len());
     for (index, block) in raw.into_iter().enumerate() {
