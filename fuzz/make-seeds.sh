@@ -126,3 +126,83 @@ copy jks_reader *.jks
 for target in merged_bundle csr_and_certificate pkcs12_reader jks_reader; do
     echo "$target: $(ls "$corpus/$target" | wc -l) files in fuzz/corpus/$target"
 done
+
+# --- config_and_model: platform models and server configurations (text) ---------------
+mkdir -p "$corpus/config_and_model"
+for model in "$root"/examples/*.toml; do
+    cp "$model" "$corpus/config_and_model/seed-model-$(basename "$model")"
+done
+cat >"$corpus/config_and_model/seed-server-every-block.toml" <<'TOML'
+data_dir = "/var/lib/certfleet"
+
+[store]
+backend = "etcd"
+etcd_endpoints = ["http://127.0.0.1:2379", "http://127.0.0.2:2379"]
+
+[admin]
+listen = "127.0.0.1:9443"
+cors_origins = ["https://ui.example.test:8443"]
+session_timeout_minutes = 30
+session_lifetime_seconds = 43200
+
+[http]
+listen = "0.0.0.0:80"
+insecure = "reject"
+
+[limits]
+header_timeout_seconds = 10
+idle_timeout_seconds = 60
+max_connections = 10000
+
+[[listener]]
+role = "ws"
+https = "0.0.0.0:443"
+certdir = "alias://ws"
+tls_profile = "modern"
+session_resumption = false
+
+[[listener]]
+role = "media"
+https = "[::1]:8443"
+certdir = "/etc/certfleet/media"
+
+[aliases]
+ws = "/etc/certfleet/ws"
+
+[acme]
+directory = "https://acme.example.test/directory"
+challenge = "tls-alpn-01"
+
+[monitor]
+warn_days = 30
+interval_seconds = 60
+webhook = "https://hooks.example.test/certfleet"
+
+[[route]]
+host = "app.example.test"
+path = "/api"
+upstream = "https://10.0.0.5:8443"
+upstream_trust = false
+client_auth = "optional"
+client_ca = "/etc/certfleet/clients.pem"
+allowed_thumbprints = ["AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01"]
+basic_auth_user = "gateway"
+basic_auth_password = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA"
+
+[[route]]
+host = "*.example.test"
+upstream = "http://127.0.0.1:9000"
+basic_auth_user = "gw"
+basic_auth_password = "CRYPT:djEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+[[platform]]
+model = "/etc/certfleet/platform.toml"
+root = "/srv/stage"
+run_reloads = false
+TOML
+cat >"$corpus/config_and_model/seed-server-minimal.toml" <<'TOML'
+[[listener]]
+role = "default"
+https = "127.0.0.1:8443"
+TOML
+echo "config_and_model: $(ls "$corpus/config_and_model" | wc -l) files in fuzz/corpus/config_and_model"
