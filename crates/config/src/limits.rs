@@ -24,8 +24,8 @@ const MAX_CONNECTIONS_CEILING: u64 = 1_000_000;
 pub struct ConnectionLimits {
     /// The TLS handshake, and then each request head, must arrive within this.
     pub header_timeout: Duration,
-    /// A connection with no traffic either way for this long is closed (requests in
-    /// flight are finished first).
+    /// A connection with no traffic either way for this long is asked to close (a
+    /// request in flight may still finish), and dropped after as long again.
     pub idle_timeout: Duration,
     /// At most this many open connections per listener; more wait to be accepted.
     pub max_connections: usize,
