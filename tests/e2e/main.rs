@@ -18,6 +18,7 @@ mod platform;
 mod scan;
 mod secret_inputs;
 mod secrets_cli;
+mod seed_bugs;
 mod serve_acme;
 mod serve_admin_hardening;
 mod serve_api;

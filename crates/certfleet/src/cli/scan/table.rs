@@ -74,7 +74,7 @@ fn row(result: &ScanResult, width: usize) -> String {
         result.protocol.as_deref().unwrap_or("-"),
         flag(result.chain_valid, "valid", "INVALID"),
         flag(result.hostname_match, "match", "MISMATCH"),
-        flag(result.drift, "no", "YES"),
+        flag(result.drift, "YES", "no"),
         last,
     )
 }

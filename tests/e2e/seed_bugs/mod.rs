@@ -1,0 +1,4 @@
+//! Procedures from the vendor manuals certfleet replaces, followed step by step with the
+//! real binary: each test is named after the manual step it follows.
+
+mod scan_drift;
