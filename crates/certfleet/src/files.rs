@@ -50,6 +50,20 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Fails, naming the file, when a target that would hold a private key already
+    /// exists: a key is never replaced unless the user asked for it.
+    pub fn refuse_existing_keys(&self) -> Result<()> {
+        for (path, _, mode) in &self.files {
+            if *mode == Mode::Secret && path.exists() {
+                bail!(
+                    "{}: already exists and holds a private key; nothing written; pass --force to overwrite it",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Writes every file: all to temporaries first, then all renamed into place. On any
     /// failure the temporaries are removed and files already renamed are taken back.
     pub fn commit(self) -> Result<Vec<PathBuf>> {

@@ -1,6 +1,6 @@
 //! `certfleet cert issue` and `certfleet cert import`.
 
-use super::output::{report_written, usage, write_leaf_files, KeyChoice};
+use super::output::{report_written, usage, write_leaf_files, KeyChoice, KeyFiles};
 use super::Outcome;
 use crate::ca_dir::load_issuing_ca;
 use crate::files::{read_input, with_suffix};
@@ -62,6 +62,9 @@ pub struct IssueArgs {
     /// Output prefix: PREFIX.key, PREFIX.crt, PREFIX.chain.crt, PREFIX.pem.
     #[arg(long)]
     out: PathBuf,
+    /// Overwrite an existing PREFIX.key or PREFIX.pem (the key in it is lost).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Arguments of `cert import`.
@@ -108,7 +111,18 @@ impl IssueArgs {
             None => None,
         };
         let leaf = issue_leaf(&request, authority.as_ref())?;
-        let written = write_leaf_files(&self.out, Some(&leaf.key), &leaf.cert, &leaf.chain)?;
+        let key_files = if self.force {
+            KeyFiles::Replace
+        } else {
+            KeyFiles::KeepExisting
+        };
+        let written = write_leaf_files(
+            &self.out,
+            Some(&leaf.key),
+            &leaf.cert,
+            &leaf.chain,
+            key_files,
+        )?;
         report_written(&written);
         Ok(Outcome::Success)
     }
@@ -138,7 +152,14 @@ impl ImportArgs {
             Ok(accepted) => accepted,
             Err(err) => bail!("{}: refused, nothing written: {err}", self.cert.display()),
         };
-        let written = write_leaf_files(&self.out, key.as_ref(), &accepted.leaf, &accepted.chain)?;
+        // The key written is the one read from --key (or the CSR's sibling), not a new one.
+        let written = write_leaf_files(
+            &self.out,
+            key.as_ref(),
+            &accepted.leaf,
+            &accepted.chain,
+            KeyFiles::Replace,
+        )?;
         report_written(&written);
         Ok(Outcome::Success)
     }

@@ -47,6 +47,9 @@ pub struct NewArgs {
     /// Output prefix: PREFIX.key and PREFIX.csr.
     #[arg(long)]
     out: PathBuf,
+    /// Overwrite an existing PREFIX.key (the key in it is lost).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Arguments of `csr sign`.
@@ -102,6 +105,9 @@ impl NewArgs {
             pem::encode("CERTIFICATE REQUEST", &made.csr_der),
             Mode::Public,
         );
+        if !self.force {
+            set.refuse_existing_keys()?;
+        }
         report_written(&set.commit()?);
         Ok(Outcome::Success)
     }

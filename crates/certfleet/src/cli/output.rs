@@ -41,14 +41,25 @@ pub fn usage(name: &str) -> Result<Usage> {
     Ok(name.parse()?)
 }
 
+/// Whether existing files holding a private key may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFiles {
+    /// Refuse, naming the file, when one already exists (a new key would destroy it).
+    KeepExisting,
+    /// Replace them (`--force`, or a key that is the same one read from its file).
+    Replace,
+}
+
 /// Writes `PREFIX.key` (when a key is given), `PREFIX.crt` (the leaf), `PREFIX.chain.crt`
 /// (the chain, when there is one) and `PREFIX.pem` (key, leaf, chain; when a key is
-/// given), all or nothing. Returns the paths written.
+/// given), all or nothing. With [`KeyFiles::KeepExisting`] an existing key-holding file
+/// refuses the whole set. Returns the paths written.
 pub fn write_leaf_files(
     prefix: &Path,
     key: Option<&PrivateKey>,
     leaf: &CertificateDer<'static>,
     chain: &[CertificateDer<'static>],
+    key_files: KeyFiles,
 ) -> Result<Vec<PathBuf>> {
     let mut set = OutputSet::default();
     let leaf_pem = to_pem(std::slice::from_ref(leaf));
@@ -66,6 +77,9 @@ pub fn write_leaf_files(
     set.add(with_suffix(prefix, ".crt"), leaf_pem, Mode::Public);
     if !chain.is_empty() {
         set.add(with_suffix(prefix, ".chain.crt"), chain_pem, Mode::Public);
+    }
+    if key_files == KeyFiles::KeepExisting {
+        set.refuse_existing_keys()?;
     }
     set.commit()
 }
