@@ -2,3 +2,4 @@
 //! real binary: each test is named after the manual step it follows.
 
 mod scan_drift;
+mod help_examples;

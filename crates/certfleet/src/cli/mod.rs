@@ -28,7 +28,11 @@ use std::process::ExitCode;
 /// certfleet keeps a multi-service platform's TLS working: its CA, its certificate
 /// toolbelt, and its judge of certificates and chains.
 #[derive(Debug, Parser)]
-#[command(name = "certfleet", version, about, long_about = None)]
+// `term_width = 0`: help text is never re-wrapped at the terminal's width (every
+// subcommand inherits it). The texts are already wrapped by hand, and the example
+// command lines under "Examples:" must stay one line each so that a copied example
+// runs as one command.
+#[command(name = "certfleet", version, about, long_about = None, term_width = 0)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
