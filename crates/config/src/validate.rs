@@ -7,7 +7,8 @@ pub use super::platforms::PlatformConfig;
 use super::raw::{RawConfig, RawListener, RawRoute, RawTrust};
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_acme::order::ChallengeKind;
-use std::collections::BTreeMap;
+use certfleet_edge::certdir::Certdir;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -372,14 +373,17 @@ fn listener_config(
     raw: &RawListener,
     aliases: &BTreeMap<String, String>,
 ) -> Result<ListenerConfig> {
+    // The edge resolves `alias://` names, including the manuals' `alias://paths/NAME`.
     let certdir = match raw.certdir.as_deref() {
         None => None,
-        Some(value) => match value.strip_prefix("alias://") {
-            Some(name) => Some(PathBuf::from(aliases.get(name).ok_or_else(|| {
-                anyhow!("certdir: alias '{name}' is not defined in [aliases]")
-            })?)),
-            None => Some(PathBuf::from(value)),
-        },
+        Some(value) => {
+            let table: HashMap<String, String> = aliases
+                .iter()
+                .map(|(name, dir)| (name.clone(), dir.clone()))
+                .collect();
+            let resolved = Certdir::from_config(value, &table).map_err(|e| anyhow!("{e}"))?;
+            Some(resolved.dir().to_path_buf())
+        }
     };
     let tls_profile = match raw.tls_profile.as_deref().unwrap_or("intermediate") {
         "intermediate" => TlsProfile::Intermediate,
