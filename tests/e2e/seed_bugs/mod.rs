@@ -5,3 +5,4 @@ mod scan_drift;
 mod key_overwrite;
 mod help_examples;
 mod certdir_alias;
+mod add_domain_help;
