@@ -6,3 +6,4 @@ mod key_overwrite;
 mod help_examples;
 mod certdir_alias;
 mod add_domain_help;
+mod generated_passwords;

@@ -24,9 +24,10 @@ impl Default for SecretPolicy {
     }
 }
 
-/// Special characters used when generating: punctuation that survives YAML, TOML,
-/// properties files and shells when quoted (no quotes, backslash or space).
-const GENERATED_SPECIALS: &[u8] = b"!#%+-.:=?@^_~";
+/// Special characters used when generating: punctuation that cmd.exe, PowerShell,
+/// POSIX shells, YAML, TOML and properties files all take literally inside an unquoted
+/// word (no `% ^ ! & | < > " ' \ $`, backtick, `:`, `=`, `?`, `~` or space).
+const GENERATED_SPECIALS: &[u8] = b"+-._@#";
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
 const DIGITS: &[u8] = b"23456789";
@@ -58,7 +59,7 @@ impl SecretPolicy {
             broken.push("no digit (0-9)".into());
         }
         if !value.chars().any(|c| c.is_ascii_punctuation()) {
-            broken.push("no special character (such as ! # % + - . : = ? @ ^ _ ~)".into());
+            broken.push("no special character (such as + - . _ @ #)".into());
         }
         if value.chars().any(char::is_control) {
             broken.push("contains control characters".into());
@@ -89,6 +90,12 @@ impl SecretPolicy {
         for i in (1..chars.len()).rev() {
             let j = random_below(i + 1)?;
             chars.swap(i, j);
+        }
+        // A letter or digit first: a leading `-` reads as an option, `@` as a response
+        // file or PowerShell splatting, `#` as a comment.
+        // The letters and the digit picked above are always there to swap with.
+        if let Some(first_alphanumeric) = chars.iter().position(u8::is_ascii_alphanumeric) {
+            chars.swap(0, first_alphanumeric);
         }
         Ok(chars.into_iter().map(char::from).collect())
     }
@@ -128,6 +135,21 @@ mod tests {
         assert!(policy.broken_rules("Abcdefgh!")[0].contains("digit"));
         assert!(policy.broken_rules("Abcdefgh1")[0].contains("special"));
         assert!(policy.broken_rules(&format!("Ab1!{}", "x".repeat(61)))[0].contains("too long"));
+    }
+
+    #[test]
+    fn generated_secrets_need_no_quoting() {
+        let policy = SecretPolicy::default();
+        for _ in 0..500 {
+            let secret = policy.generate(8).unwrap();
+            assert!(
+                secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-._@#".contains(&b)),
+                "{secret}"
+            );
+            assert!(secret.as_bytes()[0].is_ascii_alphanumeric(), "{secret}");
+        }
     }
 
     #[test]
