@@ -211,8 +211,16 @@ impl PrivateKey {
                     block.index, block.label
                 ))
             })?;
-            return Self::from_der_as(encoding, &block.der, password)
-                .map_err(|e| crate::bundle::in_block(e, block.index, &block.label));
+            // A mislabelled block is read by its content; callers wanting the notice
+            // read through `bundle::read_noting`.
+            return crate::bundle::read_key_block(
+                block.index,
+                &block.label,
+                encoding,
+                &block.der,
+                password,
+            )
+            .map(|(key, _)| key);
         }
         let der = bytes;
         if encrypted_key::is_encrypted(der) {

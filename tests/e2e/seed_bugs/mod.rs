@@ -7,3 +7,4 @@ mod help_examples;
 mod certdir_alias;
 mod add_domain_help;
 mod generated_passwords;
+mod mislabelled_key;

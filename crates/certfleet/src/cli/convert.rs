@@ -185,15 +185,20 @@ impl ConvertArgs {
             };
             return keystores::read(bytes, password, self.alias.as_deref()).map(Contents::Bundle);
         }
-        let contents = bundle::read(bytes, self.in_password()?).map_err(|err| {
-            let hint =
-                if self.in_password.is_none() && err.to_string().contains("password is needed") {
+        let (contents, mislabelled) =
+            bundle::read_noting(bytes, self.in_password()?).map_err(|err| {
+                let hint = if self.in_password.is_none()
+                    && err.to_string().contains("password is needed")
+                {
                     " (give it with --in-password)"
                 } else {
                     ""
                 };
-            anyhow::anyhow!("{err}{hint}")
-        })?;
+                anyhow::anyhow!("{err}{hint}")
+            })?;
+        if let Some(notice) = mislabelled {
+            eprintln!("notice: {}: {notice}", self.input.display());
+        }
         Ok(match contents {
             bundle::Contents::Bundle(bundle) => Contents::Bundle(InputBundle {
                 bundle,

@@ -67,6 +67,9 @@ impl InspectArgs {
 
 fn render(inspection: &Inspection) -> String {
     let mut out = format!("kind: {}\n", inspection.kind);
+    for notice in &inspection.notices {
+        out += &format!("notice: {notice}\n");
+    }
     if let Some(key) = &inspection.key {
         out += &format!("private key: {} {} bits\n", key.key_type, key.key_bits);
     }

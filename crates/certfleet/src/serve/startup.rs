@@ -77,12 +77,16 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         let Some(dir) = &listener.certdir else {
             continue;
         };
+        let certdir = Certdir::new(dir);
+        if let Some(notice) = certdir.key_notice() {
+            tracing::warn!("certdir of role {}: {notice}", listener.role);
+        }
         // The watcher loads the files once now (a failure is an alert, and the default
         // certificate is served meanwhile), then keeps them in step.
         let watcher = CertdirWatcher::start(
             Arc::clone(&hub),
             &listener.role,
-            Certdir::new(dir),
+            certdir,
             DEFAULT_POLL_INTERVAL,
         )
         .with_context(|| format!("starting the certdir watcher of role {}", listener.role))?;

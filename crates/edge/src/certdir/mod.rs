@@ -120,6 +120,17 @@ impl Certdir {
     pub fn load_now(&self) -> Result<ServedCertificate> {
         Certdir::load(&self.dir)
     }
+
+    /// What should be fixed in `server.key` although it loads: a key block whose label
+    /// does not match its body (read by its content), named with the file. `None` when
+    /// there is nothing to say or the file does not read at all ([`Certdir::load`]
+    /// reports that).
+    pub fn key_notice(&self) -> Option<String> {
+        let key_path = self.dir.join(KEY_FILE);
+        let bytes = std::fs::read(&key_path).ok()?;
+        let (_, notice) = bundle::read_noting(&bytes, None).ok()?;
+        notice.map(|notice| format!("{}: {notice}", key_path.display()))
+    }
 }
 
 #[cfg(test)]

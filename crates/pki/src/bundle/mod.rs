@@ -6,10 +6,14 @@
 //! certificate matching the key and whose chain is in issuer order, or a CSR. It refuses,
 //! naming the block: a key that matches none of the certificates, two keys, a certificate
 //! or key that does not parse, an encrypted key without (or with the wrong) password.
+//! A key block whose label does not match its body is read by its content;
+//! [`read_noting`] also returns a [`MislabelledKey`] notice for it.
 //! [`Bundle::to_merged_pem`] writes key, leaf, chain, in that order.
 
+mod key_content;
 mod key_encodings;
 
+pub use key_content::{read_key_block, MislabelledKey};
 pub(crate) use key_encodings::in_block;
 
 use crate::chain::order_chain;
@@ -85,9 +89,22 @@ impl Bundle {
 /// Reads PEM or DER holding a key, certificates, both, or a CSR. `password` decrypts an
 /// encrypted PKCS#8 key.
 pub fn read(bytes: &[u8], password: Option<&str>) -> Result<Contents> {
+    read_noting(bytes, password).map(|(contents, _)| contents)
+}
+
+/// Like [`read`], also returning the notice for a key block whose label does not match
+/// its body (read by its content).
+pub fn read_noting(
+    bytes: &[u8],
+    password: Option<&str>,
+) -> Result<(Contents, Option<MislabelledKey>)> {
     if pem::looks_like_pem(bytes) {
-        return read_pem(&String::from_utf8_lossy(bytes), password);
+        return read_pem_noting(&String::from_utf8_lossy(bytes), password);
     }
+    read_der(bytes, password).map(|contents| (contents, None))
+}
+
+fn read_der(bytes: &[u8], password: Option<&str>) -> Result<Contents> {
     if x509_parser::parse_x509_certificate(bytes).is_ok() {
         let mut certs = crate::certs::parse_certificates(bytes)?;
         return Ok(Contents::Bundle(Bundle {
@@ -123,6 +140,15 @@ pub fn read(bytes: &[u8], password: Option<&str>) -> Result<Contents> {
 
 /// Reads PEM text: a merged bundle, a certificate or chain, a key, or one CSR.
 pub fn read_pem(text: &str, password: Option<&str>) -> Result<Contents> {
+    read_pem_noting(text, password).map(|(contents, _)| contents)
+}
+
+/// Like [`read_pem`], also returning the notice for a key block whose label does not
+/// match its body (read by its content).
+pub fn read_pem_noting(
+    text: &str,
+    password: Option<&str>,
+) -> Result<(Contents, Option<MislabelledKey>)> {
     let found = blocks::read_blocks(text).map_err(bundle_error)?;
     if let Some(request) = found.requests.first() {
         let name = block_name(request.index, &request.label);
@@ -139,14 +165,21 @@ pub fn read_pem(text: &str, password: Option<&str>) -> Result<Contents> {
         }
         crate::csr::read_csr(&request.der)
             .map_err(|e| in_block(e, request.index, &request.label))?;
-        return Ok(Contents::Request(request.der.clone()));
+        return Ok((Contents::Request(request.der.clone()), None));
     }
+    let mut notice = None;
     let key = match &found.key {
-        Some(block) => Some((
-            PrivateKey::from_der_as(block.encoding, &block.der, password)
-                .map_err(|e| in_block(e, block.index, &block.label))?,
-            block.name(),
-        )),
+        Some(block) => {
+            let (key, mislabelled) = read_key_block(
+                block.index,
+                &block.label,
+                block.encoding,
+                &block.der,
+                password,
+            )?;
+            notice = mislabelled;
+            Some((key, block.name()))
+        }
         None => None,
     };
     let mut certs = Vec::with_capacity(found.certificates.len());
@@ -169,7 +202,8 @@ pub fn read_pem(text: &str, password: Option<&str>) -> Result<Contents> {
         }
         certs.push((CertificateDer::from(block.der.clone()), name));
     }
-    assemble(key, certs).map(Contents::Bundle)
+    let bundle = assemble(key, certs)?;
+    Ok((Contents::Bundle(bundle), notice))
 }
 
 /// Sorts an already-decoded key and certificates (from a keystore, say) into a bundle.

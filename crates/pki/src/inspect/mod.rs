@@ -39,6 +39,10 @@ pub struct Inspection {
     /// For a bundle: whether the key matches the leaf.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_matches_leaf: Option<bool>,
+    /// What was read leniently and should be fixed, such as a key block whose label
+    /// does not match its body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// A CSR described.
@@ -64,7 +68,8 @@ pub fn inspect_bytes(
     password: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Inspection> {
-    match crate::bundle::read(bytes, password)? {
+    let (contents, mislabelled) = crate::bundle::read_noting(bytes, password)?;
+    let mut inspection = match contents {
         Contents::Request(der) => inspect_csr(&der),
         Contents::Bundle(bundle) => match (&bundle.key, bundle.leaf.is_some()) {
             (Some(key), false) => Ok(key_only(key)),
@@ -73,7 +78,11 @@ pub fn inspect_bytes(
                 "no certificate, CSR or private key block found".into(),
             )),
         },
-    }
+    }?;
+    inspection
+        .notices
+        .extend(mislabelled.map(|notice| notice.to_string()));
+    Ok(inspection)
 }
 
 fn key_only(key: &PrivateKey) -> Inspection {
@@ -83,6 +92,7 @@ fn key_only(key: &PrivateKey) -> Inspection {
         csr: None,
         key: Some(describe_key(key)),
         key_matches_leaf: None,
+        notices: Vec::new(),
     }
 }
 
@@ -107,6 +117,7 @@ fn inspect_csr(bytes: &[u8]) -> Result<Inspection> {
         csr: Some(csr_description(&csr)?),
         key: None,
         key_matches_leaf: None,
+        notices: Vec::new(),
     })
 }
 
@@ -198,5 +209,6 @@ fn describe_bundle(bundle: &Bundle, now: OffsetDateTime) -> Result<Inspection> {
         csr: None,
         key: bundle.key.as_ref().map(describe_key),
         key_matches_leaf,
+        notices: Vec::new(),
     })
 }
