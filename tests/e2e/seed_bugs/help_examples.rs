@@ -80,7 +80,10 @@ fn assert_one_command(context: &str, line: &str) {
         "{context}: example line does not begin a command: {line:?}"
     );
     let single = command.matches('\'').count();
-    assert!(single % 2 == 0, "{context}: unbalanced quotes: {line:?}");
+    assert!(
+        single.is_multiple_of(2),
+        "{context}: unbalanced quotes: {line:?}"
+    );
     assert!(
         !command.ends_with('\\') && !command.ends_with('|'),
         "{context}: example continues on the next line: {line:?}"
