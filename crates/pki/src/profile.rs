@@ -18,6 +18,11 @@ use rcgen::{
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
+/// The validity, in days, of a leaf certificate when none is asked for: `cert issue`,
+/// `csr sign`, the server's CA signing and domain issuance, and the platform model.
+/// 365 days stays within what browsers and today's scanners accept for a leaf.
+pub const DEFAULT_LEAF_DAYS: u32 = 365;
+
 /// What a leaf certificate is for (`--usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Usage {

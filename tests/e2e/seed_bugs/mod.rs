@@ -3,6 +3,7 @@
 
 mod add_domain_help;
 mod certdir_alias;
+mod default_validity;
 mod generated_passwords;
 mod help_examples;
 mod key_overwrite;

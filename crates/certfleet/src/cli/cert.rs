@@ -10,6 +10,7 @@ use certfleet_pki::csr::read_csr;
 use certfleet_pki::import::check_reply;
 use certfleet_pki::issue::{issue_leaf, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
+use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ pub struct IssueArgs {
     #[command(flatten)]
     key: KeyChoice,
     /// Validity in days (never past the CA's own expiry).
-    #[arg(long, default_value_t = 397)]
+    #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
     days: u32,
     /// Output prefix: PREFIX.key, PREFIX.crt, PREFIX.chain.crt, PREFIX.pem.
     #[arg(long)]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::csr::{new_csr, read_csr, sign_csr, SigningPolicy};
+use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub enum CsrCommand {
     New(NewArgs),
     /// Sign a CSR with a CA under a policy.
     #[command(
-        after_help = "Example:\n  certfleet csr sign --ca ca --csr web.csr --usage server --days 397 --allow-domain example.test --out web.crt"
+        after_help = "Example:\n  certfleet csr sign --ca ca --csr web.csr --usage server --days 365 --allow-domain example.test --out web.crt"
     )]
     Sign(SignArgs),
 }
@@ -65,7 +66,7 @@ pub struct SignArgs {
     #[arg(long, default_value = "server")]
     usage: String,
     /// Validity in days (never past the CA's own expiry).
-    #[arg(long, default_value_t = 397)]
+    #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
     days: u32,
     /// Policy: only names in this domain or below (repeatable; default any name).
     #[arg(long = "allow-domain")]

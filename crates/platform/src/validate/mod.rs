@@ -15,7 +15,7 @@ use toml::Spanned;
 
 mod duration;
 
-const DEFAULT_DAYS: u32 = 397;
+const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 
 /// Names used as file names in the state directory: letters, digits, `.`, `_`, `-`.
 fn check_name(loc: &Locator, name: &Text, key: &str) -> Result<()> {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// The validity asked for when `days` is absent.
-const DEFAULT_DAYS: u32 = 90;
+const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 
 /// `POST /api/cas/{name}/sign`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,7 +30,7 @@ pub struct SignCsr {
     /// server (the default), client or both.
     #[serde(default)]
     pub usage: UsageJson,
-    /// Validity in days (90 when absent), capped at the CA's expiry.
+    /// Validity in days (365 when absent), capped at the CA's expiry.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<u32>,

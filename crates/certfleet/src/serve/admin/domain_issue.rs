@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 /// The validity asked for when `days` is absent.
-const DEFAULT_DAYS: u32 = 90;
+const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 
 /// `POST /api/domains/{name}/certificate/issue`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,7 +35,7 @@ pub struct IssueFromCa {
     /// The new key's algorithm; ecdsa-p256 when absent.
     #[serde(default)]
     pub key: KeyJson,
-    /// Validity in days (90 when absent), capped at the CA's expiry.
+    /// Validity in days (365 when absent), capped at the CA's expiry.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<u32>,
