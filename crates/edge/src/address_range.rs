@@ -1,16 +1,14 @@
 //! Address ranges in CIDR notation (`127.0.0.2/32`, `10.0.0.0/8`, `fd00::/8`, or a bare
 //! address for one host), as `trusted_proxies` lists them.
 
+use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 /// One range of IPv4 or IPv6 addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddressRange {
-    network: IpAddr,
-    prefix_len: u8,
-}
+pub struct AddressRange(IpNet);
 
 /// Why a range does not parse; names the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,64 +18,30 @@ pub struct AddressRangeError(String);
 impl AddressRange {
     /// True when `address` is in the range (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn contains(&self, address: IpAddr) -> bool {
-        match (self.network, address.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(addr)) => {
-                same_prefix(&net.octets(), &addr.octets(), self.prefix_len)
-            }
-            (IpAddr::V6(net), IpAddr::V6(addr)) => {
-                same_prefix(&net.octets(), &addr.octets(), self.prefix_len)
-            }
-            _ => false,
-        }
+        self.0.contains(&address.to_canonical())
     }
-}
-
-/// True when the first `bits` bits of `a` and `b` are equal.
-fn same_prefix(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let whole = usize::from(bits / 8);
-    let rest = bits % 8;
-    if a[..whole] != b[..whole] {
-        return false;
-    }
-    if rest == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rest);
-    (a[whole] & mask) == (b[whole] & mask)
 }
 
 impl FromStr for AddressRange {
     type Err = AddressRangeError;
 
+    /// A range in CIDR notation, or a bare address for that one host.
     fn from_str(text: &str) -> Result<AddressRange, AddressRangeError> {
-        let error = || AddressRangeError(text.to_owned());
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
+        let trimmed = text.trim();
+        let parsed = if trimmed.contains('/') {
+            trimmed.parse::<IpNet>().ok()
+        } else {
+            trimmed.parse::<IpAddr>().ok().map(IpNet::from)
         };
-        let network: IpAddr = address.trim().parse().map_err(|_| error())?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix_len = match prefix {
-            None => max,
-            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                digits
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|len| *len <= max)
-                    .ok_or_else(error)?
-            }
-            Some(_) => return Err(error()),
-        };
-        Ok(AddressRange {
-            network,
-            prefix_len,
-        })
+        parsed
+            .map(AddressRange)
+            .ok_or_else(|| AddressRangeError(text.to_owned()))
     }
 }
 
 impl fmt::Display for AddressRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix_len)
+        self.0.fmt(f)
     }
 }
 
