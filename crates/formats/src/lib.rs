@@ -7,7 +7,8 @@
 //! - [`detect`]: telling PEM from DER and naming what a DER blob most likely is;
 //! - [`bundle`]: merged PEM bundles (key, certificate, chain) read leniently, written strictly;
 //! - [`encrypted_key`]: password-encrypted PKCS#8 (PBES2);
-//! - [`dh`]: Diffie-Hellman parameters, the RFC 7919 groups and fresh safe primes.
+//! - [`dh`]: Diffie-Hellman parameters, the RFC 7919 groups and fresh safe primes;
+//! - [`jetty_obf`]: Jetty's `OBF:` password obfuscation (not encryption).
 //!
 //! ```
 //! use certfleet_formats::pem;
@@ -22,6 +23,7 @@ pub mod detect;
 pub mod dh;
 pub mod encrypted_key;
 mod error;
+pub mod jetty_obf;
 pub mod keystore;
 pub mod pem;
 
