@@ -6,6 +6,7 @@ mod certdir_alias;
 mod default_validity;
 mod generated_passwords;
 mod help_examples;
+mod jetty_obf;
 mod key_overwrite;
 mod mislabelled_key;
 mod scan_drift;

@@ -1,11 +1,13 @@
 //! `certfleet encrypt`, `decrypt` and `secret generate|check`: `CRYPT:` values for
 //! configuration files (bound to their field with `encrypt --for`), and shared secrets
 //! under the complexity rule. The secret to seal or check is taken like every password
-//! ([`super::secret_arg`]).
+//! ([`super::secret_arg`]). `encrypt --jetty-obf` writes Jetty's `OBF:` form instead
+//! (obfuscation for Jetty's own configuration files, no master key involved).
 
 use super::secret_arg::{SecretArg, SecretParser};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
+use certfleet_formats::jetty_obf;
 use certfleet_store::secrets::policy::SecretPolicy;
 use certfleet_store::secrets::{check_field, MasterKey};
 use clap::{Args, Subcommand};
@@ -19,7 +21,7 @@ pub const DEFAULT_DATA_DIR: &str = "./certfleet-data";
 /// Arguments of `encrypt`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet encrypt --for route.basic_auth_password env:GW_PASSWORD  # prints CRYPT:...\n  printf '%s\\n' \"$PW\" | certfleet encrypt --for service.output.password -\n  certfleet encrypt 'storepwd'   # unbound: opens in any field\n\nFIELD is the key path of the value in the server's configuration or the platform model,\nwithout array positions: route.basic_auth_password, route.upstream_trust_password,\nservice.output.password, service.output.key_password, ... A value sealed for one field\ndoes not open in another.\n\nThe master key is DATA_DIR/master.key (created, mode 0600, when missing) or CERTFLEET_MASTER_KEY."
+    after_help = "Examples:\n  certfleet encrypt --for route.basic_auth_password env:GW_PASSWORD  # prints CRYPT:...\n  printf '%s\\n' \"$PW\" | certfleet encrypt --for service.output.password -\n  certfleet encrypt 'storepwd'   # unbound: opens in any field\n  certfleet encrypt --jetty-obf env:STORE_PW   # prints OBF:... for a Jetty configuration file\n\nFIELD is the key path of the value in the server's configuration or the platform model,\nwithout array positions: route.basic_auth_password, route.upstream_trust_password,\nservice.output.password, service.output.key_password, ... A value sealed for one field\ndoes not open in another.\n\nThe master key is DATA_DIR/master.key (created, mode 0600, when missing) or CERTFLEET_MASTER_KEY."
 )]
 pub struct EncryptArgs {
     /// Data directory holding the master key.
@@ -28,6 +30,10 @@ pub struct EncryptArgs {
     /// Bind the value to this field: it then opens only there.
     #[arg(long = "for", value_name = "FIELD")]
     field: Option<String>,
+    /// Print Jetty's OBF: form (what Jetty's Password tool prints) instead of a CRYPT:
+    /// value. Obfuscation only: anyone can read the password back from it.
+    #[arg(long, conflicts_with = "field")]
+    jetty_obf: bool,
     /// The secret: VALUE, pass:VALUE, env:NAME, file:PATH or - (a line of standard input).
     #[arg(allow_hyphen_values = true, value_parser = SecretParser)]
     value: SecretArg,
@@ -86,6 +92,11 @@ fn value_or_stdin(value: &str) -> Result<Zeroizing<String>> {
 
 impl EncryptArgs {
     pub fn run(self) -> Result<Outcome> {
+        if self.jetty_obf {
+            let value = self.value.expose()?;
+            println!("{}", jetty_obf::obfuscate(&value));
+            return Ok(Outcome::Success);
+        }
         if let Some(field) = &self.field {
             check_field(field).context("--for")?;
         }
