@@ -94,7 +94,7 @@ impl EncryptArgs {
     pub fn run(self) -> Result<Outcome> {
         if self.jetty_obf {
             let value = self.value.expose()?;
-            println!("{}", jetty_obf::obfuscate(&value));
+            println!("{}", jetty_obf::obfuscate(value));
             return Ok(Outcome::Success);
         }
         if let Some(field) = &self.field {
