@@ -6,7 +6,7 @@
 
 use crate::support::run::{arg, certfleet, describe, stdout_json, TempDir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 /// Extension sections for the certificates of these tests (`-extensions NAME`).
 const EXTENSIONS: &str = "\
@@ -49,12 +49,12 @@ authorityKeyIdentifier = keyid
 
 /// A root and an intermediate made by openssl in a scratch directory, able to sign
 /// leaves in every way the tests need.
-struct OpensslCa {
+pub(super) struct OpensslCa {
     dir: TempDir,
 }
 
 impl OpensslCa {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let ca = OpensslCa {
             dir: TempDir::new(),
         };
@@ -74,7 +74,7 @@ impl OpensslCa {
         ca
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
@@ -110,7 +110,15 @@ impl OpensslCa {
 
     /// A leaf `NAME.crt` (key `NAME.key`) signed by the intermediate with
     /// `openssl x509 -req`, with the extensions of `section`, valid for `days`.
-    fn leaf(&self, name: &str, key: &str, cn: &str, section: &str, digest: &str, days: u32) {
+    pub(super) fn leaf(
+        &self,
+        name: &str,
+        key: &str,
+        cn: &str,
+        section: &str,
+        digest: &str,
+        days: u32,
+    ) {
         self.key_and_csr(name, key, cn);
         self.openssl(&format!(
             "x509 -req -in {name}.csr -CA inter.crt -CAkey inter.key -CAcreateserial \
@@ -120,7 +128,7 @@ impl OpensslCa {
 
     /// A leaf `NAME.crt` signed by the intermediate with `openssl ca`, for dates of our
     /// choosing (`YYYYMMDDHHMMSSZ`); openssl 3.0's `x509` cannot set them.
-    fn dated_leaf(&self, name: &str, start: &str, end: &str) {
+    pub(super) fn dated_leaf(&self, name: &str, start: &str, end: &str) {
         self.key_and_csr(name, "ec", "web.example.test");
         let db = self.path("ca-db");
         if !db.exists() {
@@ -143,7 +151,7 @@ impl OpensslCa {
     }
 
     /// Concatenates the named files (PEM) into `NAME` and returns its path.
-    fn bundle(&self, name: &str, parts: &[&str]) -> PathBuf {
+    pub(super) fn bundle(&self, name: &str, parts: &[&str]) -> PathBuf {
         let text: String = parts
             .iter()
             .map(|p| std::fs::read_to_string(self.path(p)).unwrap())
@@ -155,16 +163,21 @@ impl OpensslCa {
 }
 
 /// `(code, severity)` of each finding of `certfleet lint FILE --json [extra]`, after
-/// checking the contract: every finding has a code, a known severity, a message and a
-/// non-empty hint, and the exit status is 1 exactly when one is an error.
+/// checking the contract (see [`checked_findings`]).
 fn lint(file: &Path, extra: &[&str]) -> Vec<(String, String)> {
     let mut args = vec!["lint", arg(file), "--json"];
     args.extend_from_slice(extra);
-    let out = certfleet(&args);
-    let json = stdout_json(&out);
+    checked_findings(&certfleet(&args))
+}
+
+/// `(code, severity)` of each finding of one `certfleet lint --json` run, after checking
+/// the contract: every finding has a code, a known severity, a message and a non-empty
+/// hint, and the exit status is 1 exactly when one is an error.
+pub(super) fn checked_findings(out: &Output) -> Vec<(String, String)> {
+    let json = stdout_json(out);
     let findings = json["findings"]
         .as_array()
-        .unwrap_or_else(|| panic!("no `findings` array\n{}", describe(&out)));
+        .unwrap_or_else(|| panic!("no `findings` array\n{}", describe(out)));
     let mut seen = Vec::new();
     for finding in findings {
         let field = |name: &str| finding[name].as_str().unwrap_or_default().to_string();
@@ -190,13 +203,13 @@ fn lint(file: &Path, extra: &[&str]) -> Vec<(String, String)> {
         out.status.code(),
         Some(expected),
         "exit status must be {expected} for these findings\n{}",
-        describe(&out)
+        describe(out)
     );
     seen
 }
 
 /// Panics unless `findings` holds `code` with `severity`.
-fn assert_found(findings: &[(String, String)], code: &str, severity: &str) {
+pub(super) fn assert_found(findings: &[(String, String)], code: &str, severity: &str) {
     assert!(
         findings.iter().any(|(c, s)| c == code && s == severity),
         "expected {code} ({severity}) among {findings:?}"

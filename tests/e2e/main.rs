@@ -13,6 +13,7 @@ mod dhparam;
 mod issue_interop;
 mod keystore_interop;
 mod lint_openssl;
+mod lint_public_lifetime;
 mod malformed;
 mod platform;
 mod scan;

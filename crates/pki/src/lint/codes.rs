@@ -62,6 +62,9 @@ pub const NOT_YET_VALID: &str = "not-yet-valid";
 pub const EXPIRING_SOON: &str = "expiring-soon";
 /// An end-entity certificate valid for more than 398 days.
 pub const VALIDITY_TOO_LONG: &str = "validity-too-long";
+/// A publicly trusted server certificate longer than the CA/Browser Forum maximum in
+/// force at its notBefore (see [`super::lifetime::PUBLIC_MAX_DAYS`]).
+pub const VALIDITY_OVER_PUBLIC_MAXIMUM: &str = "validity-over-public-maximum";
 
 /// The certificates are not leaf first, then each one's issuer.
 pub const CHAIN_OUT_OF_ORDER: &str = "chain-out-of-order";
@@ -192,6 +195,11 @@ pub const CATALOGUE: &[(&str, Severity, &str)] = &[
         VALIDITY_TOO_LONG,
         Severity::Notice,
         "a leaf valid for more than 398 days",
+    ),
+    (
+        VALIDITY_OVER_PUBLIC_MAXIMUM,
+        Severity::Warning,
+        "a publicly trusted server certificate longer than the CA/Browser Forum maximum at its issuance",
     ),
     (
         CHAIN_OUT_OF_ORDER,

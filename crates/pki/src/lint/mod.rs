@@ -44,7 +44,9 @@ mod chain;
 pub mod codes;
 mod extensions;
 mod keys;
+pub mod lifetime;
 mod names;
+mod public;
 mod signature;
 #[cfg(test)]
 mod testutil;
@@ -143,10 +145,15 @@ pub struct LintInput<'a> {
     pub at: OffsetDateTime,
     /// Report certificates expiring within this many days.
     pub warn_days: u32,
+    /// The roots of the system trust store. A leaf whose path reaches one of them is
+    /// publicly trusted and held to the CA/Browser Forum lifetime maximum
+    /// ([`lifetime::PUBLIC_MAX_DAYS`]); empty means every leaf is judged as private.
+    pub system_roots: Vec<CertificateDer<'static>>,
 }
 
 impl LintInput<'_> {
-    /// Input judged now, with no key and no host, warning [`DEFAULT_WARN_DAYS`] ahead.
+    /// Input judged now, with no key, no host and no system roots, warning
+    /// [`DEFAULT_WARN_DAYS`] ahead.
     pub fn new(certificates: Vec<CertificateDer<'static>>) -> Self {
         LintInput {
             certificates,
@@ -154,6 +161,7 @@ impl LintInput<'_> {
             host: None,
             at: OffsetDateTime::now_utc(),
             warn_days: DEFAULT_WARN_DAYS,
+            system_roots: Vec::new(),
         }
     }
 }
@@ -241,12 +249,15 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
         cert.end_entity = !cert.is_ca || (slot == layout.leaf && layout.leaf_is_end_entity);
     }
     let leaf = &certs[layout.leaf];
+    let public_root = public::reached_root(&certs, &layout, &input.system_roots);
 
     if let (Some(key), Some(None)) = (input.key, key_slot) {
         findings.push(keys::mismatch(leaf, key));
     }
     for cert in &certs {
         findings.extend(validity::check(cert, input.at, input.warn_days));
+        let reached = public_root.as_deref().filter(|_| cert.index == leaf.index);
+        findings.extend(lifetime::check(cert, reached));
         findings.extend(keys::strength(cert));
         findings.extend(signature::algorithm(cert));
         findings.extend(extensions::check(cert, &certs));

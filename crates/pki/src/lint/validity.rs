@@ -1,14 +1,10 @@
 //! Validity checks: expired, not yet valid, expiring within the warning period (every
-//! certificate: an expired intermediate or root breaks everything under it), and a
-//! lifetime over 398 days (end-entity certificates).
+//! certificate: an expired intermediate or root breaks everything under it). Lifetime
+//! limits are judged in [`super::lifetime`].
 
 use super::codes;
 use super::{show_time, Cert, Finding, Severity};
 use time::{Duration, OffsetDateTime};
-
-/// The longest lifetime public CAs may give a server certificate (CA/Browser Forum,
-/// enforced by Apple and Chrome since September 2020).
-const MAX_LEAF_DAYS: i64 = 398;
 
 /// `3 days`, `1 day`, or `5 hours` when under a day.
 fn span(d: Duration) -> String {
@@ -73,22 +69,6 @@ pub(crate) fn check(cert: &Cert<'_>, at: OffsetDateTime, warn_days: u32) -> Vec<
                 span(not_after - at)
             ),
             format!("Renew it before {}. {renew}", show_time(not_after)),
-        ));
-    }
-    let lifetime = not_after - not_before;
-    if cert.end_entity && lifetime > Duration::days(MAX_LEAF_DAYS) {
-        findings.push(Finding::new(
-            codes::VALIDITY_TOO_LONG,
-            Severity::Notice,
-            Some(cert.index),
-            format!(
-                "{} is valid for {} days ({} to {}); Apple and Chrome refuse publicly trusted server certificates valid for more than {MAX_LEAF_DAYS} days, and Apple refuses any server certificate valid for more than 825 days",
-                cert.label(),
-                lifetime.whole_days(),
-                show_time(not_before),
-                show_time(not_after)
-            ),
-            "Fine for a private CA whose clients are not Apple devices; otherwise issue for at most 397 days (`certfleet cert issue --days 397`) and renew automatically.",
         ));
     }
     findings
