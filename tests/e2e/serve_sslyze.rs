@@ -3,10 +3,12 @@
 //! configuration and a `"modern"` one with modern (and the intermediate listener not
 //! compliant with modern, so the scan is seen to judge), and `openssl s_client` shows
 //! that the server itself refuses TLS 1.0 and 1.1 (and 1.2 on modern) while the same
-//! command shape succeeds with the versions the profile allows.
+//! command shape succeeds with the versions the profile allows. A certificate issued
+//! with `cert issue`'s default validity (365 days) passes intermediate's lifetime rule
+//! (at most 366 days).
 
 use crate::support::pki::Ca;
-use crate::support::run::{arg, describe, TempDir};
+use crate::support::run::{arg, assert_ok, certfleet, describe, TempDir};
 use crate::support::serve::{s_client, ServeConfig, Server};
 use crate::support::venv::venv_tool;
 use std::net::SocketAddr;
@@ -30,12 +32,18 @@ fn edge() -> Edge {
     let dir = TempDir::new();
     let ca = Ca::new(dir.path(), "Sslyze");
     let leaf = ca.leaf(dir.path(), NAME, &[], 90, "");
+    edge_serving(dir, ca.root(), &leaf.merged())
+}
+
+/// A server in `dir` with an intermediate and a modern listener, serving the merged
+/// file `merged` (key, leaf, chain up to `root`) as the domain's certificate.
+fn edge_serving(dir: TempDir, root: PathBuf, merged: &Path) -> Edge {
     let mut config = ServeConfig::new(dir.path());
     let intermediate = config.listener("ws", None, Some("intermediate"));
     let modern = config.listener("api", None, Some("modern"));
     let server = config.start();
     server.domain_ok(&["add", NAME, "--json"]);
-    server.domain_ok(&["set-cert", NAME, arg(&leaf.merged()), "--json"]);
+    server.domain_ok(&["set-cert", NAME, arg(merged), "--json"]);
     for role in ["ws", "api"] {
         let resolved = server.resolve(NAME, role);
         assert_eq!(resolved["source"], "domain", "{resolved}");
@@ -43,7 +51,7 @@ fn edge() -> Edge {
     Edge {
         _dir: dir,
         _server: server,
-        root: ca.root(),
+        root,
         intermediate,
         modern,
     }
@@ -103,6 +111,43 @@ fn sslyze_finds_each_listener_compliant_with_its_mozilla_profile() {
     assert!(
         !strict_ok && strict.contains("tls_versions"),
         "the intermediate listener passed as modern:\n{strict}"
+    );
+}
+
+/// sslyze's name for the Mozilla rule on the leaf's lifetime (366 days for intermediate,
+/// 90 for modern).
+const LIFESPAN_RULE: &str = "maximum_certificate_lifespan";
+
+#[test]
+fn a_certificate_issued_with_the_default_validity_passes_the_intermediate_check() {
+    let dir = TempDir::new();
+    let ca = Ca::new(dir.path(), "Default");
+    let prefix = dir.join(NAME);
+    // No --days: the default lifetime of `cert issue` (365 days).
+    assert_ok(&certfleet(&[
+        "cert",
+        "issue",
+        "--ca",
+        arg(ca.dir()),
+        "--cn",
+        NAME,
+        "--out",
+        arg(&prefix),
+    ]));
+    let merged = dir.join(&format!("{NAME}.pem"));
+    let edge = edge_serving(dir, ca.root(), &merged);
+    let (intermediate_ok, intermediate) = sslyze("intermediate", &edge.root, edge.intermediate);
+    println!("sslyze, intermediate listener, default validity:\n{intermediate}");
+    assert!(
+        intermediate_ok && !intermediate.contains(LIFESPAN_RULE),
+        "a default-validity certificate is not compliant with intermediate:\n{intermediate}"
+    );
+    // The same certificate is too long-lived for modern: proof that sslyze read its
+    // lifetime, and that the lifetime is the default.
+    let (modern_ok, modern) = sslyze("modern", &edge.root, edge.modern);
+    assert!(
+        !modern_ok && modern.contains(LIFESPAN_RULE) && modern.contains("life span is 365 days"),
+        "sslyze did not judge the certificate's 365-day lifetime against modern:\n{modern}"
     );
 }
 
