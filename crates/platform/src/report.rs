@@ -335,7 +335,7 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
         Some(file) => {
             let _ = writeln!(
                 t,
-                "   Keystore passwords (generated where the model gives none) are in\n   {} (mode 0600), by keystore path; model passwords given as\n   CRYPT: values stay sealed there (open them with `certfleet decrypt`). Copy each\n   into its service's configuration, preferably as a CRYPT: value (`certfleet encrypt`).",
+                "   Keystore passwords (generated where the model gives none) are in\n   {} (mode 0600), by keystore path; model passwords given as\n   CRYPT: values stay sealed there (open them with `certfleet decrypt`). Copy each\n   into its service's configuration in the form that service reads: certfleet's CRYPT:\n   values open only in certfleet; an application's own encoded passwords come from its\n   vendor's tool (Jetty's OBF: form from `certfleet encrypt --jetty-obf`).",
                 file.display()
             );
         }

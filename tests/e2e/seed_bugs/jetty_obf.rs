@@ -3,7 +3,9 @@
 //! encrypt --jetty-obf` must print the same `OBF:` value as Jetty's own tool (Debian's
 //! jetty9-util jar, run with the real JVM) for the manual's default password and for
 //! passwords with spaces, punctuation and non-ASCII characters, whichever way the
-//! password is given (value, `env:`, `file:`, standard input).
+//! password is given (value, `env:`, `file:`, standard input). After `apply`, the next
+//! steps point at that form for a service's configuration, and the keystore password
+//! `apply` generated encodes the same way.
 
 use crate::support::run::{arg, assert_ok, certfleet, describe, stdout, TempDir};
 use std::io::Write as _;
@@ -113,5 +115,58 @@ fn encode_from_env_file_and_standard_input() {
     assert!(
         !dir.join("certfleet-data").exists(),
         "--jetty-obf created a data directory"
+    );
+}
+
+/// A model with one Jetty service reading a generated JKS keystore.
+const JETTY_MODEL: &str = "[platform]\nname = \"obf\"\nca = \"internal\"\nca_dir = \"ca\"\n\
+    key = \"ecdsa-p256\"\ndays = 365\n\n\
+    [[node]]\nname = \"rws01\"\nfqdn = \"rws01.obf.test\"\n\n\
+    [[service]]\nname = \"rws\"\nkind = \"jetty\"\nnode = \"rws01\"\nusage = \"server\"\n\n\
+    [[service.output]]\nformat = \"jks\"\npath = \"/etc/rws/keystore\"\nalias = \"jetty\"\n";
+
+#[test]
+fn encode_the_generated_keystore_password_for_jetty() {
+    let dir = TempDir::new();
+    let root = dir.join("root");
+    std::fs::create_dir(&root).expect("create the root");
+    let model = dir.join("model.toml");
+    std::fs::write(&model, JETTY_MODEL).expect("write the model");
+    let out = certfleet(&["apply", "--model", arg(&model), "--root", arg(&root)]);
+    assert_ok(&out);
+
+    // The next steps point at the form Jetty reads, not at certfleet's own CRYPT:.
+    let report = stdout(&out);
+    let passwords_section = report
+        .split("4. Passwords")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Passwords section\n{}", describe(&out)));
+    assert!(
+        passwords_section.contains("certfleet encrypt --jetty-obf"),
+        "{passwords_section}"
+    );
+    assert!(
+        !passwords_section.contains("preferably as a CRYPT:"),
+        "{passwords_section}"
+    );
+
+    let passwords_file = root.join(".certfleet/obf/passwords.json");
+    let passwords: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(&passwords_file).expect("apply wrote passwords.json"),
+    )
+    .expect("passwords.json is a JSON object of path to password");
+    let keystore = root.join("etc/rws/keystore");
+    let password = passwords.get(arg(&keystore)).unwrap_or_else(|| {
+        panic!(
+            "no password for {} among {:?}",
+            keystore.display(),
+            passwords.keys()
+        )
+    });
+    let file = dir.join("store.pw");
+    std::fs::write(&file, format!("{password}\n")).expect("write the password file");
+    assert_eq!(
+        certfleet_obf(&format!("file:{}", arg(&file))),
+        jetty_obf(password)
     );
 }
