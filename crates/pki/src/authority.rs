@@ -4,6 +4,7 @@
 use crate::error::{PkiError, Result};
 use crate::keys::{KeyAlgorithm, PrivateKey};
 use crate::profile;
+use crate::subject::SubjectAttributes;
 use rcgen::{Issuer, PublicKeyData};
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
@@ -36,17 +37,36 @@ pub fn init_ca(
     days: u32,
     intermediate_cn: Option<&str>,
 ) -> Result<NewCa> {
+    init_ca_with_subject(
+        cn,
+        &SubjectAttributes::default(),
+        algorithm,
+        days,
+        intermediate_cn,
+    )
+}
+
+/// Like [`init_ca`], with `subject`'s attributes (O, OU, ...) in the subject of the root
+/// and of the intermediate.
+pub fn init_ca_with_subject(
+    cn: &str,
+    subject: &SubjectAttributes,
+    algorithm: KeyAlgorithm,
+    days: u32,
+    intermediate_cn: Option<&str>,
+) -> Result<NewCa> {
+    let subject = subject.checked()?;
     let window = profile::validity(days, None)?;
     let root_key = PrivateKey::generate(algorithm)?;
     let path_len = if intermediate_cn.is_some() { 1 } else { 0 };
-    let root_params = profile::ca_params(cn, path_len, window)?;
+    let root_params = profile::ca_params(cn, &subject, path_len, window)?;
     let root_cert = root_params.self_signed(&root_key)?.der().clone();
     let intermediate = match intermediate_cn {
         None => None,
         Some(icn) => {
             let issuer = Issuer::from_params(&root_params, &root_key);
             let key = PrivateKey::generate(algorithm)?;
-            let params = profile::ca_params(icn, 0, window)?;
+            let params = profile::ca_params(icn, &subject, 0, window)?;
             let cert = params.signed_by(&key, &issuer)?.der().clone();
             Some((cert, key))
         }

@@ -5,8 +5,9 @@ use crate::error::{PkiError, Result};
 use crate::keys::{KeyAlgorithm, PrivateKey};
 use crate::names::{san_set, San};
 use crate::profile::{self, Usage};
+use crate::subject::SubjectAttributes;
 use certfleet_formats::pem;
-use rcgen::{CertificateParams, DistinguishedName, DnType};
+use rcgen::CertificateParams;
 use rustls_pki_types::CertificateDer;
 use std::net::IpAddr;
 use x509_parser::certification_request::X509CertificationRequest;
@@ -31,6 +32,25 @@ pub fn new_csr(
     no_san: bool,
     algorithm: KeyAlgorithm,
 ) -> Result<NewCsr> {
+    new_csr_with_subject(
+        cn,
+        &SubjectAttributes::default(),
+        dns_names,
+        ips,
+        no_san,
+        algorithm,
+    )
+}
+
+/// Like [`new_csr`], with `subject`'s attributes (O, OU, ...) before the CN.
+pub fn new_csr_with_subject(
+    cn: &str,
+    subject: &SubjectAttributes,
+    dns_names: &[String],
+    ips: &[IpAddr],
+    no_san: bool,
+    algorithm: KeyAlgorithm,
+) -> Result<NewCsr> {
     if no_san && (!dns_names.is_empty() || !ips.is_empty()) {
         return Err(PkiError::Invalid(
             "--no-san cannot be combined with --san or --ip".into(),
@@ -40,9 +60,7 @@ pub fn new_csr(
         return Err(PkiError::Invalid("--cn must not be empty".into()));
     }
     let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    params.distinguished_name = dn;
+    params.distinguished_name = subject.checked()?.distinguished_name(cn);
     if !no_san {
         params.subject_alt_names = san_set(cn, dns_names, ips)?
             .iter()
@@ -57,10 +75,11 @@ pub fn new_csr(
     })
 }
 
-/// A DER CSR with subject CN and the SAN set (CN first) for a key the caller already has,
-/// so a renewal request keeps the key that is deployed.
+/// A DER CSR with subject `subject` and CN and the SAN set (CN first) for a key the
+/// caller already has, so a renewal request keeps the key that is deployed.
 pub fn csr_for_key(
     cn: &str,
+    subject: &SubjectAttributes,
     dns_names: &[String],
     ips: &[IpAddr],
     key: &PrivateKey,
@@ -69,9 +88,7 @@ pub fn csr_for_key(
         return Err(PkiError::Invalid("the CN must not be empty".into()));
     }
     let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    params.distinguished_name = dn;
+    params.distinguished_name = subject.checked()?.distinguished_name(cn);
     params.subject_alt_names = san_set(cn, dns_names, ips)?
         .iter()
         .map(San::to_rcgen)
@@ -88,6 +105,8 @@ pub struct CsrInfo {
     pub cn: Option<String>,
     /// The subject as text.
     pub subject: String,
+    /// The subject's attributes beside the CN (O, OU, L, ST, C).
+    pub attributes: SubjectAttributes,
     /// The requested SANs; `None` when the CSR has no SAN extension at all.
     pub sans: Option<Vec<San>>,
     /// The DER SubjectPublicKeyInfo.
@@ -141,6 +160,7 @@ pub fn parse_csr(bytes: &[u8]) -> Result<(CsrInfo, bool)> {
         info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
     let info = CsrInfo {
         subject: info.subject.to_string(),
+        attributes: SubjectAttributes::from_name(&info.subject),
         der,
         cn,
         sans,
@@ -235,7 +255,8 @@ impl SigningPolicy {
     }
 }
 
-/// Signs `csr` with `authority`. The certificate carries the CSR's subject CN and SANs;
+/// Signs `csr` with `authority`. The certificate carries the CSR's subject (CN and the
+/// attributes C, ST, L, O, OU) and SANs;
 /// a CSR without a SAN extension gets its CN as the only SAN. A CSR whose SANs leave out
 /// its CN is refused, since the certificate would then differ from the request.
 pub fn sign_csr(
@@ -266,7 +287,7 @@ pub fn sign_csr(
         KeyAlgorithm::EcdsaP256
     };
     let window = profile::validity(days, Some(authority.not_after()))?;
-    let params = profile::leaf_params(&cn, &sans, usage, key_kind, window)?;
+    let params = profile::leaf_params(&cn, &csr.attributes, &sans, usage, key_kind, window)?;
     let public_key = rcgen::SubjectPublicKeyInfo::from_der(&csr.spki)?;
     let issuer = authority.issuer()?;
     Ok(params.signed_by(&public_key, &issuer)?.der().clone())

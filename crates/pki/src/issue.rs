@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::keys::{KeyAlgorithm, PrivateKey};
 use crate::names::san_set;
 use crate::profile::{self, Usage};
+use crate::subject::SubjectAttributes;
 use rustls_pki_types::CertificateDer;
 use std::net::IpAddr;
 
@@ -49,9 +50,27 @@ pub fn issue_leaf_with_key(
     key: PrivateKey,
     authority: Option<&Authority>,
 ) -> Result<IssuedLeaf> {
+    issue_leaf_with_subject(request, &SubjectAttributes::default(), key, authority)
+}
+
+/// Like [`issue_leaf_with_key`], with `subject`'s attributes (O, OU, ...) before the CN.
+pub fn issue_leaf_with_subject(
+    request: &LeafRequest,
+    subject: &SubjectAttributes,
+    key: PrivateKey,
+    authority: Option<&Authority>,
+) -> Result<IssuedLeaf> {
+    let subject = subject.checked()?;
     let sans = san_set(&request.cn, &request.dns_names, &request.ips)?;
     let window = profile::validity(request.days, authority.map(Authority::not_after))?;
-    let params = profile::leaf_params(&request.cn, &sans, request.usage, key.algorithm(), window)?;
+    let params = profile::leaf_params(
+        &request.cn,
+        &subject,
+        &sans,
+        request.usage,
+        key.algorithm(),
+        window,
+    )?;
     let (cert, chain) = match authority {
         Some(ca) => {
             let issuer = ca.issuer()?;

@@ -40,6 +40,7 @@ pub mod keys;
 pub mod lint;
 pub mod names;
 pub mod profile;
+pub mod subject;
 pub mod tls_verifier;
 pub mod verify;
 

@@ -11,9 +11,10 @@
 use crate::error::{PkiError, Result};
 use crate::keys::KeyAlgorithm;
 use crate::names::San;
+use crate::subject::SubjectAttributes;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
+    SerialNumber,
 };
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
@@ -103,15 +104,11 @@ pub fn random_serial() -> Result<SerialNumber> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-fn subject(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
-}
-
-/// Parameters for a CA certificate with the given path length constraint.
+/// Parameters for a CA certificate with the given path length constraint; its subject
+/// is `subject`'s attributes and `cn`.
 pub fn ca_params(
     cn: &str,
+    subject: &SubjectAttributes,
     path_len: u8,
     window: (OffsetDateTime, OffsetDateTime),
 ) -> Result<CertificateParams> {
@@ -119,7 +116,7 @@ pub fn ca_params(
         return Err(PkiError::Invalid("--cn must not be empty".into()));
     }
     let mut params = CertificateParams::default();
-    params.distinguished_name = subject(cn);
+    params.distinguished_name = subject.distinguished_name(cn);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = window.0;
@@ -129,16 +126,18 @@ pub fn ca_params(
     Ok(params)
 }
 
-/// Parameters for a leaf certificate. `sans` must already contain the CN.
+/// Parameters for a leaf certificate with subject `subject` and `cn`. `sans` must
+/// already contain the CN.
 pub fn leaf_params(
     cn: &str,
+    subject: &SubjectAttributes,
     sans: &[San],
     usage: Usage,
     key: KeyAlgorithm,
     window: (OffsetDateTime, OffsetDateTime),
 ) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
-    params.distinguished_name = subject(cn);
+    params.distinguished_name = subject.distinguished_name(cn);
     params.subject_alt_names = sans.iter().map(San::to_rcgen).collect::<Result<_>>()?;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = leaf_key_usages(key);

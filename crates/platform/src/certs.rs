@@ -17,7 +17,7 @@ use certfleet_pki::csr::{csr_for_key, read_csr};
 use certfleet_pki::import::check_reply;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
-use certfleet_pki::issue::{issue_leaf_with_key, LeafRequest};
+use certfleet_pki::issue::{issue_leaf_with_subject, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::names::San;
 use certfleet_pki::PkiError;
@@ -252,6 +252,12 @@ fn renewal_reason(
     None
 }
 
+/// True when the certificate's C, ST, L, O or OU differ from what the model asks for
+/// (an unreadable certificate counts as changed).
+fn subject_changed(service: &Service, cert: &CertificateDer<'_>) -> bool {
+    certfleet_pki::subject::of_certificate(cert).ok().as_ref() != Some(&service.subject)
+}
+
 fn describe(
     service: &Service,
     cert: &CertificateDer<'_>,
@@ -313,6 +319,10 @@ pub fn issued(
             } else {
                 match renewal_reason(service, prior, &info, issuer_sha1.as_deref(), now) {
                     Some(reason) => Action::Renew(reason),
+                    None if subject_changed(service, leaf) => Action::Renew(
+                        "the subject attributes (country, state, locality, org, org_unit) changed"
+                            .into(),
+                    ),
                     None => Action::Keep,
                 }
             }
@@ -355,7 +365,7 @@ pub fn issued(
         }
         _ => None,
     };
-    let leaf = issue_leaf_with_key(&request(service), new_key, authority)
+    let leaf = issue_leaf_with_subject(&request(service), &service.subject, new_key, authority)
         .map_err(|e| service_err(service, e))?;
     let info = describe(service, &leaf.cert, now)?;
     let mut files = Vec::new();
@@ -427,13 +437,20 @@ pub fn external(
             sans.sort();
             info.public_key == key.der_bytes()
                 && info.cn.as_deref() == Some(service.cn.as_str())
+                && info.attributes == service.subject
                 && sans == wanted
         });
     let csr_info = match csr_current {
         Some(info) => info,
         None => {
-            let der = csr_for_key(&service.cn, &service.dns_names, &service.ips, &key)
-                .map_err(|e| service_err(service, e))?;
+            let der = csr_for_key(
+                &service.cn,
+                &service.subject,
+                &service.dns_names,
+                &service.ips,
+                &key,
+            )
+            .map_err(|e| service_err(service, e))?;
             let text = certfleet_formats::pem::encode("CERTIFICATE REQUEST", &der);
             files.push(FileWrite {
                 path: csr_path.clone(),

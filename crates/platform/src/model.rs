@@ -47,6 +47,16 @@ pub struct RawPlatform {
     pub allow_weak: Option<bool>,
     /// How long a reload command may run before it is killed (`"60s"`, `"2m"`).
     pub reload_timeout: Option<Text>,
+    /// Default country (C) of the service certificates, two letters.
+    pub country: Option<Text>,
+    /// Default state or province (ST).
+    pub state: Option<Text>,
+    /// Default locality (L).
+    pub locality: Option<Text>,
+    /// Default organization (O).
+    pub org: Option<Text>,
+    /// Default organizational unit (OU).
+    pub org_unit: Option<Text>,
 }
 
 /// `[[node]]`.
@@ -98,6 +108,16 @@ pub struct RawService {
     pub reload: Option<Text>,
     /// This service's reload time limit, over `[platform] reload_timeout`.
     pub reload_timeout: Option<Text>,
+    /// Country (C), over `[platform] country`.
+    pub country: Option<Text>,
+    /// State or province (ST), over `[platform] state`.
+    pub state: Option<Text>,
+    /// Locality (L), over `[platform] locality`.
+    pub locality: Option<Text>,
+    /// Organization (O), over `[platform] org`.
+    pub org: Option<Text>,
+    /// Organizational unit (OU), over `[platform] org_unit`.
+    pub org_unit: Option<Text>,
     /// Files it reads.
     #[serde(default)]
     pub output: Vec<Spanned<RawOutput>>,

@@ -211,6 +211,8 @@ pub struct Service {
     pub key: KeyAlgorithm,
     /// Validity days.
     pub days: u32,
+    /// Subject attributes beside the CN (O, OU, L, ST, C).
+    pub subject: certfleet_pki::subject::SubjectAttributes,
     /// Issuer.
     pub issuer: IssuerKind,
     /// `ip:port` listeners.

@@ -10,3 +10,4 @@ mod jetty_obf;
 mod key_overwrite;
 mod mislabelled_key;
 mod scan_drift;
+mod subject_attributes;

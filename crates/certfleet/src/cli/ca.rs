@@ -1,11 +1,12 @@
 //! `certfleet ca init`: a root CA, optionally with an issuing intermediate.
 
 use super::output::{report_written, KeyChoice};
+use super::subject_args::SubjectArgs;
 use super::Outcome;
 use crate::ca_dir::CaPaths;
 use crate::files::{Mode, OutputSet};
 use anyhow::{Context, Result};
-use certfleet_pki::authority::init_ca;
+use certfleet_pki::authority::init_ca_with_subject;
 use certfleet_pki::certs::to_pem;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 pub enum CaCommand {
     /// Create a root CA (and optionally an intermediate that issues everything).
     #[command(
-        after_help = "Example:\n  certfleet ca init --out ca --cn \"Example Root CA\" --intermediate-cn \"Example Issuing CA\""
+        after_help = "Example:\n  certfleet ca init --out ca --cn \"Example Root CA\" --intermediate-cn \"Example Issuing CA\" --org \"Example Corp\" --country US"
     )]
     Init(InitArgs),
 }
@@ -29,6 +30,8 @@ pub struct InitArgs {
     /// Common name of the root.
     #[arg(long)]
     cn: String,
+    #[command(flatten)]
+    subject: SubjectArgs,
     #[command(flatten)]
     key: KeyChoice,
     /// Validity in days.
@@ -55,8 +58,9 @@ impl InitArgs {
                 .with_context(|| format!("{}: cannot create the directory", self.out.display()))?;
         }
         let paths = CaPaths::new(&self.out);
-        let ca = init_ca(
+        let ca = init_ca_with_subject(
             &self.cn,
+            &self.subject.attributes(),
             algorithm,
             self.days,
             self.intermediate_cn.as_deref(),

@@ -1,6 +1,7 @@
 //! `certfleet cert issue` and `certfleet cert import`.
 
 use super::output::{report_written, usage, write_leaf_files, KeyChoice, KeyFiles};
+use super::subject_args::SubjectArgs;
 use super::Outcome;
 use crate::ca_dir::load_issuing_ca;
 use crate::files::{read_input, with_suffix};
@@ -8,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::csr::read_csr;
 use certfleet_pki::import::check_reply;
-use certfleet_pki::issue::{issue_leaf, LeafRequest};
+use certfleet_pki::issue::{issue_leaf_with_subject, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use clap::{Args, Subcommand};
@@ -55,6 +56,8 @@ pub struct IssueArgs {
     /// server, client or both.
     #[arg(long, default_value = "server")]
     usage: String,
+    #[command(flatten)]
+    subject: SubjectArgs,
     #[command(flatten)]
     key: KeyChoice,
     /// Validity in days (never past the CA's own expiry).
@@ -111,7 +114,13 @@ impl IssueArgs {
             Some(dir) => Some(load_issuing_ca(dir)?),
             None => None,
         };
-        let leaf = issue_leaf(&request, authority.as_ref())?;
+        let key = PrivateKey::generate(request.key)?;
+        let leaf = issue_leaf_with_subject(
+            &request,
+            &self.subject.attributes(),
+            key,
+            authority.as_ref(),
+        )?;
         let key_files = if self.force {
             KeyFiles::Replace
         } else {

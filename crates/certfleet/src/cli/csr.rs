@@ -1,13 +1,14 @@
 //! `certfleet csr new` and `certfleet csr sign`.
 
 use super::output::{report_written, usage, KeyChoice};
+use super::subject_args::SubjectArgs;
 use super::Outcome;
 use crate::ca_dir::load_issuing_ca;
 use crate::files::{read_input, with_suffix, Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::to_pem;
-use certfleet_pki::csr::{new_csr, read_csr, sign_csr, SigningPolicy};
+use certfleet_pki::csr::{new_csr_with_subject, read_csr, sign_csr, SigningPolicy};
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
@@ -43,6 +44,8 @@ pub struct NewArgs {
     /// Make a CSR without any SAN extension, so the CA chooses the names.
     #[arg(long, conflicts_with_all = ["sans", "ips"])]
     no_san: bool,
+    #[command(flatten)]
+    subject: SubjectArgs,
     #[command(flatten)]
     key: KeyChoice,
     /// Output prefix: PREFIX.key and PREFIX.csr.
@@ -94,7 +97,14 @@ impl CsrCommand {
 impl NewArgs {
     fn run(self) -> Result<Outcome> {
         let algorithm = self.key.algorithm()?;
-        let made = new_csr(&self.cn, &self.sans, &self.ips, self.no_san, algorithm)?;
+        let made = new_csr_with_subject(
+            &self.cn,
+            &self.subject.attributes(),
+            &self.sans,
+            &self.ips,
+            self.no_san,
+            algorithm,
+        )?;
         let mut set = OutputSet::default();
         set.add(
             with_suffix(&self.out, ".key"),

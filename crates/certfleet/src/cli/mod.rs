@@ -19,6 +19,7 @@ mod secret_arg;
 mod secrets;
 mod serve;
 mod status;
+mod subject_args;
 mod verify;
 
 use anyhow::Result;

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use toml::Spanned;
 
 mod duration;
+mod subject;
 
 const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 
@@ -103,6 +104,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         Some(t) => duration::time_limit(loc, t, "platform.reload_timeout")?,
         None => duration::DEFAULT_RELOAD_TIMEOUT,
     };
+    let default_subject = subject::platform_subject(loc, p)?;
     let ca_dir = match &p.ca_dir {
         Some(d) if d.get_ref().trim().is_empty() => {
             return Err(loc.at(d, "platform.ca_dir", "must not be empty"))
@@ -235,6 +237,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
                 days: default_days,
                 allow_weak,
                 reload_timeout,
+                subject: &default_subject,
             },
             is_server_of.contains(raw_service.get_ref().name.get_ref()),
             mtls_client.contains(raw_service.get_ref().name.get_ref()),
@@ -270,19 +273,20 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
     ))
 }
 
-struct Defaults {
+struct Defaults<'a> {
     key: KeyAlgorithm,
     issuer: IssuerKind,
     days: u32,
     allow_weak: bool,
     reload_timeout: std::time::Duration,
+    subject: &'a certfleet_pki::subject::SubjectAttributes,
 }
 
 fn build_service(
     loc: &Locator,
     raw: &Spanned<RawService>,
     nodes: &BTreeMap<String, Node>,
-    defaults: Defaults,
+    defaults: Defaults<'_>,
     is_server: bool,
     is_mtls_client: bool,
 ) -> Result<Service> {
@@ -320,6 +324,7 @@ fn build_service(
         Some(d) => days(loc, d, "service.days")?,
         None => defaults.days,
     };
+    let subject = subject::service_subject(loc, s, defaults.subject)?;
     let issuer_kind = match &s.ca {
         Some(c) => issuer(loc, c, "service.ca")?,
         None => defaults.issuer,
@@ -405,6 +410,7 @@ fn build_service(
         usage,
         key,
         days,
+        subject,
         issuer: issuer_kind,
         listeners: s.listeners.iter().map(|l| l.get_ref().clone()).collect(),
         allowed_clients: s
