@@ -27,7 +27,7 @@ enum Acceptance {
 #[derive(Debug)]
 pub struct HandshakeOnlyVerifier {
     acceptance: Acceptance,
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl HandshakeOnlyVerifier {
@@ -35,7 +35,7 @@ impl HandshakeOnlyVerifier {
     pub fn any_chain(provider: Arc<CryptoProvider>) -> Self {
         HandshakeOnlyVerifier {
             acceptance: Acceptance::AnyChain,
-            provider,
+            signatures: HandshakeSignatures::new(provider),
         }
     }
 
@@ -51,7 +51,7 @@ impl HandshakeOnlyVerifier {
                 certificates,
                 refusal: refusal.into(),
             },
-            provider,
+            signatures: HandshakeSignatures::new(provider),
         }
     }
 }
@@ -89,6 +89,42 @@ impl ServerCertVerifier for HandshakeOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.signatures.tls12(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.signatures.tls13(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.signatures.schemes()
+    }
+}
+
+/// The handshake-signature half of a [`ServerCertVerifier`]: checks that the peer holds
+/// the key of the certificate it presented, with a crypto provider's algorithms. Shared
+/// by every verifier of this crate, which differ only in how they judge the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct HandshakeSignatures {
+    provider: Arc<CryptoProvider>,
+}
+
+impl HandshakeSignatures {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
+        HandshakeSignatures { provider }
+    }
+
+    pub(crate) fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls12_signature(
             message,
             cert,
@@ -97,7 +133,7 @@ impl ServerCertVerifier for HandshakeOnlyVerifier {
         )
     }
 
-    fn verify_tls13_signature(
+    pub(crate) fn tls13(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
@@ -111,7 +147,7 @@ impl ServerCertVerifier for HandshakeOnlyVerifier {
         )
     }
 
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+    pub(crate) fn schemes(&self) -> Vec<SignatureScheme> {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()

@@ -5,8 +5,9 @@
 //! checked with the crypto provider's algorithms, as rustls's own verifier does.
 
 use super::{verify, Profile, Purpose, VerifyRequest};
+use crate::tls_verifier::HandshakeSignatures;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::CryptoProvider;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::net::IpAddr;
@@ -18,7 +19,7 @@ use time::OffsetDateTime;
 pub struct ProfileVerifier {
     trust_anchors: Vec<CertificateDer<'static>>,
     profile: Profile,
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl ProfileVerifier {
@@ -37,7 +38,7 @@ impl ProfileVerifier {
         (!usable.is_empty()).then_some(ProfileVerifier {
             trust_anchors: usable,
             profile,
-            provider,
+            signatures: HandshakeSignatures::new(provider),
         })
     }
 
@@ -93,12 +94,7 @@ impl ServerCertVerifier for ProfileVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -107,18 +103,11 @@ impl ServerCertVerifier for ProfileVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
