@@ -7,69 +7,19 @@
 //! 2 bad usage. Endpoints judged by the system roots (`SSL_CERT_FILE` here) are held to
 //! the webpki profile, those judged by a trust file to rfc5280, unless `--profile` says.
 
-use crate::support::openssl::sha1_fingerprint;
+use crate::support::openssl::{sha1_fingerprint, SServer};
 use crate::support::pki::{Ca, Leaf};
 use crate::support::run::{arg, assert_exit, certfleet, describe, stdout, stdout_json, TempDir};
 use crate::support::serve::{free_addr, ServeConfig, Server};
 use serde_json::Value;
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-/// An `openssl s_server -www` presenting a leaf and its chain, killed when dropped.
-struct SServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl SServer {
-    /// Serves `leaf` (with its chain) on a fresh loopback port; `extra` adds options
-    /// such as `-no_tls1_3`.
-    fn start(leaf: &Leaf, extra: &[&str]) -> SServer {
-        let addr = free_addr();
-        let accept = addr.to_string();
-        let (crt, key) = (leaf.crt(), leaf.key());
-        let mut args = vec![
-            "s_server",
-            "-accept",
-            accept.as_str(),
-            "-cert",
-            arg(&crt),
-            "-key",
-            arg(&key),
-            "-www",
-        ];
-        let chain = leaf.chain();
-        if chain.exists() {
-            args.extend(["-cert_chain", arg(&chain)]);
-        }
-        args.extend_from_slice(extra);
-        let child = Command::new("openssl")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("failed to start openssl s_server");
-        let server = SServer { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s_server did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for SServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An `openssl s_server` presenting `leaf` and its chain; `extra` adds options such as
+/// `-no_tls1_3`.
+fn s_server(leaf: &Leaf, extra: &[&str]) -> SServer {
+    SServer::start(&leaf.crt(), &leaf.key(), Some(&leaf.chain()), extra)
 }
 
 /// `certfleet scan ARGS... --json`; the output and the parsed `results`.
@@ -128,13 +78,13 @@ fn scan_judges_real_endpoints_and_exits_1_on_any_problem() {
     let expired = ca.expired_leaf(dir.path(), "old.scan.test");
     let other = ca.leaf(dir.path(), "other.scan.test", &[], 90, "");
     let stranger = foreign.leaf(dir.path(), "foreign.scan.test", &[], 90, "");
-    let s_valid = SServer::start(&valid, &[]);
-    let s_tls12 = SServer::start(&valid, &["-no_tls1_3"]);
-    let s_expired = SServer::start(&expired, &[]);
-    let s_other = SServer::start(&other, &[]);
-    let s_foreign = SServer::start(&stranger, &[]);
+    let s_valid = s_server(&valid, &[]);
+    let s_tls12 = s_server(&valid, &["-no_tls1_3"]);
+    let s_expired = s_server(&expired, &[]);
+    let s_other = s_server(&other, &[]);
+    let s_foreign = s_server(&stranger, &[]);
     // Only a CBC suite, which rustls does not offer: the server answers with an alert.
-    let s_alert = SServer::start(&valid, &["-no_tls1_3", "-cipher", "ECDHE-ECDSA-AES128-SHA"]);
+    let s_alert = s_server(&valid, &["-no_tls1_3", "-cipher", "ECDHE-ECDSA-AES128-SHA"]);
     let closed = free_addr();
 
     // One good endpoint: exit 0, every field, one warning for the missing server.
@@ -419,7 +369,7 @@ fn scan_flags_drift_from_the_managed_certificate_and_records_results() {
 
     // Another endpoint deploys a different certificate for the same name: drift.
     let rogue = ca.leaf(dir.path(), "app.scan.test", &[], 90, "-rogue");
-    let s_rogue = SServer::start(&rogue, &[]);
+    let s_rogue = s_server(&rogue, &[]);
     let t_rogue = format!("{}/app.scan.test", s_rogue.addr);
     let mut args = vec![t_edge.as_str(), t_rogue.as_str()];
     args.extend_from_slice(&flags);
@@ -535,8 +485,8 @@ fn endpoints_judged_by_the_system_roots_are_held_to_the_rules_of_public_cas() {
     // 500 days: longer than a public CA may issue for (398), fine from a platform's CA.
     let long = ca.leaf(dir.path(), "long.scan.test", &[], 500, "");
     let short = ca.leaf(dir.path(), "short.scan.test", &[], 90, "");
-    let s_long = SServer::start(&long, &[]);
-    let s_short = SServer::start(&short, &[]);
+    let s_long = s_server(&long, &[]);
+    let s_short = s_server(&short, &[]);
     let t_long = format!("{}/long.scan.test", s_long.addr);
     let t_short = format!("{}/short.scan.test", s_short.addr);
     let offline = ["--data-dir", arg(&no_server)];

@@ -7,51 +7,17 @@
 //! root as a CA file (a platform's own CA) still reaches it.
 
 use crate::support::https::request;
+use crate::support::openssl::SServer;
 use crate::support::pki::Ca;
 use crate::support::run::{arg, assert_ok, certfleet, TempDir};
-use crate::support::serve::{free_addr, ServeConfig};
-use std::net::{SocketAddr, TcpStream};
+use crate::support::serve::ServeConfig;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// An `openssl s_server -www` on a fresh loopback port, killed when dropped.
-struct Upstream {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Upstream {
-    /// Serves `PREFIX.crt` with `PREFIX.key` and `PREFIX.chain.crt`.
-    fn start(prefix: &Path) -> Upstream {
-        let file = |ending: &str| format!("{}{ending}", prefix.display());
-        let addr = free_addr();
-        let child = Command::new("openssl")
-            .args(["s_server", "-accept", &addr.to_string(), "-www"])
-            .args(["-cert", &file(".crt"), "-key", &file(".key")])
-            .args(["-cert_chain", &file(".chain.crt")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("failed to start openssl s_server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s_server did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Upstream { child, addr }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An `openssl s_server` serving `PREFIX.crt` with `PREFIX.key` and `PREFIX.chain.crt`.
+fn upstream(prefix: &Path) -> SServer {
+    let file = |ending: &str| PathBuf::from(format!("{}{ending}", prefix.display()));
+    SServer::start(&file(".crt"), &file(".key"), Some(&file(".chain.crt")), &[])
 }
 
 /// A leaf for `upstream.test` and the IP address 127.0.0.1 (what the edge connects to),
@@ -79,8 +45,8 @@ fn upstream_leaf(ca: &Ca, dir: &Path, days: u32) -> PathBuf {
 fn upstreams_trusted_by_the_system_roots_are_held_to_the_webpki_profile() {
     let dir = TempDir::new();
     let public = Ca::new(dir.path(), "Public");
-    let fine = Upstream::start(&upstream_leaf(&public, dir.path(), 90));
-    let long = Upstream::start(&upstream_leaf(&public, dir.path(), 500));
+    let fine = upstream(&upstream_leaf(&public, dir.path(), 90));
+    let long = upstream(&upstream_leaf(&public, dir.path(), 500));
     let edge_ca = Ca::new(dir.path(), "Edge");
     let certdir = dir.join("edge-certs");
     edge_ca

@@ -4,50 +4,14 @@
 //! column must say the same as the JSON's `drift`: "no" where the endpoint serves
 //! the managed certificate, "YES" where it serves another one.
 
+use crate::support::openssl::SServer;
 use crate::support::pki::{Ca, Leaf};
 use crate::support::run::{arg, certfleet, describe, stdout, stdout_json, TempDir};
-use crate::support::serve::{free_addr, ServeConfig};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::support::serve::ServeConfig;
 
-/// An `openssl s_server -www` presenting `leaf`, killed when dropped.
-struct Endpoint {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Endpoint {
-    fn start(leaf: &Leaf) -> Endpoint {
-        let addr = free_addr();
-        let accept = addr.to_string();
-        let (crt, key) = (leaf.crt(), leaf.key());
-        let child = Command::new("openssl")
-            .args(["s_server", "-accept", accept.as_str(), "-www"])
-            .args(["-cert", arg(&crt), "-key", arg(&key)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("failed to start openssl s_server");
-        let endpoint = Endpoint { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s_server did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        endpoint
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An `openssl s_server` presenting `leaf`.
+fn endpoint(leaf: &Leaf) -> SServer {
+    SServer::start(&leaf.crt(), &leaf.key(), None, &[])
 }
 
 /// The DRIFT column of the table row for `target`.
@@ -85,8 +49,8 @@ fn uploading_a_ready_certificate_to_the_domain_scan_table_drift_agrees_with_json
     ]);
 
     let rogue = ca.leaf(dir.path(), "app.drift.test", &[], 90, "-other");
-    let same = Endpoint::start(&managed);
-    let other = Endpoint::start(&rogue);
+    let same = endpoint(&managed);
+    let other = endpoint(&rogue);
     let t_same = format!("{}/app.drift.test", same.addr);
     let t_other = format!("{}/app.drift.test", other.addr);
     let admin = format!("https://{}", server.admin);

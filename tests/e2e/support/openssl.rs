@@ -1,9 +1,13 @@
 //! The openssl command-line tool as an independent judge of what certfleet
-//! writes: chain verification and certificate fingerprints.
+//! writes: chain verification and certificate fingerprints, and `openssl s_server` as a
+//! real TLS endpoint.
 
+use super::serve::free_addr;
 use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs `openssl` with `args`, stdin closed.
 pub fn openssl<I, S>(args: I) -> Output
@@ -78,4 +82,53 @@ fn fingerprint(cert: &Path, digest: &str) -> String {
         .split_once('=')
         .unwrap_or_else(|| panic!("unexpected openssl fingerprint output: {stdout}"));
     hex.replace(':', "").to_ascii_uppercase()
+}
+
+/// An `openssl s_server -www` on a fresh loopback port, killed when dropped.
+pub struct SServer {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl SServer {
+    /// Serves `cert` with `key`, and `chain` when given and present; `extra` adds
+    /// options such as `-no_tls1_3`. Returns once it accepts connections.
+    pub fn start(cert: &Path, key: &Path, chain: Option<&Path>, extra: &[&str]) -> SServer {
+        let addr = free_addr();
+        let mut command = Command::new("openssl");
+        command
+            .args(["s_server", "-accept", &addr.to_string(), "-www"])
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key);
+        if let Some(chain) = chain.filter(|chain| chain.exists()) {
+            command.arg("-cert_chain").arg(chain);
+        }
+        let child = command
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("failed to start openssl s_server");
+        let server = SServer { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "s_server did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
