@@ -4,7 +4,7 @@
 //! say to pass --force, and leave every file of its output set untouched. With
 //! --force the key is replaced, and openssl confirms the new files belong together.
 
-use crate::support::openssl::openssl;
+use crate::support::openssl::{openssl, openssl_verify};
 use crate::support::run::{arg, assert_ok, certfleet, describe, TempDir};
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,20 +63,24 @@ fn create_root_authority_then_sign_server_keeps_root_key() {
         "--cn",
         "TestRoot",
     ]));
+    let issue = |out: &Path, extra: &[&str]| {
+        let base = [
+            "cert",
+            "issue",
+            "--ca",
+            arg(&ca),
+            "--cn",
+            "testserver.example.test",
+            "--out",
+            arg(out),
+        ];
+        certfleet(&[&base[..], extra].concat())
+    };
     let before = snapshot(&ca);
     let root_key = ca.join("root.key");
     let prefix = ca.join("root");
 
-    let issued = certfleet(&[
-        "cert",
-        "issue",
-        "--ca",
-        arg(&ca),
-        "--cn",
-        "testserver.example.test",
-        "--out",
-        arg(&prefix),
-    ]);
+    let issued = issue(&prefix, &[]);
     assert_refused(&issued, &root_key);
     assert_eq!(snapshot(&ca), before, "cert issue touched the CA directory");
 
@@ -93,52 +97,14 @@ fn create_root_authority_then_sign_server_keeps_root_key() {
 
     // The root key still signs: a leaf issued elsewhere verifies against root.crt.
     let web = tmp.join("web");
-    assert_ok(&certfleet(&[
-        "cert",
-        "issue",
-        "--ca",
-        arg(&ca),
-        "--cn",
-        "testserver.example.test",
-        "--out",
-        arg(&web),
-    ]));
-    let verified = openssl([
-        "verify",
-        "-CAfile",
-        arg(&ca.join("root.crt")),
-        arg(&tmp.join("web.crt")),
-    ]);
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stdout)
-    );
+    assert_ok(&issue(&web, &[]));
+    openssl_verify(&ca.join("root.crt"), None, &tmp.join("web.crt")).unwrap();
 
     // A second issue onto web.key is refused too; --force replaces the key.
-    let again = certfleet(&[
-        "cert",
-        "issue",
-        "--ca",
-        arg(&ca),
-        "--cn",
-        "testserver.example.test",
-        "--out",
-        arg(&web),
-    ]);
+    let again = issue(&web, &[]);
     assert_refused(&again, &tmp.join("web.key"));
     let old_key = public_key("key", &tmp.join("web.key"));
-    assert_ok(&certfleet(&[
-        "cert",
-        "issue",
-        "--ca",
-        arg(&ca),
-        "--cn",
-        "testserver.example.test",
-        "--out",
-        arg(&web),
-        "--force",
-    ]));
+    assert_ok(&issue(&web, &["--force"]));
     let new_key = public_key("key", &tmp.join("web.key"));
     assert_ne!(old_key, new_key, "--force must write the new key");
     assert_eq!(new_key, public_key("x509", &tmp.join("web.crt")));
