@@ -3,13 +3,8 @@
 //! Exit status, as docs/CLI.md fixes it: 0 success, 1 a check that ran and found a problem,
 //! 2 bad usage or bad input (the message names the file, block or field).
 
-mod ca_dir;
 mod cli;
-mod files;
-mod platform_run;
-mod serve;
 
-use certfleet_config as config;
 use clap::Parser;
 use std::process::ExitCode;
 

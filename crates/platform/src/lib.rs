@@ -16,8 +16,12 @@
 //! - [`engine`]: one evaluation for `plan` or `apply`, returning changes, files to write,
 //!   reloads and the report; [`report`]: the per-service report and next steps.
 //!
-//! The library writes nothing and prints nothing: the caller commits
-//! [`engine::Evaluation::files`] atomically and runs [`engine::Evaluation::reloads`].
+//! - [`run`]: carrying out an evaluation for `plan` and `apply`: the files committed all at
+//!   once or not at all ([`files`]), then the reloads, each with a time limit;
+//! - [`ca_dir`]: the CA directory layout of `ca init --out DIR`, and loading a CA from it.
+//!
+//! [`engine`] writes nothing and prints nothing; [`run`] is the one place that touches
+//! the machine.
 //!
 //! ```no_run
 //! use certfleet_platform::engine::{evaluate, Mode, Options};
@@ -41,8 +45,10 @@
 //! ```
 
 pub mod ca;
+pub mod ca_dir;
 pub mod certs;
 pub mod engine;
+pub mod files;
 mod error;
 pub mod guard;
 pub mod model;
@@ -50,6 +56,7 @@ pub mod outputs;
 pub mod paths;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod spec;
 pub mod state;
 pub mod trust;

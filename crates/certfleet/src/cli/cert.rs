@@ -3,8 +3,8 @@
 use super::output::{report_written, usage, write_leaf_files, KeyChoice, KeyFiles};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use crate::ca_dir::load_issuing_ca;
-use crate::files::{read_input, with_suffix};
+use certfleet_platform::ca_dir::load_issuing_ca;
+use certfleet_platform::files::{read_input, with_suffix};
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::csr::read_csr;

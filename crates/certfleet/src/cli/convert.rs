@@ -11,7 +11,7 @@ mod keystores;
 use super::output::report_written;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use crate::files::{read_input, Mode, OutputSet};
+use certfleet_platform::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
 use certfleet_formats::{encrypted_key, pem};
 use certfleet_pki::bundle::{self, Bundle};

@@ -3,8 +3,8 @@
 use super::output::{report_written, usage, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use crate::ca_dir::load_issuing_ca;
-use crate::files::{read_input, with_suffix, Mode, OutputSet};
+use certfleet_platform::ca_dir::load_issuing_ca;
+use certfleet_platform::files::{read_input, with_suffix, Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::to_pem;

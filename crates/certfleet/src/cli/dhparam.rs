@@ -3,7 +3,7 @@
 
 use super::output::report_written;
 use super::Outcome;
-use crate::files::{Mode, OutputSet};
+use certfleet_platform::files::{Mode, OutputSet};
 use anyhow::{bail, Result};
 use certfleet_formats::dh::{self, safe_prime::Event, DhParams, Group};
 use clap::Args;

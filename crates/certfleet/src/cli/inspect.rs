@@ -6,7 +6,7 @@ mod keystore;
 use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use crate::files::read_input;
+use certfleet_platform::files::read_input;
 use anyhow::{Context, Result};
 use certfleet_pki::inspect::{inspect_bytes, CertificateInfo, Inspection};
 use clap::Args;

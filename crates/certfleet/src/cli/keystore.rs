@@ -10,7 +10,7 @@ mod list;
 
 use super::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use super::Outcome;
-use crate::files::{read_input, Mode, OutputSet};
+use certfleet_platform::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
 use certfleet_formats::keystore::{self, Keystore, KeystoreFormat, Pkcs12Profile};
 use clap::{Args, Subcommand, ValueEnum};

@@ -2,7 +2,7 @@
 
 use super::output::print_json;
 use super::Outcome;
-use crate::files::read_input;
+use certfleet_platform::files::read_input;
 use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::parse_certificates;

@@ -1,7 +1,7 @@
 //! Shared output helpers: the leaf file set of `cert issue` and `cert import`, JSON
 //! printing, and the common key and usage flags.
 
-use crate::files::{with_suffix, Mode, OutputSet};
+use certfleet_platform::files::{with_suffix, Mode, OutputSet};
 use anyhow::Result;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::keys::{KeyAlgorithm, PrivateKey};

@@ -1,11 +1,11 @@
 //! `certfleet plan` and `certfleet apply`: the platform model (SPEC C6), carried out by
-//! [`crate::platform_run`] with the data directory's master key; this module holds the
+//! [`certfleet_platform::run`] with the data directory's master key; this module holds the
 //! flags and prints the result as a table or as JSON.
 
 use super::output::print_json;
 use super::secrets::DEFAULT_DATA_DIR;
 use super::Outcome;
-use crate::platform_run::{apply, plan, ReloadResult, Reloads, Target};
+use certfleet_platform::run::{apply, plan, ReloadResult, Reloads, Target};
 use anyhow::{Context, Result};
 use certfleet_platform::engine::{Change, Progress};
 use certfleet_platform::guard::refuse_model_writable_by_others;

@@ -18,7 +18,7 @@ use super::client::ServerFlags;
 use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use crate::serve::routes::trust_file::trust_file_certificates;
+use certfleet_server::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
 use certfleet_monitor::scan::{ScanOptions, ScanResult, Scanner, Target};
 use certfleet_pki::verify::Profile;

@@ -23,7 +23,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Serves until Ctrl-C or SIGTERM.
     pub fn run(self) -> Result<Outcome> {
-        crate::serve::run(self.config.as_deref(), self.data_dir.as_deref())?;
+        certfleet_server::run(self.config.as_deref(), self.data_dir.as_deref())?;
         Ok(Outcome::Success)
     }
 }

@@ -4,8 +4,8 @@
 use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use crate::files::read_input;
-use crate::serve::routes::trust_file::trust_file_certificates;
+use certfleet_platform::files::read_input;
+use certfleet_server::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::inspect::{leaf_first, rfc3339};

@@ -5,7 +5,7 @@ use super::{Opened, StoreArgs, StoreType};
 use crate::cli::output::report_written;
 use crate::cli::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use crate::cli::Outcome;
-use crate::files::{read_input, Mode, OutputSet};
+use certfleet_platform::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
 use certfleet_formats::keystore::{Entry, KeystoreFormat, Pkcs12Profile};
 use certfleet_formats::pem;

@@ -1,0 +1,322 @@
+//! Carrying out `plan` and `apply` on a platform model (SPEC C6), for the command line
+//! and for the server's `/api/platforms/...` alike. The platform crate works everything
+//! out; this module loads the CA, writes the files it returns all at once (temporary
+//! files renamed into place, keys and keystores 0600, directories it creates 0700), takes
+//! the per-platform apply lock, and runs the reload commands ([`reload`]) unless they are
+//! held back, in which case they stay pending. Printing is the caller's.
+
+mod reload;
+
+pub use reload::ReloadResult;
+
+use crate::ca_dir::load_issuing_ca;
+use crate::files::{Mode as FileMode, OutputSet};
+use anyhow::{Context, Result};
+use crate::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
+use crate::report::{PendingCsr, ServiceReport};
+use crate::spec::Connection;
+use certfleet_store::secrets::MasterKey;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Which model, where its files go, and how `CRYPT:` passwords are opened.
+pub struct Target<'a> {
+    /// The model file.
+    pub model: &'a Path,
+    /// `--root` (or `[[platform]] root`): every output under this directory.
+    pub root: Option<&'a Path>,
+    /// The directory relative paths are taken from.
+    pub cwd: &'a Path,
+    /// The master key for `CRYPT:` passwords, when there is one.
+    pub master_key: Option<&'a MasterKey>,
+    /// Take over files at output paths that certfleet did not write (`apply --adopt`).
+    pub adopt: bool,
+}
+
+/// Whether `apply` runs the model's reload commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reloads {
+    /// Run each one (`sh -c`).
+    Run,
+    /// Run none: each is reported as skipped and stays pending for the next apply
+    /// (`--no-reload`, `--root` without `--reload`, `run_reloads = false`).
+    Skip,
+}
+
+/// What `plan` found (`plan --json`, and `POST /api/platforms/{name}/plan`).
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    /// The platform's name.
+    pub platform: String,
+    /// What apply would change; empty when the platform is current.
+    pub changes: Vec<Change>,
+    /// Per service: its certificate, what it trusts and why, whom it accepts.
+    pub services: Vec<ServiceReport>,
+    /// The model's connections (client to server, mutual TLS or not): the edges of the
+    /// derived trust graph.
+    pub connections: Vec<Connection>,
+    /// The state directory.
+    pub state_dir: String,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+    /// Files at output paths that certfleet did not write, which apply refuses to
+    /// overwrite unless given `--adopt`.
+    pub unrecorded_files: Vec<String>,
+}
+
+impl PlanReport {
+    /// The report of a plan's evaluation (its files already written or dropped).
+    fn of(eval: Evaluation) -> Self {
+        PlanReport {
+            platform: eval.platform,
+            changes: eval.changes,
+            services: eval.services,
+            connections: eval.connections,
+            state_dir: eval.state_dir.display().to_string(),
+            pending_csrs: eval.pending_csrs,
+            unrecorded_files: eval
+                .unrecorded
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// What `apply` did (`apply --json`, and `POST /api/platforms/{name}/apply`).
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    /// The platform's name.
+    pub platform: String,
+    /// What changed.
+    pub changes: Vec<Change>,
+    /// Per service: thumbprints, trust and why, allowed clients, outputs.
+    pub services: Vec<ServiceReport>,
+    /// The reload commands and how each ended.
+    pub reloads: Vec<ReloadResult>,
+    /// How many files were written.
+    pub files_written: usize,
+    /// The state directory.
+    pub state_dir: String,
+    /// What stays manual, as written to `next_steps_file`.
+    pub next_steps: String,
+    /// `STATE/next-steps.txt`.
+    pub next_steps_file: String,
+    /// `STATE/passwords.json`, when a keystore output exists (the passwords stay there).
+    pub passwords_file: Option<String>,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+}
+
+impl ApplyReport {
+    /// Whether a reload that ran failed.
+    pub fn any_reload_failed(&self) -> bool {
+        self.reloads.iter().any(|r| !r.ok && !r.skipped)
+    }
+}
+
+/// Another apply holds the platform's lock.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: another certfleet apply (process {pid}) is working on platform '{platform}'; wait for it, or remove the file if that process is gone")]
+pub struct ApplyBusy {
+    /// The lock file.
+    pub path: String,
+    /// The process holding it.
+    pub pid: String,
+    /// The platform.
+    pub platform: String,
+}
+
+/// Plans: evaluates the model and writes only what plan writes (the CSR and its key of a
+/// service waiting for an external CA).
+pub fn plan(target: &Target<'_>, progress: Option<&Progress>) -> Result<PlanReport> {
+    let mut eval = evaluate_model(target, Mode::Plan, progress)?;
+    write_files(&mut eval)?;
+    Ok(PlanReport::of(eval))
+}
+
+/// Evaluates the model as plan would, writing nothing at all: for views that must not
+/// change anything (a CSR plan would write is reported but not made).
+pub fn preview(target: &Target<'_>) -> Result<PlanReport> {
+    Ok(PlanReport::of(evaluate_model(target, Mode::Plan, None)?))
+}
+
+/// Applies: takes the platform's lock, issues, writes every file at once, runs (or
+/// skips) the reload commands, and records which reloads succeeded.
+pub fn apply(
+    target: &Target<'_>,
+    progress: Option<&Progress>,
+    reloads: Reloads,
+) -> Result<ApplyReport> {
+    if reloads == Reloads::Run {
+        // The model may have changed hands since it was configured or named.
+        crate::guard::refuse_model_writable_by_others(target.model)?;
+    }
+    let _lock = ApplyLock::acquire(target)?;
+    let mut eval = evaluate_model(target, Mode::Apply, progress)?;
+    let written = write_files(&mut eval)?;
+    let results: Vec<ReloadResult> = eval
+        .reloads
+        .iter()
+        .map(|r| match reloads {
+            Reloads::Run => reload::run(&r.service, &r.command, r.timeout),
+            Reloads::Skip => ReloadResult::skipped(&r.service, &r.command, r.timeout),
+        })
+        .collect();
+    let succeeded: Vec<String> = results
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.service.clone())
+        .collect();
+    crate::state::record_reloads(&eval.state_file, &succeeded)?;
+    Ok(ApplyReport {
+        platform: eval.platform,
+        changes: eval.changes,
+        services: eval.services,
+        reloads: results,
+        files_written: written.len(),
+        state_dir: eval.state_dir.display().to_string(),
+        next_steps: eval.next_steps,
+        next_steps_file: eval.next_steps_file.display().to_string(),
+        passwords_file: eval.passwords_file.map(|p| p.display().to_string()),
+        pending_csrs: eval.pending_csrs,
+    })
+}
+
+fn evaluate_model(
+    target: &Target<'_>,
+    mode: Mode,
+    progress: Option<&Progress>,
+) -> Result<Evaluation> {
+    let load_ca = |dir: &Path| load_issuing_ca(dir).map_err(|e| format!("{e:#}"));
+    let opts = Options {
+        model_path: target.model,
+        root: target.root,
+        cwd: target.cwd,
+        master_key: target.master_key,
+        now: time::OffsetDateTime::now_utc(),
+        load_ca: &load_ca,
+        progress,
+        adopt: target.adopt,
+    };
+    Ok(evaluate(&opts, mode)?)
+}
+
+/// One `apply` at a time per platform: `STATE/.lock` holds the process id of the apply
+/// that runs and is removed when it ends. A lock left by a process that no longer exists
+/// (as `/proc` tells) is taken over.
+struct ApplyLock {
+    path: PathBuf,
+    /// Directories made for the lock, deepest first; removed again if left empty.
+    made: Vec<PathBuf>,
+}
+
+impl ApplyLock {
+    fn acquire(target: &Target<'_>) -> Result<Self> {
+        let platform = crate::engine::load_model(target.model)?;
+        let layout = crate::paths::Layout::new(
+            target.model,
+            target.root,
+            &platform.name,
+            target.cwd,
+        );
+        let dir = layout.state_dir();
+        if let Some(confinement) = layout.confinement()? {
+            confinement.check(dir)?;
+        }
+        let made: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        create_private_dirs(dir)?;
+        let path = dir.join(".lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    writeln!(file, "{}", std::process::id())
+                        .with_context(|| format!("{}", path.display()))?;
+                    return Ok(ApplyLock { path, made });
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = holder.trim();
+                    let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
+                    if alive {
+                        return Err(ApplyBusy {
+                            path: path.display().to_string(),
+                            pid: pid.to_owned(),
+                            platform: platform.name.clone(),
+                        }
+                        .into());
+                    }
+                    // Stale: its process is gone.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| format!("{}: cannot lock", path.display()))
+                }
+            }
+        }
+        anyhow::bail!("{}: cannot take the lock", path.display())
+    }
+}
+
+impl Drop for ApplyLock {
+    fn drop(&mut self) {
+        // Best effort: a lock left behind is taken over by the next apply, and a
+        // directory that is not empty stays.
+        let _ = std::fs::remove_file(&self.path);
+        for dir in &self.made {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Writes the evaluation's files: private directories 0700, other parents created, then
+/// every file through one all-or-nothing [`OutputSet`].
+fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
+    if eval.files.is_empty() {
+        return Ok(Vec::new());
+    }
+    for dir in &eval.private_dirs {
+        create_private_dirs(dir)?;
+    }
+    let mut set = OutputSet::default();
+    for file in std::mem::take(&mut eval.files) {
+        if let Some(parent) = file.path.parent() {
+            create_private_dirs(parent)?;
+        }
+        let mode = if file.secret {
+            FileMode::Secret
+        } else {
+            FileMode::Public
+        };
+        set.add(file.path.clone(), file.contents.to_vec(), mode);
+    }
+    set.commit()
+}
+
+/// Creates `dir` and its missing parents, each new one mode 0700 whatever the umask
+/// (existing directories are left as they are).
+fn create_private_dirs(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for new in missing.into_iter().rev() {
+        match std::fs::create_dir(new) {
+            Ok(()) => std::fs::set_permissions(new, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("{}: cannot set its mode", new.display()))?,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("{}: cannot create the directory", new.display()))
+            }
+        }
+    }
+    Ok(())
+}

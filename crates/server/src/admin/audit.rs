@@ -1,0 +1,111 @@
+//! `GET /api/audit`: the store's audit log (who changed what, when), newest first, a
+//! page at a time. Records never hold secrets (the store redacts key material before
+//! writing), and this endpoint adds none.
+
+use super::errors::{ApiError, ErrorBody};
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+/// The largest page `limit` may ask for.
+pub const MAX_LIMIT: usize = 500;
+/// The page size when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// `GET /api/audit` query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// How many of the newest records to skip.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many records (1 to 500; 50 when absent).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// One audit record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditRecordJson {
+    /// Who made the change (`admin-token`, `ui-session`, `cli`, `acme-renewal`, ...).
+    pub actor: String,
+    /// What was done (`domain.add`, `domain.set-cert`, ...).
+    pub action: String,
+    /// The object changed, by name.
+    pub object: String,
+    /// Words about the change; never a secret.
+    pub detail: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPageJson {
+    /// How many records the log holds.
+    pub total: usize,
+    /// The records skipped before this page.
+    pub offset: usize,
+    /// The page size asked for.
+    pub limit: usize,
+    /// The records, newest first.
+    pub records: Vec<AuditRecordJson>,
+}
+
+/// A page of the audit log, newest first: the records after the `offset` newest, at
+/// most `limit` of them.
+pub async fn page(
+    state: &AppState,
+    offset: usize,
+    limit: usize,
+) -> Result<AuditPageJson, ApiError> {
+    let all = certfleet_store::audit::list(state.store.as_ref())
+        .await
+        .map_err(|err| ApiError::internal(format!("reading the audit log: {err}")))?;
+    let total = all.len();
+    let records = all
+        .into_iter()
+        .rev()
+        .skip(offset)
+        .take(limit)
+        .map(|r| AuditRecordJson {
+            actor: r.actor,
+            action: r.action,
+            object: r.object,
+            detail: r.detail,
+            at: r.at,
+        })
+        .collect();
+    Ok(AuditPageJson {
+        total,
+        offset,
+        limit,
+        records,
+    })
+}
+
+/// `GET /api/audit?offset=N&limit=M`.
+#[utoipa::path(get, path = "/api/audit", tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of the audit log, newest first", body = AuditPageJson),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditPageJson>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit: must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(Json(page(&state, query.offset.unwrap_or(0), limit).await?))
+}

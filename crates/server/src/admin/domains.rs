@@ -1,0 +1,296 @@
+//! The domain endpoints: list, add, show, set a certificate, set ACME, resolve.
+//!
+//! A change locks the tree, applies to a copy, persists the changed domain's record
+//! (audited as the admin token), swaps the copy into the certificate hub and only then
+//! replaces the tree, so a failure at any step leaves the server as it was. Answers carry
+//! domain views, which hold the certificate's summary and never its PEM or key.
+
+use super::auth::Actor;
+use super::errors::{ApiError, ErrorBody};
+use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
+use crate::acme::due::reported_renew_at;
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use certfleet_acme::state::ProgressBook;
+use certfleet_edge::tree::DomainTree;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+/// `POST /api/domains`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddDomain {
+    /// The new domain's name.
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// Its parent; the master when absent (or the new master in an empty tree).
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// `PUT /api/domains/{name}/certificate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetCertificate {
+    /// The merged key + certificate + chain.
+    #[schema(min_length = 1)]
+    pub pem: String,
+    /// Store it even when it does not cover the domain's name.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `PUT /api/domains/{name}/acme`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAcme {
+    /// The ACME account's contact address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Automatic issuance on or off.
+    pub enabled: bool,
+}
+
+/// `GET /api/resolve/{name}` query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ResolveQuery {
+    /// The listener role whose certdir applies; the first listener's when absent.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A domain's JSON object (`domain show --json`): the tree's view with `acme.renew_at`
+/// (RFC 3339, null unless the certificate was issued automatically).
+pub(super) fn view_json(tree: &DomainTree, name: &str) -> Result<Value, ApiError> {
+    let domain = tree
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
+    let mut value = serde_json::to_value(tree.view(domain)).map_err(ApiError::internal)?;
+    let renew_at = domain
+        .certificate()
+        .and_then(|c| reported_renew_at(c.served().summary()))
+        .and_then(rfc3339);
+    if let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) {
+        acme.insert(
+            "renew_at".into(),
+            renew_at.map_or(Value::Null, Value::String),
+        );
+    }
+    Ok(value)
+}
+
+/// Adds the ACME progress kept in the store (`acme.failures`, `acme.last_error`,
+/// `acme.next_attempt`) to a view of a domain with ACME on.
+async fn with_progress(state: &AppState, mut value: Value) -> Result<Value, ApiError> {
+    let name = value["name"].as_str().unwrap_or_default().to_owned();
+    let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) else {
+        return Ok(value);
+    };
+    if acme.get("enabled") != Some(&Value::Bool(true)) {
+        return Ok(value);
+    }
+    let progress = ProgressBook::new(state.store.as_ref())
+        .get(&name)
+        .await
+        .map_err(|err| ApiError::internal(format!("ACME progress of {name}: {err}")))?;
+    acme.insert("failures".into(), json!(progress.failures));
+    acme.insert("last_error".into(), json!(progress.last_error));
+    acme.insert(
+        "next_attempt".into(),
+        json!(progress.next_attempt_unix.and_then(rfc3339)),
+    );
+    acme.insert(
+        "last_success".into(),
+        json!(progress.last_success_unix.and_then(rfc3339)),
+    );
+    Ok(value)
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// `GET /api/domains`: every domain, ordered by name.
+#[utoipa::path(get, path = "/api/domains", tag = "domains",
+    responses(
+        (status = 200, description = "Every domain", body = [DomainJson]),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let views = {
+        let tree = state.tree.lock().await;
+        tree.iter()
+            .map(|domain| view_json(&tree, domain.name()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut answered = Vec::with_capacity(views.len());
+    for view in views {
+        answered.push(with_progress(&state, view).await?);
+    }
+    Ok(Json(Value::Array(answered)))
+}
+
+/// `POST /api/domains`: adds a domain (201 with its view).
+#[utoipa::path(post, path = "/api/domains", tag = "domains", request_body = AddDomain,
+    responses(
+        (status = 201, description = "Added", body = DomainJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    body: Result<Json<AddDomain>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body?;
+    if body.name.trim().is_empty() {
+        return Err(ApiError::bad_request("name: must not be empty"));
+    }
+    let mut tree = state.tree.lock().await;
+    let mut next = tree.clone();
+    let name = next
+        .add(&body.name, body.parent.as_deref())
+        .map_err(|err| match err {
+            certfleet_edge::EdgeError::UnknownDomain(parent) => {
+                ApiError::bad_request(format!("parent: no domain is named {parent}"))
+            }
+            other => other.into(),
+        })?;
+    state
+        .commit_domain(&mut tree, next, &name, actor, "domain.add")
+        .await?;
+    Ok((StatusCode::CREATED, Json(view_json(&tree, &name)?)))
+}
+
+/// `GET /api/domains/{name}`.
+#[utoipa::path(get, path = "/api/domains/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    responses(
+        (status = 200, description = "The domain", body = DomainJson),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = view_json(&*state.tree.lock().await, &name)?;
+    Ok(Json(with_progress(&state, view).await?))
+}
+
+/// `PUT /api/domains/{name}/certificate`: stores a merged bundle; answers the domain's
+/// view and the warnings of the check.
+#[utoipa::path(put, path = "/api/domains/{name}/certificate", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    request_body = SetCertificate,
+    responses(
+        (status = 200, description = "Stored and served", body = CertificateSetJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
+pub async fn set_certificate(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    body: Result<Json<SetCertificate>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    if body.pem.trim().is_empty() {
+        return Err(ApiError::bad_request("pem: must not be empty"));
+    }
+    let mut tree = state.tree.lock().await;
+    let mut next = tree.clone();
+    let report = next.set_certificate(&name, &body.pem, body.force)?;
+    let name = report.domain.clone();
+    state
+        .commit_domain(&mut tree, next, &name, actor, "domain.set-cert")
+        .await?;
+    Ok(Json(json!({
+        "domain": view_json(&tree, &name)?,
+        "warnings": report.warnings,
+    })))
+}
+
+/// `PUT /api/domains/{name}/acme`: turns automatic issuance on or off.
+#[utoipa::path(put, path = "/api/domains/{name}/acme", tag = "domains",
+    params(("name" = String, Path, description = "The domain's name")),
+    request_body = SetAcme,
+    responses(
+        (status = 200, description = "The domain with its new settings", body = DomainJson),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such domain", body = ErrorBody),
+        (status = 409, description = "Conflicts with the tree", body = ErrorBody),
+    )
+)]
+pub async fn set_acme(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    body: Result<Json<SetAcme>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    if let Some(email) = &body.email {
+        let email = email.trim();
+        if !email.contains('@') || email.contains(char::is_whitespace) {
+            return Err(ApiError::bad_request(format!(
+                "email: '{email}' is not an e-mail address"
+            )));
+        }
+    }
+    let mut tree = state.tree.lock().await;
+    let mut next = tree.clone();
+    let key = next
+        .get(&name)
+        .map(|domain| domain.name().to_owned())
+        .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
+    next.set_acme(&key, body.enabled, body.email.as_deref())
+        .map_err(|err| ApiError::bad_request(format!("email: {err}")))?;
+    state
+        .commit_domain(&mut tree, next, &key, actor, "domain.acme")
+        .await?;
+    Ok(Json(view_json(&tree, &key)?))
+}
+
+/// `GET /api/resolve/{name}?role=ROLE`: which certificate a handshake naming `name` gets.
+#[utoipa::path(get, path = "/api/resolve/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The server name (SNI) asked about"), ResolveQuery),
+    responses(
+        (status = 200, description = "The certificate served, and why", body = ResolutionJson),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    )
+)]
+pub async fn resolve(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(query): Query<ResolveQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let role = query
+        .role
+        .as_deref()
+        .filter(|role| !role.is_empty())
+        .unwrap_or_else(|| state.default_role());
+    let resolution = state.hub.resolve(Some(&name), role);
+    Ok(Json(
+        serde_json::to_value(&resolution).map_err(ApiError::internal)?,
+    ))
+}

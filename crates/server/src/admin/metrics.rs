@@ -1,0 +1,102 @@
+//! `GET /metrics`: the Prometheus metrics (OpenMetrics text), behind the admin token like
+//! the API. Each scrape judges the inventory afresh and adds the edge's alert totals,
+//! each ACME domain's failures and the webhook's deliveries; the families are listed in
+//! [`certfleet_monitor::metrics`].
+
+use super::errors::ApiError;
+use super::status::acme_domains;
+use crate::inventory;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use certfleet_monitor::metrics::{MetricsSnapshot, CONTENT_TYPE as OPENMETRICS};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let inventory = inventory::collect(&state).await;
+    // A store that cannot be read loses the ACME series only (the error is logged with
+    // its id); the certificates' expiry is what a scrape must not miss.
+    let acme_failures = acme_domains(&state)
+        .await
+        .map(|domains| {
+            domains
+                .into_iter()
+                .map(|domain| (domain.name, u64::from(domain.progress.failures)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let alerts = state.hub.alerts().counts();
+    let shared = &state.monitor;
+    let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
+    let snapshot = MetricsSnapshot {
+        certificates: inventory.entries,
+        warn_days: inventory.warn_days,
+        last_evaluation_unix: (last_evaluation > 0).then_some(last_evaluation),
+        edge_alerts: vec![
+            ("expired".into(), alerts.expired),
+            ("name_mismatch".into(), alerts.name_mismatch),
+            ("certdir_reload_failed".into(), alerts.certdir_reload_failed),
+        ],
+        acme_failures,
+        webhook_delivered: shared.webhook_delivered.load(Ordering::Relaxed),
+        webhook_failed: shared.webhook_failed.load(Ordering::Relaxed),
+    };
+    let text = shared
+        .metrics
+        .render(snapshot)
+        .map_err(|err| ApiError::internal(format!("encoding the metrics: {err}")))?;
+    Ok(([(CONTENT_TYPE, OPENMETRICS)], text).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::admin::router;
+    use crate::startup;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn metrics_need_the_token_and_list_the_default_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = certfleet_config::load(None, Some(dir.path())).unwrap();
+        let state = startup::start(config).await.unwrap().state;
+        let token = state.admin_token.to_string();
+        let app = router(state);
+        let get = |token: Option<&str>| {
+            let mut request = Request::builder().uri("/metrics");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            app.clone().oneshot(request.body(Body::empty()).unwrap())
+        };
+        assert_eq!(get(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(Some("wrong")).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let response = get(Some(&token)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.lines().any(
+                |l| l.starts_with("certfleet_certificate_expiry_timestamp_seconds{")
+                    && l.contains("used_by=\"default\"")
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("certfleet_certificates{state=\"ok\"} 1"),
+            "{text}"
+        );
+    }
+}

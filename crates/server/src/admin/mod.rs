@@ -1,0 +1,289 @@
+//! The admin REST API under `/api/`: domains, their certificates and ACME settings,
+//! the server's CAs (create, show, distribute, sign CSRs, issue for a domain: [`cas`]),
+//! `resolve` (which certificate a handshake gets, and why), `status` (every managed
+//! certificate's expiry state and the ACME progress), `alerts`, plan and apply of the
+//! configured platform models ([`platforms`]), the UI's `session`, and
+//! the OpenAPI document at `/api/openapi.json` ([`openapi`]).
+//!
+//! Every route is registered in [`api_routes`] with utoipa-axum's `routes!`, which puts
+//! it into the axum router and its operation into the OpenAPI document together, so the
+//! two cannot differ. Around all routes (and the fallback), outermost first:
+//! security headers ([`headers`]), CORS ([`cors`]), authentication by bearer token or UI
+//! session with CSRF protection ([`auth`], [`sessions`]), JSON for axum's own
+//! rejections, and panic containment (a panicking handler answers a 500 with an error
+//! id, [`errors`]). Answers and errors are
+//! JSON. Changes lock the tree, apply to a copy, persist the changed record, swap the
+//! copy into the certificate hub, and only then become the tree ([`domains`]).
+
+#[cfg(test)]
+mod api_tests;
+pub mod audit;
+pub mod auth;
+pub mod ca_json;
+pub mod ca_sign;
+#[cfg(test)]
+mod ca_tests;
+pub mod cas;
+pub mod cors;
+pub mod csrs;
+pub mod domain_issue;
+pub mod domains;
+pub mod errors;
+pub mod export;
+pub mod headers;
+pub mod login_throttle;
+pub mod metrics;
+pub mod openapi;
+#[cfg(test)]
+pub mod platform_fixture;
+mod platform_schemas;
+#[cfg(test)]
+mod platform_tests;
+pub mod platforms;
+pub mod scans;
+pub mod schemas;
+pub mod session;
+pub mod sessions;
+pub mod status;
+
+use super::state::AppState;
+use axum::extract::{Extension, State};
+use axum::Router;
+use sessions::Sessions;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The admin listener's router, with `state` shared by every handler and UI sessions
+/// that end after `[admin] session_timeout_minutes` idle or `session_lifetime_seconds`
+/// after their login.
+pub fn router(state: Arc<AppState>) -> Router {
+    let sessions = Sessions::with_lifetime(
+        state.config.admin.session_timeout,
+        state.config.admin.session_lifetime,
+    );
+    let routes = api_routes().merge(OpenApiRouter::from(crate::ui::routes()));
+    assemble(routes, state, sessions)
+}
+
+/// Every route of the API with its OpenAPI operation. A new route goes here, as
+/// `.routes(routes!(module::handler))` of a handler with a `#[utoipa::path]` attribute
+/// (docs/DESIGN.md, "Adding an admin API route").
+pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(domains::list, domains::add))
+        .routes(routes!(domains::show))
+        .routes(routes!(domains::set_certificate))
+        .routes(routes!(domains::set_acme))
+        .routes(routes!(domains::resolve))
+        .routes(routes!(domain_issue::issue))
+        .routes(routes!(cas::list, cas::create))
+        .routes(routes!(cas::show))
+        .routes(routes!(cas::certificate))
+        .routes(routes!(ca_sign::sign))
+        .routes(routes!(csrs::inspect))
+        .routes(routes!(export::export))
+        .routes(routes!(audit::list))
+        .routes(routes!(alerts))
+        .routes(routes!(status::status))
+        .routes(routes!(scans::list, scans::record))
+        .routes(routes!(platforms::list))
+        .routes(routes!(platforms::show))
+        .routes(routes!(platforms::plan))
+        .routes(routes!(platforms::apply))
+        .routes(routes!(session::login, session::show, session::logout))
+        .routes(routes!(openapi::document))
+}
+
+/// `routes` with the OpenAPI document served, the fallback, and the layers every
+/// answer goes through (see the module's doc).
+pub fn assemble(
+    routes: OpenApiRouter<Arc<AppState>>,
+    state: Arc<AppState>,
+    sessions: Sessions,
+) -> Router {
+    let (router, document) = routes.split_for_parts();
+    let guard = auth::Guard {
+        state: Arc::clone(&state),
+        sessions: Arc::new(sessions),
+        throttle: Arc::new(login_throttle::LoginThrottle::default()),
+    };
+    let cors = Arc::new(cors::CorsPolicy::new(&state.config.admin.cors_origins));
+    router
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .fallback(errors::not_found)
+        .layer(CatchPanicLayer::custom(errors::panic_response))
+        .layer(axum::middleware::from_fn(errors::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            auth::authenticate,
+        ))
+        .layer(Extension(openapi::DocumentJson::new(&document)))
+        .layer(Extension(Arc::clone(&guard.sessions)))
+        .layer(Extension(Arc::clone(&guard.throttle)))
+        .layer(axum::middleware::from_fn_with_state(cors, cors::cors))
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .with_state(state)
+}
+
+/// `GET /api/alerts`: the edge's alert totals since start and the latest alerts (edge
+/// and ACME), oldest first.
+#[utoipa::path(get, path = "/api/alerts", tag = "status",
+    responses(
+        (status = 200, description = "Alert counts and the latest alerts", body = schemas::AlertsJson),
+        (status = 401, description = "No credentials", body = errors::ErrorBody),
+    )
+)]
+async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "counts": state.hub.alerts().counts(),
+        "recent": state.alerts.recent(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::router;
+    use crate::startup;
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use http_body_util::BodyExt;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    async fn call(
+        app: &axum::Router,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(value) => {
+                request = request.header("content-type", "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = app
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    #[tokio::test]
+    async fn the_api_needs_the_token_and_answers_json_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = certfleet_config::load(None, Some(dir.path())).unwrap();
+        let started = startup::start(config).await.unwrap();
+        let token = started.state.admin_token.to_string();
+        let app = router(started.state.clone());
+
+        for bad in [None, Some("wrong"), Some("")] {
+            let (status, body) = call(&app, Method::GET, "/api/domains", bad, None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert!(body["error"].is_string(), "{body}");
+        }
+        let (status, _) = call(&app, Method::GET, "/api/nothing", None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let t = Some(token.as_str());
+        let (status, body) = call(&app, Method::GET, "/api/domains", t, None).await;
+        assert_eq!((status, body), (StatusCode::OK, json!([])));
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/domains",
+            t,
+            Some(json!({"nom": "x"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/domains",
+            t,
+            Some(json!({"name": "bad name!"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/domains",
+            t,
+            Some(json!({"name": "example.test"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(body["parent"].is_null());
+        assert!(body["acme"]["renew_at"].is_null());
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/domains",
+            t,
+            Some(json!({"name": "example.test"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/domains",
+            t,
+            Some(json!({"name": "a.example.test", "parent": "nope.test"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body["error"].as_str().unwrap().starts_with("parent"),
+            "{body}"
+        );
+        let (status, _) = call(&app, Method::GET, "/api/domains/unknown.test", t, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = call(
+            &app,
+            Method::PUT,
+            "/api/domains/example.test/certificate",
+            t,
+            Some(json!({"pem": "not a pem"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(
+            &app,
+            Method::PUT,
+            "/api/domains/example.test/acme",
+            t,
+            Some(json!({"enabled": true})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("email"), "{body}");
+        let (status, body) =
+            call(&app, Method::GET, "/api/resolve/www.example.test", t, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["source"], "default", "{body}");
+        let (status, _) = call(&app, Method::GET, "/api/nothing", t, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,246 @@
+//! certfleet-server: what `certfleet serve` runs, the TLS edge and the admin API in one
+//! process.
+//!
+//! - [`startup`]: configuration, data directory, store, default certificate, admin
+//!   token, domain tree and certdir watchers into [`state::AppState`];
+//! - [`listeners`]: the HTTPS listeners (SNI selection per role) and the admin listener;
+//! - [`connection_guard`], [`accept_backoff`]: the `[limits]` time-outs of a connection,
+//!   and the pause after a failed accept ([`log_limit`] keeps such warnings rare);
+//! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
+//! - [`routes`]: host and path routes to upstreams, with their authentication;
+//! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
+//! - [`admin`]: the admin API's routes;
+//! - [`ui`]: the web UI's pages on the admin listener;
+//! - [`acme`]: automatic issuance and renewal;
+//! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
+//! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
+//! - [`inventory`]: every managed certificate with its expiry state;
+//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
+//! - [`domain_sync`]: domains changed in the store by another node, served here too.
+//!
+//! Logging goes through `tracing` to standard error, filtered by `CERTFLEET_LOG`
+//! ([`LOG_ENV`], default `info`): lifecycle and ACME progress at info, alerts and refused
+//! clients at warn, failures at error; never a key, token or password.
+//!
+//! [`run`] binds everything first (a taken port stops start-up naming the address),
+//! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
+
+pub mod accept_backoff;
+pub mod acme;
+pub mod admin;
+pub mod alerts;
+pub mod cas;
+pub mod connection_guard;
+pub mod domain_sync;
+pub mod inventory;
+pub mod listeners;
+pub mod log_limit;
+pub mod monitor;
+pub mod plain_http;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod tls_accept;
+pub mod ui;
+
+use anyhow::{Context, Result};
+use listeners::{bind, shutdown_pair};
+use plain_http::PlainHttp;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long open connections may take to finish once shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The environment variable with the log filter (`info` when unset), in
+/// tracing-subscriber's `EnvFilter` syntax, e.g. `debug` or `info,certfleet=debug`.
+pub const LOG_ENV: &str = "CERTFLEET_LOG";
+
+/// Sends the server's log lines to standard error: time, level, message; only what
+/// [`LOG_ENV`] lets through. Colours only on a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let (filter, refused) = match tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+        Ok(filter) => (filter, None),
+        Err(err) => {
+            let refused = std::env::var_os(LOG_ENV).map(|_| err.to_string());
+            (tracing_subscriber::EnvFilter::new("info"), refused)
+        }
+    };
+    // A second call (never made by the binary) would find a subscriber set; keep it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    if let Some(err) = refused {
+        tracing::warn!("{LOG_ENV}: not a log filter ({err}); logging at info");
+    }
+}
+
+/// Runs the server until it is told to stop.
+pub fn run(config_path: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
+    let config = certfleet_config::load(config_path, data_dir)?;
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("certfleet-serve")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
+    let started = startup::start(config).await?;
+    let state = Arc::clone(&started.state);
+    let config = &state.config;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let limits = config.limits;
+
+    // Routes first: a trust file that cannot be read stops start-up, naming it.
+    let routes = Arc::new(routes::RouteTable::build(
+        &config.routes,
+        &config.trusted_proxies,
+    )?);
+    for route in &config.routes {
+        if matches!(route.upstream_trust, certfleet_config::UpstreamTrust::Insecure) {
+            tracing::warn!(
+                "route {}{} does not verify its upstream's certificate (upstream_trust = false)",
+                route.host,
+                route.path
+            );
+        }
+    }
+
+    // Bind everything before serving anything.
+    let mut https = Vec::new();
+    for listener in &config.listeners {
+        let bound = bind(&format!("https {}", listener.role), listener.https).await?;
+        let tls = listeners::listener_tls(&state, listener, &routes)?;
+        https.push((bound, tls));
+    }
+    let http = bind("http", config.http.listen).await?;
+    let admin = bind("admin", config.admin.listen).await?;
+    let admin_tls = listeners::admin_tls(&state.hub)?;
+
+    let mut lines = Vec::new();
+    for (bound, _) in &https {
+        lines.push(format!("{} {}", bound.label, bound.local_addr()?));
+    }
+    lines.push(format!("http {}", http.local_addr()?));
+    lines.push(format!("admin https://{}", admin.local_addr()?));
+    lines.push(format!("data_dir {}", config.data_dir.display()));
+    let https_port = match https.first() {
+        Some((bound, _)) => bound.local_addr()?.port(),
+        None => 443,
+    };
+
+    let (trigger, shutdown) = shutdown_pair();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (bound, tls) in https {
+        tasks.spawn(listeners::serve_listener(
+            bound,
+            tls,
+            Arc::clone(&routes),
+            limits,
+            shutdown.clone(),
+        ));
+    }
+    let plain = PlainHttp {
+        insecure: config.http.insecure,
+        https_port,
+        challenges: Arc::clone(&state.challenges),
+        routes: Arc::clone(&routes),
+    };
+    tasks.spawn(listeners::accept_loop(
+        http,
+        None,
+        limits,
+        shutdown.clone(),
+        move |io, conn, shutdown| {
+            let plain = plain.clone();
+            async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let plain = plain.clone();
+                    async move { Ok::<_, std::convert::Infallible>(plain.respond(&req).await) }
+                });
+                listeners::serve_http(io, service, conn.peer, limits, shutdown).await;
+            }
+        },
+    ));
+    tasks.spawn(listeners::serve_admin(
+        admin,
+        admin_tls,
+        admin::router(Arc::clone(&state)),
+        limits,
+        shutdown.clone(),
+    ));
+    drop(shutdown);
+    let background = [
+        tokio::spawn(acme::run(Arc::clone(&state), Arc::clone(&state.acme))),
+        tokio::spawn(alerts::drain_edge_alerts(
+            Arc::clone(&state.hub),
+            Arc::clone(&state.alerts),
+        )),
+        tokio::spawn(domain_sync::run(Arc::clone(&state))),
+    ];
+    let expiry_watcher = monitor::ExpiryWatcher::start(Arc::clone(&state));
+
+    {
+        let mut out = std::io::stdout().lock();
+        for line in &lines {
+            // A closed stdout must not stop the server.
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+    tracing::info!("certfleet serve: ready");
+
+    wait_for_signal().await;
+    tracing::info!("certfleet serve: shutting down");
+    let finished = trigger.shutdown(SHUTDOWN_GRACE).await;
+    if !finished {
+        tracing::warn!(
+            "certfleet serve: connections still open after {}s were closed",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    tasks.abort_all();
+    expiry_watcher.stop().await;
+    for task in background {
+        task.abort();
+    }
+    for watcher in started.watchers {
+        watcher.stop();
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!("cannot watch SIGTERM ({err}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,324 @@
+//! Passing a request to a route's upstream and its answer back.
+//!
+//! Requests reach the upstream over HTTP/1.1 (plain or TLS, connections pooled) whatever
+//! the client spoke (HTTP/1.1 or HTTP/2). Hop-by-hop headers are dropped both ways; the
+//! client's `Host` is kept (so upstreams build their own links), and
+//! `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` are set. The client's own
+//! `X-Forwarded-For` is replaced, unless the client is one of `trusted_proxies`, whose
+//! list is extended; an untrusted client's `Forwarded` and `X-Real-IP` are dropped. The
+//! upstream gets the normalised path ([`super::request_checks`]). A WebSocket (an
+//! HTTP/1.1 `Upgrade` that [`super::upgrade`] allowed) is passed on, and once the upstream
+//! answers 101 for it the two connections are joined byte for byte until either side
+//! closes.
+
+use super::upgrade::{header_tokens, Upgrade};
+use super::upstream_tls::client_config;
+use certfleet_config::UpstreamTrust;
+use anyhow::{anyhow, bail, Context, Result};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The body of every response the edge sends.
+pub type EdgeBody = BoxBody<Bytes, hyper::Error>;
+
+/// How long connecting to an upstream may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an upstream may take to start answering.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Headers that describe one connection, never passed on (RFC 9110, section 7.6.1), and
+/// `HTTP2-Settings`, which belongs to an `h2c` upgrade the edge never passes.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "http2-settings",
+];
+
+/// A route's upstream: its base URL and a pooled client trusting what the route says.
+pub struct Upstream {
+    scheme: String,
+    authority: String,
+    base_path: String,
+    client: Client<HttpsConnector<HttpConnector>, Incoming>,
+}
+
+/// What the edge knows about the request and its client, for the upstream.
+pub struct Forwarding<'a> {
+    /// The client's address.
+    pub client_ip: IpAddr,
+    /// Whether the client is a trusted proxy, whose `X-Forwarded-For` is extended.
+    pub trusted_proxy: bool,
+    /// The host the client asked for.
+    pub host: &'a str,
+    /// The normalised path and the client's query.
+    pub path_and_query: &'a str,
+    /// Whether this is an allowed WebSocket handshake.
+    pub upgrade: Upgrade,
+}
+
+impl Upstream {
+    /// An upstream for `url` (`http://` or `https://`, optionally with a base path).
+    pub fn new(url: &str, trust: &UpstreamTrust) -> Result<Upstream> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| anyhow!("upstream: '{url}' is not a URL: {e}"))?;
+        let scheme = uri.scheme_str().unwrap_or_default().to_owned();
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .ok_or_else(|| anyhow!("upstream: '{url}' has no host"))?;
+        if uri.query().is_some() {
+            bail!("upstream: '{url}' must not have a query");
+        }
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        let tls = client_config(trust)?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Upstream {
+            scheme,
+            authority,
+            base_path,
+            client,
+        })
+    }
+
+    /// The upstream URL as configured, for messages.
+    pub fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.base_path)
+    }
+
+    /// Sends `req` upstream and gives back the answer (a 502 or 504 when the upstream
+    /// cannot be reached or does not answer in time).
+    pub async fn forward(
+        &self,
+        mut req: Request<Incoming>,
+        from: &Forwarding<'_>,
+    ) -> Response<EdgeBody> {
+        let upgrade = from.upgrade == Upgrade::WebSocket;
+        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+        if let Err(err) = self.rewrite(&mut req, from, upgrade) {
+            return plain(StatusCode::BAD_REQUEST, &format!("{err:#}\n"));
+        }
+        let sent = tokio::time::timeout(RESPONSE_TIMEOUT, self.client.request(req)).await;
+        let mut response = match sent {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => {
+                tracing::warn!("upstream {}: {}", self.url(), error_chain(&err));
+                return plain(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("upstream {} cannot be reached\n", self.url()),
+                );
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "upstream {}: no answer within {}s",
+                    self.url(),
+                    RESPONSE_TIMEOUT.as_secs()
+                );
+                return plain(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("upstream {} did not answer in time\n", self.url()),
+                );
+            }
+        };
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let switched_to_websocket = header_tokens(response.headers(), header::UPGRADE)
+                .eq(std::iter::once("websocket".to_owned()));
+            let Some(client_upgrade) = client_upgrade.filter(|_| switched_to_websocket) else {
+                tracing::warn!(
+                    "upstream {}: answered 101 to switch to something other than the WebSocket asked for",
+                    self.url()
+                );
+                return plain(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("upstream {} switched protocols unasked\n", self.url()),
+                );
+            };
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            let url = self.url();
+            tokio::spawn(async move {
+                if let Err(err) = join_upgraded(client_upgrade, upstream_upgrade).await {
+                    tracing::error!("upgraded connection to {url}: {err:#}");
+                }
+            });
+            let (parts, _) = response.into_parts();
+            return Response::from_parts(parts, empty());
+        }
+        strip_hop_by_hop(response.headers_mut(), false);
+        response.map(http_body_util::BodyExt::boxed)
+    }
+
+    /// Points `req` at the upstream and sets the forwarding headers.
+    fn rewrite(
+        &self,
+        req: &mut Request<Incoming>,
+        from: &Forwarding<'_>,
+        upgrade: bool,
+    ) -> Result<()> {
+        let uri: Uri = format!(
+            "{}://{}{}{}",
+            self.scheme, self.authority, self.base_path, from.path_and_query
+        )
+        .parse()
+        .context("the request's path")?;
+        let client_host = req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                req.headers()
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            });
+        *req.uri_mut() = uri;
+        *req.version_mut() = Version::HTTP_11;
+        let headers = req.headers_mut();
+        strip_hop_by_hop(headers, upgrade);
+        if let Some(host) = client_host.and_then(|h| HeaderValue::from_str(&h).ok()) {
+            headers.insert(header::HOST, host);
+        }
+        let earlier = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let forwarded_for = if from.trusted_proxy && !earlier.is_empty() {
+            format!("{earlier}, {}", from.client_ip)
+        } else {
+            from.client_ip.to_string()
+        };
+        if !from.trusted_proxy {
+            headers.remove("forwarded");
+            headers.remove("x-real-ip");
+        }
+        set(headers, "x-forwarded-for", &forwarded_for);
+        set(headers, "x-forwarded-proto", "https");
+        set(headers, "x-forwarded-host", from.host);
+        Ok(())
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), value);
+    }
+}
+
+/// Drops hop-by-hop headers, and those the `Connection` header names; an upgrade keeps
+/// `Connection: upgrade` and `Upgrade`.
+fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<String> = header_tokens(headers, header::CONNECTION).collect();
+    for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
+        if upgrade && name == "upgrade" {
+            continue;
+        }
+        headers.remove(name);
+    }
+    if upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+async fn join_upgraded(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+) -> Result<()> {
+    let (client, upstream) = tokio::try_join!(client, upstream)?;
+    let mut client = TokioIo::new(client);
+    let mut upstream = TokioIo::new(upstream);
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
+/// An empty body.
+pub fn empty() -> EdgeBody {
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A short plain-text response.
+pub fn plain(status: StatusCode, text: &str) -> Response<EdgeBody> {
+    let body = Full::new(Bytes::from(text.to_owned()))
+        .map_err(|never| match never {})
+        .boxed();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-trace"),
+        );
+        headers.insert("x-trace", HeaderValue::from_static("1"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert("x-kept", HeaderValue::from_static("yes"));
+        let mut upgrade = headers.clone();
+        strip_hop_by_hop(&mut headers, false);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("x-kept"));
+        strip_hop_by_hop(&mut upgrade, true);
+        assert_eq!(upgrade.get(header::CONNECTION).unwrap(), "upgrade");
+        assert_eq!(upgrade.get(header::UPGRADE).unwrap(), "websocket");
+        assert!(!upgrade.contains_key("x-trace"));
+    }
+
+    #[test]
+    fn upstream_urls_are_checked() {
+        let trust = UpstreamTrust::Insecure;
+        let upstream = Upstream::new("https://127.0.0.1:9000/base/", &trust).unwrap();
+        assert_eq!(upstream.url(), "https://127.0.0.1:9000/base");
+        assert!(Upstream::new("http://127.0.0.1:9000/?a=b", &trust).is_err());
+    }
+}

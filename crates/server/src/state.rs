@@ -1,0 +1,84 @@
+//! What every part of a running server shares: the configuration, the store, the master
+//! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
+
+use super::acme::AcmeService;
+use super::admin::errors::ApiError;
+use super::alerts::AlertBoard;
+use super::monitor::MonitorShared;
+use certfleet_config::ServerConfig;
+use certfleet_acme::challenges::Challenges;
+use certfleet_edge::hub::CertificateHub;
+use certfleet_edge::repository::DomainRepository;
+use certfleet_edge::tree::DomainTree;
+use certfleet_store::secrets::MasterKey;
+use certfleet_store::Storage;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// The server's shared state. Handshakes only touch `hub` (lock-free); changes go
+/// through `tree` (one writer at a time), are persisted with `domains`, then swapped
+/// into `hub`.
+pub struct AppState {
+    /// The validated configuration.
+    pub config: ServerConfig,
+    /// The store (embedded or etcd).
+    pub store: Arc<dyn Storage>,
+    /// Seals private keys and opens `CRYPT:` values.
+    pub master_key: Arc<MasterKey>,
+    /// The snapshot handshakes select certificates from.
+    pub hub: Arc<CertificateHub>,
+    /// The domain tree as the admin side edits it.
+    pub tree: Mutex<DomainTree>,
+    /// Persistence of the tree.
+    pub domains: DomainRepository,
+    /// The admin API's bearer token (also in `DATA_DIR/admin.token`, mode 0600).
+    pub admin_token: Zeroizing<String>,
+    /// Pending ACME challenge answers (HTTP-01 and TLS-ALPN-01).
+    pub challenges: Arc<Challenges>,
+    /// Automatic issuance and renewal.
+    pub acme: Arc<AcmeService>,
+    /// What administrators must know about, logged and kept for the API.
+    pub alerts: Arc<AlertBoard>,
+    /// The metrics registry and the expiry watcher's counters.
+    pub monitor: Arc<MonitorShared>,
+    /// Held while a platform model is planned or applied through the API: one at a time.
+    pub platform_work: Mutex<()>,
+}
+
+impl AppState {
+    /// The role `domain resolve` uses when none is given: the first listener's.
+    pub fn default_role(&self) -> &str {
+        self.config
+            .listeners
+            .first()
+            .map_or("default", |listener| listener.role.as_str())
+    }
+}
+
+impl AppState {
+    /// Persists `name`'s record from `next` (audited as `actor` doing `action`), swaps
+    /// `next` into the hub and makes it the tree. `tree` is the locked current tree.
+    pub async fn commit_domain(
+        &self,
+        tree: &mut DomainTree,
+        next: DomainTree,
+        name: &str,
+        actor: &str,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let record = next
+            .get(name)
+            .map(|domain| domain.to_record())
+            .ok_or_else(|| ApiError::internal(format!("{name} vanished from the changed tree")))?;
+        self.domains
+            .save(&record, actor, action)
+            .await
+            .map_err(|err| ApiError::internal(format!("saving domain {name}: {err}")))?;
+        self.hub.set_tree(&next).map_err(|err| {
+            ApiError::internal(format!("indexing the tree after {action}: {err}"))
+        })?;
+        *tree = next;
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! A domain's page (`/ui/domains/NAME`): its own certificate in detail (subject,
+//! issuer, SANs, validity, thumbprints, key, whether ACME issued it) and its chain, the
+//! certificate a handshake naming it gets and where that comes from, its ACME state, the
+//! paste-a-bundle form (`PUT /api/domains/{name}/certificate`), the issue-from-a-CA
+//! form (`POST /api/domains/{name}/certificate/issue`) and the downloads
+//! (`POST /api/domains/{name}/certificate/export`). The page never holds the key.
+
+use super::domains::{effective, Effective};
+use super::page::{html, message, Chrome, UiSession};
+use crate::admin::domains;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use certfleet_pki::bundle::{read_pem, Contents};
+use certfleet_pki::inspect::describe_certificate;
+use serde_json::Value;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// One certificate of the domain's chain, described.
+pub struct CertDetails {
+    /// `leaf`, `intermediate` or `root`.
+    pub position: &'static str,
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Subject alternative names.
+    pub sans: Vec<String>,
+    /// Start of validity.
+    pub not_before: String,
+    /// End of validity.
+    pub not_after: String,
+    /// Days left (negative after the end).
+    pub days_remaining: i64,
+    /// SHA-1 thumbprint.
+    pub sha1: String,
+    /// SHA-256 fingerprint.
+    pub sha256: String,
+    /// Key type and size.
+    pub key: String,
+    /// Signature algorithm.
+    pub signature_algorithm: String,
+}
+
+/// The domain's ACME settings and progress.
+pub struct AcmeState {
+    /// Automatic issuance is on.
+    pub enabled: bool,
+    /// The account's address.
+    pub email: String,
+    /// When renewal is due.
+    pub renew_at: String,
+    /// Failed attempts in a row.
+    pub failures: u64,
+    /// The last failure.
+    pub last_error: String,
+    /// The next attempt.
+    pub next_attempt: String,
+    /// The last success.
+    pub last_success: String,
+}
+
+/// The domain page.
+#[derive(Template)]
+#[template(path = "ui/domain.html")]
+pub struct DomainPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The domain.
+    pub name: String,
+    /// Its parent.
+    pub parent: Option<String>,
+    /// Its own certificate and chain, leaf first; empty when it has none.
+    pub chain: Vec<CertDetails>,
+    /// Its own certificate came from ACME.
+    pub auto_issued: bool,
+    /// What a handshake naming it gets.
+    pub effective: Effective,
+    /// ACME.
+    pub acme: AcmeState,
+    /// A bundle was just stored (`?stored=1`).
+    pub stored: bool,
+    /// The shortest keystore password.
+    pub min_password: usize,
+    /// The names of the server's CAs, for the issue-from-a-CA form.
+    pub cas: Vec<String>,
+}
+
+/// The chain of a stored bundle, described (the key is read and dropped at once).
+fn describe_chain(pem: &str) -> Vec<CertDetails> {
+    let Ok(Contents::Bundle(bundle)) = read_pem(pem, None) else {
+        return Vec::new();
+    };
+    let now = OffsetDateTime::now_utc();
+    bundle
+        .leaf
+        .iter()
+        .chain(bundle.chain.iter())
+        .enumerate()
+        .filter_map(|(i, der)| {
+            let info = describe_certificate(der.as_ref(), now).ok()?;
+            let position = match (i, info.self_issued) {
+                (0, _) => "leaf",
+                (_, true) => "root",
+                _ => "intermediate",
+            };
+            let key = match &info.curve {
+                Some(curve) => format!("{} {curve}", info.key_type),
+                None => format!("{} {} bits", info.key_type, info.key_bits),
+            };
+            Some(CertDetails {
+                position,
+                subject: info.subject,
+                issuer: info.issuer,
+                serial: info.serial,
+                sans: info.sans,
+                not_before: info.not_before,
+                not_after: info.not_after,
+                days_remaining: info.days_remaining,
+                sha1: info.sha1_thumbprint,
+                sha256: info.sha256_fingerprint,
+                key,
+                signature_algorithm: info.signature_algorithm,
+            })
+        })
+        .collect()
+}
+
+fn text(value: &Value, key: &str) -> String {
+    match &value[key] {
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// `GET /ui/domains/{name}`.
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    UiSession(csrf): UiSession,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let view = match domains::show(State(Arc::clone(&state)), Path(name.clone())).await {
+        Ok(axum::Json(view)) => view,
+        Err(err) => {
+            let status = if err.message().starts_with("no domain") {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            return message(status, csrf, "Domain not found", err.message());
+        }
+    };
+    let name = text(&view, "name");
+    let pem = {
+        let tree = state.tree.lock().await;
+        tree.get(&name)
+            .and_then(|d| d.certificate())
+            .map(|c| Zeroizing::new(c.pem().to_owned()))
+    };
+    let chain = pem
+        .as_deref()
+        .map(|p| describe_chain(p))
+        .unwrap_or_default();
+    let acme = &view["acme"];
+    let page = DomainPage {
+        chrome: Chrome::new(name.clone(), "domains", csrf),
+        parent: view["parent"].as_str().map(str::to_owned),
+        auto_issued: view["certificate"]["auto_issued"]
+            .as_bool()
+            .unwrap_or(false),
+        effective: effective(&state, &name),
+        acme: AcmeState {
+            enabled: acme["enabled"].as_bool().unwrap_or(false),
+            email: text(acme, "email"),
+            renew_at: text(acme, "renew_at"),
+            failures: acme["failures"].as_u64().unwrap_or_default(),
+            last_error: text(acme, "last_error"),
+            next_attempt: text(acme, "next_attempt"),
+            last_success: text(acme, "last_success"),
+        },
+        stored: query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == "stored=1")),
+        min_password: crate::admin::export::MIN_PASSWORD,
+        cas: super::cas::ca_list(&state)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|ca| ca.name)
+            .collect(),
+        chain,
+        name,
+    };
+    html(StatusCode::OK, &page)
+}

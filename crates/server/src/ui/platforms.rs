@@ -1,0 +1,160 @@
+//! The platform pages: `/ui/platforms` lists the models the server's configuration
+//! names (`[[platform]]`); `/ui/platforms/NAME` shows one as a plan that writes nothing
+//! ([`crate::admin::platforms::preview`]): its derived trust graph drawn
+//! ([`super::platform_graph`]), each service's certificate, what it trusts and why and
+//! whom it accepts, the pending changes, and buttons that plan and apply through the
+//! API.
+
+use super::page::{html, message, Chrome, UiSession};
+use super::platform_graph::{layout, GraphEdge, GraphService, Layout};
+use crate::admin::platforms::{preview, PlatformSummary};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use certfleet_platform::engine::Change;
+use certfleet_platform::report::{PendingCsr, ServiceReport};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// `/ui/platforms`.
+#[derive(Template)]
+#[template(path = "ui/platforms.html")]
+pub struct PlatformsPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The configured platforms.
+    pub platforms: Vec<PlatformSummary>,
+}
+
+/// `/ui/platforms/NAME`.
+#[derive(Template)]
+#[template(path = "ui/platform.html")]
+pub struct PlatformPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The platform as configured.
+    pub platform: PlatformSummary,
+    /// Why the model cannot be planned, when it cannot (the rest is then empty).
+    pub problem: Option<String>,
+    /// The trust graph drawn.
+    pub graph: Layout,
+    /// How many connections the graph has.
+    pub connection_count: usize,
+    /// Each service's report.
+    pub services: Vec<ServiceReport>,
+    /// What an apply would change.
+    pub changes: Vec<Change>,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+}
+
+/// `GET /ui/platforms`.
+pub async fn list_page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
+    let platforms = state
+        .config
+        .platforms
+        .iter()
+        .map(PlatformSummary::of)
+        .collect();
+    html(
+        StatusCode::OK,
+        &PlatformsPage {
+            chrome: Chrome::new("Platforms", "platforms", csrf),
+            platforms,
+        },
+    )
+}
+
+/// `GET /ui/platforms/NAME`.
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    UiSession(csrf): UiSession,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(config) = state.config.platforms.iter().find(|p| p.name == name) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            csrf,
+            "Platform not found",
+            &format!("The server's configuration names no platform '{name}' ([[platform]])."),
+        );
+    };
+    let platform = PlatformSummary::of(config);
+    let chrome = Chrome::new(format!("Platform {name}"), "platforms", csrf);
+    let empty = |chrome, problem| PlatformPage {
+        chrome,
+        platform: PlatformSummary::of(config),
+        problem: Some(problem),
+        graph: layout(Vec::new(), &[]),
+        connection_count: 0,
+        services: Vec::new(),
+        changes: Vec::new(),
+        pending_csrs: Vec::new(),
+    };
+    let report = match preview(&state, &name).await {
+        Ok(report) => report,
+        Err(err) if err.status().is_server_error() => {
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &empty(chrome, err.message().to_owned()),
+            );
+        }
+        Err(err) => return html(StatusCode::OK, &empty(chrome, err.message().to_owned())),
+    };
+    let now = OffsetDateTime::now_utc();
+    let warn_days = i64::from(state.config.warn_days);
+    let drawn: Vec<GraphService> = report
+        .services
+        .iter()
+        .map(|s| GraphService {
+            name: s.name.clone(),
+            summary: format!("{} · {} · {}", s.node, s.issuer, s.status),
+            class: state_class(s, now, warn_days).to_owned(),
+        })
+        .collect();
+    let edges: Vec<GraphEdge> = report
+        .connections
+        .iter()
+        .map(|c| GraphEdge {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            mtls: c.mtls,
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &PlatformPage {
+            chrome,
+            platform,
+            problem: None,
+            graph: layout(drawn, &edges),
+            connection_count: edges.len(),
+            services: report.services,
+            changes: report.changes,
+            pending_csrs: report.pending_csrs,
+        },
+    )
+}
+
+/// A service's box colour: pending until it has a certificate, then by its expiry.
+fn state_class(service: &ServiceReport, now: OffsetDateTime, warn_days: i64) -> &'static str {
+    let Some(ends) = service
+        .not_after
+        .as_deref()
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+    else {
+        return "state-pending";
+    };
+    if service.status != "ready" {
+        "state-pending"
+    } else if ends <= now {
+        "state-expired"
+    } else if (ends - now).whole_days() < warn_days {
+        "state-warning"
+    } else {
+        "state-ok"
+    }
+}
