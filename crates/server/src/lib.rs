@@ -108,7 +108,10 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
         &config.trusted_proxies,
     )?);
     for route in &config.routes {
-        if matches!(route.upstream_trust, certfleet_config::UpstreamTrust::Insecure) {
+        if matches!(
+            route.upstream_trust,
+            certfleet_config::UpstreamTrust::Insecure
+        ) {
             tracing::warn!(
                 "route {}{} does not verify its upstream's certificate (upstream_trust = false)",
                 route.host,

@@ -7,8 +7,8 @@
 
 use super::listeners::{request_host, text_response};
 use super::routes::RouteTable;
-use certfleet_config::InsecurePolicy;
 use certfleet_acme::challenges::Challenges;
+use certfleet_config::InsecurePolicy;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, LOCATION};

@@ -3,11 +3,11 @@
 use super::output::{report_written, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use certfleet_platform::ca_dir::CaPaths;
-use certfleet_platform::files::{Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_pki::authority::init_ca_with_subject;
 use certfleet_pki::certs::to_pem;
+use certfleet_platform::ca_dir::CaPaths;
+use certfleet_platform::files::{Mode, OutputSet};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 

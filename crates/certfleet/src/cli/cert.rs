@@ -3,8 +3,6 @@
 use super::output::{report_written, usage, write_leaf_files, KeyChoice, KeyFiles};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use certfleet_platform::ca_dir::load_issuing_ca;
-use certfleet_platform::files::{read_input, with_suffix};
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::csr::read_csr;
@@ -12,6 +10,8 @@ use certfleet_pki::import::check_reply;
 use certfleet_pki::issue::{issue_leaf_with_subject, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
+use certfleet_platform::ca_dir::load_issuing_ca;
+use certfleet_platform::files::{read_input, with_suffix};
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -3,13 +3,13 @@
 use super::output::{report_written, usage, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use certfleet_platform::ca_dir::load_issuing_ca;
-use certfleet_platform::files::{read_input, with_suffix, Mode, OutputSet};
 use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::csr::{new_csr_with_subject, read_csr, sign_csr, SigningPolicy};
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
+use certfleet_platform::ca_dir::load_issuing_ca;
+use certfleet_platform::files::{read_input, with_suffix, Mode, OutputSet};
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;

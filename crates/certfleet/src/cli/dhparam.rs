@@ -3,9 +3,9 @@
 
 use super::output::report_written;
 use super::Outcome;
-use certfleet_platform::files::{Mode, OutputSet};
 use anyhow::{bail, Result};
 use certfleet_formats::dh::{self, safe_prime::Event, DhParams, Group};
+use certfleet_platform::files::{Mode, OutputSet};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;

@@ -10,9 +10,9 @@ mod list;
 
 use super::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use super::Outcome;
-use certfleet_platform::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
 use certfleet_formats::keystore::{self, Keystore, KeystoreFormat, Pkcs12Profile};
+use certfleet_platform::files::{read_input, Mode, OutputSet};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 

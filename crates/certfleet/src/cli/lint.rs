@@ -2,12 +2,12 @@
 
 use super::output::print_json;
 use super::Outcome;
-use certfleet_platform::files::read_input;
 use anyhow::{Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::lint::{has_errors, lint, Finding, LintInput};
+use certfleet_platform::files::read_input;
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;

@@ -1,11 +1,11 @@
 //! Shared output helpers: the leaf file set of `cert issue` and `cert import`, JSON
 //! printing, and the common key and usage flags.
 
-use certfleet_platform::files::{with_suffix, Mode, OutputSet};
 use anyhow::Result;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::keys::{KeyAlgorithm, PrivateKey};
 use certfleet_pki::profile::Usage;
+use certfleet_platform::files::{with_suffix, Mode, OutputSet};
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

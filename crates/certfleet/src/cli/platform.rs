@@ -5,10 +5,10 @@
 use super::output::print_json;
 use super::secrets::DEFAULT_DATA_DIR;
 use super::Outcome;
-use certfleet_platform::run::{apply, plan, ReloadResult, Reloads, Target};
 use anyhow::{Context, Result};
 use certfleet_platform::engine::{Change, Progress};
 use certfleet_platform::guard::refuse_model_writable_by_others;
+use certfleet_platform::run::{apply, plan, ReloadResult, Reloads, Target};
 use certfleet_store::secrets::MasterKey;
 use clap::Args;
 use std::io::IsTerminal;

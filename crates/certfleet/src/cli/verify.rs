@@ -4,12 +4,12 @@
 use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use certfleet_platform::files::read_input;
-use certfleet_server::routes::trust_file::trust_file_certificates;
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::inspect::{leaf_first, rfc3339};
 use certfleet_pki::verify::{run_limbo, verify, Profile, Purpose, VerifyRequest};
+use certfleet_platform::files::read_input;
+use certfleet_server::routes::trust_file::trust_file_certificates;
 use clap::Args;
 use rustls_pki_types::CertificateDer;
 use serde_json::json;

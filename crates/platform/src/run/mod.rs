@@ -10,11 +10,11 @@ mod reload;
 pub use reload::ReloadResult;
 
 use crate::ca_dir::load_issuing_ca;
-use crate::files::{Mode as FileMode, OutputSet};
-use anyhow::{Context, Result};
 use crate::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
+use crate::files::{Mode as FileMode, OutputSet};
 use crate::report::{PendingCsr, ServiceReport};
 use crate::spec::Connection;
+use anyhow::{Context, Result};
 use certfleet_store::secrets::MasterKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -214,12 +214,8 @@ struct ApplyLock {
 impl ApplyLock {
     fn acquire(target: &Target<'_>) -> Result<Self> {
         let platform = crate::engine::load_model(target.model)?;
-        let layout = crate::paths::Layout::new(
-            target.model,
-            target.root,
-            &platform.name,
-            target.cwd,
-        );
+        let layout =
+            crate::paths::Layout::new(target.model, target.root, &platform.name, target.cwd);
         let dir = layout.state_dir();
         if let Some(confinement) = layout.confinement()? {
             confinement.check(dir)?;

@@ -23,11 +23,13 @@
 use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use super::platform_schemas::{ApplyJson, PlanJson, PlatformJson};
-use certfleet_config::PlatformConfig;
-use certfleet_platform::run::{self as platform_run, ApplyBusy, ApplyReport, PlanReport, Reloads, Target};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
+use certfleet_config::PlatformConfig;
+use certfleet_platform::run::{
+    self as platform_run, ApplyBusy, ApplyReport, PlanReport, Reloads, Target,
+};
 use certfleet_platform::PlatformError;
 use serde::Serialize;
 use std::sync::Arc;

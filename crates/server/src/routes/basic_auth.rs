@@ -2,8 +2,8 @@
 //! it with the route's user and password (constant time, or argon2 for a hash; see
 //! [`BasicAuth::matches`]).
 
-use certfleet_config::BasicAuth;
 use base64::Engine as _;
+use certfleet_config::BasicAuth;
 use hyper::header::{HeaderMap, AUTHORIZATION};
 
 /// True when `headers` carry the route's credentials.

@@ -9,8 +9,8 @@
 //! certificate seen.
 
 use super::Route;
-use certfleet_config::ClientAuth;
 use anyhow::{anyhow, Context, Result};
+use certfleet_config::ClientAuth;
 use certfleet_pki::inspect::fingerprint::{sha1_thumbprint, sha256_fingerprint};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};

@@ -26,8 +26,8 @@ pub mod trust_file;
 pub mod upgrade;
 pub mod upstream_tls;
 
-use certfleet_config::{BasicAuth, ClientAuth, RouteConfig};
 use anyhow::{Context, Result};
+use certfleet_config::{BasicAuth, ClientAuth, RouteConfig};
 use certfleet_edge::address_range::AddressRange;
 use certfleet_edge::http_path::NormalPath;
 use certfleet_edge::route_table::{self, PathPrefix};

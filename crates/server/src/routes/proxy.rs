@@ -13,8 +13,8 @@
 
 use super::upgrade::{header_tokens, Upgrade};
 use super::upstream_tls::client_config;
-use certfleet_config::UpstreamTrust;
 use anyhow::{anyhow, bail, Context, Result};
+use certfleet_config::UpstreamTrust;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Empty, Full};
 use hyper::body::{Bytes, Incoming};

@@ -8,8 +8,8 @@
 //! a platform's own CA, checked by rustls's verifier.
 
 use super::trust_file::trust_file_certificates;
-use certfleet_config::UpstreamTrust;
 use anyhow::{anyhow, bail, Context, Result};
+use certfleet_config::UpstreamTrust;
 use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
 use certfleet_pki::verify::{Profile, ProfileVerifier};
 use rustls::{ClientConfig, RootCertStore};

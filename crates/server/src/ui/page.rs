@@ -96,10 +96,8 @@ pub fn html(status: StatusCode, template: &impl Template) -> Response {
             body,
         )
             .into_response(),
-        Err(err) => {
-            crate::admin::errors::ApiError::internal(format!("rendering a UI page: {err}"))
-                .into_response()
-        }
+        Err(err) => crate::admin::errors::ApiError::internal(format!("rendering a UI page: {err}"))
+            .into_response(),
     }
 }
 

@@ -1,0 +1,15 @@
+//! certfleet-api: the types that cross the wire, shared by the server that answers, the
+//! command-line client and agent that ask, and the OpenAPI document generated from them.
+//!
+//! - [`agent`]: the protocol between `certfleet agent` on a node and the server's agent
+//!   listener: enrolment, the node's assignment (its desired state), certificate
+//!   requests and deployment reports;
+//! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
+//!   enrolment tokens the administrator makes.
+//!
+//! Every type derives serde's `Serialize` and `Deserialize` and utoipa's `ToSchema`; field
+//! names are the JSON names. Nothing here holds a private key: keys are made where they
+//! are used and only certificates, CSRs and public facts travel.
+
+pub mod agent;
+pub mod nodes;
