@@ -21,6 +21,15 @@ use zeroize::Zeroizing;
 /// Length of generated keystore passwords.
 const PASSWORD_LENGTH: usize = 24;
 
+/// A new keystore password under the default secret policy (what apply writes into
+/// `passwords.json`, and what the node agent makes on the node).
+pub fn generate_password() -> std::result::Result<Zeroizing<String>, String> {
+    SecretPolicy::default()
+        .generate(PASSWORD_LENGTH)
+        .map(Zeroizing::new)
+        .map_err(|e| e.to_string())
+}
+
 /// What is shared by every service's outputs in one evaluation.
 pub struct OutputRun<'a> {
     /// The model file, for errors naming a line.
@@ -117,11 +126,10 @@ impl OutputRun<'_> {
         if let Some(p) = passwords.get(path).filter(|p| !p.starts_with(CRYPT_PREFIX)) {
             return Ok(Zeroizing::new(p.to_owned()));
         }
-        let generated = SecretPolicy::default()
-            .generate(PASSWORD_LENGTH)
-            .map_err(|e| PlatformError::service(&service.name, e))?;
+        let generated =
+            generate_password().map_err(|e| PlatformError::service(&service.name, e))?;
         passwords.set(path, &generated);
-        Ok(Zeroizing::new(generated))
+        Ok(generated)
     }
 
     /// Evaluates every output of `service` placed at `paths` (in model order).

@@ -138,12 +138,25 @@ fn wait_within(child: &mut Child, timeout: Duration) -> std::io::Result<Option<E
     }
 }
 
-/// Runs `command` for `service`, killing it after `timeout`.
-pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
-    let mut result = ReloadResult {
-        skipped: false,
-        ..ReloadResult::skipped(service, command, timeout)
-    };
+/// How a command run by [`run_command`] ended, with everything it printed.
+#[derive(Debug)]
+pub struct CommandRun {
+    /// Its exit status, when it exited within its time limit.
+    pub status: Option<ExitStatus>,
+    /// Killed (with its whole process group) for running past its time limit.
+    pub timed_out: bool,
+    /// What it wrote to standard output.
+    pub stdout: String,
+    /// What it wrote to standard error.
+    pub stderr: String,
+    /// Why it could not be started or waited for.
+    pub error: Option<String>,
+}
+
+/// Runs `command` with `sh -c` in its own process group, standard input closed, without
+/// the master key in its environment, killing the group after `timeout`. Shared by
+/// apply's reloads and the node agent's hooks.
+pub fn run_command(command: &str, timeout: Duration) -> CommandRun {
     let spawned = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -156,11 +169,13 @@ pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
     let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
-            let why = format!("cannot run sh: {err}");
-            result.output = Some(why.clone());
-            result.stderr = Some(why.clone());
-            result.failure = Some(why);
-            return result;
+            return CommandRun {
+                status: None,
+                timed_out: false,
+                stdout: String::new(),
+                stderr: String::new(),
+                error: Some(format!("cannot run sh: {err}")),
+            }
         }
     };
     let stdout = child.stdout.take().map(Capture::start);
@@ -169,27 +184,59 @@ pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
     let until = Instant::now() + DRAIN;
     let out = stdout.map(|c| c.finish(until)).unwrap_or_default();
     let err = stderr.map(|c| c.finish(until)).unwrap_or_default();
-    match waited {
-        Ok(Some(status)) if status.success() => {
+    let (status, timed_out, error) = match waited {
+        Ok(Some(status)) => (Some(status), false, None),
+        Ok(None) => (None, true, None),
+        Err(e) => (None, false, Some(format!("cannot wait for it: {e}"))),
+    };
+    CommandRun {
+        status,
+        timed_out,
+        stdout: out,
+        stderr: err,
+        error,
+    }
+}
+
+/// Runs `command` for `service`, killing it after `timeout`.
+pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
+    let mut result = ReloadResult {
+        skipped: false,
+        ..ReloadResult::skipped(service, command, timeout)
+    };
+    let ran = run_command(command, timeout);
+    let (out, err) = (ran.stdout, ran.stderr);
+    match (ran.status, ran.timed_out, ran.error) {
+        (Some(status), _, _) if status.success() => {
             result.ok = true;
             result.pending = false;
             result.exit_status = status.code();
             result.exit_code = status.code();
             return result;
         }
-        Ok(Some(status)) => {
+        (Some(status), _, _) => {
             result.exit_status = status.code();
             result.exit_code = status.code();
             result.failure = Some(status.to_string());
         }
-        Ok(None) => {
+        (None, true, _) => {
             result.timed_out = true;
             result.failure = Some(format!(
                 "killed after running longer than its time limit of {} s",
                 timeout.as_secs()
             ));
         }
-        Err(e) => result.failure = Some(format!("cannot wait for it: {e}")),
+        (None, false, why) => {
+            let why = why.unwrap_or_else(|| "cannot wait for it".into());
+            if out.is_empty() && err.is_empty() {
+                // It never ran (or printed nothing): the reason is all there is to show.
+                result.output = Some(why.clone());
+                result.stderr = Some(why.clone());
+                result.failure = Some(why);
+                return result;
+            }
+            result.failure = Some(why);
+        }
     }
     result.stderr = Some(last_lines(&err));
     result.output = Some(last_lines(&format!("{out}{err}")));
