@@ -108,6 +108,9 @@ pub struct RawService {
     pub reload: Option<Text>,
     /// This service's reload time limit, over `[platform] reload_timeout`.
     pub reload_timeout: Option<Text>,
+    /// The name of the hook `certfleet agent` runs on the node after this service's files
+    /// changed; the node's own configuration says what the name runs.
+    pub hook: Option<Text>,
     /// Country (C), over `[platform] country`.
     pub country: Option<Text>,
     /// State or province (ST), over `[platform] state`.

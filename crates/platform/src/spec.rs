@@ -221,8 +221,10 @@ pub struct Service {
     pub allowed_clients: Vec<String>,
     /// Reload command.
     pub reload: Option<String>,
-    /// How long the reload command may run before it is killed.
+    /// How long the reload command (or the agent's hook) may run before it is killed.
     pub reload_timeout: std::time::Duration,
+    /// The agent's hook for this service: a name the node's configuration defines.
+    pub hook: Option<String>,
     /// Output files.
     pub outputs: Vec<Output>,
 }

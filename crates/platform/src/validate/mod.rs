@@ -394,6 +394,10 @@ fn build_service(
         Some(t) => duration::time_limit(loc, t, "service.reload_timeout")?,
         None => defaults.reload_timeout,
     };
+    let hook = match &s.hook {
+        Some(h) => Some(hook_name(loc, h)?),
+        None => None,
+    };
     let outputs = s
         .output
         .iter()
@@ -420,8 +424,31 @@ fn build_service(
             .collect(),
         reload,
         reload_timeout,
+        hook,
         outputs,
     })
+}
+
+/// A `hook` name: letters, digits, `.`, `_` and `-`, so that it reads as a name in the
+/// agent's configuration and is never mistaken for a command.
+fn hook_name(loc: &Locator, name: &Text) -> Result<String> {
+    let text = name.get_ref();
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        return Err(loc.at(
+            name,
+            "service.hook",
+            format!(
+                "'{}' is not a hook name: use 1 to 64 letters, digits, '.', '_' and '-' (the command itself goes into the agent's [hooks] on the node)",
+                text.escape_debug()
+            ),
+        ));
+    }
+    Ok(text.clone())
 }
 
 /// A `san` entry, checked and lower-cased.

@@ -172,3 +172,19 @@ fn an_alias_on_a_truststore_is_refused_not_ignored() {
     );
     assert!(message.contains("a der output has no alias"), "{message}");
 }
+
+#[test]
+fn a_hook_is_a_name_not_a_command() {
+    let p = check("[[service]]\nname = \"web\"\nnode = \"n1\"\nhook = \"reload-nginx\"\n").unwrap();
+    assert_eq!(
+        p.service("web").unwrap().hook.as_deref(),
+        Some("reload-nginx")
+    );
+    let message =
+        err("[[service]]\nname = \"web\"\nnode = \"n1\"\nhook = \"systemctl reload nginx\"\n");
+    assert!(
+        message.starts_with("qms.toml:12: service.hook:"),
+        "{message}"
+    );
+    assert!(message.contains("not a hook name"), "{message}");
+}
