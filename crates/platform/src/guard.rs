@@ -1,7 +1,8 @@
 //! Who may change the model: its `reload` lines are shell commands run by whoever
 //! applies it (an administrator, often root, or the server), so a model file that other
 //! users can write, or a directory in which they can replace it, is refused before
-//! anything is planned, written or run. Shared by the command line and the server.
+//! anything is planned, written or run. Shared by the command line and the server, and
+//! by the node agent for its configuration (whose hooks are shell commands too).
 
 use crate::error::{PlatformError, Result};
 use std::path::Path;
@@ -10,6 +11,31 @@ use std::path::Path;
 /// world-writable) or replace it (its directory group- or world-writable without the
 /// sticky bit). The error names the file or directory, its mode and the fix.
 pub fn refuse_model_writable_by_others(model: &Path) -> Result<()> {
+    refuse_writable_by_others(
+        model,
+        &Holder {
+            what: "the model",
+            commands: "reload commands",
+            runner: "applies it",
+        },
+    )
+}
+
+/// Names a file of commands in [`refuse_writable_by_others`]'s messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    /// The file, e.g. `the model`.
+    pub what: &'a str,
+    /// What commands it holds, e.g. `reload commands`.
+    pub commands: &'a str,
+    /// Who runs them, e.g. `applies it`.
+    pub runner: &'a str,
+}
+
+/// Refuses `file` of commands when users other than its owner could change or replace
+/// it, like [`refuse_model_writable_by_others`], naming it as `holder` says (the node
+/// agent's configuration and its hooks, too).
+pub fn refuse_writable_by_others(file: &Path, holder: &Holder<'_>) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -19,17 +45,20 @@ pub fn refuse_model_writable_by_others(model: &Path) -> Result<()> {
                 .permissions()
                 .mode())
         };
-        let mode = mode_of(model)?;
+        let mode = mode_of(file)?;
         if mode & 0o022 != 0 {
             return Err(PlatformError::Unsafe {
-                path: model.to_path_buf(),
+                path: file.to_path_buf(),
                 message: format!(
-                    "the model is writable by other users (mode {:o}), and its reload commands run as whoever applies it; `chmod go-w` it first",
-                    mode & 0o777
+                    "{} is writable by other users (mode {:o}), and its {} run as whoever {}; `chmod go-w` it first",
+                    holder.what,
+                    mode & 0o777,
+                    holder.commands,
+                    holder.runner
                 ),
             });
         }
-        let dir = match model.parent() {
+        let dir = match file.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
@@ -38,14 +67,18 @@ pub fn refuse_model_writable_by_others(model: &Path) -> Result<()> {
             return Err(PlatformError::Unsafe {
                 path: dir.to_path_buf(),
                 message: format!(
-                    "the model's directory is writable by other users (mode {:o}) without the sticky bit, so they could replace the model and its reload commands; `chmod go-w` it or move the model",
-                    dir_mode & 0o7777
+                    "{}'s directory is writable by other users (mode {:o}) without the sticky bit, so they could replace {} and its {}; `chmod go-w` it or move {}",
+                    holder.what,
+                    dir_mode & 0o7777,
+                    holder.what,
+                    holder.commands,
+                    holder.what,
                 ),
             });
         }
     }
     #[cfg(not(unix))]
-    let _ = model;
+    let _ = (file, holder);
     Ok(())
 }
 
