@@ -5,13 +5,14 @@
 //! The task watches the store's `domains/` prefix from the revision it last saw. After a
 //! change (and any others already waiting, taken together) it reads the changed records;
 //! when they are what this node already serves (its own write coming back) nothing more
-//! happens. Otherwise it re-reads the whole tree while holding the tree lock, so it never
-//! races a local change, which persists under the same lock. A tree that differs is swapped into the certificate hub and becomes
+//! happens. Otherwise it re-reads the whole tree through the domain service
+//! ([`crate::domain_service`]), so it never races a local change. A tree that differs is swapped into the certificate hub and becomes
 //! the tree. When the store is unreachable the task logs it once per outage and
 //! retries with a growing pause, resuming the watch from the last revision it applied,
 //! so no change is missed; a revision the store no longer keeps (compacted) means a full
 //! re-read and a watch from there.
 
+pub use super::domain_service::Reloaded;
 use super::state::AppState;
 use certfleet_edge::repository::DOMAINS_PREFIX;
 use certfleet_store::{Key, StoreError};
@@ -23,37 +24,13 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// The longest pause between attempts while the store is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Whether a re-read changed what this node serves.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Reloaded {
-    /// The stored tree differed and is now served.
-    Changed,
-    /// The stored tree is the one already served.
-    Unchanged,
-}
-
-/// Re-reads the tree from the store under the tree lock and serves it if it differs.
+/// Re-reads the tree from the store and serves it if it differs.
 pub async fn reload(state: &AppState) -> Result<Reloaded, String> {
-    let mut tree = state.tree.lock().await;
-    let stored = state
-        .domains
-        .load()
-        .await
-        .map_err(|err| format!("reading the domains from the store: {err}"))?;
-    let records = |t: &certfleet_edge::tree::DomainTree| {
-        let mut all: Vec<_> = t.iter().map(|d| d.to_record()).collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
-    };
-    if records(&tree) == records(&stored) {
-        return Ok(Reloaded::Unchanged);
-    }
     state
-        .hub
-        .set_tree(&stored)
-        .map_err(|err| format!("serving the domains read from the store: {err}"))?;
-    *tree = stored;
-    Ok(Reloaded::Changed)
+        .domains
+        .reload_from_store()
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// Watches the store until the task is aborted.
@@ -155,19 +132,11 @@ async fn follow(
 /// change this node made itself comes back through the watch, and this keeps it from
 /// costing a re-read of the whole tree.
 async fn differs(state: &AppState, names: &[String]) -> Result<bool, String> {
-    let tree = state.tree.lock().await;
-    for name in names {
-        let stored = state
-            .domains
-            .get(name)
-            .await
-            .map_err(|err| format!("reading domain {name} from the store: {err}"))?;
-        let served = tree.get(name).map(|domain| domain.to_record());
-        if stored != served {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    state
+        .domains
+        .differs_from_store(names)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 fn classify(err: &StoreError, doing: &str) -> Failure {
@@ -204,11 +173,9 @@ mod tests {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             if state
-                .tree
-                .lock()
+                .domains
+                .read(|tree| tree.get("cluster.example.test").is_some())
                 .await
-                .get("cluster.example.test")
-                .is_some()
             {
                 break;
             }
@@ -228,11 +195,9 @@ mod tests {
             .unwrap());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while state
-            .tree
-            .lock()
+            .domains
+            .read(|tree| tree.get("cluster.example.test").is_some())
             .await
-            .get("cluster.example.test")
-            .is_some()
         {
             assert!(
                 tokio::time::Instant::now() < deadline,

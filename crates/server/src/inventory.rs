@@ -47,15 +47,17 @@ fn ders<'c>(chain: &'c [CertificateDer<'static>]) -> impl Iterator<Item = &'c [u
 /// lock (a change being committed is seen whole or not at all); described after the lock
 /// is released, so edits do not wait for the parsing.
 async fn add_domains(state: &AppState, builder: &mut InventoryBuilder) {
-    let served: Vec<(String, Arc<ServedCertificate>)> = {
-        let tree = state.tree.lock().await;
-        tree.iter()
-            .filter_map(|domain| {
-                let certificate = domain.certificate()?;
-                Some((domain.name().to_owned(), Arc::clone(certificate.served())))
-            })
-            .collect()
-    };
+    let served: Vec<(String, Arc<ServedCertificate>)> = state
+        .domains
+        .read(|tree| {
+            tree.iter()
+                .filter_map(|domain| {
+                    let certificate = domain.certificate()?;
+                    Some((domain.name().to_owned(), Arc::clone(certificate.served())))
+                })
+                .collect()
+        })
+        .await;
     for (name, certificate) in &served {
         builder.add_chain(
             ders(&certificate.certified_key().cert),

@@ -16,6 +16,7 @@
 //! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
 //! - [`inventory`]: every managed certificate with its expiry state;
 //! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
+//! - [`domain_service`]: every change to the domain tree, and consistent reads of it;
 //! - [`domain_sync`]: domains changed in the store by another node, served here too.
 //!
 //! Logging goes through `tracing` to standard error, filtered by `CERTFLEET_LOG`
@@ -31,6 +32,7 @@ pub mod admin;
 pub mod alerts;
 pub mod cas;
 pub mod connection_guard;
+pub mod domain_service;
 pub mod domain_sync;
 pub mod inventory;
 pub mod listeners;

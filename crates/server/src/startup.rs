@@ -8,6 +8,7 @@
 
 use super::acme::AcmeService;
 use super::alerts::AlertBoard;
+use super::domain_service::DomainService;
 use super::monitor::MonitorShared;
 use super::state::AppState;
 use anyhow::{bail, Context, Result};
@@ -64,13 +65,11 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
     let admin_token = load_or_create_admin_token(&data_dir)?;
 
     let hub = Arc::new(CertificateHub::new(default));
-    let domains = DomainRepository::new(Arc::clone(&store), Arc::clone(&master_key));
-    let tree = domains
-        .load()
-        .await
-        .context("loading the domain tree from the store")?;
-    hub.set_tree(&tree)
-        .context("building the SNI index from the stored domain tree")?;
+    let domains = DomainService::load(
+        DomainRepository::new(Arc::clone(&store), Arc::clone(&master_key)),
+        Arc::clone(&hub),
+    )
+    .await?;
 
     let mut watchers = Vec::new();
     for listener in &config.listeners {
@@ -113,7 +112,6 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         store,
         master_key,
         hub,
-        tree: Mutex::new(tree),
         domains,
         admin_token,
         challenges,

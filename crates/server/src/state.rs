@@ -2,23 +2,21 @@
 //! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
 
 use super::acme::AcmeService;
-use super::admin::errors::ApiError;
 use super::alerts::AlertBoard;
+use super::domain_service::DomainService;
 use super::monitor::MonitorShared;
 use certfleet_acme::challenges::Challenges;
 use certfleet_config::ServerConfig;
 use certfleet_edge::hub::CertificateHub;
-use certfleet_edge::repository::DomainRepository;
-use certfleet_edge::tree::DomainTree;
 use certfleet_store::secrets::MasterKey;
 use certfleet_store::Storage;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
-/// The server's shared state. Handshakes only touch `hub` (lock-free); changes go
-/// through `tree` (one writer at a time), are persisted with `domains`, then swapped
-/// into `hub`.
+/// The server's shared state. Handshakes only touch `hub` (lock-free); domain changes go
+/// through `domains` (one writer at a time), which persists them and swaps them into
+/// `hub`.
 pub struct AppState {
     /// The validated configuration.
     pub config: ServerConfig,
@@ -28,10 +26,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// The snapshot handshakes select certificates from.
     pub hub: Arc<CertificateHub>,
-    /// The domain tree as the admin side edits it.
-    pub tree: Mutex<DomainTree>,
-    /// Persistence of the tree.
-    pub domains: DomainRepository,
+    /// The domain tree: every change and consistent read goes through it.
+    pub domains: DomainService,
     /// The admin API's bearer token (also in `DATA_DIR/admin.token`, mode 0600).
     pub admin_token: Zeroizing<String>,
     /// Pending ACME challenge answers (HTTP-01 and TLS-ALPN-01).
@@ -53,32 +49,5 @@ impl AppState {
             .listeners
             .first()
             .map_or("default", |listener| listener.role.as_str())
-    }
-}
-
-impl AppState {
-    /// Persists `name`'s record from `next` (audited as `actor` doing `action`), swaps
-    /// `next` into the hub and makes it the tree. `tree` is the locked current tree.
-    pub async fn commit_domain(
-        &self,
-        tree: &mut DomainTree,
-        next: DomainTree,
-        name: &str,
-        actor: &str,
-        action: &str,
-    ) -> Result<(), ApiError> {
-        let record = next
-            .get(name)
-            .map(|domain| domain.to_record())
-            .ok_or_else(|| ApiError::internal(format!("{name} vanished from the changed tree")))?;
-        self.domains
-            .save(&record, actor, action)
-            .await
-            .map_err(|err| ApiError::internal(format!("saving domain {name}: {err}")))?;
-        self.hub.set_tree(&next).map_err(|err| {
-            ApiError::internal(format!("indexing the tree after {action}: {err}"))
-        })?;
-        *tree = next;
-        Ok(())
     }
 }

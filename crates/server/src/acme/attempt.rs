@@ -5,6 +5,7 @@
 
 use super::due::next_order_at;
 use super::AcmeService;
+use crate::domain_service::DomainError;
 use crate::state::AppState;
 use certfleet_acme::account::ACTOR;
 use certfleet_acme::ari::renewal_window;
@@ -54,15 +55,19 @@ pub async fn attempt(state: &AppState, acme: &AcmeService, name: &str, email: &s
 
 /// Another node may have renewed, or the domain changed, while this one waited.
 async fn still_due(state: &AppState, name: &str, progress: &AcmeProgress) -> bool {
-    let tree = state.tree.lock().await;
-    let Some(domain) = tree.get(name) else {
-        return false;
-    };
-    if !domain.acme().enabled {
-        return false;
-    }
-    let summary = domain.certificate().map(|c| c.served().summary().clone());
-    next_order_at(summary.as_ref(), progress).is_some_and(|at| at <= now_unix())
+    state
+        .domains
+        .read(|tree| {
+            let Some(domain) = tree.get(name) else {
+                return false;
+            };
+            if !domain.acme().enabled {
+                return false;
+            }
+            let summary = domain.certificate().map(|c| c.served().summary().clone());
+            next_order_at(summary.as_ref(), progress).is_some_and(|at| at <= now_unix())
+        })
+        .await
 }
 
 /// What an order left behind: the renewal window the CA suggested, when it gave one.
@@ -97,15 +102,22 @@ async fn store(state: &AppState, name: &str, issued: &Issued) -> Result<(), Stri
         issued.key_pem.as_str(),
         issued.chain_pem
     ));
-    let mut tree = state.tree.lock().await;
-    let mut next = tree.clone();
-    let report = next
-        .set_certificate(name, &merged, false)
-        .map_err(|e| format!("the issued certificate was refused: {e}"))?;
-    state
-        .commit_domain(&mut tree, next, name, ACTOR, "domain.acme-issued")
+    let report = state
+        .domains
+        .change(
+            ACTOR,
+            "domain.acme-issued",
+            |tree| {
+                let report = tree.set_certificate(name, &merged, false)?;
+                Ok((name.to_owned(), report))
+            },
+            |_, _, report| report,
+        )
         .await
-        .map_err(|e| format!("storing the issued certificate: {}", e.message()))?;
+        .map_err(|e| match e {
+            DomainError::Edge(e) => format!("the issued certificate was refused: {e}"),
+            other => format!("storing the issued certificate: {other}"),
+        })?;
     tracing::info!(
         "acme: {name}: certificate issued (SHA-1 {}, valid until {})",
         report.summary.sha1_thumbprint,

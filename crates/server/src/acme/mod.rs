@@ -112,17 +112,19 @@ pub async fn run(state: Arc<AppState>, acme: Arc<AcmeService>) {
 
 /// The ACME domains whose order is due now, with their contact address.
 async fn due_now(state: &AppState) -> Vec<(String, String)> {
-    let candidates: Vec<_> = {
-        let tree = state.tree.lock().await;
-        tree.iter()
-            .filter(|domain| domain.acme().enabled)
-            .filter_map(|domain| {
-                let email = domain.acme().email.clone()?;
-                let summary = domain.certificate().map(|c| c.served().summary().clone());
-                Some((domain.name().to_owned(), email, summary))
-            })
-            .collect()
-    };
+    let candidates: Vec<_> = state
+        .domains
+        .read(|tree| {
+            tree.iter()
+                .filter(|domain| domain.acme().enabled)
+                .filter_map(|domain| {
+                    let email = domain.acme().email.clone()?;
+                    let summary = domain.certificate().map(|c| c.served().summary().clone());
+                    Some((domain.name().to_owned(), email, summary))
+                })
+                .collect()
+        })
+        .await;
     let book = ProgressBook::new(state.store.as_ref());
     let now = now_unix();
     let mut due = Vec::new();

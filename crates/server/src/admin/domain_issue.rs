@@ -65,12 +65,11 @@ pub async fn issue(
 ) -> Result<Json<Value>, ApiError> {
     let Json(body) = body?;
     let days = check_days("days", body.days.unwrap_or(DEFAULT_DAYS))?;
-    let domain = {
-        let tree = state.tree.lock().await;
-        tree.get(&name)
-            .map(|domain| domain.name().to_owned())
-            .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?
-    };
+    let domain = state
+        .domains
+        .read(|tree| tree.get(&name).map(|domain| domain.name().to_owned()))
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
     let repository = repository(&state);
     let (info, authority) = repository
         .authority(&body.ca)
@@ -111,15 +110,21 @@ pub async fn issue(
     pem.push_str(&to_pem(std::slice::from_ref(&leaf.cert)));
     pem.push_str(&to_pem(above));
 
-    let mut tree = state.tree.lock().await;
-    let mut next = tree.clone();
-    next.set_certificate(&domain, &pem, false)?;
-    state
-        .commit_domain(&mut tree, next, &domain, actor, "domain.issue")
-        .await?;
+    let view = state
+        .domains
+        .change(
+            actor,
+            "domain.issue",
+            |tree| {
+                tree.set_certificate(&domain, &pem, false)?;
+                Ok((domain.clone(), ()))
+            },
+            |tree, name, ()| view_json(tree, name),
+        )
+        .await??;
     let detail = format!("domain {domain} ({})", sha1_thumbprint(&leaf.cert));
     repository
         .audit_use(&info.name, actor, "ca.issue", &detail)
         .await?;
-    Ok(Json(view_json(&tree, &domain)?))
+    Ok(Json(view))
 }

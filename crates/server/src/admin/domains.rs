@@ -9,6 +9,7 @@ use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
 use crate::acme::due::reported_renew_at;
+use crate::domain_service::DomainError;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -126,12 +127,14 @@ fn rfc3339(unix: i64) -> Option<String> {
     )
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let views = {
-        let tree = state.tree.lock().await;
-        tree.iter()
-            .map(|domain| view_json(&tree, domain.name()))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let views = state
+        .domains
+        .read(|tree| {
+            tree.iter()
+                .map(|domain| view_json(tree, domain.name()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
     let mut answered = Vec::with_capacity(views.len());
     for view in views {
         answered.push(with_progress(&state, view).await?);
@@ -158,20 +161,26 @@ pub async fn add(
     if body.name.trim().is_empty() {
         return Err(ApiError::bad_request("name: must not be empty"));
     }
-    let mut tree = state.tree.lock().await;
-    let mut next = tree.clone();
-    let name = next
-        .add(&body.name, body.parent.as_deref())
-        .map_err(|err| match err {
-            certfleet_edge::EdgeError::UnknownDomain(parent) => {
-                ApiError::bad_request(format!("parent: no domain is named {parent}"))
-            }
-            other => other.into(),
-        })?;
-    state
-        .commit_domain(&mut tree, next, &name, actor, "domain.add")
-        .await?;
-    Ok((StatusCode::CREATED, Json(view_json(&tree, &name)?)))
+    let view = state
+        .domains
+        .change(
+            actor,
+            "domain.add",
+            |tree| {
+                let name =
+                    tree.add(&body.name, body.parent.as_deref())
+                        .map_err(|err| match err {
+                            certfleet_edge::EdgeError::UnknownDomain(parent) => {
+                                DomainError::Invalid(format!("parent: no domain is named {parent}"))
+                            }
+                            other => other.into(),
+                        })?;
+                Ok((name, ()))
+            },
+            |tree, name, ()| view_json(tree, name),
+        )
+        .await??;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// `GET /api/domains/{name}`.
@@ -187,7 +196,7 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let view = view_json(&*state.tree.lock().await, &name)?;
+    let view = state.domains.read(|tree| view_json(tree, &name)).await?;
     Ok(Json(with_progress(&state, view).await?))
 }
 
@@ -215,17 +224,24 @@ pub async fn set_certificate(
     if body.pem.trim().is_empty() {
         return Err(ApiError::bad_request("pem: must not be empty"));
     }
-    let mut tree = state.tree.lock().await;
-    let mut next = tree.clone();
-    let report = next.set_certificate(&name, &body.pem, body.force)?;
-    let name = report.domain.clone();
-    state
-        .commit_domain(&mut tree, next, &name, actor, "domain.set-cert")
-        .await?;
-    Ok(Json(json!({
-        "domain": view_json(&tree, &name)?,
-        "warnings": report.warnings,
-    })))
+    let answer = state
+        .domains
+        .change(
+            actor,
+            "domain.set-cert",
+            |tree| {
+                let report = tree.set_certificate(&name, &body.pem, body.force)?;
+                Ok((report.domain.clone(), report.warnings))
+            },
+            |tree, name, warnings| -> Result<Value, ApiError> {
+                Ok(json!({
+                    "domain": view_json(tree, name)?,
+                    "warnings": warnings,
+                }))
+            },
+        )
+        .await??;
+    Ok(Json(answer))
 }
 
 /// `PUT /api/domains/{name}/acme`: turns automatic issuance on or off.
@@ -256,18 +272,24 @@ pub async fn set_acme(
             )));
         }
     }
-    let mut tree = state.tree.lock().await;
-    let mut next = tree.clone();
-    let key = next
-        .get(&name)
-        .map(|domain| domain.name().to_owned())
-        .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
-    next.set_acme(&key, body.enabled, body.email.as_deref())
-        .map_err(|err| ApiError::bad_request(format!("email: {err}")))?;
-    state
-        .commit_domain(&mut tree, next, &key, actor, "domain.acme")
-        .await?;
-    Ok(Json(view_json(&tree, &key)?))
+    let view = state
+        .domains
+        .change(
+            actor,
+            "domain.acme",
+            |tree| {
+                let key = tree
+                    .get(&name)
+                    .map(|domain| domain.name().to_owned())
+                    .ok_or_else(|| DomainError::NotFound(name.clone()))?;
+                tree.set_acme(&key, body.enabled, body.email.as_deref())
+                    .map_err(|err| DomainError::Invalid(format!("email: {err}")))?;
+                Ok((key, ()))
+            },
+            |tree, key, ()| view_json(tree, key),
+        )
+        .await??;
+    Ok(Json(view))
 }
 
 /// `GET /api/resolve/{name}?role=ROLE`: which certificate a handshake naming `name` gets.

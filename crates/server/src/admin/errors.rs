@@ -8,6 +8,7 @@
 //! server's log (standard error) on one line with the same random id, so an
 //! administrator can find them from what a client reports.
 
+use crate::domain_service::DomainError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -149,6 +150,17 @@ impl From<EdgeError> for ApiError {
             EdgeError::UnknownDomain(_) => ApiError::not_found(err.to_string()),
             EdgeError::Tree(_) => ApiError::conflict(err.to_string()),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Edge(err) => err.into(),
+            DomainError::Invalid(message) => ApiError::bad_request(message),
+            DomainError::NotFound(_) => ApiError::not_found(err.to_string()),
+            DomainError::Storage(message) => ApiError::internal(message),
         }
     }
 }

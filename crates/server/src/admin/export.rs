@@ -124,22 +124,24 @@ pub async fn export(
             "password: only pkcs12 and jks exports take a password (pem and der hold no key)",
         ));
     }
-    let (key, pem) = {
-        let tree = state.tree.lock().await;
-        let domain = tree
-            .get(&name)
-            .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
-        let certificate = domain.certificate().ok_or_else(|| {
-            ApiError::not_found(format!(
-                "{} has no certificate of its own to export",
-                domain.name()
+    let (key, pem) = state
+        .domains
+        .read(|tree| {
+            let domain = tree
+                .get(&name)
+                .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
+            let certificate = domain.certificate().ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "{} has no certificate of its own to export",
+                    domain.name()
+                ))
+            })?;
+            Ok::<_, ApiError>((
+                domain.name().to_owned(),
+                Zeroizing::new(certificate.pem().to_owned()),
             ))
-        })?;
-        (
-            domain.name().to_owned(),
-            Zeroizing::new(certificate.pem().to_owned()),
-        )
-    };
+        })
+        .await?;
     let Contents::Bundle(bundle) = read_pem(&pem, None)
         .map_err(|err| ApiError::internal(format!("re-reading the bundle of {key}: {err}")))?
     else {

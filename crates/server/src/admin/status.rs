@@ -35,18 +35,20 @@ pub struct AcmeDomain {
 
 /// Every domain with ACME on, with its progress.
 pub async fn acme_domains(state: &AppState) -> Result<Vec<AcmeDomain>, ApiError> {
-    let due: Vec<(String, Option<i64>)> = {
-        let tree = state.tree.lock().await;
-        tree.iter()
-            .filter(|domain| domain.acme().enabled)
-            .map(|domain| {
-                let renew_at = domain
-                    .certificate()
-                    .and_then(|c| reported_renew_at(c.served().summary()));
-                (domain.name().to_owned(), renew_at)
-            })
-            .collect()
-    };
+    let due: Vec<(String, Option<i64>)> = state
+        .domains
+        .read(|tree| {
+            tree.iter()
+                .filter(|domain| domain.acme().enabled)
+                .map(|domain| {
+                    let renew_at = domain
+                        .certificate()
+                        .and_then(|c| reported_renew_at(c.served().summary()));
+                    (domain.name().to_owned(), renew_at)
+                })
+                .collect()
+        })
+        .await;
     let book = ProgressBook::new(state.store.as_ref());
     let mut domains = Vec::with_capacity(due.len());
     for (name, renew_at) in due {

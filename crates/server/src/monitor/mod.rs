@@ -225,17 +225,20 @@ mod tests {
             .await
             .is_empty());
 
-        {
-            let mut tree = state.tree.lock().await;
-            let mut next: DomainTree = tree.clone();
-            next.add("soon.example.test", None).unwrap();
-            next.set_certificate("soon.example.test", &bundle("soon.example.test", 10), false)
-                .unwrap();
-            state
-                .commit_domain(&mut tree, next, "soon.example.test", "test", "set-cert")
-                .await
-                .unwrap();
-        }
+        state
+            .domains
+            .change(
+                "test",
+                "set-cert",
+                |tree| {
+                    let name = tree.add("soon.example.test", None)?;
+                    tree.set_certificate(&name, &bundle("soon.example.test", 10), false)?;
+                    Ok((name, ()))
+                },
+                |_, _, ()| (),
+            )
+            .await
+            .unwrap();
         let events = evaluate(Arc::clone(&state), Arc::clone(&expiry)).await;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].domain.as_deref(), Some("soon.example.test"));

@@ -158,12 +158,14 @@ pub async fn page(
         }
     };
     let name = text(&view, "name");
-    let pem = {
-        let tree = state.tree.lock().await;
-        tree.get(&name)
-            .and_then(|d| d.certificate())
-            .map(|c| Zeroizing::new(c.pem().to_owned()))
-    };
+    let pem = state
+        .domains
+        .read(|tree| {
+            tree.get(&name)
+                .and_then(|d| d.certificate())
+                .map(|c| Zeroizing::new(c.pem().to_owned()))
+        })
+        .await;
     let chain = pem
         .as_deref()
         .map(|p| describe_chain(p))

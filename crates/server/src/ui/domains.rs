@@ -143,27 +143,29 @@ pub fn tree_order(tree: &DomainTree) -> Vec<(String, usize)> {
 
 /// `GET /ui/domains`.
 pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
-    let (rows, master) = {
-        let tree = state.tree.lock().await;
-        let rows = tree_order(&tree)
-            .into_iter()
-            .map(|(name, depth)| {
-                let domain = tree.get(&name);
-                TreeRow {
-                    acme: domain.is_some_and(|d| d.acme().enabled),
-                    parent: domain
-                        .and_then(|d| d.parent())
-                        .filter(|_| depth > 0)
-                        .map(str::to_owned),
-                    effective: effective(&state, &name),
-                    depth_class: format!("depth-{}", depth.min(MAX_DEPTH)),
-                    depth,
-                    name,
-                }
-            })
-            .collect::<Vec<_>>();
-        (rows, tree.master().map(|m| m.name().to_owned()))
-    };
+    let (rows, master) = state
+        .domains
+        .read(|tree| {
+            let rows = tree_order(tree)
+                .into_iter()
+                .map(|(name, depth)| {
+                    let domain = tree.get(&name);
+                    TreeRow {
+                        acme: domain.is_some_and(|d| d.acme().enabled),
+                        parent: domain
+                            .and_then(|d| d.parent())
+                            .filter(|_| depth > 0)
+                            .map(str::to_owned),
+                        effective: effective(&state, &name),
+                        depth_class: format!("depth-{}", depth.min(MAX_DEPTH)),
+                        depth,
+                        name,
+                    }
+                })
+                .collect::<Vec<_>>();
+            (rows, tree.master().map(|m| m.name().to_owned()))
+        })
+        .await;
     html(
         StatusCode::OK,
         &DomainsPage {

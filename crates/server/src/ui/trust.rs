@@ -254,14 +254,16 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
         warn_days: i64::from(state.config.warn_days),
         nodes: HashMap::new(),
     };
-    {
-        let tree = state.tree.lock().await;
-        for domain in tree.iter() {
-            if let Some(certificate) = domain.certificate() {
-                graph.add(certificate.served(), &format!("domain {}", domain.name()));
+    state
+        .domains
+        .read(|tree| {
+            for domain in tree.iter() {
+                if let Some(certificate) = domain.certificate() {
+                    graph.add(certificate.served(), &format!("domain {}", domain.name()));
+                }
             }
-        }
-    }
+        })
+        .await;
     let snapshot = state.hub.snapshot();
     for listener in &state.config.listeners {
         if let Some(CertdirState::Loaded(served)) = snapshot.certdir(&listener.role) {

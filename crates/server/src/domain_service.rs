@@ -1,0 +1,148 @@
+//! The one place the domain tree changes: every edit (the admin API, the web UI, ACME
+//! issuance) and every re-read from the store (cluster sync) goes through
+//! [`DomainService`].
+//!
+//! A change takes the tree lock, edits a copy, saves the changed domain's record with its
+//! audit entry, swaps the copy into the certificate hub the handshakes read, and only
+//! then makes it the tree; a failure at any step leaves both the store and what is served
+//! as they were. Readers take the same lock for a consistent view; handshakes never do
+//! (they read the hub's snapshot).
+
+use certfleet_edge::hub::CertificateHub;
+use certfleet_edge::repository::DomainRepository;
+use certfleet_edge::tree::records::DomainRecord;
+use certfleet_edge::tree::DomainTree;
+use certfleet_edge::EdgeError;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Why a domain change or read did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The tree refused the edit (a bad name or certificate, a conflict, an unknown
+    /// domain).
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
+    /// A request's field is wrong; the message starts with the field's name.
+    #[error("{0}")]
+    Invalid(String),
+    /// No domain has that name.
+    #[error("no domain is named {0}")]
+    NotFound(String),
+    /// The store failed, or the hub refused the changed tree.
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// Whether a re-read from the store changed what this node serves.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The stored tree differed and is now served.
+    Changed,
+    /// The stored tree is the one already served.
+    Unchanged,
+}
+
+/// The domain tree, its persistence and the hub it is served from.
+pub struct DomainService {
+    tree: Mutex<DomainTree>,
+    repository: DomainRepository,
+    hub: Arc<CertificateHub>,
+}
+
+impl DomainService {
+    /// Loads the tree from `repository` and serves it through `hub`.
+    pub async fn load(
+        repository: DomainRepository,
+        hub: Arc<CertificateHub>,
+    ) -> Result<Self, DomainError> {
+        let tree = repository.load().await.map_err(|err| {
+            DomainError::Storage(format!("loading the domain tree from the store: {err}"))
+        })?;
+        hub.set_tree(&tree).map_err(|err| {
+            DomainError::Storage(format!(
+                "building the SNI index from the stored domain tree: {err}"
+            ))
+        })?;
+        Ok(DomainService {
+            tree: Mutex::new(tree),
+            repository,
+            hub,
+        })
+    }
+
+    /// Runs `read` on the current tree (no change is half-seen).
+    pub async fn read<R>(&self, read: impl FnOnce(&DomainTree) -> R) -> R {
+        read(&*self.tree.lock().await)
+    }
+
+    /// Changes one domain: `edit` works on a copy of the tree and returns the changed
+    /// domain's name with a result; the record is saved (audited as `actor` doing
+    /// `action`), the copy is served and becomes the tree; `view` then runs on it with
+    /// the name and result, under the same lock.
+    pub async fn change<R, T>(
+        &self,
+        actor: &str,
+        action: &str,
+        edit: impl FnOnce(&mut DomainTree) -> Result<(String, R), DomainError>,
+        view: impl FnOnce(&DomainTree, &str, R) -> T,
+    ) -> Result<T, DomainError> {
+        let mut tree = self.tree.lock().await;
+        let mut next = tree.clone();
+        let (name, result) = edit(&mut next)?;
+        let record = next
+            .get(&name)
+            .map(|domain| domain.to_record())
+            .ok_or_else(|| {
+                DomainError::Storage(format!("{name} vanished from the changed tree"))
+            })?;
+        self.repository
+            .save(&record, actor, action)
+            .await
+            .map_err(|err| DomainError::Storage(format!("saving domain {name}: {err}")))?;
+        self.hub.set_tree(&next).map_err(|err| {
+            DomainError::Storage(format!("indexing the tree after {action}: {err}"))
+        })?;
+        *tree = next;
+        Ok(view(&tree, &name, result))
+    }
+
+    /// Re-reads the whole tree from the store and serves it if it differs (a change
+    /// made through another node). Holding the lock keeps it from racing a local change.
+    pub async fn reload_from_store(&self) -> Result<Reloaded, DomainError> {
+        let mut tree = self.tree.lock().await;
+        let stored = self.repository.load().await.map_err(|err| {
+            DomainError::Storage(format!("reading the domains from the store: {err}"))
+        })?;
+        if sorted_records(&tree) == sorted_records(&stored) {
+            return Ok(Reloaded::Unchanged);
+        }
+        self.hub.set_tree(&stored).map_err(|err| {
+            DomainError::Storage(format!("serving the domains read from the store: {err}"))
+        })?;
+        *tree = stored;
+        Ok(Reloaded::Changed)
+    }
+
+    /// Whether any of `names` is stored otherwise than this node serves it (a change
+    /// this node made itself, coming back through the store's watch, is not).
+    pub async fn differs_from_store(&self, names: &[String]) -> Result<bool, DomainError> {
+        let tree = self.tree.lock().await;
+        for name in names {
+            let stored = self.repository.get(name).await.map_err(|err| {
+                DomainError::Storage(format!("reading domain {name} from the store: {err}"))
+            })?;
+            if stored != tree.get(name).map(|domain| domain.to_record()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Every record of `tree`, by name.
+fn sorted_records(tree: &DomainTree) -> Vec<DomainRecord> {
+    let mut all: Vec<_> = tree.iter().map(|domain| domain.to_record()).collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    all
+}
