@@ -1,5 +1,4 @@
-//! Cluster propagation (SPEC C9, "a change made on one node is live on every node within
-//! a second"): how long a certificate change made through one node takes to be presented
+//! Cluster propagation: how long a certificate change made through one node takes to be presented
 //! in the other node's TLS handshakes, beside how long etcd itself takes to notify a
 //! watcher of a put, in one run on the same etcd.
 //!

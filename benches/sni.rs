@@ -1,4 +1,4 @@
-//! SNI certificate selection with a large domain tree (issue 5, acceptance 8).
+//! SNI certificate selection with a large domain tree.
 //!
 //! Builds a tree of `BENCH_DOMAINS` domains (1,000,000 by default): a master with a
 //! wildcard certificate, 1,000 tenants each with its own certificate, and the rest

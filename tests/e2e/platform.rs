@@ -1,4 +1,4 @@
-//! `certfleet plan` and `certfleet apply` (SPEC C6) on the five example models in
+//! `certfleet plan` and `certfleet apply` on the five example models in
 //! `examples/`, one per seed system, each applied under a temporary `--root` and judged by
 //! openssl and keytool:
 //!

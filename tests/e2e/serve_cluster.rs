@@ -1,4 +1,4 @@
-//! SPEC C9, a cluster: two `certfleet serve` nodes (the real binary) sharing one master
+//! A cluster: two `certfleet serve` nodes (the real binary) sharing one master
 //! key and a real three-member etcd cluster (`[store] backend = "etcd"`), judged by
 //! openssl handshakes against each node's own listener.
 //!
@@ -30,7 +30,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long a change may take to be served by the other node before the test fails
-/// (SPEC asks for about a second; the margin is for a loaded 2-core machine).
+/// (about a second is promised; the margin is for a loaded 2-core machine).
 const PROPAGATION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The role of each node's one listener.

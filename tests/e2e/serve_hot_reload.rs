@@ -1,4 +1,4 @@
-//! Certificates change under load without a restart (issue 5, acceptance 3): while
+//! Certificates change under load without a restart: while
 //! client threads make full TLS handshakes without pause, 100 changes are made, 50
 //! through `certfleet domain set-cert` against the running server and 50 by rewriting
 //! the listener's certdir the way an administrator does (two plain writes, key first,

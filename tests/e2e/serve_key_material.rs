@@ -1,4 +1,4 @@
-//! No private key in the server's files or output (issue 5, acceptance 7; SPEC "private
+//! No private key in the server's files or output ("private
 //! keys never appear in logs, errors or API responses"). Domain certificates are set
 //! with their keys through `domain set-cert` (and refused ones sent too), a certdir is
 //! served and then broken; after a restart (the domains are still served) and a stop,

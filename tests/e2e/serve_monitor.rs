@@ -1,4 +1,4 @@
-//! Monitoring of a running `certfleet serve` (SPEC C7): a certificate that expires within
+//! Monitoring of a running `certfleet serve`: a certificate that expires within
 //! `[monitor] warn_days` is reported by `status`, by `/metrics` (a gauge for every
 //! certificate, CA certificates included, behind the admin token), in the log, on the
 //! alert board, and once to the webhook, which a receiver in this test plays.

@@ -1,5 +1,4 @@
-//! Plan and apply through the server's API (SPEC C6 and C8, GUIDE "Plan and apply
-//! through the server") against a real `certfleet serve`, judged by real peers:
+//! Plan and apply through the server's API against a real `certfleet serve`, judged by real peers:
 //!
 //! - a `[[platform]]` naming a copy of `examples/quality-management.toml` (internal CA,
 //!   mutual TLS everywhere, PKCS#12 keystores), reloads rewritten to append to a log:

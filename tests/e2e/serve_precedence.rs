@@ -1,11 +1,11 @@
-//! SPEC C3's selection order, one case at a time, each checked twice: by a real
+//! The selection order, one case at a time, each checked twice: by a real
 //! handshake (`openssl s_client`, the served leaf's fingerprint) and by `certfleet domain
 //! resolve` (source, domain, thumbprint). On a listener with a certdir and on one
 //! without: exact match; inherited from the parent; an unknown name found through its
 //! parent names; a child whose name is not under its parent's; the master tried last;
 //! a walk that finds no certificate falling to the certdir, else the default; no SNI;
-//! and an expired domain certificate that still wins over the certdir (issue 5,
-//! acceptance 1), flagged expired in `resolve` and alerted in the server's log.
+//! and an expired domain certificate that still wins over the certdir,
+//! flagged expired in `resolve` and alerted in the server's log.
 
 use crate::support::openssl::sha1_fingerprint;
 use crate::support::pki::Ca;

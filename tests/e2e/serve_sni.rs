@@ -1,5 +1,5 @@
 //! `certfleet serve` as a TLS edge, judged by `openssl s_client`: which certificate a
-//! handshake gets on a listener with a certdir and on one without (SPEC C3 steps 2 and
+//! handshake gets on a listener with a certdir and on one without
 //! 3), and the data directory's default certificate and admin token reused across
 //! starts with mode 0600.
 

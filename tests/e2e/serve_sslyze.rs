@@ -1,4 +1,4 @@
-//! The edge's TLS settings judged by real peers (issue 5, acceptance 6): sslyze finds a
+//! The edge's TLS settings judged by real peers: sslyze finds a
 //! `tls_profile = "intermediate"` listener compliant with Mozilla's intermediate
 //! configuration and a `"modern"` one with modern (and the intermediate listener not
 //! compliant with modern, so the scan is seen to judge), and `openssl s_client` shows

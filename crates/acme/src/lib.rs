@@ -1,4 +1,4 @@
-//! certfleet's ACME client (SPEC C5), on instant-acme:
+//! certfleet's ACME client, on instant-acme:
 //!
 //! - [`account`]: accounts per directory and contact, kept sealed in the store and reused;
 //! - [`ari`]: the CA's suggested renewal window, when it publishes one;

@@ -1,4 +1,4 @@
-//! When to renew, and how long to wait after a failure (SPEC C5).
+//! When to renew, and how long to wait after a failure.
 //!
 //! - A certificate is renewed when one third of its lifetime remains: `renew_at` is two
 //!   thirds of the way from notBefore to notAfter (day 60 of 90). The attempt itself

@@ -1,4 +1,4 @@
-//! The server configuration file as written (CLI.md "The server's configuration file"):
+//! The server configuration file as written (docs/CLI.md, "The server's configuration file"):
 //! serde structures that refuse unknown keys, before any meaning is checked.
 
 use serde::Deserialize;
@@ -31,6 +31,7 @@ pub(crate) struct RawConfig {
     pub(crate) limits: RawLimits,
     #[serde(default)]
     pub(crate) forwarding: RawForwarding,
+    pub(crate) agents: Option<super::agents::RawAgents>,
 }
 
 /// `[forwarding]`: what the edge tells upstreams about clients.

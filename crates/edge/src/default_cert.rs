@@ -1,4 +1,4 @@
-//! The installation's default certificate (SPEC C3 step 3): generated on first start,
+//! The installation's default certificate: generated on first start,
 //! never shipped with the program, so no two installations share a key.
 //!
 //! It is a self-signed ECDSA P-256 leaf for `localhost` (CN, and SANs `localhost`,

@@ -1,10 +1,10 @@
-//! certfleet-edge: the TLS front door's certificate logic (SPEC C3, the TLS half of C4).
+//! certfleet-edge: the TLS front door's certificate logic.
 //!
 //! - [`tree::DomainTree`]: the master domain and its children, each with an optional
 //!   certificate ([`certificate::ServedCertificate`]) and ACME settings; validated on every
 //!   change, stored as [`tree::records::DomainRecord`]s;
 //! - [`resolver::Resolver`]: an immutable snapshot (domain index, each role's certdir, the
-//!   default certificate) whose [`resolver::Resolver::select`] is SPEC C3's selection
+//!   default certificate) whose [`resolver::Resolver::select`] is the selection
 //!   rule, used by handshakes and by `domain resolve` alike;
 //! - [`hub::CertificateHub`]: the current snapshot behind an `ArcSwap`, changes swapped in
 //!   atomically, and the [`alerts::Alerts`] raised when an expired or mismatched domain

@@ -1,6 +1,6 @@
 //! Merged PEM bundles: a private key, its certificate and the chain in one text.
 //!
-//! [`read_blocks`] is the lenient half (SPEC C1): blocks may come in any order, with
+//! [`read_blocks`] is the lenient half: blocks may come in any order, with
 //! metadata lines around them (OpenSSL's `Bag Attributes`, `localKeyID`, `friendlyName`,
 //! `subject=`, `issuer=`, certfleet's own `# certfleet:` header lines), CRLF line endings,
 //! or newlines flattened to spaces. It sorts the blocks into one key, certificates and

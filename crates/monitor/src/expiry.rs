@@ -1,5 +1,5 @@
 //! The expiry state of one certificate: `expired` once notAfter has passed, `warning`
-//! within the warning window (SPEC C7: 14 days by default, `[monitor] warn_days`),
+//! within the warning window (14 days by default, `[monitor] warn_days`),
 //! else `ok`. One definition for `status`, metrics, alerts and `scan`.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! The certificate inventory: every certificate being watched, once each, with what
-//! `status`, the metrics and the expiry watcher say about it (SPEC C7).
+//! `status`, the metrics and the expiry watcher say about it.
 //!
 //! An [`InventoryBuilder`] takes whole chains (leaf first, as served or as seen) from
 //! whatever sources the caller has — domains, certdirs, the default certificate, and

@@ -1,4 +1,4 @@
-//! The model file as written: the raw TOML tables of CLI.md's platform model, read with
+//! The model file as written: the raw TOML tables of the platform model (docs/MODEL.md), read with
 //! the byte position of every value so later checks can name the line.
 //!
 //! Unknown keys anywhere are refused (`deny_unknown_fields`); the error names the key and

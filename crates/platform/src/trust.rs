@@ -1,4 +1,4 @@
-//! The derived trust graph (SPEC C6): nobody types who trusts whom; it follows from the
+//! The derived trust graph: nobody types who trusts whom; it follows from the
 //! connections.
 //!
 //! For every connection the client trusts the server's issuer chain (for the internal CA

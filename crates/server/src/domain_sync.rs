@@ -1,4 +1,4 @@
-//! Keeps this node's domains in step with the store (SPEC C9): every node of a cluster
+//! Keeps this node's domains in step with the store: every node of a cluster
 //! shares the store (etcd), and a domain added or changed through any node's API is
 //! served by every node within about a second.
 //!

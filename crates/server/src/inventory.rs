@@ -1,5 +1,5 @@
 //! The server's certificate inventory: every certificate it manages, once each, judged
-//! against `[monitor] warn_days` (SPEC C7). `GET /api/status`, `GET /metrics` and the
+//! against `[monitor] warn_days`. `GET /api/status`, `GET /metrics` and the
 //! expiry watcher all read it from here.
 //!
 //! Sources, in order (the first to add a certificate names its user):
@@ -12,7 +12,7 @@
 //!    written by plan and apply are watched (`platform NAME service SERVICE`);
 //! 5. the chains `certfleet scan` saw on endpoints and recorded in the store under
 //!    `scans/…` (`scan TARGET`), so that deployed certificates nobody manages here are
-//!    watched too (SPEC C7).
+//!    watched too.
 //!
 //! Another source is one more function called from [`collect`] that hands its chains
 //! (DER, leaf first) to [`InventoryBuilder::add_chain`] with a `used_by` of its own.

@@ -1,4 +1,4 @@
-//! ACME against Pebble (SPEC C5): `certfleet serve` ordering certificates for domains with
+//! ACME against Pebble: `certfleet serve` ordering certificates for domains with
 //! ACME on, answering real HTTP-01 validations on its HTTP listener and TLS-ALPN-01 on
 //! its HTTPS listener, serving what it got by SNI, renewing on schedule, and backing off
 //! while the ACME server does not answer.

@@ -1,4 +1,4 @@
-//! A running `certfleet serve` for the edge's tests: its configuration file (CLI.md's
+//! A running `certfleet serve` for the edge's tests: its configuration file (docs/CLI.md's
 //! TOML, every address a fresh loopback port), the process with its output captured to
 //! files, `certfleet domain ...` against its admin API, and `openssl s_client`
 //! handshakes that report the certificate served.

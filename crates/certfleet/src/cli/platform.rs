@@ -1,4 +1,4 @@
-//! `certfleet plan` and `certfleet apply`: the platform model (SPEC C6), carried out by
+//! `certfleet plan` and `certfleet apply`: the platform model, carried out by
 //! [`certfleet_platform::run`] with the data directory's master key; this module holds the
 //! flags and prints the result as a table or as JSON.
 

@@ -1,4 +1,4 @@
-//! A listener role's certdir (SPEC C3 step 2): a directory holding exactly `server.key`
+//! A listener role's certdir: a directory holding exactly `server.key`
 //! and `server.crt` (the leaf followed by its chain), given as a path or as
 //! `alias://NAME` resolved through the configuration's `[aliases]` table.
 //!

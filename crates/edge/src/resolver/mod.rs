@@ -1,4 +1,4 @@
-//! SNI certificate selection (SPEC C3) over an immutable snapshot.
+//! SNI certificate selection over an immutable snapshot.
 //!
 //! A [`Resolver`] holds a [`DomainIndex`], the certdir of each listener role and the
 //! installation's default certificate. [`Resolver::select`] is the whole rule, and both
@@ -36,7 +36,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
-    /// A domain of the tree (SPEC C3 step 1).
+    /// A domain of the tree.
     Domain,
     /// The listener role's certdir (step 2).
     Certdir,

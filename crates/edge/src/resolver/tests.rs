@@ -1,4 +1,4 @@
-//! Every case of SPEC C3's selection rule, on small trees.
+//! Every case of the selection rule, on small trees.
 
 use super::*;
 use crate::certificate::{now_unix, ServedCertificate};

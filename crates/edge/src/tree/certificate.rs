@@ -1,4 +1,4 @@
-//! Storing a certificate in a domain, with the checks of issue 5 and SPEC C3.
+//! Storing a certificate in a domain, with the checks it must pass.
 //!
 //! A domain's certificate wins over the certdir even when wrong, so what is stored must
 //! be servable: the merged bundle must hold a key that matches its certificate (always

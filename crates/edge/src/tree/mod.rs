@@ -1,5 +1,5 @@
 //! The domain tree: one master domain and child domains, each with an optional
-//! certificate and ACME settings (SPEC C3).
+//! certificate and ACME settings.
 //!
 //! Rules kept by every change: names are DNS host names, lower-cased; the master has no
 //! parent and every other domain's parent exists; there are no cycles. A child's name
@@ -247,7 +247,7 @@ impl DomainTree {
     }
 
     /// The domain whose certificate `name` serves when a handshake names it exactly: its
-    /// own, else the nearest ancestor's (SPEC C3 1a).
+    /// own, else the nearest ancestor's.
     pub fn effective_certificate(&self, name: &str) -> Option<&Domain> {
         let domain = self.get(name)?;
         std::iter::once(domain)

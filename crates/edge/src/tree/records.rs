@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use zeroize::Zeroizing;
 
-/// One domain as stored (SPEC C3's fields).
+/// One domain as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainRecord {
     /// The domain's name.

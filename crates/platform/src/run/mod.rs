@@ -1,4 +1,4 @@
-//! Carrying out `plan` and `apply` on a platform model (SPEC C6), for the command line
+//! Carrying out `plan` and `apply` on a platform model, for the command line
 //! and for the server's `/api/platforms/...` alike. The platform crate works everything
 //! out; this module loads the CA, writes the files it returns all at once (temporary
 //! files renamed into place, keys and keystores 0600, directories it creates 0700), takes

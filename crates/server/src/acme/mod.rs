@@ -1,4 +1,4 @@
-//! Automatic issuance and renewal for domains with ACME on (SPEC C5).
+//! Automatic issuance and renewal for domains with ACME on.
 //!
 //! Every [`TICK`] the scheduler looks at the tree: each ACME domain whose next order is
 //! due ([`due`]) and not already running gets an [`attempt`] on a task of its own, at
