@@ -7,7 +7,7 @@
 
 mod reload;
 
-pub use reload::ReloadResult;
+pub use reload::{run_command, CommandRun, ReloadResult};
 
 use crate::ca_dir::load_issuing_ca;
 use crate::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
