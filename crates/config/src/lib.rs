@@ -10,6 +10,7 @@
 
 #![warn(unreachable_pub)]
 
+mod agents;
 mod limits;
 mod platforms;
 mod raw;
@@ -17,6 +18,7 @@ mod secret_files;
 mod validate;
 mod warnings;
 
+pub use agents::{AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS};
 pub use limits::ConnectionLimits;
 pub use secret_files::refuse_open_secret_file;
 pub use validate::{

@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     /// Settings that work but should be changed, one line each (logged at start-up).
     pub warnings: Vec<String>,
+    /// `[agents]`: the agent listener, when configured.
+    pub agents: Option<super::agents::AgentsConfig>,
     /// `[forwarding] trusted_proxies`: address ranges (CIDR) of proxies whose
     /// `X-Forwarded-For` is extended rather than replaced; checked when routes are built.
     pub trusted_proxies: Vec<String>,
@@ -318,6 +320,7 @@ pub(crate) fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         limits: connection_limits(&raw.limits)?,
         warnings: Vec::new(),
         trusted_proxies: raw.forwarding.trusted_proxies,
+        agents: super::agents::agents_config(raw.agents)?,
     })
 }
 

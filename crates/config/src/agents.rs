@@ -1,0 +1,181 @@
+//! `[agents]`: the agent listener, where `certfleet agent` on every node of a platform
+//! enrols, fetches its node's assignment and reports. Optional: without the block the
+//! server has no agent listener.
+//!
+//! ```toml
+//! [agents]
+//! listen = "127.0.0.1:8444"
+//! names = ["certfleet.corp.example", "10.0.0.5"]
+//! identity_days = 7
+//! ```
+
+use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// Default `identity_days`.
+pub const DEFAULT_IDENTITY_DAYS: u32 = 7;
+/// The longest `identity_days` accepted.
+const MAX_IDENTITY_DAYS: u32 = 365;
+
+/// `[agents]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgents {
+    pub(crate) listen: Option<String>,
+    pub(crate) names: Option<Vec<String>>,
+    pub(crate) identity_days: Option<i64>,
+}
+
+/// `[agents]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentsConfig {
+    /// Address of the agent listener.
+    pub listen: SocketAddr,
+    /// The names of the listener's certificate (DNS names and IP addresses), which agents
+    /// connect to; the first is its CN.
+    pub names: Vec<String>,
+    /// Lifetime of an agent's identity certificate, in days.
+    pub identity_days: u32,
+}
+
+/// One name of the listener's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerName {
+    /// A DNS name.
+    Dns(String),
+    /// An IP address.
+    Ip(IpAddr),
+}
+
+impl AgentsConfig {
+    /// The certificate names, each as a DNS name or an IP address.
+    pub fn listener_names(&self) -> Vec<ListenerName> {
+        self.names
+            .iter()
+            .map(|name| match name.parse::<IpAddr>() {
+                Ok(ip) => ListenerName::Ip(ip),
+                Err(_) => ListenerName::Dns(name.clone()),
+            })
+            .collect()
+    }
+}
+
+/// Checks `[agents]`; `None` when the block is absent.
+pub(crate) fn agents_config(raw: Option<RawAgents>) -> Result<Option<AgentsConfig>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let text = raw
+        .listen
+        .ok_or_else(|| anyhow!("[agents] listen: required, an address such as 127.0.0.1:8444"))?;
+    let listen: SocketAddr = text.parse().map_err(|_| {
+        anyhow!("[agents] listen: '{text}' is not an address such as 127.0.0.1:8444")
+    })?;
+    let names = match raw.names {
+        Some(names) => {
+            if names.is_empty() {
+                bail!("[agents] names: must list at least one DNS name or IP address (or leave the key out)");
+            }
+            for name in &names {
+                check_name(name)?;
+            }
+            names
+        }
+        None => default_names(listen),
+    };
+    let identity_days = match raw.identity_days {
+        None => DEFAULT_IDENTITY_DAYS,
+        Some(days) => u32::try_from(days)
+            .ok()
+            .filter(|d| (1..=MAX_IDENTITY_DAYS).contains(d))
+            .ok_or_else(|| {
+                anyhow!("[agents] identity_days: {days} is not between 1 and {MAX_IDENTITY_DAYS}")
+            })?,
+    };
+    Ok(Some(AgentsConfig {
+        listen,
+        names,
+        identity_days,
+    }))
+}
+
+/// The listen address's IP (unless it is 0.0.0.0 or ::) and `localhost`.
+fn default_names(listen: SocketAddr) -> Vec<String> {
+    let mut names = Vec::new();
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    names.push("localhost".to_owned());
+    names
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    certfleet_pki::names::dns(name).map(|_| ()).map_err(|err| {
+        anyhow!(
+            "[agents] names: '{}' is neither a DNS name nor an IP address ({err})",
+            name.escape_debug()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(listen: Option<&str>, names: Option<Vec<&str>>, days: Option<i64>) -> RawAgents {
+        RawAgents {
+            listen: listen.map(str::to_owned),
+            names: names.map(|list| list.into_iter().map(str::to_owned).collect()),
+            identity_days: days,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_listen_address() {
+        assert_eq!(agents_config(None).unwrap(), None);
+        let config = agents_config(Some(raw(Some("127.0.0.1:8444"), None, None)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.names, ["127.0.0.1", "localhost"]);
+        assert_eq!(config.identity_days, DEFAULT_IDENTITY_DAYS);
+        assert_eq!(
+            config.listener_names()[0],
+            ListenerName::Ip("127.0.0.1".parse().unwrap())
+        );
+        let any = agents_config(Some(raw(Some("0.0.0.0:8444"), None, None)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(any.names, ["localhost"]);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (bad, key) in [
+            (raw(None, None, None), "[agents] listen"),
+            (raw(Some("8444"), None, None), "[agents] listen"),
+            (
+                raw(Some("127.0.0.1:8444"), Some(vec![]), None),
+                "[agents] names",
+            ),
+            (
+                raw(Some("127.0.0.1:8444"), Some(vec!["bad name"]), None),
+                "[agents] names",
+            ),
+            (
+                raw(Some("127.0.0.1:8444"), None, Some(0)),
+                "[agents] identity_days",
+            ),
+            (
+                raw(Some("127.0.0.1:8444"), None, Some(400)),
+                "[agents] identity_days",
+            ),
+        ] {
+            let err = agents_config(Some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with(key), "{err}");
+        }
+    }
+}
