@@ -49,6 +49,7 @@
 // A benchmark whose setup fails has nothing to measure: aborting with the reason is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use certfleet_pki::tls_verifier::danger::AnyChainVerifier;
 use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
 use etcd_client::{Client, DeleteOptions, GetOptions, KvClient, WatchOptions};
 use rustls::client::Resumption;
@@ -538,7 +539,7 @@ fn complete_length(answer: &[u8]) -> Option<usize> {
 /// handshake signature still proves the server holds its key): the bench compares it.
 fn handshake_config() -> Arc<ClientConfig> {
     let provider = Arc::new(provider::default_provider());
-    let verifier = HandshakeOnlyVerifier::any_chain(Arc::clone(&provider));
+    let verifier = AnyChainVerifier::new(Arc::clone(&provider));
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -48,11 +48,11 @@ fn main() {
     let per_tenant = (domains.saturating_sub(1 + TENANTS) / TENANTS).max(1);
     println!("SNI selection: {domains} domains ({TENANTS} tenants x {per_tenant} children)");
 
-    let master_pem = common::test_pki::bundle_pem(&["example.test", "*.example.test"]);
+    let master_pem = certfleet_testkit::bundle_pem(&["example.test", "*.example.test"]);
     let tenant_pems: Vec<String> = (0..TENANTS)
         .map(|t| {
             let (bare, wild) = (format!("t{t}.example.test"), format!("*.t{t}.example.test"));
-            common::test_pki::bundle_pem(&[&bare, &wild])
+            certfleet_testkit::bundle_pem(&[&bare, &wild])
         })
         .collect();
 

@@ -57,6 +57,3 @@ pub mod tls;
 pub mod tree;
 
 pub use error::{EdgeError, Result};
-
-#[cfg(test)]
-mod test_pki;

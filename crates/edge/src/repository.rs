@@ -131,7 +131,6 @@ impl DomainRepository {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_pki;
     use certfleet_store::memory::MemoryStore;
 
     #[tokio::test]
@@ -142,7 +141,7 @@ mod tests {
         let mut tree = DomainTree::new();
         tree.add("example.test", None).unwrap();
         tree.add("shop.example.test", None).unwrap();
-        let pem = test_pki::bundle_pem(&["shop.example.test"]);
+        let pem = certfleet_testkit::bundle_pem(&["shop.example.test"]);
         tree.set_certificate("shop.example.test", &pem, false)
             .unwrap();
         for record in tree.to_records() {

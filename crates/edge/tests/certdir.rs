@@ -10,7 +10,8 @@ use certfleet_edge::certdir::{watch::DEFAULT_POLL_INTERVAL, Certdir, CertdirWatc
 use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::resolver::Source;
-use common::{served, test_pki};
+use certfleet_testkit::bundle_pem;
+use common::served;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,13 +48,13 @@ fn load_reads_the_two_files_and_names_problems() {
     let dir = tempfile::tempdir().unwrap();
     let missing = Certdir::load(dir.path()).unwrap_err().to_string();
     assert!(missing.contains("server.key"), "{missing}");
-    let thumb = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+    let thumb = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
     assert_eq!(
         Certdir::load(dir.path()).unwrap().summary().sha1_thumbprint,
         thumb
     );
     // A certificate file belonging to another key.
-    let other = test_pki::bundle_pem(&["ws.test"]);
+    let other = bundle_pem(&["ws.test"]);
     let at = other.find("-----BEGIN CERTIFICATE-----").unwrap();
     std::fs::write(dir.path().join("server.crt"), &other[at..]).unwrap();
     let err = Certdir::load(dir.path()).unwrap_err().to_string();
@@ -63,7 +64,7 @@ fn load_reads_the_two_files_and_names_problems() {
 #[test]
 fn the_watcher_serves_changes_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
-    let first = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+    let first = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
     let hub = Arc::new(CertificateHub::new(served(&["localhost"])));
     let watcher = CertdirWatcher::start(
         Arc::clone(&hub),
@@ -78,7 +79,7 @@ fn the_watcher_serves_changes_within_a_second() {
         (Source::Certdir, first.as_str())
     );
     for _ in 0..3 {
-        let next = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+        let next = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
         let took = wait_for(&hub, &next, Duration::from_secs(2));
         assert!(took < Duration::from_millis(1500), "took {took:?}");
     }
@@ -89,7 +90,7 @@ fn the_watcher_serves_changes_within_a_second() {
 #[test]
 fn a_failed_reload_keeps_the_previous_certificate_and_alerts_once() {
     let dir = tempfile::tempdir().unwrap();
-    let good = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+    let good = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
     let hub = Arc::new(CertificateHub::new(served(&["localhost"])));
     let interval = Duration::from_millis(30);
     let _watcher =
@@ -124,7 +125,7 @@ fn a_failed_reload_keeps_the_previous_certificate_and_alerts_once() {
         "{}",
         event.message
     );
-    let fixed = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+    let fixed = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
     wait_for(&hub, &fixed, Duration::from_secs(2));
 }
 
@@ -148,6 +149,6 @@ fn a_certdir_that_does_not_load_at_start_falls_to_the_default_until_it_does() {
     );
     assert!(r.reason.contains("did not load"), "{}", r.reason);
     assert_eq!(hub.alerts().counts().certdir_reload_failed, 1);
-    let now = write_certdir(dir.path(), &test_pki::bundle_pem(&["ws.test"]));
+    let now = write_certdir(dir.path(), &bundle_pem(&["ws.test"]));
     wait_for(&hub, &now, Duration::from_secs(2));
 }

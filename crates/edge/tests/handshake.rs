@@ -12,7 +12,9 @@ use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::resolver::{CertdirState, Source};
 use certfleet_edge::tls::{server_config, TlsOptions, TlsProfile};
 use certfleet_edge::tree::DomainTree;
-use common::{client, handshake, served, test_pki};
+use certfleet_pki::issue::LeafRequest;
+use certfleet_testkit::{bundle_pem, expired_pem, merged_pem, self_signed, server_leaf};
+use common::{client, handshake, served};
 use std::sync::Arc;
 
 fn tree() -> DomainTree {
@@ -23,15 +25,11 @@ fn tree() -> DomainTree {
         .unwrap();
     tree.add("other.org", Some("a.example.test")).unwrap();
     tree.add("corp.test", Some("example.test")).unwrap();
-    tree.set_certificate(
-        "example.test",
-        &test_pki::bundle_pem(&["example.test"]),
-        false,
-    )
-    .unwrap();
+    tree.set_certificate("example.test", &bundle_pem(&["example.test"]), false)
+        .unwrap();
     tree.set_certificate(
         "a.example.test",
-        &test_pki::bundle_pem(&["a.example.test", "*.a.example.test", "other.org"]),
+        &bundle_pem(&["a.example.test", "*.a.example.test", "other.org"]),
         false,
     )
     .unwrap();
@@ -88,7 +86,7 @@ fn the_served_certificate_is_the_resolution() {
 #[test]
 fn an_expired_domain_certificate_is_served_over_the_certdir_with_an_alert() {
     let mut tree = tree();
-    tree.set_certificate("corp.test", &test_pki::expired_pem(&["corp.test"]), false)
+    tree.set_certificate("corp.test", &expired_pem(&["corp.test"]), false)
         .unwrap();
     let hub = hub_with(&tree);
     hub.set_certdir(
@@ -155,22 +153,11 @@ fn rsa_and_ed25519_certificates_are_served() {
         ("ed.test", KeyAlgorithm::Ed25519),
     ] {
         tree.add(name, None).unwrap();
-        let request = certfleet_pki::issue::LeafRequest {
-            cn: name.into(),
-            dns_names: vec![],
-            ips: vec![],
-            usage: certfleet_pki::profile::Usage::Server,
+        let pem = merged_pem(self_signed(&LeafRequest {
             days: 10,
             key,
-        };
-        let leaf = certfleet_pki::issue::issue_leaf(&request, None).unwrap();
-        let pem = certfleet_pki::bundle::Bundle {
-            key: Some(leaf.key),
-            leaf: Some(leaf.cert),
-            ..Default::default()
-        }
-        .to_merged_pem(None)
-        .unwrap();
+            ..server_leaf(name)
+        }));
         tree.set_certificate(name, &pem, false).unwrap();
     }
     let hub = hub_with(&tree);

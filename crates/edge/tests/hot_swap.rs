@@ -11,7 +11,8 @@ use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::resolver::CertdirState;
 use certfleet_edge::tls::{server_config, TlsOptions};
 use certfleet_edge::tree::DomainTree;
-use common::{client, handshake, served, test_pki};
+use certfleet_testkit::bundle_pem;
+use common::{client, handshake, served};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -26,8 +27,8 @@ fn tree_with(pem: &str) -> DomainTree {
 #[test]
 fn a_hundred_swaps_during_continuous_handshakes_fail_none() {
     let pems = [
-        test_pki::bundle_pem(&["live.test", "*.live.test"]),
-        test_pki::bundle_pem(&["live.test", "*.live.test"]),
+        bundle_pem(&["live.test", "*.live.test"]),
+        bundle_pem(&["live.test", "*.live.test"]),
     ];
     let trees = [tree_with(&pems[0]), tree_with(&pems[1])];
     let domain_thumbs: Vec<String> = pems

@@ -164,14 +164,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::test_certs::chain;
+    use certfleet_testkit::chain_der;
     use time::Duration;
 
     #[test]
     fn chains_are_described_once_each_with_roles_and_states() {
         let now = OffsetDateTime::now_utc();
-        let (root, intermediate, soon) = chain("soon.example.test", 10);
-        let (_, _, other) = chain("other.example.test", 90);
+        let (root, intermediate, soon) = chain_der("soon.example.test", 10);
+        let (_, _, other) = chain_der("other.example.test", 90);
         let mut builder = InventoryBuilder::new(now, 30);
         builder.add_chain(
             [soon.as_slice(), intermediate.as_slice(), root.as_slice()],

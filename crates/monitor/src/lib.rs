@@ -28,6 +28,3 @@ pub mod scan;
 pub mod watch;
 
 pub use error::{MonitorError, Result};
-
-#[cfg(test)]
-mod test_certs;

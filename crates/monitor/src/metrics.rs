@@ -242,7 +242,7 @@ mod tests {
 
     use super::*;
     use crate::inventory::InventoryBuilder;
-    use crate::test_certs::chain;
+    use certfleet_testkit::chain_der;
     use time::OffsetDateTime;
 
     /// The value of the series of `name` whose label set contains every `labels` pair.
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn every_certificate_has_its_expiry_gauge_and_state() {
-        let (root, intermediate, leaf) = chain("soon.example.test", 10);
+        let (root, intermediate, leaf) = chain_der("soon.example.test", 10);
         let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), 30);
         builder.add_chain(
             [leaf.as_slice(), intermediate.as_slice(), root.as_slice()],
@@ -352,7 +352,7 @@ mod tests {
             label_value("O=\"Evil\\\", Inc\"\nfake_metric 1"),
             "O=\\\"Evil\\\\\\\", Inc\\\"\\nfake_metric 1"
         );
-        let (_, _, leaf) = chain("plain.example.test", 90);
+        let (_, _, leaf) = chain_der("plain.example.test", 90);
         let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), 30);
         builder.add_chain([leaf.as_slice()], "default", None);
         let mut entry = builder.finish().entries.remove(0);

@@ -1,8 +1,10 @@
-//! The rustls client verifier for connections that do not trust by the web PKI: those
-//! whose presented chain certfleet judges itself afterwards (`scan`), those told not to
-//! verify (`upstream_trust = false`), and those that trust one pinned certificate (the
-//! CLI talking to the admin listener). In every case the handshake signatures are still
-//! checked against the presented key, so the peer holds the key of what it presented.
+//! The rustls client verifiers for connections that do not trust by the web PKI: the one
+//! that trusts only pinned certificates (the CLI talking to the admin listener) here, and
+//! the one that accepts any chain, for callers that judge the chain themselves, under
+//! [`danger`]. In every case the handshake signatures are still checked against the
+//! presented key, so the peer holds the key of what it presented.
+
+pub mod danger;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -10,35 +12,18 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::Arc;
 
-/// Which presented certificates are accepted.
-#[derive(Debug)]
-enum Acceptance {
-    /// Any chain; whoever uses the connection judges it.
-    AnyChain,
-    /// Only a leaf that is byte for byte one of these; `refusal` says why otherwise.
-    Pinned {
-        certificates: Vec<CertificateDer<'static>>,
-        refusal: String,
-    },
-}
-
-/// A [`ServerCertVerifier`] that accepts any chain, or only pinned certificates, and
-/// checks the handshake signatures with `provider`'s algorithms.
+/// A [`ServerCertVerifier`] that accepts only pinned certificates, whatever names they
+/// carry, and checks the handshake signatures with `provider`'s algorithms.
 #[derive(Debug)]
 pub struct HandshakeOnlyVerifier {
-    acceptance: Acceptance,
+    /// Only a leaf that is byte for byte one of these is accepted.
+    certificates: Vec<CertificateDer<'static>>,
+    /// The handshake's error for any other leaf.
+    refusal: String,
     signatures: HandshakeSignatures,
 }
 
 impl HandshakeOnlyVerifier {
-    /// Accepts whatever chain the server presents.
-    pub fn any_chain(provider: Arc<CryptoProvider>) -> Self {
-        HandshakeOnlyVerifier {
-            acceptance: Acceptance::AnyChain,
-            signatures: HandshakeSignatures::new(provider),
-        }
-    }
-
     /// Accepts only a leaf equal to one of `certificates`, whatever names it carries;
     /// any other is refused with `refusal` as the handshake's error.
     pub fn pinned(
@@ -47,10 +32,8 @@ impl HandshakeOnlyVerifier {
         provider: Arc<CryptoProvider>,
     ) -> Self {
         HandshakeOnlyVerifier {
-            acceptance: Acceptance::Pinned {
-                certificates,
-                refusal: refusal.into(),
-            },
+            certificates,
+            refusal: refusal.into(),
             signatures: HandshakeSignatures::new(provider),
         }
     }
@@ -65,21 +48,14 @@ impl ServerCertVerifier for HandshakeOnlyVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.acceptance {
-            Acceptance::AnyChain => Ok(ServerCertVerified::assertion()),
-            Acceptance::Pinned {
-                certificates,
-                refusal,
-            } => {
-                if certificates
-                    .iter()
-                    .any(|pinned| pinned.as_ref() == end_entity.as_ref())
-                {
-                    Ok(ServerCertVerified::assertion())
-                } else {
-                    Err(rustls::Error::General(refusal.clone()))
-                }
-            }
+        if self
+            .certificates
+            .iter()
+            .any(|pinned| pinned.as_ref() == end_entity.as_ref())
+        {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(self.refusal.clone()))
         }
     }
 
@@ -174,11 +150,8 @@ mod tests {
     }
 
     #[test]
-    fn any_chain_accepts_and_pinned_accepts_only_its_certificates() {
+    fn pinned_accepts_only_its_certificates() {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let any = HandshakeOnlyVerifier::any_chain(Arc::clone(&provider));
-        assert!(verify(&any, b"anything").is_ok());
-
         let pinned = HandshakeOnlyVerifier::pinned(
             vec![CertificateDer::from(b"the one".to_vec())],
             "not the pinned certificate",

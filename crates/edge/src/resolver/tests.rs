@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::certificate::{now_unix, ServedCertificate};
-use crate::test_pki::{bundle_pem, expired_pem};
 use crate::tree::DomainTree;
+use certfleet_testkit::{bundle_pem, expired_pem};
 
 struct Fixture {
     resolver: Resolver,

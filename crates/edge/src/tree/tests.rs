@@ -3,7 +3,7 @@
 use super::records::DomainRecord;
 use super::*;
 use crate::certificate::AUTO_ISSUED_HEADER;
-use crate::test_pki::{bundle_pem, expired_pem, mismatched_pem};
+use certfleet_testkit::{bundle_pem, expired_pem, mismatched_pem};
 
 fn sample() -> DomainTree {
     let mut tree = DomainTree::new();

@@ -1,20 +1,17 @@
-//! Shared by the integration tests: test PKI and an in-memory rustls handshake.
+//! Shared by the integration tests: served certificates and an in-memory rustls handshake.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../src/test_pki.rs"]
-pub mod test_pki;
-
 use certfleet_edge::certificate::ServedCertificate;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
-use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use certfleet_pki::tls_verifier::danger::AnyChainVerifier;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 use std::sync::Arc;
 
 /// A served certificate for `names`.
 pub fn served(names: &[&str]) -> ServedCertificate {
-    ServedCertificate::from_pem(&test_pki::bundle_pem(names)).unwrap()
+    ServedCertificate::from_pem(&certfleet_testkit::bundle_pem(names)).unwrap()
 }
 
 /// A client for one protocol version (or both when `None`).
@@ -29,7 +26,7 @@ pub fn client(version: Option<&'static rustls::SupportedProtocolVersion>) -> Arc
         .unwrap()
         .dangerous()
         // Any chain: the tests compare thumbprints; handshake signatures are still checked.
-        .with_custom_certificate_verifier(Arc::new(HandshakeOnlyVerifier::any_chain(provider)))
+        .with_custom_certificate_verifier(Arc::new(AnyChainVerifier::new(provider)))
         .with_no_client_auth();
     Arc::new(config)
 }

@@ -151,37 +151,21 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use certfleet_pki::authority::{init_ca, Authority};
-    use certfleet_pki::issue::{issue_leaf, IssuedLeaf, LeafRequest};
-    use certfleet_pki::keys::KeyAlgorithm;
-    use certfleet_pki::profile::Usage;
+    use certfleet_pki::issue::{IssuedLeaf, LeafRequest};
     use certfleet_pki::verify::FailureCode;
+    use certfleet_testkit::{server_leaf, TestCa};
     use time::Duration;
 
-    struct Pki {
-        root: CertificateDer<'static>,
-        authority: Authority,
+    fn pki(name: &str) -> TestCa {
+        TestCa::root(name)
     }
 
-    fn pki(name: &str) -> Pki {
-        let ca = init_ca(name, KeyAlgorithm::EcdsaP256, 365, None).unwrap();
-        let root = ca.root_cert.clone();
-        Pki {
-            root,
-            authority: Authority::new(ca.root_cert, ca.root_key, vec![]).unwrap(),
-        }
-    }
-
-    fn leaf(pki: &Pki, cn: &str, ips: &[&str], days: u32) -> IssuedLeaf {
-        let request = LeafRequest {
-            cn: cn.into(),
-            dns_names: vec![],
+    fn leaf(pki: &TestCa, cn: &str, ips: &[&str], days: u32) -> IssuedLeaf {
+        pki.issue(&LeafRequest {
             ips: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
-            usage: Usage::Server,
             days,
-            key: KeyAlgorithm::EcdsaP256,
-        };
-        issue_leaf(&request, Some(&pki.authority)).unwrap()
+            ..server_leaf(cn)
+        })
     }
 
     fn served(leaf: &IssuedLeaf) -> Handshake {
@@ -206,7 +190,7 @@ mod tests {
     fn a_good_chain_for_the_sni_is_fine() {
         let pki = pki("Scan Root");
         let issued = leaf(&pki, "web.example.test", &[], 90);
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let target = Target::parse("127.0.0.1:8443/web.example.test").unwrap();
         let result = assess(
             &target,
@@ -222,19 +206,18 @@ mod tests {
         assert_eq!(result.hostname_match, Some(true));
         assert!(matches!(result.days_remaining, Some(89 | 90)));
         assert_eq!(result.chain.len(), 2);
-        assert_eq!(result.chain[1].sha1_thumbprint, sha1_thumbprint(&pki.root));
+        assert_eq!(
+            result.chain[1].sha1_thumbprint,
+            sha1_thumbprint(pki.root_cert())
+        );
         assert!(!result.has_problem(), "{:?}", result.problems());
     }
 
     #[test]
     fn the_webpki_profile_refuses_what_a_public_ca_may_not_issue() {
-        let ca = init_ca("Scan Root", KeyAlgorithm::EcdsaP256, 3650, None).unwrap();
-        let pki = Pki {
-            root: ca.root_cert.clone(),
-            authority: Authority::new(ca.root_cert, ca.root_key, vec![]).unwrap(),
-        };
+        let pki = TestCa::root_valid_for("Scan Root", 3650);
         let target = Target::parse("web.example.test:443").unwrap();
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let now = OffsetDateTime::now_utc();
         let public = Judge {
             profile: Profile::WebPki,
@@ -266,7 +249,7 @@ mod tests {
             protocol: "TLSv1.3",
         };
         let target = Target::parse("web.example.test:443").unwrap();
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let result = assess(
             &target,
             &handshake,
@@ -296,14 +279,14 @@ mod tests {
     }
 
     fn pki_root(name: &str) -> CertificateDer<'static> {
-        pki(name).root
+        pki(name).root_cert().clone()
     }
 
     #[test]
     fn expiry_follows_the_warning_window_and_the_clock() {
         let pki = pki("Scan Root");
         let issued = leaf(&pki, "web.example.test", &[], 30);
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let target = Target::parse("web.example.test:443").unwrap();
         let now = OffsetDateTime::now_utc();
         let soon = assess(
@@ -332,7 +315,7 @@ mod tests {
         let ours = pki("Our Root");
         let theirs = pki("Their Root");
         let issued = leaf(&theirs, "web.example.test", &[], 90);
-        let anchors = [ours.root.clone()];
+        let anchors = [ours.root_cert().clone()];
         let target = Target::parse("web.example.test:443").unwrap();
         let result = assess(
             &target,
@@ -350,7 +333,7 @@ mod tests {
     fn names_are_matched_against_sans_dns_for_sni_and_ip_for_addresses() {
         let pki = pki("Scan Root");
         let issued = leaf(&pki, "web.example.test", &["127.0.0.1"], 90);
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let now = OffsetDateTime::now_utc();
         let judge = judge_at(&anchors, now);
         let by_ip = assess(
@@ -385,7 +368,7 @@ mod tests {
     #[test]
     fn an_unparsable_leaf_is_reported_not_panicked_on() {
         let pki = pki("Scan Root");
-        let anchors = [pki.root.clone()];
+        let anchors = [pki.root_cert().clone()];
         let handshake = Handshake {
             chain: vec![CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00])],
             protocol: "TLSv1.2",

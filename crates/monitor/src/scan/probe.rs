@@ -12,7 +12,7 @@
 
 use super::target::{Host, Target};
 use crate::error::Result;
-use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use certfleet_pki::tls_verifier::danger::AnyChainVerifier;
 use rustls::client::Resumption;
 use rustls::{ClientConfig, ProtocolVersion};
 use rustls_pki_types::CertificateDer;
@@ -45,7 +45,7 @@ impl Prober {
     pub fn new(timeout: Duration) -> Result<Prober> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // Whatever chain the server sends is accepted: the assessment judges it.
-        let verifier = Arc::new(HandshakeOnlyVerifier::any_chain(Arc::clone(&provider)));
+        let verifier = Arc::new(AnyChainVerifier::new(Arc::clone(&provider)));
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .dangerous()

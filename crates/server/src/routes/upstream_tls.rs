@@ -10,7 +10,7 @@
 use super::trust_file::trust_file_certificates;
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_config::UpstreamTrust;
-use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
+use certfleet_pki::tls_verifier::danger::AnyChainVerifier;
 use certfleet_pki::verify::{Profile, ProfileVerifier};
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::CertificateDer;
@@ -39,7 +39,7 @@ pub fn client_config(trust: &UpstreamTrust) -> Result<ClientConfig> {
             .dangerous()
             // Any certificate; the handshake signature is still checked, so the
             // connection is encrypted to whoever holds the key.
-            .with_custom_certificate_verifier(Arc::new(HandshakeOnlyVerifier::any_chain(provider)))
+            .with_custom_certificate_verifier(Arc::new(AnyChainVerifier::new(provider)))
             .with_no_client_auth(),
         UpstreamTrust::File { path, password } => {
             let certs = trust_file_certificates(
