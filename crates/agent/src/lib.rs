@@ -17,7 +17,8 @@
 //! - [`client`]: the mutual-TLS client with the agent's identity, and its renewal;
 //! - [`material`]: CSRs for the node's keys, public keys and thumbprints of leaves;
 //! - [`passwords`]: keystore passwords made on the node;
-//! - [`backoff`]: the retry delays.
+//! - [`backoff`]: the retry delays;
+//! - [`log`]: log lines on standard error.
 //!
 //! No function of this crate prints or exits: the binary does.
 
@@ -33,6 +34,7 @@ mod error;
 pub mod hooks;
 pub mod identity;
 pub mod install;
+pub mod log;
 pub mod material;
 pub mod outputs;
 pub mod passwords;

@@ -1,6 +1,7 @@
 //! The command line: one module per command group, each turning arguments into calls to
 //! the library crates and their results into files, text or JSON.
 
+mod agent;
 mod ca;
 mod cert;
 mod client;
@@ -90,6 +91,9 @@ enum Command {
     Plan(platform::PlanArgs),
     /// Issue, write and reload everything a platform model asks for (offline).
     Apply(platform::ApplyArgs),
+    /// The node agent: enrol with the server, keep this node's files, hooks and checks.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
 }
 
 /// How a command that ran to the end came out.
@@ -133,6 +137,7 @@ impl Cli {
             Command::Scan(args) => args.run(),
             Command::Plan(args) => args.run(),
             Command::Apply(args) => args.run(),
+            Command::Agent(cmd) => cmd.run(),
         }
     }
 }
