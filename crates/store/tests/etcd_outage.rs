@@ -139,6 +139,16 @@ impl Member {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -s {signal} {pid} failed");
+        if signal == "STOP" {
+            // kill returns once the signal is queued; the process stops only when one of
+            // its threads has taken the signal, and the others may serve a request before
+            // that. Wait until every thread is stopped.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !all_threads_stopped(&pid) {
+                assert!(Instant::now() < deadline, "etcd {pid} did not stop");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     /// The end of the member's log, last line first.
@@ -146,6 +156,26 @@ impl Member {
         let log = std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default();
         log.lines().rev().take(15).collect::<Vec<_>>().join("\n")
     }
+}
+
+/// True when every thread of process `pid` is stopped (state `T` in
+/// `/proc/PID/task/TID/stat`, the field after the parenthesised command name).
+fn all_threads_stopped(pid: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let (_, after_name) = stat.rsplit_once(')')?;
+                after_name
+                    .split_whitespace()
+                    .next()
+                    .map(|state| state == "T")
+            })
+            .unwrap_or(false)
+    })
 }
 
 impl Drop for Member {

@@ -1,22 +1,24 @@
 //! Reads and writes of the etcd backend: get, put, delete, paged listing at one
 //! revision, compare-and-swap as one transaction, and the current revision.
 
+use super::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
+use super::pb::etcdserverpb::{
+    request_op, response_op, Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp,
+    ResponseHeader, TxnRequest,
+};
+use super::pb::mvccpb::KeyValue;
 use super::{etcd_rev, rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{CasOutcome, Entry, Expect};
-use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, Txn, TxnOp, TxnOpResponse};
 
 impl EtcdStore {
     pub(super) async fn get_entry(&self, key: &Key) -> Result<Option<Entry>> {
         let raw = self.data_key(key);
         let response = self
-            .call(Resend::IfLost, || {
-                let (mut kv, raw) = (self.kv(), raw.clone());
-                async move { kv.get(raw, None).await }
-            })
+            .call(Resend::IfLost, || self.client.range(read_one(raw.clone())))
             .await?;
-        match response.kvs().first() {
+        match response.kvs.first() {
             Some(found) => Ok(Some(entry(key.clone(), found))),
             None => Ok(None),
         }
@@ -26,22 +28,27 @@ impl EtcdStore {
         let raw = self.data_key(key);
         let response = self
             .call(Resend::IfLost, || {
-                let (mut kv, raw, value) = (self.kv(), raw.clone(), value.to_vec());
-                async move { kv.put(raw, value, None).await }
+                self.client.put(PutRequest {
+                    key: raw.clone(),
+                    value: value.to_vec(),
+                    lease: 0,
+                })
             })
             .await?;
-        header_revision(response.header())
+        header_revision(response.header.as_ref())
     }
 
     pub(super) async fn delete_key(&self, key: &Key) -> Result<bool> {
         let raw = self.data_key(key);
         let response = self
             .call(Resend::IfNeverSent, || {
-                let (mut kv, raw) = (self.kv(), raw.clone());
-                async move { kv.delete(raw, None).await }
+                self.client.delete_range(DeleteRangeRequest {
+                    key: raw.clone(),
+                    range_end: Vec::new(),
+                })
             })
             .await?;
-        Ok(response.deleted() > 0)
+        Ok(response.deleted > 0)
     }
 
     /// Lists `prefix` page by page, every page read at the revision of the first, so the
@@ -52,28 +59,29 @@ impl EtcdStore {
         let mut snapshot: Option<i64> = None;
         let mut entries = Vec::new();
         loop {
-            let mut options = GetOptions::new().with_range(end.clone()).with_limit(page);
-            if let Some(revision) = snapshot {
-                options = options.with_revision(revision);
-            }
+            let request = RangeRequest {
+                key: start.clone(),
+                range_end: end.clone(),
+                limit: page,
+                // 0 reads the current revision.
+                revision: snapshot.unwrap_or(0),
+                count_only: false,
+            };
             let response = self
-                .call(Resend::IfLost, || {
-                    let (mut kv, start, options) = (self.kv(), start.clone(), options.clone());
-                    async move { kv.get(start, Some(options)).await }
-                })
+                .call(Resend::IfLost, || self.client.range(request.clone()))
                 .await?;
             if snapshot.is_none() {
-                snapshot = Some(etcd_rev(header_revision(response.header())?));
+                snapshot = Some(etcd_rev(header_revision(response.header.as_ref())?));
             }
-            for found in response.kvs() {
-                if let Some(key) = self.key_of(found.key(), prefix)? {
+            for found in &response.kvs {
+                if let Some(key) = self.key_of(&found.key, prefix)? {
                     entries.push(entry(key, found));
                 }
             }
-            match response.kvs().last() {
-                Some(last) if response.more() => {
+            match response.kvs.last() {
+                Some(last) if response.more => {
                     // The next page starts just after the last key seen.
-                    start = last.key().to_vec();
+                    start = last.key.clone();
                     start.push(0);
                 }
                 _ => break,
@@ -86,28 +94,46 @@ impl EtcdStore {
     pub(super) async fn cas(&self, key: &Key, expect: Expect, value: &[u8]) -> Result<CasOutcome> {
         let raw = self.data_key(key);
         let compare = match expect {
-            Expect::Absent => vec![Compare::create_revision(raw.clone(), CompareOp::Equal, 0)],
+            Expect::Absent => vec![absent(raw.clone())],
             // etcd reports mod_revision 0 for a missing key: also require it to exist.
             Expect::Revision(revision) => vec![
-                Compare::mod_revision(raw.clone(), CompareOp::Equal, etcd_rev(revision)),
-                Compare::version(raw.clone(), CompareOp::Greater, 0),
+                Compare {
+                    result: CompareResult::Equal.into(),
+                    target: CompareTarget::Mod.into(),
+                    key: raw.clone(),
+                    target_union: Some(TargetUnion::ModRevision(etcd_rev(revision))),
+                },
+                Compare {
+                    result: CompareResult::Greater.into(),
+                    target: CompareTarget::Version.into(),
+                    key: raw.clone(),
+                    target_union: Some(TargetUnion::Version(0)),
+                },
             ],
         };
-        let txn = Txn::new()
-            .when(compare)
-            .and_then(vec![TxnOp::put(raw.clone(), value, None)])
-            .or_else(vec![TxnOp::get(raw, None)]);
+        let txn = TxnRequest {
+            compare,
+            success: vec![put_op(PutRequest {
+                key: raw.clone(),
+                value: value.to_vec(),
+                lease: 0,
+            })],
+            failure: vec![RequestOp {
+                request: Some(request_op::Request::RequestRange(read_one(raw))),
+            }],
+        };
         let response = self
-            .call(Resend::IfNeverSent, || {
-                let (mut kv, txn) = (self.kv(), txn.clone());
-                async move { kv.txn(txn).await }
-            })
+            .call(Resend::IfNeverSent, || self.client.txn(txn.clone()))
             .await?;
-        if response.succeeded() {
-            return Ok(CasOutcome::Swapped(header_revision(response.header())?));
+        if response.succeeded {
+            return Ok(CasOutcome::Swapped(header_revision(
+                response.header.as_ref(),
+            )?));
         }
-        let current = response.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Get(get) => Some(get.kvs().first().map(|kv| entry(key.clone(), kv))),
+        let current = response.responses.iter().find_map(|op| match &op.response {
+            Some(response_op::Response::ResponseRange(read)) => {
+                Some(read.kvs.first().map(|kv| entry(key.clone(), kv)))
+            }
             _ => None,
         });
         match current {
@@ -120,15 +146,14 @@ impl EtcdStore {
 
     pub(super) async fn current_revision(&self) -> Result<u64> {
         // Any read answers the store's revision in its header; count one key, fetch none.
-        let options = GetOptions::new().with_count_only();
+        let request = RangeRequest {
+            count_only: true,
+            ..read_one(self.data_prefix.clone().into_bytes())
+        };
         let response = self
-            .call(Resend::IfLost, || {
-                let (mut kv, options) = (self.kv(), options.clone());
-                let prefix = self.data_prefix.clone();
-                async move { kv.get(prefix, Some(options)).await }
-            })
+            .call(Resend::IfLost, || self.client.range(request.clone()))
             .await?;
-        header_revision(response.header())
+        header_revision(response.header.as_ref())
     }
 }
 
@@ -136,14 +161,42 @@ impl EtcdStore {
 fn entry(key: Key, kv: &KeyValue) -> Entry {
     Entry {
         key,
-        value: kv.value().to_vec(),
-        revision: rev(kv.mod_revision()),
+        value: kv.value.clone(),
+        revision: rev(kv.mod_revision),
+    }
+}
+
+/// A read of the single key `key` at the current revision.
+pub(super) fn read_one(key: Vec<u8>) -> RangeRequest {
+    RangeRequest {
+        key,
+        range_end: Vec::new(),
+        limit: 0,
+        revision: 0,
+        count_only: false,
+    }
+}
+
+/// The transaction condition "`key` does not exist" (its create revision is 0).
+pub(super) fn absent(key: Vec<u8>) -> Compare {
+    Compare {
+        result: CompareResult::Equal.into(),
+        target: CompareTarget::Create.into(),
+        key,
+        target_union: Some(TargetUnion::CreateRevision(0)),
+    }
+}
+
+/// A put as a transaction operation.
+pub(super) fn put_op(put: PutRequest) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestPut(put)),
     }
 }
 
 /// The store revision in an etcd response header (always present in etcd's answers).
-pub(super) fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<u64> {
+pub(super) fn header_revision(header: Option<&ResponseHeader>) -> Result<u64> {
     header
-        .map(|header| rev(header.revision()))
+        .map(|header| rev(header.revision))
         .ok_or_else(|| StoreError::Unavailable("etcd answered without a header".to_owned()))
 }

@@ -13,13 +13,14 @@
 //! missed. Every etcd call is bounded by the store's request timeout, so waiting for a
 //! lock while etcd is down fails instead of hanging.
 
-use super::kv::header_revision;
+use super::kv::{absent, header_revision, put_op};
+use super::pb::etcdserverpb::{PutRequest, TxnRequest, WatchCreateRequest};
+use super::pb::mvccpb::event::EventType;
 use super::{rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{LockGuard, LockRelease};
 use async_trait::async_trait;
-use etcd_client::{Compare, CompareOp, EventType, PutOptions, Txn, TxnOp, WatchOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,28 +57,20 @@ impl EtcdStore {
             .unwrap_or(i64::MAX)
             .max(1);
         let granted = self
-            .call(Resend::IfLost, || {
-                let mut lease = self.client.lease_client();
-                async move { lease.grant(seconds, None).await }
-            })
+            .call(Resend::IfLost, || self.client.lease_grant(seconds))
             .await?;
-        let id = granted.id();
+        let id = granted.id;
         let key = self.lock_key(name);
-        let txn = Txn::new()
-            .when(vec![Compare::create_revision(
-                key.clone(),
-                CompareOp::Equal,
-                0,
-            )])
-            .and_then(vec![TxnOp::put(
+        let txn = TxnRequest {
+            compare: vec![absent(key.clone())],
+            success: vec![put_op(PutRequest {
                 key,
-                format!("{id:x}"),
-                Some(PutOptions::new().with_lease(id)),
-            )]);
-        let attempt = || {
-            let (mut kv, txn) = (self.kv(), txn.clone());
-            async move { kv.txn(txn).await }
+                value: format!("{id:x}").into_bytes(),
+                lease: id,
+            })],
+            failure: Vec::new(),
         };
+        let attempt = || self.client.txn(txn.clone());
         let response = match self.call(Resend::IfNeverSent, attempt).await {
             Ok(response) => response,
             Err(err) => {
@@ -86,13 +79,13 @@ impl EtcdStore {
                 return Err(err);
             }
         };
-        if !response.succeeded() {
+        if !response.succeeded {
             self.revoke_later(id);
-            return Ok(Attempt::Busy(header_revision(response.header())?));
+            return Ok(Attempt::Busy(header_revision(response.header.as_ref())?));
         }
         let held = Arc::new(AtomicBool::new(true));
         let (stop, stopped) = oneshot::channel();
-        let lease_ttl = Duration::from_secs(rev(granted.ttl()).max(1));
+        let lease_ttl = Duration::from_secs(rev(granted.ttl).max(1));
         tokio::spawn(keep_alive(
             self.clone(),
             id,
@@ -113,13 +106,13 @@ impl EtcdStore {
     /// Waits until the lock key is deleted after `revision`, or `ttl` has passed, or the
     /// watch fails (the next attempt then reports etcd's state).
     async fn wait_for_release(&self, name: &Key, revision: u64, ttl: Duration) {
-        let options = WatchOptions::new().with_start_revision(super::etcd_rev(revision + 1));
-        let key = self.lock_key(name);
+        let create = WatchCreateRequest {
+            key: self.lock_key(name),
+            range_end: Vec::new(),
+            start_revision: super::etcd_rev(revision + 1),
+        };
         let opened = self
-            .call(Resend::IfLost, || {
-                let (mut watch, key, options) = (self.watcher(), key.clone(), options.clone());
-                async move { watch.watch(key, Some(options)).await }
-            })
+            .call(Resend::IfLost, || self.client.watch(create.clone()))
             .await;
         let Ok(mut stream) = opened else {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -128,10 +121,10 @@ impl EtcdStore {
         let released = async {
             while let Ok(Some(response)) = stream.message().await {
                 let deleted = response
-                    .events()
+                    .events
                     .iter()
-                    .any(|event| event.event_type() == EventType::Delete);
-                if deleted || response.canceled() {
+                    .any(|event| event.r#type() == EventType::Delete);
+                if deleted || response.canceled {
                     return;
                 }
             }
@@ -144,10 +137,7 @@ impl EtcdStore {
         let store = self.clone();
         tokio::spawn(async move {
             let _ = store
-                .call(Resend::IfLost, || {
-                    let mut lease = store.client.lease_client();
-                    async move { lease.revoke(id).await }
-                })
+                .call(Resend::IfLost, || store.client.lease_revoke(id))
                 .await;
         });
     }
@@ -173,10 +163,7 @@ impl LockRelease for EtcdLock {
         let id = self.lease;
         let revoked = self
             .store
-            .call(Resend::IfLost, || {
-                let mut lease = self.store.client.lease_client();
-                async move { lease.revoke(id).await }
-            })
+            .call(Resend::IfLost, || self.store.client.lease_revoke(id))
             .await;
         match revoked {
             Ok(_) if was_held => Ok(()),
@@ -215,30 +202,22 @@ async fn keep_alive(
             if channel.is_none() {
                 channel = Some(
                     store
-                        .call(Resend::IfLost, || {
-                            let mut lease = store.client.lease_client();
-                            async move { lease.keep_alive(id).await }
-                        })
+                        .call(Resend::IfLost, || store.client.lease_keep_alive(id))
                         .await?,
                 );
             }
-            let Some((keeper, responses)) = channel.as_mut() else {
+            let Some(keeper) = channel.as_mut() else {
                 return Ok(None);
             };
-            store
-                .call_once(async {
-                    keeper.keep_alive().await?;
-                    responses.message().await
-                })
-                .await
+            store.call_once(keeper.renew()).await
         };
         let answer = tokio::select! {
             _ = &mut stop => return,
             answer = renewal => answer,
         };
         match answer {
-            Ok(Some(response)) if response.ttl() > 0 => {
-                expires = sent + Duration::from_secs(rev(response.ttl()));
+            Ok(Some(response)) if response.ttl > 0 => {
+                expires = sent + Duration::from_secs(rev(response.ttl));
                 held.store(true, Ordering::SeqCst);
             }
             Ok(Some(_)) => {

@@ -20,6 +20,12 @@
 //! - **Locks**: a lease of `ttl` plus a create-if-absent transaction on the lock key
 //!   attached to the lease, kept alive every `ttl / 3`.
 //!
+//! # The client
+//!
+//! The gRPC client is certfleet's own (`client.rs`): stubs generated at build time from
+//! the `.proto` files in `proto/`, which declare only the parts of etcd's v3 API this
+//! backend calls, compiled by protox (no `protoc` needed).
+//!
 //! # Bounded time
 //!
 //! Every call to etcd runs under [`EtcdOptions::request_timeout`] (5 s by default):
@@ -47,21 +53,20 @@
 //! # Ok(()) }
 //! ```
 
+mod client;
 mod kv;
 mod lock;
+mod pb;
 mod watch;
 
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{CasOutcome, Entry, Expect, LockGuard, Storage, WatchStream};
 use async_trait::async_trait;
-use etcd_client::{Client, ConnectOptions};
+use client::{EtcdClient, Rpc};
 use std::future::Future;
 use std::time::Duration;
-
-/// The largest answer accepted from etcd: a page of [`EtcdOptions::list_page_size`]
-/// values of up to 1.5 MiB each (gRPC's default limit is 4 MiB).
-const MAX_MESSAGE: usize = 256 << 20;
+use tonic::Status;
 
 /// How many times [`EtcdStore::call`] makes a call that failed at connecting: with one
 /// member of three down, about one call in five is routed to it, so eight attempts
@@ -117,7 +122,7 @@ impl EtcdOptions {
 /// connection.
 #[derive(Clone)]
 pub struct EtcdStore {
-    client: Client,
+    client: EtcdClient,
     options: EtcdOptions,
     /// `<namespace>kv/`: the prefix of every data key.
     data_prefix: String,
@@ -146,20 +151,7 @@ impl EtcdStore {
         if !options.namespace.is_empty() && !options.namespace.ends_with('/') {
             options.namespace.push('/');
         }
-        let connect = ConnectOptions::new()
-            .with_connect_timeout(options.connect_timeout)
-            .with_timeout(options.request_timeout)
-            // HTTP/2 pings find a dead connection under a long-lived watch or lease
-            // stream. etcd refuses pings more often than every 5 s
-            // (--grpc-keepalive-min-time) and pings without a stream.
-            .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5))
-            .with_keep_alive_while_idle(false)
-            .with_tcp_keepalive(Duration::from_secs(10));
-        let client = bounded(
-            options.request_timeout,
-            Client::connect(endpoints, Some(connect)),
-        )
-        .await?;
+        let client = EtcdClient::connect(endpoints, &options).await?;
         let store = EtcdStore {
             client,
             data_prefix: format!("{}kv/", options.namespace),
@@ -181,7 +173,7 @@ impl EtcdStore {
     async fn call<T, F, Fut>(&self, resend: Resend, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
+        Fut: Future<Output = Rpc<T>>,
     {
         let retried = async {
             let mut pause = NEVER_SENT_PAUSE_FIRST;
@@ -204,23 +196,9 @@ impl EtcdStore {
     /// timeout, once: a stream is bound to the member it was opened on.
     async fn call_once<T, F>(&self, fut: F) -> Result<T>
     where
-        F: Future<Output = std::result::Result<T, etcd_client::Error>>,
+        F: Future<Output = Rpc<T>>,
     {
         bounded(self.options.request_timeout, fut).await
-    }
-
-    /// A KV client that accepts answers up to [`MAX_MESSAGE`].
-    fn kv(&self) -> etcd_client::KvClient {
-        self.client
-            .kv_client()
-            .max_decoding_message_size(MAX_MESSAGE)
-    }
-
-    /// A watch client that accepts answers up to [`MAX_MESSAGE`].
-    fn watcher(&self) -> etcd_client::WatchClient {
-        self.client
-            .watch_client()
-            .max_decoding_message_size(MAX_MESSAGE)
     }
 
     /// The etcd key of a data key.
@@ -280,7 +258,7 @@ pub(super) enum Resend {
 }
 
 impl Resend {
-    fn allows(self, err: &etcd_client::Error) -> bool {
+    fn allows(self, err: &Status) -> bool {
         match self {
             Resend::IfNeverSent => never_sent(err),
             Resend::IfLost => never_sent(err) || connection_lost(err),
@@ -289,21 +267,15 @@ impl Resend {
 }
 
 /// True when `err` says the connection or the member went away rather than that etcd
-/// refused the call: a transport or I/O error, or a gRPC `Unavailable` status.
-fn connection_lost(err: &etcd_client::Error) -> bool {
-    match err {
-        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
-        etcd_client::Error::GRpcStatus(status) => status.code() == tonic::Code::Unavailable,
-        _ => false,
-    }
+/// refused the call: a gRPC `Unavailable` status (which is also how the channel reports
+/// a transport or I/O failure).
+fn connection_lost(err: &Status) -> bool {
+    err.code() == tonic::Code::Unavailable
 }
 
 /// True when `err` is a failure to connect to the endpoint the client picked: the call
 /// never left this process.
-fn never_sent(err: &etcd_client::Error) -> bool {
-    let etcd_client::Error::GRpcStatus(status) = err else {
-        return false;
-    };
+fn never_sent(status: &Status) -> bool {
     if status.code() != tonic::Code::Unavailable {
         return false;
     }
@@ -317,10 +289,10 @@ fn never_sent(err: &etcd_client::Error) -> bool {
     false
 }
 
-/// Runs `fut` for at most `limit`, mapping etcd errors to [`StoreError`].
+/// Runs `fut` for at most `limit`, mapping a failed call to [`StoreError`].
 async fn bounded<T, F>(limit: Duration, fut: F) -> Result<T>
 where
-    F: Future<Output = std::result::Result<T, etcd_client::Error>>,
+    F: Future<Output = Rpc<T>>,
 {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(value)) => Ok(value),
@@ -329,17 +301,14 @@ where
     }
 }
 
-/// An etcd client error as a (retryable) store error: for a gRPC status its code, its
-/// message and the innermost cause (such as "Connection refused").
-fn unavailable(err: etcd_client::Error) -> StoreError {
-    let etcd_client::Error::GRpcStatus(status) = &err else {
-        return StoreError::Unavailable(format!("etcd: {err}"));
-    };
+/// A failed etcd call as a (retryable) store error: the gRPC status's code, its message
+/// and the innermost cause (such as "Connection refused").
+fn unavailable(status: Status) -> StoreError {
     let mut message = format!("etcd: {}", status.code());
     if !status.message().is_empty() {
         message = format!("{message}: {}", status.message());
     }
-    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(status);
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&status);
     let mut innermost = None;
     while let Some(current) = cause {
         innermost = Some(current);

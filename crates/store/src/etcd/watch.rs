@@ -3,11 +3,13 @@
 //! whenever the connection breaks, so an outage delays events but never loses or
 //! repeats one.
 
+use super::client::EtcdWatch;
+use super::pb::etcdserverpb::{RangeRequest, WatchCreateRequest, WatchResponse};
+use super::pb::mvccpb::event::EventType;
 use super::{etcd_rev, rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{Entry, WatchEvent, WatchStream};
-use etcd_client::{EventType, GetOptions, WatchOptions, WatchResponse};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -39,28 +41,27 @@ impl EtcdStore {
 
     /// Opens etcd's watch of `prefix` for changes after revision `after` and waits until
     /// etcd confirms it.
-    async fn open_watch(&self, prefix: &Key, after: u64) -> Result<etcd_client::WatchStream> {
+    async fn open_watch(&self, prefix: &Key, after: u64) -> Result<EtcdWatch> {
         let (start, end) = self.data_range(prefix);
         let compacted = self.is_compacted(&start, &end, after).await?;
-        let options = WatchOptions::new()
-            .with_range(end)
-            .with_start_revision(etcd_rev(after.saturating_add(1)));
+        let create = WatchCreateRequest {
+            key: start,
+            range_end: end,
+            start_revision: etcd_rev(after.saturating_add(1)),
+        };
         let mut stream = self
-            .call(Resend::IfLost, || {
-                let (mut watch, start, options) = (self.watcher(), start.clone(), options.clone());
-                async move { watch.watch(start, Some(options)).await }
-            })
+            .call(Resend::IfLost, || self.client.watch(create.clone()))
             .await?;
         let created = self.call_once(stream.message()).await?;
         match created {
-            Some(response) if response.created() && !response.canceled() => {}
+            Some(response) if response.created && !response.canceled => {}
             Some(response) => return Err(watch_refused(&response, after)),
             None => return Err(StoreError::Unavailable("etcd closed the watch".to_owned())),
         }
         if compacted {
             // etcd tells the oldest revision it keeps in the cancellation it sends next.
             let oldest = match self.call_once(stream.message()).await {
-                Ok(Some(response)) => rev(response.compact_revision()),
+                Ok(Some(response)) => rev(response.compact_revision),
                 _ => 0,
             };
             return Err(StoreError::Compacted {
@@ -74,14 +75,14 @@ impl EtcdStore {
     /// True when the history after `after` has been compacted away: a read at revision
     /// `after + 1` fails with etcd's "compacted" error.
     async fn is_compacted(&self, start: &[u8], end: &[u8], after: u64) -> Result<bool> {
-        let options = GetOptions::new()
-            .with_range(end.to_vec())
-            .with_revision(etcd_rev(after.saturating_add(1)))
-            .with_count_only();
-        let attempt = || {
-            let (mut kv, start, options) = (self.kv(), start.to_vec(), options.clone());
-            async move { kv.get(start, Some(options)).await }
+        let request = RangeRequest {
+            key: start.to_vec(),
+            range_end: end.to_vec(),
+            limit: 0,
+            revision: etcd_rev(after.saturating_add(1)),
+            count_only: true,
         };
+        let attempt = || self.client.range(request.clone());
         match self.call(Resend::IfLost, attempt).await {
             Ok(_) => Ok(false),
             Err(StoreError::Unavailable(message)) if message.contains("compacted") => Ok(true),
@@ -98,7 +99,7 @@ impl EtcdStore {
         self,
         prefix: Key,
         mut last: u64,
-        opened: etcd_client::WatchStream,
+        opened: EtcdWatch,
         sender: mpsc::Sender<Result<WatchEvent>>,
     ) {
         let mut stream = Some(opened);
@@ -133,15 +134,15 @@ impl EtcdStore {
                     Ok(None) | Err(_) => break,
                 };
                 pause = RETRY_FIRST;
-                if response.compact_revision() > 0 {
+                if response.compact_revision > 0 {
                     let err = StoreError::Compacted {
                         requested: last,
-                        oldest: rev(response.compact_revision()),
+                        oldest: rev(response.compact_revision),
                     };
                     let _ = sender.send(Err(err)).await;
                     return;
                 }
-                if response.canceled() {
+                if response.canceled {
                     break;
                 }
                 for event in self.events(&prefix, &response) {
@@ -159,9 +160,9 @@ impl EtcdStore {
     /// The changes in one etcd watch response that fall under `prefix`.
     fn events(&self, prefix: &Key, response: &WatchResponse) -> Vec<Result<WatchEvent>> {
         let mut events = Vec::new();
-        for event in response.events() {
-            let Some(kv) = event.kv() else { continue };
-            let key = match self.key_of(kv.key(), prefix) {
+        for event in &response.events {
+            let Some(kv) = &event.kv else { continue };
+            let key = match self.key_of(&kv.key, prefix) {
                 Ok(Some(key)) => key,
                 Ok(None) => continue,
                 Err(err) => {
@@ -169,11 +170,11 @@ impl EtcdStore {
                     continue;
                 }
             };
-            let revision = rev(kv.mod_revision());
-            events.push(Ok(match event.event_type() {
+            let revision = rev(kv.mod_revision);
+            events.push(Ok(match event.r#type() {
                 EventType::Put => WatchEvent::Put(Entry {
                     key,
-                    value: kv.value().to_vec(),
+                    value: kv.value.clone(),
                     revision,
                 }),
                 EventType::Delete => WatchEvent::Delete { key, revision },
@@ -185,14 +186,14 @@ impl EtcdStore {
 
 /// The error for a watch etcd refused to create.
 fn watch_refused(response: &WatchResponse, after: u64) -> StoreError {
-    if response.compact_revision() > 0 {
+    if response.compact_revision > 0 {
         return StoreError::Compacted {
             requested: after,
-            oldest: rev(response.compact_revision()),
+            oldest: rev(response.compact_revision),
         };
     }
     StoreError::Unavailable(format!(
         "etcd refused the watch: {}",
-        response.cancel_reason()
+        response.cancel_reason
     ))
 }
