@@ -8,7 +8,7 @@
 use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
 use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
-use crate::acme::due::reported_renew_at;
+use certfleet_acme::schedule::reported_renew_at;
 use crate::domain_service::DomainError;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;

@@ -8,7 +8,7 @@
 //! `ok` ([`certfleet_monitor::expiry::ExpiryState`]).
 
 use super::errors::ApiError;
-use crate::acme::due::reported_renew_at;
+use certfleet_acme::schedule::reported_renew_at;
 use crate::inventory;
 use crate::state::AppState;
 use axum::extract::State;

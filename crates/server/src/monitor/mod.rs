@@ -183,7 +183,6 @@ async fn evaluate(state: Arc<AppState>, expiry: Arc<Mutex<ExpiryWatch>>) -> Vec<
 mod tests {
     use super::*;
     use crate::startup;
-    use certfleet_edge::tree::DomainTree;
 
     /// A merged bundle for `cn` valid `days` days, self-signed.
     fn bundle(cn: &str, days: u32) -> String {
