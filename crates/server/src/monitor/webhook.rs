@@ -307,25 +307,11 @@ mod tests {
 
     #[tokio::test]
     async fn https_receivers_are_verified_against_the_roots() {
-        use certfleet_pki::authority::{init_ca, Authority};
-        use certfleet_pki::issue::{issue_leaf, LeafRequest};
-        use certfleet_pki::keys::KeyAlgorithm;
+        use certfleet_testkit::{server_leaf, TestCa};
         use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-        let ca = init_ca("Hook Root", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
-        let authority = Authority::new(ca.root_cert.clone(), ca.root_key, Vec::new()).unwrap();
-        let leaf = issue_leaf(
-            &LeafRequest {
-                cn: "localhost".into(),
-                dns_names: Vec::new(),
-                ips: Vec::new(),
-                usage: certfleet_pki::profile::Usage::Server,
-                days: 30,
-                key: KeyAlgorithm::EcdsaP256,
-            },
-            Some(&authority),
-        )
-        .unwrap();
+        let ca = TestCa::root_valid_for("Hook Root", 30);
+        let leaf = ca.issue(&server_leaf("localhost"));
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.pkcs8_der().to_vec()));
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let server = rustls::ServerConfig::builder_with_provider(provider)
@@ -354,7 +340,7 @@ mod tests {
         let refused = untrusting.post("{}").await.unwrap_err();
         assert!(!refused.contains("s3cret"), "{refused}");
         let mut roots = RootCertStore::empty();
-        roots.add(ca.root_cert.clone()).unwrap();
+        roots.add(ca.root_cert().clone()).unwrap();
         let trusting = Webhook::with_roots(&url, roots).unwrap();
         assert_eq!(trusting.target(), format!("https://localhost:{port}"));
         trusting.post(&event().to_json()).await.unwrap();

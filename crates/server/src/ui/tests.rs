@@ -13,10 +13,6 @@ use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
-use certfleet_pki::bundle::Bundle;
-use certfleet_pki::issue::{issue_leaf, LeafRequest};
-use certfleet_pki::keys::KeyAlgorithm;
-use certfleet_pki::profile::Usage;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -99,28 +95,9 @@ pub(super) async fn login(app: &Router, state: &AppState) -> (String, String) {
     )
 }
 
+/// A self-signed merged bundle whose CN and only DNS SAN are `name`.
 fn bundle_pem(name: &str) -> String {
-    let leaf = issue_leaf(
-        &LeafRequest {
-            cn: name.into(),
-            dns_names: vec![name.into()],
-            ips: Vec::new(),
-            usage: Usage::Server,
-            days: 30,
-            key: KeyAlgorithm::EcdsaP256,
-        },
-        None,
-    )
-    .unwrap();
-    Bundle {
-        key: Some(leaf.key),
-        leaf: Some(leaf.cert),
-        chain: Vec::new(),
-        unrelated: Vec::new(),
-    }
-    .to_merged_pem(None)
-    .unwrap()
-    .to_string()
+    certfleet_testkit::bundle_pem(&[name, name])
 }
 
 /// No `<script>` without `src` and no `style` attribute or element: the CSP allows
