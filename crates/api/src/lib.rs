@@ -1,6 +1,7 @@
 //! certfleet-api: the types that cross the wire, shared by the server that answers, the
 //! command-line client and agent that ask, and the OpenAPI document generated from them.
 //!
+//! - [`admin`]: the admin API's answers (domains, status and alerts, scans, errors);
 //! - [`agent`]: the protocol between `certfleet agent` on a node and the server's agent
 //!   listener: enrolment, the node's assignment (its desired state), certificate
 //!   requests and deployment reports;
@@ -11,5 +12,6 @@
 //! names are the JSON names. Nothing here holds a private key: keys are made where they
 //! are used and only certificates, CSRs and public facts travel.
 
+pub mod admin;
 pub mod agent;
 pub mod nodes;

@@ -10,6 +10,8 @@
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
 //! - [`admin`]: the admin API's routes;
+//! - [`agents`]: the agent listener (`[agents]`), where `certfleet agent` on the nodes
+//!   enrols, fetches its assignment, sends CSRs and reports;
 //! - [`ui`]: the web UI's pages on the admin listener;
 //! - [`acme`]: automatic issuance and renewal;
 //! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
@@ -17,6 +19,8 @@
 //! - [`inventory`]: every managed certificate with its expiry state;
 //! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
 //! - [`domain_service`]: every change to the domain tree, and consistent reads of it;
+//! - [`domain_views`]: the answers about domains, for the API and the web UI alike;
+//! - [`status_report`]: the managed certificates' expiry states and the ACME progress;
 //! - [`domain_sync`]: domains changed in the store by another node, served here too.
 //!
 //! Logging goes through `tracing` to standard error, filtered by `CERTFLEET_LOG`
@@ -29,11 +33,13 @@
 pub mod accept_backoff;
 pub mod acme;
 pub mod admin;
+pub mod agents;
 pub mod alerts;
 pub mod cas;
 pub mod connection_guard;
 pub mod domain_service;
 pub mod domain_sync;
+pub mod domain_views;
 pub mod inventory;
 pub mod listeners;
 pub mod log_limit;
@@ -42,6 +48,7 @@ pub mod plain_http;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod status_report;
 pub mod tls_accept;
 pub mod ui;
 
@@ -132,6 +139,10 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
     let http = bind("http", config.http.listen).await?;
     let admin = bind("admin", config.admin.listen).await?;
     let admin_tls = listeners::admin_tls(&state.hub)?;
+    let agent_listener = match &config.agents {
+        Some(agents_config) => Some(agents::listener::prepare(&state, agents_config).await?),
+        None => None,
+    };
 
     let mut lines = Vec::new();
     for (bound, _) in &https {
@@ -139,6 +150,9 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
     }
     lines.push(format!("http {}", http.local_addr()?));
     lines.push(format!("admin https://{}", admin.local_addr()?));
+    if let Some(listener) = &agent_listener {
+        lines.push(format!("agents https://{}", listener.local_addr()?));
+    }
     lines.push(format!("data_dir {}", config.data_dir.display()));
     let https_port = match https.first() {
         Some((bound, _)) => bound.local_addr()?.port(),
@@ -185,6 +199,9 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
         limits,
         shutdown.clone(),
     ));
+    if let Some(listener) = agent_listener {
+        tasks.spawn(agents::listener::serve(listener, limits, shutdown.clone()));
+    }
     drop(shutdown);
     let background = [
         tokio::spawn(acme::run(Arc::clone(&state), Arc::clone(&state.acme))),

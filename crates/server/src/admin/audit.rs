@@ -7,9 +7,10 @@ use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+pub use certfleet_api::admin::audit::{AuditPageJson, AuditRecordJson};
+use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 /// The largest page `limit` may ask for.
 pub const MAX_LIMIT: usize = 500;
@@ -25,34 +26,6 @@ pub struct AuditQuery {
     /// At most this many records (1 to 500; 50 when absent).
     #[serde(default)]
     pub limit: Option<usize>,
-}
-
-/// One audit record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AuditRecordJson {
-    /// Who made the change (`admin-token`, `ui-session`, `cli`, `acme-renewal`, ...).
-    pub actor: String,
-    /// What was done (`domain.add`, `domain.set-cert`, ...).
-    pub action: String,
-    /// The object changed, by name.
-    pub object: String,
-    /// Words about the change; never a secret.
-    pub detail: Option<String>,
-    /// When, RFC 3339 UTC.
-    pub at: String,
-}
-
-/// A page of the audit log.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AuditPageJson {
-    /// How many records the log holds.
-    pub total: usize,
-    /// The records skipped before this page.
-    pub offset: usize,
-    /// The page size asked for.
-    pub limit: usize,
-    /// The records, newest first.
-    pub records: Vec<AuditRecordJson>,
 }
 
 /// A page of the audit log, newest first: the records after the `offset` newest, at

@@ -4,10 +4,11 @@
 
 use super::errors::ApiError;
 use crate::cas::{CaError, CaInfo};
+pub use certfleet_api::admin::cas::{CaJson, PolicyJson};
 use certfleet_pki::inspect::{describe_certificate, fingerprint::sha1_thumbprint};
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::profile::Usage;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// A key algorithm the API offers (RSA below 2048 bits is not offered).
@@ -83,62 +84,24 @@ pub fn check_days(field: &str, days: u32) -> Result<u32, ApiError> {
     Ok(days)
 }
 
-/// A CA's signing rules.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyJson {
-    /// DNS suffixes the requested names must fall under; empty allows any name.
-    #[serde(default)]
-    pub allowed_domains: Vec<String>,
-    /// Longest validity granted, in days; null for no limit but the CA's own expiry.
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 36500)]
-    pub max_days: Option<u32>,
-}
-
-/// A CA as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CaJson {
-    /// The CA's name.
-    pub name: String,
-    /// Subject of the signing certificate (the intermediate when there is one).
-    pub subject: String,
-    /// Issuer of the signing certificate.
-    pub issuer: String,
-    /// End of the signing certificate's validity, RFC 3339.
-    pub not_after: String,
-    /// The root's SHA-1 thumbprint, 40 upper-case hex digits.
-    pub root_sha1_thumbprint: String,
-    /// The intermediate's SHA-1 thumbprint; null without an intermediate.
-    pub intermediate_sha1_thumbprint: Option<String>,
-    /// The keys' algorithm.
-    pub key_algorithm: String,
-    /// The signing rules.
-    pub policy: PolicyJson,
-    /// When the CA was made, RFC 3339.
-    pub created_at: String,
-}
-
-impl CaJson {
-    /// Describes `info`.
-    pub fn of(info: &CaInfo) -> Result<CaJson, ApiError> {
-        let issuing = describe_certificate(info.issuing(), time::OffsetDateTime::now_utc())
-            .map_err(|err| ApiError::internal(format!("CA {}: {err}", info.name)))?;
-        Ok(CaJson {
-            name: info.name.clone(),
-            subject: issuing.subject,
-            issuer: issuing.issuer,
-            not_after: issuing.not_after,
-            root_sha1_thumbprint: sha1_thumbprint(&info.root),
-            intermediate_sha1_thumbprint: info.intermediate.as_deref().map(sha1_thumbprint),
-            key_algorithm: info.key_algorithm.clone(),
-            policy: PolicyJson {
-                allowed_domains: info.policy.allowed_domains.clone(),
-                max_days: info.policy.max_days,
-            },
-            created_at: info.created_at.clone(),
-        })
-    }
+/// Describes `info` as the API shows a CA.
+pub fn ca_json(info: &CaInfo) -> Result<CaJson, ApiError> {
+    let issuing = describe_certificate(info.issuing(), time::OffsetDateTime::now_utc())
+        .map_err(|err| ApiError::internal(format!("CA {}: {err}", info.name)))?;
+    Ok(CaJson {
+        name: info.name.clone(),
+        subject: issuing.subject,
+        issuer: issuing.issuer,
+        not_after: issuing.not_after,
+        root_sha1_thumbprint: sha1_thumbprint(&info.root),
+        intermediate_sha1_thumbprint: info.intermediate.as_deref().map(sha1_thumbprint),
+        key_algorithm: info.key_algorithm.clone(),
+        policy: PolicyJson {
+            allowed_domains: info.policy.allowed_domains.clone(),
+            max_days: info.policy.max_days,
+        },
+        created_at: info.created_at.clone(),
+    })
 }
 
 impl From<CaError> for ApiError {

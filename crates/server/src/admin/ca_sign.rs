@@ -10,10 +10,11 @@ use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
+pub use certfleet_api::admin::cas::SignedJson;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::csr::{read_csr, sign_csr};
 use certfleet_pki::inspect::{describe_certificate, fingerprint::sha1_thumbprint};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -34,21 +35,6 @@ pub struct SignCsr {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<u32>,
-}
-
-/// The answer of `POST /api/cas/{name}/sign`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SignedJson {
-    /// The signed certificate, PEM.
-    pub certificate: String,
-    /// The chain above it (intermediate, then root), PEM.
-    pub chain: String,
-    /// The certificate's SHA-1 thumbprint.
-    pub sha1_thumbprint: String,
-    /// Its subject.
-    pub subject: String,
-    /// End of its validity, RFC 3339.
-    pub not_after: String,
 }
 
 /// `POST /api/cas/{name}/sign`: signs a CSR under the CA's policy.

@@ -4,7 +4,7 @@
 //! store and audits the change; no answer ever carries a CA key.
 
 use super::auth::Actor;
-use super::ca_json::{check_days, no_such_ca, CaJson, KeyJson, PolicyJson};
+use super::ca_json::{ca_json, check_days, no_such_ca, CaJson, KeyJson, PolicyJson};
 use super::errors::{ApiError, ErrorBody};
 use crate::cas::{name, CaPolicy, CaRepository};
 use crate::state::AppState;
@@ -86,7 +86,7 @@ fn check_policy(policy: Option<PolicyJson>) -> Result<CaPolicy, ApiError> {
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<CaJson>>, ApiError> {
     let cas = repository(&state).list().await?;
-    Ok(Json(cas.iter().map(CaJson::of).collect::<Result<_, _>>()?))
+    Ok(Json(cas.iter().map(ca_json).collect::<Result<_, _>>()?))
 }
 
 /// `POST /api/cas`: makes a CA (201 with its description).
@@ -125,7 +125,7 @@ pub async fn create(
         .map_err(ApiError::internal)?
         .map_err(|err| ApiError::bad_request(format!("cn: {err}")))?;
     let info = repository.create(&body.name, &made, policy, actor).await?;
-    Ok((StatusCode::CREATED, Json(CaJson::of(&info)?)))
+    Ok((StatusCode::CREATED, Json(ca_json(&info)?)))
 }
 
 /// `GET /api/cas/{name}`.
@@ -146,7 +146,7 @@ pub async fn show(
         .get(&ca)
         .await?
         .ok_or_else(|| no_such_ca(&ca))?;
-    Ok(Json(CaJson::of(&info)?))
+    Ok(Json(ca_json(&info)?))
 }
 
 /// `GET /api/cas/{name}/certificate`: the root then the intermediate, PEM, for trust

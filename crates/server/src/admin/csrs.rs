@@ -4,8 +4,9 @@
 use super::errors::{ApiError, ErrorBody};
 use axum::extract::rejection::JsonRejection;
 use axum::Json;
+pub use certfleet_api::admin::cas::CsrJson;
 use certfleet_pki::inspect::describe_csr;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// `POST /api/csrs/inspect`.
@@ -15,21 +16,6 @@ pub struct InspectCsr {
     /// The CSR, PEM (`CERTIFICATE REQUEST`).
     #[schema(min_length = 1)]
     pub csr: String,
-}
-
-/// A CSR described.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CsrJson {
-    /// The subject distinguished name.
-    pub subject: String,
-    /// The requested SANs (`DNS:name`, `IP:addr`); null without a SAN extension.
-    pub sans: Option<Vec<String>>,
-    /// `RSA`, `EC`, `Ed25519`, ...
-    pub key_type: String,
-    /// The key's size in bits.
-    pub key_bits: u32,
-    /// The CSR's self-signature verifies with its own key.
-    pub signature_valid: bool,
 }
 
 /// `POST /api/csrs/inspect`: describes a CSR.

@@ -6,18 +6,17 @@
 use super::auth::Actor;
 use super::ca_json::{check_days, KeyJson, UsageJson};
 use super::cas::repository;
-use super::domains::view_json;
 use super::errors::{ApiError, ErrorBody};
-use super::schemas::DomainJson;
+use crate::domain_views;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
+use certfleet_api::admin::domains::DomainJson;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::issue::{issue_leaf, LeafRequest};
 use serde::Deserialize;
-use serde_json::Value;
 use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
@@ -62,7 +61,7 @@ pub async fn issue(
     Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<IssueFromCa>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DomainJson>, ApiError> {
     let Json(body) = body?;
     let days = check_days("days", body.days.unwrap_or(DEFAULT_DAYS))?;
     let domain = state
@@ -119,7 +118,7 @@ pub async fn issue(
                 tree.set_certificate(&domain, &pem, false)?;
                 Ok((domain.clone(), ()))
             },
-            |tree, name, ()| view_json(tree, name),
+            |tree, name, ()| domain_views::view(tree, name),
         )
         .await??;
     let detail = format!("domain {domain} ({})", sha1_thumbprint(&leaf.cert));

@@ -7,18 +7,15 @@
 
 use super::auth::Actor;
 use super::errors::{ApiError, ErrorBody};
-use super::schemas::{CertificateSetJson, DomainJson, ResolutionJson};
-use certfleet_acme::schedule::reported_renew_at;
 use crate::domain_service::DomainError;
+use crate::domain_views;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use certfleet_acme::state::ProgressBook;
-use certfleet_edge::tree::DomainTree;
+use certfleet_api::admin::domains::{CertificateSetJson, DomainJson, ResolutionJson};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -65,60 +62,6 @@ pub struct ResolveQuery {
     pub role: Option<String>,
 }
 
-/// A domain's JSON object (`domain show --json`): the tree's view with `acme.renew_at`
-/// (RFC 3339, null unless the certificate was issued automatically).
-pub(super) fn view_json(tree: &DomainTree, name: &str) -> Result<Value, ApiError> {
-    let domain = tree
-        .get(name)
-        .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
-    let mut value = serde_json::to_value(tree.view(domain)).map_err(ApiError::internal)?;
-    let renew_at = domain
-        .certificate()
-        .and_then(|c| reported_renew_at(c.served().summary()))
-        .and_then(rfc3339);
-    if let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) {
-        acme.insert(
-            "renew_at".into(),
-            renew_at.map_or(Value::Null, Value::String),
-        );
-    }
-    Ok(value)
-}
-
-/// Adds the ACME progress kept in the store (`acme.failures`, `acme.last_error`,
-/// `acme.next_attempt`) to a view of a domain with ACME on.
-async fn with_progress(state: &AppState, mut value: Value) -> Result<Value, ApiError> {
-    let name = value["name"].as_str().unwrap_or_default().to_owned();
-    let Some(acme) = value.get_mut("acme").and_then(Value::as_object_mut) else {
-        return Ok(value);
-    };
-    if acme.get("enabled") != Some(&Value::Bool(true)) {
-        return Ok(value);
-    }
-    let progress = ProgressBook::new(state.store.as_ref())
-        .get(&name)
-        .await
-        .map_err(|err| ApiError::internal(format!("ACME progress of {name}: {err}")))?;
-    acme.insert("failures".into(), json!(progress.failures));
-    acme.insert("last_error".into(), json!(progress.last_error));
-    acme.insert(
-        "next_attempt".into(),
-        json!(progress.next_attempt_unix.and_then(rfc3339)),
-    );
-    acme.insert(
-        "last_success".into(),
-        json!(progress.last_success_unix.and_then(rfc3339)),
-    );
-    Ok(value)
-}
-
-fn rfc3339(unix: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()?
-        .format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
 /// `GET /api/domains`: every domain, ordered by name.
 #[utoipa::path(get, path = "/api/domains", tag = "domains",
     responses(
@@ -126,20 +69,8 @@ fn rfc3339(unix: i64) -> Option<String> {
         (status = 401, description = "No credentials", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let views = state
-        .domains
-        .read(|tree| {
-            tree.iter()
-                .map(|domain| view_json(tree, domain.name()))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    let mut answered = Vec::with_capacity(views.len());
-    for view in views {
-        answered.push(with_progress(&state, view).await?);
-    }
-    Ok(Json(Value::Array(answered)))
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<DomainJson>>, ApiError> {
+    Ok(Json(domain_views::list(&state).await?))
 }
 
 /// `POST /api/domains`: adds a domain (201 with its view).
@@ -156,7 +87,7 @@ pub async fn add(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
     body: Result<Json<AddDomain>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DomainJson>), ApiError> {
     let Json(body) = body?;
     if body.name.trim().is_empty() {
         return Err(ApiError::bad_request("name: must not be empty"));
@@ -177,7 +108,7 @@ pub async fn add(
                         })?;
                 Ok((name, ()))
             },
-            |tree, name, ()| view_json(tree, name),
+            |tree, name, ()| domain_views::view(tree, name),
         )
         .await??;
     Ok((StatusCode::CREATED, Json(view)))
@@ -195,9 +126,8 @@ pub async fn add(
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let view = state.domains.read(|tree| view_json(tree, &name)).await?;
-    Ok(Json(with_progress(&state, view).await?))
+) -> Result<Json<DomainJson>, ApiError> {
+    Ok(Json(domain_views::show(&state, &name).await?))
 }
 
 /// `PUT /api/domains/{name}/certificate`: stores a merged bundle; answers the domain's
@@ -219,7 +149,7 @@ pub async fn set_certificate(
     Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<SetCertificate>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CertificateSetJson>, ApiError> {
     let Json(body) = body?;
     if body.pem.trim().is_empty() {
         return Err(ApiError::bad_request("pem: must not be empty"));
@@ -233,11 +163,11 @@ pub async fn set_certificate(
                 let report = tree.set_certificate(&name, &body.pem, body.force)?;
                 Ok((report.domain.clone(), report.warnings))
             },
-            |tree, name, warnings| -> Result<Value, ApiError> {
-                Ok(json!({
-                    "domain": view_json(tree, name)?,
-                    "warnings": warnings,
-                }))
+            |tree, name, warnings| -> Result<CertificateSetJson, DomainError> {
+                Ok(CertificateSetJson {
+                    domain: domain_views::view(tree, name)?,
+                    warnings,
+                })
             },
         )
         .await??;
@@ -262,7 +192,7 @@ pub async fn set_acme(
     Actor(actor): Actor,
     Path(name): Path<String>,
     body: Result<Json<SetAcme>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DomainJson>, ApiError> {
     let Json(body) = body?;
     if let Some(email) = &body.email {
         let email = email.trim();
@@ -286,7 +216,7 @@ pub async fn set_acme(
                     .map_err(|err| DomainError::Invalid(format!("email: {err}")))?;
                 Ok((key, ()))
             },
-            |tree, key, ()| view_json(tree, key),
+            |tree, key, ()| domain_views::view(tree, key),
         )
         .await??;
     Ok(Json(view))
@@ -305,14 +235,12 @@ pub async fn resolve(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Query(query): Query<ResolveQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResolutionJson>, ApiError> {
     let role = query
         .role
         .as_deref()
         .filter(|role| !role.is_empty())
         .unwrap_or_else(|| state.default_role());
     let resolution = state.hub.resolve(Some(&name), role);
-    Ok(Json(
-        serde_json::to_value(&resolution).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(domain_views::resolution(resolution)))
 }

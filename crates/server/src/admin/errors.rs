@@ -16,8 +16,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use certfleet_api::admin::errors::ErrorBody;
 use certfleet_edge::EdgeError;
-use serde_json::json;
 
 /// The only message a 5xx answer carries.
 pub const INTERNAL_MESSAGE: &str = "internal error";
@@ -124,9 +124,9 @@ fn error_id() -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match &self.id {
-            Some(id) => json!({ "error": self.message, "error_id": id }),
-            None => json!({ "error": self.message }),
+        let body = ErrorBody {
+            error: self.message,
+            error_id: self.id,
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
@@ -218,20 +218,14 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     };
     parts.headers.remove(CONTENT_TYPE);
     parts.headers.remove(CONTENT_LENGTH);
-    let json = Json(json!({ "error": text })).into_response();
+    let json = Json(ErrorBody {
+        error: text,
+        error_id: None,
+    })
+    .into_response();
     let (json_parts, json_body) = json.into_parts();
     parts.headers.extend(json_parts.headers);
     Response::from_parts(parts, json_body)
-}
-
-/// The JSON body of every error answer (for the OpenAPI document).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// What went wrong; for bad input it names the field. Only "internal error" for 5xx.
-    pub error: String,
-    /// For 5xx answers only: the id of the server's log line with the details.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_id: Option<String>,
 }
 
 #[cfg(test)]

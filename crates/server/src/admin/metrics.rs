@@ -4,9 +4,9 @@
 //! [`certfleet_monitor::metrics`].
 
 use super::errors::ApiError;
-use super::status::acme_domains;
 use crate::inventory;
 use crate::state::AppState;
+use crate::status_report::acme_domains;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -17,10 +17,11 @@ use std::sync::Arc;
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let inventory = inventory::collect(&state).await;
-    // A store that cannot be read loses the ACME series only (the error is logged with
-    // its id); the certificates' expiry is what a scrape must not miss.
+    // A store that cannot be read loses the ACME series only (the error is logged);
+    // the certificates' expiry is what a scrape must not miss.
     let acme_failures = acme_domains(&state)
         .await
+        .inspect_err(|err| tracing::error!("GET /metrics: {err}; the ACME series are left out"))
         .map(|domains| {
             domains
                 .into_iter()

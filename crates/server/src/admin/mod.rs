@@ -41,14 +41,15 @@ mod platform_schemas;
 mod platform_tests;
 pub mod platforms;
 pub mod scans;
-pub mod schemas;
 pub mod session;
 pub mod sessions;
 pub mod status;
 
+use super::agents::admin as agents_admin;
 use super::state::AppState;
 use axum::extract::{Extension, State};
 use axum::Router;
+use certfleet_api::admin::status::{AlertJson, AlertsJson};
 use sessions::Sessions;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -93,6 +94,8 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(platforms::show))
         .routes(routes!(platforms::plan))
         .routes(routes!(platforms::apply))
+        .routes(routes!(agents_admin::create_token))
+        .routes(routes!(agents_admin::nodes))
         .routes(routes!(session::login, session::show, session::logout))
         .routes(routes!(openapi::document))
 }
@@ -132,15 +135,26 @@ pub fn assemble(
 /// and ACME), oldest first.
 #[utoipa::path(get, path = "/api/alerts", tag = "status",
     responses(
-        (status = 200, description = "Alert counts and the latest alerts", body = schemas::AlertsJson),
+        (status = 200, description = "Alert counts and the latest alerts", body = AlertsJson),
         (status = 401, description = "No credentials", body = errors::ErrorBody),
     )
 )]
-async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "counts": state.hub.alerts().counts(),
-        "recent": state.alerts.recent(),
-    }))
+async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<AlertsJson> {
+    axum::Json(AlertsJson {
+        counts: crate::status_report::alert_counts_json(state.hub.alerts().counts()),
+        recent: state
+            .alerts
+            .recent()
+            .into_iter()
+            .map(|alert| AlertJson {
+                kind: alert.kind,
+                at_unix: alert.at_unix,
+                domain: alert.domain,
+                message: alert.message,
+                occurrences: alert.occurrences,
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]

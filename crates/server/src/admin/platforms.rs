@@ -26,36 +26,21 @@ use super::platform_schemas::{ApplyJson, PlanJson, PlatformJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
+pub use certfleet_api::admin::platforms::PlatformSummary;
 use certfleet_config::PlatformConfig;
 use certfleet_platform::run::{
     self as platform_run, ApplyBusy, ApplyReport, PlanReport, Reloads, Target,
 };
 use certfleet_platform::PlatformError;
-use serde::Serialize;
 use std::sync::Arc;
 
-/// A configured platform, as `GET /api/platforms` lists it.
-#[derive(Debug, Serialize)]
-pub struct PlatformSummary {
-    /// The model's `[platform] name`.
-    pub name: String,
-    /// The model file.
-    pub model: String,
-    /// Where every output goes instead of its own path, when set.
-    pub root: Option<String>,
-    /// Whether an apply runs the model's reload commands.
-    pub run_reloads: bool,
-}
-
-impl PlatformSummary {
-    /// The summary of `config`.
-    pub fn of(config: &PlatformConfig) -> Self {
-        PlatformSummary {
-            name: config.name.clone(),
-            model: config.model.display().to_string(),
-            root: config.root.as_ref().map(|r| r.display().to_string()),
-            run_reloads: config.run_reloads,
-        }
+/// The summary of `config`.
+pub fn platform_summary(config: &PlatformConfig) -> PlatformSummary {
+    PlatformSummary {
+        name: config.name.clone(),
+        model: config.model.display().to_string(),
+        root: config.root.as_ref().map(|r| r.display().to_string()),
+        run_reloads: config.run_reloads,
     }
 }
 
@@ -72,7 +57,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
             .config
             .platforms
             .iter()
-            .map(PlatformSummary::of)
+            .map(platform_summary)
             .collect(),
     )
 }

@@ -9,15 +9,14 @@
 //! before any is written.
 
 use super::errors::{ApiError, ErrorBody};
-use super::schemas::{ScansJson, ScansRecordedJson};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
+use certfleet_api::admin::scans::{ScansJson, ScansRecordedJson};
 use certfleet_monitor::scan::record::{record_key, scans_prefix, ScanRecord};
 use certfleet_store::{CasOutcome, Expect, Key, Storage};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -50,7 +49,7 @@ pub struct RecordScans {
 pub async fn record(
     State(state): State<Arc<AppState>>,
     body: Result<Json<RecordScans>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ScansRecordedJson>, ApiError> {
     let Json(body) = body?;
     if body.records.len() > MAX_RECORDS {
         return Err(ApiError::bad_request(format!(
@@ -82,7 +81,7 @@ pub async fn record(
             stale += 1;
         }
     }
-    Ok(Json(json!({ "recorded": recorded, "stale": stale })))
+    Ok(Json(ScansRecordedJson { recorded, stale }))
 }
 
 /// Writes `value` at `key` unless the record there was scanned after `at`; true when
@@ -132,7 +131,7 @@ async fn store_if_newer(
         (status = 401, description = "No credentials", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<ScansJson>, ApiError> {
     let prefix = scans_prefix().map_err(ApiError::internal)?;
     let entries = state
         .store
@@ -141,7 +140,9 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
         .map_err(|err| ApiError::internal(format!("listing scans: {err}")))?;
     let mut scans = Vec::with_capacity(entries.len());
     for entry in entries {
-        match serde_json::from_slice::<ScanRecord>(&entry.value) {
+        match serde_json::from_slice::<ScanRecord>(&entry.value)
+            .and_then(|record| serde_json::to_value(record))
+        {
             Ok(record) => scans.push(record),
             // Not written by this endpoint; say so in the log rather than fail the list.
             Err(err) => {
@@ -149,7 +150,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
             }
         }
     }
-    Ok(Json(json!({ "scans": scans })))
+    Ok(Json(ScansJson { scans }))
 }
 
 #[cfg(test)]
@@ -158,6 +159,7 @@ mod tests {
 
     use super::*;
     use certfleet_store::memory::MemoryStore;
+    use serde_json::{json, Value};
 
     fn record_at(target: &str, at: &str, thumbprint: &str) -> Vec<u8> {
         serde_json::to_vec(&json!({

@@ -13,7 +13,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+pub use certfleet_api::admin::session::SessionInfo;
+use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -23,18 +24,6 @@ use utoipa::ToSchema;
 pub struct Login {
     /// The admin token (`DATA_DIR/admin.token`).
     pub token: String,
-}
-
-/// What a session is: the answer of `POST` and `GET /api/session`.
-#[derive(Serialize, ToSchema)]
-pub struct SessionInfo {
-    /// `session` (a UI session cookie) or `bearer` (the admin token).
-    pub authenticated_by: String,
-    /// The session's CSRF token, to send as `X-CSRF-Token` with every change; null for
-    /// bearer callers, which need none.
-    pub csrf_token: Option<String>,
-    /// A session ends after this long without a request.
-    pub idle_timeout_seconds: u64,
 }
 
 /// Logs in: a new session (any session the browser already had is ended first, so an

@@ -4,7 +4,7 @@
 //! after `POST /api/csrs/inspect` shows what it asks for). No CA key reaches the page.
 
 use super::page::{html, message, Chrome, UiSession};
-use crate::admin::ca_json::CaJson;
+use crate::admin::ca_json::{ca_json, CaJson};
 use crate::admin::cas::repository;
 use crate::state::AppState;
 use askama::Template;
@@ -31,7 +31,7 @@ pub async fn ca_list(state: &AppState) -> Result<Vec<CaJson>, String> {
             .to_owned()
     })?;
     cas.iter()
-        .map(|ca| CaJson::of(ca).map_err(|err| err.message().to_owned()))
+        .map(|ca| ca_json(ca).map_err(|err| err.message().to_owned()))
         .collect()
 }
 

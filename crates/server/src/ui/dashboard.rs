@@ -5,13 +5,12 @@
 
 use super::page::{html, message, Chrome, UiSession};
 use super::timeline::{Entry, Timeline};
-use crate::admin::status;
 use crate::state::AppState;
+use crate::status_report;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -68,38 +67,33 @@ pub struct DashboardPage {
     pub acme: Vec<AcmeRow>,
 }
 
-fn text(value: &Value, key: &str) -> String {
-    value[key].as_str().unwrap_or_default().to_owned()
-}
-
 /// `GET /ui/`.
 pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
-    let report = match status::status(State(Arc::clone(&state))).await {
-        Ok(axum::Json(report)) => report,
+    let report = match status_report::report(&state).await {
+        Ok(report) => report,
         Err(err) => {
+            tracing::error!("the dashboard: {err}");
             return message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 csrf,
                 "Status unavailable",
-                err.message(),
-            )
+                "The server could not read the status; its log says why.",
+            );
         }
     };
     let now = OffsetDateTime::now_utc();
     let warn_days = i64::from(state.config.warn_days);
-    let mut certificates: Vec<CertRow> = report["certificates"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
+    let mut certificates: Vec<CertRow> = report
+        .certificates
+        .into_iter()
         .map(|c| CertRow {
-            subject: text(c, "subject"),
-            used_by: text(c, "used_by"),
-            role: text(c, "role"),
-            domain: c["domain"].as_str().map(str::to_owned),
-            not_after: text(c, "not_after"),
-            days_remaining: c["days_remaining"].as_i64().unwrap_or_default(),
-            state: text(c, "state"),
+            subject: c.subject,
+            used_by: c.used_by,
+            role: c.role.as_str().to_owned(),
+            domain: c.domain,
+            not_after: c.not_after,
+            days_remaining: c.days_remaining,
+            state: c.state.as_str().to_owned(),
         })
         .collect();
     certificates.sort_by(|a, b| a.not_after.cmp(&b.not_after));
@@ -115,16 +109,14 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
             })
         })
         .collect();
-    let acme = report["acme"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
+    let acme = report
+        .acme
+        .into_iter()
         .map(|a| AcmeRow {
-            domain: text(a, "domain"),
-            renew_at: text(a, "renew_at"),
-            failures: a["failures"].as_u64().unwrap_or_default(),
-            last_error: text(a, "last_error"),
+            domain: a.domain,
+            renew_at: a.renew_at.unwrap_or_default(),
+            failures: u64::from(a.failures),
+            last_error: a.last_error.unwrap_or_default(),
         })
         .collect();
     html(

@@ -7,7 +7,8 @@
 
 use super::domains::{effective, Effective};
 use super::page::{html, message, Chrome, UiSession};
-use crate::admin::domains;
+use crate::domain_service::DomainError;
+use crate::domain_views;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -15,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use certfleet_pki::bundle::{read_pem, Contents};
 use certfleet_pki::inspect::describe_certificate;
-use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -132,13 +132,6 @@ fn describe_chain(pem: &str) -> Vec<CertDetails> {
         .collect()
 }
 
-fn text(value: &Value, key: &str) -> String {
-    match &value[key] {
-        Value::String(s) => s.clone(),
-        _ => String::new(),
-    }
-}
-
 /// `GET /ui/domains/{name}`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
@@ -146,18 +139,27 @@ pub async fn page(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let view = match domains::show(State(Arc::clone(&state)), Path(name.clone())).await {
-        Ok(axum::Json(view)) => view,
+    let view = match domain_views::show(&state, &name).await {
+        Ok(view) => view,
+        Err(err @ DomainError::NotFound(_)) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                csrf,
+                "Domain not found",
+                &err.to_string(),
+            );
+        }
         Err(err) => {
-            let status = if err.message().starts_with("no domain") {
-                StatusCode::NOT_FOUND
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            return message(status, csrf, "Domain not found", err.message());
+            tracing::error!("the page of domain {name}: {err}");
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                csrf,
+                "Domain unavailable",
+                "The server could not read the domain; its log says why.",
+            );
         }
     };
-    let name = text(&view, "name");
+    let name = view.name.clone();
     let pem = state
         .domains
         .read(|tree| {
@@ -170,22 +172,20 @@ pub async fn page(
         .as_deref()
         .map(|p| describe_chain(p))
         .unwrap_or_default();
-    let acme = &view["acme"];
+    let acme = view.acme;
     let page = DomainPage {
         chrome: Chrome::new(name.clone(), "domains", csrf),
-        parent: view["parent"].as_str().map(str::to_owned),
-        auto_issued: view["certificate"]["auto_issued"]
-            .as_bool()
-            .unwrap_or(false),
+        parent: view.parent,
+        auto_issued: view.certificate.is_some_and(|c| c.auto_issued),
         effective: effective(&state, &name),
         acme: AcmeState {
-            enabled: acme["enabled"].as_bool().unwrap_or(false),
-            email: text(acme, "email"),
-            renew_at: text(acme, "renew_at"),
-            failures: acme["failures"].as_u64().unwrap_or_default(),
-            last_error: text(acme, "last_error"),
-            next_attempt: text(acme, "next_attempt"),
-            last_success: text(acme, "last_success"),
+            enabled: acme.enabled,
+            email: acme.email.unwrap_or_default(),
+            renew_at: acme.renew_at.unwrap_or_default(),
+            failures: acme.failures.map(u64::from).unwrap_or_default(),
+            last_error: acme.last_error.flatten().unwrap_or_default(),
+            next_attempt: acme.next_attempt.flatten().unwrap_or_default(),
+            last_success: acme.last_success.flatten().unwrap_or_default(),
         },
         stored: query
             .as_deref()

@@ -7,7 +7,7 @@
 
 use super::page::{html, message, Chrome, UiSession};
 use super::platform_graph::{layout, GraphEdge, GraphService, Layout};
-use crate::admin::platforms::{preview, PlatformSummary};
+use crate::admin::platforms::{platform_summary, preview, PlatformSummary};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -57,7 +57,7 @@ pub async fn list_page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSe
         .config
         .platforms
         .iter()
-        .map(PlatformSummary::of)
+        .map(platform_summary)
         .collect();
     html(
         StatusCode::OK,
@@ -82,11 +82,11 @@ pub async fn page(
             &format!("The server's configuration names no platform '{name}' ([[platform]])."),
         );
     };
-    let platform = PlatformSummary::of(config);
+    let platform = platform_summary(config);
     let chrome = Chrome::new(format!("Platform {name}"), "platforms", csrf);
     let empty = |chrome, problem| PlatformPage {
         chrome,
-        platform: PlatformSummary::of(config),
+        platform: platform_summary(config),
         problem: Some(problem),
         graph: layout(Vec::new(), &[]),
         connection_count: 0,

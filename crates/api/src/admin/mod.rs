@@ -1,0 +1,20 @@
+//! The admin API's requests and answers (`/api/...`): what the handlers return, the
+//! command-line client decodes and the OpenAPI document describes.
+//!
+//! - [`audit`]: the audit log;
+//! - [`cas`]: certificate authorities, CSR signing and inspection;
+//! - [`domains`]: the domain tree, certificates, ACME settings and resolution;
+//! - [`status`]: the certificate inventory's expiry states, ACME progress and alerts;
+//! - [`platforms`]: the configured platforms;
+//! - [`session`]: UI sessions;
+//! - [`scans`]: endpoint scan records;
+//! - [`errors`]: the body of every error answer.
+
+pub mod audit;
+pub mod cas;
+pub mod domains;
+pub mod errors;
+pub mod platforms;
+pub mod scans;
+pub mod session;
+pub mod status;
