@@ -7,7 +7,7 @@
 //! certificate requests, and refuses with the block named (1-based index and label):
 //! bad base64, a truncated block, a second key, a label that does not belong in a bundle.
 //! Matching the key to a certificate and ordering the chain need X.509 and live in the
-//! pki crate. [`write`] is the strict half: key, leaf, chain, in that order.
+//! pki crate. [`write()`] is the strict half: key, leaf, chain, in that order.
 //!
 //! ```
 //! use certfleet_formats::{bundle, pem};

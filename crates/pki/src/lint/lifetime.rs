@@ -1,7 +1,7 @@
 //! Lifetime checks of end-entity certificates.
 //!
-//! - A publicly trusted server certificate (its path reaches a system root, see
-//!   [`super::public`]) longer than the CA/Browser Forum maximum in force at its
+//! - A publicly trusted server certificate (its path reaches a system root, as the lint's
+//!   `public` checks decide) longer than the CA/Browser Forum maximum in force at its
 //!   notBefore ([`PUBLIC_MAX_DAYS`]): `validity-over-public-maximum` (warning).
 //! - Any other end-entity certificate valid for more than 398 days: `validity-too-long`
 //!   (notice). Private CAs are not bound by the Baseline Requirements, but Apple and

@@ -9,7 +9,7 @@
 //! How the certificates are read:
 //! - The *leaf* is the certificate matching the private key when one is given, else the
 //!   first certificate that issues no other certificate in the file, preferring one that
-//!   is not a CA (details in [`chain`]).
+//!   is not a CA (details in the lint's `chain` checks).
 //! - The *path* follows issuer links up from the leaf ([`crate::chain::order_chain`]);
 //!   other certificates are *strays*.
 //! - *End-entity* certificates are those that are not CAs, plus the leaf when it is a CA

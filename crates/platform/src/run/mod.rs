@@ -2,7 +2,7 @@
 //! and for the server's `/api/platforms/...` alike. The platform crate works everything
 //! out; this module loads the CA, writes the files it returns all at once (temporary
 //! files renamed into place, keys and keystores 0600, directories it creates 0700), takes
-//! the per-platform apply lock, and runs the reload commands ([`reload`]) unless they are
+//! the per-platform apply lock, and runs the reload commands ([`run_command`]) unless they are
 //! held back, in which case they stay pending. Printing is the caller's.
 
 mod reload;
