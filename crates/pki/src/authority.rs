@@ -136,6 +136,22 @@ impl Authority {
         self.key.algorithm()
     }
 
+    /// Signs a certificate made from `params` for the public key `spki_der` (DER
+    /// SubjectPublicKeyInfo, e.g. a CSR's): for callers that set the certificate's names
+    /// and extensions themselves (a service's names from a model, an agent's identity)
+    /// rather than taking them from a request.
+    pub fn sign_public_key(
+        &self,
+        params: &rcgen::CertificateParams,
+        spki_der: &[u8],
+    ) -> Result<CertificateDer<'static>> {
+        let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki_der)?;
+        Ok(params
+            .signed_by(&public_key, &self.issuer()?)?
+            .der()
+            .clone())
+    }
+
     pub(crate) fn issuer(&self) -> Result<Issuer<'static, &PrivateKey>> {
         Ok(Issuer::from_ca_cert_der(&self.cert, &self.key)?)
     }

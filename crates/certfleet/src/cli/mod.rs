@@ -12,6 +12,8 @@ mod domain;
 mod inspect;
 mod keystore;
 mod lint;
+mod node;
+mod nodes;
 
 mod output;
 mod platform;
@@ -94,6 +96,12 @@ enum Command {
     /// The node agent: enrol with the server, keep this node's files, hooks and checks.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
+    /// Enrolment tokens for the agents of a platform's nodes (on a running server).
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Every node's agent and each service's deployment state (on a running server).
+    #[command(after_help = "Example:\n  certfleet nodes --data-dir ./certfleet-data")]
+    Nodes(nodes::NodesArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -138,6 +146,8 @@ impl Cli {
             Command::Plan(args) => args.run(),
             Command::Apply(args) => args.run(),
             Command::Agent(cmd) => cmd.run(),
+            Command::Node(cmd) => cmd.run(),
+            Command::Nodes(args) => args.run(),
         }
     }
 }

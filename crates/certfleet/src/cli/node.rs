@@ -1,0 +1,78 @@
+//! `certfleet node token NODE --platform NAME`: a single-use enrolment token for the
+//! agent of one node of a configured platform, made by a running server (its admin API).
+//! The token goes to standard output alone, so a script can take it; its expiry goes to
+//! standard error. `--json` prints the server's answer.
+
+use super::client::{path_segment, AdminClient, ServerFlags};
+use super::output::print_json;
+use super::Outcome;
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use hyper::Method;
+use serde_json::{json, Value};
+
+/// `certfleet node`.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Make a single-use enrolment token for a node's agent (`certfleet agent enroll`).
+    #[command(
+        after_help = "Example:\n  certfleet node token node-1 --platform qms --ttl 600 --data-dir ./certfleet-data"
+    )]
+    Token(TokenArgs),
+}
+
+/// `certfleet node token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The node, a [[node]] of the platform's model.
+    #[arg(value_name = "NODE")]
+    node: String,
+    /// The platform: its model's [platform] name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    /// How long the token stays valid, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    ttl: u64,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+impl NodeCommand {
+    /// Runs the subcommand.
+    pub fn run(self) -> Result<Outcome> {
+        match self {
+            NodeCommand::Token(args) => args.run(),
+        }
+    }
+}
+
+impl TokenArgs {
+    fn run(self) -> Result<Outcome> {
+        let client = AdminClient::new(&self.server)?;
+        let path = format!(
+            "/api/platforms/{}/nodes/{}/tokens",
+            path_segment(&self.platform),
+            path_segment(&self.node)
+        );
+        let body = json!({ "ttl_seconds": self.ttl });
+        let answer = client
+            .send(Method::POST, &path, Some(&body))?
+            .into_success()?;
+        if self.json {
+            print_json(&answer)?;
+            return Ok(Outcome::Success);
+        }
+        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
+        println!("{}", text("token"));
+        eprintln!(
+            "enrolment token for node {} of platform {}: single use, valid until {}",
+            text("node"),
+            text("platform"),
+            text("expires_at")
+        );
+        Ok(Outcome::Success)
+    }
+}

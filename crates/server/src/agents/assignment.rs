@@ -1,0 +1,235 @@
+//! A node's assignment, evaluated from the platform model: per service on the node its
+//! key algorithm, where its certificate stands, what it trusts (the derived trust set),
+//! the files it reads, its hook and the listeners to check. The revision is a hash of
+//! all of that, so it changes exactly when the content does, across restarts too.
+
+use super::errors::AgentError;
+use super::model::{request_of, PlatformView};
+use super::records::{CertRecord, Records};
+use certfleet_api::agent::{
+    Assignment, CertificateState, IssuedCertificate, ListenerCheck, OutputSpec, ServiceAssignment,
+    TrustedCertificate,
+};
+use certfleet_pki::certs::to_pem;
+use certfleet_pki::names::San;
+use certfleet_platform::ca::anchor;
+use certfleet_platform::spec::{IssuerKind, Output, Service};
+use certfleet_platform::trust::{self, Anchors};
+use certfleet_store::secrets::{resolve_for, MasterKey};
+use rustls_pki_types::CertificateDer;
+use time::OffsetDateTime;
+
+/// Evaluates `node`'s assignment in `view` at `now`.
+pub async fn evaluate(
+    view: &PlatformView,
+    node: &str,
+    records: &Records,
+    master_key: &MasterKey,
+    now: OffsetDateTime,
+) -> Result<Assignment, AgentError> {
+    let chain = view.ca_chain().map_err(AgentError::internal)?;
+    let platform = &view.platform;
+    let anchors_of = |name: &str| -> Anchors {
+        match platform.service(name).map(|s| s.issuer) {
+            Some(IssuerKind::Internal) => match &chain {
+                Some(list) => Anchors::Known(list.iter().map(|c| anchor(c, now)).collect()),
+                None => Anchors::Unknown("the internal CA does not exist yet".into()),
+            },
+            Some(IssuerKind::Acme) => Anchors::Public,
+            Some(_) => Anchors::Unknown("its certificate is not issued through agents yet".into()),
+            None => Anchors::Unknown("not in the model".into()),
+        }
+    };
+    let trust_sets = trust::derive(platform, &anchors_of);
+    let mut services = Vec::new();
+    for service in view.services_on(node) {
+        let certificate = certificate_state(view, service, chain.as_deref(), records, now).await?;
+        let trust = trust_sets
+            .get(&service.name)
+            .map(|set| {
+                set.entries
+                    .iter()
+                    .map(|entry| TrustedCertificate {
+                        pem: to_pem(&[CertificateDer::from(entry.anchor.der.clone())]),
+                        subject: entry.anchor.subject.clone(),
+                        sha1: entry.anchor.sha1.to_ascii_lowercase(),
+                        because: entry.because.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let outputs = service
+            .outputs
+            .iter()
+            .map(|output| output_spec(view, service, output, master_key))
+            .collect::<Result<Vec<_>, _>>()?;
+        services.push(ServiceAssignment {
+            service: service.name.clone(),
+            key: service.key.name().to_owned(),
+            certificate,
+            trust,
+            outputs,
+            hook: service.hook.clone(),
+            hook_timeout_seconds: service.reload_timeout.as_secs(),
+            checks: checks_of(service),
+        });
+    }
+    let mut assignment = Assignment {
+        platform: platform.name.clone(),
+        node: node.to_owned(),
+        revision: 0,
+        services,
+    };
+    assignment.revision = revision_of(&assignment)?;
+    Ok(assignment)
+}
+
+/// The revision of `assignment`: the first 8 bytes of the SHA-256 of its content (its own
+/// revision field aside).
+pub fn revision_of(assignment: &Assignment) -> Result<u64, AgentError> {
+    let content =
+        serde_json::to_vec(&(&assignment.platform, &assignment.node, &assignment.services))
+            .map_err(AgentError::internal)?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &content);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    Ok(u64::from_be_bytes(first))
+}
+
+/// Where `service`'s certificate stands.
+async fn certificate_state(
+    view: &PlatformView,
+    service: &Service,
+    chain: Option<&[CertificateDer<'static>]>,
+    records: &Records,
+    now: OffsetDateTime,
+) -> Result<CertificateState, AgentError> {
+    let platform = &view.platform.name;
+    match service.issuer {
+        IssuerKind::Internal => {
+            let Some(chain) = chain else {
+                return Ok(CertificateState::Awaiting {
+                    reason: view.missing_ca_reason(),
+                });
+            };
+            let stored = records
+                .cert(platform, &service.name)
+                .await
+                .map_err(AgentError::internal)?;
+            Ok(match stored {
+                None => wanted("no certificate has been issued yet"),
+                Some(record) => judge(record, &request_of(service), chain, now),
+            })
+        }
+        IssuerKind::External => {
+            let csr = records
+                .csr(platform, &service.name)
+                .await
+                .map_err(AgentError::internal)?;
+            Ok(match csr {
+                Some(csr) if csr.request == request_of(service) => CertificateState::Awaiting {
+                    reason: "the CSR is with the external CA's administrator; the reply is awaited"
+                        .into(),
+                },
+                _ => wanted("the external CA needs a CSR"),
+            })
+        }
+        IssuerKind::SelfSigned | IssuerKind::Acme => Ok(CertificateState::Awaiting {
+            reason: format!(
+                "{} certificates are not supported by agents yet",
+                service.issuer.name()
+            ),
+        }),
+    }
+}
+
+fn wanted(reason: &str) -> CertificateState {
+    CertificateState::Wanted {
+        reason: reason.to_owned(),
+    }
+}
+
+/// A stored certificate is handed out while it is what the model asks for, from the CA
+/// that issues now, and not past two thirds of its lifetime.
+fn judge(
+    record: CertRecord,
+    request: &str,
+    chain: &[CertificateDer<'static>],
+    now: OffsetDateTime,
+) -> CertificateState {
+    if record.request != request {
+        return wanted("the model asks for other names, subject, usage or key");
+    }
+    let current_chain: Vec<String> = chain
+        .iter()
+        .map(|c| to_pem(std::slice::from_ref(c)))
+        .collect();
+    if record.chain_pem != current_chain {
+        return wanted("the platform's internal CA changed");
+    }
+    let lifetime = record.not_after - record.not_before;
+    if now >= record.not_before + lifetime * 2 / 3 {
+        return wanted("two thirds of its lifetime have passed");
+    }
+    CertificateState::Issued(IssuedCertificate {
+        leaf_pem: record.leaf_pem,
+        chain_pem: record.chain_pem,
+        sha256: record.sha256,
+        not_after: record.not_after,
+    })
+}
+
+fn output_spec(
+    view: &PlatformView,
+    service: &Service,
+    output: &Output,
+    master_key: &MasterKey,
+) -> Result<OutputSpec, AgentError> {
+    let open = |value: &Option<String>, field: &str| {
+        value
+            .as_deref()
+            .map(|written| {
+                resolve_for(written, Some(master_key), field)
+                    .map(|plain| plain.to_string())
+                    .map_err(|err| {
+                        AgentError::conflict(format!(
+                            "platform {} service {} output {}: {field}: {err}",
+                            view.platform.name, service.name, output.path
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    Ok(OutputSpec {
+        format: output.format.name().to_owned(),
+        path: output.path.clone(),
+        alias: output.alias.clone(),
+        password: open(&output.password, "service.output.password")?,
+        key_password: open(&output.key_password, "service.output.key_password")?,
+        legacy: output.legacy,
+        bits: output.bits,
+        mode: None,
+        owner: None,
+        group: None,
+    })
+}
+
+/// The service's listeners with the name to send: its first DNS name, else its CN.
+fn checks_of(service: &Service) -> Vec<ListenerCheck> {
+    let server_name = service
+        .sans
+        .iter()
+        .find_map(|san| match san {
+            San::Dns(name) => Some(name.clone()),
+            San::Ip(_) => None,
+        })
+        .unwrap_or_else(|| service.cn.clone());
+    service
+        .listeners
+        .iter()
+        .map(|address| ListenerCheck {
+            address: address.clone(),
+            server_name: server_name.clone(),
+        })
+        .collect()
+}

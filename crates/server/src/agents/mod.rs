@@ -1,0 +1,78 @@
+//! The agent side of the server: where `certfleet agent` on the nodes of a platform
+//! enrols, fetches its node's assignment, sends CSRs for keys made on the node, and
+//! reports what it deployed (the protocol: [`certfleet_api::agent`]).
+//!
+//! - [`ca`]: the agents CA, made on first start and kept sealed in the store;
+//! - [`listener`]: the agent listener (`[agents] listen`): TLS with optional client
+//!   certificates verified against the agents CA, and its axum router ([`routes`]);
+//! - [`auth`]: the agent identity (platform, node) of a request, from its verified
+//!   client certificate ([`identity`]), and the refusal of anything of another node;
+//! - [`tokens`]: single-use enrolment tokens, stored hashed;
+//! - [`model`]: the configured platform models as the agents see them;
+//! - [`assignment`]: a node's desired state and its revision; [`issue`]: certificates
+//!   for CSRs; [`records`]: what is kept in the store;
+//! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
+//!   [`status`]).
+
+pub mod admin;
+pub mod assignment;
+pub mod auth;
+pub mod ca;
+pub mod errors;
+pub mod identity;
+pub mod issue;
+pub mod listener;
+pub mod model;
+pub mod records;
+pub mod routes;
+pub mod status;
+pub mod tokens;
+
+#[cfg(test)]
+mod tests;
+
+use crate::state::AppState;
+use ca::AgentsCa;
+use records::Records;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What the agent listener's handlers share.
+pub struct Agents {
+    /// The server's state (configuration, store, master key).
+    pub app: Arc<AppState>,
+    /// The agents CA.
+    pub ca: AgentsCa,
+    /// The agent records in the store.
+    pub records: Records,
+    /// Bumped whenever something an assignment shows may have changed (a certificate
+    /// issued, a report stored); waiting assignment requests look again.
+    changes: watch::Sender<u64>,
+    /// `[agents] identity_days`.
+    pub identity_days: u32,
+}
+
+impl Agents {
+    /// The shared state of an agent listener over `app` with `ca`.
+    pub fn new(app: Arc<AppState>, ca: AgentsCa, identity_days: u32) -> Self {
+        let records = Records::new(Arc::clone(&app.store));
+        Agents {
+            app,
+            ca,
+            records,
+            changes: watch::channel(0).0,
+            identity_days,
+        }
+    }
+
+    /// Wakes the waiting assignment requests.
+    pub fn changed(&self) {
+        self.changes
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// A receiver of [`Agents::changed`].
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}
