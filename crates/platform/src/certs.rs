@@ -630,10 +630,10 @@ mod tests {
 
     #[test]
     fn an_external_reply_is_imported_only_when_it_answers_the_csr() {
-        use certfleet_pki::authority::init_ca;
         use certfleet_pki::csr::{sign_csr, SigningPolicy};
         use certfleet_pki::keys::KeyAlgorithm;
         use certfleet_pki::profile::Usage;
+        use certfleet_testkit::TestCa;
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::new(&dir.path().join("m.toml"), None, "p", dir.path());
         let now = OffsetDateTime::now_utc();
@@ -645,11 +645,11 @@ mod tests {
         // Nothing new to write the second time.
         assert!(external(&layout, &s, None, now).unwrap().files.is_empty());
 
-        let ca = init_ca("Ext Root", KeyAlgorithm::EcdsaP256, 60, None).unwrap();
-        let authority = Authority::new(ca.root_cert.clone(), ca.root_key, vec![]).unwrap();
+        let ca = TestCa::root_valid_for("Ext Root", 60);
+        let authority = ca.authority();
         let csr = read_csr(&std::fs::read(layout.csr_file("s")).unwrap()).unwrap();
         let cert = sign_csr(
-            &authority,
+            authority,
             &csr,
             Usage::Server,
             30,
@@ -659,7 +659,7 @@ mod tests {
         std::fs::create_dir_all(layout.reply_file("s").parent().unwrap()).unwrap();
         std::fs::write(
             layout.reply_file("s"),
-            to_pem(&[cert, ca.root_cert.clone()]),
+            to_pem(&[cert, ca.root_cert().clone()]),
         )
         .unwrap();
         let imported = external(&layout, &s, None, now).unwrap();
@@ -667,7 +667,7 @@ mod tests {
         let Status::Ready(m) = &imported.status else {
             panic!("not ready")
         };
-        assert_eq!(m.chain, vec![ca.root_cert.clone()]);
+        assert_eq!(m.chain, vec![ca.root_cert().clone()]);
 
         // A reply for another request is refused with the differences.
         let other = certfleet_pki::csr::new_csr(
@@ -680,7 +680,7 @@ mod tests {
         .unwrap();
         let other = read_csr(&other.csr_der).unwrap();
         let wrong = sign_csr(
-            &authority,
+            authority,
             &other,
             Usage::Server,
             30,

@@ -382,22 +382,14 @@ mod tests {
 
     #[test]
     fn pem_pair_leaves_the_root_out_and_merged_keeps_the_order() {
-        use certfleet_pki::authority::{init_ca, Authority};
-        use certfleet_pki::issue::{issue_leaf, LeafRequest};
-        use certfleet_pki::keys::KeyAlgorithm;
-        use certfleet_pki::profile::Usage;
-        let ca = init_ca("R", KeyAlgorithm::EcdsaP256, 30, Some("I")).unwrap();
-        let (icert, ikey) = ca.intermediate.unwrap();
-        let authority = Authority::new(icert.clone(), ikey, vec![ca.root_cert.clone()]).unwrap();
-        let request = LeafRequest {
-            cn: "a.example.test".into(),
-            dns_names: vec![],
-            ips: vec![],
-            usage: Usage::Server,
+        use certfleet_pki::issue::LeafRequest;
+        use certfleet_testkit::{server_leaf, TestCa};
+        let ca = TestCa::with_intermediate("R", "I");
+        let icert = ca.intermediate_cert().unwrap();
+        let leaf = ca.issue(&LeafRequest {
             days: 10,
-            key: KeyAlgorithm::EcdsaP256,
-        };
-        let leaf = issue_leaf(&request, Some(&authority)).unwrap();
+            ..server_leaf("a.example.test")
+        });
         let output = |format| Output {
             format,
             path: "x".into(),
@@ -441,7 +433,7 @@ mod tests {
         let blocks = labels(&merged[0].contents);
         assert_eq!(blocks.len(), 4);
         assert_eq!(blocks[0], leaf.key.pkcs8_der());
-        assert_eq!(blocks[3], ca.root_cert.as_ref());
+        assert_eq!(blocks[3], ca.root_cert().as_ref());
         let chain = render_as(Format::PemChain);
         assert_eq!(labels(&chain[0].contents).len(), 2);
     }

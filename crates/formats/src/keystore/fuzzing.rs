@@ -55,14 +55,15 @@ mod tests {
     use super::super::{read, write_jks, write_pkcs12, Entry, Keystore, Pkcs12Profile};
     use super::*;
     use crate::FormatError;
+    use certfleet_testkit::{self_signed, server_leaf};
 
     fn store() -> Keystore {
-        let cert = rcgen::generate_simple_self_signed(vec!["fuzz.example.test".into()]).unwrap();
+        let cert = self_signed(&server_leaf("fuzz.example.test"));
         let mut store = Keystore::new();
         store
             .push(Entry::Trusted {
                 alias: "root".into(),
-                cert_der: cert.cert.der().to_vec(),
+                cert_der: cert.cert.to_vec(),
             })
             .unwrap();
         store

@@ -2,7 +2,7 @@
 //! (Interop with keytool and openssl is tested end to end in tests/e2e.)
 
 use super::*;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use certfleet_testkit::{server_leaf, TestCa};
 
 struct Pki {
     root: Vec<u8>,
@@ -11,23 +11,12 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    let root_key = KeyPair::generate().unwrap();
-    let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    root_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Test Root");
-    let root = root_params.self_signed(&root_key).unwrap();
-    let issuer = Issuer::from_params(&root_params, &root_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["web.example.test".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
+    let ca = TestCa::root("Test Root");
+    let leaf = ca.issue(&server_leaf("web.example.test"));
     Pki {
-        root: root.der().to_vec(),
-        leaf: leaf.der().to_vec(),
-        leaf_key: leaf_key.serialize_der(),
+        root: ca.root_cert().to_vec(),
+        leaf: leaf.cert.to_vec(),
+        leaf_key: leaf.key.pkcs8_der().to_vec(),
     }
 }
 
