@@ -4,6 +4,7 @@
 // The whole crate is test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod bad_input;
 mod bundle;
 mod cassandra_procedure;
