@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agents;
+mod agents_server;
 mod bad_input;
 mod bundle;
 mod cassandra_procedure;
 mod convert_interop;
-mod crate_graph;
 mod csr_import;
 mod dhparam;
 mod issue_interop;
