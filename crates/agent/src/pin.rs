@@ -99,10 +99,8 @@ impl ServerCertVerifier for CaPinVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certfleet_pki::authority::{init_ca, Authority};
-    use certfleet_pki::issue::{issue_leaf, LeafRequest};
-    use certfleet_pki::keys::KeyAlgorithm;
-    use certfleet_pki::profile::Usage;
+    use certfleet_pki::issue::LeafRequest;
+    use certfleet_testkit::{server_leaf, TestCa};
 
     fn provider() -> Arc<CryptoProvider> {
         Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -110,21 +108,13 @@ mod tests {
 
     #[test]
     fn only_a_chain_with_the_pinned_ca_that_signed_the_leaf_passes() {
-        let made = init_ca("Agents CA", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
-        let root = made.root_cert.clone();
-        let ca = Authority::new(made.root_cert, made.root_key, vec![]).unwrap();
-        let leaf = issue_leaf(
-            &LeafRequest {
-                cn: "127.0.0.1".into(),
-                dns_names: vec![],
-                ips: vec!["127.0.0.1".parse().unwrap()],
-                usage: Usage::Server,
-                days: 5,
-                key: KeyAlgorithm::EcdsaP256,
-            },
-            Some(&ca),
-        )
-        .unwrap();
+        let ca = TestCa::root_valid_for("Agents CA", 30);
+        let root = ca.root_cert().clone();
+        let leaf = ca.issue(&LeafRequest {
+            ips: vec!["127.0.0.1".parse().unwrap()],
+            days: 5,
+            ..server_leaf("127.0.0.1")
+        });
         let name = ServerName::try_from("127.0.0.1").unwrap();
         let now = UnixTime::now();
         let pin: [u8; 32] = Sha256::digest(root.as_ref()).into();
