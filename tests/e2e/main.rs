@@ -10,6 +10,7 @@ mod bad_input;
 mod bundle;
 mod cassandra_procedure;
 mod convert_interop;
+mod crate_graph;
 mod csr_import;
 mod dhparam;
 mod issue_interop;

@@ -5,6 +5,8 @@
 //! - [`agent`]: the protocol between `certfleet agent` on a node and the server's agent
 //!   listener: enrolment, the node's assignment (its desired state), certificate
 //!   requests and deployment reports;
+//! - `client` (with the `client` feature): the admin API's HTTPS client, used by every
+//!   command that talks to a running server;
 //! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
 //!   enrolment tokens the administrator makes.
 //!
@@ -14,4 +16,6 @@
 
 pub mod admin;
 pub mod agent;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod nodes;

@@ -1,8 +1,43 @@
-//! Domains: the tree's view of each domain, a certificate's summary, ACME settings and
+//! Domains: the requests that change them, the tree's view of each domain, a certificate's summary, ACME settings and
 //! progress, and which certificate a handshake gets.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// `POST /api/domains`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddDomain {
+    /// The new domain's name.
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// Its parent; the master when absent (or the new master in an empty tree).
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// `PUT /api/domains/{name}/certificate`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetCertificate {
+    /// The merged key + certificate + chain.
+    #[schema(min_length = 1)]
+    pub pem: String,
+    /// Store it even when it does not cover the domain's name.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `PUT /api/domains/{name}/acme`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAcme {
+    /// The ACME account's contact address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Automatic issuance on or off.
+    pub enabled: bool,
+}
 
 /// A domain (`GET /api/domains/{name}`, `domain show --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -4,13 +4,17 @@
 //! Refusals from the server (bad input, unknown domain, conflicts) exit 2 with the
 //! server's message; `--json` prints the server's JSON unchanged.
 
-use super::client::{path_segment, AdminClient, ServerFlags};
+use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::{Context, Result};
+use certfleet_api::admin::domains::{
+    AddDomain, CertificateJson, CertificateSetJson, DomainJson, ResolutionJson, SetAcme,
+    SetCertificate, SourceJson,
+};
 use clap::{Args, Subcommand};
 use hyper::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 
 /// The `domain` subcommands.
@@ -136,118 +140,117 @@ impl DomainCommand {
     pub fn run(self) -> Result<Outcome> {
         match self {
             DomainCommand::Add(args) => {
-                let client = AdminClient::new(&args.server)?;
-                let body = json!({ "name": args.name, "parent": args.parent });
-                let view = client
-                    .send(Method::POST, "/api/domains", Some(&body))?
-                    .into_success()?;
+                let client = admin_client(&args.server)?;
+                let body = AddDomain {
+                    name: args.name,
+                    parent: args.parent,
+                };
+                let (view, json) = client
+                    .send(Method::POST, "/api/domains", Some(&to_json(&body)?))?
+                    .decode::<DomainJson>()?;
                 if args.json {
-                    print_json(&view)?;
+                    print_json(&json)?;
                 } else {
-                    match view.get("parent").and_then(Value::as_str) {
-                        Some(parent) => println!("added {} under {parent}", text(&view, "name")),
-                        None => println!("added {} (the master domain)", text(&view, "name")),
+                    match &view.parent {
+                        Some(parent) => println!("added {} under {parent}", view.name),
+                        None => println!("added {} (the master domain)", view.name),
                     }
                 }
             }
             DomainCommand::SetCert(args) => {
                 let pem = std::fs::read_to_string(&args.file)
                     .with_context(|| format!("{}: cannot read the bundle", args.file.display()))?;
-                let client = AdminClient::new(&args.server)?;
-                let body = json!({ "pem": pem, "force": args.force });
+                let client = admin_client(&args.server)?;
+                let body = SetCertificate {
+                    pem,
+                    force: args.force,
+                };
                 let path = format!("/api/domains/{}/certificate", path_segment(&args.name));
-                let answer = client
-                    .send(Method::PUT, &path, Some(&body))?
-                    .into_success()?;
+                let (answer, json) = client
+                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
+                    .decode::<CertificateSetJson>()?;
                 if args.json {
-                    print_json(&answer)?;
+                    print_json(&json)?;
                 } else {
-                    let domain = answer.get("domain").cloned().unwrap_or(Value::Null);
-                    let cert = domain.get("certificate").cloned().unwrap_or(Value::Null);
+                    let cert = answer.domain.certificate.as_ref();
                     println!(
                         "stored certificate {} for {} (valid until {}; names {})",
-                        text(&cert, "sha1_thumbprint"),
-                        text(&domain, "name"),
-                        text(&cert, "not_after"),
-                        sans(&cert)
+                        or_dash(cert.map(|c| c.sha1_thumbprint.as_str())),
+                        answer.domain.name,
+                        or_dash(cert.map(|c| c.not_after.as_str())),
+                        cert.map_or_else(|| "none".to_owned(), sans)
                     );
                 }
-                if let Some(warnings) = answer.get("warnings").and_then(Value::as_array) {
-                    for warning in warnings.iter().filter_map(Value::as_str) {
-                        eprintln!("warning: {warning}");
-                    }
+                for warning in &answer.warnings {
+                    eprintln!("warning: {warning}");
                 }
             }
             DomainCommand::Acme(args) => {
-                let client = AdminClient::new(&args.server)?;
-                let body = json!({ "email": args.email, "enabled": !args.disable });
+                let client = admin_client(&args.server)?;
+                let body = SetAcme {
+                    email: Some(args.email),
+                    enabled: !args.disable,
+                };
                 let path = format!("/api/domains/{}/acme", path_segment(&args.name));
-                let view = client
-                    .send(Method::PUT, &path, Some(&body))?
-                    .into_success()?;
+                let (view, json) = client
+                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
+                    .decode::<DomainJson>()?;
                 if args.json {
-                    print_json(&view)?;
+                    print_json(&json)?;
                 } else {
-                    let acme = view.get("acme").cloned().unwrap_or(Value::Null);
-                    let state = if acme.get("enabled").and_then(Value::as_bool) == Some(true) {
-                        "on"
-                    } else {
-                        "off"
-                    };
                     println!(
-                        "ACME for {}: {state} (account {})",
-                        text(&view, "name"),
-                        text(&acme, "email")
+                        "ACME for {}: {} (account {})",
+                        view.name,
+                        if view.acme.enabled { "on" } else { "off" },
+                        or_dash(view.acme.email.as_deref())
                     );
                 }
             }
             DomainCommand::List(args) => {
-                let client = AdminClient::new(&args.server)?;
-                let views = client.get("/api/domains")?.into_success()?;
+                let client = admin_client(&args.server)?;
+                let (views, json) = client.get("/api/domains")?.decode::<Vec<DomainJson>>()?;
                 if args.json {
-                    print_json(&views)?;
+                    print_json(&json)?;
                 } else {
-                    let empty = Vec::new();
-                    let views = views.as_array().unwrap_or(&empty);
                     if views.is_empty() {
                         println!("no domains yet (add one with `certfleet domain add NAME`)");
                     }
-                    for view in views {
+                    for view in &views {
                         print_summary_line(view);
                     }
                 }
             }
             DomainCommand::Show(args) => {
-                let client = AdminClient::new(&args.server)?;
+                let client = admin_client(&args.server)?;
                 let path = format!("/api/domains/{}", path_segment(&args.name));
-                let view = client.get(&path)?.into_success()?;
+                let (view, json) = client.get(&path)?.decode::<DomainJson>()?;
                 if args.json {
-                    print_json(&view)?;
+                    print_json(&json)?;
                 } else {
                     print_view(&view);
                 }
             }
             DomainCommand::Resolve(args) => {
-                let client = AdminClient::new(&args.server)?;
+                let client = admin_client(&args.server)?;
                 let mut path = format!("/api/resolve/{}", path_segment(&args.name));
                 if let Some(role) = &args.role {
                     path.push_str(&format!("?role={}", path_segment(role)));
                 }
-                let resolution = client.get(&path)?.into_success()?;
+                let (resolution, json) = client.get(&path)?.decode::<ResolutionJson>()?;
                 if args.json {
-                    print_json(&resolution)?;
+                    print_json(&json)?;
                 } else {
-                    let from = match resolution.get("domain").and_then(Value::as_str) {
+                    let from = match &resolution.domain {
                         Some(domain) => format!("domain {domain}"),
-                        None => text(&resolution, "source"),
+                        None => source_name(resolution.source).to_owned(),
                     };
                     println!(
                         "{} -> {} from {from} (role {})",
-                        text(&resolution, "sni"),
-                        text(&resolution, "sha1_thumbprint"),
-                        text(&resolution, "role")
+                        or_dash(resolution.sni.as_deref()),
+                        resolution.sha1_thumbprint,
+                        resolution.role
                     );
-                    println!("  {}", text(&resolution, "reason"));
+                    println!("  {}", resolution.reason);
                 }
             }
         }
@@ -255,78 +258,71 @@ impl DomainCommand {
     }
 }
 
-/// A string field, or `-` when absent or null.
-fn text(value: &Value, field: &str) -> String {
-    match value.get(field) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".to_owned(),
-        Some(other) => other.to_string(),
+/// A request body as JSON.
+fn to_json(body: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(body).context("encoding the request")
+}
+
+/// The text, or `-` when there is none.
+fn or_dash(text: Option<&str>) -> &str {
+    text.unwrap_or("-")
+}
+
+/// Where a resolved certificate comes from, as the API writes it.
+fn source_name(source: SourceJson) -> &'static str {
+    match source {
+        SourceJson::Domain => "domain",
+        SourceJson::Certdir => "certdir",
+        SourceJson::Default => "default",
     }
 }
 
-fn sans(cert: &Value) -> String {
-    let names: Vec<&str> = cert
-        .get("sans")
-        .and_then(Value::as_array)
-        .map(|sans| sans.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if names.is_empty() {
+fn sans(cert: &CertificateJson) -> String {
+    if cert.sans.is_empty() {
         "none".to_owned()
     } else {
-        names.join(", ")
+        cert.sans.join(", ")
     }
 }
 
-fn print_summary_line(view: &Value) {
-    let parent = match view.get("parent").and_then(Value::as_str) {
+fn print_summary_line(view: &DomainJson) {
+    let parent = match &view.parent {
         Some(parent) => format!("under {parent}"),
         None => "master".to_owned(),
     };
-    let certificate = match view.get("certificate") {
-        Some(cert) if !cert.is_null() => {
-            format!(
-                "certificate {} until {}",
-                text(cert, "sha1_thumbprint"),
-                text(cert, "not_after")
-            )
-        }
-        _ => match view.get("effective_domain").and_then(Value::as_str) {
-            Some(from) => format!("inherits {from}'s certificate"),
-            None => "no certificate".to_owned(),
-        },
+    let certificate = match (&view.certificate, &view.effective_domain) {
+        (Some(cert), _) => format!(
+            "certificate {} until {}",
+            cert.sha1_thumbprint, cert.not_after
+        ),
+        (None, Some(from)) => format!("inherits {from}'s certificate"),
+        (None, None) => "no certificate".to_owned(),
     };
-    println!("{}  ({parent}; {certificate})", text(view, "name"));
+    println!("{}  ({parent}; {certificate})", view.name);
 }
 
-fn print_view(view: &Value) {
-    println!("name:        {}", text(view, "name"));
+fn print_view(view: &DomainJson) {
+    println!("name:        {}", view.name);
     println!(
         "parent:      {}",
-        view.get("parent")
-            .and_then(Value::as_str)
-            .unwrap_or("none (the master domain)")
+        view.parent.as_deref().unwrap_or("none (the master domain)")
     );
-    match view.get("certificate") {
-        Some(cert) if !cert.is_null() => {
-            println!("certificate: {}", text(cert, "sha1_thumbprint"));
-            println!("  not after: {}", text(cert, "not_after"));
+    match &view.certificate {
+        Some(cert) => {
+            println!("certificate: {}", cert.sha1_thumbprint);
+            println!("  not after: {}", cert.not_after);
             println!("  names:     {}", sans(cert));
-            println!("  auto:      {}", text(cert, "auto_issued"));
+            println!("  auto:      {}", cert.auto_issued);
         }
-        _ => println!("certificate: none"),
+        None => println!("certificate: none"),
     }
-    if let Some(from) = view.get("effective_domain").and_then(Value::as_str) {
+    if let Some(from) = &view.effective_domain {
         println!("served:      the certificate of {from}");
     }
-    let acme = view.get("acme").cloned().unwrap_or(Value::Null);
     println!(
         "acme:        {} (account {}, renew at {})",
-        if acme.get("enabled").and_then(Value::as_bool) == Some(true) {
-            "on"
-        } else {
-            "off"
-        },
-        text(&acme, "email"),
-        text(&acme, "renew_at")
+        if view.acme.enabled { "on" } else { "off" },
+        or_dash(view.acme.email.as_deref()),
+        or_dash(view.acme.renew_at.as_deref())
     );
 }

@@ -3,7 +3,7 @@
 //! The token goes to standard output alone, so a script can take it; its expiry goes to
 //! standard error. `--json` prints the server's answer.
 
-use super::client::{path_segment, AdminClient, ServerFlags};
+use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
@@ -51,7 +51,7 @@ impl NodeCommand {
 
 impl TokenArgs {
     fn run(self) -> Result<Outcome> {
-        let client = AdminClient::new(&self.server)?;
+        let client = admin_client(&self.server)?;
         let path = format!(
             "/api/platforms/{}/nodes/{}/tokens",
             path_segment(&self.platform),

@@ -3,7 +3,7 @@
 //! (thumbprint prefixes), and when its agent was last seen. `--json` prints the server's
 //! answer.
 
-use super::client::{AdminClient, ServerFlags};
+use super::client::{admin_client, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
@@ -34,7 +34,7 @@ fn prefix(value: &Value, key: &str) -> String {
 impl NodesArgs {
     /// Asks the server and prints its answer.
     pub fn run(self) -> Result<Outcome> {
-        let client = AdminClient::new(&self.server)?;
+        let client = admin_client(&self.server)?;
         let answer = client.get("/api/nodes")?.into_success()?;
         if self.json {
             print_json(&answer)?;

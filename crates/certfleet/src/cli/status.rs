@@ -2,12 +2,12 @@
 //! (`ok`, `warning`, `expired`), and the ACME progress of each domain with ACME on.
 //! `--json` prints the server's answer unchanged.
 
-use super::client::{AdminClient, ServerFlags};
+use super::client::{admin_client, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
+use certfleet_api::admin::status::StatusJson;
 use clap::Args;
-use serde_json::Value;
 
 /// `certfleet status`.
 #[derive(Debug, Args)]
@@ -19,46 +19,42 @@ pub struct StatusArgs {
     json: bool,
 }
 
-fn text<'a>(value: &'a Value, key: &str) -> &'a str {
-    value.get(key).and_then(Value::as_str).unwrap_or("-")
-}
-
 impl StatusArgs {
     /// Asks the server and prints its answer.
     pub fn run(self) -> Result<Outcome> {
-        let client = AdminClient::new(&self.server)?;
-        let status = client.get("/api/status")?.into_success()?;
+        let client = admin_client(&self.server)?;
+        let (status, json) = client.get("/api/status")?.decode::<StatusJson>()?;
         if self.json {
-            print_json(&status)?;
+            print_json(&json)?;
             return Ok(Outcome::Success);
         }
-        let empty = Vec::new();
         println!("STATE    DAYS  NOT AFTER             SHA-1                                     USED BY / SUBJECT");
-        for cert in status["certificates"].as_array().unwrap_or(&empty) {
+        for cert in &status.certificates {
             println!(
                 "{:<8} {:>5}  {:<21} {:<41} {} / {}",
-                text(cert, "state"),
-                cert["days_remaining"].as_i64().unwrap_or_default(),
-                text(cert, "not_after"),
-                text(cert, "sha1_thumbprint"),
-                text(cert, "used_by"),
-                text(cert, "subject"),
+                cert.state.as_str(),
+                cert.days_remaining,
+                cert.not_after,
+                cert.sha1_thumbprint,
+                cert.used_by,
+                cert.subject,
             );
         }
-        for acme in status["acme"].as_array().unwrap_or(&empty) {
-            let failures = acme["failures"].as_u64().unwrap_or_default();
-            if failures == 0 {
+        for acme in &status.acme {
+            let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "-".to_owned());
+            if acme.failures == 0 {
                 println!(
                     "ACME {}: ok, renews at {}",
-                    text(acme, "domain"),
-                    text(acme, "renew_at")
+                    acme.domain,
+                    or_dash(&acme.renew_at)
                 );
             } else {
                 println!(
-                    "ACME {}: {failures} failed attempt(s), last: {}; next attempt at {}",
-                    text(acme, "domain"),
-                    text(acme, "last_error"),
-                    text(acme, "next_attempt")
+                    "ACME {}: {} failed attempt(s), last: {}; next attempt at {}",
+                    acme.domain,
+                    acme.failures,
+                    or_dash(&acme.last_error),
+                    or_dash(&acme.next_attempt)
                 );
             }
         }

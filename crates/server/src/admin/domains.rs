@@ -14,45 +14,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+pub use certfleet_api::admin::domains::{AddDomain, SetAcme, SetCertificate};
 use certfleet_api::admin::domains::{CertificateSetJson, DomainJson, ResolutionJson};
 use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
-
-/// `POST /api/domains`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddDomain {
-    /// The new domain's name.
-    #[schema(min_length = 1)]
-    pub name: String,
-    /// Its parent; the master when absent (or the new master in an empty tree).
-    #[serde(default)]
-    pub parent: Option<String>,
-}
-
-/// `PUT /api/domains/{name}/certificate`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetCertificate {
-    /// The merged key + certificate + chain.
-    #[schema(min_length = 1)]
-    pub pem: String,
-    /// Store it even when it does not cover the domain's name.
-    #[serde(default)]
-    pub force: bool,
-}
-
-/// `PUT /api/domains/{name}/acme`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetAcme {
-    /// The ACME account's contact address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Automatic issuance on or off.
-    pub enabled: bool,
-}
+use utoipa::IntoParams;
 
 /// `GET /api/resolve/{name}` query.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,7 +5,7 @@
 //! with `POST /api/scans`. Without a server the scan goes on: one warning on standard
 //! error, `drift` null everywhere, nothing recorded.
 
-use super::super::client::{path_segment, AdminClient, ServerFlags};
+use super::super::client::{admin_client, path_segment, AdminClient, ServerFlags};
 use certfleet_monitor::scan::record::ScanRecord;
 use certfleet_monitor::scan::ScanResult;
 use hyper::Method;
@@ -20,7 +20,7 @@ const RECORDS_PER_REQUEST: usize = 200;
 /// the client when the server answered (to record the results with), else `None` after
 /// one warning.
 pub fn compare(results: &mut [ScanResult], flags: &ServerFlags) -> Option<AdminClient> {
-    let client = match AdminClient::new(flags) {
+    let client = match admin_client(flags) {
         Ok(client) => client,
         Err(err) => {
             warn(&format!("{err:#}"));
