@@ -79,7 +79,11 @@ fn operations(document: &Value) -> Vec<(Method, String)> {
             let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else {
                 continue;
             };
-            all.push((method, path.replace("{name}", "example.test")));
+            let path = path
+                .replace("{name}", "example.test")
+                .replace("{platform}", "lab")
+                .replace("{node}", "n1");
+            all.push((method, path));
         }
     }
     all
@@ -130,11 +134,13 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "/api/domains/{name}/certificate",
             "/api/domains/{name}/certificate/export",
             "/api/domains/{name}/certificate/issue",
+            "/api/nodes",
             "/api/openapi.json",
             "/api/platforms",
             "/api/platforms/{name}",
             "/api/platforms/{name}/apply",
             "/api/platforms/{name}/plan",
+            "/api/platforms/{platform}/nodes/{node}/tokens",
             "/api/resolve/{name}",
             "/api/scans",
             "/api/session",
