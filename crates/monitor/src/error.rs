@@ -1,5 +1,6 @@
 //! The monitor crate's error type: what can go wrong before a scan runs (a target that
-//! does not parse, a TLS client that cannot be built) and when a scan record is stored.
+//! does not parse, a TLS client that cannot be built), when a scan record is stored, and
+//! when the webhook's client is built.
 //! A target that cannot be reached is not an error: it is a scan result that says why.
 
 /// An error of the monitor crate.
@@ -23,6 +24,10 @@ pub enum MonitorError {
     /// A scan record is not what the record format says.
     #[error("scan record: {0}")]
     BadRecord(String),
+    /// The webhook's client could not be built (the message names `[monitor] webhook`
+    /// or the TLS settings; never the URL's path or query).
+    #[error("{0}")]
+    Webhook(String),
 }
 
 /// The monitor crate's result type.

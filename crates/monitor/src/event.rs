@@ -15,6 +15,7 @@
 //! after start, or a certificate just added). Only public facts of the certificate are
 //! carried: never key material.
 
+use crate::alerts::AlertKind;
 use crate::expiry::ExpiryState;
 use crate::inventory::ChainRole;
 use crate::watch::Transition;
@@ -70,10 +71,10 @@ impl ExpiryEvent {
     }
 
     /// The alert kind: `certificate_warning` or `certificate_expired`.
-    pub fn alert_kind(&self) -> &'static str {
+    pub fn alert_kind(&self) -> AlertKind {
         match self.state {
-            ExpiryState::Expired => "certificate_expired",
-            _ => "certificate_warning",
+            ExpiryState::Expired => AlertKind::CertificateExpired,
+            _ => AlertKind::CertificateWarning,
         }
     }
 
@@ -161,7 +162,7 @@ mod tests {
                 "role": "leaf",
             })
         );
-        assert_eq!(event.alert_kind(), "certificate_warning");
+        assert_eq!(event.alert_kind().as_str(), "certificate_warning");
         let message = event.message();
         assert!(message.contains("entered warning"), "{message}");
         assert!(message.contains("in 9 days"), "{message}");
@@ -179,7 +180,7 @@ mod tests {
         assert!(json["previous_state"].is_null());
         assert!(json["domain"].is_null());
         assert_eq!(json["state"], "expired");
-        assert_eq!(first_look.alert_kind(), "certificate_expired");
+        assert_eq!(first_look.alert_kind().as_str(), "certificate_expired");
         assert!(first_look.message().contains("3 days ago"));
 
         let forged = ExpiryEvent {

@@ -13,11 +13,12 @@
 //! - [`agents`]: the agent listener (`[agents]`), where `certfleet agent` on the nodes
 //!   enrols, fetches its assignment, sends CSRs and reports;
 //! - [`ui`]: the web UI's pages on the admin listener;
-//! - [`acme`]: automatic issuance and renewal;
+//! - [`acme`]: the domains lent to certfleet-acme's renewal loop, and its start;
 //! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
-//! - [`alerts`]: the alert board (edge alerts and ACME failures, logged and kept);
-//! - [`inventory`]: every managed certificate with its expiry state;
-//! - [`monitor`]: the expiry watcher (log, alert board, webhook) and the metrics' counters;
+//! - [`inventory`]: every managed certificate with its expiry state (certfleet-monitor's
+//!   sources, handed the domain service, hub, platforms and store);
+//! - [`monitor`]: certfleet-monitor's expiry watcher started over that inventory (the
+//!   alert board and the metrics' counters are certfleet-monitor's too);
 //! - [`domain_service`]: every change to the domain tree, and consistent reads of it;
 //! - [`domain_views`]: the answers about domains, for the API and the web UI alike;
 //! - [`status_report`]: the managed certificates' expiry states and the ACME progress;
@@ -34,7 +35,6 @@ pub mod accept_backoff;
 pub mod acme;
 pub mod admin;
 pub mod agents;
-pub mod alerts;
 pub mod cas;
 pub mod connection_guard;
 pub mod domain_service;
@@ -205,13 +205,13 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
     drop(shutdown);
     let background = [
         tokio::spawn(acme::run(Arc::clone(&state), Arc::clone(&state.acme))),
-        tokio::spawn(alerts::drain_edge_alerts(
+        tokio::spawn(certfleet_monitor::alerts::drain_edge_alerts(
             Arc::clone(&state.hub),
             Arc::clone(&state.alerts),
         )),
         tokio::spawn(domain_sync::run(Arc::clone(&state))),
     ];
-    let expiry_watcher = monitor::ExpiryWatcher::start(Arc::clone(&state));
+    let expiry_watcher = monitor::start_expiry_watcher(Arc::clone(&state));
 
     {
         let mut out = std::io::stdout().lock();

@@ -6,14 +6,12 @@
 //! `admin.token` (32 random bytes, hex), both reused on every later start. These and
 //! `master.key` are refused when their group or others may reach them (sshd-like).
 
-use super::acme::AcmeService;
-use super::alerts::AlertBoard;
 use super::domain_service::DomainService;
-use super::monitor::MonitorShared;
 use super::state::AppState;
 use anyhow::{bail, Context, Result};
 use certfleet_acme::account::AccountBook;
 use certfleet_acme::challenges::Challenges;
+use certfleet_acme::renewal::AcmeService;
 use certfleet_config::{refuse_open_secret_file, ServerConfig, StoreBackend};
 use certfleet_edge::certdir::watch::DEFAULT_POLL_INTERVAL;
 use certfleet_edge::certdir::{Certdir, CertdirWatcher};
@@ -21,6 +19,8 @@ use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::default_cert::generate_default_certificate;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
+use certfleet_monitor::alerts::AlertBoard;
+use certfleet_monitor::watcher::MonitorShared;
 use certfleet_store::embedded::EmbeddedStore;
 use certfleet_store::secrets::{
     ensure_private_dir, write_private_file, MasterKey, MASTER_KEY_FILE,

@@ -1,13 +1,13 @@
 //! What every part of a running server shares: the configuration, the store, the master
 //! key, the certificate hub the handshakes read, and the domain tree the admin side edits.
 
-use super::acme::AcmeService;
-use super::alerts::AlertBoard;
 use super::domain_service::DomainService;
-use super::monitor::MonitorShared;
 use certfleet_acme::challenges::Challenges;
+use certfleet_acme::renewal::AcmeService;
 use certfleet_config::ServerConfig;
 use certfleet_edge::hub::CertificateHub;
+use certfleet_monitor::alerts::AlertBoard;
+use certfleet_monitor::watcher::MonitorShared;
 use certfleet_store::secrets::MasterKey;
 use certfleet_store::Storage;
 use std::sync::Arc;

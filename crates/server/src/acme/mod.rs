@@ -12,13 +12,14 @@ use super::state::AppState;
 use certfleet_acme::account::ACTOR;
 use certfleet_acme::challenges::Challenges;
 use certfleet_acme::order::Issued;
-use certfleet_acme::renewal::{AcmeDomain, RenewalLoop, RenewalTarget, StoreIssuedError};
+use certfleet_acme::renewal::{
+    AcmeDomain, AcmeService, RenewalLoop, RenewalTarget, StoreIssuedError,
+};
 use certfleet_edge::certificate::{CertificateSummary, AUTO_ISSUED_HEADER};
 use certfleet_edge::sni::ChallengeCertificates;
+use certfleet_monitor::alerts::AlertKind;
 use rustls::sign::CertifiedKey;
 use std::sync::Arc;
-
-pub use certfleet_acme::renewal::AcmeService;
 
 /// The server's domains as the renewal loop sees them.
 pub struct DomainTarget(pub Arc<AppState>);
@@ -71,7 +72,9 @@ impl RenewalTarget for DomainTarget {
     }
 
     fn attempt_failed(&self, name: &str, message: String) {
-        self.0.alerts.raise("acme_failed", Some(name), message, 1);
+        self.0
+            .alerts
+            .raise(AlertKind::AcmeFailed, Some(name), message, 1);
     }
 }
 

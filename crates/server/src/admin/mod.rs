@@ -147,7 +147,7 @@ async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<AlertsJson> {
             .recent()
             .into_iter()
             .map(|alert| AlertJson {
-                kind: alert.kind,
+                kind: alert.kind.to_string(),
                 at_unix: alert.at_unix,
                 domain: alert.domain,
                 message: alert.message,

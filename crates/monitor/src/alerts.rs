@@ -1,15 +1,18 @@
-//! The server's alert board: what an administrator must know about, logged as it
-//! happens and kept (the latest [`KEPT_ALERTS`]) for `GET /api/alerts`.
+//! The alert board: what an administrator must know about, logged as it happens and
+//! kept (the latest [`KEPT_ALERTS`]) for `GET /api/alerts`.
 //!
 //! Sources: the edge's handshake alerts (an expired or mismatched domain certificate
 //! served, a certdir that failed to reload), drained from the hub every second and
-//! logged at most once a minute per kind, domain and name; and ACME failures.
+//! logged at most once a minute per kind, domain and name ([`drain_edge_alerts`]); ACME
+//! failures; the expiry watcher's certificates entering `warning` or `expired`; webhook
+//! posts given up on; and contained panics of the watcher. Each has its [`AlertKind`].
 
-use certfleet_edge::alerts::AlertEvent;
+use certfleet_edge::alerts::{AlertEvent, AlertKind as EdgeAlertKind};
 use certfleet_edge::certificate::now_unix;
 use certfleet_edge::hub::CertificateHub;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,11 +23,65 @@ const DRAIN_INTERVAL: Duration = Duration::from_secs(1);
 /// The same edge alert is logged at most this often.
 const REPEAT_SECONDS: i64 = 60;
 
+/// What an alert is about; its name (`as_str`, JSON) is what the log and the API show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A domain's certificate was served after its validity ended (handshake).
+    Expired,
+    /// A domain's certificate was served for a name it does not cover (handshake).
+    NameMismatch,
+    /// A certdir reload failed.
+    CertdirReloadFailed,
+    /// An ACME attempt failed.
+    AcmeFailed,
+    /// A watched certificate entered `warning`.
+    CertificateWarning,
+    /// A watched certificate entered `expired`.
+    CertificateExpired,
+    /// A webhook post was given up on (or the webhook client could not be built).
+    WebhookFailed,
+    /// A task of the expiry watcher panicked; the watch goes on.
+    MonitorFailed,
+}
+
+impl AlertKind {
+    /// The kind's name, as the log, the API and the web UI print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Expired => "expired",
+            AlertKind::NameMismatch => "name_mismatch",
+            AlertKind::CertdirReloadFailed => "certdir_reload_failed",
+            AlertKind::AcmeFailed => "acme_failed",
+            AlertKind::CertificateWarning => "certificate_warning",
+            AlertKind::CertificateExpired => "certificate_expired",
+            AlertKind::WebhookFailed => "webhook_failed",
+            AlertKind::MonitorFailed => "monitor_failed",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<EdgeAlertKind> for AlertKind {
+    fn from(kind: EdgeAlertKind) -> Self {
+        match kind {
+            EdgeAlertKind::Expired => AlertKind::Expired,
+            EdgeAlertKind::NameMismatch => AlertKind::NameMismatch,
+            EdgeAlertKind::CertdirReloadFailed => AlertKind::CertdirReloadFailed,
+        }
+    }
+}
+
 /// One alert as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerAlert {
-    /// `expired`, `name_mismatch`, `certdir_reload_failed`, `acme_failed`.
-    pub kind: String,
+    /// What it is about.
+    pub kind: AlertKind,
     /// When (Unix seconds).
     pub at_unix: i64,
     /// The domain concerned, if any.
@@ -35,20 +92,23 @@ pub struct ServerAlert {
     pub occurrences: u64,
 }
 
+/// The same edge alert: its kind, domain and SNI name (empty when absent).
+type EdgeAlertKey = (AlertKind, String, String);
+
 /// The alert board.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct AlertBoard {
     recent: Mutex<VecDeque<ServerAlert>>,
     /// (kind, domain, sni) → (last logged at, occurrences since).
-    last_logged: Mutex<HashMap<String, (i64, u64)>>,
+    last_logged: Mutex<HashMap<EdgeAlertKey, (i64, u64)>>,
 }
 
 impl AlertBoard {
     /// Logs and keeps an alert.
-    pub fn raise(&self, kind: &str, domain: Option<&str>, message: String, occurrences: u64) {
+    pub fn raise(&self, kind: AlertKind, domain: Option<&str>, message: String, occurrences: u64) {
         tracing::warn!("ALERT {kind}: {message}");
         let alert = ServerAlert {
-            kind: kind.to_owned(),
+            kind,
             at_unix: now_unix(),
             domain: domain.map(str::to_owned),
             message,
@@ -73,15 +133,12 @@ impl AlertBoard {
 
     /// Takes in one edge event, raising it unless the same one was raised within the
     /// last minute (then it is only counted).
-    fn take_edge_event(&self, event: &AlertEvent) {
-        let kind = serde_json::to_value(event.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("{:?}", event.kind));
-        let key = format!(
-            "{kind}|{}|{}",
-            event.domain.as_deref().unwrap_or(""),
-            event.sni.as_deref().unwrap_or("")
+    pub fn take_edge_event(&self, event: &AlertEvent) {
+        let kind = AlertKind::from(event.kind);
+        let key = (
+            kind,
+            event.domain.clone().unwrap_or_default(),
+            event.sni.clone().unwrap_or_default(),
         );
         let occurrences = {
             let Ok(mut last) = self.last_logged.lock() else {
@@ -109,7 +166,7 @@ impl AlertBoard {
             format!(" [SHA-1 {}]", event.sha1_thumbprint)
         };
         self.raise(
-            &kind,
+            kind,
             event.domain.as_deref(),
             format!("{subject}: {}{thumbprint}", event.message),
             occurrences,
@@ -130,12 +187,13 @@ pub async fn drain_edge_alerts(hub: Arc<CertificateHub>, board: Arc<AlertBoard>)
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
-    use certfleet_edge::alerts::AlertKind;
 
     fn event(at_unix: i64) -> AlertEvent {
         AlertEvent {
-            kind: AlertKind::Expired,
+            kind: EdgeAlertKind::Expired,
             at_unix,
             role: "web".into(),
             sni: Some("app.example.test".into()),
@@ -154,7 +212,7 @@ mod tests {
         board.take_edge_event(&event(1_061));
         let recent = board.recent();
         assert_eq!(recent.len(), 2);
-        assert_eq!(recent[0].kind, "expired");
+        assert_eq!(recent[0].kind, AlertKind::Expired);
         assert_eq!(recent[0].occurrences, 1);
         assert_eq!(recent[1].occurrences, 30);
         assert!(
@@ -162,5 +220,34 @@ mod tests {
             "{}",
             recent[1].message
         );
+    }
+
+    #[test]
+    fn kinds_print_and_serialise_as_their_names() {
+        let every = [
+            (AlertKind::Expired, "expired"),
+            (AlertKind::NameMismatch, "name_mismatch"),
+            (AlertKind::CertdirReloadFailed, "certdir_reload_failed"),
+            (AlertKind::AcmeFailed, "acme_failed"),
+            (AlertKind::CertificateWarning, "certificate_warning"),
+            (AlertKind::CertificateExpired, "certificate_expired"),
+            (AlertKind::WebhookFailed, "webhook_failed"),
+            (AlertKind::MonitorFailed, "monitor_failed"),
+        ];
+        for (kind, name) in every {
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
+        // The edge's kinds keep the names the edge gives them.
+        for edge in [
+            EdgeAlertKind::Expired,
+            EdgeAlertKind::NameMismatch,
+            EdgeAlertKind::CertdirReloadFailed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(edge).unwrap(),
+                serde_json::to_value(AlertKind::from(edge)).unwrap()
+            );
+        }
     }
 }

@@ -7,9 +7,9 @@
 //! port only: a webhook's path or query often holds the receiver's secret.
 
 use super::MonitorShared;
-use crate::alerts::AlertBoard;
-use anyhow::{anyhow, Context, Result};
-use certfleet_monitor::event::ExpiryEvent;
+use crate::alerts::{AlertBoard, AlertKind};
+use crate::error::{MonitorError, Result};
+use crate::event::ExpiryEvent;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
@@ -57,7 +57,7 @@ impl Webhook {
     fn with_roots(url: &str, roots: RootCertStore) -> Result<Self> {
         let uri: Uri = url
             .parse()
-            .map_err(|_| anyhow!("[monitor] webhook: not a URL"))?;
+            .map_err(|_| MonitorError::Webhook("[monitor] webhook: not a URL".into()))?;
         let target = format!(
             "{}://{}",
             uri.scheme_str().unwrap_or("http"),
@@ -71,7 +71,9 @@ impl Webhook {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .context("TLS versions for the webhook client")?
+            .map_err(|err| {
+                MonitorError::Webhook(format!("TLS versions for the webhook client: {err}"))
+            })?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut http = HttpConnector::new();
@@ -167,7 +169,7 @@ pub async fn deliver(
             None => {
                 shared.webhook_failed.fetch_add(1, Ordering::Relaxed);
                 alerts.raise(
-                    "webhook_failed",
+                    AlertKind::WebhookFailed,
                     event.domain.as_deref(),
                     format!("posting {about} failed {attempts} times; the last error: {error}"),
                     1,
@@ -180,10 +182,12 @@ pub async fn deliver(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
-    use certfleet_monitor::expiry::ExpiryState;
-    use certfleet_monitor::inventory::{ChainRole, InventoryEntry};
-    use certfleet_monitor::watch::Transition;
+    use crate::expiry::ExpiryState;
+    use crate::inventory::{ChainRole, InventoryEntry};
+    use crate::watch::Transition;
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -296,7 +300,7 @@ mod tests {
         assert_eq!(shared.webhook_failed.load(Ordering::Relaxed), 1);
         let recent = alerts.recent();
         assert_eq!(recent.len(), 1);
-        assert_eq!(recent[0].kind, "webhook_failed");
+        assert_eq!(recent[0].kind, AlertKind::WebhookFailed);
         assert!(recent[0].message.contains("500"), "{}", recent[0].message);
         assert!(
             !recent[0].message.contains("s3cret"),
