@@ -19,6 +19,8 @@
 mod ca;
 mod leaf;
 mod pem;
+#[cfg(test)]
+mod tests;
 
 pub use ca::{chain_der, TestCa};
 pub use leaf::{self_signed, server_leaf};

@@ -21,7 +21,7 @@ pub fn merged_pem(leaf: IssuedLeaf) -> String {
 }
 
 /// A self-signed merged bundle (ECDSA P-256, 30 days) whose CN is `names[0]` and whose
-/// DNS SANs are the rest of `names`.
+/// DNS SANs are `names` (certfleet's profile puts the CN among the SANs).
 pub fn bundle_pem(names: &[&str]) -> String {
     let (cn, sans) = names.split_first().expect("at least one name");
     merged_pem(self_signed(&LeafRequest {
