@@ -72,11 +72,18 @@ impl Agent {
     /// Renews the identity when it is due; a failure is logged, the old one is still
     /// valid for a while.
     fn renew_identity(&mut self) {
-        if let Err(e) = self
-            .client
-            .renew_identity_if_due(time::OffsetDateTime::now_utc())
-        {
-            tracing::warn!(error = %e, "cannot renew the agent's identity yet");
+        let now = time::OffsetDateTime::now_utc();
+        if let Err(e) = self.client.renew_identity_if_due(now) {
+            let not_after = self.client.enrollment().not_after;
+            if now >= not_after {
+                tracing::error!(
+                    error = %e,
+                    %not_after,
+                    "the agent's identity has expired; enrol the node again with a new token (certfleet node token, certfleet agent enroll)"
+                );
+            } else {
+                tracing::warn!(error = %e, "cannot renew the agent's identity yet");
+            }
         }
     }
 
