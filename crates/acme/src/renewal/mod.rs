@@ -101,7 +101,7 @@ impl<T: RenewalTarget> RenewalLoop<T> {
         let mut ticker = tokio::time::interval(TICK);
         loop {
             ticker.tick().await;
-            for (name, email) in self.due_now().await {
+            for (name, email) in due_now(self.store.as_ref(), &self.target).await {
                 if !self.service.start(&name) {
                     continue;
                 }
@@ -115,29 +115,30 @@ impl<T: RenewalTarget> RenewalLoop<T> {
             }
         }
     }
+}
 
-    /// The ACME domains whose order is due now, with their contact address.
-    async fn due_now(&self) -> Vec<(String, String)> {
-        let book = ProgressBook::new(self.store.as_ref());
-        let now = now_unix();
-        let mut due = Vec::new();
-        for domain in self.target.acme_domains().await {
-            let Some(email) = domain.email else {
+/// The domains of `target` whose order is due now (by their progress in `store`), with
+/// their contact address; a domain without one is left out.
+async fn due_now<T: RenewalTarget>(store: &dyn Storage, target: &T) -> Vec<(String, String)> {
+    let book = ProgressBook::new(store);
+    let now = now_unix();
+    let mut due = Vec::new();
+    for domain in target.acme_domains().await {
+        let Some(email) = domain.email else {
+            continue;
+        };
+        let progress = match book.get(&domain.name).await {
+            Ok(progress) => progress,
+            Err(err) => {
+                tracing::error!("acme: {}: reading its progress: {err}", domain.name);
                 continue;
-            };
-            let progress = match book.get(&domain.name).await {
-                Ok(progress) => progress,
-                Err(err) => {
-                    tracing::error!("acme: {}: reading its progress: {err}", domain.name);
-                    continue;
-                }
-            };
-            if next_order_at(domain.certificate.as_ref(), &progress).is_some_and(|at| at <= now) {
-                due.push((domain.name, email));
             }
+        };
+        if next_order_at(domain.certificate.as_ref(), &progress).is_some_and(|at| at <= now) {
+            due.push((domain.name, email));
         }
-        due
     }
+    due
 }
 
 /// Aborts a task when dropped.
@@ -148,3 +149,6 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests;
