@@ -103,16 +103,15 @@ pub fn of_certificate(der: &[u8]) -> Result<AgentIdentity, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certfleet_pki::authority::init_ca;
     use certfleet_pki::csr::{new_csr, read_csr};
+    use certfleet_testkit::TestCa;
 
     #[test]
     fn an_identity_names_its_node_and_is_read_back() {
-        let ca = init_ca("Agents", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
-        let authority = Authority::new(ca.root_cert, ca.root_key, vec![]).unwrap();
+        let ca = TestCa::root_valid_for("Agents", 30);
         let request = new_csr("agent", &[], &[], true, KeyAlgorithm::EcdsaP256).unwrap();
         let csr = read_csr(&request.csr_der).unwrap();
-        let cert = sign(&authority, &csr, "qms", "node-1", 7).unwrap().cert;
+        let cert = sign(ca.authority(), &csr, "qms", "node-1", 7).unwrap().cert;
         assert_eq!(
             of_certificate(&cert).unwrap(),
             AgentIdentity {
@@ -125,7 +124,7 @@ mod tests {
             - parsed.validity().not_before.to_datetime())
         .whole_days();
         assert!((7..=8).contains(&days), "{days}");
-        let other = init_ca("Other", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
-        assert!(of_certificate(&other.root_cert).is_err());
+        let other = TestCa::root_valid_for("Other", 30);
+        assert!(of_certificate(other.root_cert()).is_err());
     }
 }
