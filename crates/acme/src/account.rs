@@ -6,7 +6,7 @@
 
 use crate::error::{AcmeError, Result};
 use crate::http::acme_http_client;
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use certfleet_store::{audit, Key, Storage};
 use instant_acme::{Account, AccountCredentials, NewAccount};
 use serde::{Deserialize, Serialize};

@@ -35,3 +35,9 @@ impl From<certfleet_pki::PkiError> for AcmeError {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, AcmeError>;
+
+impl From<certfleet_secrets::SecretError> for AcmeError {
+    fn from(err: certfleet_secrets::SecretError) -> Self {
+        AcmeError::Store(err.into())
+    }
+}

@@ -27,7 +27,7 @@ pub use validate::{
 };
 
 use anyhow::{Context, Result};
-use certfleet_store::secrets::{resolve_for, MasterKey, CRYPT_PREFIX, MASTER_KEY_FILE};
+use certfleet_secrets::{resolve_for, MasterKey, CRYPT_PREFIX, MASTER_KEY_FILE};
 use raw::RawConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

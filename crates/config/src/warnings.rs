@@ -3,7 +3,7 @@
 //! names the block and key, never the value.
 
 use super::raw::RawConfig;
-use certfleet_store::secrets::CRYPT_PREFIX;
+use certfleet_secrets::CRYPT_PREFIX;
 
 /// The prefix of an argon2 hash, which `basic_auth_password` accepts in place of the
 /// password.

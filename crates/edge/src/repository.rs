@@ -9,8 +9,8 @@
 use crate::error::{EdgeError, Result};
 use crate::tree::records::DomainRecord;
 use crate::tree::DomainTree;
-use certfleet_store::secrets::MasterKey;
-use certfleet_store::{audit, Key, Storage};
+use certfleet_secrets::MasterKey;
+use certfleet_store::{audit, Key, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -74,7 +74,7 @@ impl DomainRepository {
         })?;
         let certificate_pem = match &stored.certificate_sealed {
             Some(sealed) => {
-                let plain = self.master_key.open(sealed)?;
+                let plain = self.master_key.open(sealed).map_err(StoreError::from)?;
                 let text = String::from_utf8(plain.to_vec()).map_err(|_| {
                     EdgeError::Certificate(format!(
                         "the stored certificate of {} is not text",
@@ -98,7 +98,11 @@ impl DomainRepository {
     /// `actor`.
     pub async fn save(&self, record: &DomainRecord, actor: &str, action: &str) -> Result<()> {
         let certificate_sealed = match &record.certificate_pem {
-            Some(pem) => Some(self.master_key.seal(pem.as_bytes())?),
+            Some(pem) => Some(
+                self.master_key
+                    .seal(pem.as_bytes())
+                    .map_err(StoreError::from)?,
+            ),
             None => None,
         };
         let stored = StoredDomain {

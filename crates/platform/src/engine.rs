@@ -20,7 +20,7 @@ use crate::spec::{Connection, IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
 use certfleet_pki::authority::Authority;
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -121,7 +121,7 @@ pub fn record_reloads(path: &Path, succeeded: &[String]) -> Result<()> {
     if state.pending_reloads.len() == before {
         return Ok(());
     }
-    certfleet_store::secrets::write_private_file(path, state.to_json()?.as_bytes(), true).map_err(
+    certfleet_secrets::write_private_file(path, state.to_json()?.as_bytes(), true).map_err(
         |e| PlatformError::State {
             path: path.to_path_buf(),
             message: e.to_string(),

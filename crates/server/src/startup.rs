@@ -22,7 +22,7 @@ use certfleet_edge::repository::DomainRepository;
 use certfleet_monitor::alerts::AlertBoard;
 use certfleet_monitor::watcher::MonitorShared;
 use certfleet_store::embedded::EmbeddedStore;
-use certfleet_store::secrets::{
+use certfleet_secrets::{
     ensure_private_dir, write_private_file, MasterKey, MASTER_KEY_FILE,
 };
 use certfleet_store::Storage;

@@ -8,7 +8,7 @@ use certfleet_config::ServerConfig;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_monitor::alerts::AlertBoard;
 use certfleet_monitor::watcher::MonitorShared;
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use certfleet_store::Storage;
 use std::sync::Arc;
 use tokio::sync::Mutex;

@@ -42,3 +42,12 @@ pub enum StoreError {
 
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<certfleet_secrets::SecretError> for StoreError {
+    fn from(err: certfleet_secrets::SecretError) -> Self {
+        match err {
+            certfleet_secrets::SecretError::Secret(message) => StoreError::Secret(message),
+            certfleet_secrets::SecretError::Io { path, source } => StoreError::Io { path, source },
+        }
+    }
+}

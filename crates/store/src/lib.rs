@@ -1,4 +1,4 @@
-//! certfleet-store: where certfleet keeps its state, and how its secrets are protected.
+//! certfleet-store: where certfleet keeps its state (records sealed with certfleet-secrets' master key).
 //!
 //! - [`Storage`]: the contract (get, put, delete, ordered prefix listing,
 //!   compare-and-swap, watch from a revision, lease-based locks), written out in the
@@ -6,7 +6,6 @@
 //! - [`Key`]: the only way to make a key, refusing traversal;
 //! - backends: [`memory`] (tests), embedded (a redb file in the data directory, the
 //!   default) and etcd (feature `etcd`), all run through one conformance suite;
-//! - [`secrets`]: the master key, `CRYPT:` values and private keys sealed at rest;
 //! - [`audit`]: one record per change (who, what, which object, when), never a secret.
 //!
 //! ```
@@ -25,7 +24,6 @@ mod error;
 pub mod etcd;
 mod key;
 pub mod memory;
-pub mod secrets;
 pub mod storage;
 
 pub use error::{Result, StoreError};

@@ -7,7 +7,7 @@
 
 use base64::Engine;
 use certfleet_store::embedded::EmbeddedStore;
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use certfleet_store::{Key, Storage};
 use std::path::Path;
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use certfleet_platform::engine::{Change, Progress};
 use certfleet_platform::guard::refuse_model_writable_by_others;
 use certfleet_platform::run::{apply, plan, ReloadResult, Reloads, Target};
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;

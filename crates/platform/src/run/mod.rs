@@ -15,7 +15,7 @@ use crate::files::{Mode as FileMode, OutputSet};
 use crate::report::{PendingCsr, ServiceReport};
 use crate::spec::Connection;
 use anyhow::{Context, Result};
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! and killed (the whole group) when it runs past its time limit. What it printed is kept
 //! for the report when it fails, its last lines only.
 
-use certfleet_store::secrets::MASTER_KEY_ENV;
+use certfleet_secrets::MASTER_KEY_ENV;
 use serde::Serialize;
 use std::io::Read;
 use std::os::unix::process::CommandExt;

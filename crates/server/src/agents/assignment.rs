@@ -15,7 +15,7 @@ use certfleet_pki::names::San;
 use certfleet_platform::ca::anchor;
 use certfleet_platform::spec::{IssuerKind, Output, Service};
 use certfleet_platform::trust::{self, Anchors};
-use certfleet_store::secrets::{resolve_for, MasterKey};
+use certfleet_secrets::{resolve_for, MasterKey};
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 

@@ -8,7 +8,7 @@ use super::record::{CaInfo, CaPolicy};
 use certfleet_pki::authority::{Authority, NewCa};
 use certfleet_pki::certs::{parse_single_certificate, to_pem};
 use certfleet_pki::keys::PrivateKey;
-use certfleet_store::secrets::MasterKey;
+use certfleet_secrets::MasterKey;
 use certfleet_store::{audit, CasOutcome, Expect, Key, Storage};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,4 +1,6 @@
-//! Secrets: the master key, `CRYPT:` values, and shared-secret policy.
+//! certfleet-secrets: the master key, `CRYPT:` values, and shared-secret policy; a
+//! crate of its own so that whatever needs a secret (the platform model, the server's
+//! configuration, the store's sealed records) needs nothing else.
 //!
 //! - [`MasterKey`]: 32 random bytes kept in `DATA_DIR/master.key` (mode 0600) or given
 //!   in the environment as `CERTFLEET_MASTER_KEY` (base64); it seals private keys at
@@ -10,19 +12,22 @@
 //!   open in any field.
 //! - [`resolve_for`]: what every configuration loader calls for a string value at a known
 //!   field: `CRYPT:...` is decrypted, anything else is taken as plain text.
+//! - [`ensure_private_dir`], [`write_private_file`]: the data directory (0700) and the
+//!   files in it that only the owner may read (0600);
 //! - [`policy`]: checking and generating shared secrets (8 to 64 characters with upper,
 //!   lower, digit and special).
 
 mod data_dir;
+mod error;
 mod master_key;
 pub mod policy;
 mod sealed;
 
 pub use data_dir::{ensure_private_dir, write_private_file};
+pub use error::{Result, SecretError};
 pub use master_key::{MasterKey, CRYPT_PREFIX, MASTER_KEY_ENV, MASTER_KEY_FILE};
 pub use sealed::{check_field, MAX_FIELD_LEN};
 
-use crate::error::Result;
 use zeroize::Zeroizing;
 
 /// Resolves a configuration value: `CRYPT:...` is decrypted with `key`, anything else is
@@ -46,7 +51,7 @@ fn resolve_with(
 ) -> Result<Zeroizing<String>> {
     if value.starts_with(CRYPT_PREFIX) {
         let key = key.ok_or_else(|| {
-            crate::StoreError::Secret(
+            SecretError::Secret(
                 "a CRYPT: value needs the master key (data directory or CERTFLEET_MASTER_KEY)"
                     .into(),
             )
@@ -55,9 +60,8 @@ fn resolve_with(
             Some(field) => key.open_for(value, field)?,
             None => key.open(value)?,
         };
-        let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-            crate::StoreError::Secret("the CRYPT: value does not decrypt to text".into())
-        })?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| SecretError::Secret("the CRYPT: value does not decrypt to text".into()))?;
         Ok(Zeroizing::new(text))
     } else {
         Ok(Zeroizing::new(value.to_owned()))

@@ -4,7 +4,7 @@
 //! The default rule: 8 to 64 characters, with at least one upper-case letter, one
 //! lower-case letter, one digit and one special character (printable ASCII punctuation).
 
-use crate::error::{Result, StoreError};
+use crate::error::{Result, SecretError};
 
 /// The bounds and character classes a secret must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl SecretPolicy {
     /// A random secret of `length` characters satisfying the policy.
     pub fn generate(&self, length: usize) -> Result<String> {
         if length < self.min_len.max(4) || length > self.max_len {
-            return Err(StoreError::Secret(format!(
+            return Err(SecretError::Secret(format!(
                 "--length must be between {} and {}",
                 self.min_len.max(4),
                 self.max_len
@@ -104,12 +104,12 @@ impl SecretPolicy {
 fn random_below(bound: usize) -> Result<usize> {
     // Rejection sampling over u32 keeps the choice uniform.
     let bound32 =
-        u32::try_from(bound).map_err(|_| StoreError::Secret("length out of range".into()))?;
+        u32::try_from(bound).map_err(|_| SecretError::Secret("length out of range".into()))?;
     let zone = u32::MAX - (u32::MAX % bound32);
     loop {
         let mut bytes = [0u8; 4];
         aws_lc_rs::rand::fill(&mut bytes)
-            .map_err(|_| StoreError::Secret("the random source failed".into()))?;
+            .map_err(|_| SecretError::Secret("the random source failed".into()))?;
         let value = u32::from_le_bytes(bytes);
         if value < zone {
             return Ok((value % bound32) as usize);

@@ -1,13 +1,13 @@
 //! The data directory's file rules: the directory is 0700 and every file in it 0600,
 //! written atomically (temporary file, fsync, rename).
 
-use crate::error::{Result, StoreError};
+use crate::error::{Result, SecretError};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-fn io_error(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
+fn io_error(path: &Path, source: std::io::Error) -> SecretError {
+    SecretError::Io {
         path: path.display().to_string(),
         source,
     }

@@ -11,7 +11,7 @@
 //!   value found in the wrong place can be named, and authenticated so that rewriting it
 //!   makes the value fail to open.
 
-use crate::error::{Result, StoreError};
+use crate::error::{Result, SecretError};
 use aws_lc_rs::aead::{AES_256_GCM, NONCE_LEN};
 
 /// The version byte of unbound values.
@@ -41,8 +41,8 @@ pub(super) struct Parsed {
     pub sealed: Vec<u8>,
 }
 
-fn secret_error(message: impl Into<String>) -> StoreError {
-    StoreError::Secret(message.into())
+fn secret_error(message: impl Into<String>) -> SecretError {
+    SecretError::Secret(message.into())
 }
 
 /// Checks a field name: 1 to 255 printable ASCII characters without spaces.

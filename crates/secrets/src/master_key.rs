@@ -6,7 +6,7 @@
 
 use super::data_dir::{ensure_private_dir, write_private_file};
 use super::sealed::{self, Header};
-use crate::error::{Result, StoreError};
+use crate::error::{Result, SecretError};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use base64::Engine;
 use std::path::Path;
@@ -41,17 +41,17 @@ impl MasterKey {
     pub fn generate() -> Result<Self> {
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         aws_lc_rs::rand::fill(bytes.as_mut())
-            .map_err(|_| StoreError::Secret("the random source failed".into()))?;
+            .map_err(|_| SecretError::Secret("the random source failed".into()))?;
         Ok(MasterKey { bytes })
     }
 
     /// Reads a key from its base64 text (the file's content or the environment value).
     pub fn from_base64(text: &str, source: &str) -> Result<Self> {
         let decoded = Zeroizing::new(b64().decode(text.trim()).map_err(|_| {
-            StoreError::Secret(format!("{source}: the master key is not valid base64"))
+            SecretError::Secret(format!("{source}: the master key is not valid base64"))
         })?);
         let bytes: [u8; KEY_LEN] = decoded.as_slice().try_into().map_err(|_| {
-            StoreError::Secret(format!(
+            SecretError::Secret(format!(
                 "{source}: the master key must be {KEY_LEN} bytes, found {}",
                 decoded.len()
             ))
@@ -74,7 +74,7 @@ impl MasterKey {
                 MasterKey::from_base64(&text, &path.display().to_string()).map(Some)
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io {
+            Err(source) => Err(SecretError::Io {
                 path: path.display().to_string(),
                 source,
             }),
@@ -93,7 +93,7 @@ impl MasterKey {
         write_private_file(&data_dir.join(MASTER_KEY_FILE), text.as_bytes(), false)?;
         // Another process may have created the key first: whatever is on disk wins.
         MasterKey::load(data_dir)?.ok_or_else(|| {
-            StoreError::Secret(format!(
+            SecretError::Secret(format!(
                 "{}: the master key vanished after it was written",
                 data_dir.join(MASTER_KEY_FILE).display()
             ))
@@ -102,7 +102,7 @@ impl MasterKey {
 
     fn aead(&self) -> Result<LessSafeKey> {
         let unbound = UnboundKey::new(&AES_256_GCM, self.bytes.as_ref())
-            .map_err(|_| StoreError::Secret("the master key is unusable".into()))?;
+            .map_err(|_| SecretError::Secret("the master key is unusable".into()))?;
         Ok(LessSafeKey::new(unbound))
     }
 
@@ -121,7 +121,7 @@ impl MasterKey {
     fn seal_with(&self, plain: &[u8], header: &Header) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| StoreError::Secret("the random source failed".into()))?;
+            .map_err(|_| SecretError::Secret("the random source failed".into()))?;
         let mut buffer = Zeroizing::new(plain.to_vec());
         self.aead()?
             .seal_in_place_append_tag(
@@ -129,7 +129,7 @@ impl MasterKey {
                 Aad::from(header.aad.as_slice()),
                 &mut *buffer,
             )
-            .map_err(|_| StoreError::Secret("sealing failed".into()))?;
+            .map_err(|_| SecretError::Secret("sealing failed".into()))?;
         let mut out = Vec::with_capacity(header.bytes.len() + NONCE_LEN + buffer.len());
         out.extend_from_slice(&header.bytes);
         out.extend_from_slice(&nonce);
@@ -153,7 +153,7 @@ impl MasterKey {
     pub fn open_for(&self, sealed: &str, field: &str) -> Result<Zeroizing<Vec<u8>>> {
         let parsed = sealed::parse(&decode(sealed)?)?;
         if let Some(bound) = parsed.field.as_deref().filter(|bound| *bound != field) {
-            return Err(StoreError::Secret(format!(
+            return Err(SecretError::Secret(format!(
                 "the CRYPT: value was sealed for {bound}, not for {field}; values are not moved between fields: seal the secret again with `certfleet encrypt --for {field}`"
             )));
         }
@@ -170,7 +170,7 @@ impl MasterKey {
                 &mut buffer,
             )
             .map_err(|_| {
-                StoreError::Secret(
+                SecretError::Secret(
                     "the CRYPT: value does not decrypt with this master key (sealed with another data directory's key, or altered)"
                         .into(),
                 )
@@ -186,10 +186,10 @@ fn decode(sealed: &str) -> Result<Vec<u8>> {
     let body = sealed
         .trim()
         .strip_prefix(CRYPT_PREFIX)
-        .ok_or_else(|| StoreError::Secret("the value does not start with CRYPT:".into()))?;
+        .ok_or_else(|| SecretError::Secret("the value does not start with CRYPT:".into()))?;
     b64()
         .decode(body)
-        .map_err(|_| StoreError::Secret("the CRYPT: value is not valid base64".into()))
+        .map_err(|_| SecretError::Secret("the CRYPT: value is not valid base64".into()))
 }
 
 #[cfg(test)]
