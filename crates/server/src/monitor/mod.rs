@@ -43,29 +43,12 @@ mod tests {
 
     /// A merged bundle for `cn` valid `days` days, self-signed.
     fn bundle(cn: &str, days: u32) -> String {
-        use certfleet_pki::bundle::Bundle;
-        use certfleet_pki::issue::{issue_leaf, LeafRequest};
-        let leaf = issue_leaf(
-            &LeafRequest {
-                cn: cn.into(),
-                dns_names: Vec::new(),
-                ips: Vec::new(),
-                usage: certfleet_pki::profile::Usage::Server,
-                days,
-                key: certfleet_pki::keys::KeyAlgorithm::EcdsaP256,
-            },
-            None,
-        )
-        .unwrap();
-        Bundle {
-            key: Some(leaf.key),
-            leaf: Some(leaf.cert),
-            chain: Vec::new(),
-            unrelated: Vec::new(),
-        }
-        .to_merged_pem(None)
-        .unwrap()
-        .to_string()
+        use certfleet_pki::issue::LeafRequest;
+        use certfleet_testkit::{merged_pem, self_signed, server_leaf};
+        merged_pem(self_signed(&LeafRequest {
+            days,
+            ..server_leaf(cn)
+        }))
     }
 
     #[tokio::test]
