@@ -9,7 +9,7 @@
 //! - `agents/csrs/<platform>/<service>`: a CSR waiting for an external CA ([`CsrRecord`]);
 //! - `agents/reports/<platform>/<node>/<service>`: the last deployment report.
 
-use certfleet_store::{Key, Storage};
+use certfleet_store::{CasOutcome, Expect, Key, Storage};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -17,6 +17,9 @@ use time::OffsetDateTime;
 
 /// The key prefix of everything here.
 pub const PREFIX: &str = "agents";
+
+/// How often a node record's change is tried when others keep changing it.
+const TOUCH_ATTEMPTS: usize = 8;
 
 /// An enrolment token, by the hash of its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,18 +145,35 @@ impl Records {
             .map(|(record, _)| record))
     }
 
-    /// Changes the node record of (`platform`, `node`) with `change`, when it exists.
+    /// Changes the node record of (`platform`, `node`) with `change`, when it exists; a
+    /// compare-and-swap, tried again when another request changed the record meanwhile.
     pub async fn touch_node(
         &self,
         platform: &str,
         node: &str,
-        change: impl FnOnce(&mut NodeRecord),
+        change: impl Fn(&mut NodeRecord),
     ) -> Result<(), String> {
-        if let Some(mut record) = self.node(platform, node).await? {
+        let segments = ["nodes", platform, node];
+        let key = key(&segments)?;
+        for _ in 0..TOUCH_ATTEMPTS {
+            let Some((mut record, revision)) = self.get::<NodeRecord>(&segments).await? else {
+                return Ok(());
+            };
             change(&mut record);
-            self.put(&["nodes", platform, node], &record).await?;
+            let bytes =
+                serde_json::to_vec(&record).map_err(|err| format!("encoding {key}: {err}"))?;
+            let outcome = self
+                .store
+                .compare_and_swap(&key, Expect::Revision(revision), &bytes)
+                .await
+                .map_err(|err| format!("writing {key}: {err}"))?;
+            if matches!(outcome, CasOutcome::Swapped(_)) {
+                return Ok(());
+            }
         }
-        Ok(())
+        Err(format!(
+            "writing {key}: changed by others {TOUCH_ATTEMPTS} times in a row"
+        ))
     }
 
     /// The certificate record of `service` of `platform`.

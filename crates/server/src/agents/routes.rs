@@ -259,11 +259,10 @@ async fn reports(
         .put(&["reports", platform, node, &report.service], &report)
         .await
         .map_err(AgentError::internal)?;
-    let version = report.agent_version.clone();
     agents
         .records
         .touch_node(platform, node, |record| {
-            record.agent_version = Some(version)
+            record.agent_version = Some(report.agent_version.clone());
         })
         .await
         .map_err(AgentError::internal)?;

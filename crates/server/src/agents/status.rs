@@ -87,3 +87,46 @@ pub fn state_of(
         _ => DeploymentState::Behind,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certfleet_api::agent::DeploymentOutcome;
+
+    fn report(outcome: DeploymentOutcome, thumbprint: &str, revision: u64) -> DeploymentReport {
+        DeploymentReport {
+            revision,
+            service: "web".into(),
+            outcome,
+            thumbprint: Some(thumbprint.into()),
+            outputs: Vec::new(),
+            hook: None,
+            check: None,
+            error: None,
+            agent_version: "test".into(),
+            time: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn states_follow_the_last_report() {
+        use DeploymentOutcome as O;
+        use DeploymentState as S;
+        assert_eq!(state_of(Some("aa"), None, None), S::Unseen);
+        let current = report(O::Current, "aa", 1);
+        assert_eq!(state_of(Some("aa"), Some(&current), Some(1)), S::Current);
+        // A new certificate was issued: behind until the agent fetches, then updating.
+        assert_eq!(state_of(Some("bb"), Some(&current), Some(1)), S::Behind);
+        assert_eq!(state_of(Some("bb"), Some(&current), Some(2)), S::Updating);
+        for failed in [O::RolledBack, O::Refused] {
+            assert_eq!(
+                state_of(Some("aa"), Some(&report(failed, "aa", 1)), Some(1)),
+                S::Failed
+            );
+        }
+        assert_eq!(
+            state_of(None, Some(&report(O::Waiting, "aa", 1)), Some(1)),
+            S::Behind
+        );
+    }
+}
