@@ -181,7 +181,8 @@ async fn evaluate(agents: &Agents, identity: &AgentIdentity) -> Result<Assignmen
 }
 
 /// `GET /agent/v1/assignment?after=REV`: the node's assignment; with `after` equal to
-/// its revision, held until it changes or [`ASSIGNMENT_WAIT_SECONDS`] pass.
+/// its revision, held until it changes or [`ASSIGNMENT_WAIT_SECONDS`] pass (at most
+/// the `[limits]` idle time-out).
 async fn assignment(
     State(agents): State<Arc<Agents>>,
     Extension(identity): Extension<AgentIdentity>,
@@ -192,7 +193,10 @@ async fn assignment(
     let config = model::configured(&agents.app.config.platforms, &identity.platform)?.clone();
     let mut changes = agents.subscribe();
     let mut mtime = model_mtime(&config);
-    let deadline = Instant::now() + Duration::from_secs(ASSIGNMENT_WAIT_SECONDS);
+    // Never longer than the idle time-out, after which the connection would be closed.
+    let wait =
+        Duration::from_secs(ASSIGNMENT_WAIT_SECONDS).min(agents.app.config.limits.idle_timeout);
+    let deadline = Instant::now() + wait;
     let mut current = evaluate(&agents, &identity).await?;
     while query.after == Some(current.revision) {
         tokio::select! {
