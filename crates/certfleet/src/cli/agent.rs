@@ -47,7 +47,7 @@ pub struct DataDirFlag {
 /// `certfleet agent enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The server's agent listener, e.g. https://certs.example.test:8444.
+    /// The server's agent listener, e.g. `https://certs.example.test:8444`.
     #[arg(long, value_name = "URL")]
     server: String,
     /// The enrolment token: VALUE, pass:VALUE, env:NAME, file:PATH or - (a line of

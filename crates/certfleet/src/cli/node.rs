@@ -24,10 +24,10 @@ pub enum NodeCommand {
 /// `certfleet node token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    /// The node, a [[node]] of the platform's model.
+    /// The node, a `[[node]]` of the platform's model.
     #[arg(value_name = "NODE")]
     node: String,
-    /// The platform: its model's [platform] name, configured on the server.
+    /// The platform: its model's `[platform]` name, configured on the server.
     #[arg(long, value_name = "NAME")]
     platform: String,
     /// How long the token stays valid, in seconds.

@@ -1,4 +1,4 @@
-//! `certfleet serve`: runs the TLS edge and the admin API (see [`crate::serve`]).
+//! `certfleet serve`: runs the TLS edge and the admin API (see [`certfleet_server::run`]).
 
 use super::Outcome;
 use anyhow::Result;
