@@ -14,9 +14,12 @@
 //!   field: `CRYPT:...` is decrypted, anything else is taken as plain text.
 //! - [`ensure_private_dir`], [`write_private_file`]: the data directory (0700) and the
 //!   files in it that only the owner may read (0600);
+//! - [`arg`]: passwords and tokens given on the command line (a value, `pass:`, `env:`,
+//!   `file:`, `-` or asked for on the terminal), read once and kept zeroized;
 //! - [`policy`]: checking and generating shared secrets (8 to 64 characters with upper,
 //!   lower, digit and special).
 
+pub mod arg;
 mod data_dir;
 mod error;
 mod master_key;

@@ -164,12 +164,12 @@ impl ConvertArgs {
 
     /// `--password`, read from where it says, when given.
     fn out_password(&self) -> Result<Option<&str>> {
-        self.password.as_ref().map(SecretArg::expose).transpose()
+        Ok(self.password.as_ref().map(SecretArg::expose).transpose()?)
     }
 
     /// `--in-password`, read from where it says, when given.
     fn in_password(&self) -> Result<Option<&str>> {
-        self.in_password.as_ref().map(SecretArg::expose).transpose()
+        Ok(self.in_password.as_ref().map(SecretArg::expose).transpose()?)
     }
 
     fn read_contents(&self, bytes: &[u8]) -> Result<Contents<InputBundle>> {

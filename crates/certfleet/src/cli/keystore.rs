@@ -120,15 +120,16 @@ impl StoreArgs {
 
     /// The store password, read from where `--password` says.
     pub fn password(&self) -> Result<&str> {
-        self.password.expose()
+        Ok(self.password.expose()?)
     }
 
     /// `--key-password`, read from where it says, when given.
     fn key_password(&self) -> Result<Option<&str>> {
-        self.key_password
+        Ok(self
+            .key_password
             .as_ref()
             .map(SecretArg::expose)
-            .transpose()
+            .transpose()?)
     }
 
     /// Reads the existing keystore; errors name the file.
