@@ -15,6 +15,8 @@
 //!   files are not written and `--once` exits 1; a hook that fails rolls back: the file
 //!   it replaced is put back byte for byte, and the report says `rolled_back`;
 //! - `certfleet nodes --json` shows what the agents reported;
+//! - enrolment trusts only a listener whose chain holds the CA the token pins, and a
+//!   token used twice is refused with the server's reason, nothing saved;
 //! - no service key, nor the agent's identity key, is ever in the server's data directory
 //!   (its store included) or its logs, and the logs hold no private key at all.
 
@@ -249,4 +251,53 @@ fn agents_enrol_deploy_restart_check_and_refuse_unknown_hooks() {
             }
         }
     }
+}
+
+#[test]
+fn enrolment_trusts_only_the_pinned_ca_and_shows_the_servers_refusal() {
+    let platform = Platform::start();
+    let enroll = |token: &str, data: &Path| {
+        crate::support::run::certfleet(&[
+            "agent",
+            "enroll",
+            "--server",
+            &platform.agents_url,
+            "--token",
+            &format!("pass:{token}"),
+            "--data-dir",
+            arg(data),
+        ])
+    };
+    let token = platform.token("node-a");
+
+    // The same token with another CA pin: the listener's chain does not hold that CA,
+    // so the agent does not even send the token.
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let other_pin = format!("{head}.{}", "0".repeat(64));
+    let pinned_out = platform.dir.join("pinned-out");
+    let refused = enroll(&other_pin, &pinned_out);
+    assert_exit(&refused, 2);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("pin"), "{}", describe(&refused));
+    assert!(!pinned_out.join("enrollment.json").exists());
+
+    // The right token enrols once; used again, the server's reason is shown and nothing
+    // is saved.
+    assert_ok(&enroll(&token, &platform.dir.join("first")));
+    let second = platform.dir.join("second");
+    let again = enroll(&token, &second);
+    assert_exit(&again, 2);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(&format!("{} refused: ", platform.agents_url))
+            && stderr.contains("(HTTP 4"),
+        "{}",
+        describe(&again)
+    );
+    assert!(!second.join("enrollment.json").exists());
+    assert!(!second.join("identity.key").exists());
+    assert!(
+        !stderr.contains(token.split('.').nth(1).unwrap()),
+        "the token's secret was printed"
+    );
 }

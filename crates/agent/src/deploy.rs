@@ -84,9 +84,11 @@ impl Deployer<'_> {
         if attempt.outcome == DeploymentOutcome::Current {
             record(state, service, &attempt);
         }
+        let outcome = outcome_name(attempt.outcome);
+        let check = attempt.check.as_ref().map(|c| c.detail.as_str());
         match &attempt.error {
-            Some(error) => tracing::warn!(service, outcome = ?attempt.outcome, error, "deployment"),
-            None => tracing::info!(service, outcome = ?attempt.outcome, "deployment"),
+            Some(error) => tracing::warn!(service, outcome, error, "deployment"),
+            None => tracing::info!(service, outcome, check, "deployment"),
         }
         DeploymentReport {
             revision,
@@ -311,13 +313,31 @@ impl Deployer<'_> {
 }
 
 fn hook_failure(hook: Option<&HookResult>) -> String {
-    match hook {
-        Some(h) if h.timed_out => format!("the hook '{}' ran past its time limit", h.name),
-        Some(h) => match h.exit_code {
+    let Some(h) = hook else {
+        return "the hook failed".into();
+    };
+    let how = if h.timed_out {
+        format!("the hook '{}' ran past its time limit", h.name)
+    } else {
+        match h.exit_code {
             Some(code) => format!("the hook '{}' exited with {code}", h.name),
-            None => format!("the hook '{}' failed: {}", h.name, h.output.trim()),
-        },
-        None => "the hook failed".into(),
+            None => format!("the hook '{}' failed", h.name),
+        }
+    };
+    // Its last line says why, most of the time.
+    match h.output.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(last) if !h.timed_out => format!("{how} ({})", last.trim()),
+        _ => how,
+    }
+}
+
+/// The report's name of an outcome (`current`, `rolled_back`, ...).
+pub fn outcome_name(outcome: DeploymentOutcome) -> &'static str {
+    match outcome {
+        DeploymentOutcome::Current => "current",
+        DeploymentOutcome::RolledBack => "rolled_back",
+        DeploymentOutcome::Refused => "refused",
+        DeploymentOutcome::Waiting => "waiting",
     }
 }
 

@@ -132,7 +132,7 @@ impl Transport {
             None => Bytes::new(),
         };
         let mut last = None;
-        for server in &self.servers {
+        for (index, server) in self.servers.iter().enumerate() {
             let attempt = self.runtime.block_on(async {
                 tokio::time::timeout(
                     timeout,
@@ -150,7 +150,9 @@ impl Transport {
             match outcome {
                 Ok(bytes) => return Ok((server.url.clone(), bytes)),
                 Err(e) if e.is_transient() => {
-                    tracing::warn!(server = %server.url, error = %e, "trying the next server");
+                    if index + 1 < self.servers.len() {
+                        tracing::warn!(server = %server.url, error = %e, "trying the next server");
+                    }
                     last = Some(e);
                 }
                 Err(e) => return Err(e),

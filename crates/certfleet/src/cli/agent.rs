@@ -9,6 +9,7 @@ use super::Outcome;
 use anyhow::Result;
 use certfleet_agent::config::AgentConfig;
 use certfleet_agent::data_dir::{self, DataDir};
+use certfleet_agent::deploy::outcome_name;
 use certfleet_agent::enroll::{enroll, Token};
 use certfleet_agent::passwords::Passwords;
 use certfleet_agent::run::Agent;
@@ -98,7 +99,7 @@ impl AgentCommand {
 
 impl EnrollArgs {
     fn run(self) -> Result<Outcome> {
-        let token = Token::parse(&self.token.expose()?)?;
+        let token = Token::parse(self.token.expose()?)?;
         let data = DataDir::new(&self.data.data_dir);
         let enrollment = enroll(&data, &self.server, &token)?;
         println!(
@@ -123,12 +124,7 @@ impl RunArgs {
         }
         let pass = agent.once()?;
         for report in &pass.reports {
-            let outcome = serde_json::to_value(report.outcome)?;
-            let mut line = format!(
-                "{} {}",
-                report.service,
-                outcome.as_str().unwrap_or("unknown")
-            );
+            let mut line = format!("{} {}", report.service, outcome_name(report.outcome));
             if let Some(thumbprint) = &report.thumbprint {
                 line.push_str(&format!(" sha256={thumbprint}"));
             }
