@@ -34,7 +34,7 @@ pub struct PeerChain(pub Option<Vec<CertificateDer<'static>>>);
 pub struct AgentListener {
     bound: BoundListener,
     tls: ListenerTls,
-    router: axum::Router,
+    agents: Arc<Agents>,
 }
 
 impl AgentListener {
@@ -57,11 +57,7 @@ pub async fn prepare(state: &Arc<AppState>, config: &AgentsConfig) -> Result<Age
     let tls = listener_tls(&ca, &served)?;
     let bound = bind("agents", config.listen).await?;
     let agents = Arc::new(Agents::new(Arc::clone(state), ca, config.identity_days));
-    Ok(AgentListener {
-        bound,
-        tls,
-        router: super::routes::router(agents),
-    })
+    Ok(AgentListener { bound, tls, agents })
 }
 
 /// Always the listener's one certificate.
@@ -92,9 +88,16 @@ fn listener_tls(ca: &AgentsCa, served: &ServedCertificate) -> Result<ListenerTls
     Ok(ListenerTls::fixed(config))
 }
 
-/// Serves the agent listener until shutdown.
+/// Serves the agent listener until shutdown; waiting assignment requests are answered
+/// as soon as shutdown is asked for, so that their connections close in time.
 pub async fn serve(listener: AgentListener, limits: ConnectionLimits, shutdown: Shutdown) {
-    let AgentListener { bound, tls, router } = listener;
+    let AgentListener { bound, tls, agents } = listener;
+    let router = super::routes::router(Arc::clone(&agents));
+    let mut watch = shutdown.clone();
+    tokio::spawn(async move {
+        watch.requested().await;
+        agents.stop();
+    });
     accept_loop(
         bound,
         Some(tls),

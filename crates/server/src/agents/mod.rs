@@ -48,6 +48,8 @@ pub struct Agents {
     /// Bumped whenever something an assignment shows may have changed (a certificate
     /// issued, a report stored); waiting assignment requests look again.
     changes: watch::Sender<u64>,
+    /// Set when the server shuts down: waiting assignment requests answer at once.
+    stopping: watch::Sender<bool>,
     /// `[agents] identity_days`.
     pub identity_days: u32,
 }
@@ -61,6 +63,7 @@ impl Agents {
             ca,
             records,
             changes: watch::channel(0).0,
+            stopping: watch::channel(false).0,
             identity_days,
         }
     }
@@ -74,5 +77,15 @@ impl Agents {
     /// A receiver of [`Agents::changed`].
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+
+    /// Ends the waits of assignment requests: the server is shutting down.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// A receiver of [`Agents::stop`].
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 }

@@ -192,6 +192,7 @@ async fn assignment(
         query.map_err(|err| AgentError::bad_request(format!("after: {}", err.body_text())))?;
     let config = model::configured(&agents.app.config.platforms, &identity.platform)?.clone();
     let mut changes = agents.subscribe();
+    let mut stopping = agents.stopping();
     let mut mtime = model_mtime(&config);
     // Never longer than the idle time-out, after which the connection would be closed.
     let wait =
@@ -201,6 +202,7 @@ async fn assignment(
     while query.after == Some(current.revision) {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => break,
+            _ = stopping.wait_for(|stop| *stop) => break,
             changed = changes.changed() => {
                 if changed.is_err() {
                     break;
