@@ -15,6 +15,8 @@
 //!   files are not written and `--once` exits 1; a hook that fails rolls back: the file
 //!   it replaced is put back byte for byte, and the report says `rolled_back`;
 //! - `certfleet nodes --json` shows what the agents reported;
+//! - a running `agent run` deploys, reports, and brings a model change (a new output) to
+//!   the node through its long poll;
 //! - enrolment trusts only a listener whose chain holds the CA the token pins, and a
 //!   token used twice is refused with the server's reason, nothing saved;
 //! - no service key, nor the agent's identity key, is ever in the server's data directory
@@ -28,7 +30,7 @@ use crate::support::openssl::{openssl, openssl_verify, sha1_fingerprint, sha256_
 use crate::support::run::{arg, assert_exit, assert_ok, describe, stdout};
 use crate::support::serve::served_sha1;
 use base64::Engine as _;
-use fixture::{mode, Node, Platform};
+use fixture::{mode, wait_until, Node, Platform};
 use listener::WebService;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -300,4 +302,59 @@ fn enrolment_trusts_only_the_pinned_ca_and_shows_the_servers_refusal() {
         !stderr.contains(token.split('.').nth(1).unwrap()),
         "the token's secret was printed"
     );
+}
+
+#[test]
+fn a_running_agent_deploys_and_follows_a_model_change() {
+    let platform = Platform::start();
+    let node = platform.enroll(
+        "node-b",
+        &[
+            ("reload-app", "true".to_owned()),
+            ("flush-batch", "true".to_owned()),
+        ],
+    );
+    let mut agent = node.spawn_run();
+    let keystore = node.file("app/keystore.jks");
+    let batch_crt = node.file("batch/batch.crt");
+    wait_until("the first deployment", &mut agent, || {
+        keystore.exists() && batch_crt.exists()
+    });
+    let service_state = |service: &str| {
+        let nodes = platform.nodes();
+        nodes["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["node"] == "node-b")
+            .flat_map(|n| n["services"].as_array().unwrap().iter())
+            .find(|s| s["service"] == service)
+            .map(|s| s["state"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    wait_until("the reports of both services", &mut agent, || {
+        service_state("app") == "current" && service_state("batch") == "current"
+    });
+
+    // The model gains an output: the running agent's long poll brings it to the node.
+    let model = fs::read_to_string(&platform.model_file).unwrap();
+    let edited = model.replacen(
+        "path = \"batch/batch\"\n",
+        "path = \"batch/batch\"\n\n[[service.output]]\nformat = \"der\"\npath = \"batch/batch.der\"\n",
+        1,
+    );
+    assert_ne!(edited, model);
+    fs::write(&platform.model_file, edited).unwrap();
+    let der = node.file("batch/batch.der");
+    wait_until("the new output", &mut agent, || der.exists());
+    // The DER file is the deployed leaf.
+    assert_eq!(
+        sha256_fingerprint(&der),
+        sha256_fingerprint(&batch_crt),
+        "{}",
+        agent.log()
+    );
+    assert_eq!(mode(&der), 0o644);
+    let log = agent.log();
+    assert!(!log.contains("PRIVATE KEY"), "{log}");
 }

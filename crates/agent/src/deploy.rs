@@ -152,7 +152,11 @@ impl Deployer<'_> {
             }
         }
         let installation = install::install(planned.iter().flat_map(|o| o.files.iter()))?;
-        let changed = installation.changed();
+        // Files written now, or written earlier but never confirmed by a hook and a check
+        // (rendered again because their record is not current: an agent stopped between
+        // writing and its hook, say): either way the hook and the check are due.
+        let changed =
+            installation.changed() || planned.iter().any(|output| !output.files.is_empty());
         let mut attempt = Attempt {
             outcome: DeploymentOutcome::Current,
             thumbprint: Some(thumbprint.clone()),

@@ -9,7 +9,7 @@ use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The model's `[platform] name`.
@@ -101,6 +101,8 @@ pub struct Platform {
     pub agents_url: String,
     /// Where `web` listens (the model's listener).
     pub web_listener: SocketAddr,
+    /// The model file the server reads.
+    pub model_file: PathBuf,
 }
 
 /// Waits until `addr` accepts connections.
@@ -149,6 +151,7 @@ impl Platform {
             server,
             agents_url: format!("https://{agents}"),
             web_listener,
+            model_file,
         }
     }
 
@@ -251,6 +254,19 @@ impl Node {
         certfleet(&["agent", "run", "--once", "--data-dir", arg(&self.data)])
     }
 
+    /// `certfleet agent run` in the background, its log in `BASE/agent.log`.
+    pub fn spawn_run(&self) -> RunningAgent {
+        let log = self.base.join("agent.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_certfleet"))
+            .args(["agent", "run", "--data-dir", arg(&self.data)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("failed to start certfleet agent run");
+        RunningAgent { child, log }
+    }
+
     /// The line `run --once` printed for `service`.
     pub fn line<'a>(out: &'a str, service: &str) -> &'a str {
         out.lines()
@@ -291,4 +307,46 @@ pub fn mode(path: &Path) -> u32 {
         .permissions()
         .mode()
         & 0o7777
+}
+
+/// A `certfleet agent run`, killed when dropped.
+pub struct RunningAgent {
+    child: Child,
+    log: PathBuf,
+}
+
+impl RunningAgent {
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics with its log when it has exited.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("certfleet agent run exited ({status}):\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `done` every 200 ms for up to two minutes; panics naming `what` (and showing
+/// `agent`'s log) when it never holds.
+pub fn wait_until(what: &str, agent: &mut RunningAgent, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        agent.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 120 s\n{}",
+            agent.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
