@@ -271,6 +271,80 @@ mod tests {
     }
 
     #[test]
+    fn outputs_as_last_written_are_not_rendered_again_and_a_changed_file_is() {
+        use certfleet_testkit::{server_leaf, TestCa};
+        let ca = TestCa::with_intermediate("Shop Root CA", "Shop Issuing CA");
+        let leaf = ca.issue(&server_leaf("web.shop.test"));
+        let material = Material {
+            key: &leaf.key,
+            leaf: leaf.cert.clone(),
+            chain: leaf.chain.clone(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(
+            &dir.path().join("agent.toml"),
+            Some(&dir.path().join("out")),
+            "shop",
+            dir.path(),
+        );
+        let mut passwords = Passwords::load(&dir.path().join("passwords.json")).unwrap();
+        let mut pair = spec("pem-pair", None);
+        pair.path = "tls/web".into();
+        let mut store = spec("pkcs12", None);
+        store.path = "/tls/web.p12".into();
+        store.alias = Some("web".into());
+        let specs = [pair, store];
+        let mut prior = BTreeMap::new();
+        let plan_now = |prior: &BTreeMap<String, OutputRecord>, passwords: &mut Passwords| {
+            plan(
+                &ServiceInputs {
+                    service: "web",
+                    specs: &specs,
+                    material: &material,
+                    trusted: &[],
+                    layout: &layout,
+                    salt: "salt",
+                    prior,
+                },
+                passwords,
+            )
+            .unwrap()
+        };
+        let first = plan_now(&prior, &mut passwords);
+        assert_eq!(first.len(), 2);
+        // Both paths are placed under the root, the absolute one too.
+        assert_eq!(
+            first[1].path,
+            dir.path().join("out/tls/web.p12").display().to_string()
+        );
+        crate::install::install(first.iter().flat_map(|o| o.files.iter())).unwrap();
+        for output in &first {
+            let files = output
+                .all_files
+                .iter()
+                .map(|p| {
+                    let bytes = std::fs::read(p).unwrap();
+                    (p.display().to_string(), material::sha256_hex(&bytes))
+                })
+                .collect();
+            prior.insert(
+                output.path.clone(),
+                OutputRecord {
+                    digest: output.digest.clone(),
+                    files,
+                },
+            );
+        }
+        let again = plan_now(&prior, &mut passwords);
+        assert!(again.iter().all(|o| o.files.is_empty()));
+        // A key file changed on disk: only its output is rendered again.
+        std::fs::write(dir.path().join("out/tls/web.key"), "edited").unwrap();
+        let after_edit = plan_now(&prior, &mut passwords);
+        assert_eq!(after_edit[0].files.len(), 2);
+        assert!(after_edit[1].files.is_empty());
+    }
+
+    #[test]
     fn unknown_owners_are_named() {
         let mut s = spec("pem-pair", None);
         s.owner = Some("no-such-user-certfleet".into());
