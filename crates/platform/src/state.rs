@@ -121,12 +121,12 @@ pub fn record_reloads(path: &Path, succeeded: &[String]) -> Result<()> {
     if state.pending_reloads.len() == before {
         return Ok(());
     }
-    certfleet_secrets::write_private_file(path, state.to_json()?.as_bytes(), true).map_err(
-        |e| PlatformError::State {
+    certfleet_secrets::write_private_file(path, state.to_json()?.as_bytes(), true).map_err(|e| {
+        PlatformError::State {
             path: path.to_path_buf(),
             message: e.to_string(),
-        },
-    )
+        }
+    })
 }
 
 /// `passwords.json`: keystore store passwords by the keystore's written path.

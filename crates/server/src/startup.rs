@@ -21,10 +21,8 @@ use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
 use certfleet_monitor::alerts::AlertBoard;
 use certfleet_monitor::watcher::MonitorShared;
+use certfleet_secrets::{ensure_private_dir, write_private_file, MasterKey, MASTER_KEY_FILE};
 use certfleet_store::embedded::EmbeddedStore;
-use certfleet_secrets::{
-    ensure_private_dir, write_private_file, MasterKey, MASTER_KEY_FILE,
-};
 use certfleet_store::Storage;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
-use certfleet_store::embedded::EmbeddedStore;
 use certfleet_secrets::MasterKey;
+use certfleet_store::embedded::EmbeddedStore;
 use certfleet_store::{Key, Storage};
 use std::path::Path;
 

@@ -169,7 +169,11 @@ impl ConvertArgs {
 
     /// `--in-password`, read from where it says, when given.
     fn in_password(&self) -> Result<Option<&str>> {
-        Ok(self.in_password.as_ref().map(SecretArg::expose).transpose()?)
+        Ok(self
+            .in_password
+            .as_ref()
+            .map(SecretArg::expose)
+            .transpose()?)
     }
 
     fn read_contents(&self, bytes: &[u8]) -> Result<Contents<InputBundle>> {

@@ -87,7 +87,7 @@ impl ExpiryWatcher {
         ExpiryWatcher { stop, task }
     }
 
-    /// Stops the watcher and waits for it (deliveries in flight get [`STOP_GRACE`]).
+    /// Stops the watcher and waits for it (deliveries in flight get two seconds).
     pub async fn stop(self) {
         let _ = self.stop.send(());
         let mut task = self.task;

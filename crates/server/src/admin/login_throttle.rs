@@ -3,7 +3,7 @@
 //! typed), at most one line a second with a count of those held back; and after
 //! [`FREE_FAILURES`] failures in a row from one address, every further attempt from it
 //! waits, twice as long each time up to [`LONGEST_PAUSE`], until a login from it
-//! succeeds or it stays quiet for [`FORGET_AFTER`].
+//! succeeds or it stays quiet for 15 minutes.
 //!
 //! Only different wrong secrets count: a script retrying one stale token is logged but
 //! not slowed (it cannot get in by repeating itself, and slowing it would slow the

@@ -141,7 +141,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<ScansJson>,
     let mut scans = Vec::with_capacity(entries.len());
     for entry in entries {
         match serde_json::from_slice::<ScanRecord>(&entry.value)
-            .and_then(|record| serde_json::to_value(record))
+            .and_then(serde_json::to_value)
         {
             Ok(record) => scans.push(record),
             // Not written by this endpoint; say so in the log rather than fail the list.

@@ -13,6 +13,7 @@ use crate::admin::auth::Actor;
 use crate::admin::errors::{ApiError, ErrorBody};
 use crate::cas::CaRepository;
 use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -29,8 +30,9 @@ use time::OffsetDateTime;
     request_body = NodeTokenRequest,
     responses(
         (status = 201, description = "The token, shown once, and its expiry", body = NodeToken),
-        (status = 400, description = "A ttl_seconds out of range", body = ErrorBody),
+        (status = 400, description = "A ttl_seconds out of range, or a body that is not the request's JSON", body = ErrorBody),
         (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration, or no such node in its model", body = ErrorBody),
         (status = 409, description = "The server has no agent listener ([agents])", body = ErrorBody),
     )
@@ -39,8 +41,9 @@ pub async fn create_token(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
     Path((platform, node)): Path<(String, String)>,
-    Json(request): Json<NodeTokenRequest>,
+    body: Result<Json<NodeTokenRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<NodeToken>), ApiError> {
+    let Json(request) = body?;
     let ttl = request.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     if !(1..=MAX_TTL_SECONDS).contains(&ttl) {
         return Err(ApiError::bad_request(format!(
