@@ -10,7 +10,8 @@
 //!   keystore and trust store list in keytool with the model's password;
 //! - `web`'s hook restarts an `openssl s_server` (started by the test with an older
 //!   certificate) and `s_client` then sees the deployed leaf, which the agent's own check
-//!   found too; a second pass writes nothing and restarts nothing;
+//!   found too; a second pass writes nothing and restarts nothing, and renews the agent's
+//!   identity once it is past its renewal time;
 //! - a hook the node's `agent.toml` does not define is refused by name, its service's
 //!   files are not written and `--once` exits 1; a hook that fails rolls back: the file
 //!   it replaced is put back byte for byte, and the report says `rolled_back`;
@@ -157,6 +158,16 @@ fn agents_enrol_deploy_restart_check_and_refuse_unknown_hooks() {
         "the agent logged a password"
     );
 
+    // An identity past its renewal time is renewed (a new key and certificate) on the
+    // next pass.
+    let enrollment_file = node_a.data.join("enrollment.json");
+    let mut enrollment: serde_json::Value =
+        serde_json::from_slice(&fs::read(&enrollment_file).unwrap()).unwrap();
+    enrollment["renew_after"] = "2000-01-01T00:00:00Z".into();
+    fs::write(&enrollment_file, enrollment.to_string()).unwrap();
+    let identity_key = fs::read(node_a.data.join("identity.key")).unwrap();
+    let identity_crt = fs::read(node_a.data.join("identity.crt")).unwrap();
+
     // A second pass: nothing to write, nothing to restart, still current.
     let p12_before = fs::read(&p12).unwrap();
     let again = node_a.run_once();
@@ -167,6 +178,27 @@ fn agents_enrol_deploy_restart_check_and_refuse_unknown_hooks() {
     );
     assert_eq!(web.starts(), 2, "{}", describe(&again));
     assert_eq!(fs::read(&p12).unwrap(), p12_before);
+    assert_ne!(
+        fs::read(node_a.data.join("identity.key")).unwrap(),
+        identity_key
+    );
+    assert_ne!(
+        fs::read(node_a.data.join("identity.crt")).unwrap(),
+        identity_crt
+    );
+    assert_eq!(mode(&node_a.data.join("identity.key")), 0o600);
+    let renewed: serde_json::Value =
+        serde_json::from_slice(&fs::read(&enrollment_file).unwrap()).unwrap();
+    let renew_after = time::OffsetDateTime::parse(
+        renewed["renew_after"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        renew_after > time::OffsetDateTime::now_utc(),
+        "{renewed}\n{}",
+        describe(&again)
+    );
 
     // node-b: app is deployed; batch's hook is not in the node's agent.toml.
     let reloads = platform.dir.join("app-reloads.log");
