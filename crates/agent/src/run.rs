@@ -1,8 +1,10 @@
 //! The agent's loop: ask for the node's assignment (a long poll with the revision last
 //! acted on, so the server answers as soon as something changes), deploy each service,
-//! report, remember the revision in `state.json` (a restarted agent resumes from it), and
-//! ask again. When the server cannot be reached, or a service is not current yet, the
-//! agent waits with an exponential back-off and leaves the node's files as they are.
+//! report, remember the revision in `state.json`, and ask again. After a start the agent
+//! first makes one pass over the current assignment (which changes nothing on a node that
+//! is as it should be), then waits from the revision it acted on. When the server cannot
+//! be reached, or a service is not current yet, the agent waits with an exponential
+//! back-off and leaves the node's files as they are.
 
 use crate::backoff::Backoff;
 use crate::check;
