@@ -16,8 +16,9 @@
 //!   files are not written and `--once` exits 1; a hook that fails rolls back: the file
 //!   it replaced is put back byte for byte, and the report says `rolled_back`;
 //! - `certfleet nodes --json` shows what the agents reported;
-//! - a running `agent run` deploys, reports, and brings a model change (a new output) to
-//!   the node through its long poll;
+//! - a running `agent run`, whose first configured server is down, deploys through the
+//!   next one, reports, and brings a model change (a new output) to the node through its
+//!   long poll;
 //! - enrolment trusts only a listener whose chain holds the CA the token pins, and a
 //!   token used twice is refused with the server's reason, nothing saved;
 //! - no service key, nor the agent's identity key, is ever in the server's data directory
@@ -346,6 +347,15 @@ fn a_running_agent_deploys_and_follows_a_model_change() {
             ("flush-batch", "true".to_owned()),
         ],
     );
+    // The first server in agent.toml is down: the agent moves on to the next.
+    let down = format!("https://{}", crate::support::serve::free_addr());
+    node.write_config_with_servers(
+        &[down, platform.agents_url.clone()],
+        &[
+            ("reload-app", "true".to_owned()),
+            ("flush-batch", "true".to_owned()),
+        ],
+    );
     let mut agent = node.spawn_run();
     let keystore = node.file("app/keystore.jks");
     let batch_crt = node.file("batch/batch.crt");
@@ -389,4 +399,5 @@ fn a_running_agent_deploys_and_follows_a_model_change() {
     assert_eq!(mode(&der), 0o644);
     let log = agent.log();
     assert!(!log.contains("PRIVATE KEY"), "{log}");
+    assert!(log.contains("trying the next server"), "{log}");
 }

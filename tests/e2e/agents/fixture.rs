@@ -235,7 +235,16 @@ pub struct Node {
 impl Node {
     /// Writes `agent.toml` (0600): the output root and `hooks`.
     pub fn write_config(&self, hooks: &[(&str, String)]) {
-        let mut config = format!("root = {:?}\n\n[hooks]\n", arg(&self.out));
+        self.write_config_with_servers(&[], hooks);
+    }
+
+    /// Writes `agent.toml` (0600): `servers` (when any), the output root and `hooks`.
+    pub fn write_config_with_servers(&self, servers: &[String], hooks: &[(&str, String)]) {
+        let mut config = String::new();
+        if !servers.is_empty() {
+            config.push_str(&format!("servers = {servers:?}\n"));
+        }
+        config.push_str(&format!("root = {:?}\n\n[hooks]\n", arg(&self.out)));
         for (name, command) in hooks {
             config.push_str(&format!("{name} = {command:?}\n"));
         }
