@@ -57,6 +57,9 @@ pub struct RawPlatform {
     pub org: Option<Text>,
     /// Default organizational unit (OU).
     pub org_unit: Option<Text>,
+    /// How many services of one group `certfleet agent` renews at once (a staged
+    /// rollout); at least 1.
+    pub max_unavailable: Option<Spanned<i64>>,
 }
 
 /// `[[node]]`.
@@ -80,6 +83,9 @@ pub struct RawService {
     pub name: Text,
     /// Free text: `jetty`, `iis`, `nginx`, ...
     pub kind: Option<Text>,
+    /// The rollout group whose services agents update a few at a time (default: the
+    /// `kind`).
+    pub group: Option<Text>,
     /// The node it runs on.
     pub node: Text,
     /// `server`, `client` or `both`.

@@ -194,6 +194,8 @@ pub struct Service {
     pub name: String,
     /// Free-text kind.
     pub kind: Option<String>,
+    /// The rollout group as written (`group`); see [`Service::rollout_group`].
+    pub group: Option<String>,
     /// The node's name.
     pub node: String,
     /// Certificate CN.
@@ -229,6 +231,17 @@ pub struct Service {
     pub outputs: Vec<Output>,
 }
 
+impl Service {
+    /// The rollout group agents update a few services at a time: the `group` key, else
+    /// the `kind`, else the service alone.
+    pub fn rollout_group(&self) -> &str {
+        self.group
+            .as_deref()
+            .or(self.kind.as_deref())
+            .unwrap_or(&self.name)
+    }
+}
+
 /// A connection from a client service to a server service.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Connection {
@@ -253,6 +266,8 @@ pub struct Platform {
     pub services: Vec<Service>,
     /// Connections, in model order.
     pub connections: Vec<Connection>,
+    /// How many services of one rollout group agents update at once (at least 1).
+    pub max_unavailable: u32,
     /// Each service's index in `services`, by name.
     index: BTreeMap<String, usize>,
 }
@@ -277,6 +292,7 @@ impl Platform {
             ca_key,
             services,
             connections,
+            max_unavailable: 1,
             index,
         }
     }

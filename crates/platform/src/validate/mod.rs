@@ -264,13 +264,29 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
         KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
         other => other,
     };
-    Ok(Platform::new(
+    let mut platform = Platform::new(
         p.name.get_ref().clone(),
         ca_dir,
         ca_key,
         services,
         connections,
-    ))
+    );
+    if let Some(value) = &p.max_unavailable {
+        platform.max_unavailable = u32::try_from(*value.get_ref())
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                loc.at(
+                    value,
+                    "platform.max_unavailable",
+                    format!(
+                        "{} is not between 1 and 1000 (how many services of a group agents update at once)",
+                        value.get_ref()
+                    ),
+                )
+            })?;
+    }
+    Ok(platform)
 }
 
 struct Defaults<'a> {
@@ -406,6 +422,10 @@ fn build_service(
     Ok(Service {
         name,
         kind: s.kind.as_ref().map(|k| k.get_ref().clone()),
+        group: match &s.group {
+            Some(g) => Some(group_name(loc, g)?),
+            None => None,
+        },
         node: node.name.clone(),
         cn,
         dns_names,
@@ -444,6 +464,28 @@ fn hook_name(loc: &Locator, name: &Text) -> Result<String> {
             "service.hook",
             format!(
                 "'{}' is not a hook name: use 1 to 64 letters, digits, '.', '_' and '-' (the command itself goes into the agent's [hooks] on the node)",
+                text.escape_debug()
+            ),
+        ));
+    }
+    Ok(text.clone())
+}
+
+/// A `group` name: like a hook name, letters, digits, `.`, `_` and `-` (it is a path
+/// segment of the rollout API).
+fn group_name(loc: &Locator, name: &Text) -> Result<String> {
+    let text = name.get_ref();
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        return Err(loc.at(
+            name,
+            "service.group",
+            format!(
+                "'{}' is not a group name: use 1 to 64 letters, digits, '.', '_' and '-'",
                 text.escape_debug()
             ),
         ));

@@ -188,3 +188,30 @@ fn a_hook_is_a_name_not_a_command() {
     );
     assert!(message.contains("not a hook name"), "{message}");
 }
+
+#[test]
+fn rollout_groups_come_from_group_then_kind_and_max_unavailable_is_checked() {
+    let p = check(
+        "[[service]]\nname = \"a\"\nnode = \"n1\"\nkind = \"nginx\"\n[[service]]\nname = \"b\"\nnode = \"n1\"\nkind = \"nginx\"\ngroup = \"edge\"\n[[service]]\nname = \"c\"\nnode = \"n1\"\n",
+    )
+    .unwrap();
+    let groups: Vec<&str> = p.services.iter().map(Service::rollout_group).collect();
+    assert_eq!(groups, ["nginx", "edge", "c"]);
+    assert_eq!(p.max_unavailable, 1);
+
+    let text = BASE.replace("key = \"ecdsa-p256\"", "max_unavailable = 2");
+    let loc = Locator::new("qms.toml", &text);
+    let p = validate(&loc, &parse(&loc, &text).unwrap()).unwrap();
+    assert_eq!(p.max_unavailable, 2);
+    let text = BASE.replace("key = \"ecdsa-p256\"", "max_unavailable = 0");
+    let loc = Locator::new("qms.toml", &text);
+    let message = validate(&loc, &parse(&loc, &text).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("qms.toml:3: platform.max_unavailable:"),
+        "{message}"
+    );
+    let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\ngroup = \"a b\"\n");
+    assert!(message.contains("not a group name"), "{message}");
+}
