@@ -8,7 +8,9 @@
 //! - `client` (with the `client` feature): the admin API's HTTPS client, used by every
 //!   command that talks to a running server;
 //! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
-//!   enrolment tokens the administrator makes.
+//!   enrolment tokens the administrator makes;
+//! - [`rollouts`]: renewals asked for by the administrator and halted staged rollouts
+//!   resumed.
 //!
 //! Every type derives serde's `Serialize` and `Deserialize` and utoipa's `ToSchema`; field
 //! names are the JSON names. Nothing here holds a private key: keys are made where they
@@ -19,3 +21,4 @@ pub mod agent;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod nodes;
+pub mod rollouts;
