@@ -9,6 +9,8 @@
 //! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
+//! - [`http`]: the admin listener's router and the layers every answer goes through
+//!   (headers, CORS, authentication, sessions, errors);
 //! - [`admin`]: the admin API's routes;
 //! - [`agents`]: the agent listener (`[agents]`), where `certfleet agent` on the nodes
 //!   enrols, fetches its assignment, sends CSRs and reports;
@@ -20,6 +22,8 @@
 //! - [`monitor`]: certfleet-monitor's expiry watcher started over that inventory (the
 //!   alert board and the metrics' counters are certfleet-monitor's too);
 //! - [`domain_service`]: every change to the domain tree, and consistent reads of it;
+//! - [`audit_log`]: the audit log a page at a time, for the API and the web UI;
+//! - [`platform_service`]: plan and apply of the configured platforms;
 //! - [`domain_views`]: the answers about domains, for the API and the web UI alike;
 //! - [`status_report`]: the managed certificates' expiry states and the ACME progress;
 //! - [`domain_sync`]: domains changed in the store by another node, served here too.
@@ -35,16 +39,19 @@ pub mod accept_backoff;
 pub mod acme;
 pub mod admin;
 pub mod agents;
+pub mod audit_log;
 pub mod cas;
 pub mod connection_guard;
 pub mod domain_service;
 pub mod domain_sync;
 pub mod domain_views;
+pub mod http;
 pub mod inventory;
 pub mod listeners;
 pub mod log_limit;
 pub mod monitor;
 pub mod plain_http;
+pub mod platform_service;
 pub mod routes;
 pub mod startup;
 pub mod state;
@@ -195,7 +202,7 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
     tasks.spawn(listeners::serve_admin(
         admin,
         admin_tls,
-        admin::router(Arc::clone(&state)),
+        http::router(Arc::clone(&state)),
         limits,
         shutdown.clone(),
     ));

@@ -12,12 +12,12 @@
 
 use super::accept_backoff::AcceptBackoff;
 use super::acme::AlpnAnswers;
-use super::admin::login_throttle::ClientAddr;
 use super::connection_guard::{Activity, ActivityIo, Due, FirstRequest, Watchdog};
 use super::log_limit::{held_back_note, LogLimit};
 use super::routes::{service, RouteTable};
 use super::state::AppState;
 use super::tls_accept::{ConnectionInfo, ListenerTls};
+use crate::http::login_throttle::ClientAddr;
 use anyhow::{Context, Result};
 use certfleet_config::{ConnectionLimits, ListenerConfig, TlsProfile as ConfigProfile};
 use certfleet_edge::hub::CertificateHub;

@@ -39,6 +39,9 @@ pub struct SetAcme {
     pub enabled: bool,
 }
 
+/// The shortest keystore password a certificate export accepts (keytool's minimum).
+pub const EXPORT_MIN_PASSWORD: usize = 6;
+
 /// A domain (`GET /api/domains/{name}`, `domain show --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DomainJson {

@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::sessions::{Sessions, SESSION_COOKIE};
-use super::{api_routes, assemble, errors::ApiError};
+use super::api_routes;
+use crate::http::assemble;
+use crate::http::errors::ApiError;
+use crate::http::sessions::{Sessions, SESSION_COOKIE};
 use crate::startup;
 use crate::state::AppState;
 use axum::body::Body;

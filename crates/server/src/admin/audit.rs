@@ -2,7 +2,8 @@
 //! page at a time. Records never hold secrets (the store redacts key material before
 //! writing), and this endpoint adds none.
 
-use super::errors::{ApiError, ErrorBody};
+use crate::audit_log;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -28,38 +29,6 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-/// A page of the audit log, newest first: the records after the `offset` newest, at
-/// most `limit` of them.
-pub async fn page(
-    state: &AppState,
-    offset: usize,
-    limit: usize,
-) -> Result<AuditPageJson, ApiError> {
-    let all = certfleet_store::audit::list(state.store.as_ref())
-        .await
-        .map_err(|err| ApiError::internal(format!("reading the audit log: {err}")))?;
-    let total = all.len();
-    let records = all
-        .into_iter()
-        .rev()
-        .skip(offset)
-        .take(limit)
-        .map(|r| AuditRecordJson {
-            actor: r.actor,
-            action: r.action,
-            object: r.object,
-            detail: r.detail,
-            at: r.at,
-        })
-        .collect();
-    Ok(AuditPageJson {
-        total,
-        offset,
-        limit,
-        records,
-    })
-}
-
 /// `GET /api/audit?offset=N&limit=M`.
 #[utoipa::path(get, path = "/api/audit", tag = "audit",
     params(AuditQuery),
@@ -80,5 +49,8 @@ pub async fn list(
             "limit: must be between 1 and {MAX_LIMIT}"
         )));
     }
-    Ok(Json(page(&state, query.offset.unwrap_or(0), limit).await?))
+    let page = audit_log::page(&state, query.offset.unwrap_or(0), limit)
+        .await
+        .map_err(|err| ApiError::internal(format!("reading the audit log: {err}")))?;
+    Ok(Json(page))
 }

@@ -2,10 +2,10 @@
 //! [`super::ca_sign`], [`super::csrs`], [`super::domain_issue`]), and how a CA is shown:
 //! its certificates' subjects, expiry and thumbprints, never a key.
 
-use super::errors::ApiError;
-use crate::cas::{CaError, CaInfo};
+pub use crate::cas::view::ca_json;
+use crate::cas::CaError;
+use crate::http::errors::ApiError;
 pub use certfleet_api::admin::cas::{CaJson, PolicyJson};
-use certfleet_pki::inspect::{describe_certificate, fingerprint::sha1_thumbprint};
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::profile::Usage;
 use serde::Deserialize;
@@ -82,26 +82,6 @@ pub fn check_days(field: &str, days: u32) -> Result<u32, ApiError> {
         )));
     }
     Ok(days)
-}
-
-/// Describes `info` as the API shows a CA.
-pub fn ca_json(info: &CaInfo) -> Result<CaJson, ApiError> {
-    let issuing = describe_certificate(info.issuing(), time::OffsetDateTime::now_utc())
-        .map_err(|err| ApiError::internal(format!("CA {}: {err}", info.name)))?;
-    Ok(CaJson {
-        name: info.name.clone(),
-        subject: issuing.subject,
-        issuer: issuing.issuer,
-        not_after: issuing.not_after,
-        root_sha1_thumbprint: sha1_thumbprint(&info.root),
-        intermediate_sha1_thumbprint: info.intermediate.as_deref().map(sha1_thumbprint),
-        key_algorithm: info.key_algorithm.clone(),
-        policy: PolicyJson {
-            allowed_domains: info.policy.allowed_domains.clone(),
-            max_days: info.policy.max_days,
-        },
-        created_at: info.created_at.clone(),
-    })
 }
 
 impl From<CaError> for ApiError {

@@ -2,10 +2,10 @@
 //! the CA signs the CSR under its policy and answers the certificate and the chain. Each
 //! signature is audited (which CA, which subject, which thumbprint).
 
-use super::auth::Actor;
 use super::ca_json::{check_days, no_such_ca, UsageJson};
 use super::cas::repository;
-use super::errors::{ApiError, ErrorBody};
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};

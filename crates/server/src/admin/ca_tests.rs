@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::{api_routes, assemble, sessions::Sessions};
+use super::api_routes;
+use crate::http::assemble;
+use crate::http::sessions::Sessions;
 use crate::startup;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

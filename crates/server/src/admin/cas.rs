@@ -3,10 +3,11 @@
 //! Creating a CA makes its keys on the server (in a blocking task), seals them in the
 //! store and audits the change; no answer ever carries a CA key.
 
-use super::auth::Actor;
 use super::ca_json::{ca_json, check_days, no_such_ca, CaJson, KeyJson, PolicyJson};
-use super::errors::{ApiError, ErrorBody};
-use crate::cas::{name, CaPolicy, CaRepository};
+pub use crate::cas::view::repository;
+use crate::cas::{name, CaPolicy};
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -45,11 +46,6 @@ pub struct CreateCa {
     /// The signing rules; none when absent.
     #[serde(default)]
     pub policy: Option<PolicyJson>,
-}
-
-/// The repository of the server's CAs.
-pub fn repository(state: &AppState) -> CaRepository {
-    CaRepository::new(Arc::clone(&state.store), Arc::clone(&state.master_key))
 }
 
 fn check_cn(field: &str, cn: &str) -> Result<(), ApiError> {

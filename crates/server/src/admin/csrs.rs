@@ -1,7 +1,7 @@
 //! `POST /api/csrs/inspect`: what a CSR asks for (subject, SANs, key) and whether its
 //! self-signature verifies, read-only, so a person can check a CSR before signing it.
 
-use super::errors::{ApiError, ErrorBody};
+use crate::http::errors::{ApiError, ErrorBody};
 use axum::extract::rejection::JsonRejection;
 use axum::Json;
 pub use certfleet_api::admin::cas::CsrJson;

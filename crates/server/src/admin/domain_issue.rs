@@ -3,11 +3,11 @@
 //! uploaded bundle (key sealed in the store, audited, swapped into the hub so the edge
 //! serves it at once). The answer is the domain's view; the key never leaves the server.
 
-use super::auth::Actor;
 use super::ca_json::{check_days, KeyJson, UsageJson};
 use super::cas::repository;
-use super::errors::{ApiError, ErrorBody};
 use crate::domain_views;
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};

@@ -5,10 +5,10 @@
 //! replaces the tree, so a failure at any step leaves the server as it was. Answers carry
 //! domain views, which hold the certificate's summary and never its PEM or key.
 
-use super::auth::Actor;
-use super::errors::{ApiError, ErrorBody};
 use crate::domain_service::DomainError;
 use crate::domain_views;
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};

@@ -6,8 +6,8 @@
 //! password travels in the request body (never the URL), is held zeroized, and is never
 //! logged or audited; the export itself is audited (who, which domain, which format).
 
-use super::auth::Actor;
-use super::errors::{ApiError, ErrorBody};
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -23,8 +23,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-/// The shortest keystore password accepted (keytool's minimum).
-pub const MIN_PASSWORD: usize = 6;
+pub use certfleet_api::admin::domains::EXPORT_MIN_PASSWORD as MIN_PASSWORD;
 
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

@@ -3,7 +3,7 @@
 //! each ACME domain's failures and the webhook's deliveries; the families are listed in
 //! [`certfleet_monitor::metrics`].
 
-use super::errors::ApiError;
+use crate::http::errors::ApiError;
 use crate::inventory;
 use crate::state::AppState;
 use crate::status_report::acme_domains;
@@ -54,7 +54,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, Api
 
 #[cfg(test)]
 mod tests {
-    use crate::admin::router;
+    use crate::http::router;
     use crate::startup;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};

@@ -7,31 +7,22 @@
 //!
 //! Every route is registered in [`api_routes`] with utoipa-axum's `routes!`, which puts
 //! it into the axum router and its operation into the OpenAPI document together, so the
-//! two cannot differ. Around all routes (and the fallback), outermost first:
-//! security headers ([`headers`]), CORS ([`cors`]), authentication by bearer token or UI
-//! session with CSRF protection ([`auth`], [`sessions`]), JSON for axum's own
-//! rejections, and panic containment (a panicking handler answers a 500 with an error
-//! id, [`errors`]). Answers and errors are
-//! JSON. Changes lock the tree, apply to a copy, persist the changed record, swap the
-//! copy into the certificate hub, and only then become the tree ([`domains`]).
+//! two cannot differ. The handlers are thin: a typed request (types of certfleet-api),
+//! a call into a service of this crate, a typed answer. The layers every answer goes
+//! through (headers, CORS, authentication, sessions, errors) are [`crate::http`]'s.
 
 #[cfg(test)]
 mod api_tests;
 pub mod audit;
-pub mod auth;
 pub mod ca_json;
 pub mod ca_sign;
 #[cfg(test)]
 mod ca_tests;
 pub mod cas;
-pub mod cors;
 pub mod csrs;
 pub mod domain_issue;
 pub mod domains;
-pub mod errors;
 pub mod export;
-pub mod headers;
-pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
 #[cfg(test)]
@@ -42,32 +33,17 @@ mod platform_tests;
 pub mod platforms;
 pub mod scans;
 pub mod session;
-pub mod sessions;
 pub mod status;
 
 use super::agents::admin as agents_admin;
 use super::state::AppState;
-use axum::extract::{Extension, State};
-use axum::Router;
+use crate::http::errors::ErrorBody;
+use axum::extract::State;
 use certfleet_api::admin::status::{AlertJson, AlertsJson};
-use sessions::Sessions;
 use std::sync::Arc;
-use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// The admin listener's router, with `state` shared by every handler and UI sessions
-/// that end after `[admin] session_timeout_minutes` idle or `session_lifetime_seconds`
-/// after their login.
-pub fn router(state: Arc<AppState>) -> Router {
-    let sessions = Sessions::with_lifetime(
-        state.config.admin.session_timeout,
-        state.config.admin.session_lifetime,
-    );
-    let routes = api_routes().merge(OpenApiRouter::from(crate::ui::routes()));
-    assemble(routes, state, sessions)
-}
 
 /// Every route of the API with its OpenAPI operation. A new route goes here, as
 /// `.routes(routes!(module::handler))` of a handler with a `#[utoipa::path]` attribute
@@ -100,43 +76,12 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(openapi::document))
 }
 
-/// `routes` with the OpenAPI document served, the fallback, and the layers every
-/// answer goes through (see the module's doc).
-pub fn assemble(
-    routes: OpenApiRouter<Arc<AppState>>,
-    state: Arc<AppState>,
-    sessions: Sessions,
-) -> Router {
-    let (router, document) = routes.split_for_parts();
-    let guard = auth::Guard {
-        state: Arc::clone(&state),
-        sessions: Arc::new(sessions),
-        throttle: Arc::new(login_throttle::LoginThrottle::default()),
-    };
-    let cors = Arc::new(cors::CorsPolicy::new(&state.config.admin.cors_origins));
-    router
-        .route("/metrics", axum::routing::get(metrics::metrics))
-        .fallback(errors::not_found)
-        .layer(CatchPanicLayer::custom(errors::panic_response))
-        .layer(axum::middleware::from_fn(errors::json_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            guard.clone(),
-            auth::authenticate,
-        ))
-        .layer(Extension(openapi::DocumentJson::new(&document)))
-        .layer(Extension(Arc::clone(&guard.sessions)))
-        .layer(Extension(Arc::clone(&guard.throttle)))
-        .layer(axum::middleware::from_fn_with_state(cors, cors::cors))
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .with_state(state)
-}
-
 /// `GET /api/alerts`: the edge's alert totals since start and the latest alerts (edge
 /// and ACME), oldest first.
 #[utoipa::path(get, path = "/api/alerts", tag = "status",
     responses(
         (status = 200, description = "Alert counts and the latest alerts", body = AlertsJson),
-        (status = 401, description = "No credentials", body = errors::ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
     )
 )]
 async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<AlertsJson> {
@@ -161,7 +106,7 @@ async fn alerts(State(state): State<Arc<AppState>>) -> axum::Json<AlertsJson> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use super::router;
+    use crate::http::router;
     use crate::startup;
     use axum::body::Body;
     use axum::http::{Method, Request, StatusCode};

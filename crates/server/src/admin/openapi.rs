@@ -11,8 +11,8 @@
 //! nothing a client of the API would not know, but an unauthenticated route would be
 //! the one exception to check for, and the UI and tools that read it hold the token.
 
-use super::errors::{ApiError, ErrorBody};
-use super::sessions::SESSION_COOKIE;
+use crate::http::errors::{ApiError, ErrorBody};
+use crate::http::sessions::SESSION_COOKIE;
 use axum::extract::Extension;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;

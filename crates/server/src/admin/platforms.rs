@@ -20,29 +20,16 @@
 //! cannot be planned as it stands answers 422 naming the file, line and key; other
 //! failures are internal errors, logged with an id.
 
-use super::auth::Actor;
-use super::errors::{ApiError, ErrorBody};
 use super::platform_schemas::{ApplyJson, PlanJson, PlatformJson};
+use crate::http::auth::Actor;
+use crate::http::errors::{ApiError, ErrorBody};
+use crate::platform_service::{self, PlatformServiceError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 pub use certfleet_api::admin::platforms::PlatformSummary;
-use certfleet_config::PlatformConfig;
-use certfleet_platform::run::{
-    self as platform_run, ApplyBusy, ApplyReport, PlanReport, Reloads, Target,
-};
-use certfleet_platform::PlatformError;
+use certfleet_platform::run::{ApplyReport, PlanReport};
 use std::sync::Arc;
-
-/// The summary of `config`.
-pub fn platform_summary(config: &PlatformConfig) -> PlatformSummary {
-    PlatformSummary {
-        name: config.name.clone(),
-        model: config.model.display().to_string(),
-        root: config.root.as_ref().map(|r| r.display().to_string()),
-        run_reloads: config.run_reloads,
-    }
-}
 
 /// `GET /api/platforms`: the platforms of `[[platform]]`, in configuration order.
 #[utoipa::path(get, path = "/api/platforms", tag = "platforms",
@@ -57,7 +44,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
             .config
             .platforms
             .iter()
-            .map(platform_summary)
+            .map(platform_service::summary)
             .collect(),
     )
 }
@@ -76,14 +63,7 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<PlanReport>, ApiError> {
-    Ok(Json(preview(&state, &name).await?))
-}
-
-/// The read-only plan of `name` (also the web UI's trust graph).
-pub async fn preview(state: &Arc<AppState>, name: &str) -> Result<PlanReport, ApiError> {
-    let config = configured(state, name)?.clone();
-    let _turn = state.platform_work.lock().await;
-    run_on_model(state, config, platform_run::preview).await
+    Ok(Json(platform_service::preview(&state, &name).await?))
 }
 
 /// `POST /api/platforms/{name}/plan`: `certfleet plan --json` on the model.
@@ -101,10 +81,7 @@ pub async fn plan(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<PlanReport>, ApiError> {
-    let config = configured(&state, &name)?.clone();
-    let _turn = state.platform_work.lock().await;
-    let report = run_on_model(&state, config, |target| platform_run::plan(target, None)).await?;
-    Ok(Json(report))
+    Ok(Json(platform_service::plan(&state, &name).await?))
 }
 
 /// `POST /api/platforms/{name}/apply`: `certfleet apply --json` on the model.
@@ -124,109 +101,17 @@ pub async fn apply(
     Path(name): Path<String>,
     Actor(actor): Actor,
 ) -> Result<Json<ApplyReport>, ApiError> {
-    let config = configured(&state, &name)?.clone();
-    let _turn = state.platform_work.try_lock().map_err(|_| {
-        ApiError::conflict(format!(
-            "platform {name}: another plan or apply is running on this server; try again when it ends"
-        ))
-    })?;
-    let reloads = if config.run_reloads {
-        Reloads::Run
-    } else {
-        Reloads::Skip
-    };
-    let report = run_on_model(&state, config, move |target| {
-        platform_run::apply(target, None, reloads)
-    })
-    .await?;
-    for failed in report.reloads.iter().filter(|r| !r.ok && !r.skipped) {
-        tracing::error!(
-            "platform {name}: the reload command of service '{}' failed ({})",
-            failed.service,
-            failed.failure.as_deref().unwrap_or("unknown")
-        );
-    }
-    certfleet_store::audit::record(
-        state.store.as_ref(),
-        actor,
-        "platform.apply",
-        &format!("platform {name}"),
-        Some(&apply_summary(&report)),
-    )
-    .await
-    .map_err(|err| ApiError::internal(format!("auditing the apply of platform {name}: {err}")))?;
+    let report = platform_service::apply(&state, &name, actor).await?;
     Ok(Json(report))
 }
 
-/// One line for the audit log: how much changed and how the reloads went.
-fn apply_summary(report: &ApplyReport) -> String {
-    let count = |pred: &dyn Fn(&platform_run::ReloadResult) -> bool| {
-        report.reloads.iter().filter(|r| pred(r)).count()
-    };
-    format!(
-        "{} change(s), {} file(s) written; reloads: {} ok, {} failed, {} skipped",
-        report.changes.len(),
-        report.files_written,
-        count(&|r| r.ok),
-        count(&|r| !r.ok && !r.skipped),
-        count(&|r| r.skipped),
-    )
-}
-
-fn configured<'a>(state: &'a AppState, name: &str) -> Result<&'a PlatformConfig, ApiError> {
-    state
-        .config
-        .platforms
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "name: no platform '{name}' in the server's configuration ([[platform]])"
-            ))
-        })
-}
-
-/// Runs `work` on `config`'s model with the server's master key, on a blocking thread
-/// (keys are made, files written, commands run), from the directory the server started
-/// in, and sorts its error into an answer.
-async fn run_on_model<T: Send + 'static>(
-    state: &AppState,
-    config: PlatformConfig,
-    work: impl FnOnce(&Target<'_>) -> anyhow::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let master_key = Arc::clone(&state.master_key);
-    let name = config.name.clone();
-    tokio::task::spawn_blocking(move || {
-        let cwd = std::env::current_dir()?;
-        work(&Target {
-            model: &config.model,
-            root: config.root.as_deref(),
-            cwd: &cwd,
-            master_key: Some(&master_key),
-            adopt: false,
-        })
-    })
-    .await
-    .map_err(|err| ApiError::internal(format!("platform {name}: {err}")))?
-    .map_err(|err| answer(&name, &err))
-}
-
-/// 409 for a held lock, 422 for a model or reply at fault (the message names where),
-/// 500 with an id for anything else.
-fn answer(name: &str, err: &anyhow::Error) -> ApiError {
-    if let Some(busy) = err.downcast_ref::<ApplyBusy>() {
-        return ApiError::conflict(format!(
-            "platform {name}: another certfleet apply (process {}) holds the platform's lock; try again when it ends",
-            busy.pid
-        ));
-    }
-    match err.downcast_ref::<PlatformError>() {
-        Some(
-            model @ (PlatformError::Model { .. }
-            | PlatformError::Reply { .. }
-            | PlatformError::Unsafe { .. }
-            | PlatformError::Unrecorded { .. }),
-        ) => ApiError::unprocessable(format!("platform {name}: {model}")),
-        _ => ApiError::internal(format!("platform {name}: {err:#}")),
+impl From<PlatformServiceError> for ApiError {
+    fn from(err: PlatformServiceError) -> Self {
+        match err {
+            PlatformServiceError::NotConfigured(_) => ApiError::not_found(err.to_string()),
+            PlatformServiceError::Busy(message) => ApiError::conflict(message),
+            PlatformServiceError::Model(message) => ApiError::unprocessable(message),
+            PlatformServiceError::Internal(message) => ApiError::internal(message),
+        }
     }
 }

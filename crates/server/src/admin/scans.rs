@@ -8,7 +8,7 @@
 //! recording at once keep the newer record too. Every record of a request is checked
 //! before any is written.
 
-use super::errors::{ApiError, ErrorBody};
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -140,9 +140,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<ScansJson>,
         .map_err(|err| ApiError::internal(format!("listing scans: {err}")))?;
     let mut scans = Vec::with_capacity(entries.len());
     for entry in entries {
-        match serde_json::from_slice::<ScanRecord>(&entry.value)
-            .and_then(serde_json::to_value)
-        {
+        match serde_json::from_slice::<ScanRecord>(&entry.value).and_then(serde_json::to_value) {
             Ok(record) => scans.push(record),
             // Not written by this endpoint; say so in the log rather than fail the list.
             Err(err) => {
@@ -180,7 +178,7 @@ mod tests {
         let config = certfleet_config::load(None, Some(dir.path())).unwrap();
         let started = crate::startup::start(config).await.unwrap();
         let token = started.state.admin_token.to_string();
-        let app = super::super::router(started.state.clone());
+        let app = crate::http::router(started.state.clone());
         let call = |method: Method, body: Option<Value>| {
             let app = app.clone();
             let token = token.clone();

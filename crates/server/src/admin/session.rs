@@ -2,10 +2,10 @@
 //! session cookie and the session's CSRF token), `GET /api/session` (who is calling; the
 //! CSRF token again, for a reloaded page) and `DELETE /api/session`.
 
-use super::auth::{token_matches, Caller};
-use super::errors::{ApiError, ErrorBody};
-use super::login_throttle::{ClientAddr, LoginThrottle};
-use super::sessions::{clear_cookie, session_cookie, set_cookie, Sessions};
+use crate::http::auth::{token_matches, Caller};
+use crate::http::errors::{ApiError, ErrorBody};
+use crate::http::login_throttle::{ClientAddr, LoginThrottle};
+use crate::http::sessions::{clear_cookie, session_cookie, set_cookie, Sessions};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};

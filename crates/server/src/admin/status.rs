@@ -2,7 +2,7 @@
 //! the ACME progress of every domain with ACME on (docs/CLI.md `status`); built by
 //! [`crate::status_report`].
 
-use super::errors::{ApiError, ErrorBody};
+use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::status_report::{self, StatusError};
 use axum::extract::State;

@@ -1,11 +1,13 @@
 //! The server's certificate authorities: each one a root with an optional issuing
 //! intermediate, kept in the store under `cas/NAME` with its keys sealed by the master
 //! key ([`repository`]), named by a short DNS-label-like name ([`name`]), and the
-//! signing rules it applies to CSRs ([`record::CaPolicy`]).
+//! signing rules it applies to CSRs ([`record::CaPolicy`]); [`view`] shows them as the
+//! API does.
 
 pub mod name;
 pub mod record;
 pub mod repository;
+pub mod view;
 
 pub use record::{CaInfo, CaPolicy};
 pub use repository::{CaError, CaRepository};

@@ -2,12 +2,13 @@
 //! fifty records a page, read like `GET /api/audit`.
 
 use super::page::{html, message, Chrome, UiSession};
-use crate::admin::audit::{self, AuditRecordJson};
+use crate::audit_log;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use certfleet_api::admin::audit::AuditRecordJson;
 use std::sync::Arc;
 
 /// Records a page.
@@ -48,7 +49,7 @@ pub async fn page(
 ) -> Response {
     let page = page_number(query.as_deref());
     let offset = (page - 1).saturating_mul(PER_PAGE);
-    match audit::page(&state, offset, PER_PAGE).await {
+    match audit_log::page(&state, offset, PER_PAGE).await {
         Ok(found) => html(
             StatusCode::OK,
             &AuditPage {
@@ -59,12 +60,15 @@ pub async fn page(
                 page,
             },
         ),
-        Err(err) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            csrf,
-            "Audit log unavailable",
-            err.message(),
-        ),
+        Err(err) => {
+            tracing::error!("the audit log page: reading the audit log: {err}");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                csrf,
+                "Audit log unavailable",
+                "The server could not read the audit log; its log says why.",
+            )
+        }
     }
 }
 

@@ -4,13 +4,13 @@
 //! after `POST /api/csrs/inspect` shows what it asks for). No CA key reaches the page.
 
 use super::page::{html, message, Chrome, UiSession};
-use crate::admin::ca_json::{ca_json, CaJson};
-use crate::admin::cas::repository;
+use crate::cas::CaError;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use certfleet_api::admin::cas::CaJson;
 use std::sync::Arc;
 
 /// The CA page.
@@ -24,15 +24,8 @@ pub struct CasPage {
 }
 
 /// The server's CAs as the API shows them; the error's message when the store fails.
-pub async fn ca_list(state: &AppState) -> Result<Vec<CaJson>, String> {
-    let cas = repository(state).list().await.map_err(|err| {
-        crate::admin::errors::ApiError::from(err)
-            .message()
-            .to_owned()
-    })?;
-    cas.iter()
-        .map(|ca| ca_json(ca).map_err(|err| err.message().to_owned()))
-        .collect()
+pub async fn ca_list(state: &AppState) -> Result<Vec<CaJson>, CaError> {
+    crate::cas::view::list(state).await
 }
 
 /// `GET /ui/cas`.
@@ -45,11 +38,14 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
                 cas,
             },
         ),
-        Err(err) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            csrf,
-            "CAs unavailable",
-            &err,
-        ),
+        Err(err) => {
+            tracing::error!("the CA page: {err}");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                csrf,
+                "CAs unavailable",
+                "The server could not read its CAs; its log says why.",
+            )
+        }
     }
 }

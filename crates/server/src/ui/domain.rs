@@ -190,7 +190,7 @@ pub async fn page(
         stored: query
             .as_deref()
             .is_some_and(|q| q.split('&').any(|p| p == "stored=1")),
-        min_password: crate::admin::export::MIN_PASSWORD,
+        min_password: certfleet_api::admin::domains::EXPORT_MIN_PASSWORD,
         cas: super::cas::ca_list(&state)
             .await
             .unwrap_or_default()

@@ -3,7 +3,7 @@
 //! into a URL). A visitor who already has a session goes straight to the dashboard.
 
 use super::page::{html, redirect, session, Chrome, LOGIN};
-use crate::admin::sessions::Sessions;
+use crate::http::sessions::Sessions;
 use askama::Template;
 use axum::extract::Extension;
 use axum::http::{HeaderMap, StatusCode};

@@ -2,7 +2,7 @@
 //! navigation, CSRF token), and turning a template into an HTML answer that no cache
 //! keeps.
 
-use crate::admin::sessions::{session_cookie, Sessions};
+use crate::http::sessions::{session_cookie, Sessions};
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -96,7 +96,7 @@ pub fn html(status: StatusCode, template: &impl Template) -> Response {
             body,
         )
             .into_response(),
-        Err(err) => crate::admin::errors::ApiError::internal(format!("rendering a UI page: {err}"))
+        Err(err) => crate::http::errors::ApiError::internal(format!("rendering a UI page: {err}"))
             .into_response(),
     }
 }

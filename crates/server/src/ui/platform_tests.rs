@@ -8,7 +8,7 @@
 
 use super::tests::{assert_csp_clean, login, send};
 use crate::admin::platform_fixture::lab_config;
-use crate::admin::router;
+use crate::http::router;
 use crate::startup;
 use axum::http::{Method, StatusCode};
 use std::sync::Arc;

@@ -1,18 +1,19 @@
 //! The platform pages: `/ui/platforms` lists the models the server's configuration
 //! names (`[[platform]]`); `/ui/platforms/NAME` shows one as a plan that writes nothing
-//! ([`crate::admin::platforms::preview`]): its derived trust graph drawn
+//! ([`crate::platform_service::preview`]): its derived trust graph drawn
 //! ([`super::platform_graph`]), each service's certificate, what it trusts and why and
 //! whom it accepts, the pending changes, and buttons that plan and apply through the
 //! API.
 
 use super::page::{html, message, Chrome, UiSession};
 use super::platform_graph::{layout, GraphEdge, GraphService, Layout};
-use crate::admin::platforms::{platform_summary, preview, PlatformSummary};
+use crate::platform_service::{self, PlatformServiceError};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use certfleet_api::admin::platforms::PlatformSummary;
 use certfleet_platform::engine::Change;
 use certfleet_platform::report::{PendingCsr, ServiceReport};
 use std::sync::Arc;
@@ -57,7 +58,7 @@ pub async fn list_page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSe
         .config
         .platforms
         .iter()
-        .map(platform_summary)
+        .map(platform_service::summary)
         .collect();
     html(
         StatusCode::OK,
@@ -82,11 +83,11 @@ pub async fn page(
             &format!("The server's configuration names no platform '{name}' ([[platform]])."),
         );
     };
-    let platform = platform_summary(config);
+    let platform = platform_service::summary(config);
     let chrome = Chrome::new(format!("Platform {name}"), "platforms", csrf);
     let empty = |chrome, problem| PlatformPage {
         chrome,
-        platform: platform_summary(config),
+        platform: platform_service::summary(config),
         problem: Some(problem),
         graph: layout(Vec::new(), &[]),
         connection_count: 0,
@@ -94,15 +95,19 @@ pub async fn page(
         changes: Vec::new(),
         pending_csrs: Vec::new(),
     };
-    let report = match preview(&state, &name).await {
+    let report = match platform_service::preview(&state, &name).await {
         Ok(report) => report,
-        Err(err) if err.status().is_server_error() => {
+        Err(PlatformServiceError::Internal(detail)) => {
+            tracing::error!("the page of platform {name}: {detail}");
             return html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &empty(chrome, err.message().to_owned()),
+                &empty(
+                    chrome,
+                    "The server could not plan the platform; its log says why.".to_owned(),
+                ),
             );
         }
-        Err(err) => return html(StatusCode::OK, &empty(chrome, err.message().to_owned())),
+        Err(err) => return html(StatusCode::OK, &empty(chrome, err.to_string())),
     };
     let now = OffsetDateTime::now_utc();
     let warn_days = i64::from(state.config.warn_days);

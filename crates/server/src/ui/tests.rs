@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::admin::router;
+use crate::http::router;
 use crate::startup;
 use crate::state::AppState;
 use axum::body::Body;
