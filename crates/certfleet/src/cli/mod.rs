@@ -17,6 +17,8 @@ mod nodes;
 
 mod output;
 mod platform;
+mod renew;
+mod rollout;
 mod scan;
 mod secret_arg;
 mod secrets;
@@ -102,6 +104,15 @@ enum Command {
     /// Every node's agent and each service's deployment state (on a running server).
     #[command(after_help = "Example:\n  certfleet nodes --data-dir ./certfleet-data")]
     Nodes(nodes::NodesArgs),
+    /// Renew a service's certificate now through its node's agent (on a running server).
+    #[command(
+        after_help = "Example:\n  certfleet renew web-1 --platform qms --data-dir ./certfleet-data"
+    )]
+    Renew(renew::RenewArgs),
+    /// Staged rollouts of service groups to agents: resume a halted group (on a running
+    /// server).
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
 }
 
 /// How a command that ran to the end came out.
@@ -148,6 +159,8 @@ impl Cli {
             Command::Agent(cmd) => cmd.run(),
             Command::Node(cmd) => cmd.run(),
             Command::Nodes(args) => args.run(),
+            Command::Renew(args) => args.run(),
+            Command::Rollout(cmd) => cmd.run(),
         }
     }
 }

@@ -1,0 +1,54 @@
+//! `certfleet renew SERVICE --platform NAME`: asks a running server to renew a service's
+//! certificate now (its node, run by `certfleet agent`, makes a new key and deploys the
+//! new certificate when its rollout group gives it a turn).
+
+use super::client::{admin_client, path_segment, ServerFlags};
+use super::output::print_json;
+use super::Outcome;
+use anyhow::Result;
+use clap::Args;
+use hyper::Method;
+use serde_json::Value;
+
+/// `certfleet renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// The service, a `[[service]]` of the platform's model.
+    #[arg(value_name = "SERVICE")]
+    service: String,
+    /// The platform: its model's `[platform]` name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+impl RenewArgs {
+    /// Runs the command.
+    pub fn run(self) -> Result<Outcome> {
+        let client = admin_client(&self.server)?;
+        let path = format!(
+            "/api/platforms/{}/services/{}/renew",
+            path_segment(&self.platform),
+            path_segment(&self.service)
+        );
+        let answer = client.send(Method::POST, &path, None)?.into_success()?;
+        if self.json {
+            print_json(&answer)?;
+            return Ok(Outcome::Success);
+        }
+        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
+        println!(
+            "service {} of platform {}: renewal asked for; node {} renews it in the turn of group {} (replacing sha256 {})",
+            text("service"),
+            text("platform"),
+            text("node"),
+            text("group"),
+            text("sha256")
+        );
+        Ok(Outcome::Success)
+    }
+}

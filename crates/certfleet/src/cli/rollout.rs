@@ -1,0 +1,80 @@
+//! `certfleet rollout resume GROUP --platform NAME`: lets a staged rollout go on after a
+//! node's failed deployment halted its service group (on a running server).
+
+use super::client::{admin_client, path_segment, ServerFlags};
+use super::output::print_json;
+use super::Outcome;
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use hyper::Method;
+use serde_json::Value;
+
+/// `certfleet rollout`.
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Let a halted rollout group go on: the failed service's turn ends, the next
+    /// service gets its turn.
+    #[command(
+        after_help = "Example:\n  certfleet rollout resume nginx --platform qms --data-dir ./certfleet-data"
+    )]
+    Resume(ResumeArgs),
+}
+
+/// `certfleet rollout resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The rollout group: a service's `group`, else its `kind`, else its name.
+    #[arg(value_name = "GROUP")]
+    group: String,
+    /// The platform: its model's `[platform]` name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+impl RolloutCommand {
+    /// Runs the subcommand.
+    pub fn run(self) -> Result<Outcome> {
+        match self {
+            RolloutCommand::Resume(args) => args.run(),
+        }
+    }
+}
+
+impl ResumeArgs {
+    fn run(self) -> Result<Outcome> {
+        let client = admin_client(&self.server)?;
+        let path = format!(
+            "/api/platforms/{}/rollouts/{}/resume",
+            path_segment(&self.platform),
+            path_segment(&self.group)
+        );
+        let answer = client.send(Method::POST, &path, None)?.into_success()?;
+        if self.json {
+            print_json(&answer)?;
+            return Ok(Outcome::Success);
+        }
+        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
+        if answer.get("was_halted").and_then(Value::as_bool) == Some(true) {
+            println!(
+                "rollout group {} of platform {} resumed (it was halted: node {} failed to deploy service {}: {})",
+                text("group"),
+                text("platform"),
+                text("failed_node"),
+                text("failed_service"),
+                text("error")
+            );
+        } else {
+            println!(
+                "rollout group {} of platform {} was not halted; nothing changed",
+                text("group"),
+                text("platform")
+            );
+        }
+        Ok(Outcome::Success)
+    }
+}
