@@ -5,7 +5,8 @@
 //! served, a certdir that failed to reload), drained from the hub every second and
 //! logged at most once a minute per kind, domain and name ([`drain_edge_alerts`]); ACME
 //! failures; the expiry watcher's certificates entering `warning` or `expired`; webhook
-//! posts given up on; and contained panics of the watcher. Each has its [`AlertKind`].
+//! posts given up on; contained panics of the watcher; and agent rollouts halted by a
+//! failed deployment. Each has its [`AlertKind`].
 
 use certfleet_edge::alerts::{AlertEvent, AlertKind as EdgeAlertKind};
 use certfleet_edge::certificate::now_unix;
@@ -43,6 +44,9 @@ pub enum AlertKind {
     WebhookFailed,
     /// A task of the expiry watcher panicked; the watch goes on.
     MonitorFailed,
+    /// A node's deployment failed during a staged rollout of its service group; the
+    /// group waits for an administrator.
+    RolloutHalted,
 }
 
 impl AlertKind {
@@ -57,6 +61,7 @@ impl AlertKind {
             AlertKind::CertificateExpired => "certificate_expired",
             AlertKind::WebhookFailed => "webhook_failed",
             AlertKind::MonitorFailed => "monitor_failed",
+            AlertKind::RolloutHalted => "rollout_halted",
         }
     }
 }
@@ -233,6 +238,7 @@ mod tests {
             (AlertKind::CertificateExpired, "certificate_expired"),
             (AlertKind::WebhookFailed, "webhook_failed"),
             (AlertKind::MonitorFailed, "monitor_failed"),
+            (AlertKind::RolloutHalted, "rollout_halted"),
         ];
         for (kind, name) in every {
             assert_eq!(kind.to_string(), name);
