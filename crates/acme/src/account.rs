@@ -7,7 +7,7 @@
 use crate::error::{AcmeError, Result};
 use crate::http::acme_http_client;
 use certfleet_secrets::MasterKey;
-use certfleet_store::{audit, Key, Storage};
+use certfleet_store::{audit, keys, Key, Storage};
 use instant_acme::{Account, AccountCredentials, NewAccount};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -75,7 +75,7 @@ impl AccountBook {
         let account = match self.load(&key).await? {
             Some(account) => account,
             None => {
-                let lock_name = Key::from_segments(["locks", "acme-account", key.name()])?;
+                let lock_name = keys::acme_account_lock(key.name())?;
                 let guard = self.store.lock(&lock_name, CREATE_LOCK_TTL).await?;
                 // Another node may have made it while this one waited.
                 let account = match self.load(&key).await? {
@@ -93,11 +93,7 @@ impl AccountBook {
     /// Where the account for `email` lives in the store.
     fn key(&self, email: &str) -> Result<Key> {
         let digest = Sha256::digest(format!("{}\n{email}", self.directory));
-        Ok(Key::from_segments([
-            "acme",
-            "accounts",
-            &hex::encode(&digest[..16]),
-        ])?)
+        Ok(keys::acme_account(&hex::encode(&digest[..16]))?)
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Account>> {

@@ -9,7 +9,7 @@
 
 use crate::error::{AcmeError, Result};
 use arc_swap::ArcSwap;
-use certfleet_store::{Key, Storage};
+use certfleet_store::{keys, Key, Storage};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
@@ -38,11 +38,11 @@ impl Challenges {
     }
 
     fn http01_key(token: &str) -> Result<Key> {
-        Ok(Key::from_segments(["acme", "http-01", token])?)
+        Ok(keys::acme_http01(token)?)
     }
 
     fn tls_alpn01_key(name: &str) -> Result<Key> {
-        Ok(Key::from_segments(["acme", "tls-alpn-01", name])?)
+        Ok(keys::acme_tls_alpn01(name)?)
     }
 
     /// Publishes the answer to an HTTP-01 token.
@@ -103,7 +103,7 @@ impl Challenges {
 
     /// Makes this node's set of TLS-ALPN-01 certificates match the store's answers.
     pub async fn sync_tls_alpn01(&self) -> Result<()> {
-        let prefix = Key::from_segments(["acme", "tls-alpn-01"])?;
+        let prefix = keys::acme_tls_alpn01s()?;
         let stored: HashMap<String, String> = self
             .store
             .list(&prefix)

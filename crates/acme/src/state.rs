@@ -3,7 +3,7 @@
 //! error, when the next attempt may start, and the CA's renewal window when it gave one.
 
 use crate::error::{AcmeError, Result};
-use certfleet_store::{Key, Storage};
+use certfleet_store::{keys, Key, Storage};
 use serde::{Deserialize, Serialize};
 
 /// The stored progress of one domain.
@@ -35,7 +35,7 @@ impl<'a> ProgressBook<'a> {
     }
 
     fn key(name: &str) -> Result<Key> {
-        Ok(Key::from_segments(["acme", "state", name])?)
+        Ok(keys::acme_state(name)?)
     }
 
     /// The progress of `name` (default when none is stored).

@@ -10,13 +10,13 @@ use crate::error::{EdgeError, Result};
 use crate::tree::records::DomainRecord;
 use crate::tree::DomainTree;
 use certfleet_secrets::MasterKey;
-use certfleet_store::{audit, Key, Storage, StoreError};
+use certfleet_store::{audit, keys, Key, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// The key prefix of domain records.
-pub const DOMAINS_PREFIX: &str = "domains";
+pub const DOMAINS_PREFIX: &str = keys::DOMAINS;
 
 #[derive(Serialize, Deserialize)]
 struct StoredDomain {
@@ -45,12 +45,12 @@ impl DomainRepository {
     }
 
     fn key_of(name: &str) -> Result<Key> {
-        Ok(Key::from_segments([DOMAINS_PREFIX, name])?)
+        Ok(keys::domain(name)?)
     }
 
     /// The whole tree as stored (empty when no domain exists yet).
     pub async fn load(&self) -> Result<DomainTree> {
-        let prefix = Key::from_segments([DOMAINS_PREFIX])?;
+        let prefix = keys::domains()?;
         let mut records = Vec::new();
         for entry in self.store.list(&prefix).await? {
             records.push(self.decode(&entry.key, &entry.value)?);
@@ -155,10 +155,7 @@ mod tests {
                 .unwrap();
         }
 
-        let raw = store
-            .list(&Key::from_segments([DOMAINS_PREFIX]).unwrap())
-            .await
-            .unwrap();
+        let raw = store.list(&keys::domains().unwrap()).await.unwrap();
         assert_eq!(raw.len(), 2);
         for entry in &raw {
             let text = String::from_utf8_lossy(&entry.value);

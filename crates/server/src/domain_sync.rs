@@ -14,8 +14,7 @@
 
 pub use super::domain_service::Reloaded;
 use super::state::AppState;
-use certfleet_edge::repository::DOMAINS_PREFIX;
-use certfleet_store::{Key, StoreError};
+use certfleet_store::{keys, Key, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +34,7 @@ pub async fn reload(state: &AppState) -> Result<Reloaded, String> {
 
 /// Watches the store until the task is aborted.
 pub async fn run(state: Arc<AppState>) {
-    let prefix = match Key::from_segments([DOMAINS_PREFIX]) {
+    let prefix = match keys::domains() {
         Ok(prefix) => prefix,
         Err(err) => {
             tracing::error!("domain sync: cannot watch the domains: {err}");

@@ -3,7 +3,8 @@
 //! - [`Storage`]: the contract (get, put, delete, ordered prefix listing,
 //!   compare-and-swap, watch from a revision, lease-based locks), written out in the
 //!   [`storage`] module docs;
-//! - [`Key`]: the only way to make a key, refusing traversal;
+//! - [`Key`]: the only way to make a key, refusing traversal; [`keys`]: every key
+//!   certfleet uses, built in one place;
 //! - backends: [`memory`] (tests), embedded (a redb file in the data directory, the
 //!   default) and etcd (feature `etcd`), all run through one conformance suite;
 //! - [`audit`]: one record per change (who, what, which object, when), never a secret.
@@ -23,6 +24,7 @@ mod error;
 #[cfg(feature = "etcd")]
 pub mod etcd;
 mod key;
+pub mod keys;
 pub mod memory;
 pub mod storage;
 

@@ -9,7 +9,7 @@ use crate::order::order_certificate;
 use crate::schedule::{backoff, next_order_at};
 use crate::state::{AcmeProgress, ProgressBook};
 use certfleet_edge::certificate::now_unix;
-use certfleet_store::Key;
+use certfleet_store::keys;
 use std::time::Duration;
 
 /// How long an order may hold the domain's lock (renewed while held).
@@ -17,7 +17,7 @@ const ORDER_LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// Runs one attempt for `name`, ordering with the account of `email`.
 pub async fn attempt<T: RenewalTarget>(renewal: &RenewalLoop<T>, name: &str, email: &str) {
-    let lock = match Key::from_segments(["locks", "acme-order", name]) {
+    let lock = match keys::acme_order_lock(name) {
         Ok(key) => renewal.store.try_lock(&key, ORDER_LOCK_TTL).await,
         Err(err) => Err(err),
     };

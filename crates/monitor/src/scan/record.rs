@@ -23,13 +23,13 @@ use super::result::{ChainCertificate, ScanResult};
 use super::target::Target;
 use crate::error::{MonitorError, Result};
 use crate::expiry::ExpiryState;
-use certfleet_store::Key;
+use certfleet_store::{keys, Key};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The first segment of every scan record's key.
-pub const SCANS: &str = "scans";
+pub const SCANS: &str = keys::SCANS;
 
 /// The key segment standing for "no SNI sent" (no DNS name can be `-`).
 pub const NO_SNI: &str = "-";
@@ -210,18 +210,17 @@ impl ScanRecord {
 
 /// The key prefix of every scan record (`scans`).
 pub fn scans_prefix() -> Result<Key> {
-    Ok(Key::from_segments([SCANS])?)
+    Ok(keys::scans()?)
 }
 
 /// Where the latest scan of `target` is kept: `scans/<HOST:PORT>/<SNI>`, with `-` when
 /// no SNI is sent. Two spellings of one probe (`a.test:443` and `a.test:443/a.test`)
 /// share a key.
 pub fn record_key(target: &Target) -> Result<Key> {
-    Ok(Key::from_segments([
-        SCANS,
+    Ok(keys::scan(
         target.endpoint().as_str(),
         target.sni().unwrap_or(NO_SNI),
-    ])?)
+    )?)
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

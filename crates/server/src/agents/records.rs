@@ -9,7 +9,7 @@
 //! - `agents/csrs/<platform>/<service>`: a CSR waiting for an external CA ([`CsrRecord`]);
 //! - `agents/reports/<platform>/<node>/<service>`: the last deployment report.
 
-use certfleet_store::{CasOutcome, Expect, Key, Storage};
+use certfleet_store::{keys, CasOutcome, Expect, Key, Storage};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -92,8 +92,7 @@ pub struct Records {
 
 /// The store key `agents/<segments...>`; the error names the segment.
 pub fn key(segments: &[&str]) -> Result<Key, String> {
-    Key::from_segments(std::iter::once(PREFIX).chain(segments.iter().copied()))
-        .map_err(|err| format!("store key agents/{}: {err}", segments.join("/")))
+    keys::agents(segments).map_err(|err| format!("store key agents/{}: {err}", segments.join("/")))
 }
 
 impl Records {

@@ -9,14 +9,14 @@ use certfleet_pki::authority::{Authority, NewCa};
 use certfleet_pki::certs::{parse_single_certificate, to_pem};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_secrets::MasterKey;
-use certfleet_store::{audit, CasOutcome, Expect, Key, Storage};
+use certfleet_store::{audit, keys, CasOutcome, Expect, Key, Storage};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// The key prefix of CA records.
-pub const CAS_PREFIX: &str = "cas";
+pub const CAS_PREFIX: &str = keys::CAS;
 
 /// Why a CA operation failed. The messages never hold key material.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ impl CaRepository {
 
     fn key_of(ca: &str) -> Result<Key, CaError> {
         name::validate(ca).map_err(CaError::BadName)?;
-        Key::from_segments([CAS_PREFIX, ca]).map_err(|e| store_error("CA key")(&e))
+        keys::ca(ca).map_err(|e| store_error("CA key")(&e))
     }
 
     fn seal(&self, key: &PrivateKey) -> Result<String, CaError> {
@@ -148,7 +148,7 @@ impl CaRepository {
 
     /// Every CA, ordered by name.
     pub async fn list(&self) -> Result<Vec<CaInfo>, CaError> {
-        let prefix = Key::from_segments([CAS_PREFIX]).map_err(|e| store_error("CA key")(&e))?;
+        let prefix = keys::cas().map_err(|e| store_error("CA key")(&e))?;
         let entries = self
             .store
             .list(&prefix)
@@ -270,10 +270,7 @@ mod tests {
             CaError::BadName(_)
         ));
 
-        let raw = store
-            .list(&Key::from_segments([CAS_PREFIX]).unwrap())
-            .await
-            .unwrap();
+        let raw = store.list(&keys::cas().unwrap()).await.unwrap();
         assert_eq!(raw.len(), 1);
         assert!(!String::from_utf8_lossy(&raw[0].value).contains("PRIVATE KEY"));
 
