@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::platform_fixture::{lab_config, LabPaths};
 use super::api_routes;
+use super::platform_fixture::{lab_config, LabPaths};
 use crate::http::assemble;
 use crate::http::sessions::Sessions;
 use crate::startup;
