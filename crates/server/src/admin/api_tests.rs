@@ -143,6 +143,8 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "/api/platforms/{name}/apply",
             "/api/platforms/{name}/plan",
             "/api/platforms/{platform}/nodes/{node}/tokens",
+            "/api/platforms/{platform}/rollouts/{group}/resume",
+            "/api/platforms/{platform}/services/{service}/renew",
             "/api/resolve/{name}",
             "/api/scans",
             "/api/session",

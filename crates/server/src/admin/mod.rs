@@ -36,6 +36,7 @@ pub mod session;
 pub mod status;
 
 use super::agents::admin as agents_admin;
+use super::agents::rollout_admin as agents_rollout;
 use super::state::AppState;
 use crate::http::errors::ErrorBody;
 use axum::extract::State;
@@ -72,6 +73,8 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(platforms::apply))
         .routes(routes!(agents_admin::create_token))
         .routes(routes!(agents_admin::nodes))
+        .routes(routes!(agents_rollout::renew))
+        .routes(routes!(agents_rollout::resume))
         .routes(routes!(session::login, session::show, session::logout))
         .routes(routes!(openapi::document))
 }

@@ -2,10 +2,16 @@
 //! key algorithm, where its certificate stands, what it trusts (the derived trust set),
 //! the files it reads, its hook and the listeners to check. The revision is a hash of
 //! all of that, so it changes exactly when the content does, across restarts too.
+//!
+//! A stored certificate that must be replaced (other names, another CA, renewal due)
+//! is `Wanted` only once its service holds a turn of its rollout group
+//! ([`super::rollout`]); until then the node keeps its current certificate.
 
 use super::errors::AgentError;
 use super::model::{request_of, PlatformView};
 use super::records::{CertRecord, Records};
+use super::renewal::due_reason;
+use super::rollout::{take_turn, Candidate};
 use certfleet_api::agent::{
     Assignment, CertificateState, IssuedCertificate, ListenerCheck, OutputSpec, ServiceAssignment,
     TrustedCertificate,
@@ -116,10 +122,32 @@ async fn certificate_state(
                 .cert(platform, &service.name)
                 .await
                 .map_err(AgentError::internal)?;
-            Ok(match stored {
-                None => wanted("no certificate has been issued yet"),
-                Some(record) => judge(record, &request_of(service), chain, now),
-            })
+            let Some(record) = stored else {
+                return Ok(wanted("no certificate has been issued yet"));
+            };
+            let Some(reason) = judge(view, service, &record, chain, now) else {
+                return Ok(issued(record));
+            };
+            // A certificate still valid waits for its service's turn in its group.
+            let candidate = Candidate {
+                platform,
+                group: service.rollout_group(),
+                max_unavailable: view.platform.max_unavailable,
+                service: &service.name,
+                node: &service.node,
+                previous_sha256: &record.sha256,
+                reason,
+            };
+            let expired = now >= record.not_after;
+            if expired
+                || take_turn(records, &candidate, now)
+                    .await
+                    .map_err(AgentError::internal)?
+            {
+                Ok(wanted(reason))
+            } else {
+                Ok(issued(record))
+            }
         }
         IssuerKind::External => {
             let csr = records
@@ -149,28 +177,29 @@ fn wanted(reason: &str) -> CertificateState {
     }
 }
 
-/// A stored certificate is handed out while it is what the model asks for, from the CA
-/// that issues now, and not past two thirds of its lifetime.
+/// Why a stored certificate must be replaced, if it must: it is not what the model asks
+/// for, not from the CA that issues now, or due for renewal ([`due_reason`]).
 fn judge(
-    record: CertRecord,
-    request: &str,
+    view: &PlatformView,
+    service: &Service,
+    record: &CertRecord,
     chain: &[CertificateDer<'static>],
     now: OffsetDateTime,
-) -> CertificateState {
-    if record.request != request {
-        return wanted("the model asks for other names, subject, usage or key");
+) -> Option<&'static str> {
+    if record.request != request_of(service) {
+        return Some("the model asks for other names, subject, usage or key");
     }
     let current_chain: Vec<String> = chain
         .iter()
         .map(|c| to_pem(std::slice::from_ref(c)))
         .collect();
     if record.chain_pem != current_chain {
-        return wanted("the platform's internal CA changed");
+        return Some("the platform's internal CA changed");
     }
-    let lifetime = record.not_after - record.not_before;
-    if now >= record.not_before + lifetime * 2 / 3 {
-        return wanted("two thirds of its lifetime have passed");
-    }
+    due_reason(&view.platform.name, &service.name, record, now)
+}
+
+fn issued(record: CertRecord) -> CertificateState {
     CertificateState::Issued(IssuedCertificate {
         leaf_pem: record.leaf_pem,
         chain_pem: record.chain_pem,

@@ -116,5 +116,6 @@ fn sign(view: &PlatformView, service: &Service, csr: &CsrInfo) -> Result<CertRec
         not_before: window.0,
         not_after: window.1,
         request: request_of(service),
+        renewal_requested: false,
     })
 }

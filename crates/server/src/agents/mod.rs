@@ -11,6 +11,9 @@
 //! - [`model`]: the configured platform models as the agents see them;
 //! - [`assignment`]: a node's desired state and its revision; [`issue`]: certificates
 //!   for CSRs; [`records`]: what is kept in the store;
+//! - [`renewal`]: when a certificate is due, and the watches that wake waiting
+//!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
+//!   resumed and renewals asked for through [`rollout_admin`];
 //! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
 //!   [`status`]).
 
@@ -24,10 +27,16 @@ pub mod issue;
 pub mod listener;
 pub mod model;
 pub mod records;
+pub mod renewal;
+pub mod rollout;
+pub mod rollout_admin;
+pub mod rollout_settle;
 pub mod routes;
 pub mod status;
 pub mod tokens;
 
+#[cfg(test)]
+mod rollout_tests;
 #[cfg(test)]
 mod tests;
 

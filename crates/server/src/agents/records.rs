@@ -7,7 +7,9 @@
 //! - `agents/certs/<platform>/<service>`: the certificate issued for the key a node holds
 //!   ([`CertRecord`]; never a key);
 //! - `agents/csrs/<platform>/<service>`: a CSR waiting for an external CA ([`CsrRecord`]);
-//! - `agents/reports/<platform>/<node>/<service>`: the last deployment report.
+//! - `agents/reports/<platform>/<node>/<service>`: the last deployment report;
+//! - `agents/rollouts/<platform>/<group>`: a service group's staged rollout
+//!   ([`super::rollout::RolloutRecord`]).
 
 use certfleet_store::{keys, CasOutcome, Expect, Key, Storage};
 use serde::de::DeserializeOwned;
@@ -70,6 +72,9 @@ pub struct CertRecord {
     /// What the model asked for when it was issued (names, subject, usage, key), compared
     /// with what the model asks for now.
     pub request: String,
+    /// An administrator asked for a renewal (`certfleet renew`).
+    #[serde(default)]
+    pub renewal_requested: bool,
 }
 
 /// A CSR waiting for an external CA's reply.
@@ -168,6 +173,36 @@ impl Records {
                 .map_err(|err| format!("writing {key}: {err}"))?;
             if matches!(outcome, CasOutcome::Swapped(_)) {
                 return Ok(());
+            }
+        }
+        Err(format!(
+            "writing {key}: changed by others {TOUCH_ATTEMPTS} times in a row"
+        ))
+    }
+
+    /// Changes the record at `agents/<segments>` with `change`, when it exists (`false`
+    /// otherwise); a compare-and-swap, tried again when another request changed the
+    /// record meanwhile.
+    pub async fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        change: impl Fn(&mut T),
+    ) -> Result<bool, String> {
+        let key = key(segments)?;
+        for _ in 0..TOUCH_ATTEMPTS {
+            let Some((mut record, revision)) = self.get::<T>(segments).await? else {
+                return Ok(false);
+            };
+            change(&mut record);
+            let bytes =
+                serde_json::to_vec(&record).map_err(|err| format!("encoding {key}: {err}"))?;
+            let outcome = self
+                .store
+                .compare_and_swap(&key, Expect::Revision(revision), &bytes)
+                .await
+                .map_err(|err| format!("writing {key}: {err}"))?;
+            if matches!(outcome, CasOutcome::Swapped(_)) {
+                return Ok(true);
             }
         }
         Err(format!(

@@ -9,6 +9,7 @@ use super::identity::AgentIdentity;
 use super::issue::request_certificate;
 use super::model::{self, model_mtime, PlatformView};
 use super::records::NodeRecord;
+use super::rollout_settle::settle_group;
 use super::tokens::{self, TokenError};
 use super::Agents;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -250,7 +251,8 @@ async fn certificates(
     Ok(Json(state))
 }
 
-/// `POST /agent/v1/reports`: what the node did for one of its services.
+/// `POST /agent/v1/reports`: what the node did for one of its services; a staged
+/// rollout of its group moves on (or halts) with it.
 async fn reports(
     State(agents): State<Arc<Agents>>,
     Extension(identity): Extension<AgentIdentity>,
@@ -270,6 +272,10 @@ async fn reports(
         .touch_node(platform, node, |record| {
             record.agent_version = Some(report.agent_version.clone());
         })
+        .await
+        .map_err(AgentError::internal)?;
+    let group = view.service_of_node(node, &report.service)?.rollout_group();
+    settle_group(&view, group, &agents.records, &agents.app.alerts)
         .await
         .map_err(AgentError::internal)?;
     agents.changed();

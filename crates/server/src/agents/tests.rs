@@ -68,11 +68,11 @@ from = "db"
 to = "web"
 "#;
 
-struct Lab {
+pub(super) struct Lab {
     _dir: tempfile::TempDir,
     model: std::path::PathBuf,
     app: axum::Router,
-    agents: Arc<Agents>,
+    pub(super) agents: Arc<Agents>,
 }
 
 fn write_ca(dir: &Path) {
@@ -92,9 +92,14 @@ fn write_ca(dir: &Path) {
 }
 
 async fn lab() -> Lab {
+    lab_with(MODEL).await
+}
+
+/// A lab whose platform is `model_text` (platform `lab`, internal CA in `ca`).
+pub(super) async fn lab_with(model_text: &str) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("lab.toml");
-    std::fs::write(&model, MODEL).unwrap();
+    std::fs::write(&model, model_text).unwrap();
     write_ca(&dir.path().join("ca"));
     let config_path = dir.path().join("certfleet.toml");
     std::fs::write(
@@ -120,13 +125,13 @@ async fn lab() -> Lab {
     }
 }
 
-fn csr_pem() -> String {
+pub(super) fn csr_pem() -> String {
     let csr = new_csr("x", &[], &[], true, KeyAlgorithm::EcdsaP256).unwrap();
     pem::encode("CERTIFICATE REQUEST", &csr.csr_der)
 }
 
 impl Lab {
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         uri: &str,
@@ -164,7 +169,7 @@ impl Lab {
         made.token.to_string()
     }
 
-    async fn enrol(&self, node: &str) -> CertificateDer<'static> {
+    pub(super) async fn enrol(&self, node: &str) -> CertificateDer<'static> {
         let token = self.token(node, 60).await;
         let (status, body) = self
             .call(
@@ -179,7 +184,7 @@ impl Lab {
         parse_single_certificate(body["certificate_pem"].as_str().unwrap().as_bytes()).unwrap()
     }
 
-    async fn assignment(&self, identity: &CertificateDer<'static>) -> Assignment {
+    pub(super) async fn assignment(&self, identity: &CertificateDer<'static>) -> Assignment {
         let (status, body) = self
             .call(Method::GET, "/agent/v1/assignment", Some(identity), None)
             .await;
