@@ -146,3 +146,114 @@ fn sorted_records(tree: &DomainTree) -> Vec<DomainRecord> {
     all.sort_by(|a, b| a.name.cmp(&b.name));
     all
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use certfleet_edge::certificate::ServedCertificate;
+    use certfleet_secrets::MasterKey;
+    use certfleet_store::memory::MemoryStore;
+    use certfleet_store::Storage;
+    use certfleet_testkit::bundle_pem;
+
+    /// A service over an empty in-memory store, and a second repository on the same
+    /// store standing for another node of a cluster.
+    async fn service() -> (DomainService, DomainRepository, Arc<CertificateHub>) {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new());
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let default = ServedCertificate::from_pem(&bundle_pem(&["localhost"])).unwrap();
+        let hub = Arc::new(CertificateHub::new(default));
+        let repository = DomainRepository::new(Arc::clone(&store), Arc::clone(&key));
+        let other = DomainRepository::new(store, key);
+        let service = DomainService::load(repository, Arc::clone(&hub))
+            .await
+            .unwrap();
+        (service, other, hub)
+    }
+
+    #[tokio::test]
+    async fn a_change_is_stored_served_and_seen_by_readers() {
+        let (service, other, hub) = service().await;
+        let thumbprint = service
+            .change(
+                "test",
+                "domain.set-cert",
+                |tree| {
+                    let name = tree.add("example.test", None)?;
+                    let report =
+                        tree.set_certificate(&name, &bundle_pem(&["example.test"]), false)?;
+                    Ok((name, report.summary.sha1_thumbprint))
+                },
+                |_, _, thumbprint| thumbprint,
+            )
+            .await
+            .unwrap();
+        // Stored: another node's repository reads it.
+        assert!(other.get("example.test").await.unwrap().is_some());
+        // Served: the hub resolves the name to that certificate.
+        let resolution = hub.resolve(Some("example.test"), "default");
+        assert_eq!(resolution.domain.as_deref(), Some("example.test"));
+        assert_eq!(resolution.sha1_thumbprint, thumbprint);
+        // Read back through the service.
+        let names = service
+            .read(|tree| tree.iter().map(|d| d.name().to_owned()).collect::<Vec<_>>())
+            .await;
+        assert_eq!(names, ["example.test"]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_edit_leaves_store_hub_and_tree_as_they_were() {
+        let (service, other, hub) = service().await;
+        let err = service
+            .change(
+                "test",
+                "domain.set-cert",
+                |tree| {
+                    let name = tree.add("example.test", None)?;
+                    tree.set_certificate(&name, "not a bundle", false)?;
+                    Ok((name, ()))
+                },
+                |_, _, ()| (),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Edge(_)), "{err:?}");
+        assert!(other.get("example.test").await.unwrap().is_none());
+        assert_eq!(service.read(|tree| tree.iter().count()).await, 0);
+        assert_eq!(hub.resolve(Some("example.test"), "default").domain, None);
+    }
+
+    #[tokio::test]
+    async fn another_nodes_change_is_served_after_a_reload_and_only_then() {
+        let (service, other, hub) = service().await;
+        // Another node adds a domain with a certificate: its record lands in the store.
+        let mut theirs = DomainTree::new();
+        let name = theirs.add("cluster.test", None).unwrap();
+        theirs
+            .set_certificate(&name, &bundle_pem(&["cluster.test"]), false)
+            .unwrap();
+        let record = theirs.get(&name).unwrap().to_record();
+        other.save(&record, "node-b", "domain.add").await.unwrap();
+
+        let names = ["cluster.test".to_owned()];
+        assert!(service.differs_from_store(&names).await.unwrap());
+        assert_eq!(hub.resolve(Some("cluster.test"), "default").domain, None);
+        assert_eq!(
+            service.reload_from_store().await.unwrap(),
+            Reloaded::Changed
+        );
+        assert_eq!(
+            hub.resolve(Some("cluster.test"), "default")
+                .domain
+                .as_deref(),
+            Some("cluster.test")
+        );
+        assert!(!service.differs_from_store(&names).await.unwrap());
+        assert_eq!(
+            service.reload_from_store().await.unwrap(),
+            Reloaded::Unchanged
+        );
+    }
+}
