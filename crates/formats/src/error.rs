@@ -58,4 +58,43 @@ pub enum FormatError {
     /// A keystore that is malformed, or a keystore model that cannot be written.
     #[error("keystore: {0}")]
     Keystore(String),
+    /// An existing keystore of another format than the one asked for.
+    #[error("is a {found} keystore, not {wanted}; leave out --type or convert it")]
+    KeystoreTypeMismatch {
+        /// The file's format.
+        found: crate::keystore::KeystoreFormat,
+        /// The format asked for.
+        wanted: crate::keystore::KeystoreFormat,
+    },
+    /// The legacy PKCS#12 profile asked for on a JKS file.
+    #[error("--legacy applies to PKCS#12 only")]
+    LegacyNeedsPkcs12,
+    /// A new entry under an alias the keystore already has.
+    #[error("alias '{0}' already exists; remove it first with `certfleet keystore delete`")]
+    AliasTaken(String),
+    /// No entry under the alias; names the aliases there are.
+    #[error("no entry '{alias}'; its aliases: {}", if aliases.is_empty() { "none".to_owned() } else { aliases.join(", ") })]
+    NoSuchAlias {
+        /// The alias asked for.
+        alias: String,
+        /// The keystore's aliases.
+        aliases: Vec<String>,
+    },
+    /// An entry without a certificate.
+    #[error("entry '{0}' has no certificate")]
+    EntryWithoutCertificate(String),
+    /// A trusted-certificate entry asked for its private key.
+    #[error("entry '{0}' is a trusted certificate; it has no private key")]
+    EntryWithoutKey(String),
+    /// A key password change asked of a PKCS#12 file, whose keys have none of their own.
+    #[error(
+        "PKCS#12 protects keys with the store password; change it with `certfleet keystore passwd`"
+    )]
+    NoKeyPasswords,
+    /// A key password that differs from the store password, for a PKCS#12 file.
+    #[error("PKCS#12 protects keys with the store password; leave out --key-password")]
+    Pkcs12KeyPassword,
+    /// A keystore to create whose name does not tell its format; names the file.
+    #[error("{0}: does not exist, and its name does not tell the type (.jks, .p12, .pfx); give --type jks or --type pkcs12")]
+    UnknownKeystoreType(String),
 }

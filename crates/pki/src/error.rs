@@ -30,6 +30,32 @@ pub enum PkiError {
     /// A signed reply that differs from its CSR; each entry is one difference.
     #[error("the certificate does not match the CSR:\n  - {}", .0.join("\n  - "))]
     Mismatch(Vec<String>),
+    /// A conversion that needs the input's private key, of an input without one.
+    #[error("the input holds no private key")]
+    NoPrivateKey,
+    /// A CSR asked to convert to anything but PEM or DER.
+    #[error("the input is a CSR; it converts to pem or der only")]
+    RequestConversion,
+    /// A keystore key entry asked of an input without a private key.
+    #[error("a keystore key entry needs a private key; the input has none (use pkcs12-trust or jks-trust for certificates)")]
+    KeyEntryNeedsKey,
+    /// A keystore key entry asked of an input with a key but no certificate.
+    #[error("a keystore key entry needs the key's certificate; the input has only a key")]
+    KeyEntryNeedsCertificate,
+    /// A truststore asked of an input without certificates.
+    #[error("a truststore needs certificates; the input has only a key")]
+    TruststoreNeedsCertificates,
+    /// A keystore with several private-key entries and none chosen; names their aliases.
+    #[error("the keystore has {} private-key entries ({}); choose one with --alias", .0.len(), .0.join(", "))]
+    AmbiguousKeyEntry(Vec<String>),
+    /// Something wrong inside one keystore entry; names its alias.
+    #[error("entry '{alias}': {error}")]
+    Entry {
+        /// The entry's alias.
+        alias: String,
+        /// What is wrong.
+        error: Box<PkiError>,
+    },
     /// Key generation or signing failed inside the crypto library.
     #[error("crypto operation failed: {0}")]
     Crypto(String),

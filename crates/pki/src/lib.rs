@@ -8,6 +8,8 @@
 //! - [`import`]: checking a CA's reply against the CSR it answers;
 //! - [`chain`]: ordering certificates by issuer links;
 //! - [`bundle`]: merged bundles and any key/certificate input, leaf found and chain ordered;
+//! - [`convert`]: a bundle or CSR in the formats services read (PEM, DER, PKCS#8/1, SEC1,
+//!   merged, PKCS#12 and JKS keystores and truststores), and keystore entries read back;
 //! - [`tls_verifier`]: the rustls client verifier for connections that judge or pin the
 //!   server's certificate themselves.
 //!
@@ -31,6 +33,7 @@ pub mod authority;
 pub mod bundle;
 pub mod certs;
 pub mod chain;
+pub mod convert;
 pub mod csr;
 mod error;
 pub mod import;

@@ -226,7 +226,7 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
                 })
                 .map_err(|e| err(inputs, e))?;
             let bytes = if o.format == Format::Pkcs12 {
-                keystore::write_pkcs12(&store, password()?, profile(o.legacy))
+                keystore::write_pkcs12(&store, password()?, Pkcs12Profile::from_legacy(o.legacy))
             } else {
                 keystore::write_jks(&store, password()?, inputs.key_password)
             }
@@ -247,7 +247,7 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
                     .map_err(|e| err(inputs, e))?;
             }
             let bytes = if o.format == Format::Pkcs12Trust {
-                keystore::write_pkcs12(&store, password()?, profile(o.legacy))
+                keystore::write_pkcs12(&store, password()?, Pkcs12Profile::from_legacy(o.legacy))
             } else {
                 keystore::write_jks(&store, password()?, None)
             }
@@ -260,14 +260,6 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
             vec![public(DhParams::from(group).to_pem().into_bytes())]
         }
     })
-}
-
-fn profile(legacy: bool) -> Pkcs12Profile {
-    if legacy {
-        Pkcs12Profile::Legacy
-    } else {
-        Pkcs12Profile::Modern
-    }
 }
 
 /// Aliases for trusted entries: the subject CN, lower-cased, with anything but letters,

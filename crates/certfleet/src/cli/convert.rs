@@ -2,24 +2,20 @@
 //! service reads out.
 //!
 //! The input's format comes from its content (PEM of any kind, DER certificate, CSR or
-//! key, encrypted PKCS#8, PKCS#12, JKS). Everything is read into one
-//! [`Bundle`] (key, leaf, chain in issuer order) or a CSR, then written in the format
-//! asked for, atomically, with mode 0600 whenever the output holds a private key.
-
-mod keystores;
+//! key, encrypted PKCS#8, PKCS#12, JKS). Reading and converting are
+//! `certfleet_pki::bundle` and `certfleet_pki::convert`; this module takes the flags and
+//! writes the result atomically, with mode 0600 whenever the output holds a private key.
 
 use super::output::report_written;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
-use certfleet_formats::{encrypted_key, pem};
-use certfleet_pki::bundle::{self, Bundle};
-use certfleet_pki::certs::to_pem;
+use certfleet_pki::bundle;
+use certfleet_pki::convert::{self, Converted, KeystoreBundle, OutputFormat, Target};
 use certfleet_platform::files::{read_input, Mode, OutputSet};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use zeroize::Zeroizing;
 
 /// Arguments of `convert`.
 #[derive(Debug, Args)]
@@ -86,33 +82,23 @@ pub enum Format {
 }
 
 impl Format {
+    fn output_format(self) -> OutputFormat {
+        match self {
+            Format::Pem => OutputFormat::Pem,
+            Format::Der => OutputFormat::Der,
+            Format::Pkcs8 => OutputFormat::Pkcs8,
+            Format::Pkcs1 => OutputFormat::Pkcs1,
+            Format::Sec1 => OutputFormat::Sec1,
+            Format::Merged => OutputFormat::Merged,
+            Format::Pkcs12 => OutputFormat::Pkcs12,
+            Format::Jks => OutputFormat::Jks,
+            Format::Pkcs12Trust => OutputFormat::Pkcs12Trust,
+            Format::JksTrust => OutputFormat::JksTrust,
+        }
+    }
+
     fn is_keystore(self) -> bool {
-        matches!(
-            self,
-            Format::Pkcs12 | Format::Jks | Format::Pkcs12Trust | Format::JksTrust
-        )
-    }
-}
-
-/// What `convert` writes: the bytes and who may read them.
-struct Output {
-    bytes: Zeroizing<Vec<u8>>,
-    mode: Mode,
-}
-
-impl Output {
-    fn public(bytes: impl Into<Vec<u8>>) -> Self {
-        Output {
-            bytes: Zeroizing::new(bytes.into()),
-            mode: Mode::Public,
-        }
-    }
-
-    fn secret(bytes: impl Into<Vec<u8>>) -> Self {
-        Output {
-            bytes: Zeroizing::new(bytes.into()),
-            mode: Mode::Secret,
-        }
+        self.output_format().is_keystore()
     }
 }
 
@@ -125,14 +111,20 @@ impl ConvertArgs {
         let bytes = read_input(&self.input)?;
         let name = self.input.display().to_string();
         let output = match self.read_contents(&bytes).with_context(|| name.clone())? {
-            Contents::Request(der) => self.write_request(&der),
-            Contents::Bundle(input) => self.write_bundle(input.bundle, input.alias.as_deref()),
+            Contents::Request(der) => convert::convert_request(&der, self.to.output_format()),
+            Contents::Bundle(input) => convert::convert_bundle(
+                &input.bundle,
+                input.alias.as_deref(),
+                &Target {
+                    format: self.to.output_format(),
+                    password: self.out_password()?,
+                    alias: self.alias.as_deref(),
+                    legacy: self.legacy,
+                },
+            ),
         }
         .with_context(|| format!("{name} → --to {}", self.format_name()))?;
-        let mut set = OutputSet::default();
-        set.add(&self.out, output.bytes.as_slice(), output.mode);
-        report_written(&set.commit()?);
-        Ok(Outcome::Success)
+        write_output(&self.out, &output)
     }
 
     fn format_name(&self) -> String {
@@ -176,7 +168,7 @@ impl ConvertArgs {
             .transpose()?)
     }
 
-    fn read_contents(&self, bytes: &[u8]) -> Result<Contents<InputBundle>> {
+    fn read_contents(&self, bytes: &[u8]) -> Result<Contents> {
         if let Some(format) = certfleet_formats::keystore::detect(bytes) {
             let asked;
             let password = match self.in_password()? {
@@ -187,7 +179,8 @@ impl ConvertArgs {
                 }
                 None => bail!("a {format} keystore; give its password with --in-password"),
             };
-            return keystores::read(bytes, password, self.alias.as_deref()).map(Contents::Bundle);
+            let input = convert::read_keystore(bytes, password, self.alias.as_deref())?;
+            return Ok(Contents::Bundle(input));
         }
         let (contents, mislabelled) =
             bundle::read_noting(bytes, self.in_password()?).map_err(|err| {
@@ -204,104 +197,33 @@ impl ConvertArgs {
             eprintln!("notice: {}: {notice}", self.input.display());
         }
         Ok(match contents {
-            bundle::Contents::Bundle(bundle) => Contents::Bundle(InputBundle {
+            bundle::Contents::Bundle(bundle) => Contents::Bundle(KeystoreBundle {
                 bundle,
                 alias: None,
             }),
             bundle::Contents::Request(der) => Contents::Request(der),
         })
     }
-
-    fn write_request(&self, der: &[u8]) -> Result<Output> {
-        match self.to {
-            Format::Pem => Ok(Output::public(pem::encode("CERTIFICATE REQUEST", der))),
-            Format::Der => Ok(Output::public(der)),
-            _ => bail!("the input is a CSR; it converts to pem or der only"),
-        }
-    }
-
-    fn write_bundle(&self, input: Bundle, input_alias: Option<&str>) -> Result<Output> {
-        let password = self.out_password()?;
-        let has_certs = input.leaf.is_some();
-        match self.to {
-            Format::Pem if has_certs => {
-                if input.key.is_some() {
-                    eprintln!("note: --to pem writes the certificates only; the private key is left out (use --to merged or --to pkcs8)");
-                }
-                Ok(Output::public(to_pem(&input.certificates())))
-            }
-            Format::Der if has_certs => {
-                if !input.chain.is_empty() || !input.unrelated.is_empty() || input.key.is_some() {
-                    eprintln!("note: --to der writes the leaf certificate only");
-                }
-                let leaf = input.leaf.as_ref().map(|c| c.to_vec()).unwrap_or_default();
-                Ok(Output::public(leaf))
-            }
-            Format::Pem | Format::Pkcs8 => {
-                let key = require_key(&input)?;
-                let text = match password {
-                    Some(p) => {
-                        pem::encode(encrypted_key::PEM_LABEL, &key.to_encrypted_pkcs8_der(p)?)
-                    }
-                    None => key.to_pem().to_string(),
-                };
-                Ok(Output::secret(Zeroizing::new(text).as_bytes()))
-            }
-            Format::Der => {
-                let key = require_key(&input)?;
-                Ok(match password {
-                    Some(p) => Output::secret(key.to_encrypted_pkcs8_der(p)?),
-                    None => Output::secret(key.pkcs8_der()),
-                })
-            }
-            Format::Pkcs1 => {
-                let der = require_key(&input)?.to_pkcs1_der()?;
-                let text = Zeroizing::new(pem::encode("RSA PRIVATE KEY", &der));
-                Ok(Output::secret(text.as_bytes()))
-            }
-            Format::Sec1 => {
-                let der = require_key(&input)?.to_sec1_der()?;
-                let text = Zeroizing::new(pem::encode("EC PRIVATE KEY", &der));
-                Ok(Output::secret(text.as_bytes()))
-            }
-            Format::Merged => {
-                let text = input.to_merged_pem(password)?;
-                Ok(Output::secret(text.as_bytes()))
-            }
-            Format::Pkcs12 | Format::Jks | Format::Pkcs12Trust | Format::JksTrust => {
-                let target = keystores::Target {
-                    format: self.to,
-                    password: password.unwrap_or_default(),
-                    alias: self.alias.as_deref().or(input_alias),
-                    legacy: self.legacy,
-                };
-                let (bytes, holds_key) = keystores::write(&input, &target)?;
-                let mode = if holds_key {
-                    Mode::Secret
-                } else {
-                    Mode::Public
-                };
-                Ok(Output { bytes, mode })
-            }
-        }
-    }
 }
 
-/// A bundle read from the input, with the alias it had when it came from a keystore.
-pub(super) struct InputBundle {
-    bundle: Bundle,
-    alias: Option<String>,
+/// Prints the conversion's notes and writes its bytes, mode 0600 when they hold a key.
+fn write_output(out: &std::path::Path, output: &Converted) -> Result<Outcome> {
+    for note in &output.notes {
+        eprintln!("note: {note}");
+    }
+    let mode = if output.secret {
+        Mode::Secret
+    } else {
+        Mode::Public
+    };
+    let mut set = OutputSet::default();
+    set.add(out, output.bytes.as_slice(), mode);
+    report_written(&set.commit()?);
+    Ok(Outcome::Success)
 }
 
-/// A CSR or a bundle (this module's own shape of [`bundle::Contents`]).
-enum Contents<B> {
-    Bundle(B),
+/// A CSR, or a bundle with the alias it had when it came from a keystore.
+enum Contents {
+    Bundle(KeystoreBundle),
     Request(Vec<u8>),
-}
-
-fn require_key(input: &Bundle) -> Result<&certfleet_pki::keys::PrivateKey> {
-    input
-        .key
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("the input holds no private key"))
 }

@@ -10,11 +10,11 @@ mod list;
 
 use super::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use super::Outcome;
-use anyhow::{bail, Context, Result};
-use certfleet_formats::keystore::{self, Keystore, KeystoreFormat, Pkcs12Profile};
+use anyhow::{Context, Result};
+use certfleet_formats::keystore::{self, KeystoreFormat, OpenedKeystore};
 use certfleet_platform::files::{read_input, Mode, OutputSet};
 use clap::{Args, Subcommand, ValueEnum};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Keystore commands.
 #[derive(Debug, Subcommand)]
@@ -106,13 +106,6 @@ impl StoreType {
     }
 }
 
-/// A keystore read into memory, with what is needed to write it back the same way.
-pub struct Opened {
-    pub format: KeystoreFormat,
-    pub profile: Pkcs12Profile,
-    pub store: Keystore,
-}
-
 impl StoreArgs {
     fn name(&self) -> String {
         self.file.display().to_string()
@@ -133,103 +126,47 @@ impl StoreArgs {
     }
 
     /// Reads the existing keystore; errors name the file.
-    pub fn open(&self) -> Result<Opened> {
+    pub fn open(&self) -> Result<OpenedKeystore> {
         let bytes = read_input(&self.file)?;
-        let (format, store) =
-            keystore::read_with_key_password(&bytes, self.password()?, self.key_password()?)
-                .with_context(|| self.name())?;
-        Ok(Opened {
-            format,
-            profile: keystore::pkcs12_profile(&bytes).unwrap_or_default(),
-            store,
-        })
+        OpenedKeystore::read(&bytes, self.password()?, self.key_password()?)
+            .with_context(|| self.name())
     }
 
     /// Reads the keystore, or starts an empty one when the file does not exist.
-    pub fn open_or_create(&self, wanted: Option<StoreType>) -> Result<Opened> {
+    pub fn open_or_create(&self, wanted: Option<StoreType>) -> Result<OpenedKeystore> {
+        let wanted = wanted.map(StoreType::format);
         if self.file.exists() {
             let opened = self.open()?;
-            if let Some(wanted) = wanted.map(StoreType::format) {
-                if wanted != opened.format {
-                    bail!(
-                        "{}: is a {} keystore, not {wanted}; leave out --type or convert it",
-                        self.name(),
-                        opened.format
-                    );
-                }
-            }
+            opened.require_format(wanted).with_context(|| self.name())?;
             return Ok(opened);
         }
         let format = match wanted {
-            Some(wanted) => wanted.format(),
-            None => format_from_name(&self.file)?,
+            Some(wanted) => wanted,
+            None => keystore::format_from_name(&self.file)?,
         };
-        Ok(Opened {
-            format,
-            profile: Pkcs12Profile::default(),
-            store: Keystore::new(),
-        })
+        Ok(OpenedKeystore::empty(format))
     }
 
     /// Writes the keystore back atomically (mode 0600) under `password`; JKS keys under
     /// `key_password`, else `--key-password`, else the store password.
-    pub fn save(&self, opened: &Opened, password: &str, key_password: Option<&str>) -> Result<()> {
+    pub fn save(
+        &self,
+        opened: &OpenedKeystore,
+        password: &str,
+        key_password: Option<&str>,
+    ) -> Result<()> {
         let key_password = match key_password {
             Some(given) => Some(given),
             None => self.key_password()?,
         };
-        let bytes = match opened.format {
-            KeystoreFormat::Jks => keystore::write_jks(&opened.store, password, key_password),
-            KeystoreFormat::Pkcs12 => {
-                if key_password.is_some_and(|k| k != password) {
-                    bail!(
-                        "{}: PKCS#12 protects keys with the store password; leave out --key-password",
-                        self.name()
-                    );
-                }
-                keystore::write_pkcs12(&opened.store, password, opened.profile)
-            }
-        }
-        .with_context(|| self.name())?;
+        let bytes = opened
+            .to_bytes(password, key_password)
+            .with_context(|| self.name())?;
         let mut set = OutputSet::default();
         set.add(&self.file, bytes, Mode::Secret);
         for path in set.commit()? {
             eprintln!("wrote {}", path.display());
         }
         Ok(())
-    }
-}
-
-/// `.jks` → JKS; `.p12` / `.pfx` → PKCS#12.
-fn format_from_name(path: &Path) -> Result<KeystoreFormat> {
-    let ending = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ending.as_deref() {
-        Some("jks") => Ok(KeystoreFormat::Jks),
-        Some("p12" | "pfx") => Ok(KeystoreFormat::Pkcs12),
-        _ => bail!(
-            "{}: does not exist, and its name does not tell the type (.jks, .p12, .pfx); give --type jks or --type pkcs12",
-            path.display()
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_type_follows_the_file_name() {
-        assert_eq!(
-            format_from_name(Path::new("a/server.JKS")).unwrap(),
-            KeystoreFormat::Jks
-        );
-        assert_eq!(
-            format_from_name(Path::new("x.pfx")).unwrap(),
-            KeystoreFormat::Pkcs12
-        );
-        assert!(format_from_name(Path::new("keystore")).is_err());
     }
 }

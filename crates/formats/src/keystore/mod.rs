@@ -28,6 +28,7 @@
 //! ```
 
 mod certs;
+mod edit;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jks;
@@ -36,6 +37,7 @@ mod jks_key;
 mod pkcs12;
 mod pkcs12_write;
 
+pub use edit::{format_from_name, OpenedKeystore};
 pub use pkcs12_write::Pkcs12Profile;
 
 use crate::FormatError;

@@ -33,6 +33,17 @@ pub enum Pkcs12Profile {
     Legacy,
 }
 
+impl Pkcs12Profile {
+    /// [`Pkcs12Profile::Legacy`] when `legacy`, else [`Pkcs12Profile::Modern`].
+    pub fn from_legacy(legacy: bool) -> Self {
+        if legacy {
+            Pkcs12Profile::Legacy
+        } else {
+            Pkcs12Profile::Modern
+        }
+    }
+}
+
 const ITERATIONS: u32 = 10_000;
 const LEGACY_ITERATIONS: u32 = 2048;
 const DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");

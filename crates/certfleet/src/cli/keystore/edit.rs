@@ -1,15 +1,16 @@
 //! The keystore commands that change a file or copy something out of it: `import-cert`,
 //! `import-key`, `delete`, `passwd`, `keypasswd` and `export`.
 
-use super::{Opened, StoreArgs, StoreType};
+use super::{StoreArgs, StoreType};
 use crate::cli::output::report_written;
 use crate::cli::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use crate::cli::Outcome;
 use anyhow::{bail, Context, Result};
-use certfleet_formats::keystore::{Entry, KeystoreFormat, Pkcs12Profile};
+use certfleet_formats::keystore::Entry;
 use certfleet_formats::pem;
 use certfleet_pki::bundle::from_parts;
-use certfleet_pki::certs::{parse_certificates, parse_single_certificate, to_pem};
+use certfleet_pki::certs::{parse_certificates, parse_single_certificate};
+use certfleet_pki::convert::key_entry;
 use certfleet_pki::keys::PrivateKey;
 use certfleet_platform::files::{read_input, Mode, OutputSet};
 use clap::Args;
@@ -116,26 +117,6 @@ pub struct ExportArgs {
     out: PathBuf,
 }
 
-fn with_profile(opened: &mut Opened, legacy: bool, store: &StoreArgs) -> Result<()> {
-    if legacy {
-        if opened.format != KeystoreFormat::Pkcs12 {
-            bail!("{}: --legacy applies to PKCS#12 only", store.name());
-        }
-        opened.profile = Pkcs12Profile::Legacy;
-    }
-    Ok(())
-}
-
-fn refuse_existing(opened: &Opened, alias: &str, store: &StoreArgs) -> Result<()> {
-    if opened.store.get(alias).is_some() {
-        bail!(
-            "{}: alias '{alias}' already exists; remove it first with `certfleet keystore delete`",
-            store.name()
-        );
-    }
-    Ok(())
-}
-
 fn certs_of(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     parse_certificates(&read_input(path)?).with_context(|| path.display().to_string())
 }
@@ -145,14 +126,13 @@ impl ImportCertArgs {
         let cert = parse_single_certificate(&read_input(&self.cert)?)
             .with_context(|| self.cert.display().to_string())?;
         let mut opened = self.store.open_or_create(self.store_type)?;
-        with_profile(&mut opened, self.legacy, &self.store)?;
-        refuse_existing(&opened, &self.alias, &self.store)?;
+        let entry = Entry::Trusted {
+            alias: self.alias.clone(),
+            cert_der: cert.to_vec(),
+        };
         opened
-            .store
-            .push(Entry::Trusted {
-                alias: self.alias.clone(),
-                cert_der: cert.to_vec(),
-            })
+            .use_legacy(self.legacy)
+            .and_then(|()| opened.add(entry))
             .with_context(|| self.store.name())?;
         self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
@@ -175,49 +155,25 @@ impl ImportKeyArgs {
                 bundle.unrelated.len()
             );
         }
-        let (Some(key), Some(leaf)) = (&bundle.key, &bundle.leaf) else {
+        let Some(entry) = key_entry(&self.alias, &bundle) else {
             bail!("{}: no certificate for the key", self.cert.display());
         };
         let mut opened = self.store.open_or_create(self.store_type)?;
-        with_profile(&mut opened, self.legacy, &self.store)?;
-        refuse_existing(&opened, &self.alias, &self.store)?;
-        let chain = std::iter::once(leaf)
-            .chain(&bundle.chain)
-            .map(|c| c.to_vec())
-            .collect();
         opened
-            .store
-            .push(Entry::PrivateKey {
-                alias: self.alias.clone(),
-                pkcs8_der: Zeroizing::new(key.pkcs8_der().to_vec()),
-                chain,
-            })
+            .use_legacy(self.legacy)
+            .and_then(|()| opened.add(entry))
             .with_context(|| self.store.name())?;
         self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
     }
 }
 
-/// "no entry 'x' in FILE; its aliases: a, b".
-fn no_such_alias(opened: &Opened, alias: &str, store: &StoreArgs) -> anyhow::Error {
-    let aliases: Vec<&str> = opened.store.entries.iter().map(Entry::alias).collect();
-    anyhow::anyhow!(
-        "{}: no entry '{alias}'; its aliases: {}",
-        store.name(),
-        if aliases.is_empty() {
-            "none".to_owned()
-        } else {
-            aliases.join(", ")
-        }
-    )
-}
-
 impl DeleteArgs {
     pub fn run(self) -> Result<Outcome> {
         let mut opened = self.store.open()?;
-        if opened.store.remove(&self.alias).is_none() {
-            return Err(no_such_alias(&opened, &self.alias, &self.store));
-        }
+        opened
+            .delete(&self.alias)
+            .with_context(|| self.store.name())?;
         self.store.save(&opened, self.store.password()?, None)?;
         Ok(Outcome::Success)
     }
@@ -242,12 +198,9 @@ impl KeypasswdArgs {
         if new_key_password.is_empty() {
             bail!("--new-key-password: may not be empty");
         }
-        if opened.format != KeystoreFormat::Jks {
-            bail!(
-                "{}: PKCS#12 protects keys with the store password; change it with `certfleet keystore passwd`",
-                self.store.name()
-            );
-        }
+        opened
+            .require_key_passwords()
+            .with_context(|| self.store.name())?;
         self.store
             .save(&opened, self.store.password()?, Some(new_key_password))?;
         Ok(Outcome::Success)
@@ -257,41 +210,25 @@ impl KeypasswdArgs {
 impl ExportArgs {
     pub fn run(self) -> Result<Outcome> {
         let opened = self.store.open()?;
-        let entry = opened
-            .store
-            .get(&self.alias)
-            .ok_or_else(|| no_such_alias(&opened, &self.alias, &self.store))?;
-        let certs: Vec<CertificateDer<'static>> = entry
-            .certificates()
-            .into_iter()
-            .map(|der| CertificateDer::from(der.to_vec()))
-            .collect();
-        let Some(first) = certs.first() else {
-            bail!(
-                "{}: entry '{}' has no certificate",
-                self.store.name(),
-                self.alias
-            );
-        };
-        let wanted = if self.chain {
-            &certs[..]
-        } else {
-            std::slice::from_ref(first)
-        };
+        let certs = opened
+            .certificates_of(&self.alias)
+            .with_context(|| self.store.name())?;
+        // `certificates_of` never gives an empty list.
+        let wanted = if self.chain { &certs[..] } else { &certs[..1] };
         let mut set = OutputSet::default();
         if self.der {
-            set.add(&self.out, first.to_vec(), Mode::Public);
+            set.add(&self.out, wanted[0], Mode::Public);
         } else {
-            set.add(&self.out, to_pem(wanted), Mode::Public);
+            let text: String = wanted
+                .iter()
+                .map(|der| pem::encode("CERTIFICATE", der))
+                .collect();
+            set.add(&self.out, text, Mode::Public);
         }
         if let Some(key_out) = &self.key_out {
-            let Entry::PrivateKey { pkcs8_der, .. } = entry else {
-                bail!(
-                    "{}: entry '{}' is a trusted certificate; it has no private key",
-                    self.store.name(),
-                    self.alias
-                );
-            };
+            let pkcs8_der = opened
+                .key_of(&self.alias)
+                .with_context(|| self.store.name())?;
             let key_pem = Zeroizing::new(pem::encode("PRIVATE KEY", pkcs8_der));
             set.add(key_out, key_pem.as_bytes(), Mode::Secret);
         }
