@@ -7,16 +7,24 @@
 //! listen = "127.0.0.1:8444"
 //! names = ["certfleet.corp.example", "10.0.0.5"]
 //! identity_days = 7
+//! unseen_after = "15m"
 //! ```
 
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// Default `identity_days`.
 pub const DEFAULT_IDENTITY_DAYS: u32 = 7;
 /// The longest `identity_days` accepted.
 const MAX_IDENTITY_DAYS: u32 = 365;
+/// Default `unseen_after`: a node whose agent has not asked or reported for this long
+/// raises a `node_unseen` alert.
+pub const DEFAULT_UNSEEN_AFTER: Duration = Duration::from_secs(15 * 60);
+/// The shortest and longest `unseen_after` accepted.
+const UNSEEN_AFTER_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(7 * 24 * 3600));
 
 /// `[agents]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +33,7 @@ pub(crate) struct RawAgents {
     pub(crate) listen: Option<String>,
     pub(crate) names: Option<Vec<String>>,
     pub(crate) identity_days: Option<i64>,
+    pub(crate) unseen_after: Option<String>,
 }
 
 /// `[agents]`, checked.
@@ -37,6 +46,8 @@ pub struct AgentsConfig {
     pub names: Vec<String>,
     /// Lifetime of an agent's identity certificate, in days.
     pub identity_days: u32,
+    /// How long a node may stay silent before it is reported unseen.
+    pub unseen_after: Duration,
 }
 
 /// One name of the listener's certificate.
@@ -93,11 +104,47 @@ pub(crate) fn agents_config(raw: Option<RawAgents>) -> Result<Option<AgentsConfi
                 anyhow!("[agents] identity_days: {days} is not between 1 and {MAX_IDENTITY_DAYS}")
             })?,
     };
+    let unseen_after = match raw.unseen_after {
+        None => DEFAULT_UNSEEN_AFTER,
+        Some(text) => parse_unseen_after(&text)?,
+    };
     Ok(Some(AgentsConfig {
         listen,
         names,
         identity_days,
+        unseen_after,
     }))
+}
+
+/// `unseen_after`: a whole number followed by `s`, `m`, `h` or `d` (a bare number is
+/// seconds), between one minute and seven days.
+fn parse_unseen_after(text: &str) -> Result<Duration> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(3600),
+        "d" => Some(24 * 3600),
+        _ => None,
+    };
+    let (low, high) = UNSEEN_AFTER_BOUNDS;
+    digits
+        .parse::<u64>()
+        .ok()
+        .zip(scale)
+        .and_then(|(count, scale)| count.checked_mul(scale))
+        .map(Duration::from_secs)
+        .filter(|duration| (low..=high).contains(duration))
+        .ok_or_else(|| {
+            anyhow!(
+                "[agents] unseen_after: '{}' is not a duration between 1m and 7d; write a whole number of seconds, minutes, hours or days such as \"90s\", \"15m\", \"2h\" or \"1d\"",
+                text.escape_debug()
+            )
+        })
 }
 
 /// The listen address's IP (unless it is 0.0.0.0 or ::) and `localhost`.
@@ -131,6 +178,30 @@ mod tests {
             listen: listen.map(str::to_owned),
             names: names.map(|list| list.into_iter().map(str::to_owned).collect()),
             identity_days: days,
+            unseen_after: None,
+        }
+    }
+
+    fn unseen(text: &str) -> Result<Duration> {
+        let mut block = raw(Some("127.0.0.1:8444"), None, None);
+        block.unseen_after = Some(text.to_owned());
+        agents_config(Some(block)).map(|config| config.unwrap().unseen_after)
+    }
+
+    #[test]
+    fn unseen_after_reads_seconds_minutes_hours_and_days() {
+        let config = agents_config(Some(raw(Some("127.0.0.1:8444"), None, None)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.unseen_after, DEFAULT_UNSEEN_AFTER);
+        assert_eq!(unseen("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(unseen("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(unseen("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(unseen("1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(unseen("120").unwrap(), Duration::from_secs(120));
+        for bad in ["", "0m", "30s", "8d", "5x", "m", "-5m"] {
+            let err = unseen(bad).unwrap_err().to_string();
+            assert!(err.starts_with("[agents] unseen_after"), "{bad}: {err}");
         }
     }
 

@@ -18,7 +18,7 @@ mod secret_files;
 mod validate;
 mod warnings;
 
-pub use agents::{AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS};
+pub use agents::{AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS, DEFAULT_UNSEEN_AFTER};
 pub use limits::ConnectionLimits;
 pub use secret_files::refuse_open_secret_file;
 pub use validate::{

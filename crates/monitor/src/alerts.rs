@@ -5,8 +5,9 @@
 //! served, a certdir that failed to reload), drained from the hub every second and
 //! logged at most once a minute per kind, domain and name ([`drain_edge_alerts`]); ACME
 //! failures; the expiry watcher's certificates entering `warning` or `expired`; webhook
-//! posts given up on; contained panics of the watcher; and agent rollouts halted by a
-//! failed deployment. Each has its [`AlertKind`].
+//! posts given up on; contained panics of the watcher; agent rollouts halted by a
+//! failed deployment; a node's deployment whose hook or check failed; and nodes whose
+//! agent has not been seen for `[agents] unseen_after`. Each has its [`AlertKind`].
 
 use certfleet_edge::alerts::{AlertEvent, AlertKind as EdgeAlertKind};
 use certfleet_edge::certificate::now_unix;
@@ -47,6 +48,11 @@ pub enum AlertKind {
     /// A node's deployment failed during a staged rollout of its service group; the
     /// group waits for an administrator.
     RolloutHalted,
+    /// A node reported a failed deployment of a service (its hook or its check failed,
+    /// or the agent refused or rolled back).
+    DeploymentFailed,
+    /// A node's agent has not asked or reported for longer than `[agents] unseen_after`.
+    NodeUnseen,
 }
 
 impl AlertKind {
@@ -62,6 +68,8 @@ impl AlertKind {
             AlertKind::WebhookFailed => "webhook_failed",
             AlertKind::MonitorFailed => "monitor_failed",
             AlertKind::RolloutHalted => "rollout_halted",
+            AlertKind::DeploymentFailed => "deployment_failed",
+            AlertKind::NodeUnseen => "node_unseen",
         }
     }
 }
@@ -239,6 +247,8 @@ mod tests {
             (AlertKind::WebhookFailed, "webhook_failed"),
             (AlertKind::MonitorFailed, "monitor_failed"),
             (AlertKind::RolloutHalted, "rollout_halted"),
+            (AlertKind::DeploymentFailed, "deployment_failed"),
+            (AlertKind::NodeUnseen, "node_unseen"),
         ];
         for (kind, name) in every {
             assert_eq!(kind.to_string(), name);

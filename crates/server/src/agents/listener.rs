@@ -96,6 +96,7 @@ pub async fn serve(listener: AgentListener, limits: ConnectionLimits, shutdown: 
     let AgentListener { bound, tls, agents } = listener;
     let router = super::routes::router(Arc::clone(&agents));
     tokio::spawn(super::renewal::watch_due(Arc::clone(&agents)));
+    tokio::spawn(super::unseen::watch(Arc::clone(&agents)));
     for prefix in ["certs", "rollouts"] {
         tokio::spawn(super::renewal::watch_store(Arc::clone(&agents), prefix));
     }

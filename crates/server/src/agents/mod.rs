@@ -14,6 +14,8 @@
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
+//! - [`report_alerts`]: `deployment_failed` alerts for failed reports; [`unseen`]:
+//!   `node_unseen` alerts for nodes gone silent;
 //! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
 //!   [`status`]).
 
@@ -28,12 +30,14 @@ pub mod listener;
 pub mod model;
 pub mod records;
 pub mod renewal;
+pub mod report_alerts;
 pub mod rollout;
 pub mod rollout_admin;
 pub mod rollout_settle;
 pub mod routes;
 pub mod status;
 pub mod tokens;
+pub mod unseen;
 
 #[cfg(test)]
 mod rollout_tests;

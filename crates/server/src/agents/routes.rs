@@ -9,6 +9,7 @@ use super::identity::AgentIdentity;
 use super::issue::request_certificate;
 use super::model::{self, model_mtime, PlatformView};
 use super::records::NodeRecord;
+use super::report_alerts::raise_if_failed;
 use super::rollout_settle::settle_group;
 use super::tokens::{self, TokenError};
 use super::Agents;
@@ -262,6 +263,7 @@ async fn reports(
     let view = view_of(&agents, &identity).await?;
     view.service_of_node(&identity.node, &report.service)?;
     let (platform, node) = (&identity.platform, &identity.node);
+    let previous = agents.records.report(platform, node, &report.service).await;
     agents
         .records
         .put(&["reports", platform, node, &report.service], &report)
@@ -278,6 +280,16 @@ async fn reports(
     settle_group(&view, group, &agents.records, &agents.app.alerts)
         .await
         .map_err(AgentError::internal)?;
+    let previous = previous.map_err(AgentError::internal)?;
+    let at = (platform.as_str(), node.as_str(), group);
+    raise_if_failed(
+        &agents.records,
+        &agents.app.alerts,
+        at,
+        previous.as_ref(),
+        &report,
+    )
+    .await;
     agents.changed();
     Ok(StatusCode::NO_CONTENT)
 }
