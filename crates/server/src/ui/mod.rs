@@ -10,7 +10,8 @@
 //! `/ui/cas` the CAs with their make and sign-a-CSR forms ([`cas`]), `/ui/trust` the
 //! issuers of the served chains ([`trust`]), `/ui/platforms` the configured platform
 //! models, each with its derived trust graph, pending changes and plan and apply
-//! buttons ([`platforms`], [`platform_graph`]), `/ui/audit` the audit log ([`audit`]).
+//! buttons ([`platforms`], [`platform_graph`]), `/ui/nodes` every node's deployment
+//! state as its agent reported it ([`nodes`]), `/ui/audit` the audit log ([`audit`]).
 //!
 //! Pages read the server's state directly (the same functions as the API); every change
 //! (login, logout, adding a domain, storing a bundle, exporting) is a call of the JSON
@@ -26,6 +27,9 @@ pub mod dashboard;
 pub mod domain;
 pub mod domains;
 pub mod login;
+pub mod nodes;
+#[cfg(test)]
+mod nodes_tests;
 pub mod page;
 pub mod platform_graph;
 #[cfg(test)]
@@ -60,5 +64,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/trust", get(trust::page))
         .route("/ui/platforms", get(platforms::list_page))
         .route("/ui/platforms/{name}", get(platforms::page))
+        .route("/ui/nodes", get(nodes::page))
         .route("/ui/static/{file}", get(assets::serve))
 }
