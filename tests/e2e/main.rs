@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agents;
+mod agents_rollout;
 mod agents_server;
 mod bad_input;
 mod bundle;
