@@ -62,7 +62,7 @@ pub struct Options<'a> {
 }
 
 /// One change, as `plan --json` and `apply --json` print it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// The service (or `ca` for the internal CA itself).
     pub service: String,

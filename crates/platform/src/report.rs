@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Why a service trusts one certificate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrustReport {
     /// The trusted certificate's subject.
     pub subject: String,
@@ -24,7 +24,7 @@ pub struct TrustReport {
 }
 
 /// A client certificate a service accepts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AllowedClient {
     /// The client service.
     pub service: String,
@@ -33,7 +33,7 @@ pub struct AllowedClient {
 }
 
 /// One output in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OutputReport {
     /// Format name.
     pub format: &'static str,
@@ -42,7 +42,7 @@ pub struct OutputReport {
 }
 
 /// One service in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServiceReport {
     /// Name.
     pub name: String,
@@ -89,7 +89,7 @@ pub struct ServiceReport {
 }
 
 /// A CSR waiting for an external CA.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PendingCsr {
     /// The service.
     pub service: String,

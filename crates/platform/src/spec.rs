@@ -243,7 +243,7 @@ impl Service {
 }
 
 /// A connection from a client service to a server service.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Connection {
     /// Client service.
     pub from: String,

@@ -44,7 +44,9 @@ pub enum Reloads {
 }
 
 /// What `plan` found (`plan --json`, and `POST /api/platforms/{name}/plan`).
-#[derive(Debug, Serialize)]
+/// The OpenAPI document names it `PlanJson`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PlanJson)]
 pub struct PlanReport {
     /// The platform's name.
     pub platform: String,
@@ -84,7 +86,9 @@ impl PlanReport {
 }
 
 /// What `apply` did (`apply --json`, and `POST /api/platforms/{name}/apply`).
-#[derive(Debug, Serialize)]
+/// The OpenAPI document names it `ApplyJson`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ApplyJson)]
 pub struct ApplyReport {
     /// The platform's name.
     pub platform: String,

@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(25);
 const DRAIN: Duration = Duration::from_secs(2);
 
 /// How one reload command ended.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReloadResult {
     /// The service.
     pub service: String,

@@ -27,7 +27,6 @@ pub mod metrics;
 pub mod openapi;
 #[cfg(test)]
 pub mod platform_fixture;
-mod platform_schemas;
 #[cfg(test)]
 mod platform_tests;
 pub mod platforms;

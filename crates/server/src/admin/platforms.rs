@@ -20,7 +20,6 @@
 //! cannot be planned as it stands answers 422 naming the file, line and key; other
 //! failures are internal errors, logged with an id.
 
-use super::platform_schemas::{ApplyJson, PlanJson, PlatformJson};
 use crate::http::auth::Actor;
 use crate::http::errors::{ApiError, ErrorBody};
 use crate::platform_service::{self, PlatformServiceError};
@@ -34,7 +33,7 @@ use std::sync::Arc;
 /// `GET /api/platforms`: the platforms of `[[platform]]`, in configuration order.
 #[utoipa::path(get, path = "/api/platforms", tag = "platforms",
     responses(
-        (status = 200, description = "The configured platforms", body = [PlatformJson]),
+        (status = 200, description = "The configured platforms", body = [PlatformSummary]),
         (status = 401, description = "No credentials", body = ErrorBody),
     )
 )]
@@ -53,7 +52,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
 #[utoipa::path(get, path = "/api/platforms/{name}", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "Changes a plan finds, and each service's certificate and trust", body = PlanJson),
+        (status = 200, description = "Changes a plan finds, and each service's certificate and trust", body = PlanReport),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
         (status = 422, description = "The model cannot be planned; the message names the file, line and key", body = ErrorBody),
@@ -70,7 +69,7 @@ pub async fn show(
 #[utoipa::path(post, path = "/api/platforms/{name}/plan", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "What apply would change; empty changes when the platform is current", body = PlanJson),
+        (status = 200, description = "What apply would change; empty changes when the platform is current", body = PlanReport),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
@@ -88,7 +87,7 @@ pub async fn plan(
 #[utoipa::path(post, path = "/api/platforms/{name}/apply", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "What changed, each service's report, and each reload's result", body = ApplyJson),
+        (status = 200, description = "What changed, each service's report, and each reload's result", body = ApplyReport),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
