@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full TLS 1.3 handshakes per server CPU-second: `certfleet serve` against nginx, with
 # the same certificate, key and chain, for an ECDSA P-256 and an RSA-2048 leaf, in one
-# run (issue 5, acceptance 8). Prints a table per round and a summary with the ratio
+# run. Prints a table per round and a summary with the ratio
 # certfleet / nginx for each key type.
 #
 #   scripts/install-bench-deps      # once, as root: nginx, h2load (nghttp2-client)
