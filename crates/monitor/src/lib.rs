@@ -30,6 +30,7 @@
 //! assert_eq!(ExpiryState::at(now + Duration::days(3), now, 14), ExpiryState::Warning);
 //! ```
 
+pub mod agent_metrics;
 pub mod alerts;
 mod error;
 pub mod event;

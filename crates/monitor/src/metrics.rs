@@ -15,9 +15,12 @@
 //! | `certfleet_acme_failures` | gauge: failed attempts since the last success | `domain` |
 //! | `certfleet_webhook_deliveries_total` | counter | `outcome` (`delivered`, `failed`) |
 //!
+//! and the agents' series ([`crate::agent_metrics`]).
+//!
 //! Every certificate of the inventory has its series, CA certificates included; `domain`
 //! is empty for certificates no domain holds.
 
+use crate::agent_metrics::AgentSeries;
 use crate::expiry::ExpiryState;
 use crate::inventory::InventoryEntry;
 use prometheus_client::collector::Collector;
@@ -52,6 +55,8 @@ pub struct MetricsSnapshot {
     pub webhook_delivered: u64,
     /// Webhook posts given up on (after their retries) since start.
     pub webhook_failed: u64,
+    /// The nodes' agents and the rollout groups.
+    pub agents: AgentSeries,
 }
 
 /// The server's metrics registry.
@@ -104,7 +109,7 @@ struct SnapshotCollector {
 
 /// A label value escaped for the text format (`\\`, `\"`, `\n`): prometheus-client
 /// writes label values as given, and a subject is whatever the certificate says.
-fn label_value(value: &str) -> String {
+pub(crate) fn label_value(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -232,7 +237,7 @@ impl Collector for SnapshotCollector {
             let labels = [("outcome", outcome)];
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
         }
-        Ok(())
+        crate::agent_metrics::encode(&snapshot.agents, &mut encoder)
     }
 }
 
@@ -277,6 +282,7 @@ mod tests {
             acme_failures: vec![("acme.example.test".into(), 2)],
             webhook_delivered: 1,
             webhook_failed: 0,
+            agents: AgentSeries::default(),
         };
         let text = metrics.render(snapshot.clone()).unwrap();
         for entry in &inventory.entries {

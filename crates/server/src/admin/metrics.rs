@@ -1,7 +1,7 @@
 //! `GET /metrics`: the Prometheus metrics (OpenMetrics text), behind the admin token like
 //! the API. Each scrape judges the inventory afresh and adds the edge's alert totals,
-//! each ACME domain's failures and the webhook's deliveries; the families are listed in
-//! [`certfleet_monitor::metrics`].
+//! each ACME domain's failures, the webhook's deliveries and the nodes' agents; the
+//! families are listed in [`certfleet_monitor::metrics`].
 
 use crate::http::errors::ApiError;
 use crate::inventory;
@@ -29,6 +29,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, Api
                 .collect()
         })
         .unwrap_or_default();
+    // Likewise, a store that cannot be read loses the agents' series only.
+    let records = crate::agents::records::Records::new(Arc::clone(&state.store));
+    let agents = crate::agents::metrics::series(&state.config.platforms, &records)
+        .await
+        .inspect_err(|err| tracing::error!("GET /metrics: {err}; the agents' series are left out"))
+        .unwrap_or_default();
     let alerts = state.hub.alerts().counts();
     let shared = &state.monitor;
     let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
@@ -44,6 +50,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, Api
         acme_failures,
         webhook_delivered: shared.webhook_delivered.load(Ordering::Relaxed),
         webhook_failed: shared.webhook_failed.load(Ordering::Relaxed),
+        agents,
     };
     let text = shared
         .metrics
@@ -99,5 +106,44 @@ mod tests {
             text.contains("certfleet_certificates{state=\"ok\"} 1"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn metrics_show_the_nodes_agents_and_rollout_groups() {
+        use crate::agents::records::{NodeRecord, Records};
+        let dir = tempfile::tempdir().unwrap();
+        let (config, _paths) = crate::admin::platform_fixture::lab_config(dir.path(), false);
+        let state = startup::start(config).await.unwrap().state;
+        let seen = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        Records::new(std::sync::Arc::clone(&state.store))
+            .put(
+                &["nodes", "lab", "n1"],
+                &NodeRecord {
+                    enrolled_at: seen,
+                    last_seen: Some(seen),
+                    agent_version: None,
+                    last_revision: None,
+                },
+            )
+            .await
+            .unwrap();
+        let token = state.admin_token.to_string();
+        let request = Request::builder()
+            .uri("/metrics")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(state).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        for line in [
+            "certfleet_agent_last_seen_timestamp_seconds{platform=\"lab\",node=\"n1\"} 1800000000",
+            "certfleet_agent_deployment_current{platform=\"lab\",node=\"n1\",service=\"web\"} 0",
+            "certfleet_agent_deployment_current{platform=\"lab\",node=\"n1\",service=\"agent\"} 0",
+            "certfleet_agent_rollouts_halted{platform=\"lab\",group=\"web\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}: {text}");
+        }
     }
 }

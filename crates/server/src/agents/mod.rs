@@ -15,7 +15,7 @@
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
 //! - [`report_alerts`]: `deployment_failed` alerts for failed reports; [`unseen`]:
-//!   `node_unseen` alerts for nodes gone silent;
+//!   `node_unseen` alerts for nodes gone silent; [`metrics`]: their `GET /metrics` series;
 //! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
 //!   [`status`]).
 
@@ -27,6 +27,7 @@ pub mod errors;
 pub mod identity;
 pub mod issue;
 pub mod listener;
+pub mod metrics;
 pub mod model;
 pub mod records;
 pub mod renewal;
