@@ -46,7 +46,7 @@ impl InspectArgs {
                 }
                 given => given,
             };
-            let inspection = keystore::inspect_keystore(&self.file, &bytes, password, now)?;
+            let inspection = keystore::inspect(&self.file, &bytes, password, now)?;
             if self.json {
                 print_json(&inspection)?;
             } else {

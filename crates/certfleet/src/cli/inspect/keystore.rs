@@ -2,35 +2,10 @@
 
 use super::render_certificate;
 use anyhow::{bail, Context, Result};
-use certfleet_formats::keystore::{self, Entry};
-use certfleet_pki::inspect::{describe_certificate, CertificateInfo};
-use serde::Serialize;
+use certfleet_formats::keystore;
+use certfleet_pki::inspect::keystore::{inspect_keystore, KeystoreInspection};
 use std::path::Path;
 use time::OffsetDateTime;
-
-/// What `inspect --json` prints for a keystore.
-#[derive(Debug, Serialize)]
-pub struct KeystoreInspection {
-    /// Always `keystore`.
-    kind: &'static str,
-    /// `jks` or `pkcs12`.
-    format: &'static str,
-    /// Every distinct certificate in the file, in entry order (each chain leaf first).
-    certificates: Vec<CertificateInfo>,
-    /// The entries.
-    entries: Vec<InspectedEntry>,
-}
-
-/// One keystore entry.
-#[derive(Debug, Serialize)]
-struct InspectedEntry {
-    alias: String,
-    /// `private_key` or `trusted_certificate`.
-    #[serde(rename = "type")]
-    kind: &'static str,
-    /// The chain of a key entry (leaf first), or the one trusted certificate.
-    certificates: Vec<CertificateInfo>,
-}
 
 /// True when `bytes` are a keystore (JKS magic, or a PKCS#12 PFX).
 pub fn is_keystore(bytes: &[u8]) -> bool {
@@ -38,7 +13,7 @@ pub fn is_keystore(bytes: &[u8]) -> bool {
 }
 
 /// Reads and describes a keystore; errors name the file.
-pub fn inspect_keystore(
+pub fn inspect(
     path: &Path,
     bytes: &[u8],
     password: Option<&str>,
@@ -48,36 +23,7 @@ pub fn inspect_keystore(
     let Some(password) = password else {
         bail!("{name}: is a keystore; give its password with --password");
     };
-    let (format, store) = keystore::read(bytes, password).with_context(|| name.clone())?;
-    let mut seen: Vec<&[u8]> = Vec::new();
-    let mut certificates = Vec::new();
-    let mut entries = Vec::new();
-    for entry in &store.entries {
-        let mut described = Vec::new();
-        for der in entry.certificates() {
-            let info = describe_certificate(der, now)
-                .with_context(|| format!("{name}: entry '{}'", entry.alias()))?;
-            if !seen.contains(&der) {
-                seen.push(der);
-                certificates.push(info.clone());
-            }
-            described.push(info);
-        }
-        entries.push(InspectedEntry {
-            alias: entry.alias().to_owned(),
-            kind: match entry {
-                Entry::PrivateKey { .. } => "private_key",
-                Entry::Trusted { .. } => "trusted_certificate",
-            },
-            certificates: described,
-        });
-    }
-    Ok(KeystoreInspection {
-        kind: "keystore",
-        format: format.name(),
-        certificates,
-        entries,
-    })
+    inspect_keystore(bytes, password, now).with_context(|| name)
 }
 
 /// The text form: each entry, then its certificates as for any other file.

@@ -4,8 +4,8 @@ use super::StoreArgs;
 use crate::cli::output::print_json;
 use crate::cli::Outcome;
 use anyhow::{Context, Result};
-use certfleet_formats::keystore::{Entry, KeystoreFormat};
-use certfleet_pki::inspect::describe_certificate;
+use certfleet_formats::keystore::KeystoreFormat;
+use certfleet_pki::inspect::keystore::{describe_entry, ListedEntry};
 use clap::Args;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -28,50 +28,6 @@ struct Listing {
     entries: Vec<ListedEntry>,
 }
 
-/// One entry, described by its first certificate (the leaf of a key entry).
-#[derive(Debug, Serialize)]
-pub struct ListedEntry {
-    pub alias: String,
-    /// `private_key` or `trusted_certificate`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub chain_length: usize,
-    pub subject: String,
-    pub issuer: String,
-    pub not_after: String,
-    pub days_remaining: i64,
-    pub sha1_thumbprint: String,
-    pub sha256_fingerprint: String,
-}
-
-/// The JSON name of an entry's type.
-pub fn kind_of(entry: &Entry) -> &'static str {
-    if entry.is_private_key() {
-        "private_key"
-    } else {
-        "trusted_certificate"
-    }
-}
-
-/// Describes an entry by its first certificate; errors name the alias.
-pub fn describe_entry(entry: &Entry, now: OffsetDateTime) -> Result<ListedEntry> {
-    let certs = entry.certificates();
-    let first = certs.first().copied().unwrap_or_default();
-    let info =
-        describe_certificate(first, now).with_context(|| format!("entry '{}'", entry.alias()))?;
-    Ok(ListedEntry {
-        alias: entry.alias().to_owned(),
-        kind: kind_of(entry),
-        chain_length: certs.len(),
-        subject: info.subject,
-        issuer: info.issuer,
-        not_after: info.not_after,
-        days_remaining: info.days_remaining,
-        sha1_thumbprint: info.sha1_thumbprint,
-        sha256_fingerprint: info.sha256_fingerprint,
-    })
-}
-
 fn keytool_name(format: KeystoreFormat) -> &'static str {
     match format {
         KeystoreFormat::Jks => "JKS",
@@ -88,7 +44,7 @@ impl ListArgs {
             .entries
             .iter()
             .map(|entry| describe_entry(entry, now))
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, _>>()
             .with_context(|| self.store.name())?;
         if self.json {
             print_json(&Listing {
