@@ -263,6 +263,7 @@ try {
     ['audit', '/ui/audit'],
     ['platforms', '/ui/platforms'],
     ['platform', `/ui/platforms/${encodeURIComponent(platform)}`],
+    ['nodes', '/ui/nodes'],
     ['not-found', '/ui/domains/no-such-domain.test'],
   ];
   for (const width of [1280, 390]) {
@@ -281,6 +282,9 @@ try {
   await page.goto(`${base}/ui/trust`);
   const graph = await page.textContent('main');
   check(graph.includes('CN=UiTest Root') && graph.includes(`served for domain ${domain}`), 'the trust graph lacks the CA or the domain');
+  await page.goto(`${base}/ui/nodes`);
+  const nodes = await page.textContent('main');
+  check(nodes.includes(`${platform} / `) && nodes.includes('unseen'), 'the nodes page does not list the platform\'s nodes, unseen before any agent reported');
   await page.goto(`${base}/ui/audit`);
   const audit = await page.textContent('main');
   for (const action of ['domain.add', 'domain.set-cert', 'domain.export']) {
