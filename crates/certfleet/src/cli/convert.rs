@@ -180,7 +180,7 @@ impl ConvertArgs {
                 None => bail!("a {format} keystore; give its password with --in-password"),
             };
             let input = convert::read_keystore(bytes, password, self.alias.as_deref())?;
-            return Ok(Contents::Bundle(input));
+            return Ok(Contents::Bundle(Box::new(input)));
         }
         let (contents, mislabelled) =
             bundle::read_noting(bytes, self.in_password()?).map_err(|err| {
@@ -197,10 +197,10 @@ impl ConvertArgs {
             eprintln!("notice: {}: {notice}", self.input.display());
         }
         Ok(match contents {
-            bundle::Contents::Bundle(bundle) => Contents::Bundle(KeystoreBundle {
+            bundle::Contents::Bundle(bundle) => Contents::Bundle(Box::new(KeystoreBundle {
                 bundle,
                 alias: None,
-            }),
+            })),
             bundle::Contents::Request(der) => Contents::Request(der),
         })
     }
@@ -224,6 +224,6 @@ fn write_output(out: &std::path::Path, output: &Converted) -> Result<Outcome> {
 
 /// A CSR, or a bundle with the alias it had when it came from a keystore.
 enum Contents {
-    Bundle(KeystoreBundle),
+    Bundle(Box<KeystoreBundle>),
     Request(Vec<u8>),
 }

@@ -2,8 +2,8 @@
 //! offers: certificates as PEM or DER, the key as PKCS#8 (plain or encrypted), PKCS#1 or
 //! SEC1, a merged bundle, or a PKCS#12 / JKS keystore or truststore.
 //!
-//! Keystore input and output are in [`keystores`]. Each conversion says whether its bytes
-//! are secret (they hold a private key) and gives notes on what was left out.
+//! Keystore input is [`read_keystore`]. Each conversion says whether its bytes are secret
+//! (they hold a private key) and gives notes on what was left out.
 
 mod keystores;
 
