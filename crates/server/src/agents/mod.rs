@@ -15,7 +15,8 @@
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
 //! - [`report_alerts`]: `deployment_failed` alerts for failed reports; [`unseen`]:
-//!   `node_unseen` alerts for nodes gone silent; [`metrics`]: their `GET /metrics` series;
+//!   `node_unseen` alerts for nodes gone silent; [`metrics`]: the nodes' and rollout
+//!   groups' series of `GET /metrics`;
 //! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
 //!   [`status`]).
 
