@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agents;
+mod agents_fleet;
+mod agents_resilience;
 mod agents_rollout;
 mod agents_server;
 mod bad_input;
