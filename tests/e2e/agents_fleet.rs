@@ -15,15 +15,15 @@
 //! - no service key is in the server's data directory (store file included), its logs or
 //!   its API answers.
 
+// The agent tests' fixture (also the module of `agents`), and what the fleet and
+// resilience tests add to it.
 #[path = "agents/fixture.rs"]
-#[allow(dead_code)]
-mod fixture;
+#[allow(dead_code, clippy::duplicate_mod)]
+pub(crate) mod fixture;
 #[path = "agents/fleet.rs"]
-#[allow(dead_code)]
-mod fleet;
+pub(crate) mod fleet;
 #[path = "agents/services.rs"]
-#[allow(dead_code)]
-mod services;
+pub(crate) mod services;
 
 use crate::support::openssl::sha256_fingerprint;
 use crate::support::run::{assert_ok, describe, stdout};

@@ -12,17 +12,10 @@
 //!   the previous file or the one the next, complete, run deploys; that run converges to
 //!   `current`.
 
-#[path = "agents/fixture.rs"]
-#[allow(dead_code)]
-mod fixture;
-#[path = "agents/fleet.rs"]
-#[allow(dead_code)]
-mod fleet;
 #[path = "agents/killed_writes.rs"]
 mod killed_writes;
-#[path = "agents/services.rs"]
-#[allow(dead_code)]
-mod services;
+
+use crate::agents_fleet::{fixture, fleet, services};
 
 use crate::support::run::{arg, assert_ok};
 use fixture::{wait_listening, Platform};

@@ -257,7 +257,12 @@ pub fn api_answers(platform: &Platform) -> Vec<(String, String)> {
     ]
     .iter()
     .map(|route| {
-        let answer = request("GET", &format!("{base}{route}"), &[auth.clone()], None);
+        let answer = request(
+            "GET",
+            &format!("{base}{route}"),
+            std::slice::from_ref(&auth),
+            None,
+        );
         (route.to_string(), answer.body)
     })
     .collect()

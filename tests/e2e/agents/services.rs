@@ -46,8 +46,6 @@ pub struct SServer {
     pid_file: PathBuf,
     runs: PathBuf,
     script: PathBuf,
-    /// Where it listens.
-    pub addr: SocketAddr,
 }
 
 impl SServer {
@@ -107,7 +105,6 @@ echo started >> {runs}
             pid_file,
             runs,
             script,
-            addr,
         };
         let status = Command::new("bash").arg(&server.script).status().unwrap();
         assert!(status.success(), "the first start of {name} failed");
@@ -141,8 +138,6 @@ pub struct Nginx {
     conf: PathBuf,
     error_log: PathBuf,
     pid_file: PathBuf,
-    /// Where it listens.
-    pub addr: SocketAddr,
 }
 
 impl Nginx {
@@ -203,7 +198,6 @@ http {{
             conf,
             error_log,
             pid_file,
-            addr,
         };
         let out = Command::new("nginx").args(nginx.args()).output().unwrap();
         assert!(
