@@ -199,7 +199,10 @@ http {{
             error_log,
             pid_file,
         };
-        let out = Command::new("nginx").args(nginx.args()).output().unwrap();
+        let out = Command::new("nginx")
+            .args(nginx.args())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run nginx ({e}): is it installed?"));
         assert!(
             out.status.success(),
             "nginx did not start: {}\n{}",
