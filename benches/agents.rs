@@ -435,7 +435,7 @@ mod fleet {
         for n in 0..nodes {
             text.push_str(&format!(
                 "\n[[service]]\nname = \"app-{n:04}\"\nnode = \"{}\"\nhook = \"reload\"\n\n\
-                 [[service.output]]\nformat = \"pem-pair\"\npath = \"tls/app\"\n",
+                 [[service.output]]\nformat = \"pem-pair\"\npath = \"tls/app-{n:04}\"\n",
                 node_name(n)
             ));
         }
