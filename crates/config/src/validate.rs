@@ -39,7 +39,7 @@ pub struct ServerConfig {
     pub webhook: Option<String>,
     /// How often the expiry watcher evaluates every certificate (`[monitor]
     /// interval_seconds`, default 300).
-    pub monitor_interval: std::time::Duration,
+    pub monitor_interval: Duration,
     /// Routes to upstream services.
     pub routes: Vec<RouteConfig>,
     /// Platform models the API plans and applies (`[[platform]]`), by name.
@@ -235,10 +235,10 @@ fn webhook_url(value: Option<String>) -> Result<Option<String>> {
 }
 
 /// `[monitor] interval_seconds`: at least 1, default 300.
-fn monitor_interval(value: Option<u64>) -> Result<std::time::Duration> {
+fn monitor_interval(value: Option<u64>) -> Result<Duration> {
     match value.unwrap_or(300) {
         0 => bail!("[monitor] interval_seconds: must be at least 1"),
-        seconds => Ok(std::time::Duration::from_secs(seconds)),
+        seconds => Ok(Duration::from_secs(seconds)),
     }
 }
 

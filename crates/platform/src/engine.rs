@@ -413,7 +413,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 secret: true,
             });
         }
-        let keystores: std::collections::BTreeSet<String> = platform
+        let keystores: BTreeSet<String> = platform
             .services
             .iter()
             .zip(&placed)

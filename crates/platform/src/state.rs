@@ -179,7 +179,7 @@ impl Passwords {
     }
 
     /// Forgets the passwords of paths that are no longer keystore outputs.
-    pub fn retain(&mut self, keep: &std::collections::BTreeSet<String>) {
+    pub fn retain(&mut self, keep: &BTreeSet<String>) {
         self.entries.retain(|path, _| keep.contains(path));
     }
 

@@ -62,7 +62,7 @@ pub fn check_field(field: &str) -> Result<()> {
 
 impl Header {
     /// The header of a new value, bound to `field` when given.
-    pub fn new(field: Option<&str>) -> Result<Header> {
+    pub(crate) fn new(field: Option<&str>) -> Result<Header> {
         let Some(field) = field else {
             return Ok(Header {
                 bytes: vec![UNBOUND],

@@ -210,8 +210,8 @@ impl DomainIndex {
     /// Approximate heap bytes held by the index itself (certificates not counted).
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity()
-            + self.table.capacity() * (std::mem::size_of::<Entry>() + 1)
-            + self.certs.capacity() * std::mem::size_of::<CertSlot>()
+            + self.table.capacity() * (size_of::<Entry>() + 1)
+            + self.certs.capacity() * size_of::<CertSlot>()
     }
 }
 

@@ -67,7 +67,7 @@ pub(super) struct Aliases {
 }
 
 impl Aliases {
-    pub fn unique(&mut self, wanted: Option<&str>) -> String {
+    pub(super) fn unique(&mut self, wanted: Option<&str>) -> String {
         let free = |taken: &[String], candidate: &str| {
             !taken
                 .iter()

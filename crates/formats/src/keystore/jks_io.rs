@@ -13,15 +13,15 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
         Self { bytes, offset: 0 }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.offset >= self.bytes.len()
     }
 
-    pub fn take(&mut self, len: usize) -> Result<&'a [u8], FormatError> {
+    pub(super) fn take(&mut self, len: usize) -> Result<&'a [u8], FormatError> {
         let end = self
             .offset
             .checked_add(len)
@@ -44,26 +44,26 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub fn u16(&mut self) -> Result<u16, FormatError> {
+    pub(super) fn u16(&mut self) -> Result<u16, FormatError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
-    pub fn u32(&mut self) -> Result<u32, FormatError> {
+    pub(super) fn u32(&mut self) -> Result<u32, FormatError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    pub fn u64(&mut self) -> Result<u64, FormatError> {
+    pub(super) fn u64(&mut self) -> Result<u64, FormatError> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
     /// A blob with a 32-bit length prefix.
-    pub fn blob(&mut self) -> Result<&'a [u8], FormatError> {
+    pub(super) fn blob(&mut self) -> Result<&'a [u8], FormatError> {
         let len = self.u32()? as usize;
         self.take(len)
     }
 
     /// A string as `DataInputStream.readUTF` reads it.
-    pub fn utf(&mut self) -> Result<String, FormatError> {
+    pub(super) fn utf(&mut self) -> Result<String, FormatError> {
         let len = usize::from(self.u16()?);
         decode_modified_utf8(self.take(len)?)
     }

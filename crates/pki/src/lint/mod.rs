@@ -189,12 +189,12 @@ impl<'a> Cert<'a> {
     }
 
     /// How messages name the certificate: `certificate 2 (CN=web.example.test)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("certificate {} ({})", self.index + 1, self.subject())
     }
 
     /// The subject as text, or a placeholder when it is empty.
-    pub fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         let subject = self.x509.subject().to_string();
         if subject.is_empty() {
             "empty subject".into()
@@ -204,7 +204,7 @@ impl<'a> Cert<'a> {
     }
 
     /// A self-issued CA certificate: a root, whose own signature nobody checks.
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.self_issued && self.is_ca
     }
 }

@@ -199,7 +199,7 @@ pub fn run_command(command: &str, timeout: Duration) -> CommandRun {
 }
 
 /// Runs `command` for `service`, killing it after `timeout`.
-pub fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
+pub(super) fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
     let mut result = ReloadResult {
         skipped: false,
         ..ReloadResult::skipped(service, command, timeout)

@@ -6,13 +6,13 @@ use crate::model::{Locator, Text};
 use std::time::Duration;
 
 /// The reload time limit when the model sets none.
-pub const DEFAULT_RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const DEFAULT_RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The longest time limit accepted.
 const LONGEST: Duration = Duration::from_secs(3600);
 
 /// Parses `text` (`"90s"`, `"2m"`, `"1h"`, `"45"`), naming `key` and its line on error.
-pub fn time_limit(loc: &Locator, text: &Text, key: &str) -> Result<Duration> {
+pub(super) fn time_limit(loc: &Locator, text: &Text, key: &str) -> Result<Duration> {
     parse(text.get_ref().trim()).ok_or_else(|| {
         loc.at(
             text,

@@ -23,7 +23,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Status, Streaming};
 
 /// The answer of one etcd call.
-pub(super) type Rpc<T> = std::result::Result<T, Status>;
+pub(super) type Rpc<T> = Result<T, Status>;
 
 /// The largest answer accepted from etcd: a page of [`EtcdOptions::list_page_size`]
 /// values of up to 1.5 MiB each (gRPC's default limit is 4 MiB).
