@@ -103,10 +103,11 @@ fn a_renewal_wave_goes_one_node_at_a_time_and_a_failed_node_halts_its_group() {
     // Wave 1: all three renew, one at a time.
     let audit_before = platform.rollout_audit().len();
     renew_all(&platform);
+    // Renewed on every node, and the last node's report (its turn's completion) is in.
     fixture::wait_until(
         "the first renewal wave",
         || platform.logs(),
-        || renewed(&platform, &first, &all),
+        || renewed(&platform, &first, &all) && platform.rollout_audit().len() >= audit_before + 6,
     );
     let second = served(&platform);
     let wave1: Vec<(String, String)> = platform.rollout_audit()[audit_before..].to_vec();

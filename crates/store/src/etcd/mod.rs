@@ -268,9 +268,14 @@ impl Resend {
 
 /// True when `err` says the connection or the member went away rather than that etcd
 /// refused the call: a gRPC `Unavailable` status (which is also how the channel reports
-/// a transport or I/O failure).
+/// a transport or I/O failure), or an `Unknown` status carrying a transport error (a
+/// stream of a connection to a killed member ends with "broken pipe" that way).
 fn connection_lost(err: &Status) -> bool {
-    err.code() == tonic::Code::Unavailable
+    match err.code() {
+        tonic::Code::Unavailable => true,
+        tonic::Code::Unknown => err.message().contains("transport error"),
+        _ => false,
+    }
 }
 
 /// True when `err` is a failure to connect to the endpoint the client picked: the call
