@@ -1,8 +1,16 @@
 //! The check after a deployment: each listener of the service is connected to with the
 //! service's server name, and the leaf it serves is compared by SHA-256 with the one just
-//! deployed (any chain is accepted: only the thumbprint counts). A service that was just
-//! restarted needs a moment, so each listener is tried again for a while. A service with
-//! no listener (a client) is checked by reading its files back instead.
+//! deployed (any chain is accepted: only the thumbprint counts). A service with no
+//! listener (a client) is checked by reading its files back instead.
+//!
+//! A hook that returns does not mean the service already serves the new files. A
+//! restarted service needs a moment before it accepts; a graceful reload (`nginx -s
+//! reload`, `kill -HUP`) is asynchronous: the command returns once the signal is sent,
+//! the new workers start afterwards, and until the old ones are told to stop they keep
+//! accepting new connections with the previous leaf. So a listener that answers with the
+//! previous leaf, or not at all, is tried again every half second until it serves the
+//! deployed one or its window ends ([`window`]: the service's hook time limit, at least
+//! [`PATIENCE`]); only the last answer counts.
 
 use crate::material::sha256_hex;
 use crate::outputs::PlannedOutput;
@@ -16,12 +24,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a listener is tried until it serves the new leaf.
+/// The shortest time a listener is tried until it serves the new leaf.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 /// The wait between tries.
 const RETRY: Duration = Duration::from_millis(500);
 /// The time limit of one connection and handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long each listener is tried after a hook: the hook's time limit (what the service
+/// was allowed to take to reload), but never less than `least`.
+pub fn window(least: Duration, hook_timeout: Duration) -> Duration {
+    least.max(hook_timeout)
+}
 
 /// Checks every listener, each until it serves `expected` (SHA-256 hex) or `patience`
 /// runs out.
@@ -177,6 +191,107 @@ fn holds_leaf(output: &PlannedOutput, path: &Path, leaf: &[u8]) -> Option<Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use certfleet_pki::issue::IssuedLeaf;
+    use certfleet_testkit::{self_signed, server_leaf};
+    use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn tls_config(leaf: &IssuedLeaf) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.pkcs8_der().to_vec()));
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.cert.clone()], key)
+            .unwrap();
+        Arc::new(config)
+    }
+
+    /// A listener on loopback that answers its first `old_answers` connections with
+    /// `old` (as the old workers of a service being reloaded do) and every later one
+    /// with `new`; it counts the handshakes it made.
+    fn reloading_service(
+        old: &IssuedLeaf,
+        new: &IssuedLeaf,
+        old_answers: usize,
+    ) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (old, new) = (tls_config(old), tls_config(new));
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&served);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut tcp) = stream else { continue };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let config = if n < old_answers { &old } else { &new };
+                let mut tls = rustls::ServerConnection::new(Arc::clone(config)).unwrap();
+                while tls.is_handshaking() {
+                    if tls.complete_io(&mut tcp).is_err() {
+                        break;
+                    }
+                }
+                // The client closes after the handshake; its close is not awaited.
+                tls.send_close_notify();
+                let _ = tls.complete_io(&mut tcp);
+            }
+        });
+        (address, served)
+    }
+
+    fn leaf(cn: &str) -> IssuedLeaf {
+        self_signed(&server_leaf(cn))
+    }
+
+    #[test]
+    fn a_listener_still_serving_the_previous_leaf_is_tried_again_until_it_serves_the_new_one() {
+        let (old, new) = (leaf("web.test"), leaf("web.test"));
+        let (address, served) = reloading_service(&old, &new, 3);
+        let check = ListenerCheck {
+            address: address.clone(),
+            server_name: "web.test".into(),
+        };
+        let expected = sha256_hex(new.cert.as_ref());
+        let r = listeners(&[check], &expected, Duration::from_secs(60));
+        assert!(r.ok, "{}", r.detail);
+        assert_eq!(r.detail, format!("{address} served {expected}"));
+        // Three answers with the previous leaf, then the new one: four tries.
+        assert_eq!(served.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn a_listener_that_keeps_the_previous_leaf_fails_once_its_window_is_over() {
+        let (old, new) = (leaf("web.test"), leaf("web.test"));
+        let (address, _) = reloading_service(&old, &new, usize::MAX);
+        let check = ListenerCheck {
+            address: address.clone(),
+            server_name: "web.test".into(),
+        };
+        let expected = sha256_hex(new.cert.as_ref());
+        let r = listeners(&[check], &expected, Duration::from_secs(1));
+        assert!(!r.ok);
+        let previous = sha256_hex(old.cert.as_ref());
+        assert_eq!(
+            r.detail,
+            format!("{address} served {previous} (expected {expected})")
+        );
+    }
+
+    #[test]
+    fn the_window_is_the_hook_time_limit_but_never_shorter_than_the_least() {
+        let least = Duration::from_secs(20);
+        assert_eq!(
+            window(least, Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(window(least, Duration::from_secs(5)), least);
+        assert_eq!(
+            window(Duration::ZERO, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
 
     #[test]
     fn a_listener_that_is_not_there_fails_the_check_naming_it() {

@@ -33,7 +33,8 @@ pub struct Deployer<'a> {
     pub client: &'a AgentClient,
     /// Where output paths are placed.
     pub layout: &'a Layout,
-    /// How long a listener is given to serve a new leaf.
+    /// The shortest time a listener is given to serve a new leaf after the hook (the
+    /// service's hook time limit when that is longer: see [`check::window`]).
     pub check_patience: Duration,
 }
 
@@ -190,7 +191,7 @@ impl Deployer<'_> {
             &attempt.outputs,
             leaf.as_ref(),
             &thumbprint,
-            self.check_patience,
+            check::window(self.check_patience, hook_timeout(assignment)),
         );
         let ok = check.ok;
         let detail = check.detail.clone();
@@ -258,8 +259,7 @@ impl Deployer<'_> {
     }
 
     fn run_hook(&self, name: &str, assignment: &ServiceAssignment) -> HookResult {
-        let timeout = Duration::from_secs(assignment.hook_timeout_seconds.max(1));
-        match hooks::run(self.config, name, timeout) {
+        match hooks::run(self.config, name, hook_timeout(assignment)) {
             Ok(result) => result,
             // Checked before anything was installed; kept for a configuration that lost
             // the hook in between.
@@ -314,6 +314,11 @@ impl Deployer<'_> {
         attempt.error = Some(error);
         attempt
     }
+}
+
+/// The service's hook time limit (at least a second).
+fn hook_timeout(assignment: &ServiceAssignment) -> Duration {
+    Duration::from_secs(assignment.hook_timeout_seconds.max(1))
 }
 
 fn hook_failure(hook: Option<&HookResult>) -> String {
