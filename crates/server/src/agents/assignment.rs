@@ -9,60 +9,38 @@
 
 use super::errors::AgentError;
 use super::model::{request_of, PlatformView};
+use super::model_cache::Snapshot;
 use super::records::{CertRecord, Records};
 use super::renewal::due_reason;
 use super::rollout::{take_turn, Candidate};
 use certfleet_api::agent::{
     Assignment, CertificateState, IssuedCertificate, ListenerCheck, OutputSpec, ServiceAssignment,
-    TrustedCertificate,
 };
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::names::San;
-use certfleet_platform::ca::anchor;
 use certfleet_platform::spec::{IssuerKind, Output, Service};
-use certfleet_platform::trust::{self, Anchors};
 use certfleet_secrets::{resolve_for, MasterKey};
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
-/// Evaluates `node`'s assignment in `view` at `now`.
+/// Evaluates `node`'s assignment in `snapshot` at `now`.
 pub async fn evaluate(
-    view: &PlatformView,
+    snapshot: &Snapshot,
     node: &str,
     records: &Records,
     master_key: &MasterKey,
     now: OffsetDateTime,
 ) -> Result<Assignment, AgentError> {
-    let chain = view.ca_chain().map_err(AgentError::internal)?;
+    let view = &snapshot.view;
+    let chain = snapshot.chain.as_ref().map_err(AgentError::internal)?;
     let platform = &view.platform;
-    let anchors_of = |name: &str| -> Anchors {
-        match platform.service(name).map(|s| s.issuer) {
-            Some(IssuerKind::Internal) => match &chain {
-                Some(list) => Anchors::Known(list.iter().map(|c| anchor(c, now)).collect()),
-                None => Anchors::Unknown("the internal CA does not exist yet".into()),
-            },
-            Some(IssuerKind::Acme) => Anchors::Public,
-            Some(_) => Anchors::Unknown("its certificate is not issued through agents yet".into()),
-            None => Anchors::Unknown("not in the model".into()),
-        }
-    };
-    let trust_sets = trust::derive(platform, &anchors_of);
     let mut services = Vec::new();
     for service in view.services_on(node) {
         let certificate = certificate_state(view, service, chain.as_deref(), records, now).await?;
-        let trust = trust_sets
+        let trust = snapshot
+            .trust
             .get(&service.name)
-            .map(|set| {
-                set.entries
-                    .iter()
-                    .map(|entry| TrustedCertificate {
-                        pem: to_pem(&[CertificateDer::from(entry.anchor.der.clone())]),
-                        subject: entry.anchor.subject.clone(),
-                        sha1: entry.anchor.sha1.to_ascii_lowercase(),
-                        because: entry.because.clone(),
-                    })
-                    .collect()
-            })
+            .cloned()
             .unwrap_or_default();
         let outputs = service
             .outputs

@@ -14,6 +14,11 @@ use axum::response::{IntoResponse, Response};
 use rustls_pki_types::CertificateDer;
 use std::sync::Arc;
 
+/// How stale a node's recorded last contact may be: it is written again only once it
+/// is older. With the agents' long polls of 25 s, the record is then at most 55 s
+/// behind a node in contact, below the shortest `[agents] unseen_after` (60 s).
+pub const LAST_SEEN_PRECISION: time::Duration = time::Duration::seconds(30);
+
 /// Lets a request with a valid, enrolled agent identity through, with the
 /// [`AgentIdentity`] in its extensions; 401 or 403 otherwise.
 pub async fn require_identity(
@@ -37,7 +42,7 @@ pub async fn require_identity(
 }
 
 /// The identity of the request's client certificate (`leaf`), checked against the store
-/// and the configuration; its last contact is recorded.
+/// and the configuration; its last contact is recorded (to [`LAST_SEEN_PRECISION`]).
 pub async fn identify(
     agents: &Agents,
     leaf: Option<&CertificateDer<'static>>,
@@ -53,7 +58,7 @@ pub async fn identify(
 }
 
 /// Checks that `identity`'s platform is configured and its node still enrolled, and
-/// records the contact.
+/// records the contact when the recorded one is older than [`LAST_SEEN_PRECISION`].
 pub async fn authorise(agents: &Agents, identity: &AgentIdentity) -> Result<(), AgentError> {
     let AgentIdentity { platform, node } = identity;
     if !agents
@@ -72,16 +77,32 @@ pub async fn authorise(agents: &Agents, identity: &AgentIdentity) -> Result<(), 
         .node(platform, node)
         .await
         .map_err(AgentError::internal)?;
-    if record.is_none() {
+    let Some(record) = record else {
         return Err(AgentError::forbidden(format!(
             "node {node} of platform {platform} is not enrolled (its enrolment was removed); enrol it again with a new token"
         )));
-    }
+    };
     let now = time::OffsetDateTime::now_utc();
+    if is_fresh(record.last_seen, now) {
+        return Ok(());
+    }
     agents
         .records
-        .touch_node(platform, node, |record| record.last_seen = Some(now))
+        .touch_node(platform, node, |record| {
+            let stale = !is_fresh(record.last_seen, now);
+            if stale {
+                record.last_seen = Some(now);
+            }
+            stale
+        })
         .await
         .map_err(AgentError::internal)?;
     Ok(())
+}
+
+/// Whether a node last seen at `last_seen` need not be recorded again at `now`: within
+/// [`LAST_SEEN_PRECISION`], which keeps a waiting fleet from writing to the store on
+/// every request.
+fn is_fresh(last_seen: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bool {
+    last_seen.is_some_and(|seen| seen <= now && now - seen < LAST_SEEN_PRECISION)
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::json;
 
 /// An error answer of the agent listener (and of the admin API's node routes).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AgentError {
     status: StatusCode,
     message: String,

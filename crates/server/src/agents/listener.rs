@@ -90,16 +90,11 @@ fn listener_tls(ca: &AgentsCa, served: &ServedCertificate) -> Result<ListenerTls
 
 /// Serves the agent listener until shutdown; waiting assignment requests are answered
 /// as soon as shutdown is asked for, so that their connections close in time. Beside it
-/// run the watches that wake waiting requests when a certificate becomes due or the
-/// store's certificates or rollouts change ([`super::renewal`]).
+/// run the watches of [`super::spawn_watches`].
 pub async fn serve(listener: AgentListener, limits: ConnectionLimits, shutdown: Shutdown) {
     let AgentListener { bound, tls, agents } = listener;
     let router = super::routes::router(Arc::clone(&agents));
-    tokio::spawn(super::renewal::watch_due(Arc::clone(&agents)));
-    tokio::spawn(super::unseen::watch(Arc::clone(&agents)));
-    for prefix in ["certs", "rollouts"] {
-        tokio::spawn(super::renewal::watch_store(Arc::clone(&agents), prefix));
-    }
+    super::spawn_watches(&agents);
     let mut watch = shutdown.clone();
     tokio::spawn(async move {
         watch.requested().await;

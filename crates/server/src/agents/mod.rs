@@ -8,7 +8,8 @@
 //! - [`auth`]: the agent identity (platform, node) of a request, from its verified
 //!   client certificate ([`identity`]), and the refusal of anything of another node;
 //! - [`tokens`]: single-use enrolment tokens, stored hashed;
-//! - [`model`]: the configured platform models as the agents see them;
+//! - [`model`]: the configured platform models as the agents see them, kept loaded by
+//!   [`model_cache`] with each platform's wake-up channel;
 //! - [`assignment`]: a node's desired state and its revision; [`issue`]: certificates
 //!   for CSRs; [`records`]: what is kept in the store;
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
@@ -30,6 +31,7 @@ pub mod issue;
 pub mod listener;
 pub mod metrics;
 pub mod model;
+pub mod model_cache;
 pub mod records;
 pub mod renewal;
 pub mod report_alerts;
@@ -48,6 +50,7 @@ mod tests;
 
 use crate::state::AppState;
 use ca::AgentsCa;
+use model_cache::ModelCache;
 use records::Records;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -60,9 +63,9 @@ pub struct Agents {
     pub ca: AgentsCa,
     /// The agent records in the store.
     pub records: Records,
-    /// Bumped whenever something an assignment shows may have changed (a certificate
-    /// issued, a report stored); waiting assignment requests look again.
-    changes: watch::Sender<u64>,
+    /// The platforms' models, and the channels that wake the waiting assignment
+    /// requests of a platform when something its assignments show may have changed.
+    pub models: ModelCache,
     /// Set when the server shuts down: waiting assignment requests answer at once.
     stopping: watch::Sender<bool>,
     /// `[agents] identity_days`.
@@ -73,25 +76,21 @@ impl Agents {
     /// The shared state of an agent listener over `app` with `ca`.
     pub fn new(app: Arc<AppState>, ca: AgentsCa, identity_days: u32) -> Self {
         let records = Records::new(Arc::clone(&app.store));
+        let models = ModelCache::new(&app.config.platforms);
         Agents {
             app,
             ca,
+            models,
             records,
-            changes: watch::channel(0).0,
             stopping: watch::channel(false).0,
             identity_days,
         }
     }
 
-    /// Wakes the waiting assignment requests.
-    pub fn changed(&self) {
-        self.changes
-            .send_modify(|count| *count = count.wrapping_add(1));
-    }
-
-    /// A receiver of [`Agents::changed`].
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+    /// Wakes the waiting assignment requests of `platform`: something their answers
+    /// show may have changed (a certificate issued, a report stored, a turn given).
+    pub fn changed(&self, platform: &str) {
+        self.models.wake(platform);
     }
 
     /// Ends the waits of assignment requests: the server is shutting down.
@@ -103,4 +102,22 @@ impl Agents {
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stopping.subscribe()
     }
+}
+
+/// Starts the background watches of `agents`, which run until [`Agents::stop`]: renewals
+/// coming due and rollouts settled ([`renewal::watch_due`]), silent nodes
+/// ([`unseen::watch`]), the store's certificates and rollouts changed by any server
+/// ([`renewal::watch_store`]) and the models' files edited
+/// ([`model_cache::watch_files`]); each wakes the waiting assignment requests of the
+/// platform concerned.
+pub fn spawn_watches(agents: &Arc<Agents>) {
+    tokio::spawn(renewal::watch_due(Arc::clone(agents)));
+    tokio::spawn(unseen::watch(Arc::clone(agents)));
+    for prefix in ["certs", "rollouts"] {
+        tokio::spawn(renewal::watch_store(Arc::clone(agents), prefix));
+    }
+    let files = Arc::clone(agents);
+    tokio::spawn(async move {
+        model_cache::watch_files(&files.models, files.stopping()).await;
+    });
 }

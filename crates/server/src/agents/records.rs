@@ -149,13 +149,14 @@ impl Records {
             .map(|(record, _)| record))
     }
 
-    /// Changes the node record of (`platform`, `node`) with `change`, when it exists; a
+    /// Changes the node record of (`platform`, `node`) with `change`, when it exists and
+    /// `change` says it changed something (nothing is written otherwise); a
     /// compare-and-swap, tried again when another request changed the record meanwhile.
     pub async fn touch_node(
         &self,
         platform: &str,
         node: &str,
-        change: impl Fn(&mut NodeRecord),
+        change: impl Fn(&mut NodeRecord) -> bool,
     ) -> Result<(), String> {
         let segments = ["nodes", platform, node];
         let key = key(&segments)?;
@@ -163,7 +164,9 @@ impl Records {
             let Some((mut record, revision)) = self.get::<NodeRecord>(&segments).await? else {
                 return Ok(());
             };
-            change(&mut record);
+            if !change(&mut record) {
+                return Ok(());
+            }
             let bytes =
                 serde_json::to_vec(&record).map_err(|err| format!("encoding {key}: {err}"))?;
             let outcome = self

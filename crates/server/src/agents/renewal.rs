@@ -7,9 +7,8 @@
 //! hash of both names): a fleet issued at one moment does not renew at one moment. An
 //! administrator's `certfleet renew` makes a certificate due at once.
 
-use super::records::{key, CertRecord, Records};
+use super::records::{key, CertRecord, Records, PREFIX};
 use super::Agents;
-use certfleet_store::WatchEvent;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -64,33 +63,35 @@ pub fn due_reason(
     }
 }
 
-/// Whether any stored certificate of the configured platforms became due in
+/// The configured platforms with a stored certificate that became due in
 /// `(since, now]`.
-async fn any_became_due(
+async fn became_due(
     agents: &Agents,
     since: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<bool, String> {
-    for config in &agents.app.config.platforms {
-        let Ok(view) = super::model::load(config) else {
+) -> Result<Vec<String>, String> {
+    let mut platforms = Vec::new();
+    for name in agents.models.platforms() {
+        let Ok(snapshot) = agents.models.snapshot(name) else {
             continue; // the assignment requests report a model that does not load
         };
-        let platform = &view.platform.name;
-        for service in &view.platform.services {
+        let platform = &snapshot.view.platform.name;
+        for service in &snapshot.view.platform.services {
             if let Some(record) = agents.records.cert(platform, &service.name).await? {
                 let due = due_at(platform, &service.name, &record);
                 if since < due && due <= now {
-                    return Ok(true);
+                    platforms.push(name.to_owned());
+                    break;
                 }
             }
         }
     }
-    Ok(false)
+    Ok(platforms)
 }
 
-/// Every [`CHECK_INTERVAL`]: wakes the waiting assignment requests when a stored
-/// certificate became due, and settles the platforms' rollouts (a report another server
-/// stored). Runs until the agents stop.
+/// Every [`CHECK_INTERVAL`]: wakes the waiting assignment requests of a platform where a
+/// stored certificate became due, and settles the platforms' rollouts (a report another
+/// server stored). Runs until the agents stop.
 pub async fn watch_due(agents: Arc<Agents>) {
     let mut stopping = agents.stopping();
     let mut since = OffsetDateTime::now_utc();
@@ -100,12 +101,15 @@ pub async fn watch_due(agents: Arc<Agents>) {
             () = tokio::time::sleep(CHECK_INTERVAL) => {}
         }
         let now = OffsetDateTime::now_utc();
-        match any_became_due(&agents, since, now).await {
-            Ok(true) => {
-                tracing::info!("agents: a certificate became due for renewal");
-                agents.changed();
+        match became_due(&agents, since, now).await {
+            Ok(platforms) => {
+                for platform in platforms {
+                    tracing::info!(
+                        "agents: a certificate of platform {platform} became due for renewal"
+                    );
+                    agents.changed(&platform);
+                }
             }
-            Ok(false) => {}
             Err(err) => tracing::warn!("agents: looking for certificates due: {err}"),
         }
         since = now;
@@ -113,10 +117,21 @@ pub async fn watch_due(agents: Arc<Agents>) {
     }
 }
 
-/// Wakes the waiting assignment requests whenever something under `agents/<prefix>`
-/// changes in the store, by this server or another one sharing the store (a
-/// certificate issued or marked for renewal, a rollout's turn given or ended). Runs
-/// until the agents stop.
+/// The platform a changed key `agents/<prefix>/<platform>/...` belongs to.
+fn platform_of<'a>(key: &'a str, prefix: &str) -> Option<&'a str> {
+    key.strip_prefix(PREFIX)?
+        .strip_prefix('/')?
+        .strip_prefix(prefix)?
+        .strip_prefix('/')?
+        .split('/')
+        .next()
+        .filter(|platform| !platform.is_empty())
+}
+
+/// Wakes the waiting assignment requests of a platform whenever something under
+/// `agents/<prefix>/<platform>/` changes in the store, by this server or another one
+/// sharing the store (a certificate issued or marked for renewal, a rollout's turn
+/// given or ended). Runs until the agents stop.
 pub async fn watch_store(agents: Arc<Agents>, prefix: &'static str) {
     let mut stopping = agents.stopping();
     let Ok(watched) = key(&[prefix]) else {
@@ -130,7 +145,11 @@ pub async fn watch_store(agents: Arc<Agents>, prefix: &'static str) {
                 tokio::select! {
                     _ = stopping.wait_for(|stop| *stop) => return,
                     event = events.recv() => match event {
-                        Some(Ok(WatchEvent::Put(_) | WatchEvent::Delete { .. })) => agents.changed(),
+                        Some(Ok(event)) => {
+                            if let Some(platform) = platform_of(event.key().as_str(), prefix) {
+                                agents.changed(platform);
+                            }
+                        }
                         Some(Err(err)) => {
                             tracing::warn!("agents: watching {watched}: {err}");
                             break;
@@ -177,6 +196,18 @@ mod tests {
             request: String::new(),
             renewal_requested: false,
         }
+    }
+
+    #[test]
+    fn a_changed_key_names_its_platform() {
+        assert_eq!(platform_of("agents/certs/qms/web", "certs"), Some("qms"));
+        assert_eq!(
+            platform_of("agents/rollouts/qms/default", "rollouts"),
+            Some("qms")
+        );
+        assert_eq!(platform_of("agents/rollouts/qms/default", "certs"), None);
+        assert_eq!(platform_of("agents/certs/", "certs"), None);
+        assert_eq!(platform_of("domains/certs/qms", "certs"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! alert and is audited. Run after every report and by the periodic watch (reports
 //! stored by another server).
 
-use super::model::{self, PlatformView};
+use super::model::PlatformView;
 use super::records::Records;
 use super::rollout::{self, Halt, RolloutRecord, Turn, ACTOR};
 use super::Agents;
@@ -169,15 +169,13 @@ pub async fn settle_view(view: &PlatformView, records: &Records, alerts: &AlertB
 }
 
 /// Settles the groups of every configured platform, waking the waiting assignment
-/// requests when one changed.
+/// requests of a platform where one changed.
 pub async fn settle_all(agents: &Agents) {
-    let mut changed = false;
-    for config in &agents.app.config.platforms {
-        if let Ok(view) = model::load(config) {
-            changed |= settle_view(&view, &agents.records, &agents.app.alerts).await;
+    for name in agents.models.platforms() {
+        if let Ok(snapshot) = agents.models.snapshot(name) {
+            if settle_view(&snapshot.view, &agents.records, &agents.app.alerts).await {
+                agents.changed(name);
+            }
         }
-    }
-    if changed {
-        agents.changed();
     }
 }

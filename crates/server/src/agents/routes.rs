@@ -7,7 +7,7 @@ use super::auth::require_identity;
 use super::errors::AgentError;
 use super::identity::AgentIdentity;
 use super::issue::request_certificate;
-use super::model::{self, model_mtime, PlatformView};
+use super::model_cache::Snapshot;
 use super::records::NodeRecord;
 use super::report_alerts::raise_if_failed;
 use super::rollout_settle::settle_group;
@@ -29,9 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
-
-/// How often a waiting assignment request looks at the model file for a change.
-const MODEL_POLL: Duration = Duration::from_secs(1);
 
 /// The agent listener's router.
 pub fn router(agents: Arc<Agents>) -> Router {
@@ -98,9 +95,8 @@ async fn enroll(
             TokenError::Used | TokenError::Expired => AgentError::forbidden(err.to_string()),
             TokenError::Store(message) => AgentError::internal(message),
         })?;
-    let config = model::configured(&agents.app.config.platforms, &token.platform)?;
-    let view = model::load(config)?;
-    if !view.has_node(&token.node) {
+    let snapshot = agents.models.snapshot(&token.platform)?;
+    if !snapshot.view.has_node(&token.node) {
         return Err(AgentError::not_found(format!(
             "node {} is no longer in the model of platform {}",
             token.node, token.platform
@@ -132,7 +128,7 @@ async fn enroll(
         token.node,
         token.platform
     );
-    agents.changed();
+    agents.changed(&token.platform);
     Ok(Json(identity))
 }
 
@@ -158,22 +154,22 @@ struct AssignmentQuery {
     after: Option<u64>,
 }
 
-async fn view_of(agents: &Agents, identity: &AgentIdentity) -> Result<PlatformView, AgentError> {
-    let config = model::configured(&agents.app.config.platforms, &identity.platform)?;
-    let view = model::load(config)?;
-    if !view.has_node(&identity.node) {
+/// The model of `identity`'s platform, which must still have its node.
+fn snapshot_of(agents: &Agents, identity: &AgentIdentity) -> Result<Arc<Snapshot>, AgentError> {
+    let snapshot = agents.models.snapshot(&identity.platform)?;
+    if !snapshot.view.has_node(&identity.node) {
         return Err(AgentError::forbidden(format!(
             "node {} is no longer in the model of platform {}",
             identity.node, identity.platform
         )));
     }
-    Ok(view)
+    Ok(snapshot)
 }
 
 async fn evaluate(agents: &Agents, identity: &AgentIdentity) -> Result<Assignment, AgentError> {
-    let view = view_of(agents, identity).await?;
+    let snapshot = snapshot_of(agents, identity)?;
     assignment::evaluate(
-        &view,
+        &snapshot,
         &identity.node,
         &agents.records,
         &agents.app.master_key,
@@ -192,10 +188,9 @@ async fn assignment(
 ) -> Result<Json<Assignment>, AgentError> {
     let Query(query) =
         query.map_err(|err| AgentError::bad_request(format!("after: {}", err.body_text())))?;
-    let config = model::configured(&agents.app.config.platforms, &identity.platform)?.clone();
-    let mut changes = agents.subscribe();
+    // Subscribed before the first evaluation, so that no change after it is missed.
+    let mut changes = agents.models.subscribe(&identity.platform)?;
     let mut stopping = agents.stopping();
-    let mut mtime = model_mtime(&config);
     // Never longer than the idle time-out, after which the connection would be closed.
     let wait =
         Duration::from_secs(ASSIGNMENT_WAIT_SECONDS).min(agents.app.config.limits.idle_timeout);
@@ -210,13 +205,6 @@ async fn assignment(
                     break;
                 }
             }
-            () = tokio::time::sleep(MODEL_POLL) => {
-                let now = model_mtime(&config);
-                if now == mtime {
-                    continue;
-                }
-                mtime = now;
-            }
         }
         current = evaluate(&agents, &identity).await?;
     }
@@ -224,7 +212,9 @@ async fn assignment(
     agents
         .records
         .touch_node(&identity.platform, &identity.node, |record| {
+            let changed = record.last_revision != Some(revision);
             record.last_revision = Some(revision);
+            changed
         })
         .await
         .map_err(AgentError::internal)?;
@@ -238,17 +228,19 @@ async fn certificates(
     request: Result<Json<CertificateRequest>, JsonRejection>,
 ) -> Result<Json<CertificateState>, AgentError> {
     let request = body(request)?;
-    let view = view_of(&agents, &identity).await?;
-    let service = view.service_of_node(&identity.node, &request.service)?;
+    let snapshot = snapshot_of(&agents, &identity)?;
+    let service = snapshot
+        .view
+        .service_of_node(&identity.node, &request.service)?;
     let state = request_certificate(
-        &view,
+        &snapshot.view,
         service,
         &request.csr_pem,
         &agents.records,
         OffsetDateTime::now_utc(),
     )
     .await?;
-    agents.changed();
+    agents.changed(&identity.platform);
     Ok(Json(state))
 }
 
@@ -260,7 +252,8 @@ async fn reports(
     request: Result<Json<DeploymentReport>, JsonRejection>,
 ) -> Result<StatusCode, AgentError> {
     let report = body(request)?;
-    let view = view_of(&agents, &identity).await?;
+    let snapshot = snapshot_of(&agents, &identity)?;
+    let view = &snapshot.view;
     view.service_of_node(&identity.node, &report.service)?;
     let (platform, node) = (&identity.platform, &identity.node);
     let previous = agents.records.report(platform, node, &report.service).await;
@@ -272,12 +265,14 @@ async fn reports(
     agents
         .records
         .touch_node(platform, node, |record| {
+            let changed = record.agent_version.as_deref() != Some(report.agent_version.as_str());
             record.agent_version = Some(report.agent_version.clone());
+            changed
         })
         .await
         .map_err(AgentError::internal)?;
     let group = view.service_of_node(node, &report.service)?.rollout_group();
-    settle_group(&view, group, &agents.records, &agents.app.alerts)
+    settle_group(view, group, &agents.records, &agents.app.alerts)
         .await
         .map_err(AgentError::internal)?;
     let previous = previous.map_err(AgentError::internal)?;
@@ -290,6 +285,6 @@ async fn reports(
         &report,
     )
     .await;
-    agents.changed();
+    agents.changed(platform);
     Ok(StatusCode::NO_CONTENT)
 }

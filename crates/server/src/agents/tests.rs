@@ -27,7 +27,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-const MODEL: &str = r#"[platform]
+pub(super) const MODEL: &str = r#"[platform]
 name = "lab"
 ca = "internal"
 ca_dir = "ca"
@@ -75,7 +75,7 @@ pub(super) struct Lab {
     pub(super) agents: Arc<Agents>,
 }
 
-fn write_ca(dir: &Path) {
+pub(super) fn write_ca(dir: &Path) {
     let ca = init_ca(
         "lab Root CA",
         KeyAlgorithm::EcdsaP256,
@@ -117,6 +117,7 @@ pub(super) async fn lab_with(model_text: &str) -> Lab {
     let repository = CaRepository::new(Arc::clone(&state.store), Arc::clone(&state.master_key));
     let ca = AgentsCa::load_or_create(&repository).await.unwrap();
     let agents = Arc::new(Agents::new(state, ca, 7));
+    super::spawn_watches(&agents);
     Lab {
         _dir: dir,
         model,

@@ -1,0 +1,337 @@
+//! The configured platforms' models as the agent listener uses them: each model is read,
+//! validated and its trust derived once, then kept until one of the files it came from
+//! changes (the model, the internal CA's certificates). A thousand waiting agents thus
+//! cost one evaluation of the model per change, not one per request.
+//!
+//! Each platform also has a wake-up channel: everything that may change a node's
+//! assignment (a reloaded model, a certificate issued, a report, a rollout's turn, a
+//! renewal coming due) bumps its platform's channel, and only that platform's waiting
+//! assignment requests look again. [`watch_files`] notices edited files within
+//! [`FILE_POLL`] even when no request asks.
+
+use super::errors::AgentError;
+use super::model::{self, PlatformView};
+use certfleet_api::agent::TrustedCertificate;
+use certfleet_config::PlatformConfig;
+use certfleet_pki::certs::to_pem;
+use certfleet_platform::ca::anchor;
+use certfleet_platform::ca_dir::CaPaths;
+use certfleet_platform::spec::IssuerKind;
+use certfleet_platform::trust::{self, Anchors};
+use rustls_pki_types::CertificateDer;
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+/// How often [`watch_files`] looks at the models' files.
+pub const FILE_POLL: Duration = Duration::from_millis(250);
+
+/// One platform's model, validated, with what every assignment of it shares.
+pub struct Snapshot {
+    /// The model.
+    pub view: PlatformView,
+    /// The internal CA's issuing chain (intermediate, then root) when it exists, or why
+    /// it cannot be read.
+    pub chain: Result<Option<Vec<CertificateDer<'static>>>, String>,
+    /// Per service, the certificates it trusts (the derived trust set).
+    pub trust: BTreeMap<String, Vec<TrustedCertificate>>,
+}
+
+impl Snapshot {
+    /// Reads and validates `config`'s model, its CA chain, and derives its trust.
+    fn load(config: &PlatformConfig) -> Result<Snapshot, AgentError> {
+        let view = model::load(config)?;
+        let chain = view.ca_chain();
+        let trust = derive_trust(&view, chain.as_ref().ok().and_then(Option::as_deref));
+        Ok(Snapshot { view, chain, trust })
+    }
+}
+
+/// Every service's trusted certificates in `view`, with `chain` as the internal CA.
+fn derive_trust(
+    view: &PlatformView,
+    chain: Option<&[CertificateDer<'static>]>,
+) -> BTreeMap<String, Vec<TrustedCertificate>> {
+    let now = OffsetDateTime::now_utc();
+    let platform = &view.platform;
+    let anchors_of = |name: &str| -> Anchors {
+        match platform.service(name).map(|s| s.issuer) {
+            Some(IssuerKind::Internal) => match chain {
+                Some(list) => Anchors::Known(list.iter().map(|c| anchor(c, now)).collect()),
+                None => Anchors::Unknown("the internal CA does not exist yet".into()),
+            },
+            Some(IssuerKind::Acme) => Anchors::Public,
+            Some(_) => Anchors::Unknown("its certificate is not issued through agents yet".into()),
+            None => Anchors::Unknown("not in the model".into()),
+        }
+    };
+    trust::derive(platform, &anchors_of)
+        .into_iter()
+        .map(|(service, set)| {
+            let trusted = set
+                .entries
+                .iter()
+                .map(|entry| TrustedCertificate {
+                    pem: to_pem(&[CertificateDer::from(entry.anchor.der.clone())]),
+                    subject: entry.anchor.subject.clone(),
+                    sha1: entry.anchor.sha1.to_ascii_lowercase(),
+                    because: entry.because.clone(),
+                })
+                .collect();
+            (service, trusted)
+        })
+        .collect()
+}
+
+/// What identifies one version of a file: its size, modification time and inode (a
+/// file replaced by a rename has another inode); `None` when it is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp(Option<(u64, Option<SystemTime>, u64)>);
+
+impl FileStamp {
+    fn of(path: &Path) -> FileStamp {
+        FileStamp(
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok(), m.ino())),
+        )
+    }
+}
+
+/// The stamps of a snapshot's files: the model, then the CA's certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamps(Vec<FileStamp>);
+
+impl Stamps {
+    /// The stamps of `config`'s model and of the CA certificates in `ca_dir`.
+    fn of(config: &PlatformConfig, ca_dir: Option<&Path>) -> Stamps {
+        let mut stamps = vec![FileStamp::of(&config.model)];
+        if let Some(dir) = ca_dir {
+            let paths = CaPaths::new(dir);
+            stamps.push(FileStamp::of(&paths.root_crt));
+            stamps.push(FileStamp::of(&paths.intermediate_crt));
+        }
+        Stamps(stamps)
+    }
+}
+
+/// A loaded snapshot (or the error loading it gave) and the stamps it was loaded at.
+struct Loaded {
+    stamps: Stamps,
+    result: Result<Arc<Snapshot>, AgentError>,
+}
+
+impl Loaded {
+    fn ca_dir(&self) -> Option<&Path> {
+        self.result
+            .as_ref()
+            .ok()
+            .and_then(|snapshot| snapshot.view.ca_dir.as_deref())
+    }
+}
+
+/// One configured platform.
+struct Entry {
+    config: PlatformConfig,
+    loaded: Mutex<Option<Loaded>>,
+    wake: watch::Sender<u64>,
+}
+
+impl Entry {
+    fn wake(&self) {
+        self.wake
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+}
+
+/// The configured platforms' snapshots and wake-up channels.
+pub struct ModelCache {
+    entries: Vec<Entry>,
+}
+
+impl ModelCache {
+    /// A cache of `platforms`; nothing is read until asked for.
+    pub fn new(platforms: &[PlatformConfig]) -> ModelCache {
+        ModelCache {
+            entries: platforms
+                .iter()
+                .map(|config| Entry {
+                    config: config.clone(),
+                    loaded: Mutex::new(None),
+                    wake: watch::channel(0).0,
+                })
+                .collect(),
+        }
+    }
+
+    fn entry(&self, platform: &str) -> Result<&Entry, AgentError> {
+        self.entries
+            .iter()
+            .find(|entry| entry.config.name == platform)
+            .ok_or_else(|| {
+                AgentError::not_found(format!(
+                    "platform {platform} is not configured on this server (no [[platform]] with that model)"
+                ))
+            })
+    }
+
+    /// The names of the configured platforms.
+    pub fn platforms(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|entry| entry.config.name.as_str())
+    }
+
+    /// `platform`'s snapshot as its files stand now: the kept one while none of its
+    /// files changed, else loaded afresh (which wakes the platform's waiting requests).
+    /// A model that does not load gives its error until its file changes.
+    pub fn snapshot(&self, platform: &str) -> Result<Arc<Snapshot>, AgentError> {
+        let entry = self.entry(platform)?;
+        // A panic while loading leaves nothing half-changed here: the guard's value is
+        // replaced whole, so a poisoned lock is still sound to use.
+        let mut loaded = entry.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = loaded.as_ref() {
+            if Stamps::of(&entry.config, current.ca_dir()) == current.stamps {
+                return current.result.clone();
+            }
+        }
+        // The stamps are taken before reading, so that a change during the read is seen
+        // as a change next time.
+        let previous_dir = loaded
+            .as_ref()
+            .and_then(Loaded::ca_dir)
+            .map(Path::to_path_buf);
+        let before = Stamps::of(&entry.config, previous_dir.as_deref());
+        let result = Snapshot::load(&entry.config).map(Arc::new);
+        let ca_dir = result.as_ref().ok().and_then(|s| s.view.ca_dir.clone());
+        let stamps = if ca_dir == previous_dir {
+            before
+        } else {
+            // A CA directory not known before the read is stamped after it.
+            let mut after = Stamps::of(&entry.config, ca_dir.as_deref());
+            after.0[0] = before.0[0].clone();
+            after
+        };
+        *loaded = Some(Loaded {
+            stamps,
+            result: result.clone(),
+        });
+        drop(loaded);
+        entry.wake();
+        result
+    }
+
+    /// A receiver that sees every later wake-up of `platform`.
+    pub fn subscribe(&self, platform: &str) -> Result<watch::Receiver<u64>, AgentError> {
+        Ok(self.entry(platform)?.wake.subscribe())
+    }
+
+    /// Wakes `platform`'s waiting assignment requests (an unknown platform has none).
+    pub fn wake(&self, platform: &str) {
+        if let Ok(entry) = self.entry(platform) {
+            entry.wake();
+        }
+    }
+
+    /// Looks at every platform's files, reloading (and waking) those that changed.
+    pub fn refresh(&self) {
+        for entry in &self.entries {
+            // An error is kept in the snapshot and answered to the requests.
+            let _ = self.snapshot(&entry.config.name);
+        }
+    }
+}
+
+/// Every [`FILE_POLL`], reloads the models whose files changed, until `stopping` is set.
+pub async fn watch_files(cache: &ModelCache, mut stopping: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(FILE_POLL) => cache.refresh(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::tests::{write_ca, MODEL};
+    use super::*;
+    use std::path::PathBuf;
+
+    fn platform(dir: &Path) -> PlatformConfig {
+        let model = dir.join("lab.toml");
+        std::fs::write(&model, MODEL).unwrap();
+        write_ca(&dir.join("ca"));
+        PlatformConfig {
+            name: "lab".into(),
+            model,
+            root: None,
+            run_reloads: false,
+        }
+    }
+
+    fn replace(path: &PathBuf, text: &str) {
+        let next = path.with_extension("next");
+        std::fs::write(&next, text).unwrap();
+        std::fs::rename(&next, path).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_is_kept_until_a_file_changes_and_then_wakes_the_platform() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = platform(dir.path());
+        let cache = ModelCache::new(std::slice::from_ref(&config));
+        let first = cache.snapshot("lab").unwrap();
+        assert!(first.view.has_node("n1"));
+        assert_eq!(first.trust["db"].len(), 2, "the CA's root and intermediate");
+        let mut wake = cache.subscribe("lab").unwrap();
+        assert!(Arc::ptr_eq(&first, &cache.snapshot("lab").unwrap()));
+        assert!(!wake.has_changed().unwrap(), "nothing was reloaded");
+
+        replace(&config.model, &MODEL.replace("reload-web", "restart-web"));
+        let edited = cache.snapshot("lab").unwrap();
+        assert!(!Arc::ptr_eq(&first, &edited));
+        assert_eq!(
+            edited.view.platform.service("web").unwrap().hook.as_deref(),
+            Some("restart-web")
+        );
+        assert!(wake.has_changed().unwrap());
+        wake.mark_unchanged();
+
+        // A new CA is seen too, with the trust derived from it.
+        let before = edited.trust["db"].clone();
+        // File times move in clock ticks of a few milliseconds: let one pass.
+        std::thread::sleep(Duration::from_millis(50));
+        write_ca(&dir.path().join("ca"));
+        let rotated = cache.snapshot("lab").unwrap();
+        assert_ne!(rotated.trust["db"], before);
+        assert!(wake.has_changed().unwrap());
+    }
+
+    #[test]
+    fn a_broken_model_answers_its_error_until_it_is_mended() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = platform(dir.path());
+        let cache = ModelCache::new(std::slice::from_ref(&config));
+        replace(
+            &config.model,
+            &MODEL.replace("usage = \"both\"", "usage = \"sideways\""),
+        );
+        let err = cache.snapshot("lab").err().unwrap();
+        assert!(err.message().contains("does not validate"), "{err}");
+        assert!(
+            cache.snapshot("lab").is_err(),
+            "kept while the file is unchanged"
+        );
+        replace(&config.model, MODEL);
+        assert!(cache.snapshot("lab").is_ok());
+        assert!(
+            cache.snapshot("elsewhere").is_err(),
+            "an unconfigured platform"
+        );
+    }
+}
