@@ -1,7 +1,8 @@
 //! certfleet-api: the types that cross the wire, shared by the server that answers, the
 //! command-line client and agent that ask, and the OpenAPI document generated from them.
 //!
-//! - [`admin`]: the admin API's answers (domains, status and alerts, scans, errors);
+//! - [`admin`]: the admin API's answers (domains, status and alerts, platform plan and
+//!   apply, scans, errors);
 //! - [`agent`]: the protocol between `certfleet agent` on a node and the server's agent
 //!   listener: enrolment, the node's assignment (its desired state), certificate
 //!   requests and deployment reports;

@@ -6,6 +6,7 @@
 //! - [`domains`]: the domain tree, certificates, ACME settings and resolution;
 //! - [`status`]: the certificate inventory's expiry states, ACME progress and alerts;
 //! - [`platforms`]: the configured platforms;
+//! - [`plan_apply`]: what plan and apply of a platform model find and do;
 //! - [`session`]: UI sessions;
 //! - [`scans`]: endpoint scan records;
 //! - [`errors`]: the body of every error answer.
@@ -14,6 +15,7 @@ pub mod audit;
 pub mod cas;
 pub mod domains;
 pub mod errors;
+pub mod plan_apply;
 pub mod platforms;
 pub mod scans;
 pub mod session;

@@ -1,0 +1,242 @@
+//! What plan and apply of a platform model answer: `GET /api/platforms/{name}` and
+//! `POST /api/platforms/{name}/plan` ([`PlanJson`]), `POST /api/platforms/{name}/apply`
+//! ([`ApplyJson`]), and `certfleet plan --json` and `certfleet apply --json`, which print
+//! the same documents.
+//!
+//! Per service the answer holds its certificate's public facts (subject, names,
+//! thumbprints, expiry), what it trusts and why, whom it accepts, and where its files
+//! go; never a key or a password (keystore passwords stay in `passwords_file`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What `plan` found (`plan --json`, `GET /api/platforms/{name}` and
+/// `POST /api/platforms/{name}/plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanJson {
+    /// The platform's name.
+    pub platform: String,
+    /// What apply would change; empty when the platform is current.
+    pub changes: Vec<Change>,
+    /// Per service: its certificate, what it trusts and why, whom it accepts.
+    pub services: Vec<ServiceReport>,
+    /// The model's connections (client to server, mutual TLS or not): the edges of the
+    /// derived trust graph.
+    pub connections: Vec<Connection>,
+    /// The state directory.
+    pub state_dir: String,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+    /// Files at output paths that certfleet did not write, which apply refuses to
+    /// overwrite unless given `--adopt`.
+    pub unrecorded_files: Vec<String>,
+}
+
+/// What `apply` did (`apply --json` and `POST /api/platforms/{name}/apply`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplyJson {
+    /// The platform's name.
+    pub platform: String,
+    /// What changed.
+    pub changes: Vec<Change>,
+    /// Per service: thumbprints, trust and why, allowed clients, outputs.
+    pub services: Vec<ServiceReport>,
+    /// The reload commands and how each ended.
+    pub reloads: Vec<ReloadResult>,
+    /// How many files were written.
+    pub files_written: usize,
+    /// The state directory.
+    pub state_dir: String,
+    /// What stays manual, as written to `next_steps_file`.
+    pub next_steps: String,
+    /// `STATE/next-steps.txt`.
+    pub next_steps_file: String,
+    /// `STATE/passwords.json`, when a keystore output exists (the passwords stay there).
+    pub passwords_file: Option<String>,
+    /// CSRs waiting for an external CA.
+    pub pending_csrs: Vec<PendingCsr>,
+}
+
+impl ApplyJson {
+    /// Whether a reload that ran failed.
+    pub fn any_reload_failed(&self) -> bool {
+        self.reloads.iter().any(ReloadResult::failed)
+    }
+}
+
+/// One change, as plan and apply report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    /// The service (or `ca` for the internal CA itself).
+    pub service: String,
+    /// `issue`, `renew`, `rekey`, `write` or `reload`.
+    pub action: String,
+    /// The file concerned, when there is one.
+    pub path: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One service in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceReport {
+    /// Name.
+    pub name: String,
+    /// Kind, as the model says.
+    pub kind: Option<String>,
+    /// Node.
+    pub node: String,
+    /// `internal`, `self-signed`, `external` or `acme`.
+    pub issuer: String,
+    /// `server`, `client` or `both`.
+    pub usage: String,
+    /// `ready`, `to-issue`, `awaiting-reply` or `acme`.
+    pub status: String,
+    /// The CN asked for.
+    pub cn: String,
+    /// The certificate's subject, when there is a certificate.
+    pub subject: Option<String>,
+    /// SANs.
+    pub sans: Vec<String>,
+    /// Expiry, RFC 3339.
+    pub not_after: Option<String>,
+    /// SHA-1 thumbprint when the certificate serves.
+    pub server_thumbprint: Option<String>,
+    /// SHA-1 thumbprint when the certificate authenticates a client.
+    pub client_thumbprint: Option<String>,
+    /// SHA-256 fingerprint.
+    pub sha256_fingerprint: Option<String>,
+    /// Subjects of the certificates it trusts.
+    pub trusts: Vec<String>,
+    /// The same, with thumbprints and reasons.
+    pub trust: Vec<TrustReport>,
+    /// SHA-1 thumbprints of the client certificates it accepts.
+    pub allowed_client_thumbprints: Vec<String>,
+    /// The same, with the service each belongs to.
+    pub allowed_clients: Vec<AllowedClient>,
+    /// `ip:port` listeners.
+    pub listeners: Vec<String>,
+    /// Its files.
+    pub outputs: Vec<OutputReport>,
+    /// Reload command.
+    pub reload: Option<String>,
+    /// Remarks.
+    pub notes: Vec<String>,
+}
+
+/// Why a service trusts one certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrustReport {
+    /// The trusted certificate's subject.
+    pub subject: String,
+    /// Its SHA-1 thumbprint.
+    pub sha1_thumbprint: String,
+    /// The reasons, e.g. `it connects to data-service`.
+    pub because: Vec<String>,
+}
+
+/// A client certificate a service accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AllowedClient {
+    /// The client service.
+    pub service: String,
+    /// Its SHA-1 client thumbprint.
+    pub sha1_thumbprint: String,
+}
+
+/// One output in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutputReport {
+    /// Format name.
+    pub format: String,
+    /// The path written.
+    pub path: String,
+}
+
+/// A CSR waiting for an external CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PendingCsr {
+    /// The service.
+    pub service: String,
+    /// The CSR to submit.
+    pub csr: String,
+    /// Where to put the reply.
+    pub reply: String,
+}
+
+/// A connection from a client service to a server service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Connection {
+    /// Client service.
+    pub from: String,
+    /// Server service.
+    pub to: String,
+    /// Mutual TLS.
+    pub mtls: bool,
+}
+
+/// How one reload command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReloadResult {
+    /// The service.
+    pub service: String,
+    /// The command.
+    pub command: String,
+    /// Whether it ran and exited 0.
+    pub ok: bool,
+    /// Not run (`--no-reload`, `--root` without `--reload`, or `run_reloads = false`).
+    pub skipped: bool,
+    /// Not done yet: skipped or failed, so the next apply runs it again and plan lists it.
+    pub pending: bool,
+    /// Killed for running past its time limit.
+    pub timed_out: bool,
+    /// Its time limit, in seconds.
+    pub timeout_secs: u64,
+    /// Its exit status, when it exited (kept beside `exit_code` for older readers).
+    pub exit_status: Option<i32>,
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The last lines it wrote to stderr, when it failed.
+    pub stderr: Option<String>,
+    /// The last lines it printed (stdout, then stderr), when it failed.
+    pub output: Option<String>,
+}
+
+impl ReloadResult {
+    /// Whether it ran and failed (a skipped reload has not failed).
+    pub fn failed(&self) -> bool {
+        !self.ok && !self.skipped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_report_reads_back_as_written() {
+        let failed = ReloadResult {
+            service: "web".into(),
+            command: "systemctl reload web".into(),
+            ok: false,
+            skipped: false,
+            pending: true,
+            timed_out: false,
+            timeout_secs: 60,
+            exit_status: Some(3),
+            exit_code: Some(3),
+            stderr: Some("no such unit".into()),
+            output: Some("no such unit".into()),
+        };
+        let json = serde_json::to_string(&failed).unwrap();
+        assert!(json.starts_with(r#"{"service":"web","command":"systemctl reload web","ok":false,"skipped":false,"pending":true,"timed_out":false,"timeout_secs":60,"exit_status":3,"exit_code":3,"#));
+        let back: ReloadResult = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, failed);
+        assert!(back.failed());
+        let skipped = ReloadResult {
+            skipped: true,
+            ..failed
+        };
+        assert!(!skipped.failed());
+    }
+}
