@@ -7,6 +7,7 @@
 //! - [`ari`]: the CA's suggested renewal window, when it publishes one;
 //! - [`challenges`]: HTTP-01 and TLS-ALPN-01 answers, shared by every node through the store;
 //! - [`order`]: one order for one name, from a new key to the certificate chain;
+//! - [`csr_order`]: an order finalised with a CSR made elsewhere (the key stays there);
 //! - [`schedule`]: the one renewal policy: when a domain's next order is due (two thirds
 //!   into the lifetime or the start of an earlier ARI window, plus a stable jitter from
 //!   the thumbprint) and the back-off after failures;
@@ -19,6 +20,7 @@
 pub mod account;
 pub mod ari;
 pub mod challenges;
+pub mod csr_order;
 mod error;
 pub mod http;
 pub mod order;

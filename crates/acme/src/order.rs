@@ -5,17 +5,12 @@
 //! server is told to validate, and withdrawn when the order ends either way.
 
 use crate::challenges::Challenges;
-use crate::error::{AcmeError, Result};
+use crate::csr_order::order_with_csr;
+use crate::error::Result;
 use certfleet_pki::csr::new_csr;
 use certfleet_pki::keys::KeyAlgorithm;
-use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
-};
-use std::time::Duration;
+use instant_acme::{Account, ChallengeType};
 use zeroize::Zeroizing;
-
-/// How long the server may take to validate, and to issue once finalized.
-const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The challenge an order answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +22,7 @@ pub enum ChallengeKind {
 }
 
 impl ChallengeKind {
-    fn acme_type(self) -> ChallengeType {
+    pub(crate) fn acme_type(self) -> ChallengeType {
         match self {
             ChallengeKind::Http01 => ChallengeType::Http01,
             ChallengeKind::TlsAlpn01 => ChallengeType::TlsAlpn01,
@@ -51,40 +46,14 @@ pub struct Issued {
     pub chain_pem: String,
 }
 
-/// Orders a certificate for `name` and answers its challenge with `kind`.
+/// Orders a certificate for `name` and answers its challenge with `kind`: a new key, and
+/// the order finalised with its CSR ([`order_with_csr`]).
 pub async fn order_certificate(
     account: &Account,
     name: &str,
     kind: ChallengeKind,
     challenges: &Challenges,
 ) -> Result<Issued> {
-    let identifiers = [Identifier::Dns(name.to_owned())];
-    let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
-    let mut tokens = Vec::new();
-    let answered = answer_challenges(&mut order, name, kind, challenges, &mut tokens).await;
-    let ready = match answered {
-        Ok(()) => order
-            .poll_ready(&RetryPolicy::new().timeout(POLL_TIMEOUT))
-            .await
-            .map_err(AcmeError::from),
-        Err(err) => Err(err),
-    };
-    // Withdraw the answers whatever happened; a failure here only leaves stale entries.
-    for token in &tokens {
-        let _ = challenges.remove_http01(token).await;
-    }
-    if kind == ChallengeKind::TlsAlpn01 {
-        let _ = challenges.remove_tls_alpn01(name).await;
-    }
-    match ready? {
-        OrderStatus::Ready => {}
-        other => {
-            return Err(AcmeError::Invalid(format!(
-                "order for {name} ended {other:?} after {} validation",
-                kind.name()
-            )))
-        }
-    }
     let request = new_csr(
         name,
         &[name.to_owned()],
@@ -92,57 +61,9 @@ pub async fn order_certificate(
         false,
         KeyAlgorithm::EcdsaP256,
     )?;
-    order.finalize_csr(&request.csr_der).await?;
-    let chain_pem = order
-        .poll_certificate(&RetryPolicy::new().timeout(POLL_TIMEOUT))
-        .await?;
+    let chain_pem = order_with_csr(account, &request.csr_der, kind, challenges).await?;
     Ok(Issued {
         key_pem: request.key.to_pem(),
         chain_pem,
     })
-}
-
-async fn answer_challenges(
-    order: &mut instant_acme::Order,
-    name: &str,
-    kind: ChallengeKind,
-    challenges: &Challenges,
-    tokens: &mut Vec<String>,
-) -> Result<()> {
-    let mut authorizations = order.authorizations();
-    while let Some(authorization) = authorizations.next().await {
-        let mut authorization = authorization?;
-        match authorization.status {
-            AuthorizationStatus::Pending => {}
-            AuthorizationStatus::Valid => continue,
-            other => {
-                return Err(AcmeError::Invalid(format!(
-                    "the authorization for {name} is {other:?}"
-                )))
-            }
-        }
-        let mut challenge = authorization.challenge(kind.acme_type()).ok_or_else(|| {
-            AcmeError::Invalid(format!(
-                "the ACME server offers no {} challenge for {name}",
-                kind.name()
-            ))
-        })?;
-        let key_authorization = challenge.key_authorization();
-        match kind {
-            ChallengeKind::Http01 => {
-                let token = challenge.token.clone();
-                challenges
-                    .publish_http01(&token, key_authorization.as_str())
-                    .await?;
-                tokens.push(token);
-            }
-            ChallengeKind::TlsAlpn01 => {
-                challenges
-                    .publish_tls_alpn01(name, key_authorization.digest().as_ref())
-                    .await?;
-            }
-        }
-        challenge.set_ready().await?;
-    }
-    Ok(())
 }
