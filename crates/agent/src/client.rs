@@ -69,6 +69,7 @@ impl AgentClient {
         let request = CertificateRequest {
             service: service.to_owned(),
             csr_pem,
+            certificate_pem: None,
         };
         self.transport.call(
             Method::POST,

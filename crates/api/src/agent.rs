@@ -100,7 +100,60 @@ pub struct ServiceAssignment {
     /// The service's listeners on the node, checked after the hook (empty for a service
     /// that is only a client: its files are checked instead).
     pub checks: Vec<ListenerCheck>,
+    /// What the model asks of the service's certificate: the subject and names a CSR
+    /// carries (so that an external CA's administrator sees what to sign), and, for a
+    /// self-signed service, everything the node needs to make the certificate itself.
+    /// Absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<CertificateProfile>,
 }
+
+/// What the model asks of a service's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CertificateProfile {
+    /// The subject's common name (always also a SAN).
+    pub cn: String,
+    /// The subject's attributes beside the CN.
+    #[serde(default)]
+    pub subject: SubjectFields,
+    /// The DNS names besides the CN, as the model lists them.
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    /// The IP addresses, as the model lists them.
+    #[serde(default)]
+    pub ips: Vec<String>,
+    /// `server`, `client` or `both` (the extended key usage).
+    pub usage: String,
+    /// The validity, in days.
+    pub days: u32,
+    /// The model's issuer: `internal`, `self-signed`, `external` or `acme`. With
+    /// `self-signed` the node signs the certificate with the service's key when the
+    /// certificate is `Wanted`, and sends it instead of a CSR.
+    pub issuer: String,
+}
+
+/// The subject attributes beside the CN, each absent when the model sets none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubjectFields {
+    /// Country (C).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// State or province (ST).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Locality (L).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// Organization (O).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Organizational unit (OU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_unit: Option<String>,
+}
+
+/// The issuer name of a self-signed service in [`CertificateProfile::issuer`].
+pub const SELF_SIGNED: &str = "self-signed";
 
 /// Where a service's certificate stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -185,14 +238,21 @@ pub struct ListenerCheck {
     pub server_name: String,
 }
 
-/// A CSR for a service's key, made on the node.
+/// A CSR for a service's key, made on the node; or, for a self-signed service, the
+/// certificate the node signed with that key.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CertificateRequest {
     /// The service.
     pub service: String,
     /// The PEM CSR. Only its public key and signature count: names and subject come
-    /// from the model.
+    /// from the model. Empty when `certificate_pem` is given.
+    #[serde(default)]
     pub csr_pem: String,
+    /// A self-signed service's certificate (PEM), made on the node with the service's
+    /// key as [`ServiceAssignment::profile`] says; the server checks that it is
+    /// self-signed and exactly what the model asks for, and keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pem: Option<String>,
 }
 
 /// What the agent did for one service, sent after every deployment attempt.
@@ -283,6 +343,20 @@ mod tests {
         assert_eq!(json["reason"], "new service");
         let back: CertificateState = serde_json::from_value(json).unwrap();
         assert_eq!(back, wanted);
+    }
+
+    #[test]
+    fn an_assignment_without_a_profile_still_parses() {
+        let json = serde_json::json!({
+            "service": "web", "key": "ecdsa-p256",
+            "certificate": {"state": "wanted", "reason": "new"},
+            "trust": [], "outputs": [], "hook": null, "hook_timeout_seconds": 30, "checks": []
+        });
+        let parsed: ServiceAssignment = serde_json::from_value(json).unwrap();
+        assert_eq!(parsed.profile, None);
+        let request: CertificateRequest =
+            serde_json::from_value(serde_json::json!({"service": "web", "csr_pem": "x"})).unwrap();
+        assert_eq!(request.certificate_pem, None);
     }
 
     #[test]

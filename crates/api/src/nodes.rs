@@ -1,5 +1,7 @@
-//! What the administrator asks about nodes: enrolment tokens, and the deployment state of
-//! every node and service (`certfleet node token`, `certfleet nodes`, `/api/nodes`).
+//! What the administrator asks about nodes: enrolment tokens, the deployment state of
+//! every node and service (`certfleet node token`, `certfleet nodes`, `/api/nodes`), the
+//! CSRs nodes sent for an external CA and its replies (`certfleet node csrs`,
+//! `certfleet node reply`), and revoking a node (`certfleet node revoke`).
 
 use crate::agent::{CheckResult, HookResult};
 use serde::{Deserialize, Serialize};
@@ -86,4 +88,77 @@ pub enum DeploymentState {
     Failed,
     /// No agent has reported for it.
     Unseen,
+}
+
+/// `GET /api/platforms/{platform}/csrs`: the CSRs nodes sent for services of an external
+/// CA, waiting for the CA's reply.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PendingCsrsAnswer {
+    /// The platform.
+    pub platform: String,
+    /// The waiting CSRs, in model order.
+    pub csrs: Vec<PendingCsr>,
+}
+
+/// One waiting CSR.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PendingCsr {
+    /// The service.
+    pub service: String,
+    /// The node that made the key and sent the CSR.
+    pub node: String,
+    /// The CSR (PEM), for the external CA.
+    pub csr_pem: String,
+    /// Its subject, e.g. `CN=web.example.test`.
+    pub subject: String,
+    /// The SANs it asks for, e.g. `DNS:web.example.test`.
+    pub sans: Vec<String>,
+    /// When it came.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// `POST /api/platforms/{platform}/services/{service}/reply`: the external CA's reply to
+/// a node's CSR.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CsrReply {
+    /// The signed certificate (PEM), with the chain up to the root when the CA gave it.
+    pub certificate_pem: String,
+    /// More chain certificates (PEM), when the CA sent them apart.
+    #[serde(default)]
+    pub chain_pem: Option<String>,
+}
+
+/// An external CA's reply, checked against the node's CSR and kept: the service's node
+/// deploys it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReplyImported {
+    /// The platform.
+    pub platform: String,
+    /// The service.
+    pub service: String,
+    /// The node that deploys it.
+    pub node: String,
+    /// The leaf's SHA-256 thumbprint, lowercase hex.
+    pub sha256: String,
+    /// The leaf's subject.
+    pub subject: String,
+    /// How many chain certificates came with it (the leaf's issuer first).
+    pub chain_length: usize,
+    /// The leaf's expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+}
+
+/// `DELETE /api/platforms/{platform}/nodes/{node}`: a node's enrolment removed; its agent's
+/// identity is refused from now on, and it must enrol again with a new token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NodeRevoked {
+    /// The platform.
+    pub platform: String,
+    /// The node.
+    pub node: String,
+    /// When its agent had enrolled.
+    #[serde(with = "time::serde::rfc3339")]
+    pub enrolled_at: OffsetDateTime,
 }

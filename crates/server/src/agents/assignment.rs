@@ -56,6 +56,7 @@ pub async fn evaluate(
             hook: service.hook.clone(),
             hook_timeout_seconds: service.reload_timeout.as_secs(),
             checks: checks_of(service),
+            profile: None,
         });
     }
     let mut assignment = Assignment {
