@@ -171,6 +171,19 @@ mod tests {
     }
 
     #[test]
+    fn the_acme_email_is_optional_and_must_be_an_address() {
+        let none = load_text("", "certfleet.toml", None).unwrap();
+        assert_eq!(none.acme_email, None);
+        let set = load_text("[acme]\nemail = \"pki@example.test\"\n", "c.toml", None).unwrap();
+        assert_eq!(set.acme_email.as_deref(), Some("pki@example.test"));
+        let err = format!(
+            "{:#}",
+            load_text("[acme]\nemail = \"pki\"\n", "c.toml", None).unwrap_err()
+        );
+        assert!(err.contains("[acme] email"), "{err}");
+    }
+
+    #[test]
     fn monitor_settings_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let config = load(None, Some(dir.path())).unwrap();

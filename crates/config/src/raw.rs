@@ -97,6 +97,7 @@ pub(crate) struct RawAcme {
     pub(crate) directory: Option<String>,
     pub(crate) ca_bundle: Option<String>,
     pub(crate) challenge: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// `[monitor]`.

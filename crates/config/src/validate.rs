@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub acme_ca_bundle: Option<PathBuf>,
     /// The challenge orders answer (`[acme] challenge`, default `http-01`).
     pub acme_challenge: ChallengeKind,
+    /// The ACME account's contact for the certificates of agents' services with
+    /// `ca = "acme"` (`[acme] email`); without it those services get none.
+    pub acme_email: Option<String>,
     /// Days before expiry that count as a warning.
     pub warn_days: u32,
     /// Where alerts are posted, when set (an `http://` or `https://` URL).
@@ -312,6 +315,7 @@ pub(crate) fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
             .unwrap_or_else(|| "https://acme-v02.api.letsencrypt.org/directory".into()),
         acme_ca_bundle: raw.acme.ca_bundle.map(PathBuf::from),
         acme_challenge,
+        acme_email: acme_email(raw.acme.email)?,
         warn_days: raw.monitor.warn_days.unwrap_or(14),
         webhook: webhook_url(raw.monitor.webhook)?,
         monitor_interval: monitor_interval(raw.monitor.interval_seconds)?,
@@ -322,6 +326,16 @@ pub(crate) fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         trusted_proxies: raw.forwarding.trusted_proxies,
         agents: super::agents::agents_config(raw.agents)?,
     })
+}
+
+/// `[acme] email`: an address, without a `mailto:`.
+fn acme_email(email: Option<String>) -> Result<Option<String>> {
+    match email {
+        Some(address) if !address.contains('@') || address.contains(char::is_whitespace) => {
+            bail!("[acme] email: '{address}' is not an e-mail address")
+        }
+        other => Ok(other),
+    }
 }
 
 /// The longest `[admin] session_timeout_minutes`: one day.
