@@ -3,9 +3,10 @@
 //! server presents, among its certificates, one with that hash, and the leaf verifies
 //! against it (web PKI rules, for the server name the agent connected to).
 
+use certfleet_pki::tls_verifier::HandshakeSignatures;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::CryptoProvider;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
@@ -16,12 +17,18 @@ use std::sync::Arc;
 pub struct CaPinVerifier {
     pin: [u8; 32],
     provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl CaPinVerifier {
     /// Trusts the CA with SHA-256 `pin`.
     pub fn new(pin: [u8; 32], provider: Arc<CryptoProvider>) -> Self {
-        CaPinVerifier { pin, provider }
+        let signatures = HandshakeSignatures::new(Arc::clone(&provider));
+        CaPinVerifier {
+            pin,
+            provider,
+            signatures,
+        }
     }
 
     /// The presented certificate that matches the pin.
@@ -67,12 +74,7 @@ impl ServerCertVerifier for CaPinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -81,18 +83,11 @@ impl ServerCertVerifier for CaPinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 

@@ -84,18 +84,21 @@ impl ServerCertVerifier for HandshakeOnlyVerifier {
 
 /// The handshake-signature half of a [`ServerCertVerifier`]: checks that the peer holds
 /// the key of the certificate it presented, with a crypto provider's algorithms. Shared
-/// by every verifier of this crate, which differ only in how they judge the chain.
+/// by every certificate verifier of the product, which differ only in how they judge
+/// the chain.
 #[derive(Debug, Clone)]
-pub(crate) struct HandshakeSignatures {
+pub struct HandshakeSignatures {
     provider: Arc<CryptoProvider>,
 }
 
 impl HandshakeSignatures {
-    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
+    /// Checks signatures with `provider`'s verification algorithms.
+    pub fn new(provider: Arc<CryptoProvider>) -> Self {
         HandshakeSignatures { provider }
     }
 
-    pub(crate) fn tls12(
+    /// [`ServerCertVerifier::verify_tls12_signature`].
+    pub fn tls12(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
@@ -109,7 +112,8 @@ impl HandshakeSignatures {
         )
     }
 
-    pub(crate) fn tls13(
+    /// [`ServerCertVerifier::verify_tls13_signature`].
+    pub fn tls13(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
@@ -123,7 +127,8 @@ impl HandshakeSignatures {
         )
     }
 
-    pub(crate) fn schemes(&self) -> Vec<SignatureScheme> {
+    /// [`ServerCertVerifier::supported_verify_schemes`].
+    pub fn schemes(&self) -> Vec<SignatureScheme> {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
