@@ -64,13 +64,9 @@ impl AgentClient {
             .call::<(), Assignment>(Method::GET, &path, None, timeout)
     }
 
-    /// Sends a CSR for `service`'s key; the answer is the certificate's new state.
-    pub fn request_certificate(&self, service: &str, csr_pem: String) -> Result<CertificateState> {
-        let request = CertificateRequest {
-            service: service.to_owned(),
-            csr_pem,
-            certificate_pem: None,
-        };
+    /// Sends a CSR for a service's key (or the certificate the node signed for a
+    /// self-signed service); the answer is the certificate's new state.
+    pub fn request_certificate(&self, request: CertificateRequest) -> Result<CertificateState> {
         self.transport.call(
             Method::POST,
             &format!("{PREFIX}/certificates"),

@@ -13,6 +13,7 @@ use crate::install::{self, Installation};
 use crate::material;
 use crate::outputs::{self, Material, PlannedOutput, ServiceInputs};
 use crate::passwords::Passwords;
+use crate::request;
 use crate::service_key;
 use certfleet_api::agent::{
     CertificateState, CheckResult, DeployedFile, DeploymentOutcome, DeploymentReport, HookResult,
@@ -233,8 +234,8 @@ impl Deployer<'_> {
             }
         };
         let state = if needs_csr {
-            let csr = material::csr_pem(service, key)?;
-            self.client.request_certificate(service, csr)?
+            self.client
+                .request_certificate(request::for_service(assignment, key)?)?
         } else {
             assignment.certificate.clone()
         };

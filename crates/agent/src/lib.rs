@@ -16,6 +16,8 @@
 //! - [`transport`]: one HTTPS request to one of the servers, in order;
 //! - [`client`]: the mutual-TLS client with the agent's identity, and its renewal;
 //! - [`material`]: CSRs for the node's keys, public keys and thumbprints of leaves;
+//! - [`request`]: what the node sends for a certificate: a CSR with the model's names,
+//!   or a self-signed service's certificate signed on the node;
 //! - [`passwords`]: keystore passwords made on the node;
 //! - [`backoff`]: the retry delays;
 //! - [`log`]: log lines on standard error.
@@ -39,6 +41,7 @@ pub mod material;
 pub mod outputs;
 pub mod passwords;
 pub mod pin;
+pub mod request;
 pub mod run;
 pub mod service_key;
 pub mod transport;

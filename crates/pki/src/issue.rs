@@ -60,16 +60,11 @@ pub fn issue_leaf_with_subject(
     key: PrivateKey,
     authority: Option<&Authority>,
 ) -> Result<IssuedLeaf> {
-    let subject = subject.checked()?;
-    let sans = san_set(&request.cn, &request.dns_names, &request.ips)?;
-    let window = profile::validity(request.days, authority.map(Authority::not_after))?;
-    let params = profile::leaf_params(
-        &request.cn,
-        &subject,
-        &sans,
-        request.usage,
+    let params = leaf_params_for(
+        request,
+        subject,
         key.algorithm(),
-        window,
+        authority.map(Authority::not_after),
     )?;
     let (cert, chain) = match authority {
         Some(ca) => {
@@ -80,6 +75,30 @@ pub fn issue_leaf_with_subject(
         None => (params.self_signed(&key)?.der().clone(), Vec::new()),
     };
     Ok(IssuedLeaf { key, cert, chain })
+}
+
+/// A self-signed leaf for a key the caller keeps (a node's service key), made exactly as
+/// [`issue_leaf_with_subject`] makes one without an authority.
+pub fn self_signed_for_key(
+    request: &LeafRequest,
+    subject: &SubjectAttributes,
+    key: &PrivateKey,
+) -> Result<CertificateDer<'static>> {
+    let params = leaf_params_for(request, subject, key.algorithm(), None)?;
+    Ok(params.self_signed(key)?.der().clone())
+}
+
+/// The leaf profile of `request` with `subject`, valid from now, never past `cap`.
+fn leaf_params_for(
+    request: &LeafRequest,
+    subject: &SubjectAttributes,
+    key: KeyAlgorithm,
+    cap: Option<time::OffsetDateTime>,
+) -> Result<rcgen::CertificateParams> {
+    let subject = subject.checked()?;
+    let sans = san_set(&request.cn, &request.dns_names, &request.ips)?;
+    let window = profile::validity(request.days, cap)?;
+    profile::leaf_params(&request.cn, &subject, &sans, request.usage, key, window)
 }
 
 #[cfg(test)]
@@ -108,6 +127,21 @@ mod tests {
         let sans = parsed.subject_alternative_name().unwrap().unwrap();
         assert_eq!(sans.value.general_names.len(), 3);
         assert!(!parsed.is_ca());
+    }
+
+    #[test]
+    fn a_self_signed_leaf_for_a_kept_key_is_its_own_issuer() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let cert = self_signed_for_key(
+            &request("web.example.test"),
+            &SubjectAttributes::default(),
+            &key,
+        )
+        .unwrap();
+        let (_, parsed) = x509_parser::parse_x509_certificate(&cert).unwrap();
+        assert_eq!(parsed.issuer(), parsed.subject());
+        parsed.verify_signature(None).unwrap();
+        assert_eq!(parsed.public_key().raw, key.spki_der().as_slice());
     }
 
     #[test]
