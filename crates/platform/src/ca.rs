@@ -2,12 +2,13 @@
 //! the first apply as a root and an issuing intermediate, never overwriting part of an
 //! existing CA.
 
-use crate::engine::{Change, Evaluation, Mode, Options};
+use crate::engine::{Evaluation, Mode, Options};
 use crate::error::{PlatformError, Result};
 use crate::paths::Layout;
 use crate::render::FileWrite;
 use crate::spec::Platform;
 use crate::trust::Anchor;
+use certfleet_api::admin::plan_apply::Change;
 use certfleet_pki::authority::{init_ca, Authority};
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::inspect::describe_certificate;
@@ -82,7 +83,7 @@ pub fn internal_ca(
     let issuing_cn = format!("{} Issuing CA", platform.name);
     eval.changes.push(Change {
         service: "ca".into(),
-        action: "issue",
+        action: "issue".into(),
         path: Some(dir.display().to_string()),
         reason: format!(
             "create the internal CA ({root_cn} and {issuing_cn}, {})",

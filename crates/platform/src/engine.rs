@@ -15,13 +15,13 @@ use crate::model::{self, Locator};
 use crate::outputs::OutputRun;
 use crate::paths::Layout;
 use crate::render::{self, FileWrite};
-use crate::report::{self, PendingCsr, ServiceReport};
+use crate::report;
 use crate::spec::{Connection, IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
+use certfleet_api::admin::plan_apply::{Change, PendingCsr, ServiceReport};
 use certfleet_pki::authority::Authority;
 use certfleet_secrets::MasterKey;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,19 +59,6 @@ pub struct Options<'a> {
     /// Take over files at output paths that certfleet did not write (`--adopt`); without
     /// it apply refuses them, writing nothing.
     pub adopt: bool,
-}
-
-/// One change, as `plan --json` and `apply --json` print it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Change {
-    /// The service (or `ca` for the internal CA itself).
-    pub service: String,
-    /// `issue`, `renew`, `rekey`, `write` or `reload`.
-    pub action: &'static str,
-    /// The file concerned, when there is one.
-    pub path: Option<String>,
-    /// Why.
-    pub reason: String,
 }
 
 /// A reload command to run after the files are written.
@@ -139,7 +126,7 @@ fn change_for(service: &str, action: &Action) -> Option<Change> {
     };
     Some(Change {
         service: service.to_owned(),
-        action: name,
+        action: name.to_owned(),
         path: None,
         reason: reason.clone(),
     })
@@ -262,7 +249,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             if file.path == csr_path {
                 eval.changes.push(Change {
                     service: service.name.clone(),
-                    action: "write",
+                    action: "write".into(),
                     path: Some(csr_path.display().to_string()),
                     reason: format!(
                         "certificate signing request for the external CA; put its reply at {}",
@@ -360,7 +347,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             };
             eval.changes.push(Change {
                 service: service.name.clone(),
-                action: "reload",
+                action: "reload".into(),
                 path: None,
                 reason,
             });
@@ -557,10 +544,10 @@ to = "gw"
         eval
     }
 
-    fn actions(eval: &Evaluation) -> Vec<(String, &'static str)> {
+    fn actions(eval: &Evaluation) -> Vec<(String, &str)> {
         eval.changes
             .iter()
-            .map(|c| (c.service.clone(), c.action))
+            .map(|c| (c.service.clone(), c.action.as_str()))
             .collect()
     }
 

@@ -5,13 +5,13 @@
 //! and in [`ServiceOutputs::unrecorded`], for apply to refuse unless told to adopt it.
 
 use crate::certs::{Action, Material, Outcome, Status};
-use crate::engine::Change;
 use crate::error::{PlatformError, Result};
 use crate::model::Locator;
 use crate::render::{self, FileWrite, Inputs, Leaf};
 use crate::spec::{Output, Service};
 use crate::state::{OutputState, Passwords};
 use crate::trust::{Anchor, TrustSet};
+use certfleet_api::admin::plan_apply::Change;
 use certfleet_secrets::policy::SecretPolicy;
 use certfleet_secrets::{resolve_for, MasterKey, CRYPT_PREFIX};
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,7 +145,7 @@ impl OutputRun<'_> {
         let trusted: Vec<Anchor> = trust.entries.iter().map(|e| e.anchor.clone()).collect();
         let change = |path: &str, reason: String| Change {
             service: service.name.clone(),
-            action: "write",
+            action: "write".into(),
             path: Some(path.to_owned()),
             reason,
         };

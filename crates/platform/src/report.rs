@@ -1,103 +1,18 @@
 //! What stays manual, for the administrator: the per-service report (`apply --json`'s
-//! `services`) and the next-steps text written to `STATE/next-steps.txt`: thumbprints
-//! to type into configuration tools, allowed client thumbprints, which root to
-//! distribute, external CSRs waiting, ACME names to enable, where the passwords are,
-//! and port bindings for Windows services.
+//! `services`, the API's [`ServiceReport`]) and the next-steps text written to
+//! `STATE/next-steps.txt`: thumbprints to type into configuration tools, allowed client
+//! thumbprints, which root to distribute, external CSRs waiting, ACME names to enable,
+//! where the passwords are, and port bindings for Windows services.
 
 use crate::certs::{Outcome, Status};
 use crate::spec::{is_client, serves, usage_name, Platform, Service};
 use crate::trust::{Anchor, TrustSet};
-use serde::Serialize;
+use certfleet_api::admin::plan_apply::{
+    AllowedClient, OutputReport, PendingCsr, ServiceReport, TrustReport,
+};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// Why a service trusts one certificate.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TrustReport {
-    /// The trusted certificate's subject.
-    pub subject: String,
-    /// Its SHA-1 thumbprint.
-    pub sha1_thumbprint: String,
-    /// The reasons, e.g. `it connects to data-service`.
-    pub because: Vec<String>,
-}
-
-/// A client certificate a service accepts.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AllowedClient {
-    /// The client service.
-    pub service: String,
-    /// Its SHA-1 client thumbprint.
-    pub sha1_thumbprint: String,
-}
-
-/// One output in the report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OutputReport {
-    /// Format name.
-    pub format: &'static str,
-    /// The path written.
-    pub path: String,
-}
-
-/// One service in the report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ServiceReport {
-    /// Name.
-    pub name: String,
-    /// Kind, as the model says.
-    pub kind: Option<String>,
-    /// Node.
-    pub node: String,
-    /// `internal`, `self-signed`, `external` or `acme`.
-    pub issuer: &'static str,
-    /// `server`, `client` or `both`.
-    pub usage: &'static str,
-    /// `ready`, `to-issue`, `awaiting-reply` or `acme`.
-    pub status: &'static str,
-    /// The CN asked for.
-    pub cn: String,
-    /// The certificate's subject, when there is a certificate.
-    pub subject: Option<String>,
-    /// SANs.
-    pub sans: Vec<String>,
-    /// Expiry, RFC 3339.
-    pub not_after: Option<String>,
-    /// SHA-1 thumbprint when the certificate serves.
-    pub server_thumbprint: Option<String>,
-    /// SHA-1 thumbprint when the certificate authenticates a client.
-    pub client_thumbprint: Option<String>,
-    /// SHA-256 fingerprint.
-    pub sha256_fingerprint: Option<String>,
-    /// Subjects of the certificates it trusts.
-    pub trusts: Vec<String>,
-    /// The same, with thumbprints and reasons.
-    pub trust: Vec<TrustReport>,
-    /// SHA-1 thumbprints of the client certificates it accepts.
-    pub allowed_client_thumbprints: Vec<String>,
-    /// The same, with the service each belongs to.
-    pub allowed_clients: Vec<AllowedClient>,
-    /// `ip:port` listeners.
-    pub listeners: Vec<String>,
-    /// Its files.
-    pub outputs: Vec<OutputReport>,
-    /// Reload command.
-    pub reload: Option<String>,
-    /// Remarks.
-    pub notes: Vec<String>,
-}
-
-/// A CSR waiting for an external CA.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PendingCsr {
-    /// The service.
-    pub service: String,
-    /// The CSR to submit.
-    pub csr: String,
-    /// Where to put the reply.
-    pub reply: String,
-}
 
 /// What the next-steps text is made from.
 pub struct Context<'a> {
@@ -389,9 +304,9 @@ pub fn service_report(
         name: service.name.clone(),
         kind: service.kind.clone(),
         node: service.node.clone(),
-        issuer: service.issuer.name(),
-        usage: usage_name(service.usage),
-        status,
+        issuer: service.issuer.name().to_owned(),
+        usage: usage_name(service.usage).to_owned(),
+        status: status.to_owned(),
         cn: service.cn.clone(),
         subject: material.map(|m| m.info.subject.clone()),
         sans: material
@@ -423,7 +338,7 @@ pub fn service_report(
             .iter()
             .zip(paths)
             .map(|(o, p)| OutputReport {
-                format: o.format.name(),
+                format: o.format.name().to_owned(),
                 path: p.display().to_string(),
             })
             .collect(),

@@ -243,7 +243,7 @@ impl Service {
 }
 
 /// A connection from a client service to a server service.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     /// Client service.
     pub from: String,

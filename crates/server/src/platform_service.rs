@@ -4,11 +4,10 @@
 //! they are.
 
 use crate::state::AppState;
+use certfleet_api::admin::plan_apply::{ApplyJson, PlanJson, ReloadResult};
 use certfleet_api::admin::platforms::PlatformSummary;
 use certfleet_config::PlatformConfig;
-use certfleet_platform::run::{
-    self as platform_run, ApplyBusy, ApplyReport, PlanReport, Reloads, Target,
-};
+use certfleet_platform::run::{self as platform_run, ApplyBusy, Reloads, Target};
 use certfleet_platform::PlatformError;
 use std::sync::Arc;
 
@@ -40,14 +39,14 @@ pub fn summary(config: &PlatformConfig) -> PlatformSummary {
 }
 
 /// The read-only plan of `name` (also the web UI's trust graph).
-pub async fn preview(state: &AppState, name: &str) -> Result<PlanReport, PlatformServiceError> {
+pub async fn preview(state: &AppState, name: &str) -> Result<PlanJson, PlatformServiceError> {
     let config = configured(state, name)?.clone();
     let _turn = state.platform_work.lock().await;
     run_on_model(state, config, platform_run::preview).await
 }
 
 /// `certfleet plan` on `name`'s model.
-pub async fn plan(state: &AppState, name: &str) -> Result<PlanReport, PlatformServiceError> {
+pub async fn plan(state: &AppState, name: &str) -> Result<PlanJson, PlatformServiceError> {
     let config = configured(state, name)?.clone();
     let _turn = state.platform_work.lock().await;
     run_on_model(state, config, |target| platform_run::plan(target, None)).await
@@ -59,7 +58,7 @@ pub async fn apply(
     state: &AppState,
     name: &str,
     actor: &str,
-) -> Result<ApplyReport, PlatformServiceError> {
+) -> Result<ApplyJson, PlatformServiceError> {
     let config = configured(state, name)?.clone();
     let _turn = state.platform_work.try_lock().map_err(|_| {
         PlatformServiceError::Busy(format!(
@@ -71,17 +70,18 @@ pub async fn apply(
     } else {
         Reloads::Skip
     };
-    let report = run_on_model(state, config, move |target| {
+    let applied = run_on_model(state, config, move |target| {
         platform_run::apply(target, None, reloads)
     })
     .await?;
-    for failed in report.reloads.iter().filter(|r| !r.ok && !r.skipped) {
+    for failed in &applied.failures {
         tracing::error!(
             "platform {name}: the reload command of service '{}' failed ({})",
             failed.service,
-            failed.failure.as_deref().unwrap_or("unknown")
+            failed.how
         );
     }
+    let report = applied.report;
     certfleet_store::audit::record(
         state.store.as_ref(),
         actor,
@@ -97,16 +97,15 @@ pub async fn apply(
 }
 
 /// One line for the audit log: how much changed and how the reloads went.
-fn apply_summary(report: &ApplyReport) -> String {
-    let count = |pred: &dyn Fn(&platform_run::ReloadResult) -> bool| {
-        report.reloads.iter().filter(|r| pred(r)).count()
-    };
+fn apply_summary(report: &ApplyJson) -> String {
+    let count =
+        |pred: &dyn Fn(&ReloadResult) -> bool| report.reloads.iter().filter(|r| pred(r)).count();
     format!(
         "{} change(s), {} file(s) written; reloads: {} ok, {} failed, {} skipped",
         report.changes.len(),
         report.files_written,
         count(&|r| r.ok),
-        count(&|r| !r.ok && !r.skipped),
+        count(&ReloadResult::failed),
         count(&|r| r.skipped),
     )
 }

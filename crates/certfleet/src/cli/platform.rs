@@ -1,14 +1,16 @@
 //! `certfleet plan` and `certfleet apply`: the platform model, carried out by
 //! [`certfleet_platform::run`] with the data directory's master key; this module holds the
-//! flags and prints the result as a table or as JSON.
+//! flags and prints the result as a table or as JSON (the API's answers, `PlanJson` and
+//! `ApplyJson`).
 
 use super::output::print_json;
 use super::secrets::DEFAULT_DATA_DIR;
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_platform::engine::{Change, Progress};
+use certfleet_api::admin::plan_apply::Change;
+use certfleet_platform::engine::Progress;
 use certfleet_platform::guard::refuse_model_writable_by_others;
-use certfleet_platform::run::{apply, plan, ReloadResult, Reloads, Target};
+use certfleet_platform::run::{apply, plan, ReloadFailure, Reloads, Target};
 use certfleet_secrets::MasterKey;
 use clap::Args;
 use std::io::IsTerminal;
@@ -99,12 +101,11 @@ impl ModelArgs {
 
 /// Lines on stderr per failed reload, in text and JSON mode alike: the service, how the
 /// command ended, and the last lines it wrote to stderr (never its environment).
-fn report_failed_reloads(reloads: &[ReloadResult]) {
-    for r in reloads.iter().filter(|r| !r.ok && !r.skipped) {
+fn report_failed_reloads(failures: &[ReloadFailure]) {
+    for r in failures {
         eprintln!(
             "error: the reload command of service '{}' failed ({})",
-            r.service,
-            r.failure.as_deref().unwrap_or("unknown")
+            r.service, r.how
         );
         for line in r.stderr.iter().flat_map(|e| e.lines()) {
             eprintln!("  {line}");
@@ -174,12 +175,13 @@ impl ApplyArgs {
         } else {
             Reloads::Run
         };
-        let report = self
+        let applied = self
             .model
             .with_target(self.adopt || self.force, |target, progress| {
                 apply(target, progress, reloads)
             })?;
-        report_failed_reloads(&report.reloads);
+        report_failed_reloads(&applied.failures);
+        let report = applied.report;
         if self.model.json {
             print_json(&report)?;
         } else {

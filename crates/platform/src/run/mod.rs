@@ -3,20 +3,20 @@
 //! out; this module loads the CA, writes the files it returns all at once (temporary
 //! files renamed into place, keys and keystores 0600, directories it creates 0700), takes
 //! the per-platform apply lock, and runs the reload commands ([`run_command`]) unless they are
-//! held back, in which case they stay pending. Printing is the caller's.
+//! held back, in which case they stay pending. The answers are the API's [`PlanJson`] and
+//! [`ApplyJson`], printed by `plan --json` and `apply --json` and answered by the server
+//! alike; printing is the caller's.
 
 mod reload;
 
-pub use reload::{run_command, CommandRun, ReloadResult};
+pub use reload::{run_command, CommandRun, ReloadFailure};
 
 use crate::ca_dir::load_issuing_ca;
-use crate::engine::{evaluate, Change, Evaluation, Mode, Options, Progress};
+use crate::engine::{evaluate, Evaluation, Mode, Options, Progress};
 use crate::files::{Mode as FileMode, OutputSet};
-use crate::report::{PendingCsr, ServiceReport};
-use crate::spec::Connection;
 use anyhow::{Context, Result};
+use certfleet_api::admin::plan_apply::{ApplyJson, Connection, PlanJson, ReloadResult};
 use certfleet_secrets::MasterKey;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Which model, where its files go, and how `CRYPT:` passwords are opened.
@@ -43,80 +43,39 @@ pub enum Reloads {
     Skip,
 }
 
-/// What `plan` found (`plan --json`, and `POST /api/platforms/{name}/plan`).
-/// The OpenAPI document names it `PlanJson`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = PlanJson)]
-pub struct PlanReport {
-    /// The platform's name.
-    pub platform: String,
-    /// What apply would change; empty when the platform is current.
-    pub changes: Vec<Change>,
-    /// Per service: its certificate, what it trusts and why, whom it accepts.
-    pub services: Vec<ServiceReport>,
-    /// The model's connections (client to server, mutual TLS or not): the edges of the
-    /// derived trust graph.
-    pub connections: Vec<Connection>,
-    /// The state directory.
-    pub state_dir: String,
-    /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
-    /// Files at output paths that certfleet did not write, which apply refuses to
-    /// overwrite unless given `--adopt`.
-    pub unrecorded_files: Vec<String>,
-}
-
-impl PlanReport {
-    /// The report of a plan's evaluation (its files already written or dropped).
-    fn of(eval: Evaluation) -> Self {
-        PlanReport {
-            platform: eval.platform,
-            changes: eval.changes,
-            services: eval.services,
-            connections: eval.connections,
-            state_dir: eval.state_dir.display().to_string(),
-            pending_csrs: eval.pending_csrs,
-            unrecorded_files: eval
-                .unrecorded
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
-        }
+/// The answer of a plan's evaluation (its files already written or dropped).
+fn plan_json(eval: Evaluation) -> PlanJson {
+    PlanJson {
+        platform: eval.platform,
+        changes: eval.changes,
+        services: eval.services,
+        connections: eval
+            .connections
+            .into_iter()
+            .map(|c| Connection {
+                from: c.from,
+                to: c.to,
+                mtls: c.mtls,
+            })
+            .collect(),
+        state_dir: eval.state_dir.display().to_string(),
+        pending_csrs: eval.pending_csrs,
+        unrecorded_files: eval
+            .unrecorded
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
     }
 }
 
-/// What `apply` did (`apply --json`, and `POST /api/platforms/{name}/apply`).
-/// The OpenAPI document names it `ApplyJson`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = ApplyJson)]
-pub struct ApplyReport {
-    /// The platform's name.
-    pub platform: String,
-    /// What changed.
-    pub changes: Vec<Change>,
-    /// Per service: thumbprints, trust and why, allowed clients, outputs.
-    pub services: Vec<ServiceReport>,
-    /// The reload commands and how each ended.
-    pub reloads: Vec<ReloadResult>,
-    /// How many files were written.
-    pub files_written: usize,
-    /// The state directory.
-    pub state_dir: String,
-    /// What stays manual, as written to `next_steps_file`.
-    pub next_steps: String,
-    /// `STATE/next-steps.txt`.
-    pub next_steps_file: String,
-    /// `STATE/passwords.json`, when a keystore output exists (the passwords stay there).
-    pub passwords_file: Option<String>,
-    /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
-}
-
-impl ApplyReport {
-    /// Whether a reload that ran failed.
-    pub fn any_reload_failed(&self) -> bool {
-        self.reloads.iter().any(|r| !r.ok && !r.skipped)
-    }
+/// What `apply` did ([`ApplyJson`], the answer), and how each reload that ran and failed
+/// ended, for a line on stderr or in the log (the answer keeps exit codes and output).
+#[derive(Debug)]
+pub struct Applied {
+    /// The answer of `apply --json` and `POST /api/platforms/{name}/apply`.
+    pub report: ApplyJson,
+    /// One per reload that ran and failed, in the order of `report.reloads`.
+    pub failures: Vec<ReloadFailure>,
 }
 
 /// Another apply holds the platform's lock.
@@ -133,16 +92,16 @@ pub struct ApplyBusy {
 
 /// Plans: evaluates the model and writes only what plan writes (the CSR and its key of a
 /// service waiting for an external CA).
-pub fn plan(target: &Target<'_>, progress: Option<&Progress>) -> Result<PlanReport> {
+pub fn plan(target: &Target<'_>, progress: Option<&Progress>) -> Result<PlanJson> {
     let mut eval = evaluate_model(target, Mode::Plan, progress)?;
     write_files(&mut eval)?;
-    Ok(PlanReport::of(eval))
+    Ok(plan_json(eval))
 }
 
 /// Evaluates the model as plan would, writing nothing at all: for views that must not
 /// change anything (a CSR plan would write is reported but not made).
-pub fn preview(target: &Target<'_>) -> Result<PlanReport> {
-    Ok(PlanReport::of(evaluate_model(target, Mode::Plan, None)?))
+pub fn preview(target: &Target<'_>) -> Result<PlanJson> {
+    Ok(plan_json(evaluate_model(target, Mode::Plan, None)?))
 }
 
 /// Applies: takes the platform's lock, issues, writes every file at once, runs (or
@@ -151,7 +110,7 @@ pub fn apply(
     target: &Target<'_>,
     progress: Option<&Progress>,
     reloads: Reloads,
-) -> Result<ApplyReport> {
+) -> Result<Applied> {
     if reloads == Reloads::Run {
         // The model may have changed hands since it was configured or named.
         crate::guard::refuse_model_writable_by_others(target.model)?;
@@ -159,21 +118,25 @@ pub fn apply(
     let _lock = ApplyLock::acquire(target)?;
     let mut eval = evaluate_model(target, Mode::Apply, progress)?;
     let written = write_files(&mut eval)?;
-    let results: Vec<ReloadResult> = eval
-        .reloads
-        .iter()
-        .map(|r| match reloads {
-            Reloads::Run => reload::run(&r.service, &r.command, r.timeout),
-            Reloads::Skip => ReloadResult::skipped(&r.service, &r.command, r.timeout),
-        })
-        .collect();
+    let mut results: Vec<ReloadResult> = Vec::with_capacity(eval.reloads.len());
+    let mut failures = Vec::new();
+    for r in &eval.reloads {
+        match reloads {
+            Reloads::Run => {
+                let (result, failure) = reload::run(&r.service, &r.command, r.timeout);
+                results.push(result);
+                failures.extend(failure);
+            }
+            Reloads::Skip => results.push(reload::skipped(&r.service, &r.command, r.timeout)),
+        }
+    }
     let succeeded: Vec<String> = results
         .iter()
         .filter(|r| r.ok)
         .map(|r| r.service.clone())
         .collect();
     crate::state::record_reloads(&eval.state_file, &succeeded)?;
-    Ok(ApplyReport {
+    let report = ApplyJson {
         platform: eval.platform,
         changes: eval.changes,
         services: eval.services,
@@ -184,7 +147,8 @@ pub fn apply(
         next_steps_file: eval.next_steps_file.display().to_string(),
         passwords_file: eval.passwords_file.map(|p| p.display().to_string()),
         pending_csrs: eval.pending_csrs,
-    })
+    };
+    Ok(Applied { report, failures })
 }
 
 fn evaluate_model(

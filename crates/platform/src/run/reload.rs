@@ -3,8 +3,8 @@
 //! and killed (the whole group) when it runs past its time limit. What it printed is kept
 //! for the report when it fails, its last lines only.
 
+use certfleet_api::admin::plan_apply::ReloadResult;
 use certfleet_secrets::MASTER_KEY_ENV;
-use serde::Serialize;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,54 +19,32 @@ const POLL: Duration = Duration::from_millis(25);
 /// How long to wait for output still held open by a process the command left running.
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// How one reload command ended.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReloadResult {
+/// How a reload that ran failed, for the line on stderr or in the log (the answer's
+/// [`ReloadResult`] keeps the exit code, the time limit and the output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadFailure {
     /// The service.
     pub service: String,
-    /// The command.
-    pub command: String,
-    /// Whether it ran and exited 0.
-    pub ok: bool,
-    /// Not run (`--no-reload`, `--root` without `--reload`, or `run_reloads = false`).
-    pub skipped: bool,
-    /// Not done yet: skipped or failed, so the next apply runs it again and plan lists it.
-    pub pending: bool,
-    /// Killed for running past its time limit.
-    pub timed_out: bool,
-    /// Its time limit, in seconds.
-    pub timeout_secs: u64,
-    /// Its exit status, when it exited (kept beside `exit_code` for older readers).
-    pub exit_status: Option<i32>,
-    /// Its exit code, when it exited.
-    pub exit_code: Option<i32>,
-    /// The last lines it wrote to stderr, when it failed.
+    /// How it ended: `exit status: 3`, `killed after ... 60 s`, or why it could not run.
+    pub how: String,
+    /// The last lines it wrote to stderr.
     pub stderr: Option<String>,
-    /// The last lines it printed (stdout, then stderr), when it failed.
-    pub output: Option<String>,
-    /// How it ended when it failed (`exit status: 3`, `killed after 60 s`, or why it
-    /// could not run), for the line on stderr.
-    #[serde(skip)]
-    pub failure: Option<String>,
 }
 
-impl ReloadResult {
-    /// A reload that was not run and stays pending.
-    pub fn skipped(service: &str, command: &str, timeout: Duration) -> Self {
-        ReloadResult {
-            service: service.to_owned(),
-            command: command.to_owned(),
-            ok: false,
-            skipped: true,
-            pending: true,
-            timed_out: false,
-            timeout_secs: timeout.as_secs(),
-            exit_status: None,
-            exit_code: None,
-            stderr: None,
-            output: None,
-            failure: None,
-        }
+/// A reload that was not run and stays pending.
+pub(super) fn skipped(service: &str, command: &str, timeout: Duration) -> ReloadResult {
+    ReloadResult {
+        service: service.to_owned(),
+        command: command.to_owned(),
+        ok: false,
+        skipped: true,
+        pending: true,
+        timed_out: false,
+        timeout_secs: timeout.as_secs(),
+        exit_status: None,
+        exit_code: None,
+        stderr: None,
+        output: None,
     }
 }
 
@@ -198,33 +176,38 @@ pub fn run_command(command: &str, timeout: Duration) -> CommandRun {
     }
 }
 
-/// Runs `command` for `service`, killing it after `timeout`.
-pub(super) fn run(service: &str, command: &str, timeout: Duration) -> ReloadResult {
+/// Runs `command` for `service`, killing it after `timeout`: its result, and how it
+/// failed when it did.
+pub(super) fn run(
+    service: &str,
+    command: &str,
+    timeout: Duration,
+) -> (ReloadResult, Option<ReloadFailure>) {
     let mut result = ReloadResult {
         skipped: false,
-        ..ReloadResult::skipped(service, command, timeout)
+        ..skipped(service, command, timeout)
     };
     let ran = run_command(command, timeout);
     let (out, err) = (ran.stdout, ran.stderr);
-    match (ran.status, ran.timed_out, ran.error) {
+    let how = match (ran.status, ran.timed_out, ran.error) {
         (Some(status), _, _) if status.success() => {
             result.ok = true;
             result.pending = false;
             result.exit_status = status.code();
             result.exit_code = status.code();
-            return result;
+            return (result, None);
         }
         (Some(status), _, _) => {
             result.exit_status = status.code();
             result.exit_code = status.code();
-            result.failure = Some(status.to_string());
+            status.to_string()
         }
         (None, true, _) => {
             result.timed_out = true;
-            result.failure = Some(format!(
+            format!(
                 "killed after running longer than its time limit of {} s",
                 timeout.as_secs()
-            ));
+            )
         }
         (None, false, why) => {
             let why = why.unwrap_or_else(|| "cannot wait for it".into());
@@ -232,15 +215,24 @@ pub(super) fn run(service: &str, command: &str, timeout: Duration) -> ReloadResu
                 // It never ran (or printed nothing): the reason is all there is to show.
                 result.output = Some(why.clone());
                 result.stderr = Some(why.clone());
-                result.failure = Some(why);
-                return result;
+                return failed(result, why);
             }
-            result.failure = Some(why);
+            why
         }
-    }
+    };
     result.stderr = Some(last_lines(&err));
     result.output = Some(last_lines(&format!("{out}{err}")));
-    result
+    failed(result, how)
+}
+
+/// `result` with the failure that goes with it.
+fn failed(result: ReloadResult, how: String) -> (ReloadResult, Option<ReloadFailure>) {
+    let failure = ReloadFailure {
+        service: result.service.clone(),
+        how,
+        stderr: result.stderr.clone(),
+    };
+    (result, Some(failure))
 }
 
 #[cfg(test)]
@@ -255,10 +247,12 @@ mod tests {
             "echo starting >&2; sleep 300 & echo $! > {}; wait; echo never",
             pid_file.display()
         );
-        let r = run("svc", &command, Duration::from_secs(1));
+        let (r, failure) = run("svc", &command, Duration::from_secs(1));
         assert!(r.timed_out && !r.ok && r.pending, "{r:?}");
         assert_eq!(r.stderr.as_deref(), Some("starting"));
-        assert!(r.failure.unwrap().contains("time limit of 1 s"));
+        let failure = failure.unwrap();
+        assert!(failure.how.contains("time limit of 1 s"), "{failure:?}");
+        assert_eq!(failure.stderr.as_deref(), Some("starting"));
         // The command's own child went with it.
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let proc_dir = std::path::Path::new("/proc").join(pid.trim());
@@ -275,9 +269,10 @@ mod tests {
 
     #[test]
     fn exit_codes_and_output_are_reported_on_failure_only() {
-        let ok = run("svc", "echo fine", Duration::from_secs(30));
+        let (ok, none) = run("svc", "echo fine", Duration::from_secs(30));
         assert!(ok.ok && !ok.pending && ok.output.is_none() && ok.exit_code == Some(0));
-        let failed = run(
+        assert!(none.is_none());
+        let (failed, failure) = run(
             "svc",
             "echo out; echo err >&2; exit 3",
             Duration::from_secs(30),
@@ -285,5 +280,6 @@ mod tests {
         assert_eq!(failed.exit_code, Some(3));
         assert_eq!(failed.stderr.as_deref(), Some("err"));
         assert_eq!(failed.output.as_deref(), Some("out\nerr"));
+        assert_eq!(failure.map(|f| f.how).as_deref(), Some("exit status: 3"));
     }
 }

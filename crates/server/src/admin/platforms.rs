@@ -26,8 +26,8 @@ use crate::platform_service::{self, PlatformServiceError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
+use certfleet_api::admin::plan_apply::{ApplyJson, PlanJson};
 pub use certfleet_api::admin::platforms::PlatformSummary;
-use certfleet_platform::run::{ApplyReport, PlanReport};
 use std::sync::Arc;
 
 /// `GET /api/platforms`: the platforms of `[[platform]]`, in configuration order.
@@ -52,7 +52,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
 #[utoipa::path(get, path = "/api/platforms/{name}", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "Changes a plan finds, and each service's certificate and trust", body = PlanReport),
+        (status = 200, description = "Changes a plan finds, and each service's certificate and trust", body = PlanJson),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
         (status = 422, description = "The model cannot be planned; the message names the file, line and key", body = ErrorBody),
@@ -61,7 +61,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Vec<PlatformSummar
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-) -> Result<Json<PlanReport>, ApiError> {
+) -> Result<Json<PlanJson>, ApiError> {
     Ok(Json(platform_service::preview(&state, &name).await?))
 }
 
@@ -69,7 +69,7 @@ pub async fn show(
 #[utoipa::path(post, path = "/api/platforms/{name}/plan", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "What apply would change; empty changes when the platform is current", body = PlanReport),
+        (status = 200, description = "What apply would change; empty changes when the platform is current", body = PlanJson),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
@@ -79,7 +79,7 @@ pub async fn show(
 pub async fn plan(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-) -> Result<Json<PlanReport>, ApiError> {
+) -> Result<Json<PlanJson>, ApiError> {
     Ok(Json(platform_service::plan(&state, &name).await?))
 }
 
@@ -87,7 +87,7 @@ pub async fn plan(
 #[utoipa::path(post, path = "/api/platforms/{name}/apply", tag = "platforms",
     params(("name" = String, Path, description = "The model's [platform] name", example = "qms")),
     responses(
-        (status = 200, description = "What changed, each service's report, and each reload's result", body = ApplyReport),
+        (status = 200, description = "What changed, each service's report, and each reload's result", body = ApplyJson),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration", body = ErrorBody),
@@ -99,7 +99,7 @@ pub async fn apply(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Actor(actor): Actor,
-) -> Result<Json<ApplyReport>, ApiError> {
+) -> Result<Json<ApplyJson>, ApiError> {
     let report = platform_service::apply(&state, &name, actor).await?;
     Ok(Json(report))
 }
