@@ -13,6 +13,7 @@ mod inspect;
 mod keystore;
 mod lint;
 mod node;
+mod node_csrs;
 mod nodes;
 
 mod output;
@@ -98,7 +99,8 @@ enum Command {
     /// The node agent: enrol with the server, keep this node's files, hooks and checks.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
-    /// Enrolment tokens for the agents of a platform's nodes (on a running server).
+    /// Nodes' agents on a running server: enrolment tokens, revocation, and external CAs'
+    /// CSRs and replies.
     #[command(subcommand)]
     Node(node::NodeCommand),
     /// Every node's agent and each service's deployment state (on a running server).

@@ -2,11 +2,16 @@
 //! agent of one node of a configured platform, made by a running server (its admin API).
 //! The token goes to standard output alone, so a script can take it; its expiry goes to
 //! standard error. `--json` prints the server's answer.
+//!
+//! `certfleet node revoke NODE --platform NAME` removes a node's enrolment: its agent is
+//! refused from then on. `node csrs` and `node reply` are [`super::node_csrs`]'s.
 
 use super::client::{admin_client, path_segment, ServerFlags};
+use super::node_csrs::{CsrsArgs, ReplyArgs};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
+use certfleet_api::nodes::NodeRevoked;
 use clap::{Args, Subcommand};
 use hyper::Method;
 use serde_json::{json, Value};
@@ -19,6 +24,37 @@ pub enum NodeCommand {
         after_help = "Example:\n  certfleet node token node-1 --platform qms --ttl 600 --data-dir ./certfleet-data"
     )]
     Token(TokenArgs),
+    /// Revoke a node's agent: its enrolment is removed and its identity refused.
+    #[command(
+        after_help = "Example:\n  certfleet node revoke node-1 --platform qms --data-dir ./certfleet-data"
+    )]
+    Revoke(RevokeArgs),
+    /// List the CSRs nodes sent for services of an external CA, or write them out.
+    #[command(
+        after_help = "Example:\n  certfleet node csrs --platform qms --out ./to-sign --data-dir ./certfleet-data"
+    )]
+    Csrs(CsrsArgs),
+    /// Import an external CA's reply to a node's CSR; the node deploys it.
+    #[command(
+        after_help = "Example:\n  certfleet node reply web --platform qms --cert web.crt --data-dir ./certfleet-data"
+    )]
+    Reply(ReplyArgs),
+}
+
+/// `certfleet node revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The node, enrolled on the server.
+    #[arg(value_name = "NODE")]
+    node: String,
+    /// The platform: its model's `[platform]` name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `certfleet node token`.
@@ -45,6 +81,9 @@ impl NodeCommand {
     pub fn run(self) -> Result<Outcome> {
         match self {
             NodeCommand::Token(args) => args.run(),
+            NodeCommand::Revoke(args) => args.run(),
+            NodeCommand::Csrs(args) => args.run(),
+            NodeCommand::Reply(args) => args.run(),
         }
     }
 }
@@ -72,6 +111,29 @@ impl TokenArgs {
             text("node"),
             text("platform"),
             text("expires_at")
+        );
+        Ok(Outcome::Success)
+    }
+}
+
+impl RevokeArgs {
+    fn run(self) -> Result<Outcome> {
+        let client = admin_client(&self.server)?;
+        let path = format!(
+            "/api/platforms/{}/nodes/{}",
+            path_segment(&self.platform),
+            path_segment(&self.node)
+        );
+        let (answer, raw) = client
+            .send(Method::DELETE, &path, None)?
+            .decode::<NodeRevoked>()?;
+        if self.json {
+            print_json(&raw)?;
+            return Ok(Outcome::Success);
+        }
+        println!(
+            "node {} of platform {}: revoked (enrolled {}); its agent is refused until it enrols again with a new token",
+            answer.node, answer.platform, answer.enrolled_at
         );
         Ok(Outcome::Success)
     }

@@ -35,6 +35,7 @@ pub mod session;
 pub mod status;
 
 use super::agents::admin as agents_admin;
+use super::agents::external_admin as agents_external;
 use super::agents::rollout_admin as agents_rollout;
 use super::state::AppState;
 use crate::http::errors::ErrorBody;
@@ -72,6 +73,9 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(platforms::apply))
         .routes(routes!(agents_admin::create_token))
         .routes(routes!(agents_admin::nodes))
+        .routes(routes!(agents_admin::revoke))
+        .routes(routes!(agents_external::list_csrs))
+        .routes(routes!(agents_external::import_reply))
         .routes(routes!(agents_rollout::renew))
         .routes(routes!(agents_rollout::resume))
         .routes(routes!(session::login, session::show, session::logout))

@@ -3,11 +3,14 @@
 //!
 //! - `POST /api/platforms/{platform}/nodes/{node}/tokens`: a single-use token for
 //!   `certfleet agent enroll` (shown once; audited without the token);
-//! - `GET /api/nodes`: every node of every configured platform ([`super::status`]).
+//! - `GET /api/nodes`: every node of every configured platform ([`super::status`]);
+//! - `DELETE /api/platforms/{platform}/nodes/{node}`: the node's enrolment removed, so
+//!   its agent's identity is refused from its next request on (audited as
+//!   `node.revoke`).
 
 use super::ca::stored_pin;
 use super::model;
-use super::records::Records;
+use super::records::{key, NodeRecord, Records};
 use super::tokens::{self, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
 use crate::cas::CaRepository;
 use crate::http::auth::Actor;
@@ -17,7 +20,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use certfleet_api::nodes::{NodeToken, NodeTokenRequest, NodesAnswer};
+use certfleet_api::nodes::{NodeRevoked, NodeToken, NodeTokenRequest, NodesAnswer};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -122,4 +125,61 @@ pub async fn nodes(State(state): State<Arc<AppState>>) -> Result<Json<NodesAnswe
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(NodesAnswer { nodes }))
+}
+
+/// `DELETE /api/platforms/{platform}/nodes/{node}`: revokes a node's agent.
+#[utoipa::path(delete, path = "/api/platforms/{platform}/nodes/{node}", tag = "platforms",
+    params(
+        ("platform" = String, Path, description = "The model's [platform] name", example = "qms"),
+        ("node" = String, Path, description = "An enrolled node of the platform", example = "node-1"),
+    ),
+    responses(
+        (status = 200, description = "The enrolment is removed: the node's agent is refused from now on and must enrol again with a new token", body = NodeRevoked),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such platform in the configuration, or no agent enrolled for the node", body = ErrorBody),
+    )
+)]
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Actor(actor): Actor,
+    Path((platform, node)): Path<(String, String)>,
+) -> Result<Json<NodeRevoked>, ApiError> {
+    model::configured(&state.config.platforms, &platform)
+        .map_err(|err| ApiError::not_found(err.message()))?;
+    let records = Records::new(Arc::clone(&state.store));
+    let segments = ["nodes", platform.as_str(), node.as_str()];
+    let not_enrolled = || {
+        ApiError::not_found(format!(
+            "node {node} of platform {platform} is not enrolled: no agent enrolled for it, or it was revoked already (certfleet nodes lists the nodes)"
+        ))
+    };
+    let (record, _) = records
+        .get::<NodeRecord>(&segments)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_enrolled)?;
+    let removed = records
+        .store()
+        .delete(&key(&segments).map_err(ApiError::internal)?)
+        .await
+        .map_err(ApiError::internal)?;
+    if !removed {
+        return Err(not_enrolled());
+    }
+    certfleet_store::audit::record(
+        state.store.as_ref(),
+        actor,
+        "node.revoke",
+        &format!("node {platform}/{node}"),
+        Some("enrolment removed: the agent's identity is refused until it enrols again"),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    tracing::info!("agents: node {node} of platform {platform} revoked by {actor}");
+    Ok(Json(NodeRevoked {
+        platform,
+        node,
+        enrolled_at: record.enrolled_at,
+    }))
 }

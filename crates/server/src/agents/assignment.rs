@@ -10,6 +10,7 @@
 use super::errors::AgentError;
 use super::model::{request_of, PlatformView};
 use super::model_cache::Snapshot;
+use super::profile::profile_of;
 use super::records::{CertRecord, Records};
 use super::renewal::due_reason;
 use super::rollout::{take_turn, Candidate};
@@ -23,25 +24,24 @@ use certfleet_secrets::{resolve_for, MasterKey};
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
-/// Evaluates `node`'s assignment in `snapshot` at `now`.
+/// Evaluates `node`'s assignment in `snapshot` at `now`, with the platform's stored
+/// certificates as of `certs_generation` ([`super::model_cache::ModelCache::certs_generation`]).
 pub async fn evaluate(
     snapshot: &Snapshot,
     node: &str,
     records: &Records,
     master_key: &MasterKey,
     now: OffsetDateTime,
+    certs_generation: u64,
 ) -> Result<Assignment, AgentError> {
     let view = &snapshot.view;
     let chain = snapshot.chain.as_ref().map_err(AgentError::internal)?;
     let platform = &view.platform;
+    let all_trust = snapshot.trust_now(certs_generation, records).await?;
     let mut services = Vec::new();
     for service in view.services_on(node) {
         let certificate = certificate_state(view, service, chain.as_deref(), records, now).await?;
-        let trust = snapshot
-            .trust
-            .get(&service.name)
-            .cloned()
-            .unwrap_or_default();
+        let trust = all_trust.get(&service.name).cloned().unwrap_or_default();
         let outputs = service
             .outputs
             .iter()
@@ -56,7 +56,7 @@ pub async fn evaluate(
             hook: service.hook.clone(),
             hook_timeout_seconds: service.reload_timeout.as_secs(),
             checks: checks_of(service),
-            profile: None,
+            profile: Some(profile_of(service)),
         });
     }
     let mut assignment = Assignment {
@@ -104,49 +104,103 @@ async fn certificate_state(
             let Some(record) = stored else {
                 return Ok(wanted("no certificate has been issued yet"));
             };
-            let Some(reason) = judge(view, service, &record, chain, now) else {
+            let Some(reason) = judge(view, service, &record, Some(chain), now) else {
                 return Ok(issued(record));
             };
-            // A certificate still valid waits for its service's turn in its group.
-            let candidate = Candidate {
-                platform,
-                group: service.rollout_group(),
-                max_unavailable: view.platform.max_unavailable,
-                service: &service.name,
-                node: &service.node,
-                previous_sha256: &record.sha256,
-                reason,
-            };
-            let expired = now >= record.not_after;
-            if expired
-                || take_turn(records, &candidate, now)
-                    .await
-                    .map_err(AgentError::internal)?
-            {
-                Ok(wanted(reason))
-            } else {
-                Ok(issued(record))
-            }
+            replace_in_turn(view, service, record, reason, records, now).await
         }
-        IssuerKind::External => {
-            let csr = records
-                .csr(platform, &service.name)
+        IssuerKind::SelfSigned => {
+            let stored = records
+                .cert(platform, &service.name)
                 .await
                 .map_err(AgentError::internal)?;
-            Ok(match csr {
-                Some(csr) if csr.request == request_of(service) => CertificateState::Awaiting {
-                    reason: "the CSR is with the external CA's administrator; the reply is awaited"
-                        .into(),
-                },
-                _ => wanted("the external CA needs a CSR"),
-            })
+            let Some(record) = stored else {
+                return Ok(wanted("no self-signed certificate has been made yet"));
+            };
+            match judge(view, service, &record, None, now) {
+                None => Ok(issued(record)),
+                Some(reason) => replace_in_turn(view, service, record, reason, records, now).await,
+            }
         }
-        IssuerKind::SelfSigned | IssuerKind::Acme => Ok(CertificateState::Awaiting {
+        IssuerKind::External => external_state(view, service, records, now).await,
+        IssuerKind::Acme => Ok(CertificateState::Awaiting {
             reason: format!(
                 "{} certificates are not supported by agents yet",
                 service.issuer.name()
             ),
         }),
+    }
+}
+
+/// Where an external CA's service stands: its imported reply while it is what the model
+/// asks and not due; `Awaiting` while its node's CSR is with the CA's administrator;
+/// `Wanted` (in its rollout group's turn, unless expired) when a new CSR is needed.
+async fn external_state(
+    view: &PlatformView,
+    service: &Service,
+    records: &Records,
+    now: OffsetDateTime,
+) -> Result<CertificateState, AgentError> {
+    let platform = &view.platform.name;
+    let stored = records
+        .cert(platform, &service.name)
+        .await
+        .map_err(AgentError::internal)?
+        .filter(|record| record.request == request_of(service));
+    let csr = records
+        .csr(platform, &service.name)
+        .await
+        .map_err(AgentError::internal)?;
+    let csr_waiting = csr.is_some_and(|csr| csr.request == request_of(service));
+    let reason = match &stored {
+        Some(record) => match judge(view, service, record, None, now) {
+            None => return Ok(issued(record.clone())),
+            Some(reason) => reason,
+        },
+        None => "the external CA needs a CSR",
+    };
+    if csr_waiting {
+        return Ok(CertificateState::Awaiting {
+            reason: "the CSR is with the external CA's administrator; the reply is awaited (certfleet node csrs, certfleet node reply)"
+                .into(),
+        });
+    }
+    match stored {
+        Some(record) => replace_in_turn(view, service, record, reason, records, now).await,
+        None => Ok(wanted(reason)),
+    }
+}
+
+/// `Wanted` for `reason` once `service` holds a turn of its rollout group (or its
+/// certificate expired); until then the stored `record`, which its node keeps.
+async fn replace_in_turn(
+    view: &PlatformView,
+    service: &Service,
+    record: CertRecord,
+    reason: &'static str,
+    records: &Records,
+    now: OffsetDateTime,
+) -> Result<CertificateState, AgentError> {
+    let platform = &view.platform.name;
+    // A certificate still valid waits for its service's turn in its group.
+    let candidate = Candidate {
+        platform,
+        group: service.rollout_group(),
+        max_unavailable: view.platform.max_unavailable,
+        service: &service.name,
+        node: &service.node,
+        previous_sha256: &record.sha256,
+        reason,
+    };
+    let expired = now >= record.not_after;
+    if expired
+        || take_turn(records, &candidate, now)
+            .await
+            .map_err(AgentError::internal)?
+    {
+        Ok(wanted(reason))
+    } else {
+        Ok(issued(record))
     }
 }
 
@@ -157,23 +211,26 @@ fn wanted(reason: &str) -> CertificateState {
 }
 
 /// Why a stored certificate must be replaced, if it must: it is not what the model asks
-/// for, not from the CA that issues now, or due for renewal ([`due_reason`]).
+/// for, not from the internal CA that issues now (`chain`, for internal-CA services), or
+/// due for renewal ([`due_reason`]).
 fn judge(
     view: &PlatformView,
     service: &Service,
     record: &CertRecord,
-    chain: &[CertificateDer<'static>],
+    chain: Option<&[CertificateDer<'static>]>,
     now: OffsetDateTime,
 ) -> Option<&'static str> {
     if record.request != request_of(service) {
         return Some("the model asks for other names, subject, usage or key");
     }
-    let current_chain: Vec<String> = chain
-        .iter()
-        .map(|c| to_pem(std::slice::from_ref(c)))
-        .collect();
-    if record.chain_pem != current_chain {
-        return Some("the platform's internal CA changed");
+    if let Some(chain) = chain {
+        let current_chain: Vec<String> = chain
+            .iter()
+            .map(|c| to_pem(std::slice::from_ref(c)))
+            .collect();
+        if record.chain_pem != current_chain {
+            return Some("the platform's internal CA changed");
+        }
     }
     due_reason(&view.platform.name, &service.name, record, now)
 }

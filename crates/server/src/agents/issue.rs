@@ -1,7 +1,8 @@
 //! `POST /agent/v1/certificates`: a CSR for a service's key, made on the node. The CSR's
 //! signature is checked and only its public key counts: names, subject, usage and
 //! validity come from the model. The internal CA signs at once; an external CA's CSR is
-//! kept for the administrator. The server never sees the service's key.
+//! kept for the administrator; a self-signed service's node sends the certificate it
+//! made instead ([`super::self_signed`]). The server never sees the service's key.
 
 use super::errors::AgentError;
 use super::model::{request_of, PlatformView};
@@ -14,14 +15,24 @@ use certfleet_pki::profile;
 use certfleet_platform::spec::{IssuerKind, Service};
 use time::OffsetDateTime;
 
-/// Handles a CSR for `service` (already known to run on the asking node).
+/// Handles a CSR for `service` (already known to run on the asking node), or the
+/// `certificate_pem` its node made for a self-signed service.
 pub async fn request_certificate(
     view: &PlatformView,
     service: &Service,
     csr_pem: &str,
+    certificate_pem: Option<&str>,
     records: &Records,
     now: OffsetDateTime,
 ) -> Result<CertificateState, AgentError> {
+    if service.issuer == IssuerKind::SelfSigned {
+        let Some(certificate_pem) = certificate_pem else {
+            return Ok(CertificateState::Awaiting {
+                reason: super::self_signed::CSR_REFUSED.into(),
+            });
+        };
+        return super::self_signed::accept(view, service, certificate_pem, records, now).await;
+    }
     let csr = read_csr(csr_pem.as_bytes())
         .map_err(|err| AgentError::bad_request(format!("csr_pem: {err}")))?;
     if csr.is_rsa != service.key.is_rsa() {
@@ -68,6 +79,7 @@ pub async fn request_certificate(
                     .into(),
             })
         }
+        // Self-signed services were answered above.
         IssuerKind::SelfSigned | IssuerKind::Acme => Ok(CertificateState::Awaiting {
             reason: format!(
                 "{} certificates are not supported by agents yet",

@@ -10,36 +10,46 @@
 //! - [`tokens`]: single-use enrolment tokens, stored hashed;
 //! - [`model`]: the configured platform models as the agents see them, kept loaded by
 //!   [`model_cache`] with each platform's wake-up channel;
-//! - [`assignment`]: a node's desired state and its revision; [`issue`]: certificates
-//!   for CSRs; [`records`]: what is kept in the store;
+//! - [`assignment`]: a node's desired state and its revision, with each service's
+//!   certificate [`profile`]; [`issue`]: certificates for CSRs; [`self_signed`]: the
+//!   certificates nodes sign themselves for self-signed services; [`reply`]: an
+//!   external CA's replies to nodes' CSRs ([`cert_checks`] compares both with the
+//!   model); [`stored_trust`]: the anchors of those certificates for their peers;
+//!   [`records`]: what is kept in the store;
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
 //! - [`report_alerts`]: `deployment_failed` alerts for failed reports; [`unseen`]:
 //!   `node_unseen` alerts for nodes gone silent; [`metrics`]: the nodes' and rollout
 //!   groups' series of `GET /metrics`;
-//! - [`admin`]: the admin API's node routes (tokens, `GET /api/nodes`, built by
-//!   [`status`]).
+//! - [`admin`]: the admin API's node routes (tokens, revocation, `GET /api/nodes`, built
+//!   by [`status`]); [`external_admin`]: the external CA's CSRs and replies.
 
 pub mod admin;
 pub mod assignment;
 pub mod auth;
 pub mod ca;
+pub mod cert_checks;
 pub mod errors;
+pub mod external_admin;
 pub mod identity;
 pub mod issue;
 pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod model_cache;
+pub mod profile;
 pub mod records;
 pub mod renewal;
+pub mod reply;
 pub mod report_alerts;
 pub mod rollout;
 pub mod rollout_admin;
 pub mod rollout_settle;
 pub mod routes;
+pub mod self_signed;
 pub mod status;
+pub mod stored_trust;
 pub mod tokens;
 pub mod unseen;
 

@@ -11,6 +11,7 @@
 
 use super::errors::AgentError;
 use super::model::{self, PlatformView};
+use super::stored_trust::StoredTrust;
 use certfleet_api::agent::TrustedCertificate;
 use certfleet_config::PlatformConfig;
 use certfleet_pki::certs::to_pem;
@@ -22,6 +23,7 @@ use rustls_pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
@@ -37,25 +39,44 @@ pub struct Snapshot {
     /// The internal CA's issuing chain (intermediate, then root) when it exists, or why
     /// it cannot be read.
     pub chain: Result<Option<Vec<CertificateDer<'static>>>, String>,
-    /// Per service, the certificates it trusts (the derived trust set).
-    pub trust: BTreeMap<String, Vec<TrustedCertificate>>,
+    /// Per service, the certificates it trusts (the derived trust set), as far as the
+    /// files tell: the anchors of self-signed and external-CA services come from the
+    /// store ([`Snapshot::trust_now`]).
+    pub trust: Arc<TrustMap>,
+    /// The trust completed with the stored certificates' anchors.
+    pub(super) stored: StoredTrust,
 }
+
+/// Per service, the certificates it trusts.
+pub type TrustMap = BTreeMap<String, Vec<TrustedCertificate>>;
 
 impl Snapshot {
     /// Reads and validates `config`'s model, its CA chain, and derives its trust.
     fn load(config: &PlatformConfig) -> Result<Snapshot, AgentError> {
         let view = model::load(config)?;
         let chain = view.ca_chain();
-        let trust = derive_trust(&view, chain.as_ref().ok().and_then(Option::as_deref));
-        Ok(Snapshot { view, chain, trust })
+        let trust = derive_trust(
+            &view,
+            chain.as_ref().ok().and_then(Option::as_deref),
+            &BTreeMap::new(),
+        );
+        Ok(Snapshot {
+            view,
+            chain,
+            trust: Arc::new(trust),
+            stored: StoredTrust::default(),
+        })
     }
 }
 
-/// Every service's trusted certificates in `view`, with `chain` as the internal CA.
-fn derive_trust(
+/// Every service's trusted certificates in `view`, with `chain` as the internal CA and
+/// `stored` the anchors of self-signed and external-CA services with a stored
+/// certificate.
+pub(super) fn derive_trust(
     view: &PlatformView,
     chain: Option<&[CertificateDer<'static>]>,
-) -> BTreeMap<String, Vec<TrustedCertificate>> {
+    stored: &BTreeMap<String, Anchors>,
+) -> TrustMap {
     let now = OffsetDateTime::now_utc();
     let platform = &view.platform;
     let anchors_of = |name: &str| -> Anchors {
@@ -65,7 +86,10 @@ fn derive_trust(
                 None => Anchors::Unknown("the internal CA does not exist yet".into()),
             },
             Some(IssuerKind::Acme) => Anchors::Public,
-            Some(_) => Anchors::Unknown("its certificate is not issued through agents yet".into()),
+            Some(IssuerKind::SelfSigned | IssuerKind::External) => match stored.get(name) {
+                Some(anchors) => anchors.clone(),
+                None => Anchors::Unknown("its node has no certificate yet".into()),
+            },
             None => Anchors::Unknown("not in the model".into()),
         }
     };
@@ -139,6 +163,8 @@ struct Entry {
     config: PlatformConfig,
     loaded: Mutex<Option<Loaded>>,
     wake: watch::Sender<u64>,
+    /// Bumped whenever a stored certificate of the platform may have changed.
+    certs: AtomicU64,
 }
 
 impl Entry {
@@ -163,6 +189,7 @@ impl ModelCache {
                     config: config.clone(),
                     loaded: Mutex::new(None),
                     wake: watch::channel(0).0,
+                    certs: AtomicU64::new(0),
                 })
                 .collect(),
         }
@@ -226,6 +253,21 @@ impl ModelCache {
     /// A receiver that sees every later wake-up of `platform`.
     pub fn subscribe(&self, platform: &str) -> Result<watch::Receiver<u64>, AgentError> {
         Ok(self.entry(platform)?.wake.subscribe())
+    }
+
+    /// Notes that a stored certificate of `platform` may have changed (its peers' trust
+    /// is derived again) and wakes its waiting assignment requests.
+    pub fn certs_changed(&self, platform: &str) {
+        if let Ok(entry) = self.entry(platform) {
+            entry.certs.fetch_add(1, Ordering::SeqCst);
+            entry.wake();
+        }
+    }
+
+    /// How often `platform`'s stored certificates changed ([`ModelCache::certs_changed`]).
+    pub fn certs_generation(&self, platform: &str) -> u64 {
+        self.entry(platform)
+            .map_or(0, |entry| entry.certs.load(Ordering::SeqCst))
     }
 
     /// Wakes `platform`'s waiting assignment requests (an unknown platform has none).

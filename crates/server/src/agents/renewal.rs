@@ -140,6 +140,12 @@ pub async fn watch_store(agents: Arc<Agents>, prefix: &'static str) {
     loop {
         let store = Arc::clone(agents.records.store());
         let opened = store.watch(&watched, None).await;
+        if opened.is_ok() && prefix == "certs" {
+            // Changes made while no watch was open are not replayed: look again.
+            for platform in agents.models.platforms() {
+                agents.models.certs_changed(platform);
+            }
+        }
         match opened {
             Ok(mut events) => loop {
                 tokio::select! {
@@ -147,7 +153,11 @@ pub async fn watch_store(agents: Arc<Agents>, prefix: &'static str) {
                     event = events.recv() => match event {
                         Some(Ok(event)) => {
                             if let Some(platform) = platform_of(event.key().as_str(), prefix) {
-                                agents.changed(platform);
+                                if prefix == "certs" {
+                                    agents.models.certs_changed(platform);
+                                } else {
+                                    agents.changed(platform);
+                                }
                             }
                         }
                         Some(Err(err)) => {

@@ -167,6 +167,8 @@ fn snapshot_of(agents: &Agents, identity: &AgentIdentity) -> Result<Arc<Snapshot
 }
 
 async fn evaluate(agents: &Agents, identity: &AgentIdentity) -> Result<Assignment, AgentError> {
+    // Read before the snapshot and the records, so a change meanwhile counts next time.
+    let certs_generation = agents.models.certs_generation(&identity.platform);
     let snapshot = snapshot_of(agents, identity)?;
     assignment::evaluate(
         &snapshot,
@@ -174,6 +176,7 @@ async fn evaluate(agents: &Agents, identity: &AgentIdentity) -> Result<Assignmen
         &agents.records,
         &agents.app.master_key,
         OffsetDateTime::now_utc(),
+        certs_generation,
     )
     .await
 }
@@ -221,7 +224,8 @@ async fn assignment(
     Ok(Json(current))
 }
 
-/// `POST /agent/v1/certificates`: a CSR for one of the node's services.
+/// `POST /agent/v1/certificates`: a CSR for one of the node's services, or the
+/// certificate a node signed for a self-signed one.
 async fn certificates(
     State(agents): State<Arc<Agents>>,
     Extension(identity): Extension<AgentIdentity>,
@@ -236,11 +240,12 @@ async fn certificates(
         &snapshot.view,
         service,
         &request.csr_pem,
+        request.certificate_pem.as_deref(),
         &agents.records,
         OffsetDateTime::now_utc(),
     )
     .await?;
-    agents.changed(&identity.platform);
+    agents.models.certs_changed(&identity.platform);
     Ok(Json(state))
 }
 

@@ -1,0 +1,130 @@
+//! `certfleet node csrs --platform NAME [--out DIR]` and `certfleet node reply SERVICE
+//! --platform NAME --cert FILE [--chain FILE]`: the CSRs nodes sent for services of an
+//! external CA (listed, or written out one file per service for the CA), and the CA's
+//! reply handed to the server, which checks it against the node's CSR and the model and
+//! has the node deploy it.
+
+use super::client::{admin_client, path_segment, ServerFlags};
+use super::output::print_json;
+use super::Outcome;
+use anyhow::{Context, Result};
+use certfleet_api::nodes::{CsrReply, PendingCsrsAnswer, ReplyImported};
+use clap::Args;
+use hyper::Method;
+use std::path::PathBuf;
+
+/// `certfleet node csrs`.
+#[derive(Debug, Args)]
+pub struct CsrsArgs {
+    /// The platform: its model's `[platform]` name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    /// Write each CSR to DIR/<service>.csr for the CA.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+impl CsrsArgs {
+    /// Runs the command.
+    pub fn run(self) -> Result<Outcome> {
+        let client = admin_client(&self.server)?;
+        let path = format!("/api/platforms/{}/csrs", path_segment(&self.platform));
+        let (answer, raw) = client.get(&path)?.decode::<PendingCsrsAnswer>()?;
+        if let Some(dir) = &self.out {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for csr in &answer.csrs {
+                let file = dir.join(format!("{}.csr", csr.service));
+                std::fs::write(&file, &csr.csr_pem)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                eprintln!("wrote {}", file.display());
+            }
+        }
+        if self.json {
+            print_json(&raw)?;
+            return Ok(Outcome::Success);
+        }
+        if answer.csrs.is_empty() {
+            println!(
+                "platform {}: no CSR is waiting for an external CA",
+                answer.platform
+            );
+        }
+        for csr in &answer.csrs {
+            println!(
+                "{}  node {}  {}  {}  received {}",
+                csr.service,
+                csr.node,
+                csr.subject,
+                csr.sans.join(","),
+                csr.received_at
+            );
+        }
+        Ok(Outcome::Success)
+    }
+}
+
+/// `certfleet node reply`.
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    /// The service, a `[[service]]` of the platform's model with `ca = "external"`.
+    #[arg(value_name = "SERVICE")]
+    service: String,
+    /// The platform: its model's `[platform]` name, configured on the server.
+    #[arg(long, value_name = "NAME")]
+    platform: String,
+    /// The CA's reply: the signed certificate (PEM), with its chain when the CA sent it.
+    #[arg(long, value_name = "FILE")]
+    cert: PathBuf,
+    /// The chain, when the CA sent it in another file (PEM).
+    #[arg(long, value_name = "FILE")]
+    chain: Option<PathBuf>,
+    #[command(flatten)]
+    server: ServerFlags,
+    /// Print the server's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ReplyArgs {
+    /// Runs the command.
+    pub fn run(self) -> Result<Outcome> {
+        let read = |file: &PathBuf| {
+            std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+        };
+        let body = CsrReply {
+            certificate_pem: read(&self.cert)?,
+            chain_pem: self.chain.as_ref().map(read).transpose()?,
+        };
+        let client = admin_client(&self.server)?;
+        let path = format!(
+            "/api/platforms/{}/services/{}/reply",
+            path_segment(&self.platform),
+            path_segment(&self.service)
+        );
+        let body = serde_json::to_value(&body)?;
+        let (answer, raw) = client
+            .send(Method::POST, &path, Some(&body))?
+            .decode::<ReplyImported>()?;
+        if self.json {
+            print_json(&raw)?;
+            return Ok(Outcome::Success);
+        }
+        println!(
+            "service {} of platform {}: reply imported ({}, sha256 {}, {} chain certificates, valid until {}); node {} deploys it",
+            answer.service,
+            answer.platform,
+            answer.subject,
+            answer.sha256,
+            answer.chain_length,
+            answer.not_after,
+            answer.node
+        );
+        Ok(Outcome::Success)
+    }
+}
