@@ -335,6 +335,7 @@ async fn attempt_locked(agents: &Agents, platform: &str, service: &str) -> Resul
                 cert.sha256,
                 cert.not_after
             );
+            agents.models.certs_changed(platform);
         }
         Err(reason) => {
             let failures = record.failures + 1;

@@ -123,12 +123,22 @@ async fn certificate_state(
             }
         }
         IssuerKind::External => external_state(view, service, records, now).await,
-        IssuerKind::Acme => Ok(CertificateState::Awaiting {
-            reason: format!(
-                "{} certificates are not supported by agents yet",
-                service.issuer.name()
-            ),
-        }),
+        IssuerKind::Acme => {
+            if let Some(waiting) = super::acme_orders::awaiting(view, service, records).await? {
+                return Ok(waiting);
+            }
+            let stored = records
+                .cert(platform, &service.name)
+                .await
+                .map_err(AgentError::internal)?;
+            let Some(record) = stored else {
+                return Ok(wanted("no ACME certificate has been ordered yet"));
+            };
+            match judge(view, service, &record, None, now) {
+                None => Ok(issued(record)),
+                Some(reason) => replace_in_turn(view, service, record, reason, records, now).await,
+            }
+        }
     }
 }
 

@@ -79,8 +79,11 @@ pub async fn request_certificate(
                     .into(),
             })
         }
+        IssuerKind::Acme => {
+            super::acme_orders::accept_csr(view, service, &csr, csr_pem, records, now).await
+        }
         // Self-signed services were answered above.
-        IssuerKind::SelfSigned | IssuerKind::Acme => Ok(CertificateState::Awaiting {
+        IssuerKind::SelfSigned => Ok(CertificateState::Awaiting {
             reason: format!(
                 "{} certificates are not supported by agents yet",
                 service.issuer.name()

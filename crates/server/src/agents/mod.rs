@@ -16,6 +16,7 @@
 //!   external CA's replies to nodes' CSRs ([`cert_checks`] compares both with the
 //!   model); [`stored_trust`]: the anchors of those certificates for their peers;
 //!   [`records`]: what is kept in the store;
+//! - [`acme_orders`]: ACME orders finalised with nodes' CSRs for `ca = "acme"` services;
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
@@ -25,6 +26,7 @@
 //! - [`admin`]: the admin API's node routes (tokens, revocation, `GET /api/nodes`, built
 //!   by [`status`]); [`external_admin`]: the external CA's CSRs and replies.
 
+pub mod acme_orders;
 pub mod admin;
 pub mod assignment;
 pub mod auth;
@@ -123,6 +125,7 @@ impl Agents {
 pub fn spawn_watches(agents: &Arc<Agents>) {
     tokio::spawn(renewal::watch_due(Arc::clone(agents)));
     tokio::spawn(unseen::watch(Arc::clone(agents)));
+    tokio::spawn(acme_orders::run(Arc::clone(agents)));
     for prefix in ["certs", "rollouts"] {
         tokio::spawn(renewal::watch_store(Arc::clone(agents), prefix));
     }

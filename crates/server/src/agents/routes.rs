@@ -236,6 +236,7 @@ async fn certificates(
     let service = snapshot
         .view
         .service_of_node(&identity.node, &request.service)?;
+    super::acme_orders::refuse_unconfigured(&agents.app.config, &snapshot.view, service)?;
     let state = request_certificate(
         &snapshot.view,
         service,
