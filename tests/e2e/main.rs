@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agents;
+mod agents_acme;
 mod agents_fleet;
 mod agents_resilience;
 mod agents_rollout;
