@@ -56,6 +56,8 @@ pub mod tokens;
 pub mod unseen;
 
 #[cfg(test)]
+mod acme_orders_tests;
+#[cfg(test)]
 mod rollout_tests;
 #[cfg(test)]
 mod tests;
