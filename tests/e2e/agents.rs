@@ -24,8 +24,13 @@
 //! - no service key, nor the agent's identity key, is ever in the server's data directory
 //!   (its store included) or its logs, and the logs hold no private key at all.
 
-mod fixture;
+// The agent tests' platform and the helpers the fleet, resilience and rollout tests
+// share with this one.
+pub(crate) mod fixture;
+pub(crate) mod fleet;
+pub(crate) mod killed_writes;
 mod listener;
+pub(crate) mod services;
 
 use crate::keystore_interop::keytool_list;
 use crate::support::openssl::{openssl, openssl_verify, sha1_fingerprint, sha256_fingerprint};

@@ -15,16 +15,7 @@
 //! - no service key is in the server's data directory (store file included), its logs or
 //!   its API answers.
 
-// The agent tests' fixture (also the module of `agents`), and what the fleet and
-// resilience tests add to it.
-#[path = "agents/fixture.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-pub(crate) mod fixture;
-#[path = "agents/fleet.rs"]
-pub(crate) mod fleet;
-#[path = "agents/services.rs"]
-pub(crate) mod services;
-
+use crate::agents::{fixture, fleet, services};
 use crate::support::openssl::sha256_fingerprint;
 use crate::support::run::{assert_ok, describe, stdout};
 use fixture::Node;

@@ -12,11 +12,7 @@
 //!   the previous file or the one the next, complete, run deploys; that run converges to
 //!   `current`.
 
-#[path = "agents/killed_writes.rs"]
-mod killed_writes;
-
-use crate::agents_fleet::{fixture, fleet, services};
-
+use crate::agents::{fixture, fleet, killed_writes, services};
 use crate::support::run::{arg, assert_ok};
 use fixture::{wait_listening, Platform};
 use fleet::{

@@ -97,6 +97,8 @@ pub struct Platform {
     pub dir: TempDir,
     /// The server.
     pub server: Server,
+    /// Its agent listener.
+    pub agents: SocketAddr,
     /// Its agent listener's URL.
     pub agents_url: String,
     /// Where `web` listens (the model's listener).
@@ -117,6 +119,14 @@ pub fn wait_listening(addr: SocketAddr, what: &str) {
 impl Platform {
     /// Makes the CA and the model and starts the server with an agent listener.
     pub fn start() -> Platform {
+        let web_listener = free_addr();
+        Platform::start_with_model(&model(web_listener), web_listener)
+    }
+
+    /// Makes the CA with `certfleet ca init`, writes `model` (its `ca_dir` is `ca`) and
+    /// starts a server with an agent listener and the model as its `[[platform]]`;
+    /// `web_listener` is where the model's `web` listens, if it has one.
+    pub fn start_with_model(model: &str, web_listener: SocketAddr) -> Platform {
         let dir = TempDir::new();
         let platform_dir = dir.join("platform");
         fs::create_dir(&platform_dir).unwrap();
@@ -130,9 +140,8 @@ impl Platform {
             "--intermediate-cn",
             "Shop Issuing CA",
         ]));
-        let web_listener = free_addr();
         let model_file = platform_dir.join("shop.toml");
-        fs::write(&model_file, model(web_listener)).unwrap();
+        fs::write(&model_file, model).unwrap();
         fs::set_permissions(&model_file, fs::Permissions::from_mode(0o600)).unwrap();
         let serve_dir = dir.join("serve");
         fs::create_dir(&serve_dir).unwrap();
@@ -149,6 +158,7 @@ impl Platform {
         Platform {
             dir,
             server,
+            agents,
             agents_url: format!("https://{agents}"),
             web_listener,
             model_file,

@@ -4,14 +4,13 @@
 //! files, the services' states from `certfleet nodes --json`, and the search for the
 //! nodes' private keys in everything the server keeps, logs and answers.
 
-use super::fixture::{wait_listening, Node, Platform, PLATFORM};
+use super::fixture::{Node, Platform, PLATFORM};
 use crate::support::https::request;
 use crate::support::openssl::openssl;
-use crate::support::run::{arg, assert_ok, certfleet, TempDir};
-use crate::support::serve::{free_addr, ServeConfig};
+use crate::support::run::{arg, certfleet, TempDir};
+use crate::support::serve::free_addr;
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,8 +35,13 @@ pub fn free_addr_on(ip: &str) -> SocketAddr {
 
 /// The `[platform]` table and the three `[[node]]`s the models of these tests start with.
 pub fn model_head(key: &str) -> String {
+    model_head_with(key, "")
+}
+
+/// [`model_head`] with more keys (whole TOML lines) in its `[platform]` table.
+pub fn model_head_with(key: &str, platform_keys: &str) -> String {
     let mut text = format!(
-        "[platform]\nname = \"{PLATFORM}\"\nca = \"internal\"\nca_dir = \"ca\"\nkey = \"{key}\"\ndays = 30\nreload_timeout = \"60s\"\n"
+        "[platform]\nname = \"{PLATFORM}\"\nca = \"internal\"\nca_dir = \"ca\"\nkey = \"{key}\"\ndays = 30\nreload_timeout = \"60s\"\n{platform_keys}"
     );
     for n in 1..=3 {
         text.push_str(&format!(
@@ -49,44 +53,11 @@ pub fn model_head(key: &str) -> String {
     text
 }
 
-/// Makes the CA with `certfleet ca init`, writes `model` and starts a server with an
-/// agent listener and the model as its `[[platform]]` (as the agent fixture does, with
-/// another model). Returns the platform and the agent listener's address.
+/// The agent fixture's platform with `model` (no `web` listener): the server and the
+/// agent listener's address.
 pub fn start_platform(model: &str) -> (Platform, SocketAddr) {
-    let dir = TempDir::new();
-    let platform_dir = dir.join("platform");
-    fs::create_dir(&platform_dir).unwrap();
-    assert_ok(&certfleet(&[
-        "ca",
-        "init",
-        "--out",
-        arg(&platform_dir.join("ca")),
-        "--cn",
-        "Shop Root CA",
-        "--intermediate-cn",
-        "Shop Issuing CA",
-    ]));
-    let model_file = platform_dir.join("shop.toml");
-    fs::write(&model_file, model).unwrap();
-    fs::set_permissions(&model_file, fs::Permissions::from_mode(0o600)).unwrap();
-    let serve_dir = dir.join("serve");
-    fs::create_dir(&serve_dir).unwrap();
-    let mut config = ServeConfig::new(&serve_dir);
-    config.listener("edge", None, None);
-    let agents = free_addr();
-    config.append(&format!(
-        "[agents]\nlisten = \"{agents}\"\n\n[[platform]]\nmodel = {:?}\n",
-        arg(&model_file)
-    ));
-    let server = config.start();
-    wait_listening(agents, "the agent listener");
-    let platform = Platform {
-        dir,
-        server,
-        agents_url: format!("https://{agents}"),
-        web_listener: free_addr(),
-        model_file,
-    };
+    let platform = Platform::start_with_model(model, free_addr());
+    let agents = platform.agents;
     (platform, agents)
 }
 

@@ -235,6 +235,15 @@ http {{
         fs::read_to_string(&self.error_log).unwrap_or_default()
     }
 
+    /// Its master process's pid, from its pid file (the same for as long as it is only
+    /// reloaded).
+    pub fn master_pid(&self) -> String {
+        fs::read_to_string(&self.pid_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.pid_file.display()))
+            .trim()
+            .to_owned()
+    }
+
     /// How many reloads it logged.
     pub fn reloads(&self) -> usize {
         self.log().matches("signal 1 (SIGHUP) received").count()
