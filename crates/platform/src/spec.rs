@@ -44,6 +44,64 @@ impl IssuerKind {
     }
 }
 
+/// The keys a kind of peer takes in its certificate, from its vendor's documentation.
+/// A service whose `kind` is one of [`PeerKeys::kinds`] gets [`PeerKeys::default_key`]
+/// when it sets no `key` (and the platform's is not accepted), and a `key` outside
+/// [`PeerKeys::accepted`] is a model error; `certfleet lint --peer KIND` judges a
+/// certificate by the same entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerKeys {
+    /// The `kind` spellings this entry covers (matched without regard to case).
+    pub kinds: &'static [&'static str],
+    /// Every key algorithm the peer takes.
+    pub accepted: &'static [KeyAlgorithm],
+    /// The key a service of this kind gets when neither it nor the platform names an
+    /// accepted one.
+    pub default_key: KeyAlgorithm,
+    /// Why, in the vendor's terms, for messages.
+    pub reason: &'static str,
+}
+
+impl PeerKeys {
+    /// True when the peer takes `key`.
+    pub fn accepts(&self, key: KeyAlgorithm) -> bool {
+        self.accepted.contains(&key)
+    }
+
+    /// The accepted keys as the model spells them: `rsa2048 or rsa1024`.
+    pub fn accepted_names(&self) -> String {
+        let names: Vec<&str> = self.accepted.iter().map(|k| k.name()).collect();
+        names.join(" or ")
+    }
+}
+
+/// The kinds of peer that take only some keys. One entry per product family; the
+/// contact-center suite (UCCX 11.6 and later, with SocialMiner/CCP, CUIC and Finesse)
+/// takes RSA keys of 1024 and 2048 bits only: its documentation names those two lengths
+/// and says ECDSA certificates were removed from the whole solution in 11.6.
+pub const PEER_KEYS: &[PeerKeys] = &[PeerKeys {
+    kinds: &["uccx", "finesse", "cuic", "socialminer", "ccp"],
+    accepted: &[KeyAlgorithm::Rsa2048, KeyAlgorithm::Rsa1024],
+    default_key: KeyAlgorithm::Rsa2048,
+    reason: "UCCX 11.6 and later, with SocialMiner/CCP, CUIC and Finesse, take RSA keys of 1024 or 2048 bits only and no ECDSA certificate",
+}];
+
+/// The key constraint of a service `kind`, when the kind has one.
+pub fn peer_keys(kind: &str) -> Option<&'static PeerKeys> {
+    let kind = kind.trim();
+    PEER_KEYS
+        .iter()
+        .find(|entry| entry.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
+}
+
+/// Every kind with a key constraint, for messages listing them.
+pub fn constrained_kinds() -> Vec<&'static str> {
+    PEER_KEYS
+        .iter()
+        .flat_map(|entry| entry.kinds.iter().copied())
+        .collect()
+}
+
 /// The model's spelling of a usage.
 pub fn usage_name(usage: Usage) -> &'static str {
     match usage {

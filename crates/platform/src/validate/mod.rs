@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use toml::Spanned;
 
 mod duration;
+mod peer_keys;
 mod subject;
 
 const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
@@ -332,10 +333,7 @@ fn build_service(
         None if is_mtls_client => Usage::Client,
         None => Usage::Server,
     };
-    let key = match &s.key {
-        Some(k) => key_algorithm(loc, k, "service.key", defaults.allow_weak)?,
-        None => defaults.key,
-    };
+    let key = peer_keys::service_key(loc, s, defaults.key, defaults.allow_weak)?;
     let days = match &s.days {
         Some(d) => days(loc, d, "service.days")?,
         None => defaults.days,

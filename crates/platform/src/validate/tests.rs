@@ -215,3 +215,36 @@ fn rollout_groups_come_from_group_then_kind_and_max_unavailable_is_checked() {
     let message = err("[[service]]\nname = \"a\"\nnode = \"n1\"\ngroup = \"a b\"\n");
     assert!(message.contains("not a group name"), "{message}");
 }
+
+#[test]
+fn a_kind_that_takes_only_rsa_gets_rsa_2048_by_default() {
+    // The platform's default is ECDSA (BASE); a UCCX service without `key` gets RSA.
+    let p = check(
+        "[[service]]\nname = \"web\"\nkind = \"UCCX\"\nnode = \"n1\"\n[[service]]\nname = \"other\"\nkind = \"nginx\"\nnode = \"n1\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.service("web").unwrap().key, KeyAlgorithm::Rsa2048);
+    assert_eq!(p.service("other").unwrap().key, KeyAlgorithm::EcdsaP256);
+    // A service's own key, when the kind takes it, is kept.
+    let p = check(
+        "[[service]]\nname = \"web\"\nkind = \"finesse\"\nnode = \"n1\"\nkey = \"rsa2048\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.service("web").unwrap().key, KeyAlgorithm::Rsa2048);
+}
+
+#[test]
+fn a_key_the_kind_does_not_take_names_the_line_the_kind_and_what_it_takes() {
+    for (key, line) in [("ecdsa-p256", 14), ("rsa4096", 14), ("ed25519", 14)] {
+        let message = err(&format!(
+            "\n[[service]]\nname = \"web\"\nkind = \"uccx\"\nnode = \"n1\"\nkey = \"{key}\"\n"
+        ));
+        assert!(
+            message.starts_with(&format!("qms.toml:{line}: service.key:")),
+            "{message}"
+        );
+        assert!(message.contains("'uccx'"), "{message}");
+        assert!(message.contains("rsa2048 or rsa1024"), "{message}");
+        assert!(message.contains(key), "{message}");
+    }
+}
