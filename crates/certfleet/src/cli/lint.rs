@@ -2,12 +2,13 @@
 
 use super::output::print_json;
 use super::Outcome;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::keys::PrivateKey;
-use certfleet_pki::lint::{has_errors, lint, Finding, LintInput};
+use certfleet_pki::lint::{has_errors, lint, Finding, LintInput, PeerKeyRule};
 use certfleet_platform::files::read_input;
+use certfleet_platform::spec::{constrained_kinds, peer_keys};
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 /// Arguments of `lint`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet lint web.pem --host web.example.test\n  certfleet lint chain.crt --json\n\nExit status: 0 no error found, 1 at least one error finding, 2 bad input."
+    after_help = "Examples:\n  certfleet lint web.pem --host web.example.test\n  certfleet lint chain.crt --json\n  certfleet lint tomcat.pem --peer uccx\n\nExit status: 0 no error found, 1 at least one error finding, 2 bad input."
 )]
 pub struct LintArgs {
     /// Certificate, chain or merged bundle (key, leaf, chain) in PEM or DER.
@@ -26,6 +27,11 @@ pub struct LintArgs {
     /// Warn about certificates expiring within this many days.
     #[arg(long, default_value_t = certfleet_pki::lint::DEFAULT_WARN_DAYS)]
     warn_days: u32,
+    /// The kind of peer that will load the certificate (a service `kind` of the
+    /// platform model that takes only some keys, such as `uccx`): a key it does not take
+    /// is an error (`peer-key-refused`).
+    #[arg(long, value_name = "KIND")]
+    peer: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -39,6 +45,7 @@ struct Report<'a> {
 
 impl LintArgs {
     pub fn run(self) -> Result<Outcome> {
+        let peer = self.peer.as_deref().map(peer_rule).transpose()?;
         let name = self.file.display().to_string();
         let bytes = read_input(&self.file)?;
         let certificates = parse_certificates(&bytes).with_context(|| name.clone())?;
@@ -51,6 +58,7 @@ impl LintArgs {
         input.key = key.as_ref();
         input.host = self.host;
         input.warn_days = self.warn_days;
+        input.peer = peer;
         // Roots that fail to load only make a leaf look private: its lifetime is then
         // judged by the milder private rule, which is no reason to refuse the lint.
         input.system_roots = rustls_native_certs::load_native_certs().certs;
@@ -77,6 +85,22 @@ impl LintArgs {
             Outcome::Success
         })
     }
+}
+
+/// The rule of `--peer KIND`, from the platform model's table of kinds that take only
+/// some keys; an unknown kind is bad input naming the option and the known kinds.
+fn peer_rule(kind: &str) -> Result<PeerKeyRule> {
+    let Some(entry) = peer_keys(kind) else {
+        bail!(
+            "--peer {kind}: not a kind that takes only some keys; known kinds: {}",
+            constrained_kinds().join(", ")
+        );
+    };
+    Ok(PeerKeyRule {
+        peer: kind.trim().to_owned(),
+        accepted: entry.accepted.to_vec(),
+        reason: entry.reason.to_owned(),
+    })
 }
 
 fn has_key_block(bytes: &[u8]) -> Result<bool> {

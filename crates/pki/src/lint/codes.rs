@@ -44,6 +44,8 @@ pub const EDDSA_KEY: &str = "eddsa-key";
 pub const UNSUPPORTED_KEY_ALGORITHM: &str = "unsupported-key-algorithm";
 /// The private key given does not belong to the leaf certificate.
 pub const KEY_MISMATCH: &str = "key-mismatch";
+/// The leaf's key is not one the peer named with `--peer` accepts.
+pub const PEER_KEY_REFUSED: &str = "peer-key-refused";
 
 /// A certificate signed with SHA-1.
 pub const SHA1_SIGNATURE: &str = "sha1-signature";
@@ -167,6 +169,11 @@ pub const CATALOGUE: &[(&str, Severity, &str)] = &[
         KEY_MISMATCH,
         Severity::Error,
         "the private key does not belong to the leaf",
+    ),
+    (
+        PEER_KEY_REFUSED,
+        Severity::Error,
+        "the leaf's key is not one the peer given with --peer accepts",
     ),
     (SHA1_SIGNATURE, Severity::Error, "signed with SHA-1"),
     (MD5_SIGNATURE, Severity::Error, "signed with MD5 or MD2"),

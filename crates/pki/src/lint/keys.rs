@@ -44,7 +44,7 @@ pub(crate) fn mismatch(leaf: &Cert<'_>, key: &PrivateKey) -> Finding {
 }
 
 /// Size in bits of a big-endian unsigned integer (leading zero bytes ignored).
-fn bit_length(bytes: &[u8]) -> usize {
+pub(super) fn bit_length(bytes: &[u8]) -> usize {
     let trimmed: &[u8] = match bytes.iter().position(|b| *b != 0) {
         Some(first) => &bytes[first..],
         None => return 0,

@@ -46,6 +46,7 @@ mod extensions;
 mod keys;
 pub mod lifetime;
 mod names;
+mod peer;
 mod public;
 mod signature;
 #[cfg(test)]
@@ -53,6 +54,7 @@ mod testutil;
 mod validity;
 
 use crate::keys::PrivateKey;
+pub use peer::PeerKeyRule;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use std::fmt;
@@ -149,6 +151,9 @@ pub struct LintInput<'a> {
     /// publicly trusted and held to the CA/Browser Forum lifetime maximum
     /// ([`lifetime::PUBLIC_MAX_DAYS`]); empty means every leaf is judged as private.
     pub system_roots: Vec<CertificateDer<'static>>,
+    /// The keys the peer that will load the leaf accepts; `None` judges the key only
+    /// by what TLS peers in general accept.
+    pub peer: Option<PeerKeyRule>,
 }
 
 impl LintInput<'_> {
@@ -162,6 +167,7 @@ impl LintInput<'_> {
             at: OffsetDateTime::now_utc(),
             warn_days: DEFAULT_WARN_DAYS,
             system_roots: Vec::new(),
+            peer: None,
         }
     }
 }
@@ -267,6 +273,9 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
     }
     if let Some(host) = &input.host {
         findings.extend(names::check_host(leaf, host));
+    }
+    if let Some(rule) = &input.peer {
+        findings.extend(peer::check(leaf, rule));
     }
     findings.extend(chain::check(&certs, &layout));
     findings.extend(signature::verify_links(&certs));
