@@ -16,7 +16,8 @@
 //!   external CA's replies to nodes' CSRs ([`cert_checks`] compares both with the
 //!   model); [`stored_trust`]: the anchors of those certificates for their peers;
 //!   [`records`]: what is kept in the store;
-//! - [`acme_orders`]: ACME orders finalised with nodes' CSRs for `ca = "acme"` services;
+//! - [`acme_orders`]: ACME orders finalised with nodes' CSRs for `ca = "acme"` services,
+//!   run in the background by [`acme_order_runs`];
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
@@ -26,6 +27,7 @@
 //! - [`admin`]: the admin API's node routes (tokens, revocation, `GET /api/nodes`, built
 //!   by [`status`]); [`external_admin`]: the external CA's CSRs and replies.
 
+pub mod acme_order_runs;
 pub mod acme_orders;
 pub mod admin;
 pub mod assignment;
@@ -57,6 +59,8 @@ pub mod unseen;
 
 #[cfg(test)]
 mod acme_orders_tests;
+#[cfg(test)]
+mod issuers_tests;
 #[cfg(test)]
 mod rollout_tests;
 #[cfg(test)]
@@ -127,7 +131,7 @@ impl Agents {
 pub fn spawn_watches(agents: &Arc<Agents>) {
     tokio::spawn(renewal::watch_due(Arc::clone(agents)));
     tokio::spawn(unseen::watch(Arc::clone(agents)));
-    tokio::spawn(acme_orders::run(Arc::clone(agents)));
+    tokio::spawn(acme_order_runs::run(Arc::clone(agents)));
     for prefix in ["certs", "rollouts"] {
         tokio::spawn(renewal::watch_store(Arc::clone(agents), prefix));
     }
