@@ -19,7 +19,7 @@ use crate::report;
 use crate::spec::{Connection, IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
-use certfleet_api::admin::plan_apply::{Change, PendingCsr, ServiceReport};
+use certfleet_api::admin::plan_apply::{Change, PendingCsrFile, ServiceReport};
 use certfleet_pki::authority::Authority;
 use certfleet_secrets::MasterKey;
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,7 +100,7 @@ pub struct Evaluation {
     /// `STATE/state.json`, to record the reloads that succeeded.
     pub state_file: PathBuf,
     /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
+    pub pending_csrs: Vec<PendingCsrFile>,
     /// Existing files at output paths that certfleet did not write and a change would
     /// overwrite (apply refuses them unless adopting).
     pub unrecorded: Vec<PathBuf>,
@@ -264,7 +264,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             }
         }
         if outcome.csr_waiting {
-            eval.pending_csrs.push(PendingCsr {
+            eval.pending_csrs.push(PendingCsrFile {
                 service: service.name.clone(),
                 csr: csr_path.display().to_string(),
                 reply: layout.reply_file(&service.name).display().to_string(),

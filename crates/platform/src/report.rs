@@ -8,7 +8,7 @@ use crate::certs::{Outcome, Status};
 use crate::spec::{is_client, serves, usage_name, Platform, Service};
 use crate::trust::{Anchor, TrustSet};
 use certfleet_api::admin::plan_apply::{
-    AllowedClient, OutputReport, PendingCsr, ServiceReport, TrustReport,
+    AllowedClient, OutputReport, PendingCsrFile, ServiceReport, TrustReport,
 };
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -27,7 +27,7 @@ pub struct Context<'a> {
     /// The passwords file, when keystores exist.
     pub passwords_file: Option<&'a Path>,
     /// CSRs waiting.
-    pub pending: &'a [PendingCsr],
+    pub pending: &'a [PendingCsrFile],
 }
 
 /// True for kinds whose TLS is bound to ports by Windows (HTTP.SYS).

@@ -26,7 +26,7 @@ pub struct PlanJson {
     /// The state directory.
     pub state_dir: String,
     /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
+    pub pending_csrs: Vec<PendingCsrFile>,
     /// Files at output paths that certfleet did not write, which apply refuses to
     /// overwrite unless given `--adopt`.
     pub unrecorded_files: Vec<String>,
@@ -54,7 +54,7 @@ pub struct ApplyJson {
     /// `STATE/passwords.json`, when a keystore output exists (the passwords stay there).
     pub passwords_file: Option<String>,
     /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
+    pub pending_csrs: Vec<PendingCsrFile>,
 }
 
 impl ApplyJson {
@@ -153,12 +153,13 @@ pub struct OutputReport {
     pub path: String,
 }
 
-/// A CSR waiting for an external CA.
+/// A CSR that plan or apply wrote for an external CA, waiting for its reply (a file on
+/// the host that runs the apply; a node's CSR sent by its agent is another answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PendingCsr {
+pub struct PendingCsrFile {
     /// The service.
     pub service: String,
-    /// The CSR to submit.
+    /// The CSR's file, to submit.
     pub csr: String,
     /// Where to put the reply.
     pub reply: String,

@@ -114,3 +114,44 @@ impl From<PlatformServiceError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::admin::api_routes;
+    use certfleet_api::admin::plan_apply::{
+        AllowedClient, ApplyJson, Change, Connection, OutputReport, PendingCsrFile, PlanJson,
+        ReloadResult, ServiceReport, TrustReport,
+    };
+    use std::collections::BTreeMap;
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::ToSchema;
+
+    /// The document's schema of `T`'s name is `T`'s, not another type's of the same name.
+    fn assert_own_schema<T: ToSchema>(components: &BTreeMap<String, RefOr<Schema>>) {
+        let name = T::name();
+        let described = components
+            .get(name.as_ref())
+            .unwrap_or_else(|| panic!("the document has no schema {name}"));
+        assert_eq!(
+            serde_json::to_value(described).unwrap(),
+            serde_json::to_value(T::schema()).unwrap(),
+            "the document's schema {name} is another type's"
+        );
+    }
+
+    #[test]
+    fn the_document_describes_plan_and_apply_answers_with_their_own_schemas() {
+        let (_, document) = api_routes().split_for_parts();
+        let components = document.components.unwrap_or_default().schemas;
+        assert_own_schema::<PlanJson>(&components);
+        assert_own_schema::<ApplyJson>(&components);
+        assert_own_schema::<Change>(&components);
+        assert_own_schema::<ServiceReport>(&components);
+        assert_own_schema::<TrustReport>(&components);
+        assert_own_schema::<AllowedClient>(&components);
+        assert_own_schema::<OutputReport>(&components);
+        assert_own_schema::<PendingCsrFile>(&components);
+        assert_own_schema::<Connection>(&components);
+        assert_own_schema::<ReloadResult>(&components);
+    }
+}

@@ -13,7 +13,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certfleet_api::admin::plan_apply::{Change, PendingCsr, ServiceReport};
+use certfleet_api::admin::plan_apply::{Change, PendingCsrFile, ServiceReport};
 use certfleet_api::admin::platforms::PlatformSummary;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -48,7 +48,7 @@ pub struct PlatformPage {
     /// What an apply would change.
     pub changes: Vec<Change>,
     /// CSRs waiting for an external CA.
-    pub pending_csrs: Vec<PendingCsr>,
+    pub pending_csrs: Vec<PendingCsrFile>,
 }
 
 /// `GET /ui/platforms`.
