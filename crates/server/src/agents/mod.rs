@@ -60,6 +60,8 @@ pub mod unseen;
 #[cfg(test)]
 mod acme_orders_tests;
 #[cfg(test)]
+mod issuers_tests;
+#[cfg(test)]
 mod rollout_tests;
 #[cfg(test)]
 mod tests;
