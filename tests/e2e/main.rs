@@ -7,6 +7,7 @@
 mod agents;
 mod agents_acme;
 mod agents_fleet;
+mod agents_issuers;
 mod agents_resilience;
 mod agents_rollout;
 mod agents_server;
