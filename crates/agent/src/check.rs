@@ -3,14 +3,20 @@
 //! deployed (any chain is accepted: only the thumbprint counts). A service with no
 //! listener (a client) is checked by reading its files back instead.
 //!
-//! A hook that returns does not mean the service already serves the new files. A
-//! restarted service needs a moment before it accepts; a graceful reload (`nginx -s
-//! reload`, `kill -HUP`) is asynchronous: the command returns once the signal is sent,
-//! the new workers start afterwards, and until the old ones are told to stop they keep
-//! accepting new connections with the previous leaf. So a listener that answers with the
-//! previous leaf, or not at all, is tried again every half second until it serves the
-//! deployed one or its window ends ([`window`]: the service's hook time limit, at least
-//! [`PATIENCE`]); only the last answer counts.
+//! A hook that returns does not mean the service already serves the new files, nor only
+//! them. A restarted service needs a moment before it accepts. A graceful reload
+//! (`nginx -s reload`, `kill -HUP`) is asynchronous: the command returns once the signal
+//! is sent, the new workers start afterwards, and the old ones go on accepting new
+//! connections with the previous leaf until they are told to stop (nginx's master waits
+//! 100 ms after starting the new workers before it tells them), so for a while the
+//! listener answers some connections with the new leaf and some with the previous one.
+//! So a listener that answers with the previous leaf, or not at all, is tried again every
+//! half second; once it serves the deployed leaf it must go on serving it on every try
+//! for [`SETTLE`] (tried every quarter second, any other answer starting over); and all
+//! this within its window ([`window`]: the service's hook time limit, at least
+//! [`PATIENCE`]). When the window ends first, the last answer counts. A rollout that
+//! moves on to the next node when this check passes thus does not have two nodes
+//! answering with mixed certificates at once.
 
 use crate::material::sha256_hex;
 use crate::outputs::PlannedOutput;
@@ -26,8 +32,12 @@ use std::time::{Duration, Instant};
 
 /// The shortest time a listener is tried until it serves the new leaf.
 pub const PATIENCE: Duration = Duration::from_secs(20);
-/// The wait between tries.
+/// The wait between tries while the listener does not serve the deployed leaf.
 const RETRY: Duration = Duration::from_millis(500);
+/// How long a listener must go on serving the deployed leaf, on every try, once it does.
+pub const SETTLE: Duration = Duration::from_secs(2);
+/// The wait between tries while it settles.
+const SETTLE_RETRY: Duration = Duration::from_millis(250);
 /// The time limit of one connection and handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -37,20 +47,35 @@ pub fn window(least: Duration, hook_timeout: Duration) -> Duration {
     least.max(hook_timeout)
 }
 
-/// Checks every listener, each until it serves `expected` (SHA-256 hex) or `patience`
-/// runs out.
+/// Checks every listener, each until it has served `expected` (SHA-256 hex) on every
+/// try for [`SETTLE`] (or at once when `patience` is zero) or `patience` runs out.
 pub fn listeners(checks: &[ListenerCheck], expected: &str, patience: Duration) -> CheckResult {
+    let settle = SETTLE.min(patience);
     let mut details = Vec::new();
     let mut ok = true;
     for check in checks {
         let deadline = Instant::now() + patience;
+        // Since when every try was served `expected`.
+        let mut serving_since: Option<Instant> = None;
         let found = loop {
             let found = served_leaf(check);
-            let done = matches!(&found, Ok(sha) if sha == expected);
-            if done || Instant::now() >= deadline {
+            let now = Instant::now();
+            if matches!(&found, Ok(sha) if sha == expected) {
+                let since = *serving_since.get_or_insert(now);
+                if now.duration_since(since) >= settle {
+                    break found;
+                }
+            } else {
+                serving_since = None;
+            }
+            if now >= deadline {
                 break found;
             }
-            std::thread::sleep(RETRY);
+            std::thread::sleep(if serving_since.is_some() {
+                SETTLE_RETRY
+            } else {
+                RETRY
+            });
         };
         match found {
             Ok(sha) if sha == expected => {
@@ -209,13 +234,13 @@ mod tests {
         Arc::new(config)
     }
 
-    /// A listener on loopback that answers its first `old_answers` connections with
-    /// `old` (as the old workers of a service being reloaded do) and every later one
-    /// with `new`; it counts the handshakes it made.
+    /// A listener on loopback whose `n`th connection (from 0) is answered with `old`
+    /// when `answers_old(n)` (as the old workers of a service being reloaded do) and
+    /// with `new` otherwise; it counts the handshakes it made.
     fn reloading_service(
         old: &IssuedLeaf,
         new: &IssuedLeaf,
-        old_answers: usize,
+        answers_old: impl Fn(usize) -> bool + Send + 'static,
     ) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
@@ -226,7 +251,7 @@ mod tests {
             for stream in listener.incoming() {
                 let Ok(mut tcp) = stream else { continue };
                 let n = count.fetch_add(1, Ordering::SeqCst);
-                let config = if n < old_answers { &old } else { &new };
+                let config = if answers_old(n) { &old } else { &new };
                 let mut tls = rustls::ServerConnection::new(Arc::clone(config)).unwrap();
                 while tls.is_handshaking() {
                     if tls.complete_io(&mut tcp).is_err() {
@@ -248,7 +273,7 @@ mod tests {
     #[test]
     fn a_listener_still_serving_the_previous_leaf_is_tried_again_until_it_serves_the_new_one() {
         let (old, new) = (leaf("web.test"), leaf("web.test"));
-        let (address, served) = reloading_service(&old, &new, 3);
+        let (address, served) = reloading_service(&old, &new, |n| n < 3);
         let check = ListenerCheck {
             address: address.clone(),
             server_name: "web.test".into(),
@@ -257,14 +282,45 @@ mod tests {
         let r = listeners(&[check], &expected, Duration::from_secs(60));
         assert!(r.ok, "{}", r.detail);
         assert_eq!(r.detail, format!("{address} served {expected}"));
-        // Three answers with the previous leaf, then the new one: four tries.
-        assert_eq!(served.load(Ordering::SeqCst), 4);
+        // Three answers with the previous leaf, then the new one, then at least one more
+        // try while it settles.
+        assert!(served.load(Ordering::SeqCst) > 3 + 1);
+    }
+
+    #[test]
+    fn a_listener_that_still_answers_with_the_previous_leaf_at_times_has_not_settled() {
+        let (old, new) = (leaf("web.test"), leaf("web.test"));
+        // New, old, new, old, new, old, then the new one only.
+        let (address, served) = reloading_service(&old, &new, |n| n < 6 && n % 2 == 1);
+        let check = ListenerCheck {
+            address: address.clone(),
+            server_name: "web.test".into(),
+        };
+        let expected = sha256_hex(new.cert.as_ref());
+        let r = listeners(&[check], &expected, Duration::from_secs(60));
+        assert!(r.ok, "{}", r.detail);
+        // Not passed on the first answer with the new leaf: only after the sixth answer,
+        // the new leaf, and at least one more try while it settled.
+        assert!(served.load(Ordering::SeqCst) > 6 + 1);
+    }
+
+    #[test]
+    fn with_no_patience_one_answer_with_the_deployed_leaf_is_enough() {
+        let (old, new) = (leaf("web.test"), leaf("web.test"));
+        let (address, served) = reloading_service(&old, &new, |_| false);
+        let check = ListenerCheck {
+            address,
+            server_name: "web.test".into(),
+        };
+        let r = listeners(&[check], &sha256_hex(new.cert.as_ref()), Duration::ZERO);
+        assert!(r.ok, "{}", r.detail);
+        assert_eq!(served.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn a_listener_that_keeps_the_previous_leaf_fails_once_its_window_is_over() {
         let (old, new) = (leaf("web.test"), leaf("web.test"));
-        let (address, _) = reloading_service(&old, &new, usize::MAX);
+        let (address, _) = reloading_service(&old, &new, |_| true);
         let check = ListenerCheck {
             address: address.clone(),
             server_name: "web.test".into(),
