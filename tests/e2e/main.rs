@@ -21,6 +21,7 @@ mod dhparam;
 mod issue_interop;
 mod keystore_interop;
 mod lint_openssl;
+mod lint_peer;
 mod lint_public_lifetime;
 mod malformed;
 mod platform;

@@ -26,6 +26,7 @@ mod examples;
 mod guards;
 mod material;
 mod model;
+mod peer_keys;
 mod reloads;
 mod safety;
 mod tls;
