@@ -257,3 +257,43 @@ async fn an_order_the_acme_server_does_not_answer_shows_its_error_and_back_off()
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_kept_csr_is_taken_up_by_whichever_server_runs_the_orders() {
+    // A record another server (or this one before a restart) kept: the loop finds it in
+    // the store and tries it, with no request from the node.
+    let lab = acme_lab(
+        "[acme]\ndirectory = \"https://127.0.0.1:1/dir\"\nemail = \"pki@lab.example.test\"\n",
+    )
+    .await;
+    let snapshot = lab.agents.models.snapshot("lab").unwrap();
+    let web = snapshot.view.platform.service("web").unwrap();
+    let kept = AcmeOrderRecord {
+        csr_pem: csr_for("www.lab.example.test", &["lab.example.test"]),
+        request: super::model::request_of(web),
+        names: model_names(web),
+        received_at: OffsetDateTime::now_utc(),
+        failures: 0,
+        last_error: None,
+        next_attempt: None,
+    };
+    let segments = ["acme", "lab", "web"];
+    lab.agents.records.put(&segments, &kept).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (record, _) = lab
+            .agents
+            .records
+            .get::<AcmeOrderRecord>(&segments)
+            .await
+            .unwrap()
+            .unwrap();
+        if record.failures >= 1 {
+            assert_eq!(record.csr_pem, kept.csr_pem);
+            assert!(record.last_error.is_some(), "{record:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the kept CSR was never tried");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
