@@ -1,6 +1,7 @@
 //! Router tests of the nodes page: it lists every node of the configured model with its
 //! agent's last contact, and each service's state as `GET /api/nodes` gives it (a
-//! reported failure with its hook and check, a service never reported as unseen).
+//! reported failure with its hook and check, a service never reported as unseen), and
+//! an enrolled node's Revoke form, whose request removes the enrolment.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +21,7 @@ async fn the_nodes_page_lists_each_node_and_its_services_states() {
     let (config, _paths) = lab_config(dir.path(), false);
     let state = startup::start(config).await.unwrap().state;
     let app = router(Arc::clone(&state));
-    let (cookie, _csrf) = login(&app, &state).await;
+    let (cookie, csrf) = login(&app, &state).await;
     let session = [("cookie", cookie.as_str())];
 
     let before = send(&app, Method::GET, "/ui/nodes", &session, None).await;
@@ -98,4 +99,25 @@ async fn the_nodes_page_lists_each_node_and_its_services_states() {
         html.contains("<span class=\"badge deploy-unseen\">unseen</span>"),
         "{html}"
     );
+
+    // The enrolled node can be revoked from the page (the form's request, with the
+    // session's CSRF token); afterwards it is not enrolled and has no form.
+    assert!(
+        html.contains("class=\"node-revoke-form\" data-platform=\"lab\" data-node=\"n1\""),
+        "{html}"
+    );
+    let revoked = send(
+        &app,
+        Method::DELETE,
+        "/api/platforms/lab/nodes/n1",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let html = send(&app, Method::GET, "/ui/nodes", &session, None)
+        .await
+        .text();
+    assert!(!html.contains("node-revoke-form"), "{html}");
+    assert!(html.contains("not enrolled"), "{html}");
 }

@@ -290,4 +290,19 @@
     window.sessionStorage.setItem(PLATFORM_OUTCOME, JSON.stringify(applyOutcome(report)));
     window.location.reload();
   });
+
+  // Revoke a node's agent; the page is loaded again to show it not enrolled.
+  document.querySelectorAll('form.node-revoke-form').forEach(function (revokeForm) {
+    onSubmit(revokeForm.id, async function (form) {
+      const path = '/api/platforms/' + encodeURIComponent(form.dataset.platform || '') +
+        '/nodes/' + encodeURIComponent(form.dataset.node || '');
+      const response = await api('DELETE', path);
+      if (sessionEnded(response)) return;
+      if (!response.ok) {
+        say(form, 'error', 'Not revoked: ' + (await errorText(response)));
+        return;
+      }
+      window.location.reload();
+    });
+  });
 })();
