@@ -155,8 +155,7 @@ async fn external_state(
     let stored = records
         .cert(platform, &service.name)
         .await
-        .map_err(AgentError::internal)?
-        .filter(|record| record.request == request_of(service));
+        .map_err(AgentError::internal)?;
     let csr = records
         .csr(platform, &service.name)
         .await
