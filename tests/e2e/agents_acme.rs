@@ -5,7 +5,8 @@
 //! `openssl s_server` from the deployed files, and `s_client` verifies it against
 //! Pebble's root for the service's names. Pebble issues for 90 s, so the renewal at two
 //! thirds of the lifetime comes during the test: a new CSR, a new order, a new
-//! certificate served. The node's key is never in the server's store or logs.
+//! certificate served. The node's key is never in the server's store or logs. With
+//! `challenge = "tls-alpn-01"` the server's HTTPS edge answers the validations.
 
 use crate::agents::fixture::{wait_listening, Node, RunningAgent, PLATFORM};
 use crate::support::openssl::sha256_fingerprint;
@@ -121,7 +122,8 @@ struct Scene {
 }
 
 impl Scene {
-    fn start() -> Scene {
+    /// Starts Pebble and the server, whose orders answer `challenge`.
+    fn start(challenge: &str) -> Scene {
         let dir = TempDir::new();
         let web = free_addr();
         let model_file = dir.join("shop.toml");
@@ -134,7 +136,7 @@ impl Scene {
         let pebble = Pebble::start(config.http.port(), https.port(), Some(VALIDITY_SECS));
         let agents = free_addr();
         config.append(&format!(
-            "[acme]\ndirectory = \"{}\"\nca_bundle = \"{}\"\nchallenge = \"http-01\"\nemail = \"pki-admin@example.test\"\n\n[agents]\nlisten = \"{agents}\"\n\n[[platform]]\nmodel = {:?}\n",
+            "[acme]\ndirectory = \"{}\"\nca_bundle = \"{}\"\nchallenge = \"{challenge}\"\nemail = \"pki-admin@example.test\"\n\n[agents]\nlisten = \"{agents}\"\n\n[[platform]]\nmodel = {:?}\n",
             pebble.directory(),
             arg(&pebble.api_certificate()),
             arg(&model_file),
@@ -294,7 +296,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn an_agents_service_gets_its_certificate_from_acme_for_its_own_key_and_renews_it() {
-    let scene = Scene::start();
+    let scene = Scene::start("http-01");
     let node = scene.enroll(&[]);
     let script = hook_script(&node, scene.web);
     node.write_config(&[("restart-web", format!("sh {}", arg(&script)))]);
@@ -350,4 +352,26 @@ fn an_agents_service_gets_its_certificate_from_acme_for_its_own_key_and_renews_i
             "the node's key is in the server's log"
         );
     }
+}
+
+#[test]
+fn tls_alpn01_validations_of_an_agents_service_are_answered_by_the_servers_edge() {
+    let scene = Scene::start("tls-alpn-01");
+    let node = scene.enroll(&[]);
+    let script = hook_script(&node, scene.web);
+    node.write_config(&[("restart-web", format!("sh {}", arg(&script)))]);
+    let _stop = StopService(pid_file(&node));
+    let mut agent = node.spawn_run();
+    let deployed = scene.wait_current(&mut agent, None, Duration::from_secs(180));
+    let crt = node.file("tls/web.crt");
+    assert_eq!(sha256_fingerprint(&crt), deployed.to_ascii_uppercase());
+    scene.assert_served_and_verified(&crt);
+    let logs = scene.server.logs();
+    for name in [CN, SAN] {
+        assert!(
+            logs.contains(&format!("answered a TLS-ALPN-01 validation for {name}")),
+            "{name}: {logs}"
+        );
+    }
+    assert!(!logs.contains("answered HTTP-01"), "{logs}");
 }
