@@ -25,6 +25,7 @@ pub(crate) mod checks;
 mod examples;
 mod guards;
 mod material;
+mod media_gateway_edge;
 mod model;
 mod peer_keys;
 mod reloads;

@@ -37,7 +37,7 @@ const HOSTS: [&str; 8] = [
 const BASIC_PASSWORD: &str = "Gateway-Pass-7";
 
 /// A child process killed when dropped.
-struct Guard(Child);
+pub(crate) struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -47,16 +47,16 @@ impl Drop for Guard {
 }
 
 /// The Python interpreter of the test venv, which has `websockets`.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     venv_tool("websockets", "python")
 }
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/fixtures/upstreams.py")
 }
 
 /// Starts an upstream server (`upstreams.py MODE ARGS...`) and returns it with its port.
-fn upstream(args: &[&str]) -> (Guard, u16) {
+pub(crate) fn upstream(args: &[&str]) -> (Guard, u16) {
     let mut child = Command::new(python())
         .arg(fixture())
         .args(args)

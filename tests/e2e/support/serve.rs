@@ -175,6 +175,30 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `certfleet serve --config CONFIG` on a configuration file written
+    /// elsewhere (an example's, with its addresses made fresh), whose data directory is
+    /// `data_dir`, admin listener `admin`, and every listener among `addresses`; waits
+    /// as [`Server::launch`] does. Its output goes to files beside `config`.
+    pub fn start_file(
+        config: &Path,
+        data_dir: &Path,
+        admin: SocketAddr,
+        addresses: Vec<SocketAddr>,
+    ) -> Server {
+        let mut server = Server {
+            child: None,
+            config: config.to_owned(),
+            log_dir: config.parent().unwrap().to_owned(),
+            data_dir: data_dir.to_owned(),
+            admin,
+            addresses,
+            launches: 0,
+            env: Vec::new(),
+        };
+        server.launch();
+        server
+    }
+
     /// Starts the process (again, after [`Server::stop`]) and waits until every address
     /// accepts and the data directory holds the admin token and default certificate.
     pub fn launch(&mut self) {
