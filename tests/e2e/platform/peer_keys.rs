@@ -1,11 +1,12 @@
 //! Kinds of service that take only some keys, as the contact-center suite's manual
 //! states them: "UCCX only supports certificate key lengths of 1024 and 2048 bits", and
 //! from 11.6 on ECDSA certificates are removed from the whole solution (UCCX, SM/CCP,
-//! CUIC and Finesse). A service of such a kind gets RSA 2048 by default, judged by
-//! openssl and keytool; a key the kind refuses is a model error.
+//! CUIC and Finesse). A service of such a kind gets RSA 2048 by default, and so does a
+//! new internal CA signing it, judged by openssl and keytool; a key the kind refuses is
+//! a model error.
 
 use super::snapshot;
-use crate::support::openssl::openssl;
+use crate::support::openssl::{openssl, openssl_verify};
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use std::path::Path;
 use std::process::Command;
@@ -99,6 +100,22 @@ fn uccx_only_supports_key_lengths_of_1024_and_2048_bits_so_its_services_get_rsa_
             "{leaf} is not RSA 2048:\n{text}"
         );
     }
+    // The suite loads the internal CA as its trust anchor: the new CA is RSA 2048 too,
+    // and openssl verifies the suite's certificates with it.
+    for ca in ["ca/root.crt", "ca/intermediate.crt"] {
+        let text = x509_text(&root.join(ca));
+        assert!(
+            text.contains("Public Key Algorithm: rsaEncryption")
+                && text.contains("Public-Key: (2048 bit)"),
+            "{ca} is not RSA 2048:\n{text}"
+        );
+    }
+    openssl_verify(
+        &root.join("ca/root.crt"),
+        Some(&root.join("ca/intermediate.crt")),
+        &root.join("srv/ccx/finesse/tomcat.crt"),
+    )
+    .unwrap();
     // Other kinds keep the platform's key.
     let text = x509_text(&root.join("srv/ccx/portal/tls.crt"));
     assert!(

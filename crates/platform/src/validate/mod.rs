@@ -260,11 +260,8 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
 
     check_roles(loc, raw, &services)?;
 
-    // A new CA is never made with a weak key.
-    let ca_key = match default_key {
-        KeyAlgorithm::Rsa1024 => KeyAlgorithm::Rsa2048,
-        other => other,
-    };
+    // A new CA is never made with a weak key, nor with one its services' peers refuse.
+    let ca_key = peer_keys::ca_key(default_key, &services);
     let mut platform = Platform::new(
         p.name.get_ref().clone(),
         ca_dir,

@@ -1,11 +1,13 @@
 //! A service's key algorithm: its own `key`, else the platform's, held to what its
 //! `kind` of peer accepts ([`crate::spec::PEER_KEYS`]). A kind that takes only some keys
 //! gets one of them by default; a `key` it does not take is an error naming the line.
+//! A new internal CA signing such a service gets a key the kind takes too, since the
+//! peer loads the CA's certificate as its trust anchor.
 
 use super::key_algorithm;
 use crate::error::Result;
 use crate::model::{Locator, RawService};
-use crate::spec::peer_keys;
+use crate::spec::{peer_keys, IssuerKind, Service};
 use certfleet_pki::keys::KeyAlgorithm;
 
 /// The key of service `s`, given the platform's default key and `allow_weak`.
@@ -37,5 +39,20 @@ pub(super) fn service_key(
             ),
         )),
         _ => Ok(key),
+    }
+}
+
+/// The key of a new internal CA: the platform's (RSA 2048 in place of a weak one), unless
+/// a service the CA signs is of a kind that does not take it; then that kind's default.
+pub(super) fn ca_key(platform_key: KeyAlgorithm, services: &[Service]) -> KeyAlgorithm {
+    let refusing = services
+        .iter()
+        .filter(|s| s.issuer == IssuerKind::Internal)
+        .filter_map(|s| s.kind.as_deref().and_then(peer_keys))
+        .find(|peer| !peer.accepts(platform_key));
+    match (refusing, platform_key) {
+        (Some(peer), _) => peer.default_key,
+        (None, KeyAlgorithm::Rsa1024) => KeyAlgorithm::Rsa2048,
+        (None, other) => other,
     }
 }

@@ -248,3 +248,17 @@ fn a_key_the_kind_does_not_take_names_the_line_the_kind_and_what_it_takes() {
         assert!(message.contains(key), "{message}");
     }
 }
+
+#[test]
+fn a_new_ca_signing_a_kind_that_takes_only_rsa_gets_rsa() {
+    let p = check("[[service]]\nname = \"web\"\nkind = \"cuic\"\nnode = \"n1\"\n").unwrap();
+    assert_eq!(p.ca_key, KeyAlgorithm::Rsa2048);
+    // Self-signed, the CA does not sign it: the platform's key stays.
+    let p = check(
+        "[[service]]\nname = \"web\"\nkind = \"cuic\"\nnode = \"n1\"\nca = \"self-signed\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.ca_key, KeyAlgorithm::EcdsaP256);
+    let p = check("[[service]]\nname = \"web\"\nkind = \"nginx\"\nnode = \"n1\"\n").unwrap();
+    assert_eq!(p.ca_key, KeyAlgorithm::EcdsaP256);
+}
