@@ -51,6 +51,7 @@ pub mod engine;
 mod error;
 pub mod files;
 pub mod guard;
+pub mod maintenance;
 pub mod model;
 pub mod outputs;
 pub mod paths;
