@@ -3,6 +3,8 @@
 //!
 //! `--server URL` (default `https://127.0.0.1:9443`), the bearer token from `--token` or
 //! `DATA_DIR/admin.token`, and trust pinned to the certificate in `DATA_DIR/default.pem`.
+//! Each flag may come from the environment instead ([`SERVER_ENV`], [`DATA_DIR_ENV`],
+//! [`TOKEN_ENV`]); a flag given on the command line wins over its variable.
 //! The requests themselves are [`certfleet_api::client::AdminClient`]'s.
 
 use super::secret_arg::{SecretArg, SecretParser, ASK};
@@ -14,19 +16,27 @@ use rustls_pki_types::CertificateDer;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
+/// The environment variable that stands for `--server`.
+pub const SERVER_ENV: &str = "CERTFLEET_SERVER";
+/// The environment variable that stands for `--data-dir`, on the client commands and on
+/// the commands that read the master key.
+pub const DATA_DIR_ENV: &str = "CERTFLEET_DATA_DIR";
+/// The environment variable that stands for `--token`; `--help` never shows its value.
+pub const TOKEN_ENV: &str = "CERTFLEET_TOKEN";
+
 /// The flags every client command shares.
 #[derive(Debug, Clone, Args)]
 pub struct ServerFlags {
     /// The admin listener's URL.
-    #[arg(long, value_name = "URL", default_value = "https://127.0.0.1:9443")]
+    #[arg(long, value_name = "URL", env = SERVER_ENV, default_value = "https://127.0.0.1:9443")]
     pub server: String,
     /// The server's data directory: the admin token and the certificate to trust.
-    #[arg(long, value_name = "DIR", default_value = "./certfleet-data")]
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV, default_value = "./certfleet-data")]
     pub data_dir: PathBuf,
     /// The admin token (instead of DATA_DIR/admin.token): VALUE, pass:VALUE, env:NAME,
     /// file:PATH or - (a line of standard input); asked for when given without a value.
-    #[arg(long, value_name = "SECRET", value_parser = SecretParser, num_args = 0..=1,
-          default_missing_value = ASK)]
+    #[arg(long, value_name = "SECRET", env = TOKEN_ENV, hide_env_values = true,
+          value_parser = SecretParser, num_args = 0..=1, default_missing_value = ASK)]
     pub token: Option<SecretArg>,
 }
 
@@ -38,7 +48,7 @@ pub fn admin_client(flags: &ServerFlags) -> Result<AdminClient> {
             let path = flags.data_dir.join("admin.token");
             let text = std::fs::read_to_string(&path).with_context(|| {
                 format!(
-                    "{}: cannot read the admin token (give --token or --data-dir)",
+                    "{}: cannot read the admin token (give --token or --data-dir, or set {TOKEN_ENV} or {DATA_DIR_ENV})",
                     path.display()
                 )
             })?;

@@ -4,15 +4,16 @@
 //! ([`super::secret_arg`]). `encrypt --jetty-obf` writes Jetty's `OBF:` form instead
 //! (obfuscation for Jetty's own configuration files, no master key involved).
 
+use super::client::DATA_DIR_ENV;
 use super::secret_arg::{SecretArg, SecretParser};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use certfleet_formats::jetty_obf;
 use certfleet_secrets::policy::SecretPolicy;
-use certfleet_secrets::{check_field, MasterKey};
+use certfleet_secrets::{check_field, MasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE};
 use clap::{Args, Subcommand};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// The data directory when none is given.
@@ -21,12 +22,13 @@ pub const DEFAULT_DATA_DIR: &str = "./certfleet-data";
 /// Arguments of `encrypt`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  certfleet encrypt --for route.basic_auth_password env:GW_PASSWORD  # prints CRYPT:...\n  printf '%s\\n' \"$PW\" | certfleet encrypt --for service.output.password -\n  certfleet encrypt 'storepwd'   # unbound: opens in any field\n  certfleet encrypt --jetty-obf env:STORE_PW   # prints OBF:... for a Jetty configuration file\n\nFIELD is the key path of the value in the server's configuration or the platform model,\nwithout array positions: route.basic_auth_password, route.upstream_trust_password,\nservice.output.password, service.output.key_password, ... A value sealed for one field\ndoes not open in another.\n\nThe master key is DATA_DIR/master.key (created, mode 0600, when missing) or CERTFLEET_MASTER_KEY."
+    after_help = "Examples:\n  certfleet encrypt --for route.basic_auth_password env:GW_PASSWORD  # prints CRYPT:...\n  printf '%s\\n' \"$PW\" | certfleet encrypt --for service.output.password -\n  certfleet encrypt 'storepwd'   # unbound: opens in any field\n  certfleet encrypt --jetty-obf env:STORE_PW   # prints OBF:... for a Jetty configuration file\n\nFIELD is the key path of the value in the server's configuration or the platform model,\nwithout array positions: route.basic_auth_password, route.upstream_trust_password,\nservice.output.password, service.output.key_password, ... A value sealed for one field\ndoes not open in another.\n\nThe master key is DATA_DIR/master.key or CERTFLEET_MASTER_KEY. A new key is created\n(mode 0600) only in a data directory named by --data-dir or CERTFLEET_DATA_DIR, never in\nthe default ./certfleet-data unasked."
 )]
 pub struct EncryptArgs {
-    /// Data directory holding the master key.
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    /// Data directory holding the master key [default: ./certfleet-data]; a new key is
+    /// created there when missing only if it is given here or in CERTFLEET_DATA_DIR.
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV)]
+    data_dir: Option<PathBuf>,
     /// Bind the value to this field: it then opens only there.
     #[arg(long = "for", value_name = "FIELD")]
     field: Option<String>,
@@ -46,7 +48,7 @@ pub struct EncryptArgs {
 )]
 pub struct DecryptArgs {
     /// Data directory holding the master key.
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV, default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// Open it only if it may be read from this field (as the server and apply do).
     #[arg(long = "for", value_name = "FIELD")]
@@ -101,14 +103,35 @@ impl EncryptArgs {
             check_field(field).context("--for")?;
         }
         let value = self.value.expose()?;
-        let key = MasterKey::load_or_create(&self.data_dir)
-            .with_context(|| self.data_dir.display().to_string())?;
+        let key = self.master_key()?;
         let sealed = match &self.field {
             Some(field) => key.seal_for(value.as_bytes(), field)?,
             None => key.seal(value.as_bytes())?,
         };
         println!("{sealed}");
         Ok(Outcome::Success)
+    }
+}
+
+impl EncryptArgs {
+    /// The master key to seal with. It is created when missing only in a data directory
+    /// named on purpose (`--data-dir` or [`DATA_DIR_ENV`]): a key made silently in
+    /// whatever directory the command ran from would seal values no server can open.
+    fn master_key(&self) -> Result<MasterKey> {
+        if let Some(dir) = &self.data_dir {
+            return MasterKey::load_or_create(dir).with_context(|| dir.display().to_string());
+        }
+        let default = Path::new(DEFAULT_DATA_DIR);
+        match MasterKey::load(default).with_context(|| default.display().to_string())? {
+            Some(key) => Ok(key),
+            None => bail!(
+                "no master key in {} (looked for {}) and {MASTER_KEY_ENV} is not set: give the \
+                 server's data directory with --data-dir DIR or {DATA_DIR_ENV}, or create a new key \
+                 there on purpose with `certfleet encrypt --data-dir DIR ...`",
+                default.display(),
+                default.join(MASTER_KEY_FILE).display()
+            ),
+        }
     }
 }
 

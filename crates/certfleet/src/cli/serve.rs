@@ -1,5 +1,6 @@
 //! `certfleet serve`: runs the TLS edge and the admin API (see [`certfleet_server::run`]).
 
+use super::client::DATA_DIR_ENV;
 use super::Outcome;
 use anyhow::Result;
 use clap::Args;
@@ -16,7 +17,7 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
     /// The data directory (store, master key, admin token, default certificate); wins
     /// over the file's `data_dir`.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV)]
     data_dir: Option<PathBuf>,
 }
 
