@@ -27,7 +27,7 @@ pub struct ModelArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Data directory holding the master key for CRYPT: passwords (or CERTFLEET_MASTER_KEY).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, value_name = "DIR", env = "CERTFLEET_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// Print one JSON document on stdout.
     #[arg(long)]
