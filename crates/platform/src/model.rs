@@ -73,6 +73,10 @@ pub struct RawNode {
     /// The node's IP addresses.
     #[serde(default)]
     pub ips: Vec<Text>,
+    /// When `certfleet agent` may replace the certificates of its services
+    /// ([`crate::maintenance`]); none: at any time.
+    #[serde(default)]
+    pub maintenance: Vec<Text>,
 }
 
 /// `[[service]]`.
@@ -117,6 +121,9 @@ pub struct RawService {
     /// The name of the hook `certfleet agent` runs on the node after this service's files
     /// changed; the node's own configuration says what the name runs.
     pub hook: Option<Text>,
+    /// When `certfleet agent` may replace this service's certificate, over its node's
+    /// `maintenance` (`[]`: at any time).
+    pub maintenance: Option<Vec<Text>>,
     /// Country (C), over `[platform] country`.
     pub country: Option<Text>,
     /// State or province (ST), over `[platform] state`.

@@ -1,6 +1,7 @@
 //! The validated platform: typed, cross-checked, with every default filled in. Built
 //! only by [`crate::validate::validate`]; everything after validation works on these.
 
+use crate::maintenance::MaintenanceWindow;
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::names::San;
 use certfleet_pki::profile::Usage;
@@ -243,6 +244,8 @@ pub struct Node {
     pub fqdn: String,
     /// Addresses.
     pub ips: Vec<IpAddr>,
+    /// When agents may replace its services' certificates (none: at any time).
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 /// A service, with its certificate request worked out.
@@ -285,6 +288,9 @@ pub struct Service {
     pub reload_timeout: std::time::Duration,
     /// The agent's hook for this service: a name the node's configuration defines.
     pub hook: Option<String>,
+    /// When agents may replace its certificate: its own `maintenance`, else its node's
+    /// (none: at any time).
+    pub maintenance: Vec<MaintenanceWindow>,
     /// Output files.
     pub outputs: Vec<Output>,
 }

@@ -2,6 +2,7 @@
 //! every default filled in. Each error names the model file, the line and the key.
 
 use crate::error::Result;
+use crate::maintenance::MaintenanceWindow;
 use crate::model::{Locator, RawModel, RawOutput, RawService, Text};
 use crate::spec::{
     is_client, serves, usage_name, Connection, Format, IssuerKind, Node, Output, Platform, Service,
@@ -133,12 +134,14 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
             .iter()
             .map(|i| ip(loc, i, "node.ips"))
             .collect::<Result<Vec<_>>>()?;
+        let maintenance = windows(loc, &n.maintenance, "node.maintenance")?;
         nodes.insert(
             n.name.get_ref().clone(),
             Node {
                 name: n.name.get_ref().clone(),
                 fqdn: n.fqdn.get_ref().to_ascii_lowercase(),
                 ips,
+                maintenance,
             },
         );
     }
@@ -409,6 +412,10 @@ fn build_service(
         Some(h) => Some(hook_name(loc, h)?),
         None => None,
     };
+    let maintenance = match &s.maintenance {
+        Some(own) => windows(loc, own, "service.maintenance")?,
+        None => node.maintenance.clone(),
+    };
     let outputs = s
         .output
         .iter()
@@ -440,8 +447,17 @@ fn build_service(
         reload,
         reload_timeout,
         hook,
+        maintenance,
         outputs,
     })
+}
+
+/// The maintenance windows written at `key`.
+fn windows(loc: &Locator, written: &[Text], key: &str) -> Result<Vec<MaintenanceWindow>> {
+    written
+        .iter()
+        .map(|text| MaintenanceWindow::parse(text.get_ref()).map_err(|err| loc.at(text, key, err)))
+        .collect()
 }
 
 /// A `hook` name: letters, digits, `.`, `_` and `-`, so that it reads as a name in the

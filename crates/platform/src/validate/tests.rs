@@ -262,3 +262,39 @@ fn a_new_ca_signing_a_kind_that_takes_only_rsa_gets_rsa() {
     let p = check("[[service]]\nname = \"web\"\nkind = \"nginx\"\nnode = \"n1\"\n").unwrap();
     assert_eq!(p.ca_key, KeyAlgorithm::EcdsaP256);
 }
+
+#[test]
+fn maintenance_windows_come_from_the_service_then_its_node() {
+    let p = check(
+        "[[node]]\nname = \"n2\"\nfqdn = \"n2.corp.example\"\nmaintenance = [\"sat 01:00-05:00\"]\n\
+         [[service]]\nname = \"web\"\nnode = \"n2\"\n\
+         [[service]]\nname = \"db\"\nnode = \"n2\"\nmaintenance = []\n\
+         [[service]]\nname = \"mq\"\nnode = \"n2\"\nmaintenance = [\"daily 02:00-03:00\", \"sun 04:00-05:00\"]\n\
+         [[service]]\nname = \"log\"\nnode = \"n1\"\n",
+    )
+    .unwrap();
+    let windows = |name: &str| -> Vec<String> {
+        p.service(name)
+            .unwrap()
+            .maintenance
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(windows("web"), ["sat 01:00-05:00"]);
+    assert!(windows("db").is_empty(), "[] is at any time");
+    assert_eq!(windows("mq"), ["daily 02:00-03:00", "sun 04:00-05:00"]);
+    assert!(windows("log").is_empty());
+
+    let message = err("[[node]]\nname = \"n2\"\nfqdn = \"n2.corp.example\"\nmaintenance = [\"sam 01:00-05:00\"]\n");
+    assert!(
+        message.starts_with("qms.toml:12: node.maintenance:"),
+        "{message}"
+    );
+    assert!(message.contains("'sam' is not a day"), "{message}");
+    let message = err("[[service]]\nname = \"web\"\nnode = \"n1\"\nmaintenance = [\"sat 1-5\"]\n");
+    assert!(
+        message.starts_with("qms.toml:12: service.maintenance:"),
+        "{message}"
+    );
+}
