@@ -19,8 +19,7 @@
 //! - [`request`]: what the node sends for a certificate: a CSR with the model's names,
 //!   or a self-signed service's certificate signed on the node;
 //! - [`passwords`]: keystore passwords made on the node;
-//! - [`backoff`]: the retry delays;
-//! - [`log`]: log lines on standard error.
+//! - [`backoff`]: the retry delays.
 //!
 //! No function of this crate prints or exits: the binary does.
 
@@ -36,7 +35,6 @@ mod error;
 pub mod hooks;
 pub mod identity;
 pub mod install;
-pub mod log;
 pub mod material;
 pub mod outputs;
 pub mod passwords;

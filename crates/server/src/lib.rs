@@ -28,9 +28,10 @@
 //! - [`status_report`]: the managed certificates' expiry states and the ACME progress;
 //! - [`domain_sync`]: domains changed in the store by another node, served here too.
 //!
-//! Logging goes through `tracing` to standard error, filtered by `CERTFLEET_LOG`
-//! ([`LOG_ENV`], default `info`): lifecycle and ACME progress at info, alerts and refused
-//! clients at warn, failures at error; never a key, token or password.
+//! Logging goes through `tracing`, its subscriber set up by the binary (standard error,
+//! filtered by `CERTFLEET_LOG`, text or JSON lines by `CERTFLEET_LOG_FORMAT`): lifecycle
+//! and ACME progress at info, alerts and refused clients at warn, failures at error;
+//! clients that hang up at debug; never a key, token or password.
 //!
 //! [`run`] binds everything first (a taken port stops start-up naming the address),
 //! prints the addresses, then serves until Ctrl-C or SIGTERM and shuts down gracefully.
@@ -70,37 +71,9 @@ use std::time::Duration;
 /// How long open connections may take to finish once shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The environment variable with the log filter (`info` when unset), in
-/// tracing-subscriber's `EnvFilter` syntax, e.g. `debug` or `info,certfleet=debug`.
-pub const LOG_ENV: &str = "CERTFLEET_LOG";
-
-/// Sends the server's log lines to standard error: time, level, message; only what
-/// [`LOG_ENV`] lets through. Colours only on a terminal.
-fn init_logging() {
-    use std::io::IsTerminal;
-    let (filter, refused) = match tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
-        Ok(filter) => (filter, None),
-        Err(err) => {
-            let refused = std::env::var_os(LOG_ENV).map(|_| err.to_string());
-            (tracing_subscriber::EnvFilter::new("info"), refused)
-        }
-    };
-    // A second call (never made by the binary) would find a subscriber set; keep it.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-    if let Some(err) = refused {
-        tracing::warn!("{LOG_ENV}: not a log filter ({err}); logging at info");
-    }
-}
-
 /// Runs the server until it is told to stop.
 pub fn run(config_path: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
     let config = certfleet_config::load(config_path, data_dir)?;
-    init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("certfleet-serve")

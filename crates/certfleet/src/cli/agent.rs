@@ -88,7 +88,7 @@ pub struct PasswordsArgs {
 impl AgentCommand {
     /// Runs the subcommand.
     pub fn run(self) -> Result<Outcome> {
-        certfleet_agent::log::init();
+        super::logging::init()?;
         match self {
             AgentCommand::Enroll(args) => args.run(),
             AgentCommand::Run(args) => args.run(),

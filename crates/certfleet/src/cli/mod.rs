@@ -12,6 +12,7 @@ mod domain;
 mod inspect;
 mod keystore;
 mod lint;
+mod logging;
 mod node;
 mod node_csrs;
 mod nodes;

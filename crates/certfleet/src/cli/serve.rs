@@ -24,6 +24,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Serves until Ctrl-C or SIGTERM.
     pub fn run(self) -> Result<Outcome> {
+        super::logging::init()?;
         certfleet_server::run(self.config.as_deref(), self.data_dir.as_deref())?;
         Ok(Outcome::Success)
     }

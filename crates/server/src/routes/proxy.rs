@@ -161,7 +161,11 @@ impl Upstream {
             let url = self.url();
             tokio::spawn(async move {
                 if let Err(err) = join_upgraded(client_upgrade, upstream_upgrade).await {
-                    tracing::error!("upgraded connection to {url}: {err:#}");
+                    if is_hang_up(&err) {
+                        tracing::debug!("upgraded connection to {url}: {err:#}");
+                    } else {
+                        tracing::warn!("upgraded connection to {url}: {err:#}");
+                    }
                 }
             });
             let (parts, _) = response.into_parts();
@@ -255,6 +259,24 @@ async fn join_upgraded(
     let mut upstream = TokioIo::new(upstream);
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
+}
+
+/// Whether a relayed connection ended because one side hung up (reset, closed pipe, end
+/// of stream mid-frame): ordinary for WebSocket clients, and no fault of the server's, so
+/// logged at debug like the listeners' own disconnects.
+fn is_hang_up(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind;
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            )
+        })
 }
 
 /// An empty body.
