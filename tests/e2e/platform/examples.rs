@@ -589,6 +589,22 @@ fn contact_center_with_an_external_ca_for_chat() {
     let applied = end_to_end("contact-center.toml");
     // Reporting never calls chat, notification never admits it: both refuse it.
     assert!(applied.refusals >= 3, "refusals: {}", applied.refusals);
+    // UCCX takes key lengths of 1024 and 2048 bits only: the web nodes (kind uccx) and
+    // chat (kind ccp) have RSA 2048 keys, and lint --peer finds nothing to refuse.
+    for (name, kind) in [("web-pub", "uccx"), ("web-sub", "uccx"), ("chat", "ccp")] {
+        let leaf = &applied.material[name].identity.as_ref().unwrap().leaf;
+        let text = ok_stdout(&["x509", "-in", arg(leaf), "-noout", "-text"]);
+        assert!(
+            text.contains("rsaEncryption") && text.contains("Public-Key: (2048 bit)"),
+            "{name}: {text}"
+        );
+        let out = crate::support::run::certfleet(&["lint", arg(leaf), "--peer", kind]);
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("peer-key-refused"),
+            "{name}: {}",
+            describe(&out)
+        );
+    }
     // Seed 003's failures, absent: the CN is among the SANs, and only Key Usage and
     // Basic Constraints are critical.
     for (name, m) in &applied.material {
