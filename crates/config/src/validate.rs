@@ -452,10 +452,12 @@ fn route_config(raw: RawRoute) -> Result<RouteConfig> {
         );
     }
     let mut allowed_thumbprints = Vec::new();
-    for typed in &raw.allowed_thumbprints {
-        let normalised = certfleet_pki::inspect::fingerprint::normalise(typed);
+    for (index, typed) in raw.allowed_thumbprints.iter().enumerate() {
+        let field = format!("allowed_thumbprints #{}", index + 1);
+        let normalised = certfleet_pki::inspect::fingerprint::parse_typed(typed)
+            .map_err(|foreign| anyhow!("{field}: '{typed}': {foreign}"))?;
         if normalised.len() != 40 && normalised.len() != 64 {
-            bail!("allowed_thumbprints: '{typed}' is neither a SHA-1 (40 hex digits) nor a SHA-256 (64) thumbprint");
+            bail!("{field}: '{typed}' is neither a SHA-1 (40 hex digits) nor a SHA-256 (64) thumbprint");
         }
         allowed_thumbprints.push(normalised);
     }
