@@ -19,6 +19,7 @@ use crate::alerts::AlertKind;
 use crate::expiry::ExpiryState;
 use crate::inventory::ChainRole;
 use crate::watch::Transition;
+use certfleet_pki::inspect::day_count::Days;
 use serde::Serialize;
 
 /// The `event` field's value.
@@ -82,12 +83,14 @@ impl ExpiryEvent {
     pub fn message(&self) -> String {
         let when = match self.state {
             ExpiryState::Expired => format!(
-                "expired at {} ({} days ago)",
-                self.not_after, -self.days_remaining
+                "expired at {} ({} ago)",
+                self.not_after,
+                Days(-self.days_remaining)
             ),
             _ => format!(
-                "expires at {} (in {} days)",
-                self.not_after, self.days_remaining
+                "expires at {} (in {})",
+                self.not_after,
+                Days(self.days_remaining)
             ),
         };
         format!(

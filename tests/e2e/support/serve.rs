@@ -4,7 +4,7 @@
 //! handshakes that report the certificate served.
 
 use super::openssl::openssl;
-use super::run::{arg, assert_ok, certfleet, describe, stdout_json};
+use super::run::{arg, assert_exit, assert_ok, certfleet, describe, stdout_json};
 use std::fs;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -290,7 +290,8 @@ impl Server {
         stdout_json(&out)
     }
 
-    /// `certfleet status --json` against this server.
+    /// `certfleet status --json` against this server. Its exit status must agree with the
+    /// answer: 1 when a certificate is expired or in warning, else 0.
     pub fn status(&self) -> serde_json::Value {
         let server = format!("https://{}", self.admin);
         let out = certfleet(&[
@@ -301,8 +302,14 @@ impl Server {
             "--data-dir",
             arg(&self.data_dir),
         ]);
-        assert_ok(&out);
-        stdout_json(&out)
+        let status = stdout_json(&out);
+        let problem = status["certificates"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no certificates array\n{}", describe(&out)))
+            .iter()
+            .any(|certificate| certificate["state"] != "ok");
+        assert_exit(&out, i32::from(problem));
+        status
     }
 
     /// `domain resolve NAME --role ROLE --json`.

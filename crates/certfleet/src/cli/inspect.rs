@@ -7,6 +7,7 @@ use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{Context, Result};
+use certfleet_pki::inspect::day_count::Days;
 use certfleet_pki::inspect::{inspect_bytes, CertificateInfo, Inspection};
 use certfleet_platform::files::read_input;
 use clap::Args;
@@ -111,13 +112,13 @@ fn render_certificate(c: &CertificateInfo) -> String {
         })
         .collect();
     format!(
-        "  subject:             {}\n  issuer:              {}\n  serial:              {}\n  valid:               {} to {} ({} days remaining)\n  SANs:                {}\n  key usage:           {}\n  extended key usage:  {}\n  CA:                  {}{}\n  extensions:          {}\n  key:                 {} {} bits\n  signature:           {}\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
+        "  subject:             {}\n  issuer:              {}\n  serial:              {}\n  valid:               {} to {} ({} remaining)\n  SANs:                {}\n  key usage:           {}\n  extended key usage:  {}\n  CA:                  {}{}\n  extensions:          {}\n  key:                 {} {} bits\n  signature:           {}\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
         c.subject,
         c.issuer,
         c.serial,
         c.not_before,
         c.not_after,
-        c.days_remaining,
+        Days(c.days_remaining),
         list(&c.sans),
         list(&c.key_usage),
         list(&c.extended_key_usage),

@@ -89,7 +89,9 @@ enum Command {
     )]
     Domain(domain::DomainCommand),
     /// Every certificate a running server manages, its expiry state, and ACME progress.
-    #[command(after_help = "Example:\n  certfleet status --json")]
+    #[command(
+        after_help = "Example:\n  certfleet status --json\n\nExit status: 0 when every certificate is ok, 1 when one is expired or in its warning\nwindow ([monitor] warn_days), 2 when the server cannot be asked."
+    )]
     Status(status::StatusArgs),
     /// Scan TLS endpoints: chain, expiry, hostname, lint findings and drift.
     Scan(scan::ScanArgs),

@@ -1,12 +1,13 @@
 //! `certfleet status`: every certificate a running server manages with its expiry state
 //! (`ok`, `warning`, `expired`), and the ACME progress of each domain with ACME on.
-//! `--json` prints the server's answer unchanged.
+//! `--json` prints the server's answer unchanged. Like every check, it exits 1 when it
+//! found a problem: a certificate expired or in its warning window.
 
 use super::client::{admin_client, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
-use certfleet_api::admin::status::StatusJson;
+use certfleet_api::admin::status::{ExpiryStateJson, StatusJson};
 use clap::Args;
 
 /// `certfleet status`.
@@ -24,9 +25,10 @@ impl StatusArgs {
     pub fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
         let (status, json) = client.get("/api/status")?.decode::<StatusJson>()?;
+        let outcome = outcome(&status);
         if self.json {
             print_json(&json)?;
-            return Ok(Outcome::Success);
+            return Ok(outcome);
         }
         println!("STATE    DAYS  NOT AFTER             SHA-1                                     USED BY / SUBJECT");
         for cert in &status.certificates {
@@ -58,6 +60,19 @@ impl StatusArgs {
                 );
             }
         }
-        Ok(Outcome::Success)
+        Ok(outcome)
+    }
+}
+
+/// [`Outcome::ProblemFound`] when a certificate is expired or in its warning window.
+fn outcome(status: &StatusJson) -> Outcome {
+    let problem = status
+        .certificates
+        .iter()
+        .any(|cert| cert.state != ExpiryStateJson::Ok);
+    if problem {
+        Outcome::ProblemFound
+    } else {
+        Outcome::Success
     }
 }

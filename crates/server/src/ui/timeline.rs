@@ -3,6 +3,7 @@
 //! for today and for the start of the warning window, and dated ticks. Coordinates are
 //! computed here; the template only places them. Colours come from the state's class.
 
+use certfleet_pki::inspect::day_count::Days;
 use time::{Duration, OffsetDateTime};
 
 /// The drawing's width in SVG user units (it scales to the page's width).
@@ -123,9 +124,9 @@ impl Timeline {
                 let end_x = x(entry.not_after);
                 let from_x = x(now).min(end_x);
                 let days = if entry.days_remaining < 0 {
-                    format!("expired {} days ago", -entry.days_remaining)
+                    format!("expired {} ago", Days(-entry.days_remaining))
                 } else {
-                    format!("{} days left", entry.days_remaining)
+                    format!("{} left", Days(entry.days_remaining))
                 };
                 Row {
                     text_y: coord(top + 10.0),

@@ -5,6 +5,7 @@ use crate::cli::output::print_json;
 use crate::cli::Outcome;
 use anyhow::{Context, Result};
 use certfleet_formats::keystore::KeystoreFormat;
+use certfleet_pki::inspect::day_count::Days;
 use certfleet_pki::inspect::keystore::{describe_entry, ListedEntry};
 use clap::Args;
 use serde::Serialize;
@@ -72,12 +73,12 @@ fn render(format: KeystoreFormat, entries: &[ListedEntry]) -> String {
             _ => "trustedCertEntry".to_owned(),
         };
         out += &format!(
-            "\n{}: {kind}\n  subject:             {}\n  issuer:              {}\n  expires:             {} ({} days remaining)\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
+            "\n{}: {kind}\n  subject:             {}\n  issuer:              {}\n  expires:             {} ({} remaining)\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
             entry.alias,
             entry.subject,
             entry.issuer,
             entry.not_after,
-            entry.days_remaining,
+            Days(entry.days_remaining),
             entry.sha1_thumbprint,
             entry.sha256_fingerprint,
         );
