@@ -154,6 +154,8 @@ pub async fn revoke(
             "node {node} of platform {platform} is not enrolled: no agent enrolled for it, or it was revoked already (certfleet nodes lists the nodes)"
         ))
     };
+    // A name that cannot be a store key was never enrolled.
+    let node_key = key(&segments).map_err(|_| not_enrolled())?;
     let (record, _) = records
         .get::<NodeRecord>(&segments)
         .await
@@ -161,7 +163,7 @@ pub async fn revoke(
         .ok_or_else(not_enrolled)?;
     let removed = records
         .store()
-        .delete(&key(&segments).map_err(ApiError::internal)?)
+        .delete(&node_key)
         .await
         .map_err(ApiError::internal)?;
     if !removed {

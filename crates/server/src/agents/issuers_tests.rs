@@ -260,7 +260,7 @@ async fn a_self_signed_certificate_made_on_the_node_is_kept_only_as_the_model_as
     until_db_trusts(&lab, &n2, &leaf_pem).await;
 
     // A renewal asked for makes it wanted again in the service's turn.
-    assert!(request_renewal(&lab.agents.records, "lab", "web")
+    assert!(request_renewal(&lab.agents.records, "lab", "web", false)
         .await
         .unwrap());
     match &service(&lab.assignment(&n1).await, "web").certificate {
@@ -414,6 +414,12 @@ async fn a_revoked_node_is_refused_and_an_unknown_one_is_not_found() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = answer(revoke(app(), Actor("admin"), path("n\u{1}/../x")).await).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a name no node can have: {body}"
+    );
     let audit = certfleet_store::audit::list(lab.agents.app.store.as_ref())
         .await
         .unwrap();
