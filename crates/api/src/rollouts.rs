@@ -20,6 +20,18 @@ pub struct RenewalRequested {
     pub group: String,
     /// The thumbprint (SHA-256, lowercase hex) of the certificate to be replaced.
     pub sha256: String,
+    /// Asked for with `now`: the renewal does not wait for a maintenance window.
+    #[serde(default)]
+    pub now: bool,
+}
+
+/// `POST /api/platforms/{platform}/services/{service}/renew` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RenewQuery {
+    /// Renew without waiting for the service's maintenance window.
+    #[serde(default)]
+    pub now: bool,
 }
 
 /// A rollout group resumed (or found running).

@@ -1,6 +1,7 @@
 //! `certfleet renew SERVICE --platform NAME`: asks a running server to renew a service's
 //! certificate now (its node, run by `certfleet agent`, makes a new key and deploys the
-//! new certificate when its rollout group gives it a turn).
+//! new certificate when its rollout group gives it a turn, in its maintenance window
+//! unless `--now`).
 
 use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
@@ -19,6 +20,9 @@ pub struct RenewArgs {
     /// The platform: its model's `[platform]` name, configured on the server.
     #[arg(long, value_name = "NAME")]
     platform: String,
+    /// Renew without waiting for the service's maintenance window.
+    #[arg(long)]
+    now: bool,
     #[command(flatten)]
     server: ServerFlags,
     /// Print the server's JSON answer.
@@ -31,9 +35,10 @@ impl RenewArgs {
     pub fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
         let path = format!(
-            "/api/platforms/{}/services/{}/renew",
+            "/api/platforms/{}/services/{}/renew{}",
             path_segment(&self.platform),
-            path_segment(&self.service)
+            path_segment(&self.service),
+            if self.now { "?now=true" } else { "" }
         );
         let answer = client.send(Method::POST, &path, None)?.into_success()?;
         if self.json {
@@ -42,11 +47,16 @@ impl RenewArgs {
         }
         let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
         println!(
-            "service {} of platform {}: renewal asked for; node {} renews it in the turn of group {} (replacing sha256 {})",
+            "service {} of platform {}: renewal asked for; node {} renews it in the turn of group {}{} (replacing sha256 {})",
             text("service"),
             text("platform"),
             text("node"),
             text("group"),
+            if self.now {
+                ", without waiting for a maintenance window"
+            } else {
+                ", in its maintenance window if it has one"
+            },
             text("sha256")
         );
         Ok(Outcome::Success)

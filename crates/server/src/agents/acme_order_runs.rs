@@ -273,5 +273,6 @@ fn cert_record(chain_pem: &str, csr: &CsrInfo, request: &str) -> Result<CertReco
         not_after: validity.not_after.to_datetime(),
         request: request.to_owned(),
         renewal_requested: false,
+        renewal_now: false,
     })
 }

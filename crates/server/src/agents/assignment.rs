@@ -19,19 +19,21 @@ use certfleet_api::agent::{
 };
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::names::San;
+use certfleet_platform::maintenance;
 use certfleet_platform::spec::{IssuerKind, Output, Service};
 use certfleet_secrets::{resolve_for, MasterKey};
 use rustls_pki_types::CertificateDer;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 /// Evaluates `node`'s assignment in `snapshot` at `now`, with the platform's stored
-/// certificates as of `certs_generation` ([`super::model_cache::ModelCache::certs_generation`]).
+/// certificates as of `certs_generation` ([`super::model_cache::ModelCache::certs_generation`]);
+/// a certificate with less than `warn` left is replaced outside maintenance windows too.
 pub async fn evaluate(
     snapshot: &Snapshot,
     node: &str,
     records: &Records,
     master_key: &MasterKey,
-    now: OffsetDateTime,
+    (now, warn): (OffsetDateTime, Duration),
     certs_generation: u64,
 ) -> Result<Assignment, AgentError> {
     let view = &snapshot.view;
@@ -40,7 +42,8 @@ pub async fn evaluate(
     let all_trust = snapshot.trust_now(certs_generation, records).await?;
     let mut services = Vec::new();
     for service in view.services_on(node) {
-        let certificate = certificate_state(view, service, chain.as_deref(), records, now).await?;
+        let certificate =
+            certificate_state(view, service, chain.as_deref(), records, now, warn).await?;
         let trust = all_trust.get(&service.name).cloned().unwrap_or_default();
         let outputs = service
             .outputs
@@ -88,6 +91,7 @@ async fn certificate_state(
     chain: Option<&[CertificateDer<'static>]>,
     records: &Records,
     now: OffsetDateTime,
+    warn: Duration,
 ) -> Result<CertificateState, AgentError> {
     let platform = &view.platform.name;
     match service.issuer {
@@ -107,7 +111,7 @@ async fn certificate_state(
             let Some(reason) = judge(view, service, &record, Some(chain), now) else {
                 return Ok(issued(record));
             };
-            replace_in_turn(view, service, record, reason, records, now).await
+            replace_in_turn(view, service, record, reason, records, now, warn).await
         }
         IssuerKind::SelfSigned => {
             let stored = records
@@ -119,10 +123,12 @@ async fn certificate_state(
             };
             match judge(view, service, &record, None, now) {
                 None => Ok(issued(record)),
-                Some(reason) => replace_in_turn(view, service, record, reason, records, now).await,
+                Some(reason) => {
+                    replace_in_turn(view, service, record, reason, records, now, warn).await
+                }
             }
         }
-        IssuerKind::External => external_state(view, service, records, now).await,
+        IssuerKind::External => external_state(view, service, records, now, warn).await,
         IssuerKind::Acme => {
             if let Some(waiting) = super::acme_orders::awaiting(view, service, records).await? {
                 return Ok(waiting);
@@ -136,7 +142,9 @@ async fn certificate_state(
             };
             match judge(view, service, &record, None, now) {
                 None => Ok(issued(record)),
-                Some(reason) => replace_in_turn(view, service, record, reason, records, now).await,
+                Some(reason) => {
+                    replace_in_turn(view, service, record, reason, records, now, warn).await
+                }
             }
         }
     }
@@ -150,6 +158,7 @@ async fn external_state(
     service: &Service,
     records: &Records,
     now: OffsetDateTime,
+    warn: Duration,
 ) -> Result<CertificateState, AgentError> {
     let platform = &view.platform.name;
     let stored = records
@@ -175,13 +184,15 @@ async fn external_state(
         });
     }
     match stored {
-        Some(record) => replace_in_turn(view, service, record, reason, records, now).await,
+        Some(record) => replace_in_turn(view, service, record, reason, records, now, warn).await,
         None => Ok(wanted(reason)),
     }
 }
 
 /// `Wanted` for `reason` once `service` holds a turn of its rollout group (or its
-/// certificate expired); until then the stored `record`, which its node keeps.
+/// certificate expired); until then the stored `record`, which its node keeps. Outside
+/// the service's maintenance windows no turn is taken, unless the certificate has less
+/// than `warn` left or an administrator asked for the renewal with `--now`.
 async fn replace_in_turn(
     view: &PlatformView,
     service: &Service,
@@ -189,7 +200,16 @@ async fn replace_in_turn(
     reason: &'static str,
     records: &Records,
     now: OffsetDateTime,
+    warn: Duration,
 ) -> Result<CertificateState, AgentError> {
+    let expired = now >= record.not_after;
+    if expired {
+        return Ok(wanted(reason));
+    }
+    let urgent = record.renewal_now || now >= record.not_after - warn;
+    if !urgent && !maintenance::open_at(&service.maintenance, now) {
+        return Ok(issued(record));
+    }
     let platform = &view.platform.name;
     // A certificate still valid waits for its service's turn in its group.
     let candidate = Candidate {
@@ -201,11 +221,9 @@ async fn replace_in_turn(
         previous_sha256: &record.sha256,
         reason,
     };
-    let expired = now >= record.not_after;
-    if expired
-        || take_turn(records, &candidate, now)
-            .await
-            .map_err(AgentError::internal)?
+    if take_turn(records, &candidate, now)
+        .await
+        .map_err(AgentError::internal)?
     {
         Ok(wanted(reason))
     } else {

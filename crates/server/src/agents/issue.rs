@@ -132,5 +132,6 @@ fn sign(view: &PlatformView, service: &Service, csr: &CsrInfo) -> Result<CertRec
         not_after: window.1,
         request: request_of(service),
         renewal_requested: false,
+        renewal_now: false,
     })
 }

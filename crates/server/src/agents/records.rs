@@ -75,6 +75,10 @@ pub struct CertRecord {
     /// An administrator asked for a renewal (`certfleet renew`).
     #[serde(default)]
     pub renewal_requested: bool,
+    /// That renewal was asked for with `--now`: it does not wait for a maintenance
+    /// window.
+    #[serde(default)]
+    pub renewal_now: bool,
 }
 
 /// A CSR waiting for an external CA's reply.

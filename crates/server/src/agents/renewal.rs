@@ -178,15 +178,18 @@ pub async fn watch_store(agents: Arc<Agents>, prefix: &'static str) {
 }
 
 /// Marks the stored certificate of `service` of `platform` for renewal (a
-/// compare-and-swap); `false` when none is stored.
+/// compare-and-swap), `now` for one that does not wait for a maintenance window;
+/// `false` when none is stored.
 pub async fn request_renewal(
     records: &Records,
     platform: &str,
     service: &str,
+    now: bool,
 ) -> Result<bool, String> {
     records
         .update::<CertRecord>(&["certs", platform, service], |record| {
             record.renewal_requested = true;
+            record.renewal_now |= now;
         })
         .await
 }
@@ -205,6 +208,7 @@ mod tests {
             not_after: not_before + time::Duration::days(days),
             request: String::new(),
             renewal_requested: false,
+            renewal_now: false,
         }
     }
 

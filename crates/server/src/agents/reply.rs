@@ -107,6 +107,7 @@ pub fn check(
         not_after,
         request: csr.request.clone(),
         renewal_requested: false,
+        renewal_now: false,
     };
     Ok(Accepted {
         record,

@@ -14,9 +14,10 @@ use super::{renewal, rollout};
 use crate::http::auth::Actor;
 use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::Json;
-use certfleet_api::rollouts::{RenewalRequested, RolloutResumed};
+use certfleet_api::rollouts::{RenewQuery, RenewalRequested, RolloutResumed};
 use std::sync::Arc;
 
 fn view_of(state: &AppState, platform: &str) -> Result<PlatformView, ApiError> {
@@ -30,9 +31,11 @@ fn view_of(state: &AppState, platform: &str) -> Result<PlatformView, ApiError> {
     params(
         ("platform" = String, Path, description = "The model's [platform] name", example = "qms"),
         ("service" = String, Path, description = "A [[service]] of the model", example = "web"),
+        RenewQuery,
     ),
     responses(
-        (status = 200, description = "The certificate is due; its node renews it in its group's turn", body = RenewalRequested),
+        (status = 200, description = "The certificate is due; its node renews it in its group's turn (in its maintenance window, unless `now`)", body = RenewalRequested),
+        (status = 400, description = "`now` is not true or false", body = ErrorBody),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "A UI session without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such platform in the configuration, or no such service in its model", body = ErrorBody),
@@ -44,7 +47,10 @@ pub async fn renew(
     State(state): State<Arc<AppState>>,
     Actor(actor): Actor,
     Path((platform, service)): Path<(String, String)>,
+    query: Result<Query<RenewQuery>, QueryRejection>,
 ) -> Result<Json<RenewalRequested>, ApiError> {
+    let Query(query) =
+        query.map_err(|err| ApiError::bad_request(format!("now: {}", err.body_text())))?;
     let view = view_of(&state, &platform)?;
     let found = view.platform.service(&service).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -62,7 +68,7 @@ pub async fn renew(
         ))
     };
     let record = stored.ok_or_else(no_certificate)?;
-    if !renewal::request_renewal(&records, &platform, &service)
+    if !renewal::request_renewal(&records, &platform, &service, query.now)
         .await
         .map_err(ApiError::internal)?
     {
@@ -75,7 +81,12 @@ pub async fn renew(
         "service.renew",
         &format!("service {platform}/{service}"),
         Some(&format!(
-            "renewal asked for (group {group}, sha256 {})",
+            "renewal asked for{} (group {group}, sha256 {})",
+            if query.now {
+                " now, outside maintenance windows"
+            } else {
+                ""
+            },
             record.sha256
         )),
     )
@@ -87,6 +98,7 @@ pub async fn renew(
         node: found.node.clone(),
         group,
         sha256: record.sha256,
+        now: query.now,
     }))
 }
 

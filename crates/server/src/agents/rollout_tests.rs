@@ -120,7 +120,7 @@ async fn a_group_renews_one_node_at_a_time_halts_on_a_rollback_and_resumes() {
 
     for n in 1..=3 {
         assert!(
-            request_renewal(&lab.agents.records, "lab", &format!("web-{n}"))
+            request_renewal(&lab.agents.records, "lab", &format!("web-{n}"), false)
                 .await
                 .unwrap()
         );
@@ -213,4 +213,69 @@ async fn a_certificate_past_its_due_point_is_wanted_with_the_reason() {
         CertificateState::Wanted { reason } => assert_eq!(reason, DUE_REASON),
         other => panic!("{other:?}"),
     }
+}
+
+/// A window on the day after tomorrow (UTC): `now` is outside it.
+fn closed_window() -> String {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = OffsetDateTime::now_utc()
+        .weekday()
+        .number_days_from_monday() as usize;
+    format!("{} 00:00-24:00", DAYS[(today + 2) % 7])
+}
+
+#[tokio::test]
+async fn a_renewal_waits_for_the_maintenance_window_unless_asked_for_now() {
+    let windowed = model().replace(
+        "name = \"n1\"\n",
+        &format!("name = \"n1\"\nmaintenance = [\"{}\"]\n", closed_window()),
+    );
+    let lab = lab_with(&windowed).await;
+    let n1 = lab.enrol("n1").await;
+    // A first certificate does not wait for the window.
+    assert!(matches!(
+        state(&lab, &n1).await,
+        CertificateState::Wanted { .. }
+    ));
+    let first = issue(&lab, &n1, 1).await;
+    report(&lab, &n1, 1, "current", &first).await;
+
+    // Due, but outside the node's window: the node keeps its certificate.
+    assert!(request_renewal(&lab.agents.records, "lab", "web-1", false)
+        .await
+        .unwrap());
+    match state(&lab, &n1).await {
+        CertificateState::Issued(cert) => assert_eq!(cert.sha256, first),
+        other => panic!("{other:?}"),
+    }
+    // Asked for now: it renews at once.
+    assert!(request_renewal(&lab.agents.records, "lab", "web-1", true)
+        .await
+        .unwrap());
+    match state(&lab, &n1).await {
+        CertificateState::Wanted { reason } => assert_eq!(reason, REQUESTED_REASON),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_in_its_warning_window_does_not_wait_for_the_maintenance_window() {
+    // 10 days of validity: inside the server's 14-day warning window from the start.
+    let windowed = model()
+        .replace("ca_dir = \"ca\"\n", "ca_dir = \"ca\"\ndays = 10\n")
+        .replace(
+            "name = \"n1\"\n",
+            &format!("name = \"n1\"\nmaintenance = [\"{}\"]\n", closed_window()),
+        );
+    let lab = lab_with(&windowed).await;
+    let n1 = lab.enrol("n1").await;
+    let first = issue(&lab, &n1, 1).await;
+    report(&lab, &n1, 1, "current", &first).await;
+    assert!(request_renewal(&lab.agents.records, "lab", "web-1", false)
+        .await
+        .unwrap());
+    assert!(matches!(
+        state(&lab, &n1).await,
+        CertificateState::Wanted { .. }
+    ));
 }

@@ -175,7 +175,10 @@ async fn evaluate(agents: &Agents, identity: &AgentIdentity) -> Result<Assignmen
         &identity.node,
         &agents.records,
         &agents.app.master_key,
-        OffsetDateTime::now_utc(),
+        (
+            OffsetDateTime::now_utc(),
+            time::Duration::days(i64::from(agents.app.config.warn_days)),
+        ),
         certs_generation,
     )
     .await

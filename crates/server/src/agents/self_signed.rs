@@ -79,5 +79,6 @@ pub fn check(
         not_after: cert.validity().not_after.to_datetime(),
         request: request_of(service),
         renewal_requested: false,
+        renewal_now: false,
     })
 }
