@@ -380,6 +380,39 @@ async fn an_external_cas_reply_is_checked_against_the_nodes_csr_and_the_model() 
     assert!(audit
         .iter()
         .any(|r| r.action == "service.reply" && r.object == "service lab/api"));
+
+    // A renewal: the node is asked for a new CSR in its turn and keeps its certificate
+    // while the CA has it; the next reply replaces it.
+    assert!(request_renewal(&lab.agents.records, "lab", "api", false)
+        .await
+        .unwrap());
+    match &service(&lab.assignment(&n1).await, "api").certificate {
+        CertificateState::Wanted { reason } => assert_eq!(reason, REQUESTED_REASON),
+        other => panic!("{other:?}"),
+    }
+    let (status, body) = send_certificate(
+        &lab,
+        &n1,
+        json!({"service": "api", "csr_pem": pem::encode("CERTIFICATE REQUEST", &csr)}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["state"]),
+        (StatusCode::OK, &json!("awaiting"))
+    );
+    assert!(matches!(
+        service(&lab.assignment(&n1).await, "api").certificate,
+        CertificateState::Awaiting { .. }
+    ));
+    let renewed = sign("api.lab.example.test", &key.spki_der());
+    let (status, body) =
+        answer(import_reply(app(), Actor("admin"), path(), reply(renewed)).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let now = lab.assignment(&n1).await;
+    let CertificateState::Issued(again) = &service(&now, "api").certificate else {
+        panic!("api is not issued after the renewal");
+    };
+    assert_ne!(again.sha256, issued.sha256);
 }
 
 #[tokio::test]
