@@ -19,6 +19,30 @@ pub fn certfleet_in(dir: Option<&Path>, args: &[&str]) -> Output {
     cmd.output().expect("failed to start the certfleet binary")
 }
 
+/// certfleet's own environment variables: [`certfleet_with_env`] clears them all but the
+/// ones a test sets, so that the environment the tests run in cannot change their outcome.
+const CERTFLEET_VARS: [&str; 6] = [
+    "CERTFLEET_SERVER",
+    "CERTFLEET_DATA_DIR",
+    "CERTFLEET_TOKEN",
+    "CERTFLEET_MASTER_KEY",
+    "CERTFLEET_LOG",
+    "CERTFLEET_LOG_FORMAT",
+];
+
+/// Runs the certfleet binary in `dir` with `args`, stdin closed, and of certfleet's own
+/// environment variables exactly `vars`.
+pub fn certfleet_with_env(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certfleet"));
+    cmd.args(args).stdin(Stdio::null()).current_dir(dir);
+    for name in CERTFLEET_VARS {
+        cmd.env_remove(name);
+    }
+    cmd.envs(vars.iter().copied())
+        .output()
+        .expect("failed to start the certfleet binary")
+}
+
 /// The command's exit status, stdout and stderr, for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
