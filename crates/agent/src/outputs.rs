@@ -175,7 +175,7 @@ pub fn plan(inputs: &ServiceInputs<'_>, passwords: &mut Passwords) -> Result<Vec
         let render_inputs = Inputs {
             output: &output,
             leaf: Some(Leaf {
-                key: inputs.material.key,
+                key: Some(inputs.material.key),
                 cert: &inputs.material.leaf,
                 chain: &inputs.material.chain,
             }),

@@ -9,7 +9,7 @@
 use crate::error::{PlatformError, Result};
 use crate::paths::Layout;
 use crate::render::FileWrite;
-use crate::spec::{usage_name, IssuerKind, Service};
+use crate::spec::{usage_name, IssuerKind, Requested, Service};
 use crate::state::ServiceState;
 use certfleet_pki::authority::Authority;
 use certfleet_pki::certs::{parse_certificates, to_pem};
@@ -32,8 +32,8 @@ use zeroize::Zeroizing;
 /// A service's usable certificate.
 #[derive(Debug)]
 pub struct Material {
-    /// Its key.
-    pub key: PrivateKey,
+    /// Its key; `None` when the key stays where the service's CSR was made (`csr`).
+    pub key: Option<PrivateKey>,
     /// The leaf.
     pub cert: CertificateDer<'static>,
     /// The issuing chain up to the root, as far as known.
@@ -100,7 +100,12 @@ impl Outcome {
 }
 
 /// A usable certificate, with its record for `state.json`.
-fn ready(service: &Service, material: Material, issuer_sha1: &str, action: Action) -> Outcome {
+pub(crate) fn ready(
+    service: &Service,
+    material: Material,
+    issuer_sha1: &str,
+    action: Action,
+) -> Outcome {
     let record = record(service, &material, issuer_sha1);
     let mut out = Outcome::new(Status::Ready(Box::new(material)), action);
     out.record = Some(record);
@@ -109,18 +114,18 @@ fn ready(service: &Service, material: Material, issuer_sha1: &str, action: Actio
 
 /// The SHA-1 thumbprint of the certificate that signed the leaf of `chain` (its first
 /// element), or empty when the chain is unknown.
-fn chain_issuer_sha1(chain: &[CertificateDer<'_>]) -> String {
+pub(crate) fn chain_issuer_sha1(chain: &[CertificateDer<'_>]) -> String {
     chain
         .first()
         .map(|c| sha1_thumbprint(c.as_ref()))
         .unwrap_or_default()
 }
 
-fn service_err(service: &Service, e: impl std::fmt::Display) -> PlatformError {
+pub(crate) fn service_err(service: &Service, e: impl std::fmt::Display) -> PlatformError {
     PlatformError::service(&service.name, e)
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -137,7 +142,7 @@ fn read_key(path: &Path) -> Result<Option<PrivateKey>> {
 }
 
 /// The leaf and chain kept in `certs/<service>.crt`, when readable.
-fn read_cert(
+pub(crate) fn read_cert(
     path: &Path,
 ) -> Result<Option<(CertificateDer<'static>, Vec<CertificateDer<'static>>)>> {
     Ok(read_optional(path)?
@@ -164,7 +169,10 @@ fn parse_time(text: &str) -> Option<OffsetDateTime> {
 fn record(service: &Service, m: &Material, issuer_sha1: &str) -> ServiceState {
     ServiceState {
         issuer: service.issuer.name().to_owned(),
-        key_algorithm: PrivateKey::algorithm(&m.key).name().to_owned(),
+        key_algorithm: match &m.key {
+            Some(key) => PrivateKey::algorithm(key).name().to_owned(),
+            None => crate::supplied_csr::key_name(&m.cert),
+        },
         cn: service.cn.clone(),
         sans: {
             let mut s = m.info.sans.clone();
@@ -186,8 +194,18 @@ fn wanted_sans(service: &Service) -> Vec<String> {
     s
 }
 
+/// What a certificate's names are judged against: the names its request asks for
+/// (`None`: the CSR has no names, the CA chose them).
+fn requested_sans(service: &Service) -> Option<Vec<String>> {
+    match service.issuer {
+        IssuerKind::External => service.requested.sorted_text(),
+        _ if service.csr_file.is_some() => service.requested.sorted_text(),
+        _ => Some(wanted_sans(service)),
+    }
+}
+
 /// Why an existing certificate must be renewed, if it must.
-fn renewal_reason(
+pub(crate) fn renewal_reason(
     service: &Service,
     prior: &ServiceState,
     info: &CertificateInfo,
@@ -212,10 +230,10 @@ fn renewal_reason(
             prior.cn, service.cn
         ));
     }
-    let wanted = wanted_sans(service);
+    let wanted = requested_sans(service);
     let mut have = info.sans.clone();
     have.sort();
-    if have != wanted {
+    if let Some(wanted) = wanted.filter(|wanted| &have != wanted) {
         let have_set: BTreeSet<&String> = have.iter().collect();
         let want_set: BTreeSet<&String> = wanted.iter().collect();
         let added: Vec<&str> = want_set.difference(&have_set).map(|s| s.as_str()).collect();
@@ -258,7 +276,7 @@ fn subject_changed(service: &Service, cert: &CertificateDer<'_>) -> bool {
     certfleet_pki::subject::of_certificate(cert).ok().as_ref() != Some(&service.subject)
 }
 
-fn describe(
+pub(crate) fn describe(
     service: &Service,
     cert: &CertificateDer<'_>,
     now: OffsetDateTime,
@@ -339,7 +357,7 @@ pub fn issued(
         let key = key.ok_or_else(|| service_err(service, "key vanished"))?;
         let info = describe(service, &leaf, now)?;
         let material = Material {
-            key,
+            key: Some(key),
             cert: leaf,
             chain,
             info,
@@ -385,7 +403,7 @@ pub fn issued(
         secret: false,
     });
     let material = Material {
-        key: leaf.key,
+        key: Some(leaf.key),
         cert: leaf.cert,
         chain: leaf.chain,
         info,
@@ -396,7 +414,7 @@ pub fn issued(
     Ok(out)
 }
 
-fn info_public_key(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+pub(crate) fn info_public_key(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
     x509_parser::parse_x509_certificate(cert)
         .ok()
         .map(|(_, c)| c.public_key().subject_public_key.data.to_vec())
@@ -412,9 +430,7 @@ pub fn external(
 ) -> Result<Outcome> {
     let key_path = layout.key_file(&service.name);
     let csr_path = layout.csr_file(&service.name);
-    let reply_path = layout.reply_file(&service.name);
     let mut files = Vec::new();
-    let mut notes = Vec::new();
     let key = match read_key(&key_path)?.filter(|k| PrivateKey::algorithm(k) == service.key) {
         Some(k) => k,
         None => {
@@ -428,13 +444,15 @@ pub fn external(
         }
     };
     // The CSR on disk is kept when it asks for what the model wants with this key.
-    let wanted = wanted_sans(service);
+    let wanted = service.requested.sorted_text();
     let csr_current = read_optional(&csr_path)?
         .and_then(|bytes| read_csr(&bytes).ok())
         .filter(|info| {
-            let mut sans: Vec<String> =
-                info.sans.as_ref().map(|s| sans_text(s)).unwrap_or_default();
-            sans.sort();
+            let sans = info.sans.as_ref().map(|s| {
+                let mut sans = sans_text(s);
+                sans.sort();
+                sans
+            });
             info.public_key == key.der_bytes()
                 && info.cn.as_deref() == Some(service.cn.as_str())
                 && info.attributes == service.subject
@@ -443,13 +461,13 @@ pub fn external(
     let csr_info = match csr_current {
         Some(info) => info,
         None => {
-            let der = csr_for_key(
-                &service.cn,
-                &service.subject,
-                &service.dns_names,
-                &service.ips,
-                &key,
-            )
+            let der = match &service.requested {
+                Requested::Names(names) => {
+                    let (dns, ips) = split_names(names);
+                    csr_for_key(&service.cn, &service.subject, &dns, &ips, &key)
+                }
+                Requested::NoSan => csr_without_names(&service.cn, &service.subject, &key),
+            }
             .map_err(|e| service_err(service, e))?;
             let text = certfleet_formats::pem::encode("CERTIFICATE REQUEST", &der);
             files.push(FileWrite {
@@ -460,11 +478,77 @@ pub fn external(
             read_csr(&der).map_err(|e| service_err(service, e))?
         }
     };
+    let request = Request {
+        key: Some(key),
+        csr: csr_info,
+        csr_path,
+    };
+    let mut out = answered(layout, service, prior, request, now)?;
+    files.append(&mut out.files);
+    out.files = files;
+    Ok(out)
+}
+
+/// The DNS names and addresses of a SAN list.
+fn split_names(names: &[San]) -> (Vec<String>, Vec<std::net::IpAddr>) {
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for name in names {
+        match name {
+            San::Dns(d) => dns.push(d.clone()),
+            San::Ip(ip) => ips.push(*ip),
+        }
+    }
+    (dns, ips)
+}
+
+/// A DER CSR with the subject and no subjectAltName extension, so that the CA chooses
+/// the names.
+fn csr_without_names(
+    cn: &str,
+    subject: &certfleet_pki::subject::SubjectAttributes,
+    key: &PrivateKey,
+) -> std::result::Result<Vec<u8>, PkiError> {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = subject.checked()?.distinguished_name(cn);
+    Ok(params.serialize_request(key)?.der().to_vec())
+}
+
+/// A request waiting at an external CA: its CSR, where it is, and the key when certfleet
+/// holds it.
+pub(crate) struct Request {
+    /// The key, when certfleet made it.
+    pub key: Option<PrivateKey>,
+    /// The CSR.
+    pub csr: certfleet_pki::csr::CsrInfo,
+    /// Where the CSR is (what the administrator submits).
+    pub csr_path: std::path::PathBuf,
+}
+
+/// The external CA's answer to `request`: the reply at `replies/<service>.crt` checked
+/// against the CSR and imported, the certificate on record kept (with a note when it is
+/// due for renewal), or the CSR still waiting.
+pub(crate) fn answered(
+    layout: &Layout,
+    service: &Service,
+    prior: Option<&ServiceState>,
+    request: Request,
+    now: OffsetDateTime,
+) -> Result<Outcome> {
+    let Request {
+        key,
+        csr: csr_info,
+        csr_path,
+    } = request;
+    let reply_path = layout.reply_file(&service.name);
+    let mut notes = Vec::new();
     // A certificate on record counts only when it came from the external CA and is for
     // this key (a service moved from the internal CA waits for its reply).
     let from_external = prior.is_none_or(|p| p.issuer == IssuerKind::External.name());
     let imported = read_cert(&layout.cert_file(&service.name))?
-        .filter(|(leaf, _)| info_public_key(leaf).as_deref() == Some(key.der_bytes()))
+        .filter(|(leaf, _)| {
+            info_public_key(leaf).as_deref() == Some(csr_info.public_key.as_slice())
+        })
         .filter(|_| from_external);
     let imported_sha1 = prior.map(|p| p.sha1_thumbprint.clone());
 
@@ -479,28 +563,28 @@ pub fn external(
             .any(|c| Some(sha1_thumbprint(c)) == imported_sha1)
             && imported.is_some();
         if !already {
-            let reply = check_reply(&csr_info, &certs, &[], Some(&key)).map_err(|e| {
-                let message = match e {
-                    PkiError::Mismatch(_) => format!(
-                        "{e}\nThe reply does not answer {}; ask the CA to sign that CSR again",
-                        csr_path.display()
-                    ),
-                    other => other.to_string(),
-                };
-                PlatformError::Reply {
-                    path: reply_path.clone(),
-                    message,
-                }
-            })?;
+            let reply = check_reply(&csr_info, &certs, &[], key.as_ref())
+                .and_then(|reply| {
+                    crate::supplied_csr::check_unnamed_reply(service, &reply.leaf)?;
+                    Ok(reply)
+                })
+                .map_err(|e| {
+                    let message = match e {
+                        PkiError::Mismatch(_) => format!(
+                            "{e}\nThe reply does not answer {}; ask the CA to sign that CSR again",
+                            csr_path.display()
+                        ),
+                        other => other.to_string(),
+                    };
+                    PlatformError::Reply {
+                        path: reply_path.clone(),
+                        message,
+                    }
+                })?;
             let info = describe(service, &reply.leaf, now)?;
             let all: Vec<CertificateDer<'static>> = std::iter::once(reply.leaf.clone())
                 .chain(reply.chain.iter().cloned())
                 .collect();
-            files.push(FileWrite {
-                path: layout.cert_file(&service.name),
-                contents: Zeroizing::new(to_pem(&all).into_bytes()),
-                secret: false,
-            });
             let issuer_sha1 = chain_issuer_sha1(&reply.chain);
             let material = Material {
                 key,
@@ -508,19 +592,18 @@ pub fn external(
                 chain: reply.chain,
                 info,
             };
+            let what = format!("import the CA's reply from {}", reply_path.display());
             let action = if imported.is_some() {
-                Action::Renew(format!(
-                    "import the CA's reply from {}",
-                    reply_path.display()
-                ))
+                Action::Renew(what)
             } else {
-                Action::Issue(format!(
-                    "import the CA's reply from {}",
-                    reply_path.display()
-                ))
+                Action::Issue(what)
             };
             let mut out = ready(service, material, &issuer_sha1, action);
-            out.files = files;
+            out.files.push(FileWrite {
+                path: layout.cert_file(&service.name),
+                contents: Zeroizing::new(to_pem(&all).into_bytes()),
+                secret: false,
+            });
             return Ok(out);
         }
     }
@@ -530,8 +613,13 @@ pub fn external(
             let info = describe(service, &leaf, now)?;
             if let Some(prior) = prior {
                 if let Some(reason) = renewal_reason(service, prior, &info, None, now) {
+                    let again = if service.csr_file.is_some() {
+                        " (or a new CSR made where the key lives, to change the key)"
+                    } else {
+                        ""
+                    };
                     notes.push(format!(
-                        "renewal due ({reason}): submit {} to the CA and put its reply at {}",
+                        "renewal due ({reason}): submit {}{again} to the CA and put its reply at {}",
                         csr_path.display(),
                         reply_path.display()
                     ));
@@ -546,14 +634,12 @@ pub fn external(
             };
             let mut out = ready(service, material, &issuer_sha1, Action::Keep);
             out.csr_waiting = !notes.is_empty();
-            out.files = files;
             out.notes = notes;
             Ok(out)
         }
         None => {
             let mut out = Outcome::new(Status::AwaitingReply, Action::Keep);
             out.csr_waiting = true;
-            out.files = files;
             Ok(out)
         }
     }

@@ -226,17 +226,31 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             progress(index + 1, platform.services.len(), &service.name);
         }
         let prior = prior_state.services.get(&service.name);
-        let outcome = match service.issuer {
-            IssuerKind::Internal | IssuerKind::SelfSigned => certs::issued(
+        let outcome = match (&service.csr_file, service.issuer) {
+            (Some(file), _) => crate::supplied_csr::outcome(
+                loc.file(),
                 &layout,
                 service,
+                file,
+                &crate::supplied_csr::csr_path(opts.model_path, opts.cwd, file),
                 prior,
                 ca.authority.as_ref(),
                 apply,
                 opts.now,
+                placed.get(index).map_or(&[][..], Vec::as_slice),
             )?,
-            IssuerKind::External => certs::external(&layout, service, prior, opts.now)?,
-            IssuerKind::Acme => certs::Outcome::new(Status::Acme, Action::Keep),
+            (None, issuer) => match issuer {
+                IssuerKind::Internal | IssuerKind::SelfSigned => certs::issued(
+                    &layout,
+                    service,
+                    prior,
+                    ca.authority.as_ref(),
+                    apply,
+                    opts.now,
+                )?,
+                IssuerKind::External => certs::external(&layout, service, prior, opts.now)?,
+                IssuerKind::Acme => certs::Outcome::new(Status::Acme, Action::Keep),
+            },
         };
         eval.changes
             .extend(change_for(&service.name, &outcome.action));
@@ -244,7 +258,11 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     }
     // External CAs' keys and CSRs are written by plan as well.
     for (service, outcome) in platform.services.iter().zip(outcomes.iter_mut()) {
-        let csr_path = layout.csr_file(&service.name);
+        // A CSR made where the key lives is submitted as it is.
+        let csr_path = match &service.csr_file {
+            Some(file) => crate::supplied_csr::csr_path(opts.model_path, opts.cwd, file),
+            None => layout.csr_file(&service.name),
+        };
         for file in std::mem::take(&mut outcome.files) {
             if file.path == csr_path {
                 eval.changes.push(Change {

@@ -60,6 +60,7 @@ pub mod report;
 pub mod run;
 pub mod spec;
 pub mod state;
+pub mod supplied_csr;
 pub mod trust;
 pub mod validate;
 

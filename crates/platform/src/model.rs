@@ -105,6 +105,14 @@ pub struct RawService {
     /// Extra DNS names.
     #[serde(default)]
     pub san: Vec<Text>,
+    /// A CSR made where the key lives (an appliance's web admin), relative to the model
+    /// file: certfleet signs or passes it on and never holds the key.
+    pub csr: Option<Text>,
+    /// Exactly the names (DNS names, IP addresses) the service's CSR asks for, when not
+    /// all of its names (a public CA signs no internal name or address).
+    pub csr_names: Option<Spanned<Vec<Text>>>,
+    /// `false`: the CSR carries no subjectAltName extension and the CA chooses the names.
+    pub csr_san: Option<Spanned<bool>>,
     /// Extra IP addresses.
     #[serde(default)]
     pub ips: Vec<Text>,

@@ -216,7 +216,7 @@ impl OutputRun<'_> {
             let inputs = Inputs {
                 output,
                 leaf: leaf.map(|m| Leaf {
-                    key: &m.key,
+                    key: m.key.as_ref(),
                     cert: &m.cert,
                     chain: &m.chain,
                 }),

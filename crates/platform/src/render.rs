@@ -51,8 +51,9 @@ impl std::fmt::Debug for FileWrite {
 
 /// The certificate material of a service an output is made from.
 pub struct Leaf<'a> {
-    /// The key.
-    pub key: &'a PrivateKey,
+    /// The key; `None` for a certificate requested with a CSR made where the key lives,
+    /// whose outputs never hold a key (the model refuses formats that would).
+    pub key: Option<&'a PrivateKey>,
     /// The leaf.
     pub cert: &'a CertificateDer<'static>,
     /// The issuing chain up to and including the root (empty when self-signed).
@@ -114,7 +115,7 @@ pub fn digest(salt: &str, inputs: &Inputs<'_>) -> String {
     }
     if o.format.needs_leaf() {
         if let Some(leaf) = &inputs.leaf {
-            field("spki", &leaf.key.spki_der());
+            field("spki", &leaf_spki(leaf));
             field("leaf", leaf.cert.as_ref());
             for c in leaf.chain {
                 field("chain", c.as_ref());
@@ -127,6 +128,30 @@ pub fn digest(salt: &str, inputs: &Inputs<'_>) -> String {
         }
     }
     hex::encode(h.finalize())
+}
+
+/// The public key of the material: the key's, else the certificate's (the same bytes).
+fn leaf_spki(leaf: &Leaf<'_>) -> Vec<u8> {
+    match leaf.key {
+        Some(key) => key.spki_der(),
+        None => x509_parser::parse_x509_certificate(leaf.cert.as_ref())
+            .map(|(_, c)| c.public_key().raw.to_vec())
+            .unwrap_or_default(),
+    }
+}
+
+/// The key of key-bearing formats; refused for material whose key stays where its CSR
+/// was made.
+fn key_of<'k>(inputs: &Inputs<'_>, leaf: &Leaf<'k>) -> Result<&'k PrivateKey> {
+    leaf.key.ok_or_else(|| {
+        err(
+            inputs,
+            format!(
+                "a {} output holds a private key, and this service's key stays where its CSR was made",
+                inputs.output.format.name()
+            ),
+        )
+    })
 }
 
 fn err(inputs: &Inputs<'_>, e: impl std::fmt::Display) -> PlatformError {
@@ -195,14 +220,14 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
                 },
                 FileWrite {
                     path: with_suffix(path, ".key"),
-                    contents: Zeroizing::new(l.key.to_pem().as_bytes().to_vec()),
+                    contents: Zeroizing::new(key_of(inputs, l)?.to_pem().as_bytes().to_vec()),
                     secret: true,
                 },
             ]
         }
         Format::Merged => {
             let l = leaf()?;
-            let mut text = Zeroizing::new(l.key.to_pem().as_str().to_owned());
+            let mut text = Zeroizing::new(key_of(inputs, l)?.to_pem().as_str().to_owned());
             text.push_str(&certs_pem(
                 std::iter::once(l.cert.as_ref()).chain(l.chain.iter().map(|c| c.as_ref())),
             ));
@@ -221,7 +246,7 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
             store
                 .push(Entry::PrivateKey {
                     alias: o.alias.clone().unwrap_or_else(|| "1".into()),
-                    pkcs8_der: Zeroizing::new(l.key.pkcs8_der().to_vec()),
+                    pkcs8_der: Zeroizing::new(key_of(inputs, l)?.pkcs8_der().to_vec()),
                     chain: full_chain(l),
                 })
                 .map_err(|e| err(inputs, e))?;
@@ -397,7 +422,7 @@ mod tests {
             let inputs = Inputs {
                 output: &out,
                 leaf: Some(Leaf {
-                    key: &leaf.key,
+                    key: Some(&leaf.key),
                     cert: &leaf.cert,
                     chain: &leaf.chain,
                 }),

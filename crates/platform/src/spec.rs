@@ -204,6 +204,14 @@ impl Format {
         )
     }
 
+    /// Formats holding the service's private key.
+    pub fn needs_key(self) -> bool {
+        matches!(
+            self,
+            Format::PemPair | Format::Merged | Format::Pkcs12 | Format::Jks
+        )
+    }
+
     /// Formats holding the trusted certificates of the trust graph.
     pub fn is_trust(self) -> bool {
         matches!(
@@ -248,6 +256,40 @@ pub struct Node {
     pub maintenance: Vec<MaintenanceWindow>,
 }
 
+/// The names a service's certificate request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// These names, CN first: the service's full SAN set, or its `csr_names`.
+    Names(Vec<San>),
+    /// No subjectAltName extension: the CA chooses the names (`csr_san = false`, the
+    /// contact-center manual's way out of "CSR SAN and Certificate SAN does not match").
+    NoSan,
+}
+
+impl Requested {
+    /// The requested names as `DNS:x` / `IP:y`, sorted; `None` for [`Requested::NoSan`].
+    pub fn sorted_text(&self) -> Option<Vec<String>> {
+        match self {
+            Requested::Names(names) => {
+                let mut text: Vec<String> = names.iter().map(San::display).collect();
+                text.sort();
+                Some(text)
+            }
+            Requested::NoSan => None,
+        }
+    }
+}
+
+/// A CSR made where the service's key lives (an appliance's web administration), which
+/// certfleet signs (internal CA) or passes on (external CA) without ever holding the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrFile {
+    /// The path as written in the model (relative paths are relative to the model file).
+    pub written: String,
+    /// The line of the `csr` key, for messages.
+    pub line: usize,
+}
+
 /// A service, with its certificate request worked out.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -268,6 +310,11 @@ pub struct Service {
     pub ips: Vec<IpAddr>,
     /// The full SAN set, CN first.
     pub sans: Vec<San>,
+    /// What its CSR asks for and its certificate is checked against: every name in
+    /// `sans`, or only its `csr_names`, or no SAN extension at all (`csr_san = false`).
+    pub requested: Requested,
+    /// A CSR made where the key lives (`csr`): no key is ever made or written for it.
+    pub csr_file: Option<CsrFile>,
     /// Usage.
     pub usage: Usage,
     /// Key algorithm.

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use toml::Spanned;
 
+mod csr;
 mod duration;
 mod peer_keys;
 mod subject;
@@ -360,7 +361,7 @@ fn build_service(
                 })?;
                 cn.get_ref().to_ascii_lowercase()
             }
-            None => node.fqdn.clone(),
+            None => csr::default_cn(s).unwrap_or_else(|| node.fqdn.clone()),
         };
         let mut dns_names = vec![node.fqdn.clone()];
         for name in &s.san {
@@ -421,6 +422,8 @@ fn build_service(
         .iter()
         .map(|o| build_output(loc, o, issuer_kind))
         .collect::<Result<Vec<_>>>()?;
+    let requested = csr::requested(loc, s, issuer_kind, &cn, &sans)?;
+    let csr_file = csr::csr_file(loc, s, issuer_kind, &outputs)?;
     Ok(Service {
         name,
         kind: s.kind.as_ref().map(|k| k.get_ref().clone()),
@@ -433,6 +436,8 @@ fn build_service(
         dns_names,
         ips,
         sans,
+        requested,
+        csr_file,
         usage,
         key,
         days,
