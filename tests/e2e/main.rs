@@ -6,6 +6,8 @@
 
 mod agents;
 mod agents_acme;
+#[cfg(feature = "etcd")]
+mod agents_cluster;
 mod agents_fleet;
 mod agents_issuers;
 mod agents_resilience;
