@@ -25,6 +25,10 @@ struct Appliance {
 
 impl Appliance {
     fn new(outputs: &str) -> Appliance {
+        Appliance::with_issuer("internal", outputs)
+    }
+
+    fn with_issuer(issuer: &str, outputs: &str) -> Appliance {
         let dir = TempDir::new();
         let root = dir.join("root");
         std::fs::create_dir(&root).unwrap();
@@ -32,7 +36,7 @@ impl Appliance {
         std::fs::write(
             &model,
             format!(
-                "[platform]\nname = \"ccx\"\nca = \"internal\"\nkey = \"rsa2048\"\n\n\
+                "[platform]\nname = \"ccx\"\nca = \"{issuer}\"\nkey = \"rsa2048\"\n\n\
                  [[node]]\nname = \"uccx1\"\nfqdn = \"{FQDN}\"\n\n\
                  [[service]]\nname = \"tomcat\"\nkind = \"uccx\"\nnode = \"uccx1\"\n\
                  san = [\"cc.corp.example\"]\ncsr = \"uccx1.csr\"\n{outputs}"
@@ -239,4 +243,79 @@ fn plan_refuses_an_output_that_would_hold_the_appliances_key() {
         stderr.contains("a pem-pair output holds the service's private key"),
         "{stderr}"
     );
+}
+
+#[test]
+fn send_the_appliances_csr_to_the_third_party_ca_and_import_its_reply() {
+    let appliance = Appliance::with_issuer("external", OUTPUTS);
+    appliance.generate_csr(&format!("DNS:{FQDN},DNS:cc.corp.example"));
+    // The CSR to submit is the appliance's own; certfleet writes no key and no CSR.
+    let plan = appliance.json("plan");
+    let pending = &plan["pending_csrs"][0];
+    assert_eq!(pending["csr"], arg(&appliance.csr), "{plan:#}");
+    let state = appliance.root.join(".certfleet/ccx");
+    assert!(!state.join("csr/tomcat.csr").exists());
+    assert_eq!(key_files(&appliance.root), Vec::<PathBuf>::new());
+
+    let ca_dir = appliance.dir.join("third-party-ca");
+    std::fs::create_dir_all(&ca_dir).unwrap();
+    let ca = super::examples::OpensslCa::new(&ca_dir);
+    let reply = state.join("replies/tomcat.crt");
+    std::fs::create_dir_all(reply.parent().unwrap()).unwrap();
+    // A reply with a name the CSR did not ask for is refused, naming it.
+    std::fs::write(
+        &reply,
+        ca.sign(
+            &appliance.csr,
+            &format!("DNS:{FQDN}, DNS:cc.corp.example, DNS:www.{FQDN}"),
+            11,
+        ),
+    )
+    .unwrap();
+    let out = appliance.run("apply");
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "SAN DNS:www.{FQDN} is in the certificate but not in the CSR"
+        )),
+        "{}",
+        describe(&out)
+    );
+    std::fs::write(
+        &reply,
+        ca.sign(
+            &appliance.csr,
+            &format!("DNS:{FQDN}, DNS:cc.corp.example"),
+            12,
+        ),
+    )
+    .unwrap();
+    let report = appliance.json("apply");
+    assert!(
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["service"] == "tomcat" && c["action"] == "issue"),
+        "{report:#}"
+    );
+    let leaf = appliance.dir.join("tomcat.pem");
+    ok_stdout(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        arg(&appliance.root.join("upload/tomcat.der")),
+        "-out",
+        arg(&leaf),
+    ]);
+    openssl_verify(
+        &ca_dir.join("public-root.crt"),
+        Some(&appliance.root.join("upload/tomcat-trust.pem")),
+        &leaf,
+    )
+    .unwrap_or_else(|e| panic!("the imported certificate does not verify: {e}"));
+    assert_eq!(key_files(&appliance.root), Vec::<PathBuf>::new());
+    let again = appliance.json("plan");
+    assert_eq!(again["changes"], serde_json::json!([]), "{again:#}");
 }
