@@ -88,7 +88,7 @@ impl From<CaError> for ApiError {
     fn from(err: CaError) -> Self {
         match err {
             CaError::BadName(message) => ApiError::bad_request(message),
-            CaError::Exists(_) => ApiError::conflict(err.to_string()),
+            CaError::Exists(_) | CaError::Reserved(_) => ApiError::conflict(err.to_string()),
             CaError::Store(detail) => ApiError::internal(detail),
         }
     }

@@ -61,7 +61,7 @@ pub async fn sign(
         .map_err(|err| ApiError::bad_request(format!("csr: {err}")))?;
     let repository = repository(&state);
     let (info, authority) = repository
-        .authority(&ca)
+        .issuing_authority(&ca)
         .await?
         .ok_or_else(|| no_such_ca(&ca))?;
     let cert = sign_csr(

@@ -71,7 +71,7 @@ pub async fn issue(
         .ok_or_else(|| ApiError::not_found(format!("no domain is named {name}")))?;
     let repository = repository(&state);
     let (info, authority) = repository
-        .authority(&body.ca)
+        .issuing_authority(&body.ca)
         .await
         .map_err(|err| match err {
             crate::cas::CaError::BadName(message) => {

@@ -18,8 +18,7 @@ use rustls_pki_types::CertificateDer;
 use std::net::IpAddr;
 use zeroize::Zeroizing;
 
-/// The agents CA's name among the server's CAs.
-pub const AGENTS_CA: &str = "certfleet-agents";
+pub use crate::cas::AGENTS_CA;
 /// Its common name.
 const AGENTS_CA_CN: &str = "certfleet agents CA";
 /// Its validity, in days.

@@ -10,4 +10,4 @@ pub mod repository;
 pub mod view;
 
 pub use record::{CaInfo, CaPolicy};
-pub use repository::{CaError, CaRepository};
+pub use repository::{is_reserved, CaError, CaRepository, AGENTS_CA};

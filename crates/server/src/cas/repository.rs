@@ -27,6 +27,17 @@ pub enum CaError {
     Exists(String),
     /// The store, the master key or a stored record failed.
     Store(String),
+    /// The CA is one the server keeps for itself and issues nothing it is asked for.
+    Reserved(String),
+}
+
+/// The agents CA's name among the server's CAs: it issues the agents' identities and
+/// the agent listener's certificate, and nothing an administrator asks for.
+pub const AGENTS_CA: &str = "certfleet-agents";
+
+/// Whether `name` is a CA the server keeps for itself ([`AGENTS_CA`]).
+pub fn is_reserved(name: &str) -> bool {
+    name == AGENTS_CA
 }
 
 impl fmt::Display for CaError {
@@ -34,6 +45,10 @@ impl fmt::Display for CaError {
         match self {
             CaError::BadName(message) | CaError::Store(message) => f.write_str(message),
             CaError::Exists(name) => write!(f, "name: a CA named {name} exists already"),
+            CaError::Reserved(name) => write!(
+                f,
+                "ca: {name} is the server's own CA for agent identities; it issues nothing else"
+            ),
         }
     }
 }
@@ -175,8 +190,21 @@ impl CaRepository {
         self.stored(ca).await?.map(|s| info_of(&s)).transpose()
     }
 
-    /// The CA named `ca` able to sign (its keys opened), or `None`. Signing is done by
-    /// the intermediate when the CA has one, else by the root.
+    /// The CA named `ca` able to sign for an administrator (its keys opened), or `None`;
+    /// a reserved CA is refused. Signing is done by the intermediate when the CA has one,
+    /// else by the root.
+    pub async fn issuing_authority(
+        &self,
+        ca: &str,
+    ) -> Result<Option<(CaInfo, Authority)>, CaError> {
+        if is_reserved(ca) {
+            return Err(CaError::Reserved(ca.to_owned()));
+        }
+        self.authority(ca).await
+    }
+
+    /// The CA named `ca` with its key unsealed, or `None`; any CA, the reserved ones too
+    /// (for the server's own use).
     pub async fn authority(&self, ca: &str) -> Result<Option<(CaInfo, Authority)>, CaError> {
         let Some(stored) = self.stored(ca).await? else {
             return Ok(None);
@@ -279,5 +307,21 @@ mod tests {
         assert_eq!(repository.list().await.unwrap().len(), 1);
         assert!(repository.get("other").await.unwrap().is_none());
         assert_eq!(audit::list(&store).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_agents_ca_issues_nothing_an_administrator_asks_for() {
+        let store = MemoryStore::new();
+        let master = Arc::new(MasterKey::generate().unwrap());
+        let repository = CaRepository::new(Arc::new(store), master);
+        let made = init_ca("agents", KeyAlgorithm::EcdsaP256, 30, None).unwrap();
+        repository
+            .create(AGENTS_CA, &made, CaPolicy::default(), "test")
+            .await
+            .unwrap();
+        let err = repository.issuing_authority(AGENTS_CA).await.unwrap_err();
+        assert!(matches!(err, CaError::Reserved(_)), "{err}");
+        assert!(err.to_string().contains("agent identities"), "{err}");
+        assert!(repository.authority(AGENTS_CA).await.unwrap().is_some());
     }
 }

@@ -21,6 +21,9 @@ pub struct CasPage {
     pub chrome: Chrome,
     /// Every CA, ordered by name.
     pub cas: Vec<CaJson>,
+    /// The names of the CAs that sign what an administrator asks (the reserved agents
+    /// CA left out).
+    pub signers: Vec<String>,
 }
 
 /// The server's CAs as the API shows them; the error's message when the store fails.
@@ -35,6 +38,11 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
             StatusCode::OK,
             &CasPage {
                 chrome: Chrome::new("Certificate authorities", "cas", csrf),
+                signers: cas
+                    .iter()
+                    .map(|ca| ca.name.clone())
+                    .filter(|name| !crate::cas::is_reserved(name))
+                    .collect(),
                 cas,
             },
         ),

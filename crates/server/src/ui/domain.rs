@@ -196,6 +196,7 @@ pub async fn page(
             .unwrap_or_default()
             .into_iter()
             .map(|ca| ca.name)
+            .filter(|name| !crate::cas::is_reserved(name))
             .collect(),
         chain,
         name,
