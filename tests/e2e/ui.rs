@@ -66,6 +66,11 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
         arg(&model),
         arg(&stage)
     ));
+    // An agent listener, so that the nodes page makes enrolment tokens.
+    config.append(&format!(
+        "[agents]\nlisten = \"{}\"\n",
+        crate::support::serve::free_addr()
+    ));
     let server = config.start();
     // A master domain without a certificate, so the tree has a parent for the new one.
     server.domain_ok(&["add", "ui.test", "--json"]);
@@ -128,6 +133,26 @@ fn the_web_ui_stores_a_pasted_bundle_that_is_served_and_downloads_it_as_pkcs12()
             assert!(shot.exists(), "no screenshot {}", shot.display());
         }
     }
+
+    // The enrolment line the nodes page showed enrols a real agent on the node.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let enrol = stdout
+        .lines()
+        .find_map(|line| line.split("enrol line: ").nth(1))
+        .expect("the script reports the enrolment line")
+        .trim()
+        .to_owned();
+    let words: Vec<&str> = enrol.split_whitespace().collect();
+    assert_eq!(words[..3], ["certfleet", "agent", "enroll"], "{enrol}");
+    let agent_dir = dir.join("agent");
+    let enrolled = Command::new(env!("CARGO_BIN_EXE_certfleet"))
+        .args(&words[1..])
+        .arg("--data-dir")
+        .arg(&agent_dir)
+        .output()
+        .unwrap();
+    assert!(enrolled.status.success(), "{}", describe(&enrolled));
+    assert!(agent_dir.join("enrollment.json").exists());
 
     // The script ended by issuing the domain's certificate from a CA made in the UI:
     // the HTTPS listener serves that one now, no longer the pasted one.

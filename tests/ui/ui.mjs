@@ -285,6 +285,13 @@ try {
   await page.goto(`${base}/ui/nodes`);
   const nodes = await page.textContent('main');
   check(nodes.includes(`${platform} / `) && nodes.includes('unseen'), 'the nodes page does not list the platform\'s nodes, unseen before any agent reported');
+  // A node's enrolment token, made from its form: the line to run on the node appears once.
+  await page.click('form.node-token-form button[type="submit"]');
+  const line = page.locator('form.node-token-form [data-role="line"]').first();
+  await line.waitFor({ state: 'visible' });
+  const enrol = await line.inputValue();
+  check(/^certfleet agent enroll --server https:\/\/\S+ --token cfa1\.\S+$/.test(enrol), `the enrolment line is not what the node should run: ${enrol}`);
+  step(`enrol line: ${enrol}`);
   await page.goto(`${base}/ui/audit`);
   const audit = await page.textContent('main');
   for (const action of ['domain.add', 'domain.set-cert', 'domain.export']) {

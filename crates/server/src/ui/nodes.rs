@@ -2,7 +2,10 @@
 //! when it was last seen, and per service where its deployment stands (current,
 //! updating, behind, failed, unseen), the desired and deployed certificates' thumbprint
 //! prefixes and the last hook and check results. Built from the same function as
-//! `GET /api/nodes` ([`crate::agents::status::nodes`]).
+//! `GET /api/nodes` ([`crate::agents::status::nodes`]). Each node has a form for a new
+//! enrolment token (`POST /api/platforms/{platform}/nodes/{node}/tokens`), shown once
+//! with the `certfleet agent enroll` line to run on the node, and an enrolled node a
+//! Revoke form.
 
 use super::page::{html, message, Chrome, UiSession};
 use crate::agents::records::Records;
@@ -28,6 +31,21 @@ pub struct NodesPage {
     pub chrome: Chrome,
     /// Every node, by platform then node name.
     pub nodes: Vec<NodeRow>,
+    /// The agent listener's URL for `certfleet agent enroll --server`, when `[agents]`
+    /// is configured (no token can be used otherwise).
+    pub agents_url: Option<String>,
+}
+
+/// The URL agents reach the listener of `config` at: its first name and its port.
+fn agents_url(config: &certfleet_config::AgentsConfig) -> String {
+    let port = config.listen.port();
+    match config.names.first() {
+        Some(name) if name.parse::<std::net::Ipv6Addr>().is_ok() => {
+            format!("https://[{name}]:{port}")
+        }
+        Some(name) => format!("https://{name}:{port}"),
+        None => format!("https://{}", config.listen),
+    }
 }
 
 /// One node as the page shows it.
@@ -153,6 +171,7 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
             &NodesPage {
                 chrome: Chrome::new("Nodes", "nodes", csrf),
                 nodes: nodes.iter().map(node_row).collect(),
+                agents_url: state.config.agents.as_ref().map(agents_url),
             },
         ),
         Err(err) => {

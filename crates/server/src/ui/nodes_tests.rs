@@ -1,7 +1,8 @@
 //! Router tests of the nodes page: it lists every node of the configured model with its
 //! agent's last contact, and each service's state as `GET /api/nodes` gives it (a
-//! reported failure with its hook and check, a service never reported as unseen), and
-//! an enrolled node's Revoke form, whose request removes the enrolment.
+//! reported failure with its hook and check, a service never reported as unseen), an
+//! enrolled node's Revoke form, whose request removes the enrolment, and each node's
+//! enrolment-token form when the server has an agent listener.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -30,6 +31,8 @@ async fn the_nodes_page_lists_each_node_and_its_services_states() {
     assert_csp_clean(&html);
     assert!(html.contains("lab / n1"), "{html}");
     assert!(html.contains("not enrolled"), "{html}");
+    assert!(html.contains("no agent listener"), "{html}");
+    assert!(!html.contains("node-token-form"), "{html}");
     assert!(
         html.contains("href=\"/ui/nodes\" aria-current=\"page\""),
         "{html}"
@@ -120,4 +123,58 @@ async fn the_nodes_page_lists_each_node_and_its_services_states() {
         .text();
     assert!(!html.contains("node-revoke-form"), "{html}");
     assert!(html.contains("not enrolled"), "{html}");
+}
+
+#[tokio::test]
+async fn with_an_agent_listener_each_node_gets_a_token_form_whose_request_makes_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, _paths) = lab_config(dir.path(), false);
+    config.agents = Some(certfleet_config::AgentsConfig {
+        listen: "127.0.0.1:8444".parse().unwrap(),
+        names: vec!["agents.lab.example".into(), "127.0.0.1".into()],
+        identity_days: 7,
+        unseen_after: std::time::Duration::from_secs(900),
+    });
+    let state = startup::start(config).await.unwrap().state;
+    // The agents CA, which the agent listener makes at its start.
+    let repository =
+        crate::cas::CaRepository::new(Arc::clone(&state.store), Arc::clone(&state.master_key));
+    crate::agents::ca::AgentsCa::load_or_create(&repository)
+        .await
+        .unwrap();
+    let app = router(Arc::clone(&state));
+    let (cookie, csrf) = login(&app, &state).await;
+    let html = send(
+        &app,
+        Method::GET,
+        "/ui/nodes",
+        &[("cookie", cookie.as_str())],
+        None,
+    )
+    .await
+    .text();
+    assert_csp_clean(&html);
+    assert!(!html.contains("no agent listener"), "{html}");
+    assert!(
+        html.contains(
+            "class=\"node-token-form\" data-platform=\"lab\" data-node=\"n1\" data-server=\"https://agents.lab.example:8444\""
+        ),
+        "{html}"
+    );
+    // The form's request: the session's CSRF token and an empty JSON body.
+    let made = send(
+        &app,
+        Method::POST,
+        "/api/platforms/lab/nodes/n1/tokens",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let answer: serde_json::Value = serde_json::from_str(&made.text()).unwrap();
+    assert!(
+        answer["token"].as_str().unwrap().starts_with("cfa1."),
+        "{answer}"
+    );
+    assert_eq!(answer["node"], "n1");
 }

@@ -291,6 +291,29 @@
     window.location.reload();
   });
 
+  // A new enrolment token for a node, shown once with the line to run on the node.
+  document.querySelectorAll('form.node-token-form').forEach(function (tokenForm) {
+    onSubmit(tokenForm.id, async function (form) {
+      const path = '/api/platforms/' + encodeURIComponent(form.dataset.platform || '') +
+        '/nodes/' + encodeURIComponent(form.dataset.node || '') + '/tokens';
+      const response = await api('POST', path, {});
+      if (sessionEnded(response)) return;
+      if (!response.ok) {
+        say(form, 'error', 'No token made: ' + (await errorText(response)));
+        return;
+      }
+      const made = await response.json();
+      const line = form.querySelector('[data-role="line"]');
+      const label = form.querySelector('[data-role="line-label"]');
+      line.value = 'certfleet agent enroll --server ' + (form.dataset.server || '') + ' --token ' + made.token;
+      line.hidden = false;
+      label.hidden = false;
+      say(form, 'ok', 'Token made for ' + made.node + ', valid until ' + made.expires_at + '. It is not shown again.');
+      line.focus();
+      line.select();
+    });
+  });
+
   // Revoke a node's agent; the page is loaded again to show it not enrolled.
   document.querySelectorAll('form.node-revoke-form').forEach(function (revokeForm) {
     onSubmit(revokeForm.id, async function (form) {
