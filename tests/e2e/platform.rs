@@ -31,8 +31,10 @@ mod model;
 mod peer_keys;
 mod publicly_signed_chat_certificate;
 mod reloads;
+mod restrict_inbound_connections;
 mod safety;
 mod tls;
+mod validate_certificate_against_ca;
 
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use model::{copy_with_logged_reloads, examples_dir, Model};

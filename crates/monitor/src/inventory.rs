@@ -104,28 +104,54 @@ impl InventoryBuilder {
         domain: Option<&str>,
     ) {
         for (position, der) in chain.into_iter().enumerate() {
-            let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-                self.unreadable += 1;
-                continue;
-            };
-            let info = describe_parsed(&cert, der, self.now);
-            if !self.seen.insert(info.sha1_thumbprint.clone()) {
-                continue;
-            }
-            let not_after = cert.validity().not_after.to_datetime();
-            self.entries.push(InventoryEntry {
-                role: ChainRole::at(position, info.is_ca && info.self_issued),
-                state: ExpiryState::at(not_after, self.now, self.warn_days),
-                not_after_unix: not_after.unix_timestamp(),
-                subject: info.subject,
-                issuer: info.issuer,
-                domain: domain.map(str::to_owned),
-                used_by: used_by.to_owned(),
-                sha1_thumbprint: info.sha1_thumbprint,
-                not_after: info.not_after,
-                days_remaining: info.days_remaining,
+            self.add_one(der, used_by, domain, |self_issued_ca, _| {
+                ChainRole::at(position, self_issued_ca)
             });
         }
+    }
+
+    /// Adds a trust anchor alone, not as part of a chain (a CA certificate a service
+    /// trusts by file): `root` when it is a self-issued CA, `intermediate` for another
+    /// CA, `leaf` for a server's own certificate trusted directly.
+    pub fn add_anchor(&mut self, der: &[u8], used_by: &str) {
+        self.add_one(der, used_by, None, |self_issued_ca, is_ca| {
+            match (self_issued_ca, is_ca) {
+                (true, _) => ChainRole::Root,
+                (false, true) => ChainRole::Intermediate,
+                (false, false) => ChainRole::Leaf,
+            }
+        });
+    }
+
+    /// Adds `der` once, its role told by `role` from (self-issued CA, CA).
+    fn add_one(
+        &mut self,
+        der: &[u8],
+        used_by: &str,
+        domain: Option<&str>,
+        role: impl FnOnce(bool, bool) -> ChainRole,
+    ) {
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+            self.unreadable += 1;
+            return;
+        };
+        let info = describe_parsed(&cert, der, self.now);
+        if !self.seen.insert(info.sha1_thumbprint.clone()) {
+            return;
+        }
+        let not_after = cert.validity().not_after.to_datetime();
+        self.entries.push(InventoryEntry {
+            role: role(info.is_ca && info.self_issued, info.is_ca),
+            state: ExpiryState::at(not_after, self.now, self.warn_days),
+            not_after_unix: not_after.unix_timestamp(),
+            subject: info.subject,
+            issuer: info.issuer,
+            domain: domain.map(str::to_owned),
+            used_by: used_by.to_owned(),
+            sha1_thumbprint: info.sha1_thumbprint,
+            not_after: info.not_after,
+            days_remaining: info.days_remaining,
+        });
     }
 
     /// The inventory collected.
@@ -203,5 +229,24 @@ mod tests {
         assert_eq!(json["role"], "leaf");
         assert_eq!(json["state"], "warning");
         assert!(json.get("not_after_unix").is_none());
+    }
+
+    #[test]
+    fn anchors_alone_are_roots_or_intermediates_by_what_they_are() {
+        let now = OffsetDateTime::now_utc();
+        let (root, intermediate, leaf) = chain_der("trusted.example.test", 10);
+        let mut builder = InventoryBuilder::new(now, 30);
+        builder.add_anchor(&root, "platform p service s trust /etc/ca.pem");
+        builder.add_anchor(&intermediate, "platform p service s trust /etc/ca.pem");
+        builder.add_anchor(&leaf, "platform p service s trust /etc/peer.pem");
+        builder.add_anchor(&root, "again");
+        let entries = builder.finish().entries;
+        let roles: Vec<ChainRole> = entries.iter().map(|e| e.role).collect();
+        assert_eq!(
+            roles,
+            [ChainRole::Root, ChainRole::Intermediate, ChainRole::Leaf]
+        );
+        assert_eq!(entries[0].used_by, "platform p service s trust /etc/ca.pem");
+        assert_eq!(entries[2].state, ExpiryState::Warning);
     }
 }

@@ -10,7 +10,11 @@
 //! 4. the certificates of the platform models the configuration names (`[[platform]]`):
 //!    each service's certificate and chain as the last apply issued or imported it
 //!    (`STATE/certs/SERVICE.crt`), so the internal CA and every service certificate
-//!    written by plan and apply are watched (`platform NAME service SERVICE`);
+//!    written by plan and apply are watched (`platform NAME service SERVICE`), and the
+//!    CA certificates each service trusts by file (`[[service.trust]]`, read as plan
+//!    reads them, `CRYPT:` passwords opened with the server's master key), which
+//!    certfleet did not issue but writes into truststores
+//!    (`platform NAME service SERVICE trust FILE`);
 //! 5. the chains `certfleet scan` saw on endpoints and recorded in the store under
 //!    `scans/…` (`scan TARGET`), so that deployed certificates nobody manages here are
 //!    watched too.
@@ -25,6 +29,8 @@ use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::resolver::CertdirState;
 use certfleet_pki::certs::parse_certificates;
 use certfleet_platform::paths::Layout;
+use certfleet_platform::trust_files::Reader;
+use certfleet_secrets::MasterKey;
 use certfleet_store::Storage;
 use rustls_pki_types::CertificateDer;
 use std::future::Future;
@@ -64,6 +70,8 @@ pub struct InventorySources<'a, D> {
     pub roles: Vec<String>,
     /// Source 4: the platform models.
     pub platforms: Vec<PlatformSource>,
+    /// The master key that opens `CRYPT:` passwords of the models' trust files.
+    pub master_key: Option<&'a MasterKey>,
     /// Source 5: the store with the scan records.
     pub store: &'a dyn Storage,
 }
@@ -140,6 +148,44 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
                     &format!("platform {} service {}", platform.name, service.name),
                     None,
                 );
+            }
+            self.add_trust_files(builder, &platform, &layout, &source.model);
+        }
+    }
+
+    /// Source 4, continued: the certificates each service of `platform` trusts by file.
+    /// A file that does not read is logged and left out (plan names it with its line).
+    fn add_trust_files(
+        &self,
+        builder: &mut InventoryBuilder,
+        platform: &certfleet_platform::spec::Platform,
+        layout: &Layout,
+        model: &std::path::Path,
+    ) {
+        let model_file = model.display().to_string();
+        let reader = Reader {
+            model_file: &model_file,
+            layout,
+            master_key: self.master_key,
+            now: OffsetDateTime::now_utc(),
+        };
+        for service in &platform.services {
+            for listed in &service.trust_files {
+                match reader.read(listed) {
+                    Ok(found) => {
+                        let used_by = format!(
+                            "platform {} service {} trust {}",
+                            platform.name, service.name, found.file
+                        );
+                        for anchor in &found.anchors {
+                            builder.add_anchor(&anchor.der, &used_by);
+                        }
+                    }
+                    Err(err) => tracing::warn!(
+                        "inventory: a trust file of platform {} left out: {err}",
+                        platform.name
+                    ),
+                }
             }
         }
     }

@@ -329,7 +329,16 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             IssuerKind::Acme => Anchors::Public,
         }
     };
-    let trust_sets = trust::derive(&platform, &anchors_of);
+    let mut trust_sets = trust::derive(&platform, &anchors_of);
+    // The certificates certfleet did not issue, from the model's trust files.
+    let listed = crate::trust_files::Reader {
+        model_file: loc.file(),
+        layout: &layout,
+        master_key: opts.master_key,
+        now: opts.now,
+    }
+    .platform(&platform)?;
+    crate::trust_files::add_to(&mut trust_sets, &listed);
 
     // Outputs.
     let recorded: BTreeSet<String> = prior_state

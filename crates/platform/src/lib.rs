@@ -8,7 +8,8 @@
 //! - [`model`]: the TOML file as written, with positions; [`validate`] turns it into a
 //!   [`spec::Platform`], naming file, line and key on any error;
 //! - [`paths::Layout`]: where outputs, the CA and the state directory go (`--root`);
-//! - [`trust`]: the derived trust graph;
+//! - [`trust`]: the derived trust graph; [`trust_files`]: the certificates certfleet did
+//!   not issue that the model names by file;
 //! - [`certs`]: issuing, renewing, re-keying, and importing external CA replies;
 //! - [`render`]: the bytes of each output format, and the digests compared across runs;
 //! - [`state`]: `state.json` and `passwords.json`;
@@ -62,6 +63,7 @@ pub mod spec;
 pub mod state;
 pub mod supplied_csr;
 pub mod trust;
+pub mod trust_files;
 pub mod validate;
 
 pub use error::{PlatformError, Result};

@@ -145,6 +145,9 @@ pub struct RawService {
     /// Files it reads.
     #[serde(default)]
     pub output: Vec<Spanned<RawOutput>>,
+    /// CA certificates it trusts that certfleet did not issue, by file.
+    #[serde(default)]
+    pub trust: Vec<Spanned<RawTrust>>,
 }
 
 /// `[[service.output]]`.
@@ -167,6 +170,20 @@ pub struct RawOutput {
     pub bits: Option<Spanned<i64>>,
 }
 
+/// `[[service.trust]]`: a certificate file the service trusts ([`crate::trust_files`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    /// The file: PEM, DER, JKS or PKCS#12.
+    pub file: Text,
+    /// `pem`, `der`, `jks` or `pkcs12`; told from the content when absent.
+    pub format: Option<Text>,
+    /// A keystore's password, plain or `CRYPT:`.
+    pub password: Option<Text>,
+    /// Why the service trusts it, for the report.
+    pub why: Text,
+}
+
 /// `[[connection]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,9 +192,16 @@ pub struct RawConnection {
     pub from: Text,
     /// The server service.
     pub to: Text,
-    /// Mutual TLS.
-    #[serde(default)]
-    pub mtls: bool,
+    /// Mutual TLS; whether it was written at all matters for a server with
+    /// `allowed_clients` (see [`crate::validate`]).
+    pub mtls: Option<Spanned<bool>>,
+}
+
+impl RawConnection {
+    /// Whether the connection is mutual TLS (`false` when `mtls` is not written).
+    pub fn mutual(&self) -> bool {
+        self.mtls.as_ref().is_some_and(|m| *m.get_ref())
+    }
 }
 
 /// Maps byte offsets of a model file to line numbers, and builds errors naming them.

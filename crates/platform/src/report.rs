@@ -161,6 +161,9 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
                 for reason in &entry.because {
                     let _ = writeln!(t, "         because {reason}");
                 }
+                for file in &entry.files {
+                    let _ = writeln!(t, "         from the model's trust file {file}");
+                }
             }
         }
         for o in &s.outputs {
@@ -328,6 +331,7 @@ pub fn service_report(
                 subject: e.anchor.subject.clone(),
                 sha1_thumbprint: e.anchor.sha1.clone(),
                 because: e.because.clone(),
+                files: e.files.clone(),
             })
             .collect(),
         allowed_client_thumbprints: allowed.iter().map(|a| a.sha1_thumbprint.clone()).collect(),

@@ -340,6 +340,8 @@ pub struct Service {
     pub maintenance: Vec<MaintenanceWindow>,
     /// Output files.
     pub outputs: Vec<Output>,
+    /// Certificates it trusts that certfleet did not issue, by file (`[[service.trust]]`).
+    pub trust_files: Vec<crate::trust_files::TrustFile>,
 }
 
 impl Service {

@@ -5,7 +5,9 @@
 //! the root and the intermediate, since a trust store without the intermediate is a
 //! classic failure; for a self-signed server its own certificate); with mutual TLS, and
 //! for every service named in `allowed_clients`, the server trusts the client's likewise.
-//! Each trusted certificate carries the reasons it is there, deduplicated.
+//! Each trusted certificate carries the reasons it is there, deduplicated. Certificates
+//! certfleet did not issue, named by the model's `[[service.trust]]` files, are added
+//! after the derived ones ([`TrustSet::add_listed`], [`crate::trust_files`]).
 
 use crate::spec::Platform;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -43,6 +45,9 @@ pub struct TrustEntry {
     pub anchor: Anchor,
     /// Reasons, e.g. `it connects to data-service`.
     pub because: Vec<String>,
+    /// The model's trust files it was read from; empty for a certificate the platform's
+    /// own connections bring.
+    pub files: Vec<String>,
 }
 
 /// Everything one service must trust.
@@ -62,28 +67,48 @@ pub struct TrustSet {
 }
 
 impl TrustSet {
+    /// Adds `anchor` for `because` (once per reason) and answers its index in `entries`.
+    fn insert(&mut self, anchor: &Anchor, because: &str) -> usize {
+        match self.by_der.get(&anchor.der) {
+            Some(&index) => {
+                if self.reasons.insert((index, because.to_owned())) {
+                    if let Some(entry) = self.entries.get_mut(index) {
+                        entry.because.push(because.to_owned());
+                    }
+                }
+                index
+            }
+            None => {
+                let index = self.entries.len();
+                self.by_der.insert(anchor.der.clone(), index);
+                self.reasons.insert((index, because.to_owned()));
+                self.entries.push(TrustEntry {
+                    anchor: anchor.clone(),
+                    because: vec![because.to_owned()],
+                    files: Vec::new(),
+                });
+                index
+            }
+        }
+    }
+
+    /// Adds the certificates of the model's trust file `file`, trusted because of `why`.
+    pub fn add_listed(&mut self, anchors: &[Anchor], why: &str, file: &str) {
+        for anchor in anchors {
+            let index = self.insert(anchor, why);
+            if let Some(entry) = self.entries.get_mut(index) {
+                if !entry.files.iter().any(|f| f == file) {
+                    entry.files.push(file.to_owned());
+                }
+            }
+        }
+    }
+
     fn add(&mut self, anchors: &Anchors, peer: &str, because: &str) {
         match anchors {
             Anchors::Known(list) => {
                 for anchor in list {
-                    match self.by_der.get(&anchor.der) {
-                        Some(&index) => {
-                            if self.reasons.insert((index, because.to_owned())) {
-                                if let Some(entry) = self.entries.get_mut(index) {
-                                    entry.because.push(because.to_owned());
-                                }
-                            }
-                        }
-                        None => {
-                            let index = self.entries.len();
-                            self.by_der.insert(anchor.der.clone(), index);
-                            self.reasons.insert((index, because.to_owned()));
-                            self.entries.push(TrustEntry {
-                                anchor: anchor.clone(),
-                                because: vec![because.to_owned()],
-                            });
-                        }
-                    }
+                    self.insert(anchor, because);
                 }
                 if list.is_empty() {
                     self.notes.push(format!(
@@ -204,6 +229,7 @@ mtls = true
 [[connection]]
 from = "web"
 to = "data"
+mtls = false
 [[connection]]
 from = "web"
 to = "rec"
@@ -234,6 +260,42 @@ to = "rec"
         assert_eq!(sets["data"].entries[0].because.len(), 1);
         assert_eq!(sets["data"].entries[0].anchor.subject, "CN=rec-self");
         assert!(sets["web"].entries[0].because[0].contains("connects to data"));
+    }
+
+    #[test]
+    fn listed_files_add_their_certificates_once_with_the_models_why() {
+        let p = platform(MODEL);
+        let mut sets = derive(&p, &|_| Anchors::Known(vec![anchor("root")]));
+        let web = sets.get_mut("web").unwrap();
+        web.add_listed(
+            &[anchor("es-ca"), anchor("root")],
+            "Elasticsearch's HTTP CA",
+            "/etc/es/http_ca.crt",
+        );
+        web.add_listed(&[anchor("es-ca")], "the same CA again", "/etc/es/copy.pem");
+        let subjects: Vec<_> = web
+            .entries
+            .iter()
+            .map(|e| e.anchor.subject.as_str())
+            .collect();
+        assert_eq!(subjects, ["CN=root", "CN=es-ca"]);
+        assert_eq!(
+            web.entries[0].because,
+            [
+                "it connects to data",
+                "it connects to rec",
+                "Elasticsearch's HTTP CA"
+            ]
+        );
+        assert_eq!(web.entries[0].files, ["/etc/es/http_ca.crt"]);
+        assert_eq!(
+            web.entries[1].because,
+            ["Elasticsearch's HTTP CA", "the same CA again"]
+        );
+        assert_eq!(
+            web.entries[1].files,
+            ["/etc/es/http_ca.crt", "/etc/es/copy.pem"]
+        );
     }
 
     #[test]

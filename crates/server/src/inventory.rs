@@ -1,7 +1,8 @@
 //! The server's certificate inventory: the sources are certfleet-monitor's
 //! ([`certfleet_monitor::sources`]: domains, certdirs, the default certificate, platform
 //! models, scan records, in that order); here the server hands them its domain service,
-//! its hub, its listeners' roles, its platforms and its store. `GET /api/status`,
+//! its hub, its listeners' roles, its platforms, its store and its master key (for the
+//! passwords of the platforms' trust files). `GET /api/status`,
 //! `GET /metrics` and the expiry watcher all read it from [`collect`].
 
 use super::domain_service::DomainService;
@@ -50,6 +51,7 @@ pub async fn collect(state: &AppState) -> Inventory {
             })
             .collect(),
         store: state.store.as_ref(),
+        master_key: Some(state.master_key.as_ref()),
     }
     .collect()
     .await

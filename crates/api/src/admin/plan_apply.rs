@@ -131,8 +131,13 @@ pub struct TrustReport {
     pub subject: String,
     /// Its SHA-1 thumbprint.
     pub sha1_thumbprint: String,
-    /// The reasons, e.g. `it connects to data-service`.
+    /// The reasons, e.g. `it connects to data-service`, or the model's `why` for a
+    /// certificate it names by file.
     pub because: Vec<String>,
+    /// The model's trust files (`[[service.trust]]`) it was read from: a certificate
+    /// certfleet did not issue. Empty for one the platform's connections bring.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// A client certificate a service accepts.

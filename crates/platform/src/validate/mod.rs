@@ -16,6 +16,8 @@ use toml::Spanned;
 
 mod csr;
 mod duration;
+mod inbound;
+mod listed_trust;
 mod peer_keys;
 mod subject;
 
@@ -204,13 +206,13 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
             ));
         }
         is_server_of.insert(c.to.get_ref().clone());
-        if c.mtls {
+        if c.mutual() {
             mtls_client.insert(c.from.get_ref().clone());
         }
         connections.push(Connection {
             from: c.from.get_ref().clone(),
             to: c.to.get_ref().clone(),
-            mtls: c.mtls,
+            mtls: c.mutual(),
         });
     }
     for raw_service in &raw.service {
@@ -228,6 +230,7 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
             mtls_client.insert(client.get_ref().clone());
         }
     }
+    inbound::check_inbound(loc, raw)?;
 
     let mut services = Vec::new();
     let mut seen_paths: BTreeMap<String, usize> = BTreeMap::new();
@@ -454,6 +457,7 @@ fn build_service(
         hook,
         maintenance,
         outputs,
+        trust_files: listed_trust::trust_files(loc, s)?,
     })
 }
 
@@ -716,7 +720,7 @@ fn check_roles(loc: &Locator, raw: &RawModel, services: &[Service]) -> Result<()
             ));
         }
         let client_usage = usage_of(c.from.get_ref());
-        if c.mtls && !is_client(client_usage) {
+        if c.mutual() && !is_client(client_usage) {
             return Err(loc.at(
                 &c.from,
                 "connection.from",

@@ -17,8 +17,10 @@ use certfleet_config::PlatformConfig;
 use certfleet_pki::certs::to_pem;
 use certfleet_platform::ca::anchor;
 use certfleet_platform::ca_dir::CaPaths;
+use certfleet_platform::paths::Layout;
 use certfleet_platform::spec::IssuerKind;
 use certfleet_platform::trust::{self, Anchors};
+use certfleet_platform::trust_files;
 use rustls_pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -93,8 +95,9 @@ pub(super) fn derive_trust(
             None => Anchors::Unknown("not in the model".into()),
         }
     };
-    trust::derive(platform, &anchors_of)
-        .into_iter()
+    let mut sets = trust::derive(platform, &anchors_of);
+    add_trust_files(view, &mut sets, now);
+    sets.into_iter()
         .map(|(service, set)| {
             let trusted = set
                 .entries
@@ -109,6 +112,49 @@ pub(super) fn derive_trust(
             (service, trusted)
         })
         .collect()
+}
+
+/// Adds the certificates each service trusts by file (`[[service.trust]]`). The agent
+/// side holds no master key here, so a keystore whose password is `CRYPT:` is left out;
+/// a file that does not read is left out too, and both are logged (plan names them with
+/// their line).
+fn add_trust_files(
+    view: &PlatformView,
+    sets: &mut BTreeMap<String, trust::TrustSet>,
+    now: OffsetDateTime,
+) {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let model = &view.config.model;
+    let layout = Layout::new(
+        model,
+        view.config.root.as_deref(),
+        &view.platform.name,
+        &cwd,
+    );
+    let model_file = model.display().to_string();
+    let reader = trust_files::Reader {
+        model_file: &model_file,
+        layout: &layout,
+        master_key: None,
+        now,
+    };
+    for service in &view.platform.services {
+        let Some(set) = sets.get_mut(&service.name) else {
+            continue;
+        };
+        for listed in &service.trust_files {
+            match reader.read(listed) {
+                Ok(found) => set.add_listed(&found.anchors, &found.why, &found.file),
+                Err(err) => tracing::warn!(
+                    "platform {}: a trust file of service {} left out of its assignment: {err}",
+                    view.platform.name,
+                    service.name
+                ),
+            }
+        }
+    }
 }
 
 /// What identifies one version of a file: its size, modification time and inode (a
@@ -352,6 +398,36 @@ mod tests {
         let rotated = cache.snapshot("lab").unwrap();
         assert_ne!(rotated.trust["db"], before);
         assert!(wake.has_changed().unwrap());
+    }
+
+    #[test]
+    fn a_trust_file_of_the_model_is_in_its_services_trust_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = platform(dir.path());
+        let extra = certfleet_pki::authority::init_ca(
+            "Elasticsearch HTTP CA",
+            certfleet_pki::keys::KeyAlgorithm::EcdsaP256,
+            30,
+            None,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("es-ca.pem"), to_pem(&[extra.root_cert])).unwrap();
+        // The table belongs to the last service of the model, db.
+        let with_trust = format!(
+            "{MODEL}[[service.trust]]\nfile = \"es-ca.pem\"\nwhy = \"db calls Elasticsearch\"\n"
+        );
+        replace(&config.model, &with_trust);
+        let cache = ModelCache::new(std::slice::from_ref(&config));
+        let snapshot = cache.snapshot("lab").unwrap();
+        let db = &snapshot.trust["db"];
+        assert_eq!(
+            db.len(),
+            3,
+            "the CA's root and intermediate, then the file's"
+        );
+        assert_eq!(db[2].subject, "CN=Elasticsearch HTTP CA");
+        assert_eq!(db[2].because, ["db calls Elasticsearch"]);
+        assert!(snapshot.trust["web"].is_empty(), "web trusts nobody");
     }
 
     #[test]
