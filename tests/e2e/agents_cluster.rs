@@ -8,93 +8,29 @@
 //!   B, and every agent then deploys its first certificate through B alone;
 //! - a model change (a new output for every service) reaches the agents through both
 //!   servers;
-//! - a renewal wave asked for through A and through B goes one node at a time across
-//!   both: the audit log, which both servers answer alike, gives each turn only once the
-//!   one before is done, and neither the rollout record in etcd nor `certfleet nodes`
-//!   ever shows two nodes updating at once;
-//! - server A is SIGKILLed once the wave has begun: the agents whose first server was A
-//!   move on to B, the wave completes, and every node ends `current` serving its new
-//!   certificate, whose chain `openssl s_client -verify_return_error` verifies against
-//!   the platform's root for the node's name.
+//! - a renewal wave asked for through A and through B (each service's renewal through
+//!   the server its node does not talk to, for two of them) goes one node at a time
+//!   across both servers: the audit log, which both answer alike, gives each turn only
+//!   once the one before is done, and neither the rollout record in etcd nor
+//!   `certfleet nodes` ever shows two nodes updating at once;
+//! - in a second wave, server A is SIGKILLed as soon as the first turn is given: the
+//!   agents whose first server was A move on to B, the wave completes one node at a
+//!   time, and every node ends `current` serving its new certificate, whose chain
+//!   `openssl s_client -verify_return_error` verifies against the platform's root for
+//!   the node's name.
 //!
 //! Compiled only with the binary's `etcd` feature (`--features certfleet/etcd`).
 
 mod fixture;
+mod wave;
 
-use crate::agents::fixture::PLATFORM;
 use crate::support::etcd_cluster::EtcdCluster;
 use crate::support::openssl::{sha1_fingerprint, sha256_fingerprint};
 use crate::support::run::{arg, assert_ok, certfleet, describe, stdout, TempDir};
 use crate::support::serve::{s_client, served_sha1};
-use fixture::{enrol_site, site_addr, stored_rollout, wait_until, Member, Record, Site};
+use fixture::{enrol_site, site_addr, wait_until, Member, Site};
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-/// What `certfleet nodes --json` shows of each node's one service: (node, state,
-/// deployed SHA-256).
-fn shown(nodes: &serde_json::Value) -> Vec<(String, String, String)> {
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-    nodes["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no nodes in {nodes}"))
-        .iter()
-        .map(|node| {
-            let service = &node["services"][0];
-            (
-                text(&node["node"]),
-                text(&service["state"]),
-                text(&service["deployed"]),
-            )
-        })
-        .collect()
-}
-
-/// Whether `member` shows every site `current` with the certificate its files hold and
-/// that certificate differs from `before` (SHA-256 per site; empty: any).
-fn all_current(member: &Member, sites: &[Site], before: &[String]) -> bool {
-    let now = shown(&member.nodes());
-    sites.iter().zip(before).all(|(site, old)| {
-        let crt = site.crt();
-        let Some((_, state, deployed)) = now.iter().find(|(node, _, _)| *node == site.name) else {
-            return false;
-        };
-        crt.exists()
-            && state == "current"
-            && deployed.eq_ignore_ascii_case(&sha256_fingerprint(&crt))
-            && !deployed.eq_ignore_ascii_case(old)
-    })
-}
-
-/// The SHA-256 of every site's deployed certificate.
-fn deployed(sites: &[Site]) -> Vec<String> {
-    sites.iter().map(|s| sha256_fingerprint(&s.crt())).collect()
-}
-
-/// Checks that the rollout records give one turn at a time: a turn only when no other
-/// is open, each ended by its own service's `rollout.done`, and no halt.
-fn assert_one_at_a_time(audit: &[Record]) {
-    let mut open: Option<&str> = None;
-    for record in audit {
-        let object = record.object.as_str();
-        match record.action.as_str() {
-            "rollout.turn" => {
-                assert!(
-                    open.is_none(),
-                    "{object} got a turn while {open:?} was updating: {audit:?}"
-                );
-                open = Some(object);
-            }
-            "rollout.done" => {
-                assert_eq!(open, Some(object), "{audit:?}");
-                open = None;
-            }
-            other => panic!("unexpected rollout action {other}: {audit:?}"),
-        }
-    }
-    assert!(open.is_none(), "a turn is still open: {audit:?}");
-}
 
 /// The agents', the services' and the servers' logs, for a failure message.
 fn logs(sites: &[Site], agent_logs: &[std::path::PathBuf], members: &[&Member]) -> String {
@@ -181,7 +117,7 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
     let none = vec![String::new(); 3];
     for member in [&a, &b] {
         assert!(
-            all_current(member, &sites, &none),
+            wave::all_current(member, &sites, &none),
             "server {} does not show every node current: {}",
             member.name,
             member.nodes()
@@ -222,119 +158,97 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
         })
     });
     wait_until("every node current after the model change", context, || {
-        all_current(&a, &sites, &none) && all_current(&b, &sites, &none)
+        wave::all_current(&a, &sites, &none) && wave::all_current(&b, &sites, &none)
     });
-    let first = deployed(&sites);
+    let first = wave::deployed(&sites);
 
-    // 2. and 3. The wave, asked for through A and through B, watched all along.
-    let audit_before = b.rollout_audit().len();
-    assert_eq!(
-        a.rollout_audit().len(),
-        audit_before,
-        "A and B read one audit log"
+    // 2. A wave asked for through A and through B (web-1 through B while n1 talks to A,
+    //    web-2 through A while n2 talks to B), both servers up: one node at a time
+    //    across both, and both answer the same audit log.
+    let (_, wave1) = wave::run(
+        &cluster,
+        &b,
+        [(1, &b), (2, &a), (3, &b)],
+        &sites,
+        &first,
+        context,
+        || (),
     );
-    let stop = AtomicBool::new(false);
-    let (a_audit, killed_at, observations) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            let mut seen = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(record) = stored_rollout(&cluster) {
-                    let turns = record["turns"].as_array().map_or(0, Vec::len);
-                    assert!(turns <= 1, "two turns at once in etcd: {record}");
-                    assert!(record["halted"].is_null(), "the group halted: {record}");
-                }
-                let now = shown(&b.nodes());
-                let busy = now
-                    .iter()
-                    .filter(|(_, state, _)| state != "current")
-                    .count();
-                assert!(busy <= 1, "two nodes not current at once: {now:?}");
-                seen += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            seen
-        });
-        for (n, member) in [(1, &a), (2, &b), (3, &a)] {
-            let said = member.admin(&["renew", &format!("web-{n}"), "--platform", PLATFORM]);
-            assert!(said.contains("renewal asked for"), "{said}");
-        }
-        // A is SIGKILLed as soon as the first turn is given.
-        wait_until("the wave's first turn", context, || {
-            b.rollout_audit()[audit_before..]
-                .iter()
-                .any(|r| r.action == "rollout.turn")
-        });
-        let a_audit = a.rollout_audit();
-        a.kill();
-        let killed_at = b.rollout_audit();
-        println!(
-            "killed server A with {} rollout record(s) of the wave written",
-            killed_at.len() - audit_before
-        );
-        wait_until("the wave's end through B", context, || {
-            all_current(&b, &sites, &first) && b.rollout_audit().len() >= audit_before + 6
-        });
-        stop.store(true, Ordering::Relaxed);
-        (
-            a_audit,
-            killed_at,
-            watcher.join().expect("the watcher failed"),
-        )
-    });
-    println!("{observations} observations of etcd and certfleet nodes during the wave");
-    assert!(observations > 0);
-
-    // The audit log: A's answer before the kill is what B answers of that time; the
-    // wave's turns are one at a time, each node once.
-    let audit = b.rollout_audit();
-    assert_eq!(&audit[..a_audit.len()], &a_audit[..], "A and B differ");
-    let wave = &audit[audit_before..];
-    for (i, record) in wave.iter().enumerate() {
-        let mark = if i + audit_before == killed_at.len() {
-            "  (server A killed before this one)"
-        } else {
-            ""
-        };
-        println!("{} {} {}{mark}", record.at, record.action, record.object);
-    }
-    assert_one_at_a_time(wave);
-    assert_eq!(wave.len(), 6, "three turns, three completions: {wave:?}");
-    for pair in wave.windows(2) {
-        assert!(pair[0].at <= pair[1].at, "{wave:?}");
-    }
-    let turned = |list: &[Record], site: &Site| {
-        let object = format!("service {PLATFORM}/{}", site.service());
-        list.iter()
-            .any(|r| r.action == "rollout.turn" && r.object == object)
+    wave::print(&wave1, None);
+    assert_eq!(
+        a.rollout_audit(),
+        b.rollout_audit(),
+        "A and B answer different audit logs"
+    );
+    // Each server gives the turns of the agents that ask it: both gave some.
+    let gave = |member: &Member, site: &Site| {
+        member.logs().contains(&format!(
+            "service {} on node {} renews",
+            site.service(),
+            site.name
+        ))
     };
     for site in &sites {
-        assert!(turned(wave, site), "{} had no turn: {wave:?}", site.name);
+        let by: Vec<&str> = [&a, &b]
+            .into_iter()
+            .filter(|m| gave(m, site))
+            .map(|m| m.name)
+            .collect();
+        println!("{}'s turn given by server {by:?}", site.name);
     }
-    // At least one node whose first server was A had its turn after A died, and its agent
-    // moved on to B.
-    let after_kill: Vec<&Site> = [&sites[0], &sites[2]]
-        .into_iter()
-        .filter(|site| !turned(&killed_at[audit_before..], site))
-        .collect();
     assert!(
-        !after_kill.is_empty(),
+        [&a, &b]
+            .iter()
+            .all(|member| sites.iter().any(|site| gave(member, site))),
+        "the wave's turns were not given by both servers\n{}",
+        context()
+    );
+    let second = wave::deployed(&sites);
+
+    // 3. A second wave, server A SIGKILLed as soon as its first turn is given: the wave
+    //    completes through B.
+    let ((a_audit, killed_at), wave2) = wave::run(
+        &cluster,
+        &b,
+        [(1, &a), (2, &b), (3, &a)],
+        &sites,
+        &second,
+        context,
+        || {
+            let a_audit = a.rollout_audit();
+            a.kill();
+            (a_audit, b.rollout_audit())
+        },
+    );
+    let audit = b.rollout_audit();
+    let wave2_start = audit.len() - wave2.len();
+    let written_before_kill = killed_at.len() - wave2_start;
+    wave::print(&wave2, Some((written_before_kill, "server A killed")));
+    assert_eq!(&audit[..a_audit.len()], &a_audit[..], "A and B differ");
+    // At least one node whose first server was A had its turn after A died.
+    let after_kill = [&sites[0], &sites[2]]
+        .into_iter()
+        .filter(|site| !wave::turned(&killed_at[wave2_start..], site))
+        .count();
+    assert!(
+        after_kill > 0,
         "the wave was over before A was killed: {killed_at:?}"
     );
-    for site in [&sites[0], &sites[2]] {
-        let log = fs::read_to_string(&agent_logs[site.name[1..].parse::<usize>().unwrap() - 1])
-            .unwrap_or_default();
+    // The agents whose first server was A moved on to B.
+    for i in [0, 2] {
+        let log = fs::read_to_string(&agent_logs[i]).unwrap_or_default();
         assert!(
             log.contains("trying the next server"),
             "{}'s agent did not move on from A:\n{log}",
-            site.name
+            sites[i].name
         );
     }
 
     // Every node is current with a new certificate, which its nginx serves and whose
     // chain verifies against the platform's root for the node's name.
-    let second = deployed(&sites);
+    let third = wave::deployed(&sites);
     for (i, site) in sites.iter().enumerate() {
-        assert_ne!(first[i], second[i], "{} kept its certificate", site.name);
+        assert_ne!(second[i], third[i], "{} kept its certificate", site.name);
         let out = s_client(
             site.addr,
             Some(&site.server_name),
@@ -359,6 +273,6 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
             site.name
         );
     }
-    assert!(all_current(&b, &sites, &first), "{}", b.nodes());
+    assert!(wave::all_current(&b, &sites, &second), "{}", b.nodes());
     drop(agents);
 }
