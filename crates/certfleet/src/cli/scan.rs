@@ -12,7 +12,6 @@
 //! named).
 
 mod managed;
-mod table;
 
 use super::client::ServerFlags;
 use super::output::print_json;
@@ -109,7 +108,7 @@ impl ScanArgs {
         if self.json {
             print_json(&Report { results: &results })?;
         } else {
-            table::print(&results);
+            print!("{}", certfleet_monitor::scan::table::render(&results));
         }
         if results.iter().any(ScanResult::has_problem) {
             Ok(Outcome::ProblemFound)

@@ -10,7 +10,9 @@
 //! - [`assess`]: the judgement of a presented chain;
 //! - [`result`]: [`ScanResult`], what `scan --json` prints per target;
 //! - [`run`]: [`Scanner`], many targets with bounded concurrency and time-outs;
-//! - [`record`]: [`record::ScanRecord`], the stored form, and its store key.
+//! - [`record`]: [`record::ScanRecord`], the stored form, and its store key;
+//! - [`drift`]: the comparison of each SNI name's leaf with the server's managed one;
+//! - [`table`]: `scan`'s text report.
 //!
 //! ```no_run
 //! use certfleet_monitor::scan::{ScanOptions, Scanner, Target};
@@ -23,10 +25,12 @@
 //! ```
 
 pub mod assess;
+pub mod drift;
 pub mod probe;
 pub mod record;
 pub mod result;
 pub mod run;
+pub mod table;
 pub mod target;
 
 pub use result::{ChainCertificate, ScanResult};

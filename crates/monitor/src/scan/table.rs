@@ -1,24 +1,28 @@
-//! `scan`'s text output: one line per target (state, days left, protocol, chain,
+//! `scan`'s text report: one line per target (state, days left, protocol, chain,
 //! hostname, drift, thumbprint or error), then each target's problems and its lint
 //! errors and warnings, then a one-line summary.
 
-use certfleet_monitor::scan::ScanResult;
+use super::ScanResult;
 use certfleet_pki::lint::Severity;
+use std::fmt::Write;
 
-/// Prints the table, the details and the summary on stdout.
-pub fn print(results: &[ScanResult]) {
+/// The table, the details and the summary, each line ending in a newline.
+pub fn render(results: &[ScanResult]) -> String {
+    let mut text = String::new();
+    // Writing to a String cannot fail, so the `fmt::Result`s below are ignored.
     let width = results
         .iter()
         .map(|r| r.target.len())
         .max()
         .unwrap_or(0)
         .max("TARGET".len());
-    println!(
+    let _ = writeln!(
+        text,
         "{:<width$}  {:<8} {:>5}  {:<8} {:<8} {:<8} {:<6} SHA-1 / ERROR",
         "TARGET", "STATE", "DAYS", "PROTO", "CHAIN", "HOST", "DRIFT"
     );
     for result in results {
-        println!("{}", row(result, width));
+        let _ = writeln!(text, "{}", row(result, width));
     }
     let mut troubled = 0;
     for result in results {
@@ -34,25 +38,29 @@ pub fn print(results: &[ScanResult]) {
         if !problems.is_empty() {
             troubled += 1;
         }
-        println!("\n{}:", result.target);
+        let _ = writeln!(text, "\n{}:", result.target);
         for problem in &problems {
-            println!("  problem: {problem}");
+            let _ = writeln!(text, "  problem: {problem}");
         }
         for finding in lint {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {} {}: {}",
                 finding.severity, finding.code, finding.message
             );
         }
     }
-    println!(
+    let _ = writeln!(
+        text,
         "\n{} target(s): {} fine, {} with problems",
         results.len(),
         results.len() - troubled,
         troubled
     );
+    text
 }
 
+/// One target's line of the table.
 fn row(result: &ScanResult, width: usize) -> String {
     let flag = |value: Option<bool>, yes: &str, no: &str| match value {
         Some(true) => yes.to_owned(),
@@ -90,5 +98,24 @@ mod tests {
         let line = row(&result, 12);
         assert!(line.starts_with("127.0.0.1:9 "), "{line}");
         assert!(line.ends_with("unreachable: connection refused"), "{line}");
+    }
+
+    #[test]
+    fn the_report_ends_with_the_summary() {
+        let results = [ScanResult::unreachable(
+            "127.0.0.1:9".into(),
+            None,
+            "connection refused".into(),
+        )];
+        let text = render(&results);
+        assert!(text.starts_with("TARGET       STATE"), "{text}");
+        assert!(
+            text.contains("\n127.0.0.1:9:\n  problem: unreachable: connection refused\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\n1 target(s): 0 fine, 1 with problems\n"),
+            "{text}"
+        );
     }
 }
