@@ -17,7 +17,9 @@
 //! - bad models exit 2 naming the line or key and write nothing ([`bad_models`]);
 //! - reloads under `--root` only with `--reload`, `--no-reload`, pending reloads and
 //!   time limits ([`reloads`]); a model others can change, files certfleet did not
-//!   write, symbolic links out of the root, and modes under umask 000 ([`safety`]).
+//!   write, symbolic links out of the root, and modes under umask 000 ([`safety`]);
+//! - the Windows lines of the next steps against the written certificates
+//!   ([`windows_steps`]).
 
 mod bad_models;
 mod changes;
@@ -35,6 +37,7 @@ mod restrict_inbound_connections;
 mod safety;
 mod tls;
 mod validate_certificate_against_ca;
+mod windows_steps;
 
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use model::{copy_with_logged_reloads, examples_dir, Model};

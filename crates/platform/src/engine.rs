@@ -454,6 +454,10 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
             .authority
             .as_ref()
             .and_then(|a| a.issuing_chain().last().map(|c| anchor(c, opts.now))),
+        ca_intermediate: ca.authority.as_ref().and_then(|a| {
+            let chain = a.issuing_chain();
+            (chain.len() > 1).then(|| anchor(&chain[0], opts.now))
+        }),
         passwords_file: eval.passwords_file.as_deref(),
         pending: &eval.pending_csrs,
     });

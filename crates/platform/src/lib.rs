@@ -15,7 +15,8 @@
 //! - [`state`]: `state.json` and `passwords.json`;
 //! - [`guard`]: refusing a model that users other than its owner could change;
 //! - [`engine`]: one evaluation for `plan` or `apply`, returning changes, files to write,
-//!   reloads and the report; [`report`]: the per-service report and next steps.
+//!   reloads and the report; [`report`]: the per-service report and next steps (their
+//!   Windows lines, certificate stores and port bindings, in `windows_steps`).
 //!
 //! - [`run`]: carrying out an evaluation for `plan` and `apply`: the files committed all at
 //!   once or not at all ([`files`]), then the reloads, each with a time limit;
@@ -65,5 +66,6 @@ pub mod supplied_csr;
 pub mod trust;
 pub mod trust_files;
 pub mod validate;
+mod windows_steps;
 
 pub use error::{PlatformError, Result};

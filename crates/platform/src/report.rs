@@ -7,10 +7,10 @@
 use crate::certs::{Outcome, Status};
 use crate::spec::{is_client, serves, usage_name, Platform, Service};
 use crate::trust::{Anchor, TrustSet};
+use crate::windows_steps::{self, addstore, is_self_issued, windows_kind, Store};
 use certfleet_api::admin::plan_apply::{
     AllowedClient, OutputReport, PendingCsrFile, ServiceReport, TrustReport,
 };
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -24,33 +24,47 @@ pub struct Context<'a> {
     pub ca_dir: Option<&'a Path>,
     /// The internal CA's root, when it exists.
     pub ca_root: Option<Anchor>,
+    /// The internal CA's issuing intermediate, when it has one.
+    pub ca_intermediate: Option<Anchor>,
     /// The passwords file, when keystores exist.
     pub passwords_file: Option<&'a Path>,
     /// CSRs waiting.
     pub pending: &'a [PendingCsrFile],
 }
 
-/// True for kinds whose TLS is bound to ports by Windows (HTTP.SYS).
-fn windows_kind(kind: Option<&str>) -> bool {
-    let kind = kind.unwrap_or("").to_ascii_lowercase();
-    [
-        "iis", "windows", "http.sys", "httpsys", "wcf", "dotnet", ".net",
-    ]
-    .iter()
-    .any(|k| kind.contains(k))
+/// The file a service's own certificate is in, for importing it elsewhere: its
+/// `pem-pair` certificate, else its `der` output.
+fn certificate_file(s: &ServiceReport) -> Option<String> {
+    s.outputs
+        .iter()
+        .find(|o| o.format == "pem-pair")
+        .map(|o| format!("{}.crt", o.path))
+        .or_else(|| {
+            s.outputs
+                .iter()
+                .find(|o| o.format == "der")
+                .map(|o| o.path.clone())
+        })
 }
 
-/// A stable GUID for netsh's appid, derived from the platform and service names.
-fn app_guid(platform: &str, service: &str) -> String {
-    let h = hex::encode(Sha256::digest(format!("{platform}/{service}").as_bytes()));
-    format!(
-        "{{{}-{}-{}-{}-{}}}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+/// The file holding the certificate of this SHA-1 thumbprint: the internal CA's root or
+/// intermediate, or a service's own certificate.
+fn file_of(ctx: &Context<'_>, sha1: &str) -> Option<String> {
+    if let Some(dir) = ctx.ca_dir {
+        if ctx.ca_root.as_ref().is_some_and(|a| a.sha1 == sha1) {
+            return Some(dir.join("root.crt").display().to_string());
+        }
+        if ctx.ca_intermediate.as_ref().is_some_and(|a| a.sha1 == sha1) {
+            return Some(dir.join("intermediate.crt").display().to_string());
+        }
+    }
+    ctx.services
+        .iter()
+        .filter(|s| {
+            s.server_thumbprint.as_deref() == Some(sha1)
+                || s.client_thumbprint.as_deref() == Some(sha1)
+        })
+        .find_map(certificate_file)
 }
 
 /// The next-steps text. Deterministic, so an unchanged platform rewrites nothing.
@@ -73,6 +87,21 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
             dir.join("root.crt").display(),
             dir.join("root.key").display()
         );
+        let root_crt = dir.join("root.crt").display().to_string();
+        let _ = writeln!(
+            t,
+            "   On Windows (an elevated prompt), the root into Trusted Root Certification\n   Authorities:\n     {}",
+            addstore(Store::Root, &root_crt)
+        );
+        if let Some(intermediate) = &ctx.ca_intermediate {
+            let _ = writeln!(
+                t,
+                "   and its intermediate {} (SHA-1 {})\n   into Intermediate Certification Authorities, never into the root store:\n     {}",
+                intermediate.subject,
+                intermediate.sha1,
+                addstore(Store::Ca, &dir.join("intermediate.crt").display().to_string())
+            );
+        }
     } else if let Some(dir) = ctx.ca_dir {
         any_root = true;
         let _ = writeln!(
@@ -84,24 +113,15 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
     for s in ctx.services.iter().filter(|s| s.issuer == "self-signed") {
         if let (Some(subject), Some(thumb)) = (&s.subject, &s.server_thumbprint) {
             any_root = true;
-            let crt = s
-                .outputs
-                .iter()
-                .find(|o| o.format == "pem-pair")
-                .map(|o| format!("{}.crt", o.path))
-                .or_else(|| {
-                    s.outputs
-                        .iter()
-                        .find(|o| o.format == "der")
-                        .map(|o| o.path.clone())
-                });
+            let crt = certificate_file(s);
             let _ = writeln!(
                 t,
-                "   {} is self-signed ({}, SHA-1 {}): import it{} into the trusted\n   root store of the clients that connect to it.",
+                "   {} is self-signed ({}, SHA-1 {}): import it{} into the trusted\n   root store of the clients that connect to it; on Windows clients (an elevated\n   prompt; the certificate only, never its key), into Trusted Root Certification\n   Authorities:\n     {}",
                 s.name,
                 subject,
                 thumb,
-                crt.map(|c| format!(" ({c})")).unwrap_or_default()
+                crt.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+                addstore(Store::Root, crt.as_deref().unwrap_or("<its certificate file>"))
             );
         }
     }
@@ -177,35 +197,21 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
         if let Some(cmd) = &s.reload {
             let _ = writeln!(t, "     reload:        {cmd}");
         }
-        if !s.listeners.is_empty() {
-            if windows_kind(s.kind.as_deref()) {
-                let thumb = s.server_thumbprint.as_deref().unwrap_or("<thumbprint>");
-                if let Some(p12) = s.outputs.iter().find(|o| o.format == "pkcs12") {
-                    let _ = writeln!(
-                        t,
-                        "     import into LocalMachine\\My: certutil -f -p <password from passwords.json> -importpfx {}",
-                        p12.path
-                    );
-                }
-                let _ = writeln!(t, "     port bindings (elevated prompt on {}):", s.node);
-                for l in &s.listeners {
-                    let _ = writeln!(
-                        t,
-                        "       netsh http add sslcert ipport={l} certhash={thumb} appid={} certstorename=MY",
-                        app_guid(&p.name, &s.name)
-                    );
-                }
-            } else {
-                let _ = writeln!(
-                    t,
-                    "     listens on:    {} (check what it serves with `certfleet scan {}`)",
-                    s.listeners.join(", "),
-                    s.listeners
-                        .first()
-                        .map(|l| l.replacen("0.0.0.0", &s.cn, 1))
-                        .unwrap_or_default()
-                );
-            }
+        if windows_kind(s.kind.as_deref()) {
+            let passwords = ctx.passwords_file.map(|f| f.display().to_string());
+            windows_steps::service_steps(&mut t, &p.name, s, passwords.as_deref(), &|sha1| {
+                file_of(ctx, sha1)
+            });
+        } else if !s.listeners.is_empty() {
+            let _ = writeln!(
+                t,
+                "     listens on:    {} (check what it serves with `certfleet scan {}`)",
+                s.listeners.join(", "),
+                s.listeners
+                    .first()
+                    .map(|l| l.replacen("0.0.0.0", &s.cn, 1))
+                    .unwrap_or_default()
+            );
         }
         for note in &s.notes {
             let _ = writeln!(t, "     note:          {note}");
@@ -332,6 +338,7 @@ pub fn service_report(
                 sha1_thumbprint: e.anchor.sha1.clone(),
                 because: e.because.clone(),
                 files: e.files.clone(),
+                self_issued: is_self_issued(&e.anchor.der),
             })
             .collect(),
         allowed_client_thumbprints: allowed.iter().map(|a| a.sha1_thumbprint.clone()).collect(),
@@ -352,23 +359,5 @@ pub fn service_report(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn app_guids_are_stable_and_well_formed() {
-        let a = app_guid("qms", "web");
-        assert_eq!(a, app_guid("qms", "web"));
-        assert_ne!(a, app_guid("qms", "data"));
-        assert_eq!(a.len(), 38);
-        assert!(a.starts_with('{') && a.ends_with('}'));
-    }
-
-    #[test]
-    fn windows_kinds_are_recognised() {
-        assert!(windows_kind(Some("IIS")));
-        assert!(windows_kind(Some("windows-service")));
-        assert!(!windows_kind(Some("jetty")));
-        assert!(!windows_kind(None));
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -138,6 +138,11 @@ pub struct TrustReport {
     /// certfleet did not issue. Empty for one the platform's connections bring.
     #[serde(default)]
     pub files: Vec<String>,
+    /// True when it is self-issued (a root, or a self-signed service certificate): on
+    /// Windows it goes into Trusted Root Certification Authorities; an intermediate
+    /// (false) into Intermediate Certification Authorities.
+    #[serde(default)]
+    pub self_issued: bool,
 }
 
 /// A client certificate a service accepts.
