@@ -150,7 +150,11 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
         );
     }
     assert_ne!(edited, model);
-    fs::write(&model_file, edited).unwrap();
+    // Replaced at once (a rename), as an editor or a deployment would.
+    let staged = platform_dir.join("shop.toml.new");
+    fs::write(&staged, edited).unwrap();
+    fs::set_permissions(&staged, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::rename(&staged, &model_file).unwrap();
     wait_until("the model's new output on every node", context, || {
         sites.iter().all(|site| {
             let der = site.files.file(&format!("tls/{}.der", site.service()));
