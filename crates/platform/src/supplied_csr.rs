@@ -366,8 +366,12 @@ pub fn upload_steps(
     if tomcat {
         let mut chain: Vec<&CertificateDer<'static>> = material.chain.iter().collect();
         chain.reverse();
-        for (n, cert) in chain.iter().enumerate() {
-            let what = if n == 0 { "root" } else { "intermediate" };
+        for cert in chain {
+            let what = if self_issued(cert) {
+                "root"
+            } else {
+                "intermediate"
+            };
             steps.push(format!(
                 "upload: OS Administration > Security > Certificate Management > Upload Certificate: the {what} certificate {} (SHA-1 {}, in {chain_file}) as tomcat-trust",
                 subject(cert),
@@ -388,6 +392,13 @@ pub fn upload_steps(
         ));
     }
     steps
+}
+
+/// True for a certificate whose subject is its issuer (a root).
+fn self_issued(der: &CertificateDer<'_>) -> bool {
+    x509_parser::parse_x509_certificate(der.as_ref())
+        .map(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+        .unwrap_or(false)
 }
 
 /// The outcome of a service with a `csr` file: read and checked, then signed or passed on.
