@@ -13,12 +13,12 @@
 
 use crate::certs::{
     describe, info_public_key, read_cert, ready, renewal_reason, service_err, Action, Material,
-    Outcome, Request, Status,
+    Outcome, Status,
 };
 use crate::error::{PlatformError, Result};
 use crate::paths::Layout;
 use crate::render::FileWrite;
-use crate::spec::{peer_keys, CsrFile, Format, IssuerKind, Requested, Service};
+use crate::spec::{peer_keys, CsrFile, IssuerKind, Requested, Service};
 use crate::state::ServiceState;
 use certfleet_pki::authority::Authority;
 use certfleet_pki::certs::to_pem;
@@ -33,18 +33,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
-
-/// Kinds whose certificates are uploaded in the suite's OS Administration pages as
-/// `tomcat` (the service's own) and `tomcat-trust` (root and intermediates).
-const TOMCAT_KINDS: &[&str] = &[
-    "uccx",
-    "cucm",
-    "finesse",
-    "cuic",
-    "socialminer",
-    "ccp",
-    "mediasense",
-];
 
 /// Where the `csr` file written in the model is: relative to the model file's directory.
 pub fn csr_path(model_path: &Path, cwd: &Path, file: &CsrFile) -> PathBuf {
@@ -322,83 +310,12 @@ pub fn external(
     prior: Option<&ServiceState>,
     now: OffsetDateTime,
 ) -> Result<Outcome> {
-    let request = Request {
+    let request = crate::reply::Request {
         key: None,
         csr,
         csr_path: csr_path.to_path_buf(),
     };
-    crate::certs::answered(layout, service, prior, request, now)
-}
-
-/// Where to upload the certificate and its chain, for the report: on the contact-center
-/// suite's appliances, in the order of its manual (root and intermediates as
-/// `tomcat-trust`, then the certificate as `tomcat`); elsewhere, where the CSR was made.
-pub fn upload_steps(
-    service: &Service,
-    material: &Material,
-    csr_path: &Path,
-    state_cert: &Path,
-    paths: &[PathBuf],
-) -> Vec<String> {
-    let output_of = |format: Format| {
-        service
-            .outputs
-            .iter()
-            .zip(paths)
-            .find(|(o, _)| o.format == format)
-            .map(|(_, p)| p.display().to_string())
-    };
-    let leaf_file = output_of(Format::Der)
-        .unwrap_or_else(|| format!("the first certificate of {}", state_cert.display()));
-    let chain_file =
-        output_of(Format::PemChain).unwrap_or_else(|| state_cert.display().to_string());
-    let subject = |der: &CertificateDer<'_>| {
-        x509_parser::parse_x509_certificate(der.as_ref())
-            .map(|(_, c)| c.subject().to_string())
-            .unwrap_or_default()
-    };
-    let tomcat = service.kind.as_deref().is_some_and(|k| {
-        TOMCAT_KINDS
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(k.trim()))
-    });
-    let mut steps = Vec::new();
-    if tomcat {
-        let mut chain: Vec<&CertificateDer<'static>> = material.chain.iter().collect();
-        chain.reverse();
-        for cert in chain {
-            let what = if self_issued(cert) {
-                "root"
-            } else {
-                "intermediate"
-            };
-            steps.push(format!(
-                "upload: OS Administration > Security > Certificate Management > Upload Certificate: the {what} certificate {} (SHA-1 {}, in {chain_file}) as tomcat-trust",
-                subject(cert),
-                sha1_thumbprint(cert.as_ref())
-            ));
-        }
-        steps.push(format!(
-            "upload: then Upload Certificate again: the application certificate {} (SHA-1 {}, {leaf_file}) as tomcat, the answer to the CSR {}; then restart the applications the manual names (Tomcat)",
-            material.info.subject,
-            material.info.sha1_thumbprint,
-            csr_path.display()
-        ));
-    } else {
-        steps.push(format!(
-            "install: the certificate {} ({leaf_file}) where the CSR {} was made, with its chain ({chain_file}); certfleet has no key for it",
-            material.info.subject,
-            csr_path.display()
-        ));
-    }
-    steps
-}
-
-/// True for a certificate whose subject is its issuer (a root).
-fn self_issued(der: &CertificateDer<'_>) -> bool {
-    x509_parser::parse_x509_certificate(der.as_ref())
-        .map(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
-        .unwrap_or(false)
+    crate::reply::answered(layout, service, prior, request, now)
 }
 
 /// The outcome of a service with a `csr` file: read and checked, then signed or passed on.
@@ -421,7 +338,7 @@ pub fn outcome(
         _ => signed(layout, service, csr, csr_path, prior, ca, apply, now)?,
     };
     if let Status::Ready(material) = &out.status {
-        let steps = upload_steps(
+        let steps = crate::upload_steps::upload_steps(
             service,
             material,
             csr_path,
