@@ -13,8 +13,10 @@ use crate::support::etcd_cluster::EtcdCluster;
 use crate::support::https::request;
 use crate::support::run::{arg, assert_ok, certfleet, describe, stdout, TempDir};
 use crate::support::serve::{free_addr, ServeConfig, Server};
+use base64::Engine as _;
 use std::fs;
-use std::net::SocketAddr;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -280,14 +282,68 @@ pub fn site_addr(n: usize) -> SocketAddr {
     free_addr_on(&node_ip(n))
 }
 
-/// The rollout record of the group as etcd holds it (its JSON), if there is one.
-pub fn stored_rollout(cluster: &EtcdCluster) -> Option<serde_json::Value> {
-    let suffix = format!("agents/rollouts/{PLATFORM}/{GROUP}");
-    cluster
-        .all_entries()
-        .into_iter()
-        .find(|(key, _)| key.ends_with(suffix.as_bytes()))
-        .map(|(_, value)| serde_json::from_slice(&value).unwrap())
+/// The rollout record of the group as etcd holds it (its JSON, `None` when there is
+/// none), read through a member's JSON gateway (`/v3/kv/range` of its one key); `Err`
+/// when no member answered within 5 s (a busy machine), so a watcher can look again.
+pub fn stored_rollout(cluster: &EtcdCluster) -> Result<Option<serde_json::Value>, String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = format!("certfleet/kv/agents/rollouts/{PLATFORM}/{GROUP}");
+    let body = format!("{{\"key\":\"{}\"}}", b64.encode(&key));
+    let mut failures = Vec::new();
+    for endpoint in cluster.endpoints() {
+        let addr: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
+        match post_json(addr, "/v3/kv/range", &body) {
+            Ok(answer) => {
+                let answer: serde_json::Value = serde_json::from_str(&answer)
+                    .unwrap_or_else(|e| panic!("{endpoint} answered no JSON ({e}): {answer}"));
+                let Some(value) = answer["kvs"][0]["value"].as_str() else {
+                    return Ok(None);
+                };
+                let bytes = b64.decode(value).unwrap();
+                return Ok(Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                    panic!(
+                        "{key} holds no JSON ({e}): {}",
+                        String::from_utf8_lossy(&bytes)
+                    )
+                })));
+            }
+            Err(why) => failures.push(format!("{endpoint}: {why}")),
+        }
+    }
+    Err(failures.join("; "))
+}
+
+/// One HTTP/1.0 POST of a JSON `body` to `addr` (5 s limits): the body of a 200 answer.
+fn post_json(addr: SocketAddr, path: &str, body: &str) -> Result<String, String> {
+    let limit = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, limit).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("a truncated answer: {answer}"))?;
+    match head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+    {
+        Some("200") => Ok(body.to_owned()),
+        _ => Err(format!("answered {head}")),
+    }
 }
 
 /// Polls `done` every 200 ms for up to three minutes; panics naming `what`, with

@@ -96,6 +96,17 @@ pub fn print(wave: &[Record], mark_before: Option<(usize, &str)>) {
     }
 }
 
+/// What the watcher of a wave saw.
+#[derive(Debug, Default)]
+struct Observations {
+    /// Reads of the rollout record in etcd.
+    records: usize,
+    /// Of them, those that showed a turn (never more than one).
+    with_a_turn: usize,
+    /// Views of `certfleet nodes --json` (never two nodes not current).
+    views: usize,
+}
+
 /// Asks for the renewal of `web-N` through each `(N, server)` of `asks`, runs
 /// `on_first_turn` as soon as the audit log (read through `judge`) shows the wave's
 /// first turn, and waits until `judge` shows every site current with a certificate
@@ -115,12 +126,18 @@ pub fn run<T>(
     let stop = AtomicBool::new(false);
     let (done, observations) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
-            let mut seen = 0usize;
+            let mut seen = Observations::default();
             while !stop.load(Ordering::Relaxed) {
-                if let Some(record) = stored_rollout(cluster) {
-                    let turns = record["turns"].as_array().map_or(0, Vec::len);
-                    assert!(turns <= 1, "two turns at once in etcd: {record}");
-                    assert!(record["halted"].is_null(), "the group halted: {record}");
+                match stored_rollout(cluster) {
+                    Ok(Some(record)) => {
+                        let turns = record["turns"].as_array().map_or(0, Vec::len);
+                        assert!(turns <= 1, "two turns at once in etcd: {record}");
+                        assert!(record["halted"].is_null(), "the group halted: {record}");
+                        seen.records += 1;
+                        seen.with_a_turn += turns;
+                    }
+                    Ok(None) => seen.records += 1,
+                    Err(why) => eprintln!("etcd did not answer this time: {why}"),
                 }
                 let now = shown(&judge.nodes());
                 let busy = now
@@ -128,7 +145,7 @@ pub fn run<T>(
                     .filter(|(_, state, _)| state != "current")
                     .count();
                 assert!(busy <= 1, "two nodes not current at once: {now:?}");
-                seen += 1;
+                seen.views += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
             seen
@@ -149,8 +166,11 @@ pub fn run<T>(
         stop.store(true, Ordering::Relaxed);
         (done, watcher.join().expect("the watcher failed"))
     });
-    println!("{observations} observations of etcd and certfleet nodes during the wave");
-    assert!(observations > 0);
+    println!("during the wave: {observations:?}");
+    assert!(
+        observations.views > 0 && observations.with_a_turn > 0,
+        "the wave was not watched: {observations:?}"
+    );
     let wave = judge.rollout_audit()[audit_before..].to_vec();
     assert_one_at_a_time(&wave);
     assert_eq!(wave.len(), 6, "three turns, three completions: {wave:?}");
