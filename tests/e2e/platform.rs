@@ -35,6 +35,7 @@ mod publicly_signed_chat_certificate;
 mod reloads;
 mod restrict_inbound_connections;
 mod safety;
+mod third_party_chain_in_tomcat_trust;
 mod tls;
 mod validate_certificate_against_ca;
 mod windows_steps;
