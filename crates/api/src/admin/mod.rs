@@ -4,6 +4,8 @@
 //! - [`audit`]: the audit log;
 //! - [`cas`]: certificate authorities, CSR signing and inspection;
 //! - [`domains`]: the domain tree, certificates, ACME settings and resolution;
+//! - `domains_text` (with the `client` feature): those answers in words, for the
+//!   command line;
 //! - [`status`]: the certificate inventory's expiry states, ACME progress and alerts;
 //! - [`platforms`]: the configured platforms;
 //! - [`plan_apply`]: what plan and apply of a platform model find and do;
@@ -14,6 +16,8 @@
 pub mod audit;
 pub mod cas;
 pub mod domains;
+#[cfg(feature = "client")]
+pub mod domains_text;
 pub mod errors;
 pub mod plan_apply;
 pub mod platforms;

@@ -9,8 +9,7 @@ use super::output::print_json;
 use super::Outcome;
 use anyhow::{Context, Result};
 use certfleet_api::admin::domains::{
-    AddDomain, CertificateJson, CertificateSetJson, DomainJson, ResolutionJson, SetAcme,
-    SetCertificate, SourceJson,
+    AddDomain, CertificateSetJson, DomainJson, ResolutionJson, SetAcme, SetCertificate,
 };
 use clap::{Args, Subcommand};
 use hyper::Method;
@@ -151,10 +150,7 @@ impl DomainCommand {
                 if args.json {
                     print_json(&json)?;
                 } else {
-                    match &view.parent {
-                        Some(parent) => println!("added {} under {parent}", view.name),
-                        None => println!("added {} (the master domain)", view.name),
-                    }
+                    print!("{}", view.added_text());
                 }
             }
             DomainCommand::SetCert(args) => {
@@ -172,14 +168,7 @@ impl DomainCommand {
                 if args.json {
                     print_json(&json)?;
                 } else {
-                    let cert = answer.domain.certificate.as_ref();
-                    println!(
-                        "stored certificate {} for {} (valid until {}; names {})",
-                        or_dash(cert.map(|c| c.sha1_thumbprint.as_str())),
-                        answer.domain.name,
-                        or_dash(cert.map(|c| c.not_after.as_str())),
-                        cert.map_or_else(|| "none".to_owned(), sans)
-                    );
+                    print!("{}", answer.stored_text());
                 }
                 for warning in &answer.warnings {
                     eprintln!("warning: {warning}");
@@ -198,12 +187,7 @@ impl DomainCommand {
                 if args.json {
                     print_json(&json)?;
                 } else {
-                    println!(
-                        "ACME for {}: {} (account {})",
-                        view.name,
-                        if view.acme.enabled { "on" } else { "off" },
-                        or_dash(view.acme.email.as_deref())
-                    );
+                    print!("{}", view.acme_text());
                 }
             }
             DomainCommand::List(args) => {
@@ -216,7 +200,7 @@ impl DomainCommand {
                         println!("no domains yet (add one with `certfleet domain add NAME`)");
                     }
                     for view in &views {
-                        print_summary_line(view);
+                        print!("{}", view.summary_text());
                     }
                 }
             }
@@ -227,7 +211,7 @@ impl DomainCommand {
                 if args.json {
                     print_json(&json)?;
                 } else {
-                    print_view(&view);
+                    print!("{}", view.details_text());
                 }
             }
             DomainCommand::Resolve(args) => {
@@ -240,17 +224,7 @@ impl DomainCommand {
                 if args.json {
                     print_json(&json)?;
                 } else {
-                    let from = match &resolution.domain {
-                        Some(domain) => format!("domain {domain}"),
-                        None => source_name(resolution.source).to_owned(),
-                    };
-                    println!(
-                        "{} -> {} from {from} (role {})",
-                        or_dash(resolution.sni.as_deref()),
-                        resolution.sha1_thumbprint,
-                        resolution.role
-                    );
-                    println!("  {}", resolution.reason);
+                    print!("{}", resolution.explanation_text());
                 }
             }
         }
@@ -261,68 +235,4 @@ impl DomainCommand {
 /// A request body as JSON.
 fn to_json(body: &impl serde::Serialize) -> Result<Value> {
     serde_json::to_value(body).context("encoding the request")
-}
-
-/// The text, or `-` when there is none.
-fn or_dash(text: Option<&str>) -> &str {
-    text.unwrap_or("-")
-}
-
-/// Where a resolved certificate comes from, as the API writes it.
-fn source_name(source: SourceJson) -> &'static str {
-    match source {
-        SourceJson::Domain => "domain",
-        SourceJson::Certdir => "certdir",
-        SourceJson::Default => "default",
-    }
-}
-
-fn sans(cert: &CertificateJson) -> String {
-    if cert.sans.is_empty() {
-        "none".to_owned()
-    } else {
-        cert.sans.join(", ")
-    }
-}
-
-fn print_summary_line(view: &DomainJson) {
-    let parent = match &view.parent {
-        Some(parent) => format!("under {parent}"),
-        None => "master".to_owned(),
-    };
-    let certificate = match (&view.certificate, &view.effective_domain) {
-        (Some(cert), _) => format!(
-            "certificate {} until {}",
-            cert.sha1_thumbprint, cert.not_after
-        ),
-        (None, Some(from)) => format!("inherits {from}'s certificate"),
-        (None, None) => "no certificate".to_owned(),
-    };
-    println!("{}  ({parent}; {certificate})", view.name);
-}
-
-fn print_view(view: &DomainJson) {
-    println!("name:        {}", view.name);
-    println!(
-        "parent:      {}",
-        view.parent.as_deref().unwrap_or("none (the master domain)")
-    );
-    match &view.certificate {
-        Some(cert) => {
-            println!("certificate: {}", cert.sha1_thumbprint);
-            println!("  not after: {}", cert.not_after);
-            println!("  names:     {}", sans(cert));
-            println!("  auto:      {}", cert.auto_issued);
-        }
-        None => println!("certificate: none"),
-    }
-    if let Some(from) = &view.effective_domain {
-        println!("served:      the certificate of {from}");
-    }
-    println!(
-        "acme:        {} (account {}, renew at {})",
-        if view.acme.enabled { "on" } else { "off" },
-        or_dash(view.acme.email.as_deref()),
-        or_dash(view.acme.renew_at.as_deref())
-    );
 }
