@@ -83,8 +83,8 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
     let a = Member::start(&servers, "A", &cluster, &model_file, None);
     let b = Member::start(&servers, "B", &cluster, &model_file, Some(&a.data_dir));
 
-    // 1. Tokens made on A enrol n1 through A and n2, n3 through B (the token's CA pin
-    //    matches B's listener); then each agent deploys through B alone.
+    // Tokens made on A enrol n1 through A and n2, n3 through B (the token's CA pin
+    // matches B's listener); then each agent deploys through B alone.
     let sites: Vec<Site> = (1..=3)
         .map(|n| {
             let token = a.token(&format!("n{n}"));
@@ -136,8 +136,8 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
     }
     let context = || logs(&sites, &agent_logs, &[&a, &b]);
 
-    // 4. A model change (a DER copy of every leaf) reaches the agents through A (n1, n3)
-    //    and through B (n2).
+    // A model change (a DER copy of every leaf) reaches the agents through A (n1, n3)
+    // and through B (n2).
     let model = fs::read_to_string(&model_file).unwrap();
     let mut edited = model.clone();
     for n in 1..=3 {
@@ -166,9 +166,9 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
     });
     let first = wave::deployed(&sites);
 
-    // 2. A wave asked for through A and through B (web-1 through B while n1 talks to A,
-    //    web-2 through A while n2 talks to B), both servers up: one node at a time
-    //    across both, and both answer the same audit log.
+    // A wave asked for through A and through B (web-1 through B while n1 talks to A,
+    // web-2 through A while n2 talks to B), both servers up: one node at a time
+    // across both, and both answer the same audit log.
     let (_, wave1) = wave::run(
         &cluster,
         &b,
@@ -209,8 +209,8 @@ fn agents_fail_over_between_the_servers_of_a_cluster_and_its_rollout_stays_one_a
     );
     let second = wave::deployed(&sites);
 
-    // 3. A second wave, server A SIGKILLed as soon as its first turn is given: the wave
-    //    completes through B.
+    // A second wave, server A SIGKILLed as soon as its first turn is given: the wave
+    // completes through B.
     let ((a_audit, killed_at), wave2) = wave::run(
         &cluster,
         &b,
