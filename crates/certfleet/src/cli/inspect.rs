@@ -7,8 +7,7 @@ use super::output::print_json;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_pki::inspect::day_count::Days;
-use certfleet_pki::inspect::{inspect_bytes, CertificateInfo, Inspection};
+use certfleet_pki::inspect::inspect_bytes;
 use certfleet_platform::files::read_input;
 use clap::Args;
 use std::io::IsTerminal;
@@ -51,7 +50,7 @@ impl InspectArgs {
             if self.json {
                 print_json(&inspection)?;
             } else {
-                print!("{}", keystore::render_keystore(&inspection));
+                print!("{}", inspection.to_text());
             }
             return Ok(Outcome::Success);
         }
@@ -60,75 +59,8 @@ impl InspectArgs {
         if self.json {
             print_json(&inspection)?;
         } else {
-            print!("{}", render(&inspection));
+            print!("{}", inspection.to_text());
         }
         Ok(Outcome::Success)
     }
-}
-
-fn render(inspection: &Inspection) -> String {
-    let mut out = format!("kind: {}\n", inspection.kind);
-    for notice in &inspection.notices {
-        out += &format!("notice: {notice}\n");
-    }
-    if let Some(key) = &inspection.key {
-        out += &format!("private key: {} {} bits\n", key.key_type, key.key_bits);
-    }
-    if let Some(matches) = inspection.key_matches_leaf {
-        out += &format!("key matches leaf: {}\n", if matches { "yes" } else { "NO" });
-    }
-    if let Some(csr) = &inspection.csr {
-        out += &format!("subject: {}\n", csr.subject);
-        match &csr.sans {
-            Some(sans) => out += &format!("requested SANs: {}\n", sans.join(", ")),
-            None => out += "requested SANs: none (no SAN extension; the CA chooses)\n",
-        }
-        out += &format!("key: {} {} bits\n", csr.key_type, csr.key_bits);
-    }
-    for (index, cert) in inspection.certificates.iter().enumerate() {
-        out += &format!("\ncertificate {}:\n", index + 1);
-        out += &render_certificate(cert);
-    }
-    out
-}
-
-fn render_certificate(c: &CertificateInfo) -> String {
-    let list = |items: &[String]| {
-        if items.is_empty() {
-            "-".to_owned()
-        } else {
-            items.join(", ")
-        }
-    };
-    let extensions: Vec<String> = c
-        .extensions
-        .iter()
-        .map(|e| {
-            if e.critical {
-                format!("{} (critical)", e.name)
-            } else {
-                e.name.clone()
-            }
-        })
-        .collect();
-    format!(
-        "  subject:             {}\n  issuer:              {}\n  serial:              {}\n  valid:               {} to {} ({} remaining)\n  SANs:                {}\n  key usage:           {}\n  extended key usage:  {}\n  CA:                  {}{}\n  extensions:          {}\n  key:                 {} {} bits\n  signature:           {}\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
-        c.subject,
-        c.issuer,
-        c.serial,
-        c.not_before,
-        c.not_after,
-        Days(c.days_remaining),
-        list(&c.sans),
-        list(&c.key_usage),
-        list(&c.extended_key_usage),
-        if c.is_ca { "yes" } else { "no" },
-        c.path_len.map(|n| format!(" (path length {n})")).unwrap_or_default(),
-        list(&extensions),
-        c.key_type,
-        c.key_bits,
-        c.signature_algorithm,
-        c.sha1_thumbprint,
-        c.sha256_fingerprint,
-    )
 }

@@ -3,13 +3,14 @@
 //! [`inspect_bytes`] classifies the input (a certificate, a chain, a CSR, a key, or a
 //! bundle of key and certificates) and describes every certificate in it, leaf first.
 //! [`keystore`] describes the entries of a JKS or PKCS#12 file; [`day_count`] writes day
-//! counts for people.
+//! counts for people; `text` writes both descriptions for people (`to_text`).
 
 mod certificate;
 pub mod day_count;
 pub mod fingerprint;
 pub mod keystore;
 pub mod public_key;
+mod text;
 
 pub(crate) use certificate::eku_names;
 pub use certificate::{

@@ -1,6 +1,6 @@
-//! `inspect` of a JKS or PKCS#12 keystore: every entry with its certificates described.
+//! `inspect` of a JKS or PKCS#12 keystore: telling one apart and reading it with its
+//! password; its text form is `KeystoreInspection::to_text` in certfleet-pki.
 
-use super::render_certificate;
 use anyhow::{bail, Context, Result};
 use certfleet_formats::keystore;
 use certfleet_pki::inspect::keystore::{inspect_keystore, KeystoreInspection};
@@ -24,21 +24,4 @@ pub fn inspect(
         bail!("{name}: is a keystore; give its password with --password");
     };
     inspect_keystore(bytes, password, now).with_context(|| name)
-}
-
-/// The text form: each entry, then its certificates as for any other file.
-pub fn render_keystore(inspection: &KeystoreInspection) -> String {
-    let mut out = format!(
-        "kind: keystore\nformat: {}\nentries: {}\n",
-        inspection.format,
-        inspection.entries.len()
-    );
-    for entry in &inspection.entries {
-        out += &format!("\nentry '{}': {}\n", entry.alias, entry.kind);
-        for (index, cert) in entry.certificates.iter().enumerate() {
-            out += &format!("certificate {}:\n", index + 1);
-            out += &render_certificate(cert);
-        }
-    }
-    out
 }
