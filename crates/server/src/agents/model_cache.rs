@@ -24,7 +24,7 @@ use certfleet_platform::trust_files;
 use rustls_pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub trust: Arc<TrustMap>,
     /// The trust completed with the stored certificates' anchors.
     pub(super) stored: StoredTrust,
+    /// The services' trust files (`[[service.trust]]`) as placed, watched like the model.
+    trust_paths: Vec<PathBuf>,
 }
 
 /// Per service, the certificates it trusts.
@@ -62,11 +64,20 @@ impl Snapshot {
             chain.as_ref().ok().and_then(Option::as_deref),
             &BTreeMap::new(),
         );
+        let trust_paths = layout_of(&view).map_or_else(Vec::new, |layout| {
+            view.platform
+                .services
+                .iter()
+                .flat_map(|s| &s.trust_files)
+                .filter_map(|listed| layout.place(&listed.file).ok())
+                .collect()
+        });
         Ok(Snapshot {
             view,
             chain,
             trust: Arc::new(trust),
             stored: StoredTrust::default(),
+            trust_paths,
         })
     }
 }
@@ -123,17 +134,10 @@ fn add_trust_files(
     sets: &mut BTreeMap<String, trust::TrustSet>,
     now: OffsetDateTime,
 ) {
-    let Ok(cwd) = std::env::current_dir() else {
+    let Some(layout) = layout_of(view) else {
         return;
     };
-    let model = &view.config.model;
-    let layout = Layout::new(
-        model,
-        view.config.root.as_deref(),
-        &view.platform.name,
-        &cwd,
-    );
-    let model_file = model.display().to_string();
+    let model_file = view.config.model.display().to_string();
     let reader = trust_files::Reader {
         model_file: &model_file,
         layout: &layout,
@@ -157,6 +161,17 @@ fn add_trust_files(
     }
 }
 
+/// Where `view`'s paths lead (its `[[platform]] root`, else the model's directory).
+fn layout_of(view: &PlatformView) -> Option<Layout> {
+    let cwd = std::env::current_dir().ok()?;
+    Some(Layout::new(
+        &view.config.model,
+        view.config.root.as_deref(),
+        &view.platform.name,
+        &cwd,
+    ))
+}
+
 /// What identifies one version of a file: its size, modification time and inode (a
 /// file replaced by a rename has another inode); `None` when it is missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,21 +187,31 @@ impl FileStamp {
     }
 }
 
-/// The stamps of a snapshot's files: the model, then the CA's certificates.
+/// The stamps of a snapshot's files: the model, then the CA's certificates and the trust
+/// files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamps(Vec<FileStamp>);
 
 impl Stamps {
-    /// The stamps of `config`'s model and of the CA certificates in `ca_dir`.
-    fn of(config: &PlatformConfig, ca_dir: Option<&Path>) -> Stamps {
+    /// The stamps of `config`'s model and of `files`.
+    fn of(config: &PlatformConfig, files: &[PathBuf]) -> Stamps {
         let mut stamps = vec![FileStamp::of(&config.model)];
-        if let Some(dir) = ca_dir {
-            let paths = CaPaths::new(dir);
-            stamps.push(FileStamp::of(&paths.root_crt));
-            stamps.push(FileStamp::of(&paths.intermediate_crt));
-        }
+        stamps.extend(files.iter().map(|file| FileStamp::of(file)));
         Stamps(stamps)
     }
+}
+
+/// The files besides the model that `snapshot` was read from: the internal CA's
+/// certificates, then the services' trust files.
+fn watched_files(snapshot: &Snapshot) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(dir) = &snapshot.view.ca_dir {
+        let paths = CaPaths::new(dir);
+        files.push(paths.root_crt);
+        files.push(paths.intermediate_crt);
+    }
+    files.extend(snapshot.trust_paths.iter().cloned());
+    files
 }
 
 /// A loaded snapshot (or the error loading it gave) and the stamps it was loaded at.
@@ -196,11 +221,11 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn ca_dir(&self) -> Option<&Path> {
+    /// The files besides the model it was read from (none for a model that failed).
+    fn watched(&self) -> Vec<PathBuf> {
         self.result
             .as_ref()
-            .ok()
-            .and_then(|snapshot| snapshot.view.ca_dir.as_deref())
+            .map_or_else(|_| Vec::new(), |snapshot| watched_files(snapshot))
     }
 }
 
@@ -266,24 +291,24 @@ impl ModelCache {
         // replaced whole, so a poisoned lock is still sound to use.
         let mut loaded = entry.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(current) = loaded.as_ref() {
-            if Stamps::of(&entry.config, current.ca_dir()) == current.stamps {
+            if Stamps::of(&entry.config, &current.watched()) == current.stamps {
                 return current.result.clone();
             }
         }
         // The stamps are taken before reading, so that a change during the read is seen
         // as a change next time.
-        let previous_dir = loaded
-            .as_ref()
-            .and_then(Loaded::ca_dir)
-            .map(Path::to_path_buf);
-        let before = Stamps::of(&entry.config, previous_dir.as_deref());
+        let previous = loaded.as_ref().map(Loaded::watched).unwrap_or_default();
+        let before = Stamps::of(&entry.config, &previous);
         let result = Snapshot::load(&entry.config).map(Arc::new);
-        let ca_dir = result.as_ref().ok().and_then(|s| s.view.ca_dir.clone());
-        let stamps = if ca_dir == previous_dir {
+        let watched = result
+            .as_ref()
+            .map_or_else(|_| Vec::new(), |snapshot| watched_files(snapshot));
+        let stamps = if watched == previous {
             before
         } else {
-            // A CA directory not known before the read is stamped after it.
-            let mut after = Stamps::of(&entry.config, ca_dir.as_deref());
+            // Files not known before the read (a new CA directory, new trust files) are
+            // stamped after it.
+            let mut after = Stamps::of(&entry.config, &watched);
             after.0[0] = before.0[0].clone();
             after
         };
@@ -428,6 +453,19 @@ mod tests {
         assert_eq!(db[2].subject, "CN=Elasticsearch HTTP CA");
         assert_eq!(db[2].because, ["db calls Elasticsearch"]);
         assert!(snapshot.trust["web"].is_empty(), "web trusts nobody");
+
+        // The file replaced by another CA's certificate is read again at once.
+        let next = certfleet_pki::authority::init_ca(
+            "Elasticsearch HTTP CA 2",
+            certfleet_pki::keys::KeyAlgorithm::EcdsaP256,
+            30,
+            None,
+        )
+        .unwrap();
+        replace(&dir.path().join("es-ca.pem"), &to_pem(&[next.root_cert]));
+        let again = cache.snapshot("lab").unwrap();
+        assert!(!Arc::ptr_eq(&snapshot, &again));
+        assert_eq!(again.trust["db"][2].subject, "CN=Elasticsearch HTTP CA 2");
     }
 
     #[test]
