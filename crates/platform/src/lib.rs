@@ -65,8 +65,8 @@ pub mod spec;
 pub mod state;
 pub mod supplied_csr;
 pub mod trust;
-pub mod upload_steps;
 pub mod trust_files;
+pub mod upload_steps;
 pub mod validate;
 mod windows_steps;
 
