@@ -30,6 +30,7 @@ mod install_signed_tomcat_certificates;
 mod material;
 mod media_gateway_edge;
 mod model;
+mod output_access;
 mod peer_keys;
 mod publicly_signed_chat_certificate;
 mod reloads;

@@ -75,6 +75,8 @@ pub fn to_platform_output(service: &str, spec: &OutputSpec) -> Result<Output> {
         key_password: spec.key_password.clone(),
         legacy: spec.legacy,
         bits: spec.bits,
+        // The node applies the mode and owner itself (`ids`, `mode_of`).
+        access: Default::default(),
         line: 0,
     })
 }

@@ -85,6 +85,8 @@ pub struct Evaluation {
     pub connections: Vec<Connection>,
     /// Files to write, all at once.
     pub files: Vec<FileWrite>,
+    /// The mode and owner the model sets for some of them, by path.
+    pub access: BTreeMap<PathBuf, crate::spec::FileAccess>,
     /// Directories to create owner-only (0700) before writing.
     pub private_dirs: Vec<PathBuf>,
     /// Reloads to run after writing (apply only).
@@ -150,6 +152,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         services: Vec::new(),
         connections: platform.connections.clone(),
         files: Vec::new(),
+        access: BTreeMap::new(),
         private_dirs: layout.private_dirs(),
         reloads: Vec::new(),
         next_steps: String::new(),
@@ -362,6 +365,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         let done = run.service(service, outcome, &trust, paths, &mut passwords)?;
         eval.changes.extend(done.changes);
         eval.files.extend(done.files);
+        eval.access.extend(done.access);
         new_outputs.extend(done.records);
         any_keystore |= done.keystores;
         eval.unrecorded.extend(done.unrecorded);

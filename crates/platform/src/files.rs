@@ -28,21 +28,47 @@ pub enum Mode {
     Public,
 }
 
+/// A file's mode and owner other than [`Mode`]'s defaults, with the owner and group
+/// already looked up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ownership {
+    /// The mode; a [`Mode::Secret`] file keeps no permission for others whatever this
+    /// says.
+    pub mode: Option<u32>,
+    /// The owning user id.
+    pub uid: Option<u32>,
+    /// The owning group id.
+    pub gid: Option<u32>,
+}
+
 /// A set of files to be written together.
 #[derive(Default)]
 pub struct OutputSet {
-    files: Vec<(PathBuf, Vec<u8>, Mode)>,
+    files: Vec<(PathBuf, Vec<u8>, Mode, Ownership)>,
 }
 
 impl OutputSet {
     /// Adds a file to the set.
     pub fn add(&mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>, mode: Mode) {
-        self.files.push((path.into(), contents.into(), mode));
+        self.add_owned(path, contents, mode, Ownership::default());
+    }
+
+    /// Adds a file to the set with its own mode and owner; the file gets them before it
+    /// is renamed into place.
+    pub fn add_owned(
+        &mut self,
+        path: impl Into<PathBuf>,
+        contents: impl Into<Vec<u8>>,
+        mode: Mode,
+        ownership: Ownership,
+    ) {
+        self.files
+            .push((path.into(), contents.into(), mode, ownership));
     }
 
     /// Fails, naming the file, when any target already exists.
     pub fn refuse_existing(&self, why: &str) -> Result<()> {
-        for (path, _, _) in &self.files {
+        for (path, _, _, _) in &self.files {
             if path.exists() {
                 bail!("{}: already exists; {why}", path.display());
             }
@@ -53,7 +79,7 @@ impl OutputSet {
     /// Fails, naming the file, when a target that would hold a private key already
     /// exists: a key is never replaced unless the user asked for it.
     pub fn refuse_existing_keys(&self) -> Result<()> {
-        for (path, _, mode) in &self.files {
+        for (path, _, mode, _) in &self.files {
             if *mode == Mode::Secret && path.exists() {
                 bail!(
                     "{}: already exists and holds a private key; nothing written; pass --force to overwrite it",
@@ -68,8 +94,8 @@ impl OutputSet {
     /// failure the temporaries are removed and files already renamed are taken back.
     pub fn commit(self) -> Result<Vec<PathBuf>> {
         let mut staged = Vec::with_capacity(self.files.len());
-        for (path, contents, mode) in &self.files {
-            staged.push((stage(path, contents, *mode)?, path.clone()));
+        for (path, contents, mode, ownership) in &self.files {
+            staged.push((stage(path, contents, *mode, *ownership)?, path.clone()));
         }
         let mut placed: Vec<PathBuf> = Vec::new();
         for (temp, target) in staged {
@@ -87,7 +113,12 @@ impl OutputSet {
     }
 }
 
-fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<tempfile::NamedTempFile> {
+fn stage(
+    path: &Path,
+    contents: &[u8],
+    mode: Mode,
+    ownership: Ownership,
+) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -104,9 +135,11 @@ fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<tempfile::NamedTemp
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let bits = match mode {
-            Mode::Secret => 0o600,
-            Mode::Public => 0o644,
+        let bits = match (mode, ownership.mode) {
+            (Mode::Secret, Some(bits)) => bits & 0o770,
+            (Mode::Public, Some(bits)) => bits & 0o777,
+            (Mode::Secret, None) => 0o600,
+            (Mode::Public, None) => 0o644,
         };
         builder.permissions(fs::Permissions::from_mode(bits));
     }
@@ -117,6 +150,32 @@ fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<tempfile::NamedTemp
             dir.display()
         )
     })?;
+    #[cfg(unix)]
+    if let Some(bits) = ownership.mode {
+        // Exactly the mode asked for, whatever the umask took from it at creation.
+        use std::os::unix::fs::PermissionsExt;
+        let bits = if mode == Mode::Secret {
+            bits & 0o770
+        } else {
+            bits & 0o777
+        };
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(bits))
+            .with_context(|| format!("{}: cannot set its mode {bits:04o}", path.display()))?;
+    }
+    #[cfg(unix)]
+    if ownership.uid.is_some() || ownership.gid.is_some() {
+        std::os::unix::fs::fchown(temp.as_file(), ownership.uid, ownership.gid).with_context(
+            || {
+                format!(
+                    "{}: cannot give it its owner and group (uid {:?}, gid {:?}; changing them needs root)",
+                    path.display(),
+                    ownership.uid,
+                    ownership.gid
+                )
+            },
+        )?;
+    }
     temp.write_all(contents)
         .and_then(|()| temp.as_file().sync_all())
         .with_context(|| format!("{}: cannot write", path.display()))?;
@@ -164,5 +223,37 @@ mod tests {
         set.add(dir.path().join("missing/nope.crt"), "x", Mode::Public);
         assert!(set.commit().is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_owned_file_gets_exactly_its_mode_and_group() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let gid = nix::unistd::getgid().as_raw();
+        let mut set = OutputSet::default();
+        let ownership = |mode| Ownership {
+            mode: Some(mode),
+            uid: None,
+            gid: Some(gid),
+        };
+        set.add_owned(
+            dir.path().join("a.crt"),
+            b"c".to_vec(),
+            Mode::Public,
+            ownership(0o640),
+        );
+        // A key file never keeps a permission for others.
+        set.add_owned(
+            dir.path().join("a.key"),
+            b"k".to_vec(),
+            Mode::Secret,
+            ownership(0o644),
+        );
+        set.commit().unwrap();
+        let meta = |name: &str| fs::metadata(dir.path().join(name)).unwrap();
+        assert_eq!(meta("a.crt").permissions().mode() & 0o7777, 0o640);
+        assert_eq!(meta("a.key").permissions().mode() & 0o7777, 0o640);
+        assert_eq!(meta("a.crt").gid(), gid);
     }
 }

@@ -168,6 +168,12 @@ pub struct RawOutput {
     pub legacy: Option<Spanned<bool>>,
     /// DH group size for `dhparam`.
     pub bits: Option<Spanned<i64>>,
+    /// File mode, octal (`"0640"`).
+    pub mode: Option<Text>,
+    /// Owning user, by name.
+    pub owner: Option<Text>,
+    /// Owning group, by name.
+    pub group: Option<Text>,
 }
 
 /// `[[service.trust]]`: a certificate file the service trusts ([`crate::trust_files`]).

@@ -55,6 +55,8 @@ pub struct ServiceOutputs {
     pub changes: Vec<Change>,
     /// Rendered files (apply only).
     pub files: Vec<FileWrite>,
+    /// The mode and owner the model sets for some of them, by path.
+    pub access: Vec<(std::path::PathBuf, crate::spec::FileAccess)>,
     /// Records for `state.json`, by written path.
     pub records: Vec<(String, OutputState)>,
     /// True when any output is (or would be) written.
@@ -261,6 +263,13 @@ impl OutputRun<'_> {
                                 )
                             })
                             .collect();
+                        if !output.access.is_default() {
+                            result.access.extend(
+                                rendered
+                                    .iter()
+                                    .map(|f| (f.path.clone(), output.access.clone())),
+                            );
+                        }
                         result.files.extend(rendered);
                         result.records.push((
                             key,

@@ -379,6 +379,7 @@ mod tests {
             key_password: None,
             legacy: false,
             bits: 2048,
+            access: Default::default(),
             line: 1,
         };
         let a = [anchor("CN=a", b"1")];
@@ -415,6 +416,7 @@ mod tests {
             key_password: None,
             legacy: false,
             bits: 2048,
+            access: Default::default(),
             line: 1,
         };
         let render_as = |format| {

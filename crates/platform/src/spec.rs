@@ -239,8 +239,29 @@ pub struct Output {
     pub legacy: bool,
     /// DH group size.
     pub bits: u32,
+    /// Its files' mode and owner, when the model sets them.
+    pub access: FileAccess,
     /// The line of the output's table, for messages.
     pub line: usize,
+}
+
+/// An output's file mode and owner as the model sets them; unset: mode 0600 for files
+/// holding a private key and 0644 for others, owned by whoever writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileAccess {
+    /// The mode (`0o640`); never readable by others for a file holding a key.
+    pub mode: Option<u32>,
+    /// The owning user's name.
+    pub owner: Option<String>,
+    /// The owning group's name.
+    pub group: Option<String>,
+}
+
+impl FileAccess {
+    /// Whether the model set nothing.
+    pub fn is_default(&self) -> bool {
+        *self == FileAccess::default()
+    }
 }
 
 /// A node.

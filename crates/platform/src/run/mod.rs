@@ -13,7 +13,7 @@ pub use reload::{run_command, CommandRun, ReloadFailure};
 
 use crate::ca_dir::load_issuing_ca;
 use crate::engine::{evaluate, Evaluation, Mode, Options, Progress};
-use crate::files::{Mode as FileMode, OutputSet};
+use crate::files::{Mode as FileMode, OutputSet, Ownership};
 use anyhow::{Context, Result};
 use certfleet_api::admin::plan_apply::{ApplyJson, Connection, PlanJson, ReloadResult};
 use certfleet_secrets::MasterKey;
@@ -251,6 +251,11 @@ fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
     for dir in &eval.private_dirs {
         create_private_dirs(dir)?;
     }
+    // Every owner and group is looked up before anything is written.
+    let mut owned = std::collections::BTreeMap::new();
+    for (path, access) in &eval.access {
+        owned.insert(path.clone(), ownership_of(path, access)?);
+    }
     let mut set = OutputSet::default();
     for file in std::mem::take(&mut eval.files) {
         if let Some(parent) = file.path.parent() {
@@ -261,9 +266,42 @@ fn write_files(eval: &mut Evaluation) -> Result<Vec<PathBuf>> {
         } else {
             FileMode::Public
         };
-        set.add(file.path.clone(), file.contents.to_vec(), mode);
+        let ownership = owned.get(&file.path).copied().unwrap_or_default();
+        set.add_owned(file.path.clone(), file.contents.to_vec(), mode, ownership);
     }
     set.commit()
+}
+
+/// The mode, user id and group id the model's `access` names for the file at `path`.
+fn ownership_of(path: &Path, access: &crate::spec::FileAccess) -> Result<Ownership> {
+    let unknown = |what: &str, name: &str, why: String| {
+        anyhow::anyhow!("{}: {what} '{name}': {why}", path.display())
+    };
+    let uid = match &access.owner {
+        Some(name) => Some(
+            nix::unistd::User::from_name(name)
+                .map_err(|e| unknown("owner", name, e.to_string()))?
+                .ok_or_else(|| unknown("owner", name, "no such user".into()))?
+                .uid
+                .as_raw(),
+        ),
+        None => None,
+    };
+    let gid = match &access.group {
+        Some(name) => Some(
+            nix::unistd::Group::from_name(name)
+                .map_err(|e| unknown("group", name, e.to_string()))?
+                .ok_or_else(|| unknown("group", name, "no such group".into()))?
+                .gid
+                .as_raw(),
+        ),
+        None => None,
+    };
+    Ok(Ownership {
+        mode: access.mode,
+        uid,
+        gid,
+    })
 }
 
 /// Creates `dir` and its missing parents, each new one mode 0700 whatever the umask

@@ -5,7 +5,8 @@ use crate::error::Result;
 use crate::maintenance::MaintenanceWindow;
 use crate::model::{Locator, RawModel, RawOutput, RawService, Text};
 use crate::spec::{
-    is_client, serves, usage_name, Connection, Format, IssuerKind, Node, Output, Platform, Service,
+    is_client, serves, usage_name, Connection, FileAccess, Format, IssuerKind, Node, Output,
+    Platform, Service,
 };
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::names::{san_set, San};
@@ -685,6 +686,7 @@ fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> 
             "a self-signed certificate has no chain; use pem-pair, or pem-trust on its peers",
         ));
     }
+    let access = file_access(loc, o, format)?;
     Ok(Output {
         format,
         path: o.path.get_ref().clone(),
@@ -693,7 +695,66 @@ fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> 
         key_password: o.key_password.as_ref().map(|p| p.get_ref().clone()),
         legacy,
         bits,
+        access,
         line,
+    })
+}
+
+/// An output's `mode`, `owner` and `group`: an octal mode without set-id or sticky bits,
+/// which grants nothing to others on a file holding a private key; user and group
+/// names as the system spells them.
+fn file_access(loc: &Locator, o: &RawOutput, format: Format) -> Result<FileAccess> {
+    let mode = match &o.mode {
+        Some(text) => {
+            let digits = text.get_ref().trim_start_matches("0o");
+            let parsed = (matches!(digits.len(), 3 | 4))
+                .then(|| u32::from_str_radix(digits, 8).ok())
+                .flatten()
+                .filter(|mode| *mode <= 0o777)
+                .ok_or_else(|| {
+                    loc.at(
+                        text,
+                        "service.output.mode",
+                        format!(
+                            "'{}' is not a file mode such as \"0640\" (octal, without set-id or sticky bits)",
+                            text.get_ref()
+                        ),
+                    )
+                })?;
+            if format.needs_key() && parsed & 0o007 != 0 {
+                return Err(loc.at(
+                    text,
+                    "service.output.mode",
+                    format!(
+                        "{:04o} lets every user read or change a file holding a private key; give the service's group access instead (e.g. \"0640\" with group = \"...\")",
+                        parsed
+                    ),
+                ));
+            }
+            Some(parsed)
+        }
+        None => None,
+    };
+    let name = |value: &Option<Text>, key: &str| -> Result<Option<String>> {
+        let Some(text) = value else {
+            return Ok(None);
+        };
+        let name = text.get_ref();
+        let valid = !name.is_empty()
+            && name.len() <= 32
+            && !name.starts_with('-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            return Err(loc.at(text, key, format!("'{name}' is not a user or group name")));
+        }
+        Ok(Some(name.clone()))
+    };
+    Ok(FileAccess {
+        mode,
+        owner: name(&o.owner, "service.output.owner")?,
+        group: name(&o.group, "service.output.group")?,
     })
 }
 

@@ -298,3 +298,37 @@ fn maintenance_windows_come_from_the_service_then_its_node() {
         "{message}"
     );
 }
+
+#[test]
+fn an_outputs_mode_and_owner_are_checked() {
+    let p = check(
+        "[[service]]\nname = \"web\"\nnode = \"n1\"\n[[service.output]]\nformat = \"pem-pair\"\npath = \"tls/web\"\nmode = \"0640\"\nowner = \"jetty\"\ngroup = \"ssl-cert\"\n[[service.output]]\nformat = \"pem-trust\"\npath = \"tls/trust.pem\"\nmode = \"644\"\n",
+    )
+    .unwrap();
+    let outputs = &p.service("web").unwrap().outputs;
+    assert_eq!(outputs[0].access.mode, Some(0o640));
+    assert_eq!(outputs[0].access.owner.as_deref(), Some("jetty"));
+    assert_eq!(outputs[0].access.group.as_deref(), Some("ssl-cert"));
+    assert_eq!(outputs[1].access.mode, Some(0o644));
+    assert!(outputs[1].access.owner.is_none());
+
+    let key_for_all = err(
+        "[[service]]\nname = \"web\"\nnode = \"n1\"\n[[service.output]]\nformat = \"jks\"\npath = \"web.jks\"\nalias = \"web\"\nmode = \"0644\"\n",
+    );
+    assert!(
+        key_for_all.starts_with("qms.toml:16: service.output.mode:"),
+        "{key_for_all}"
+    );
+    assert!(key_for_all.contains("private key"), "{key_for_all}");
+    for (bad, key) in [
+        ("mode = \"4755\"", "service.output.mode"),
+        ("mode = \"rw-r-----\"", "service.output.mode"),
+        ("owner = \"-rf\"", "service.output.owner"),
+        ("group = \"a b\"", "service.output.group"),
+    ] {
+        let message = err(&format!(
+            "[[service]]\nname = \"web\"\nnode = \"n1\"\n[[service.output]]\nformat = \"der\"\npath = \"web.der\"\n{bad}\n"
+        ));
+        assert!(message.contains(key), "{bad}: {message}");
+    }
+}

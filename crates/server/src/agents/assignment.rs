@@ -300,9 +300,9 @@ fn output_spec(
         key_password: open(&output.key_password, "service.output.key_password")?,
         legacy: output.legacy,
         bits: output.bits,
-        mode: None,
-        owner: None,
-        group: None,
+        mode: output.access.mode,
+        owner: output.access.owner.clone(),
+        group: output.access.group.clone(),
     })
 }
 
