@@ -6,13 +6,12 @@ use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use certfleet_pki::certs::parse_certificates;
-use certfleet_pki::inspect::{leaf_first, rfc3339};
+use certfleet_pki::inspect::leaf_first;
 use certfleet_pki::verify::{run_limbo, verify, Profile, Purpose, VerifyRequest};
 use certfleet_platform::files::read_input;
 use certfleet_server::routes::trust_file::trust_file_certificates;
 use clap::Args;
 use rustls_pki_types::CertificateDer;
-use serde_json::json;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
@@ -91,23 +90,13 @@ impl VerifyArgs {
         request.purpose = purpose;
         request.host = self.host.as_deref();
         request.profile = profile;
-        let subject = |der: &CertificateDer<'_>| {
-            x509_subject(der).unwrap_or_else(|| "unparsable certificate".into())
-        };
+        let name = cert_path.display().to_string();
         match verify(&request) {
             Ok(chain) => {
-                let path: Vec<String> = chain.certificates.iter().map(subject).collect();
                 if self.json {
-                    print_json(&json!({
-                        "valid": true,
-                        "chain": path,
-                        "valid_until": rfc3339(chain.valid_until),
-                    }))?;
+                    print_json(&chain.to_json())?;
                 } else {
-                    println!("{}: OK", cert_path.display());
-                    for (depth, name) in path.iter().enumerate() {
-                        println!("  {depth}: {name}");
-                    }
+                    print!("{}", chain.to_text(&name));
                 }
                 Ok(Outcome::Success)
             }
@@ -116,24 +105,14 @@ impl VerifyArgs {
             }
             Err(failure) => {
                 if self.json {
-                    print_json(&json!({
-                        "valid": false,
-                        "code": failure.code,
-                        "reason": failure.reason,
-                    }))?;
+                    print_json(&failure.to_json())?;
                 } else {
-                    println!("{}: NOT VALID: {}", cert_path.display(), failure.reason);
+                    print!("{}", failure.to_text(&name));
                 }
                 Ok(Outcome::ProblemFound)
             }
         }
     }
-}
-
-fn x509_subject(der: &CertificateDer<'_>) -> Option<String> {
-    certfleet_pki::inspect::describe_certificate(der, OffsetDateTime::now_utc())
-        .ok()
-        .map(|info| info.subject)
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {

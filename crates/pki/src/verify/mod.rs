@@ -10,7 +10,7 @@
 //! and `diagnose.rs` put webpki's
 //! errors into words, `crl.rs` checks the revocation lists given, and [`limbo`] runs the
 //! x509-limbo conformance suite through the same [`verify`]; [`ProfileVerifier`] runs it
-//! inside rustls handshakes.
+//! inside rustls handshakes. `report.rs` writes the answer for people and for scripts.
 //!
 //! Host names are matched against subject alternative names only, as browsers do.
 //!
@@ -46,6 +46,7 @@ mod failure;
 mod inputs;
 pub mod limbo;
 mod profile;
+mod report;
 mod request;
 mod tls;
 
