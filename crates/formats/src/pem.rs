@@ -27,6 +27,17 @@ pub fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(BEGIN.len()).any(|w| w == BEGIN.as_bytes())
 }
 
+/// True when the bytes are PEM holding a private key block (`PRIVATE KEY`, `RSA PRIVATE
+/// KEY`, `EC PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`); false for DER. A damaged PEM block is
+/// an error naming it.
+pub fn has_private_key_block(bytes: &[u8]) -> Result<bool, FormatError> {
+    if !looks_like_pem(bytes) {
+        return Ok(false);
+    }
+    let blocks = decode_blocks(&String::from_utf8_lossy(bytes))?;
+    Ok(blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")))
+}
+
 /// Decodes every PEM block in `text`, in order, skipping anything between blocks.
 ///
 /// Errors name the block by position and label: a body that is not base64, a block
@@ -95,6 +106,15 @@ pub fn encode(label: &str, der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_block_is_found_among_certificates_and_der_has_none() {
+        let cert = encode("CERTIFICATE", &[1, 2, 3]);
+        let key = encode("EC PRIVATE KEY", &[4, 5, 6]);
+        assert_eq!(has_private_key_block(cert.as_bytes()), Ok(false));
+        assert_eq!(has_private_key_block((cert + &key).as_bytes()), Ok(true));
+        assert_eq!(has_private_key_block(&[0x30, 0x03, 1, 2, 3]), Ok(false));
+    }
 
     #[test]
     fn round_trips_a_block() {

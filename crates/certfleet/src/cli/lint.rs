@@ -6,11 +6,10 @@ use anyhow::{bail, Context, Result};
 use certfleet_formats::pem;
 use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::keys::PrivateKey;
-use certfleet_pki::lint::{has_errors, lint, Finding, LintInput, PeerKeyRule};
+use certfleet_pki::lint::{has_errors, lint, LintInput, LintReport, PeerKeyRule};
 use certfleet_platform::files::read_input;
 use certfleet_platform::spec::{constrained_kinds, peer_keys};
 use clap::Args;
-use serde::Serialize;
 use std::path::PathBuf;
 
 /// Arguments of `lint`.
@@ -37,19 +36,13 @@ pub struct LintArgs {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    file: String,
-    findings: &'a [Finding],
-}
-
 impl LintArgs {
     pub fn run(self) -> Result<Outcome> {
         let peer = self.peer.as_deref().map(peer_rule).transpose()?;
         let name = self.file.display().to_string();
         let bytes = read_input(&self.file)?;
         let certificates = parse_certificates(&bytes).with_context(|| name.clone())?;
-        let key = if has_key_block(&bytes).with_context(|| name.clone())? {
+        let key = if pem::has_private_key_block(&bytes).with_context(|| name.clone())? {
             Some(PrivateKey::from_bytes(&bytes).with_context(|| name.clone())?)
         } else {
             None
@@ -63,21 +56,14 @@ impl LintArgs {
         // judged by the milder private rule, which is no reason to refuse the lint.
         input.system_roots = rustls_native_certs::load_native_certs().certs;
         let findings = lint(&input);
+        let report = LintReport {
+            file: &name,
+            findings: &findings,
+        };
         if self.json {
-            print_json(&Report {
-                file: name,
-                findings: &findings,
-            })?;
-        } else if findings.is_empty() {
-            println!("{name}: no findings");
+            print_json(&report)?;
         } else {
-            for finding in &findings {
-                println!(
-                    "{}: {} [{}] {}",
-                    name, finding.severity, finding.code, finding.message
-                );
-                println!("    fix: {}", finding.hint);
-            }
+            print!("{}", report.to_text());
         }
         Ok(if has_errors(&findings) {
             Outcome::ProblemFound
@@ -101,12 +87,4 @@ fn peer_rule(kind: &str) -> Result<PeerKeyRule> {
         accepted: entry.accepted.to_vec(),
         reason: entry.reason.to_owned(),
     })
-}
-
-fn has_key_block(bytes: &[u8]) -> Result<bool> {
-    if !pem::looks_like_pem(bytes) {
-        return Ok(false);
-    }
-    let blocks = pem::decode_blocks(&String::from_utf8_lossy(bytes))?;
-    Ok(blocks.iter().any(|b| b.label.ends_with("PRIVATE KEY")))
 }

@@ -4,7 +4,8 @@
 //! [`lint`] takes the certificates of one file in the order they were found
 //! ([`LintInput`]) and returns [`Finding`]s, each with a stable code (see [`codes`]), a
 //! [`Severity`], a message naming the certificate and the facts, and a fix hint an
-//! administrator can act on. Nothing here reads files or prints.
+//! administrator can act on; [`LintReport`] writes them for people and for scripts.
+//! Nothing here reads files or prints.
 //!
 //! How the certificates are read:
 //! - The *leaf* is the certificate matching the private key when one is given, else the
@@ -48,6 +49,7 @@ pub mod lifetime;
 mod names;
 mod peer;
 mod public;
+mod report;
 mod signature;
 #[cfg(test)]
 mod testutil;
@@ -55,6 +57,7 @@ mod validity;
 
 use crate::keys::PrivateKey;
 pub use peer::PeerKeyRule;
+pub use report::LintReport;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use std::fmt;
