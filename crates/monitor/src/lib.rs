@@ -37,6 +37,7 @@ pub mod event;
 pub mod expiry;
 pub mod inventory;
 pub mod metrics;
+pub mod metrics_text;
 pub mod scan;
 pub mod sources;
 pub mod watch;

@@ -1,4 +1,6 @@
-//! Prometheus metrics (OpenMetrics text) of a running server, through prometheus-client.
+//! Prometheus metrics (OpenMetrics text) of a running server, through prometheus-client;
+//! [`crate::metrics_text`] turns them into the older Prometheus text format for readers
+//! that do not ask for OpenMetrics.
 //!
 //! [`ServerMetrics`] holds one registry, built once, with one collector that renders the
 //! [`MetricsSnapshot`] handed to [`ServerMetrics::render`]; each scrape gathers a fresh
@@ -9,7 +11,7 @@
 //! | `certfleet_certificate_expiry_timestamp_seconds` | gauge: notAfter, Unix seconds | `subject`, `sha1`, `role`, `used_by`, `domain` |
 //! | `certfleet_certificate_state` | gauge: 1 for the current state, 0 for the others | the same and `state` |
 //! | `certfleet_certificates` | gauge: certificates per state | `state` |
-//! | `certfleet_monitor_warn_days` | gauge: the warning window | |
+//! | `certfleet_monitor_warn_seconds` | gauge: the warning window (`warn_days`), in seconds | |
 //! | `certfleet_monitor_last_evaluation_timestamp_seconds` | gauge | |
 //! | `certfleet_edge_alerts_total` | counter: alerts raised by handshakes and certdirs | `kind` |
 //! | `certfleet_acme_failures` | gauge: failed attempts since the last success | `domain` |
@@ -183,12 +185,12 @@ impl Collector for SnapshotCollector {
                 .encode(family.encode_family(&labels)?)?;
         }
 
-        let warn_days = ConstGauge::new(i64::from(snapshot.warn_days));
-        warn_days.encode(encoder.encode_descriptor(
-            "certfleet_monitor_warn_days",
-            "Days before notAfter from which a certificate is in warning",
+        let warn = ConstGauge::new(i64::from(snapshot.warn_days) * 86_400);
+        warn.encode(encoder.encode_descriptor(
+            "certfleet_monitor_warn_seconds",
+            "How long before notAfter a certificate is in warning ([monitor] warn_days), in seconds",
             None,
-            warn_days.metric_type(),
+            warn.metric_type(),
         )?)?;
 
         if let Some(at) = snapshot.last_evaluation_unix {
@@ -335,7 +337,10 @@ mod tests {
             .as_deref(),
             Some("1")
         );
-        assert!(text.contains("certfleet_monitor_warn_days 30"), "{text}");
+        assert!(
+            text.contains("certfleet_monitor_warn_seconds 2592000"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"), "{text}");
 
         // The registry is reused: a later scrape shows the later snapshot only.

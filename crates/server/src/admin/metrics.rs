@@ -1,5 +1,6 @@
-//! `GET /metrics`: the Prometheus metrics (OpenMetrics text), behind the admin token like
-//! the API. Each scrape judges the inventory afresh and adds the edge's alert totals,
+//! `GET /metrics`: the Prometheus metrics, behind the admin token like the API: in
+//! OpenMetrics text to a client whose `Accept` asks for it (Prometheus does), else in
+//! the Prometheus text format (`curl`, `promtool check metrics`). Each scrape judges the inventory afresh and adds the edge's alert totals,
 //! each ACME domain's failures, the webhook's deliveries and the nodes' agents; the
 //! families are listed in [`certfleet_monitor::metrics`].
 
@@ -8,14 +9,23 @@ use crate::inventory;
 use crate::state::AppState;
 use crate::status_report::acme_domains;
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use certfleet_monitor::metrics::{MetricsSnapshot, CONTENT_TYPE as OPENMETRICS};
+use certfleet_monitor::metrics_text::{to_prometheus_text, wants_openmetrics, PROMETHEUS_TEXT};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// `GET /metrics`.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
     let inventory = inventory::collect(&state).await;
     // A store that cannot be read loses the ACME series only (the error is logged);
     // the certificates' expiry is what a scrape must not miss.
@@ -56,7 +66,11 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, Api
         .metrics
         .render(snapshot)
         .map_err(|err| ApiError::internal(format!("encoding the metrics: {err}")))?;
-    Ok(([(CONTENT_TYPE, OPENMETRICS)], text).into_response())
+    if wants_openmetrics(accept) {
+        Ok(([(CONTENT_TYPE, OPENMETRICS)], text).into_response())
+    } else {
+        Ok(([(CONTENT_TYPE, PROMETHEUS_TEXT)], to_prometheus_text(&text)).into_response())
+    }
 }
 
 #[cfg(test)]
@@ -76,7 +90,9 @@ mod tests {
         let token = state.admin_token.to_string();
         let app = router(state);
         let get = |token: Option<&str>| {
-            let mut request = Request::builder().uri("/metrics");
+            let mut request = Request::builder()
+                .uri("/metrics")
+                .header("accept", "application/openmetrics-text;version=1.0.0");
             if let Some(token) = token {
                 request = request.header("authorization", format!("Bearer {token}"));
             }
@@ -106,6 +122,33 @@ mod tests {
             text.contains("certfleet_certificates{state=\"ok\"} 1"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_does_not_ask_for_openmetrics_gets_the_prometheus_text_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = certfleet_config::load(None, Some(dir.path())).unwrap();
+        let state = startup::start(config).await.unwrap().state;
+        let token = state.admin_token.to_string();
+        let request = Request::builder()
+            .uri("/metrics")
+            .header("accept", "*/*")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(state).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.contains("# TYPE certfleet_edge_alerts_total counter"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"), "{text}");
     }
 
     #[tokio::test]
