@@ -19,7 +19,7 @@ pub struct CsrsArgs {
     /// The platform: its model's `[platform]` name, configured on the server.
     #[arg(long, value_name = "NAME")]
     platform: String,
-    /// Write each CSR to DIR/<service>.csr for the CA.
+    /// Write each CSR to DIR/SERVICE.csr for the CA.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
