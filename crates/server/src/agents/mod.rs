@@ -94,7 +94,7 @@ impl Agents {
     /// The shared state of an agent listener over `app` with `ca`.
     pub fn new(app: Arc<AppState>, ca: AgentsCa, identity_days: u32) -> Self {
         let records = Records::new(Arc::clone(&app.store));
-        let models = ModelCache::new(&app.config.platforms);
+        let models = ModelCache::new(&app.config.platforms, Some(Arc::clone(&app.master_key)));
         Agents {
             app,
             ca,

@@ -21,6 +21,7 @@ use certfleet_platform::paths::Layout;
 use certfleet_platform::spec::IssuerKind;
 use certfleet_platform::trust::{self, Anchors};
 use certfleet_platform::trust_files;
+use certfleet_secrets::MasterKey;
 use rustls_pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -49,20 +50,31 @@ pub struct Snapshot {
     pub(super) stored: StoredTrust,
     /// The services' trust files (`[[service.trust]]`) as placed, watched like the model.
     trust_paths: Vec<PathBuf>,
+    /// The server's master key, which opens a trust file's `CRYPT:` keystore password.
+    master_key: Option<Arc<MasterKey>>,
 }
 
 /// Per service, the certificates it trusts.
 pub type TrustMap = BTreeMap<String, Vec<TrustedCertificate>>;
 
 impl Snapshot {
+    /// The server's master key, when the cache was given one.
+    pub(super) fn master_key(&self) -> Option<&MasterKey> {
+        self.master_key.as_deref()
+    }
+
     /// Reads and validates `config`'s model, its CA chain, and derives its trust.
-    fn load(config: &PlatformConfig) -> Result<Snapshot, AgentError> {
+    fn load(
+        config: &PlatformConfig,
+        master_key: Option<Arc<MasterKey>>,
+    ) -> Result<Snapshot, AgentError> {
         let view = model::load(config)?;
         let chain = view.ca_chain();
         let trust = derive_trust(
             &view,
             chain.as_ref().ok().and_then(Option::as_deref),
             &BTreeMap::new(),
+            master_key.as_deref(),
         );
         let trust_paths = layout_of(&view).map_or_else(Vec::new, |layout| {
             view.platform
@@ -78,17 +90,19 @@ impl Snapshot {
             trust: Arc::new(trust),
             stored: StoredTrust::default(),
             trust_paths,
+            master_key,
         })
     }
 }
 
 /// Every service's trusted certificates in `view`, with `chain` as the internal CA and
 /// `stored` the anchors of self-signed and external-CA services with a stored
-/// certificate.
+/// certificate; `master_key` opens trust files' `CRYPT:` passwords.
 pub(super) fn derive_trust(
     view: &PlatformView,
     chain: Option<&[CertificateDer<'static>]>,
     stored: &BTreeMap<String, Anchors>,
+    master_key: Option<&MasterKey>,
 ) -> TrustMap {
     let now = OffsetDateTime::now_utc();
     let platform = &view.platform;
@@ -107,7 +121,7 @@ pub(super) fn derive_trust(
         }
     };
     let mut sets = trust::derive(platform, &anchors_of);
-    add_trust_files(view, &mut sets, now);
+    add_trust_files(view, &mut sets, now, master_key);
     sets.into_iter()
         .map(|(service, set)| {
             let trusted = set
@@ -125,14 +139,14 @@ pub(super) fn derive_trust(
         .collect()
 }
 
-/// Adds the certificates each service trusts by file (`[[service.trust]]`). The agent
-/// side holds no master key here, so a keystore whose password is `CRYPT:` is left out;
-/// a file that does not read is left out too, and both are logged (plan names them with
-/// their line).
+/// Adds the certificates each service trusts by file (`[[service.trust]]`), a keystore's
+/// `CRYPT:` password opened with `master_key`; a file that does not read is left out
+/// and logged (plan names it with its line).
 fn add_trust_files(
     view: &PlatformView,
     sets: &mut BTreeMap<String, trust::TrustSet>,
     now: OffsetDateTime,
+    master_key: Option<&MasterKey>,
 ) {
     let Some(layout) = layout_of(view) else {
         return;
@@ -141,7 +155,7 @@ fn add_trust_files(
     let reader = trust_files::Reader {
         model_file: &model_file,
         layout: &layout,
-        master_key: None,
+        master_key,
         now,
     };
     for service in &view.platform.services {
@@ -248,12 +262,14 @@ impl Entry {
 /// The configured platforms' snapshots and wake-up channels.
 pub struct ModelCache {
     entries: Vec<Entry>,
+    master_key: Option<Arc<MasterKey>>,
 }
 
 impl ModelCache {
     /// A cache of `platforms`; nothing is read until asked for.
-    pub fn new(platforms: &[PlatformConfig]) -> ModelCache {
+    pub fn new(platforms: &[PlatformConfig], master_key: Option<Arc<MasterKey>>) -> ModelCache {
         ModelCache {
+            master_key,
             entries: platforms
                 .iter()
                 .map(|config| Entry {
@@ -299,7 +315,7 @@ impl ModelCache {
         // as a change next time.
         let previous = loaded.as_ref().map(Loaded::watched).unwrap_or_default();
         let before = Stamps::of(&entry.config, &previous);
-        let result = Snapshot::load(&entry.config).map(Arc::new);
+        let result = Snapshot::load(&entry.config, self.master_key.clone()).map(Arc::new);
         let watched = result
             .as_ref()
             .map_or_else(|_| Vec::new(), |snapshot| watched_files(snapshot));
@@ -397,7 +413,7 @@ mod tests {
     fn a_snapshot_is_kept_until_a_file_changes_and_then_wakes_the_platform() {
         let dir = tempfile::tempdir().unwrap();
         let config = platform(dir.path());
-        let cache = ModelCache::new(std::slice::from_ref(&config));
+        let cache = ModelCache::new(std::slice::from_ref(&config), None);
         let first = cache.snapshot("lab").unwrap();
         assert!(first.view.has_node("n1"));
         assert_eq!(first.trust["db"].len(), 2, "the CA's root and intermediate");
@@ -442,7 +458,7 @@ mod tests {
             "{MODEL}[[service.trust]]\nfile = \"es-ca.pem\"\nwhy = \"db calls Elasticsearch\"\n"
         );
         replace(&config.model, &with_trust);
-        let cache = ModelCache::new(std::slice::from_ref(&config));
+        let cache = ModelCache::new(std::slice::from_ref(&config), None);
         let snapshot = cache.snapshot("lab").unwrap();
         let db = &snapshot.trust["db"];
         assert_eq!(
@@ -469,10 +485,57 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_keystore_with_a_crypt_password_is_opened_with_the_servers_master_key() {
+        use certfleet_formats::keystore::{Entry, KeystoreFormat, OpenedKeystore};
+        let dir = tempfile::tempdir().unwrap();
+        let config = platform(dir.path());
+        let extra = certfleet_pki::authority::init_ca(
+            "Configuration Server CA",
+            certfleet_pki::keys::KeyAlgorithm::EcdsaP256,
+            30,
+            None,
+        )
+        .unwrap();
+        let mut store = OpenedKeystore::empty(KeystoreFormat::Pkcs12);
+        store
+            .add(Entry::Trusted {
+                alias: "cfgserver".into(),
+                cert_der: extra.root_cert.as_ref().to_vec(),
+            })
+            .unwrap();
+        std::fs::write(
+            dir.path().join("cfg.p12"),
+            store.to_bytes("Trust-Store-2026", None).unwrap(),
+        )
+        .unwrap();
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let sealed = key
+            .seal_for(b"Trust-Store-2026", "service.trust.password")
+            .unwrap();
+        replace(
+            &config.model,
+            &format!(
+                "{MODEL}[[service.trust]]\nfile = \"cfg.p12\"\npassword = \"{sealed}\"\nwhy = \"db calls the Configuration Server\"\n"
+            ),
+        );
+        let with_key = ModelCache::new(std::slice::from_ref(&config), Some(key));
+        let db = &with_key.snapshot("lab").unwrap().trust["db"];
+        assert_eq!(
+            db.len(),
+            3,
+            "the CA's root and intermediate, then the keystore's"
+        );
+        assert_eq!(db[2].subject, "CN=Configuration Server CA");
+        // Without the key the keystore cannot be opened and is left out.
+        let without = ModelCache::new(std::slice::from_ref(&config), None);
+        assert_eq!(without.snapshot("lab").unwrap().trust["db"].len(), 2);
+    }
+
+    #[test]
     fn a_broken_model_answers_its_error_until_it_is_mended() {
         let dir = tempfile::tempdir().unwrap();
         let config = platform(dir.path());
-        let cache = ModelCache::new(std::slice::from_ref(&config));
+        let cache = ModelCache::new(std::slice::from_ref(&config), None);
         replace(
             &config.model,
             &MODEL.replace("usage = \"both\"", "usage = \"sideways\""),

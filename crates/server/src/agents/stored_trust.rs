@@ -80,7 +80,7 @@ impl Snapshot {
             stored.insert(service.name.clone(), known);
         }
         let chain = self.chain.as_ref().ok().and_then(Option::as_deref);
-        let trust = Arc::new(derive_trust(&self.view, chain, &stored));
+        let trust = Arc::new(derive_trust(&self.view, chain, &stored, self.master_key()));
         *self.lock() = Some((generation, Arc::clone(&trust)));
         Ok(trust)
     }
