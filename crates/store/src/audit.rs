@@ -48,7 +48,28 @@ pub async fn record(
     object: &str,
     detail: Option<&str>,
 ) -> Result<AuditRecord> {
-    let now = OffsetDateTime::now_utc();
+    record_at(
+        store,
+        OffsetDateTime::now_utc(),
+        actor,
+        action,
+        object,
+        detail,
+    )
+    .await
+}
+
+/// Appends a record for a change decided at `now` (earlier than the write, when the
+/// change itself was made first: the record then sorts before what the change let others
+/// do). Returns the record as written.
+pub async fn record_at(
+    store: &dyn Storage,
+    now: OffsetDateTime,
+    actor: &str,
+    action: &str,
+    object: &str,
+    detail: Option<&str>,
+) -> Result<AuditRecord> {
     let record = AuditRecord {
         actor: actor.to_owned(),
         action: action.to_owned(),
@@ -95,6 +116,32 @@ pub async fn list(store: &dyn Storage) -> Result<Vec<AuditRecord>> {
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+
+    #[tokio::test]
+    async fn a_record_of_an_earlier_decision_sorts_before_a_later_one_written_first() {
+        let store = MemoryStore::new();
+        let decided = OffsetDateTime::now_utc();
+        record(&store, "rollout", "rollout.turn", "service web-2", None)
+            .await
+            .unwrap();
+        record_at(
+            &store,
+            decided,
+            "rollout",
+            "rollout.done",
+            "service web-1",
+            None,
+        )
+        .await
+        .unwrap();
+        let actions: Vec<String> = list(&store)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(actions, ["rollout.done", "rollout.turn"]);
+    }
 
     #[tokio::test]
     async fn records_come_back_in_order_and_secrets_are_redacted() {

@@ -104,6 +104,9 @@ pub async fn settle_group(
         if next == record {
             return Ok(false);
         }
+        // The turns end now: their records carry this moment, before the swap lets
+        // another service take a turn (which a server may audit before these are written).
+        let decided = time::OffsetDateTime::now_utc();
         if !rollout::swap(records, platform, group, Some(revision), &next).await? {
             continue;
         }
@@ -117,8 +120,9 @@ pub async fn settle_group(
                     turn.node
                 )
             };
-            certfleet_store::audit::record(
+            certfleet_store::audit::record_at(
                 store,
+                decided,
                 ACTOR,
                 "rollout.done",
                 &format!("service {platform}/{}", turn.service),
@@ -133,8 +137,9 @@ pub async fn settle_group(
                 halt.node, halt.service, halt.error
             );
             alerts.raise(AlertKind::RolloutHalted, None, message.clone(), 1);
-            certfleet_store::audit::record(
+            certfleet_store::audit::record_at(
                 store,
+                decided,
                 ACTOR,
                 "rollout.halt",
                 &format!("service {platform}/{}", halt.service),
