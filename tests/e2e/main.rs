@@ -18,6 +18,7 @@ mod bundle;
 mod cassandra_procedure;
 mod cli_context;
 mod cli_output;
+mod cli_self_docs;
 mod convert_interop;
 mod crate_graph;
 mod csr_import;

@@ -24,6 +24,7 @@ mod rollout;
 mod scan;
 mod secret_arg;
 mod secrets;
+mod self_docs;
 mod serve;
 mod status;
 mod subject_args;
@@ -118,6 +119,16 @@ enum Command {
     /// server).
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  certfleet completions bash > /etc/bash_completion.d/certfleet"
+    )]
+    Completions(self_docs::CompletionsArgs),
+    /// Print the man page (roff), generated from the same definition as --help.
+    #[command(after_help = "Example:\n  certfleet man > certfleet.1 && man -l certfleet.1")]
+    Man(self_docs::ManArgs),
+    /// Print the version and the build's details.
+    Version(self_docs::VersionArgs),
 }
 
 /// How a command that ran to the end came out.
@@ -166,6 +177,9 @@ impl Cli {
             Command::Nodes(args) => args.run(),
             Command::Renew(args) => args.run(),
             Command::Rollout(cmd) => cmd.run(),
+            Command::Completions(args) => args.run(),
+            Command::Man(args) => args.run(),
+            Command::Version(args) => args.run(),
         }
     }
 }
