@@ -3,11 +3,8 @@
 
 use crate::error::Result;
 use crate::maintenance::MaintenanceWindow;
-use crate::model::{Locator, RawModel, RawOutput, RawService, Text};
-use crate::spec::{
-    is_client, serves, usage_name, Connection, FileAccess, Format, IssuerKind, Node, Output,
-    Platform, Service,
-};
+use crate::model::{Locator, RawModel, RawService, Text};
+use crate::spec::{is_client, serves, usage_name, Connection, IssuerKind, Node, Platform, Service};
 use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::names::{san_set, San};
 use certfleet_pki::profile::Usage;
@@ -19,6 +16,7 @@ mod csr;
 mod duration;
 mod inbound;
 mod listed_trust;
+mod output;
 mod peer_keys;
 mod subject;
 
@@ -424,7 +422,7 @@ fn build_service(
     let outputs = s
         .output
         .iter()
-        .map(|o| build_output(loc, o, issuer_kind))
+        .map(|o| output::build_output(loc, o, issuer_kind))
         .collect::<Result<Vec<_>>>()?;
     let requested = csr::requested(loc, s, issuer_kind, &cn, &sans)?;
     let csr_file = csr::csr_file(loc, s, issuer_kind, &outputs)?;
@@ -569,193 +567,6 @@ fn acme_names(loc: &Locator, s: &RawService) -> Result<(String, Vec<String>, Vec
         }
     };
     Ok((cn, dns_names, Vec::new()))
-}
-
-fn build_output(loc: &Locator, raw: &Spanned<RawOutput>, issuer: IssuerKind) -> Result<Output> {
-    let o = raw.get_ref();
-    let format = Format::parse(o.format.get_ref()).ok_or_else(|| {
-        loc.at(
-            &o.format,
-            "service.output.format",
-            format!(
-                "unknown format '{}'; expected one of {}",
-                o.format.get_ref(),
-                Format::ALL.map(Format::name).join(", ")
-            ),
-        )
-    })?;
-    if o.path.get_ref().trim().is_empty() {
-        return Err(loc.at(&o.path, "service.output.path", "must not be empty"));
-    }
-    let line = loc.line(o.format.span().start);
-    let alias = o.alias.as_ref().map(|a| a.get_ref().clone());
-    if matches!(format, Format::Pkcs12 | Format::Jks) {
-        match &o.alias {
-            None => {
-                return Err(loc.at(
-                    &o.format,
-                    "service.output.alias",
-                    format!(
-                        "a {} keystore needs an alias (the name the service looks its key up by)",
-                        format.name()
-                    ),
-                ))
-            }
-            Some(a) if a.get_ref().trim().is_empty() => {
-                return Err(loc.at(a, "service.output.alias", "must not be empty"))
-            }
-            Some(_) => {}
-        }
-    } else if let Some(a) = &o.alias {
-        // Refused rather than ignored: a truststore's entries are all trusted whatever
-        // their names, and certfleet names them itself.
-        let message = if format.is_trust() {
-            "alias has no effect on a truststore: its entries are named after each certificate's CN; leave it out".to_owned()
-        } else {
-            format!("a {} output has no alias", format.name())
-        };
-        return Err(loc.at(a, "service.output.alias", message));
-    }
-    for (value, key) in [
-        (&o.password, "service.output.password"),
-        (&o.key_password, "service.output.key_password"),
-    ] {
-        if let Some(v) = value {
-            if !format.is_keystore() {
-                return Err(loc.at(
-                    v,
-                    key,
-                    format!("a {} output has no password", format.name()),
-                ));
-            }
-            if v.get_ref().is_empty() {
-                return Err(loc.at(
-                    v,
-                    key,
-                    "must not be empty; leave it out to have one generated",
-                ));
-            }
-        }
-    }
-    if let Some(kp) = &o.key_password {
-        if format != Format::Jks {
-            return Err(loc.at(
-                kp,
-                "service.output.key_password",
-                "only a jks keystore has a separate key password (PKCS#12 protects the key with the store password)",
-            ));
-        }
-    }
-    let legacy = match &o.legacy {
-        Some(l) if *l.get_ref() && !matches!(format, Format::Pkcs12 | Format::Pkcs12Trust) => {
-            return Err(loc.at(
-                l,
-                "service.output.legacy",
-                "legacy applies to pkcs12 and pkcs12-trust outputs only",
-            ))
-        }
-        Some(l) => *l.get_ref(),
-        None => false,
-    };
-    let bits = match &o.bits {
-        Some(b) if format != Format::Dhparam => {
-            return Err(loc.at(
-                b,
-                "service.output.bits",
-                "bits applies to dhparam outputs only",
-            ))
-        }
-        Some(b) => match *b.get_ref() {
-            2048 => 2048,
-            3072 => 3072,
-            4096 => 4096,
-            other => {
-                return Err(loc.at(
-                    b,
-                    "service.output.bits",
-                    format!("{other} is not an RFC 7919 group size; use 2048, 3072 or 4096"),
-                ))
-            }
-        },
-        None => 2048,
-    };
-    if format == Format::PemChain && issuer == IssuerKind::SelfSigned {
-        return Err(loc.at(
-            &o.format,
-            "service.output.format",
-            "a self-signed certificate has no chain; use pem-pair, or pem-trust on its peers",
-        ));
-    }
-    let access = file_access(loc, o, format)?;
-    Ok(Output {
-        format,
-        path: o.path.get_ref().clone(),
-        alias,
-        password: o.password.as_ref().map(|p| p.get_ref().clone()),
-        key_password: o.key_password.as_ref().map(|p| p.get_ref().clone()),
-        legacy,
-        bits,
-        access,
-        line,
-    })
-}
-
-/// An output's `mode`, `owner` and `group`: an octal mode without set-id or sticky bits,
-/// which grants nothing to others on a file holding a private key; user and group
-/// names as the system spells them.
-fn file_access(loc: &Locator, o: &RawOutput, format: Format) -> Result<FileAccess> {
-    let mode = match &o.mode {
-        Some(text) => {
-            let digits = text.get_ref().trim_start_matches("0o");
-            let parsed = (matches!(digits.len(), 3 | 4))
-                .then(|| u32::from_str_radix(digits, 8).ok())
-                .flatten()
-                .filter(|mode| *mode <= 0o777)
-                .ok_or_else(|| {
-                    loc.at(
-                        text,
-                        "service.output.mode",
-                        format!(
-                            "'{}' is not a file mode such as \"0640\" (octal, without set-id or sticky bits)",
-                            text.get_ref()
-                        ),
-                    )
-                })?;
-            if format.needs_key() && parsed & 0o007 != 0 {
-                return Err(loc.at(
-                    text,
-                    "service.output.mode",
-                    format!(
-                        "{:04o} lets every user read or change a file holding a private key; give the service's group access instead (e.g. \"0640\" with group = \"...\")",
-                        parsed
-                    ),
-                ));
-            }
-            Some(parsed)
-        }
-        None => None,
-    };
-    let name = |value: &Option<Text>, key: &str| -> Result<Option<String>> {
-        let Some(text) = value else {
-            return Ok(None);
-        };
-        let name = text.get_ref();
-        let valid = !name.is_empty()
-            && name.len() <= 32
-            && !name.starts_with('-')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if !valid {
-            return Err(loc.at(text, key, format!("'{name}' is not a user or group name")));
-        }
-        Ok(Some(name.clone()))
-    };
-    Ok(FileAccess {
-        mode,
-        owner: name(&o.owner, "service.output.owner")?,
-        group: name(&o.group, "service.output.group")?,
-    })
 }
 
 /// Connections and allow-lists against the usages: an mTLS client needs a client
