@@ -21,7 +21,7 @@
 //!   (every node's last contact, each service's deployment, the halted group);
 //!   `promtool check metrics` passes the whole scrape.
 
-mod fixture;
+pub(crate) mod fixture;
 mod judge;
 mod prober;
 mod watch;

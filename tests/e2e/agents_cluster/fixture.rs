@@ -9,6 +9,8 @@
 use crate::agents::fixture::{wait_listening, Node, PLATFORM};
 use crate::agents::fleet::{free_addr_on, model_head_with, node_fqdn, node_ip};
 use crate::agents::services::{bootstrap_files, Nginx};
+use crate::agents_rollout::fixture::rollout_records;
+pub use crate::agents_rollout::fixture::Record;
 use crate::support::etcd_cluster::EtcdCluster;
 use crate::support::https::request;
 use crate::support::run::{arg, assert_ok, certfleet, describe, stdout, TempDir};
@@ -21,8 +23,6 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// The rollout group of the three services (their `kind`).
 pub const GROUP: &str = "nginx";
@@ -163,32 +163,8 @@ impl Member {
             None,
         );
         assert_eq!(answer.status, 200, "server {}: {}", self.name, answer.body);
-        let mut list: Vec<Record> = answer.json()["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["actor"] == "agent-rollout")
-            .map(|r| Record {
-                action: r["action"].as_str().unwrap().to_owned(),
-                object: r["object"].as_str().unwrap().to_owned(),
-                at: OffsetDateTime::parse(r["at"].as_str().unwrap(), &Rfc3339)
-                    .unwrap_or_else(|e| panic!("{r}: {e}")),
-            })
-            .collect();
-        list.reverse();
-        list
+        rollout_records(&answer.json())
     }
-}
-
-/// One rollout record of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// `rollout.turn`, `rollout.done`, `rollout.halt`.
-    pub action: String,
-    /// `service shop/web-N`.
-    pub object: String,
-    /// When the server wrote it.
-    pub at: OffsetDateTime,
 }
 
 /// One node: its agent's files, its address and its nginx.

@@ -124,7 +124,7 @@ exec {reload}
 }
 
 /// One rollout record of the audit log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// `rollout.turn`, `rollout.done`, `rollout.halt`.
     pub action: String,
@@ -132,6 +132,24 @@ pub struct Record {
     pub object: String,
     /// When the server wrote it.
     pub at: OffsetDateTime,
+}
+
+/// The rollout records of a `GET /api/audit` page (newest first), oldest first.
+pub fn rollout_records(page: &serde_json::Value) -> Vec<Record> {
+    let mut list: Vec<Record> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["actor"] == "agent-rollout")
+        .map(|r| Record {
+            action: r["action"].as_str().unwrap().to_owned(),
+            object: r["object"].as_str().unwrap().to_owned(),
+            at: OffsetDateTime::parse(r["at"].as_str().unwrap(), &Rfc3339)
+                .unwrap_or_else(|e| panic!("{r}: {e}")),
+        })
+        .collect();
+    list.reverse();
+    list
 }
 
 /// The running platform.
@@ -225,21 +243,7 @@ impl Platform {
     pub fn rollout_audit(&self) -> Vec<Record> {
         let answer = self.api("GET", "/api/audit?limit=500");
         assert_eq!(answer.status, 200, "{}", answer.body);
-        let page = answer.json();
-        let mut list: Vec<Record> = page["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["actor"] == "agent-rollout")
-            .map(|r| Record {
-                action: r["action"].as_str().unwrap().to_owned(),
-                object: r["object"].as_str().unwrap().to_owned(),
-                at: OffsetDateTime::parse(r["at"].as_str().unwrap(), &Rfc3339)
-                    .unwrap_or_else(|e| panic!("{r}: {e}")),
-            })
-            .collect();
-        list.reverse();
-        list
+        rollout_records(&answer.json())
     }
 
     /// `GET /metrics` with the admin token.
