@@ -5,27 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::acme_orders::{model_names, AcmeOrderRecord};
-use super::ca::AgentsCa;
-use super::listener::PeerChain;
-use super::routes::router;
-use super::tests::write_ca;
-use super::{tokens, Agents};
-use crate::cas::CaRepository;
-use crate::startup;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use certfleet_api::agent::{Assignment, CertificateState};
+use super::tests::{lab_with_config, Lab};
+use axum::http::{Method, StatusCode};
+use certfleet_api::agent::CertificateState;
 use certfleet_formats::pem;
-use certfleet_pki::certs::parse_single_certificate;
 use certfleet_pki::csr::new_csr;
 use certfleet_pki::keys::KeyAlgorithm;
-use http_body_util::BodyExt;
 use rustls_pki_types::CertificateDer;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use tower::ServiceExt;
 
 const MODEL: &str = r#"[platform]
 name = "lab"
@@ -46,40 +35,10 @@ format = "pem-pair"
 path = "/opt/web/tls"
 "#;
 
-struct AcmeLab {
-    _dir: tempfile::TempDir,
-    app: axum::Router,
-    agents: Arc<Agents>,
-}
-
 /// A server with `acme` as its `[acme]` block, the ACME model as its platform, and its
 /// agents' watches and orders running.
-async fn acme_lab(acme: &str) -> AcmeLab {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("lab.toml");
-    std::fs::write(&model, MODEL).unwrap();
-    write_ca(&dir.path().join("ca"));
-    let config_path = dir.path().join("certfleet.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "{acme}\n[agents]\nlisten = \"127.0.0.1:0\"\n[[platform]]\nmodel = \"{}\"\nrun_reloads = false\n",
-            model.display()
-        ),
-    )
-    .unwrap();
-    let config =
-        certfleet_config::load(Some(&config_path), Some(&dir.path().join("data"))).unwrap();
-    let state = startup::start(config).await.unwrap().state;
-    let repository = CaRepository::new(Arc::clone(&state.store), Arc::clone(&state.master_key));
-    let ca = AgentsCa::load_or_create(&repository).await.unwrap();
-    let agents = Arc::new(Agents::new(state, ca, 7));
-    super::spawn_watches(&agents);
-    AcmeLab {
-        _dir: dir,
-        app: router(Arc::clone(&agents)),
-        agents,
-    }
+async fn acme_lab(acme: &str) -> Lab {
+    lab_with_config(MODEL, acme).await
 }
 
 fn csr_for(cn: &str, dns: &[&str]) -> String {
@@ -88,76 +47,25 @@ fn csr_for(cn: &str, dns: &[&str]) -> String {
     pem::encode("CERTIFICATE REQUEST", &csr.csr_der)
 }
 
-impl AcmeLab {
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        identity: Option<&CertificateDer<'static>>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let mut request = request
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(PeerChain(identity.map(|cert| vec![cert.clone()])));
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
+async fn web_state(lab: &Lab, identity: &CertificateDer<'static>) -> CertificateState {
+    lab.assignment(identity).await.services[0]
+        .certificate
+        .clone()
+}
 
-    async fn enrol(&self) -> CertificateDer<'static> {
-        let made = tokens::create(
-            self.agents.app.store.as_ref(),
-            "lab",
-            "n1",
-            &self.agents.ca.pin(),
-            60,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-        let csr = csr_for("agent.lab.example.test", &[]);
-        let body = json!({"token": made.token.to_string(), "csr_pem": csr});
-        let (status, answer) = self
-            .call(Method::POST, "/agent/v1/enroll", None, Some(body))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-        parse_single_certificate(answer["certificate_pem"].as_str().unwrap().as_bytes()).unwrap()
-    }
-
-    async fn web_state(&self, identity: &CertificateDer<'static>) -> CertificateState {
-        let (status, body) = self
-            .call(Method::GET, "/agent/v1/assignment", Some(identity), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let assignment: Assignment = serde_json::from_value(body).unwrap();
-        assignment.services[0].certificate.clone()
-    }
-
-    async fn send_csr(
-        &self,
-        identity: &CertificateDer<'static>,
-        csr: String,
-    ) -> (StatusCode, Value) {
-        let body = json!({"service": "web", "csr_pem": csr});
-        self.call(
-            Method::POST,
-            "/agent/v1/certificates",
-            Some(identity),
-            Some(body),
-        )
-        .await
-    }
+async fn send_csr(
+    lab: &Lab,
+    identity: &CertificateDer<'static>,
+    csr: String,
+) -> (StatusCode, Value) {
+    let body = json!({"service": "web", "csr_pem": csr});
+    lab.call(
+        Method::POST,
+        "/agent/v1/certificates",
+        Some(identity),
+        Some(body),
+    )
+    .await
 }
 
 #[test]
@@ -179,13 +87,13 @@ fn the_model_names_are_its_cn_and_sans_once_each_in_lower_case() {
 #[tokio::test]
 async fn without_an_acme_email_a_csr_is_refused_naming_the_block() {
     let lab = acme_lab("").await;
-    let n1 = lab.enrol().await;
+    let n1 = lab.enrol("n1").await;
     assert!(matches!(
-        lab.web_state(&n1).await,
+        web_state(&lab, &n1).await,
         CertificateState::Wanted { .. }
     ));
     let csr = csr_for("www.lab.example.test", &["lab.example.test"]);
-    let (status, body) = lab.send_csr(&n1, csr).await;
+    let (status, body) = send_csr(&lab, &n1, csr).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
@@ -202,10 +110,10 @@ async fn an_order_the_acme_server_does_not_answer_shows_its_error_and_back_off()
         "[acme]\ndirectory = \"https://127.0.0.1:1/dir\"\nemail = \"pki@lab.example.test\"\n",
     )
     .await;
-    let n1 = lab.enrol().await;
+    let n1 = lab.enrol("n1").await;
 
     // A CSR must name exactly the model's names.
-    let (status, body) = lab.send_csr(&n1, csr_for("web", &[])).await;
+    let (status, body) = send_csr(&lab, &n1, csr_for("web", &[])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
@@ -215,7 +123,7 @@ async fn an_order_the_acme_server_does_not_answer_shows_its_error_and_back_off()
     );
 
     let csr = csr_for("www.lab.example.test", &["lab.example.test"]);
-    let (status, body) = lab.send_csr(&n1, csr.clone()).await;
+    let (status, body) = send_csr(&lab, &n1, csr.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "awaiting", "{body}");
     assert!(
@@ -226,7 +134,7 @@ async fn an_order_the_acme_server_does_not_answer_shows_its_error_and_back_off()
     // The attempt fails; the assignment says why and when the next one comes.
     let deadline = Instant::now() + Duration::from_secs(60);
     let reason = loop {
-        if let CertificateState::Awaiting { reason } = lab.web_state(&n1).await {
+        if let CertificateState::Awaiting { reason } = web_state(&lab, &n1).await {
             if reason.contains("failed") {
                 break reason;
             }
@@ -250,7 +158,7 @@ async fn an_order_the_acme_server_does_not_answer_shows_its_error_and_back_off()
     assert!(record.failures >= 1, "{record:?}");
     assert!(record.next_attempt.is_some(), "{record:?}");
     // The same CSR again does not start the order over.
-    let (status, body) = lab.send_csr(&n1, csr).await;
+    let (status, body) = send_csr(&lab, &n1, csr).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(
         body["reason"].as_str().unwrap().contains("failed"),

@@ -97,6 +97,11 @@ async fn lab() -> Lab {
 
 /// A lab whose platform is `model_text` (platform `lab`, internal CA in `ca`).
 pub(super) async fn lab_with(model_text: &str) -> Lab {
+    lab_with_config(model_text, "").await
+}
+
+/// Like [`lab_with`], with `extra` at the head of the server's configuration.
+pub(super) async fn lab_with_config(model_text: &str, extra: &str) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("lab.toml");
     std::fs::write(&model, model_text).unwrap();
@@ -105,7 +110,7 @@ pub(super) async fn lab_with(model_text: &str) -> Lab {
     std::fs::write(
         &config_path,
         format!(
-            "[agents]\nlisten = \"127.0.0.1:0\"\n[[platform]]\nmodel = \"{}\"\nrun_reloads = false\n",
+            "{extra}\n[agents]\nlisten = \"127.0.0.1:0\"\n[[platform]]\nmodel = \"{}\"\nrun_reloads = false\n",
             model.display()
         ),
     )
