@@ -30,6 +30,9 @@ pub struct PlanJson {
     /// Files at output paths that certfleet did not write, which apply refuses to
     /// overwrite unless given `--adopt`.
     pub unrecorded_files: Vec<String>,
+    /// The CA or key rotation under way, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationJson>,
 }
 
 /// What `apply` did (`apply --json` and `POST /api/platforms/{name}/apply`).
@@ -55,6 +58,51 @@ pub struct ApplyJson {
     pub passwords_file: Option<String>,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsrFile>,
+    /// The CA or key rotation under way (after this apply), when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationJson>,
+}
+
+/// A CA or key rotation under way: which phase it is in, what the current phase still
+/// has to write, and what the next apply does (`plan`, `apply` and `rotate ... --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationJson {
+    /// `root`, `intermediate` or `keys`.
+    pub kind: String,
+    /// `trust`, `reissue`, `retire`, `rollback-reissue` or `rollback-trust`.
+    pub phase: String,
+    /// The phase's number, 1 to `phases` (a rollback counts down: rollback-reissue is 2,
+    /// rollback-trust is 1).
+    pub phase_number: u32,
+    /// How many phases a rotation has (3).
+    pub phases: u32,
+    /// When the rotation started (RFC 3339).
+    pub started: String,
+    /// When the current phase started (RFC 3339).
+    pub phase_started: String,
+    /// Whether `--rollback` is still accepted (not once the old CA leaves truststores).
+    pub rollback_possible: bool,
+    /// The outputs the current phase still has to write, per node and service.
+    pub remaining: Vec<RotationRemaining>,
+    /// What the next apply changes, in one sentence.
+    pub next: String,
+    /// True when the current phase started more than 7 days ago.
+    pub stalled: bool,
+    /// The services whose peers' trust certfleet cannot update (no truststore output),
+    /// which rely on the cross-signed root (root rotations with `--cross-sign`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_cross_sign: Vec<String>,
+}
+
+/// The outputs one service on one node still has to get in the current rotation phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationRemaining {
+    /// The node.
+    pub node: String,
+    /// The service.
+    pub service: String,
+    /// The output paths still to write.
+    pub outputs: Vec<String>,
 }
 
 impl ApplyJson {

@@ -65,6 +65,7 @@ fn plan_json(eval: Evaluation) -> PlanJson {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        rotation: None,
     }
 }
 
@@ -147,6 +148,7 @@ pub fn apply(
         next_steps_file: eval.next_steps_file.display().to_string(),
         passwords_file: eval.passwords_file.map(|p| p.display().to_string()),
         pending_csrs: eval.pending_csrs,
+        rotation: None,
     };
     Ok(Applied { report, failures })
 }
