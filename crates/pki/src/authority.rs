@@ -126,6 +126,13 @@ impl Authority {
             .collect()
     }
 
+    /// The same CA handing out `above` as the certificates above it (e.g. a cross-signed
+    /// root in place of the root, so that peers trusting an older root accept the chain).
+    pub fn with_above(mut self, above: Vec<CertificateDer<'static>>) -> Self {
+        self.above = above;
+        self
+    }
+
     /// When the CA's certificate expires; nothing it signs may outlive it.
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after

@@ -43,6 +43,7 @@ pub mod keys;
 pub mod lint;
 pub mod names;
 pub mod profile;
+pub mod rollover;
 pub mod subject;
 pub mod tls_verifier;
 pub mod verify;
