@@ -12,6 +12,7 @@
 
 mod agents;
 mod limits;
+mod metrics;
 mod platforms;
 mod raw;
 mod secret_files;
@@ -20,6 +21,7 @@ mod warnings;
 
 pub use agents::{AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS, DEFAULT_UNSEEN_AFTER};
 pub use limits::ConnectionLimits;
+pub use metrics::{MetricsConfig, MetricsToken, MIN_TOKEN_CHARS};
 pub use secret_files::refuse_open_secret_file;
 pub use validate::{
     AdminConfig, BasicAuth, ClientAuth, HttpConfig, InsecurePolicy, ListenerConfig, PlatformConfig,

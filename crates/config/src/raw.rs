@@ -32,6 +32,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) forwarding: RawForwarding,
     pub(crate) agents: Option<super::agents::RawAgents>,
+    pub(crate) metrics: Option<super::metrics::RawMetrics>,
 }
 
 /// `[forwarding]`: what the edge tells upstreams about clients.

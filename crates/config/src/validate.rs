@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub warnings: Vec<String>,
     /// `[agents]`: the agent listener, when configured.
     pub agents: Option<super::agents::AgentsConfig>,
+    /// `[metrics]`: the read-only scrape credential of `GET /metrics`, when configured.
+    pub metrics: super::metrics::MetricsConfig,
     /// `[forwarding] trusted_proxies`: address ranges (CIDR) of proxies whose
     /// `X-Forwarded-For` is extended rather than replaced; checked when routes are built.
     pub trusted_proxies: Vec<String>,
@@ -325,6 +327,7 @@ pub(crate) fn build(raw: RawConfig, data_dir: PathBuf) -> Result<ServerConfig> {
         warnings: Vec::new(),
         trusted_proxies: raw.forwarding.trusted_proxies,
         agents: super::agents::agents_config(raw.agents)?,
+        metrics: super::metrics::metrics_config(raw.metrics)?,
     })
 }
 
