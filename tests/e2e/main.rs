@@ -22,6 +22,7 @@ mod cli_self_docs;
 mod convert_interop;
 mod crate_graph;
 mod csr_import;
+mod deb_package;
 mod dhparam;
 mod issue_interop;
 mod keystore_interop;
