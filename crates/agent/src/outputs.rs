@@ -74,6 +74,7 @@ pub fn to_platform_output(service: &str, spec: &OutputSpec) -> Result<Output> {
         password: spec.password.clone(),
         key_password: spec.key_password.clone(),
         legacy: spec.legacy,
+        include_trust: spec.include_trust,
         bits: spec.bits,
         // The node applies the mode and owner itself (`ids`, `mode_of`).
         access: Default::default(),
@@ -253,6 +254,7 @@ mod tests {
             password: None,
             key_password: None,
             legacy: false,
+            include_trust: false,
             bits: 2048,
             mode,
             owner: None,

@@ -218,6 +218,10 @@ pub struct OutputSpec {
     pub key_password: Option<String>,
     /// Legacy PKCS#12 encryption (3DES/SHA-1) for old readers.
     pub legacy: bool,
+    /// A `pkcs12` or `jks` keystore that also holds the service's trust list as
+    /// trusted entries (keystore and truststore in one file).
+    #[serde(default)]
+    pub include_trust: bool,
     /// Diffie-Hellman parameter size, for the `dhparam` format.
     pub bits: u32,
     /// The file mode (e.g. 0o640); absent: 0600 for secrets, 0644 otherwise.

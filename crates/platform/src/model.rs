@@ -166,6 +166,9 @@ pub struct RawOutput {
     pub key_password: Option<Text>,
     /// PKCS#12 with 3DES/RC2.
     pub legacy: Option<Spanned<bool>>,
+    /// A `pkcs12` or `jks` keystore that also holds the trust set (keystore and
+    /// truststore in one file).
+    pub include_trust: Option<Spanned<bool>>,
     /// DH group size for `dhparam`.
     pub bits: Option<Spanned<i64>>,
     /// File mode, octal (`"0640"`).

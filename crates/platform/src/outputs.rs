@@ -191,7 +191,7 @@ impl OutputRun<'_> {
                     continue;
                 }
             };
-            if output.format.is_trust() && !trust.unknown.is_empty() && !self.apply {
+            if output.holds_trust() && !trust.unknown.is_empty() && !self.apply {
                 result.changes.push(change(
                     &key,
                     format!(
@@ -234,7 +234,9 @@ impl OutputRun<'_> {
                 (None, None) => Some("not written by certfleet yet".to_owned()),
                 (None, Some(p)) if p.digest != digest => {
                     Some(match (&outcome.action, output.format) {
-                        (Action::Keep, f) if f.is_trust() => "the trust set changed".to_owned(),
+                        (Action::Keep, _) if output.holds_trust() => {
+                            "the trust set changed".to_owned()
+                        }
                         (Action::Keep, _) => {
                             "its contents changed (password, alias or format)".to_owned()
                         }

@@ -7,7 +7,9 @@
 //! - `merged`: key, leaf, then the full chain up to and including the root (as
 //!   `cert issue` writes `PREFIX.pem`).
 //! - `der`: the leaf. `pem-chain`: the full chain without the leaf.
-//! - `pkcs12`, `jks`: one private-key entry under the alias: key, leaf, full chain.
+//! - `pkcs12`, `jks`: one private-key entry under the alias: key, leaf, full chain; with
+//!   `include_trust`, the trust set follows as trusted entries (one file that is both the
+//!   keystore and the truststore, as Elasticsearch's transport layer reads it).
 //! - `pem-trust`, `pkcs12-trust`, `jks-trust`: the trust set, one trusted entry per
 //!   certificate, aliases from the subject CN made unique.
 //! - `dhparam`: the RFC 7919 ffdhe group of `bits` bits.
@@ -122,7 +124,11 @@ pub fn digest(salt: &str, inputs: &Inputs<'_>) -> String {
             }
         }
     }
-    if o.format.is_trust() {
+    if o.include_trust {
+        // Only when set, so the digests of every other output stay what they were.
+        field("include_trust", &[1]);
+    }
+    if o.holds_trust() {
         for a in inputs.trusted {
             field("trusted", &a.der);
         }
@@ -242,14 +248,25 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
         }
         Format::Pkcs12 | Format::Jks => {
             let l = leaf()?;
+            let key_alias = o.alias.clone().unwrap_or_else(|| "1".into());
             let mut store = Keystore::new();
             store
                 .push(Entry::PrivateKey {
-                    alias: o.alias.clone().unwrap_or_else(|| "1".into()),
+                    alias: key_alias.clone(),
                     pkcs8_der: Zeroizing::new(key_of(inputs, l)?.pkcs8_der().to_vec()),
                     chain: full_chain(l),
                 })
                 .map_err(|e| err(inputs, e))?;
+            if o.include_trust {
+                for (alias, anchor) in trust_aliases_beside(inputs.trusted, &key_alias) {
+                    store
+                        .push(Entry::Trusted {
+                            alias,
+                            cert_der: anchor.der.clone(),
+                        })
+                        .map_err(|e| err(inputs, e))?;
+                }
+            }
             let bytes = if o.format == Format::Pkcs12 {
                 keystore::write_pkcs12(&store, password()?, Pkcs12Profile::from_legacy(o.legacy))
             } else {
@@ -290,9 +307,21 @@ pub fn render(path: &Path, inputs: &Inputs<'_>) -> Result<Vec<FileWrite>> {
 /// Aliases for trusted entries: the subject CN, lower-cased, with anything but letters,
 /// digits, `.`, `_` and `-` made `-`; `-2`, `-3`, ... when taken.
 pub fn trust_aliases(anchors: &[Anchor]) -> Vec<(String, &Anchor)> {
+    aliases_avoiding(anchors, HashSet::new())
+}
+
+/// [`trust_aliases`] for the trusted entries of a keystore whose private-key entry is
+/// called `key_alias`: no trusted entry takes that name (aliases ignore case).
+pub fn trust_aliases_beside<'a>(
+    anchors: &'a [Anchor],
+    key_alias: &str,
+) -> Vec<(String, &'a Anchor)> {
+    aliases_avoiding(anchors, HashSet::from([key_alias.to_lowercase()]))
+}
+
+fn aliases_avoiding(anchors: &[Anchor], mut taken: HashSet<String>) -> Vec<(String, &Anchor)> {
     // Aliases given so far, and per base the suffix to try next (every lower one is
     // taken), so a truststore of many certificates sharing a CN is not quadratic.
-    let mut taken: HashSet<String> = HashSet::new();
     let mut next_suffix: HashMap<String, usize> = HashMap::new();
     anchors
         .iter()
@@ -378,6 +407,7 @@ mod tests {
             password: None,
             key_password: None,
             legacy: false,
+            include_trust: false,
             bits: 2048,
             access: Default::default(),
             line: 1,
@@ -415,6 +445,7 @@ mod tests {
             password: None,
             key_password: None,
             legacy: false,
+            include_trust: false,
             bits: 2048,
             access: Default::default(),
             line: 1,
@@ -457,3 +488,7 @@ mod tests {
         assert_eq!(labels(&chain[0].contents).len(), 2);
     }
 }
+
+#[cfg(test)]
+#[path = "render_trust_tests.rs"]
+mod trust_tests;

@@ -2,7 +2,8 @@
 //! `services`, the API's [`ServiceReport`]) and the next-steps text written to
 //! `STATE/next-steps.txt`: thumbprints to type into configuration tools, allowed client
 //! thumbprints, which root to distribute, external CSRs waiting, ACME names to enable,
-//! where the passwords are, and port bindings for Windows services.
+//! where the passwords are, port bindings for Windows services, and the
+//! `elasticsearch.yml` lines of an Elasticsearch node's transport layer.
 
 use crate::certs::{Outcome, Status};
 use crate::spec::{is_client, serves, usage_name, Platform, Service};
@@ -213,6 +214,10 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
                     .unwrap_or_default()
             );
         }
+        if let Some(service) = p.service(&s.name) {
+            let passwords = ctx.passwords_file.map(|f| f.display().to_string());
+            elasticsearch_steps::transport_steps(&mut t, service, s, passwords.as_deref());
+        }
         for note in &s.notes {
             let _ = writeln!(t, "     note:          {note}");
         }
@@ -351,12 +356,16 @@ pub fn service_report(
             .map(|(o, p)| OutputReport {
                 format: o.format.name().to_owned(),
                 path: p.display().to_string(),
+                include_trust: o.include_trust,
             })
             .collect(),
         reload: service.reload.clone(),
         notes,
     }
 }
+
+#[path = "elasticsearch_steps.rs"]
+pub mod elasticsearch_steps;
 
 #[cfg(test)]
 #[path = "report_tests.rs"]

@@ -35,6 +35,7 @@ fn output(format: &str, path: &str) -> OutputReport {
     OutputReport {
         format: format.into(),
         path: path.into(),
+        include_trust: false,
     }
 }
 

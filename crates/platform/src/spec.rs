@@ -237,12 +237,24 @@ pub struct Output {
     pub key_password: Option<String>,
     /// PKCS#12 3DES/RC2.
     pub legacy: bool,
+    /// A `pkcs12` or `jks` keystore that also holds the service's trust set as
+    /// trusted-certificate entries, so the one file is its keystore and its truststore
+    /// (Elasticsearch's `transport.p12`).
+    pub include_trust: bool,
     /// DH group size.
     pub bits: u32,
     /// Its files' mode and owner, when the model sets them.
     pub access: FileAccess,
     /// The line of the output's table, for messages.
     pub line: usize,
+}
+
+impl Output {
+    /// True when the file holds the service's trust set: a truststore format, or a
+    /// keystore with `include_trust`.
+    pub fn holds_trust(&self) -> bool {
+        self.format.is_trust() || self.include_trust
+    }
 }
 
 /// An output's file mode and owner as the model sets them; unset: mode 0600 for files

@@ -209,6 +209,10 @@ pub struct OutputReport {
     pub format: String,
     /// The path written.
     pub path: String,
+    /// A `pkcs12` or `jks` keystore that also holds the service's trust set as trusted
+    /// entries (the model's `include_trust`): the file is its truststore too.
+    #[serde(default)]
+    pub include_trust: bool,
 }
 
 /// A CSR that plan or apply wrote for an external CA, waiting for its reply (a file on

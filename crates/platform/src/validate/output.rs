@@ -1,5 +1,6 @@
 //! One `[[service.output]]`: its format and what the format allows (alias, passwords,
-//! legacy PKCS#12, DH group size), and its files' mode and owner.
+//! legacy PKCS#12, a keystore that is its own truststore, DH group size), and its files'
+//! mode and owner.
 
 use crate::error::Result;
 use crate::model::{Locator, RawOutput, Text};
@@ -97,6 +98,7 @@ pub(super) fn build_output(
         Some(l) => *l.get_ref(),
         None => false,
     };
+    let include_trust = include_trust(loc, o, format)?;
     let bits = match &o.bits {
         Some(b) if format != Format::Dhparam => {
             return Err(loc.at(
@@ -134,10 +136,38 @@ pub(super) fn build_output(
         password: o.password.as_ref().map(|p| p.get_ref().clone()),
         key_password: o.key_password.as_ref().map(|p| p.get_ref().clone()),
         legacy,
+        include_trust,
         bits,
         access,
         line,
     })
+}
+
+/// `include_trust`: only a keystore holding the service's key (`pkcs12`, `jks`) takes
+/// its trust set as well; a truststore format holds it already.
+fn include_trust(loc: &Locator, o: &RawOutput, format: Format) -> Result<bool> {
+    match &o.include_trust {
+        Some(value) if *value.get_ref() && format.is_trust() => Err(loc.at(
+            value,
+            "service.output.include_trust",
+            format!(
+                "a {} output is a truststore already; include_trust belongs on the pkcs12 or jks keystore that should hold the trusted certificates too",
+                format.name()
+            ),
+        )),
+        Some(value) if *value.get_ref() && !matches!(format, Format::Pkcs12 | Format::Jks) => {
+            Err(loc.at(
+                value,
+                "service.output.include_trust",
+                format!(
+                    "a {} output cannot hold trusted certificates; include_trust applies to pkcs12 and jks keystores only",
+                    format.name()
+                ),
+            ))
+        }
+        Some(value) => Ok(*value.get_ref()),
+        None => Ok(false),
+    }
 }
 
 /// An output's `mode`, `owner` and `group`: an octal mode without set-id or sticky bits,

@@ -332,3 +332,35 @@ fn an_outputs_mode_and_owner_are_checked() {
         assert!(message.contains(key), "{bad}: {message}");
     }
 }
+
+#[test]
+fn only_a_key_bearing_keystore_includes_its_trust_set() {
+    let p = check(
+        "[[service]]\nname = \"es\"\nnode = \"n1\"\n[[service.output]]\nformat = \"pkcs12\"\npath = \"transport.p12\"\nalias = \"transport\"\ninclude_trust = true\n[[service.output]]\nformat = \"jks\"\npath = \"http.jks\"\nalias = \"http\"\n",
+    )
+    .unwrap();
+    let outputs = &p.service("es").unwrap().outputs;
+    assert!(outputs[0].include_trust && outputs[0].holds_trust());
+    assert!(!outputs[1].include_trust && !outputs[1].holds_trust());
+    for (format, said) in [
+        ("pkcs12-trust", "is a truststore already"),
+        ("pem-pair", "applies to pkcs12 and jks keystores only"),
+        ("der", "applies to pkcs12 and jks keystores only"),
+    ] {
+        let message = err(&format!(
+            "[[service]]\nname = \"es\"\nnode = \"n1\"\n[[service.output]]\nformat = \"{format}\"\npath = \"x\"\ninclude_trust = true\n"
+        ));
+        assert!(
+            message.starts_with("qms.toml:15: service.output.include_trust:")
+                && message.contains(said),
+            "{format}: {message}"
+        );
+    }
+    let message = err(
+        "[[service]]\nname = \"es\"\nnode = \"n1\"\n[[service.output]]\nformat = \"jks\"\npath = \"x\"\nalias = \"a\"\ninclude_trust = \"yes\"\n",
+    );
+    assert!(
+        message.starts_with("qms.toml:16: include_trust:"),
+        "{message}"
+    );
+}

@@ -299,6 +299,7 @@ fn output_spec(
         password: open(&output.password, "service.output.password")?,
         key_password: open(&output.key_password, "service.output.key_password")?,
         legacy: output.legacy,
+        include_trust: output.include_trust,
         bits: output.bits,
         mode: output.access.mode,
         owner: output.access.owner.clone(),
