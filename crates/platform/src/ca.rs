@@ -1,11 +1,14 @@
 //! The platform's internal CA: loaded from `ca_dir` (the layout of `ca init`), or made on
 //! the first apply as a root and an issuing intermediate, never overwriting part of an
-//! existing CA.
+//! existing CA. While a rotation runs (`STATE/rotation.json`) its phase decides which CA
+//! signs and which are trusted ([`crate::rotation::phases`]).
 
 use crate::engine::{Evaluation, Mode, Options};
 use crate::error::{PlatformError, Result};
 use crate::paths::Layout;
 use crate::render::FileWrite;
+use crate::rotation::phases::signing;
+use crate::rotation::record::Record;
 use crate::spec::Platform;
 use crate::trust::Anchor;
 use certfleet_api::admin::plan_apply::Change;
@@ -37,8 +40,14 @@ pub fn anchor(der: &CertificateDer<'_>, now: OffsetDateTime) -> Anchor {
 pub struct Ca {
     /// The issuing authority, when it exists (or was just made, in apply).
     pub authority: Option<Authority>,
+    /// What the peers of internal-CA services trust (empty when the CA does not exist
+    /// yet): its issuing chain, or during a rotation the old and new CAs' as the phase
+    /// says.
+    pub anchors: Vec<Anchor>,
     /// Its directory, when the platform uses it.
     pub dir: Option<PathBuf>,
+    /// The rotation under way, when one is.
+    pub rotation: Option<Record>,
 }
 
 /// Loads the internal CA, or in apply makes it (root and issuing intermediate) and adds
@@ -50,21 +59,27 @@ pub fn internal_ca(
     mode: Mode,
     eval: &mut Evaluation,
 ) -> Result<Ca> {
+    let rotation = Record::load(layout.state_dir())?;
     if !platform.uses_internal_ca() {
         return Ok(Ca {
             authority: None,
+            anchors: Vec::new(),
             dir: None,
+            rotation,
         });
     }
     let dir = layout.ca_dir(&platform.ca_dir)?;
     if dir.join("root.crt").exists() {
-        let authority = (opts.load_ca)(&dir).map_err(|message| PlatformError::File {
-            path: dir.clone(),
-            message,
-        })?;
+        let signing = signing(&dir, rotation.as_ref(), opts.load_ca)?;
         return Ok(Ca {
-            authority: Some(authority),
+            authority: Some(signing.authority),
+            anchors: signing
+                .anchors
+                .iter()
+                .map(|c| anchor(c, opts.now))
+                .collect(),
             dir: Some(dir),
+            rotation,
         });
     }
     // Never overwrite part of a CA: a directory holding keys but no root certificate is
@@ -93,7 +108,9 @@ pub fn internal_ca(
     if mode == Mode::Plan {
         return Ok(Ca {
             authority: None,
+            anchors: Vec::new(),
             dir: Some(dir),
+            rotation,
         });
     }
     let new = init_ca(&root_cn, platform.ca_key, CA_DAYS, Some(&issuing_cn))
@@ -126,7 +143,13 @@ pub fn internal_ca(
     let authority = Authority::new(icert, ikey, vec![new.root_cert])
         .map_err(|e| PlatformError::service("ca", e))?;
     Ok(Ca {
+        anchors: authority
+            .issuing_chain()
+            .iter()
+            .map(|c| anchor(c, opts.now))
+            .collect(),
         authority: Some(authority),
         dir: Some(dir),
+        rotation,
     })
 }

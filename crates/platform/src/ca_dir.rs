@@ -65,3 +65,12 @@ fn read_key(path: &Path) -> Result<PrivateKey> {
     let bytes = read_input(path)?;
     PrivateKey::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
 }
+
+/// Loads the root of `dir` with its key, to sign with it (a new intermediate, a
+/// cross-signed root).
+pub fn load_root(dir: &Path) -> Result<Authority> {
+    let paths = CaPaths::new(dir);
+    let root = read_cert(&paths.root_crt)?;
+    let key = read_key(&paths.root_key)?;
+    Authority::new(root, key, vec![]).with_context(|| format!("{}", paths.root_crt.display()))
+}

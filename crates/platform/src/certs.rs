@@ -295,12 +295,14 @@ fn request(service: &Service) -> LeafRequest {
 }
 
 /// A certificate from the internal CA (`ca` is its issuing authority; `None` in `plan`
-/// when the CA does not exist yet) or self-signed.
+/// when the CA does not exist yet) or self-signed. With `force_rekey` (a keys rotation's
+/// reason) an existing certificate gets a new key whatever else holds.
 pub fn issued(
     layout: &Layout,
     service: &Service,
     prior: Option<&ServiceState>,
     ca: Option<&Authority>,
+    force_rekey: Option<String>,
     apply: bool,
     now: OffsetDateTime,
 ) -> Result<Outcome> {
@@ -316,7 +318,7 @@ pub fn issued(
     let key_fits = key
         .as_ref()
         .filter(|k| PrivateKey::algorithm(k) == service.key);
-    let action = match (&cert, prior) {
+    let mut action = match (&cert, prior) {
         (Some((leaf, _)), Some(prior)) => {
             let info = describe(service, leaf, now)?;
             let matches_key = key
@@ -351,6 +353,11 @@ pub fn issued(
             sans_text(&service.sans).join(" ")
         )),
     };
+    if let Some(reason) = force_rekey {
+        if matches!(action, Action::Keep | Action::Renew(_)) {
+            action = Action::Rekey(reason);
+        }
+    }
     if action == Action::Keep {
         let (leaf, chain) = cert.ok_or_else(|| service_err(service, "certificate vanished"))?;
         let key = key.ok_or_else(|| service_err(service, "key vanished"))?;
@@ -544,19 +551,20 @@ mod tests {
         let layout = Layout::new(&dir.path().join("m.toml"), None, "p", dir.path());
         let now = OffsetDateTime::now_utc();
         let s = service("ca = \"self-signed\"\ndays = 30\n");
-        let first = issued(&layout, &s, None, None, false, now).unwrap();
+        let first = issued(&layout, &s, None, None, None, false, now).unwrap();
         assert!(matches!(first.action, Action::Issue(_)));
         assert!(matches!(first.status, Status::WillIssue));
-        let first = issued(&layout, &s, None, None, true, now).unwrap();
+        let first = issued(&layout, &s, None, None, None, true, now).unwrap();
         commit(&first.files);
         let record = first.record.unwrap();
-        let again = issued(&layout, &s, Some(&record), None, false, now).unwrap();
+        let again = issued(&layout, &s, Some(&record), None, None, false, now).unwrap();
         assert_eq!(again.action, Action::Keep);
         // Twenty-five days later less than a third of thirty is left.
         let later = issued(
             &layout,
             &s,
             Some(&record),
+            None,
             None,
             false,
             now + Duration::days(25),
@@ -569,16 +577,31 @@ mod tests {
         );
         // A new SAN renews with the same key.
         let more = service("ca = \"self-signed\"\ndays = 30\nsan = [\"x.example.test\"]\n");
-        let renewed = issued(&layout, &more, Some(&record), None, true, now).unwrap();
+        let renewed = issued(&layout, &more, Some(&record), None, None, true, now).unwrap();
         assert!(matches!(renewed.action, Action::Renew(ref r) if r.contains("DNS:x.example.test")));
         assert!(renewed.files.iter().all(|f| !f.path.ends_with("s.key")));
         // Another algorithm re-keys.
         let rsa = service("ca = \"self-signed\"\nkey = \"ed25519\"\n");
-        let rekeyed = issued(&layout, &rsa, Some(&record), None, false, now).unwrap();
+        let rekeyed = issued(&layout, &rsa, Some(&record), None, None, false, now).unwrap();
         assert!(matches!(rekeyed.action, Action::Rekey(_)));
+        // A keys rotation re-keys a certificate that would be kept.
+        let forced = issued(
+            &layout,
+            &s,
+            Some(&record),
+            None,
+            Some("rotate keys, started 2026-01-01".into()),
+            false,
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            forced.action,
+            Action::Rekey("rotate keys, started 2026-01-01".into())
+        );
         // A missing key re-keys.
         std::fs::remove_file(layout.key_file("s")).unwrap();
-        let lost = issued(&layout, &s, Some(&record), None, false, now).unwrap();
+        let lost = issued(&layout, &s, Some(&record), None, None, false, now).unwrap();
         assert!(matches!(lost.action, Action::Rekey(ref r) if r.contains("missing")));
     }
 

@@ -106,6 +106,13 @@ pub struct Evaluation {
     /// Existing files at output paths that certfleet did not write and a change would
     /// overwrite (apply refuses them unless adopting).
     pub unrecorded: Vec<PathBuf>,
+    /// The CA or key rotation under way, as it stood when evaluated.
+    pub rotation: Option<crate::rotation::record::Record>,
+    /// The internal CA's directory, when the platform uses one.
+    pub ca_dir: Option<PathBuf>,
+    /// Services that trust the internal CA but have no truststore output, so certfleet
+    /// cannot hand them a new CA (a cross-signed root helps them through a rotation).
+    pub needs_cross_sign: Vec<String>,
 }
 
 fn read_model(path: &Path) -> Result<String> {
@@ -162,6 +169,9 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
         state_file: layout.state_file(),
         pending_csrs: Vec::new(),
         unrecorded: Vec::new(),
+        rotation: None,
+        ca_dir: None,
+        needs_cross_sign: Vec::new(),
     };
     let confinement = layout.confinement()?;
     let confine = |path: &Path| match &confinement {
@@ -221,6 +231,8 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     }
 
     let ca = internal_ca(&platform, &layout, opts, mode, &mut eval)?;
+    eval.rotation = ca.rotation.clone();
+    eval.ca_dir = ca.dir.clone();
 
     // Certificates.
     let mut outcomes = Vec::new();
@@ -248,6 +260,11 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                     service,
                     prior,
                     ca.authority.as_ref(),
+                    crate::rotation::phases::forced_rekey(
+                        ca.rotation.as_ref(),
+                        &service.name,
+                        prior.map(|p| p.sha1_thumbprint.as_str()),
+                    ),
                     apply,
                     opts.now,
                 )?,
@@ -294,12 +311,7 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     }
 
     // The trust graph.
-    let ca_anchors: Option<Vec<Anchor>> = ca.authority.as_ref().map(|a| {
-        a.issuing_chain()
-            .iter()
-            .map(|c| anchor(c, opts.now))
-            .collect()
-    });
+    let ca_anchors: Option<Vec<Anchor>> = ca.authority.as_ref().map(|_| ca.anchors.clone());
     let materials: BTreeMap<&str, &Status> = platform
         .services
         .iter()
@@ -342,6 +354,19 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     }
     .platform(&platform)?;
     crate::trust_files::add_to(&mut trust_sets, &listed);
+    eval.needs_cross_sign = platform
+        .services
+        .iter()
+        .filter(|s| !s.outputs.iter().any(|o| o.holds_trust()))
+        .filter(|s| {
+            trust_sets.get(&s.name).is_some_and(|set| {
+                set.entries
+                    .iter()
+                    .any(|e| ca.anchors.iter().any(|a| a.sha1 == e.anchor.sha1))
+            })
+        })
+        .map(|s| s.name.clone())
+        .collect();
 
     // Outputs.
     let recorded: BTreeSet<String> = prior_state

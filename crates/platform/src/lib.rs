@@ -20,7 +20,8 @@
 //!
 //! - [`run`]: carrying out an evaluation for `plan` and `apply`: the files committed all at
 //!   once or not at all ([`files`]), then the reloads, each with a time limit;
-//! - [`ca_dir`]: the CA directory layout of `ca init --out DIR`, and loading a CA from it.
+//! - [`ca_dir`]: the CA directory layout of `ca init --out DIR`, and loading a CA from it;
+//! - [`rotation`]: CA and key rotation in three phases, one per apply.
 //!
 //! [`engine`] writes nothing and prints nothing; [`run`] is the one place that touches
 //! the machine.
@@ -60,6 +61,7 @@ pub mod paths;
 pub mod render;
 pub mod reply;
 pub mod report;
+pub mod rotation;
 pub mod run;
 pub mod spec;
 pub mod state;

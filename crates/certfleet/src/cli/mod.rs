@@ -21,6 +21,7 @@ mod output;
 mod platform;
 mod renew;
 mod rollout;
+mod rotate;
 mod scan;
 mod secret_arg;
 mod secrets;
@@ -119,6 +120,10 @@ enum Command {
     /// server).
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Rotate a platform model's internal CA or its services' keys, one phase per apply
+    /// (offline).
+    #[command(subcommand)]
+    Rotate(rotate::RotateCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  certfleet completions bash > /etc/bash_completion.d/certfleet"
@@ -177,6 +182,7 @@ impl Cli {
             Command::Nodes(args) => args.run(),
             Command::Renew(args) => args.run(),
             Command::Rollout(cmd) => cmd.run(),
+            Command::Rotate(cmd) => cmd.run(),
             Command::Completions(args) => args.run(),
             Command::Man(args) => args.run(),
             Command::Version(args) => args.run(),

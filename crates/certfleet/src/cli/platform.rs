@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use certfleet_api::admin::plan_apply::Change;
 use certfleet_platform::engine::Progress;
 use certfleet_platform::guard::refuse_model_writable_by_others;
+use certfleet_platform::rotation::report::rotation_text;
 use certfleet_platform::run::{apply, plan, ReloadFailure, Reloads, Target};
 use certfleet_secrets::MasterKey;
 use clap::Args;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 
 /// The flags `plan` and `apply` share.
 #[derive(Debug, Args)]
-pub struct ModelArgs {
+pub(super) struct ModelArgs {
     /// The platform model (TOML). Refused when users other than its owner could change it.
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
@@ -31,7 +32,7 @@ pub struct ModelArgs {
     data_dir: PathBuf,
     /// Print one JSON document on stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Arguments of `plan`.
@@ -71,7 +72,7 @@ impl ModelArgs {
     /// Runs `work` on this model with the data directory's master key, showing a progress
     /// line on stderr while keys are made (RSA 4096 takes a while), only in text mode on
     /// a terminal. The model is refused first when others could change it.
-    fn with_target<T>(
+    pub(super) fn with_target<T>(
         &self,
         adopt: bool,
         work: impl FnOnce(&Target<'_>, Option<&Progress>) -> Result<T>,
@@ -143,6 +144,9 @@ impl PlanArgs {
         if self.model.json {
             print_json(&report)?;
         } else {
+            if let Some(rotation) = &report.rotation {
+                println!("{}", rotation_text(rotation));
+            }
             print_changes(
                 &report.changes,
                 &format!("Platform '{}' is current: no changes.", report.platform),
@@ -210,6 +214,9 @@ impl ApplyArgs {
                         r.service, r.command
                     );
                 }
+            }
+            if let Some(rotation) = &report.rotation {
+                print!("\n{}", rotation_text(rotation));
             }
             println!("\n{}", report.next_steps);
             println!("(saved in {})", report.next_steps_file);

@@ -15,7 +15,9 @@ use crate::ca_dir::load_issuing_ca;
 use crate::engine::{evaluate, Evaluation, Mode, Options, Progress};
 use crate::files::{Mode as FileMode, OutputSet, Ownership};
 use anyhow::{Context, Result};
-use certfleet_api::admin::plan_apply::{ApplyJson, Connection, PlanJson, ReloadResult};
+use certfleet_api::admin::plan_apply::{
+    ApplyJson, Connection, PlanJson, ReloadResult, RotationJson,
+};
 use certfleet_secrets::MasterKey;
 use std::path::{Path, PathBuf};
 
@@ -43,8 +45,24 @@ pub enum Reloads {
     Skip,
 }
 
+/// The rotation part of an evaluation's answer, when a rotation runs.
+fn rotation_json(eval: &Evaluation) -> Option<RotationJson> {
+    eval.rotation.as_ref().map(|record| {
+        crate::rotation::report::rotation_json(
+            record,
+            &crate::rotation::report::Findings {
+                changes: &eval.changes,
+                services: &eval.services,
+                needs_cross_sign: eval.needs_cross_sign.clone(),
+                now: time::OffsetDateTime::now_utc(),
+            },
+        )
+    })
+}
+
 /// The answer of a plan's evaluation (its files already written or dropped).
 fn plan_json(eval: Evaluation) -> PlanJson {
+    let rotation = rotation_json(&eval);
     PlanJson {
         platform: eval.platform,
         changes: eval.changes,
@@ -65,7 +83,7 @@ fn plan_json(eval: Evaluation) -> PlanJson {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        rotation: None,
+        rotation,
     }
 }
 
@@ -137,6 +155,10 @@ pub fn apply(
         .map(|r| r.service.clone())
         .collect();
     crate::state::record_reloads(&eval.state_file, &succeeded)?;
+    let rotation = match eval.rotation.take() {
+        Some(record) => rotation_after(target, &eval, record, &results)?,
+        None => None,
+    };
     let report = ApplyJson {
         platform: eval.platform,
         changes: eval.changes,
@@ -148,9 +170,31 @@ pub fn apply(
         next_steps_file: eval.next_steps_file.display().to_string(),
         passwords_file: eval.passwords_file.map(|p| p.display().to_string()),
         pending_csrs: eval.pending_csrs,
-        rotation: None,
+        rotation,
     };
     Ok(Applied { report, failures })
+}
+
+/// Moves the rotation on when this apply finished its phase (every reload ran and
+/// succeeded, none pending), and answers where it stands now: what the next phase has to
+/// write comes from a fresh evaluation. `None` when the rotation ended.
+fn rotation_after(
+    target: &Target<'_>,
+    eval: &Evaluation,
+    record: crate::rotation::record::Record,
+    results: &[ReloadResult],
+) -> Result<Option<RotationJson>> {
+    use crate::rotation::advance::{after_apply, Advance};
+    let pending = crate::state::State::load(&eval.state_file)?.pending_reloads;
+    let done = results.iter().all(|r| r.ok) && pending.is_empty();
+    let now = time::OffsetDateTime::now_utc();
+    match after_apply(&eval.state_dir, eval.ca_dir.as_deref(), record, done, now)? {
+        Advance::Finished(_) => Ok(None),
+        Advance::Held | Advance::Moved(_) => {
+            let fresh = evaluate_model(target, Mode::Plan, None)?;
+            Ok(rotation_json(&fresh))
+        }
+    }
 }
 
 fn evaluate_model(
@@ -175,14 +219,14 @@ fn evaluate_model(
 /// One `apply` at a time per platform: `STATE/.lock` holds the process id of the apply
 /// that runs and is removed when it ends. A lock left by a process that no longer exists
 /// (as `/proc` tells) is taken over.
-struct ApplyLock {
+pub(crate) struct ApplyLock {
     path: PathBuf,
     /// Directories made for the lock, deepest first; removed again if left empty.
     made: Vec<PathBuf>,
 }
 
 impl ApplyLock {
-    fn acquire(target: &Target<'_>) -> Result<Self> {
+    pub(crate) fn acquire(target: &Target<'_>) -> Result<Self> {
         let platform = crate::engine::load_model(target.model)?;
         let layout =
             crate::paths::Layout::new(target.model, target.root, &platform.name, target.cwd);
