@@ -212,3 +212,91 @@ fn encrypt_makes_no_master_key_in_the_working_directory_unasked() {
     let default = certfleet_with_env(elsewhere.path(), &["encrypt", "storepwd"], &[]);
     assert_ok(&default);
 }
+
+/// The `--json` error document on standard error of a failed client command: its kind,
+/// and its message starting with the words the text mode uses. Standard output is empty.
+fn json_failure(out: &std::process::Output, kind: &str, starts: &str) {
+    assert_exit(out, 2);
+    assert!(out.stdout.is_empty(), "{}", describe(out));
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr)
+        .unwrap_or_else(|e| panic!("stderr is not one JSON document ({e}): {}", describe(out)));
+    assert_eq!(error["kind"], kind, "{}", describe(out));
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(message.starts_with(starts), "{}", describe(out));
+}
+
+#[test]
+fn client_errors_say_whether_the_server_was_unreachable_untrusted_or_refused_the_caller() {
+    let (_dir, server, elsewhere) = server_and_elsewhere();
+    let url = admin_url(&server);
+    let data_dir = arg(&server.data_dir);
+    let here = elsewhere.path();
+
+    // Nothing listens there: unreachable, in text and JSON.
+    let nobody = format!("https://{}", free_addr());
+    let vars = [
+        ("CERTFLEET_SERVER", nobody.as_str()),
+        ("CERTFLEET_DATA_DIR", data_dir),
+    ];
+    let out = certfleet_with_env(here, &["status", "--json"], &vars);
+    json_failure(
+        &out,
+        "unreachable",
+        &format!("cannot reach the server at {nobody}"),
+    );
+    let out = certfleet_with_env(here, &["domain", "list"], &vars);
+    assert_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: cannot reach the server at"),
+        "{}",
+        describe(&out)
+    );
+
+    // The right server with a wrong token: not allowed, and the message says where the
+    // token came from.
+    let vars = [
+        ("CERTFLEET_SERVER", url.as_str()),
+        ("CERTFLEET_DATA_DIR", data_dir),
+        ("CERTFLEET_TOKEN", "not-the-admin-token"),
+    ];
+    let out = certfleet_with_env(here, &["status", "--json"], &vars);
+    json_failure(&out, "not_allowed", "not allowed:");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CERTFLEET_TOKEN"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-admin-token"));
+
+    // Another server's data directory: its pinned certificate is not this server's.
+    let other_dir = TempDir::new();
+    let other = start_server(other_dir.path());
+    let vars = [
+        ("CERTFLEET_SERVER", url.as_str()),
+        ("CERTFLEET_DATA_DIR", arg(&other.data_dir)),
+    ];
+    let out = certfleet_with_env(here, &["status", "--json"], &vars);
+    json_failure(
+        &out,
+        "untrusted",
+        &format!("the server at {url} is not the one"),
+    );
+
+    // A domain that does not exist, and a request the server judges bad.
+    let vars = [
+        ("CERTFLEET_SERVER", url.as_str()),
+        ("CERTFLEET_DATA_DIR", data_dir),
+    ];
+    let out = certfleet_with_env(
+        here,
+        &["domain", "show", "missing.example.test", "--json"],
+        &vars,
+    );
+    json_failure(&out, "not_found", "not found:");
+    let out = certfleet_with_env(here, &["domain", "add", "bad name!", "--json"], &vars);
+    json_failure(&out, "refused", "the server refused:");
+
+    // A failure before any request: bad input.
+    let out = certfleet_with_env(
+        here,
+        &["inspect", arg(&elsewhere.join("absent.pem")), "--json"],
+        &[],
+    );
+    json_failure(&out, "bad_input", "");
+}

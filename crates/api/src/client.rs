@@ -50,15 +50,76 @@ impl ApiResponse {
         Ok((typed, body))
     }
 
-    /// The body of a 2xx answer; the server's message as an error otherwise.
+    /// The body of a 2xx answer; otherwise a [`ClientError`] whose kind tells "not
+    /// allowed" (401, 403), "not found" (404) and the server's own failure (5xx) from a
+    /// refused request.
     pub fn into_success(self) -> Result<Value> {
         if (200..300).contains(&self.status) {
-            Ok(self.body)
-        } else {
-            bail!("the server refused: {}", self.error_message())
+            return Ok(self.body);
         }
+        let message = self.error_message();
+        let (kind, text) = match self.status {
+            401 => (
+                FailureKind::NotAllowed,
+                format!("not allowed: the server refused the admin token ({message}); check --token, CERTFLEET_TOKEN or DATA_DIR/admin.token"),
+            ),
+            403 => (
+                FailureKind::NotAllowed,
+                format!("not allowed: {message} (HTTP 403)"),
+            ),
+            404 => (FailureKind::NotFound, format!("not found: {message}")),
+            500..=599 => (
+                FailureKind::ServerError,
+                format!("the server failed: {message}"),
+            ),
+            _ => (FailureKind::Refused, format!("the server refused: {message}")),
+        };
+        Err(ClientError::new(kind, text).into())
     }
 }
+
+/// What kind of failure a request to the server met: whether the server was reached at
+/// all, whether it let the caller in, or whether it judged the request itself. The
+/// command line names it in `--json` error documents (`kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No connection, no TLS, or no answer in time.
+    Unreachable,
+    /// A server answered, but not with the certificate the client pins.
+    Untrusted,
+    /// The token was refused (401) or does not allow this (403).
+    NotAllowed,
+    /// What the request names does not exist (404).
+    NotFound,
+    /// The request was refused as bad input or a conflict (other 4xx).
+    Refused,
+    /// The server failed (5xx).
+    ServerError,
+}
+
+/// A failed request to the admin API: its kind and the whole message.
+#[derive(Debug, Clone)]
+pub struct ClientError {
+    /// Which kind of failure.
+    pub kind: FailureKind,
+    /// The message, naming the server and what to check.
+    pub message: String,
+}
+
+impl ClientError {
+    fn new(kind: FailureKind, message: String) -> Self {
+        ClientError { kind, message }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ClientError {}
 
 /// A client for one admin server.
 pub struct AdminClient {
@@ -133,10 +194,13 @@ impl AdminClient {
         runtime
             .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, future).await })
             .map_err(|_| {
-                anyhow!(
-                    "{}: no answer within {}s",
-                    self.server,
-                    REQUEST_TIMEOUT.as_secs()
+                ClientError::new(
+                    FailureKind::Unreachable,
+                    format!(
+                        "cannot reach the server at {}: no answer within {}s",
+                        self.server,
+                        REQUEST_TIMEOUT.as_secs()
+                    ),
                 )
             })?
     }
@@ -149,16 +213,45 @@ impl AdminClient {
     ) -> Result<ApiResponse> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .with_context(|| {
-                format!("cannot connect to {} (is the server running?)", self.server)
+            .map_err(|err| {
+                ClientError::new(
+                    FailureKind::Unreachable,
+                    format!(
+                        "cannot reach the server at {}: {err} (is it running, and is --server or CERTFLEET_SERVER right?)",
+                        self.server
+                    ),
+                )
             })?;
         let name = ServerName::try_from(self.host.clone())
             .map_err(|_| anyhow!("--server: '{}' is not a host name", self.host))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls));
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .with_context(|| format!("TLS with {}", self.server))?;
+        let tls = connector.connect(name, tcp).await.map_err(|err| {
+            // A certificate the pin refuses is another server; anything else is a
+            // handshake that did not happen.
+            let refused_certificate = err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .is_some_and(|tls| {
+                    matches!(
+                        tls,
+                        rustls::Error::InvalidCertificate(_) | rustls::Error::General(_)
+                    )
+                });
+            if refused_certificate {
+                ClientError::new(
+                    FailureKind::Untrusted,
+                    format!(
+                        "the server at {} is not the one this client trusts: {err} (give the --data-dir of that server)",
+                        self.server
+                    ),
+                )
+            } else {
+                ClientError::new(
+                    FailureKind::Unreachable,
+                    format!("cannot reach the server at {}: TLS failed: {err}", self.server),
+                )
+            }
+        })?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .with_context(|| format!("HTTP with {}", self.server))?;
