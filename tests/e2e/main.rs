@@ -41,6 +41,7 @@ mod serve_api;
 mod serve_cas;
 #[cfg(feature = "etcd")]
 mod serve_cluster;
+mod serve_domain_lifecycle;
 mod serve_domains;
 mod serve_hot_reload;
 mod serve_key_material;

@@ -36,17 +36,18 @@ const PROPAGATION_DEADLINE: Duration = Duration::from_secs(10);
 /// The role of each node's one listener.
 const ROLE: &str = "ws";
 
-/// One certfleet node: its server and its HTTPS listener.
-struct Node {
-    name: &'static str,
-    server: Server,
-    https: SocketAddr,
+/// One certfleet node: its server and its HTTPS listener (also used by the domain
+/// lifecycle's cluster test).
+pub(crate) struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) server: Server,
+    pub(crate) https: SocketAddr,
 }
 
 /// Starts a node under `parent/name` on `cluster`; with `master_key_of`, that data
 /// directory's `master.key` is copied (0600, in a 0700 directory) into the new node's
 /// data directory first, so that both nodes open each other's sealed values.
-fn start_node(
+pub(crate) fn start_node(
     parent: &Path,
     name: &'static str,
     cluster: &EtcdCluster,
@@ -74,7 +75,7 @@ fn start_node(
 
 /// The SHA-1 fingerprint of the leaf a handshake for `sni` gets at `addr` (openssl
 /// s_client), or None when the handshake gave no certificate.
-fn try_served_sha1(scratch: &Path, addr: SocketAddr, sni: &str) -> Option<String> {
+pub(crate) fn try_served_sha1(scratch: &Path, addr: SocketAddr, sni: &str) -> Option<String> {
     let out = s_client(addr, Some(sni), &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     let begin = "-----BEGIN CERTIFICATE-----";

@@ -54,4 +54,10 @@ impl<'a> ProgressBook<'a> {
         self.store.put(&Self::key(name)?, &value).await?;
         Ok(())
     }
+
+    /// Forgets the progress of `name` (its domain was deleted); nothing when none is stored.
+    pub async fn remove(&self, name: &str) -> Result<()> {
+        self.store.delete(&Self::key(name)?).await?;
+        Ok(())
+    }
 }

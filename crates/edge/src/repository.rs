@@ -97,6 +97,18 @@ impl DomainRepository {
     /// Writes one domain's record (sealing its PEM) and audits the change as `action` by
     /// `actor`.
     pub async fn save(&self, record: &DomainRecord, actor: &str, action: &str) -> Result<()> {
+        self.save_audited(record, actor, action, None).await
+    }
+
+    /// As [`DomainRepository::save`], with words about the change in the audit record
+    /// (`detail`: names, never a secret).
+    pub async fn save_audited(
+        &self,
+        record: &DomainRecord,
+        actor: &str,
+        action: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
         let certificate_sealed = match &record.certificate_pem {
             Some(pem) => Some(
                 self.master_key
@@ -117,16 +129,27 @@ impl DomainRepository {
         );
         self.store.put(&Self::key_of(&record.name)?, &bytes).await?;
         let object = format!("domain {}", record.name);
-        audit::record(self.store.as_ref(), actor, action, &object, None).await?;
+        audit::record(self.store.as_ref(), actor, action, &object, detail).await?;
         Ok(())
     }
 
     /// Removes a domain's record and audits it; `false` when there was none.
     pub async fn delete(&self, name: &str, actor: &str) -> Result<bool> {
+        self.delete_audited(name, actor, None).await
+    }
+
+    /// As [`DomainRepository::delete`], with words about the deletion in the audit
+    /// record (`detail`: names, never a secret).
+    pub async fn delete_audited(
+        &self,
+        name: &str,
+        actor: &str,
+        detail: Option<&str>,
+    ) -> Result<bool> {
         let existed = self.store.delete(&Self::key_of(name)?).await?;
         if existed {
             let object = format!("domain {name}");
-            audit::record(self.store.as_ref(), actor, "domain.delete", &object, None).await?;
+            audit::record(self.store.as_ref(), actor, "domain.delete", &object, detail).await?;
         }
         Ok(existed)
     }

@@ -7,6 +7,9 @@
 //! then makes it the tree; a failure at any step leaves both the store and what is served
 //! as they were. Readers take the same lock for a consistent view; handshakes never do
 //! (they read the hub's snapshot).
+//!
+//! Deleting a branch and moving a domain are in `lifecycle` ([`DomainService::delete_branch`],
+//! [`DomainService::move_branch`]).
 
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
@@ -15,6 +18,9 @@ use certfleet_edge::tree::DomainTree;
 use certfleet_edge::EdgeError;
 use std::sync::Arc;
 use tokio::sync::Mutex;
+
+mod lifecycle;
+pub use lifecycle::{AcmeLeftovers, Deleted};
 
 /// Why a domain change or read did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -111,10 +117,15 @@ impl DomainService {
     /// made through another node). Holding the lock keeps it from racing a local change.
     pub async fn reload_from_store(&self) -> Result<Reloaded, DomainError> {
         let mut tree = self.tree.lock().await;
+        self.reload_locked(&mut tree).await
+    }
+
+    /// [`DomainService::reload_from_store`] with the lock already held.
+    async fn reload_locked(&self, tree: &mut DomainTree) -> Result<Reloaded, DomainError> {
         let stored = self.repository.load().await.map_err(|err| {
             DomainError::Storage(format!("reading the domains from the store: {err}"))
         })?;
-        if sorted_records(&tree) == sorted_records(&stored) {
+        if sorted_records(tree) == sorted_records(&stored) {
             return Ok(Reloaded::Unchanged);
         }
         self.hub.set_tree(&stored).map_err(|err| {

@@ -4,6 +4,8 @@
 //! - [`audit`]: the audit log;
 //! - [`cas`]: certificate authorities, CSR signing and inspection;
 //! - [`domains`]: the domain tree, certificates, ACME settings and resolution;
+//! - [`domain_lifecycle`]: deleting a domain (with its branch) and moving it under
+//!   another parent;
 //! - `domains_text` (with the `client` feature): those answers in words, for the
 //!   command line;
 //! - [`status`]: the certificate inventory's expiry states, ACME progress and alerts;
@@ -15,6 +17,7 @@
 
 pub mod audit;
 pub mod cas;
+pub mod domain_lifecycle;
 pub mod domains;
 #[cfg(feature = "client")]
 pub mod domains_text;

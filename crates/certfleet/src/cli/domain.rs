@@ -8,6 +8,7 @@ use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::{Context, Result};
+use certfleet_api::admin::domain_lifecycle::{DomainDeletedJson, DomainMovedJson, MoveDomain};
 use certfleet_api::admin::domains::{
     AddDomain, CertificateSetJson, DomainJson, ResolutionJson, SetAcme, SetCertificate,
 };
@@ -45,6 +46,46 @@ pub enum DomainCommand {
         after_help = "Example:\n  certfleet domain resolve api.shop.example.test --role ws --json"
     )]
     Resolve(ResolveArgs),
+    /// Delete a domain, with its certificate, sealed key and ACME records.
+    #[command(
+        after_help = "Examples:\n  certfleet domain delete api.shop.example.test\n  certfleet domain delete shop.example.test --recursive\n\nA domain with children is refused unless --recursive is given; then every domain\nbelow it goes too. Handshakes naming a deleted domain fall back at once, as for a\nname never added (its first parent name that is a domain, else the master, then\nthe certdir and the default certificate)."
+    )]
+    Delete(DeleteArgs),
+    /// Move a domain, with every domain below it, under another parent.
+    #[command(
+        after_help = "Example:\n  certfleet domain move www.shop.example.test --parent other.example.test\n\nThe parent must be an existing domain other than the domain itself or one below\nit; the master cannot move. The moved domains that have no certificate of their own\nnow inherit the new parent's (or its nearest ancestor's)."
+    )]
+    Move(MoveArgs),
+}
+
+/// `domain delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The domain's name.
+    name: String,
+    /// Delete every domain below it too.
+    #[arg(long)]
+    recursive: bool,
+    /// Print the server's JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerFlags,
+}
+
+/// `domain move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The domain's name.
+    name: String,
+    /// The new parent domain.
+    #[arg(long, value_name = "NAME")]
+    parent: String,
+    /// Print the server's JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerFlags,
 }
 
 /// `domain add`.
@@ -225,6 +266,36 @@ impl DomainCommand {
                     print_json(&json)?;
                 } else {
                     print!("{}", resolution.explanation_text());
+                }
+            }
+            DomainCommand::Delete(args) => {
+                let client = admin_client(&args.server)?;
+                let mut path = format!("/api/domains/{}", path_segment(&args.name));
+                if args.recursive {
+                    path.push_str("?recursive=true");
+                }
+                let (answer, json) = client
+                    .send(Method::DELETE, &path, None)?
+                    .decode::<DomainDeletedJson>()?;
+                if args.json {
+                    print_json(&json)?;
+                } else {
+                    print!("{}", answer.deleted_text());
+                }
+            }
+            DomainCommand::Move(args) => {
+                let client = admin_client(&args.server)?;
+                let body = MoveDomain {
+                    parent: args.parent,
+                };
+                let path = format!("/api/domains/{}/parent", path_segment(&args.name));
+                let (answer, json) = client
+                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
+                    .decode::<DomainMovedJson>()?;
+                if args.json {
+                    print_json(&json)?;
+                } else {
+                    print!("{}", answer.moved_text());
                 }
             }
         }

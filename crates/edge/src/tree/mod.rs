@@ -7,10 +7,12 @@
 //! `tenant.example.com`): certificates are inherited along the tree, not by name.
 //! [`DomainTree::set_certificate`] refuses bundles that could not be served for the
 //! domain (see its docs). [`records`] is the serialisable form the store keeps;
-//! [`DomainView`] is the JSON object of `domain show`.
+//! [`DomainView`] is the JSON object of `domain show`. Deleting a domain with what lies
+//! below it, and moving a branch under another parent, are in `subtree`.
 
 mod certificate;
 pub mod records;
+mod subtree;
 mod view;
 
 use crate::certificate::ServedCertificate;
@@ -19,6 +21,7 @@ use crate::names::domain_name;
 pub use certificate::SetCertificateReport;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+pub use subtree::Moved;
 pub use view::{AcmeView, DomainView};
 use zeroize::Zeroizing;
 
@@ -143,7 +146,10 @@ impl DomainTree {
                 "{name} is the master domain and has no parent"
             )));
         }
-        if parent == name || self.ancestors(&parent).any(|a| a.name == name) {
+        if parent == name {
+            return Err(EdgeError::Tree(format!("{name} cannot be its own parent")));
+        }
+        if self.ancestors(&parent).any(|a| a.name == name) {
             return Err(EdgeError::Tree(format!(
                 "{parent} lies under {name}; making it {name}'s parent would make a cycle"
             )));

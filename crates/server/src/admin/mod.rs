@@ -21,6 +21,7 @@ mod ca_tests;
 pub mod cas;
 pub mod csrs;
 pub mod domain_issue;
+pub mod domain_lifecycle;
 pub mod domains;
 pub mod export;
 pub mod metrics;
@@ -52,7 +53,8 @@ use utoipa_axum::routes;
 pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(domains::list, domains::add))
-        .routes(routes!(domains::show))
+        .routes(routes!(domains::show, domain_lifecycle::delete))
+        .routes(routes!(domain_lifecycle::move_domain))
         .routes(routes!(domains::set_certificate))
         .routes(routes!(domains::set_acme))
         .routes(routes!(domains::resolve))

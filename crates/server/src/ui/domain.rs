@@ -5,6 +5,7 @@
 //! form (`POST /api/domains/{name}/certificate/issue`) and the downloads
 //! (`POST /api/domains/{name}/certificate/export`). The page never holds the key.
 
+use super::domain_lifecycle::{forms, LifecycleForms};
 use super::domains::{effective, Effective};
 use super::page::{html, message, Chrome, UiSession};
 use crate::domain_service::DomainError;
@@ -90,6 +91,8 @@ pub struct DomainPage {
     pub min_password: usize,
     /// The names of the server's CAs, for the issue-from-a-CA form.
     pub cas: Vec<String>,
+    /// The Move and Delete forms.
+    pub lifecycle: LifecycleForms,
 }
 
 /// The chain of a stored bundle, described (the key is read and dropped at once).
@@ -198,6 +201,7 @@ pub async fn page(
             .map(|ca| ca.name)
             .filter(|name| !crate::cas::is_reserved(name))
             .collect(),
+        lifecycle: forms(&state, &name).await,
         chain,
         name,
     };

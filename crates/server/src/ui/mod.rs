@@ -6,7 +6,8 @@
 //! Pages: `/` (to the dashboard or the login), `/ui/login` ([`login`]), `/ui/` the
 //! expiry dashboard with its timeline ([`dashboard`], [`timeline`]), `/ui/domains` the
 //! domain tree with each domain's effective certificate ([`domains`]), `/ui/domains/NAME`
-//! a domain's certificate details, paste-a-bundle upload and downloads ([`domain`]),
+//! a domain's certificate details, paste-a-bundle upload, downloads ([`domain`]) and
+//! its Move and Delete forms ([`domain_lifecycle`]),
 //! `/ui/cas` the CAs with their make and sign-a-CSR forms ([`cas`]), `/ui/trust` the
 //! issuers of the served chains ([`trust`]), `/ui/platforms` the configured platform
 //! models, each with its derived trust graph, pending changes and plan and apply
@@ -25,6 +26,9 @@ pub mod audit;
 pub mod cas;
 pub mod dashboard;
 pub mod domain;
+pub mod domain_lifecycle;
+#[cfg(test)]
+mod domain_lifecycle_tests;
 pub mod domains;
 pub mod login;
 pub mod nodes;

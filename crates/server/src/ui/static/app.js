@@ -1,6 +1,6 @@
-// certfleet web UI: the few things pages do with the JSON API (log in and out, add a
-// domain, store a pasted bundle, download a certificate, make a CA, sign a CSR, issue
-// a domain's certificate from a CA, plan and apply a platform). Changes carry the session's
+// certfleet web UI: the few things pages do with the JSON API (log in and out, add,
+// move or delete a domain, store a pasted bundle, download a certificate, make a CA,
+// sign a CSR, issue a domain's certificate from a CA, plan and apply a platform). Changes carry the session's
 // CSRF token from the page's <meta name="csrf-token">. No inline handlers: the admin
 // listener's CSP allows scripts from this file only.
 'use strict';
@@ -153,6 +153,33 @@
       return;
     }
     window.location.assign(window.location.pathname + '?stored=1');
+  });
+
+  // Move a domain (and its branch) under another parent; the page shows the result.
+  onSubmit('move-form', async function (form) {
+    const parent = form.elements.namedItem('parent').value;
+    const response = await api('PUT', domainPath(form) + '/parent', { parent: parent });
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not moved: ' + (await errorText(response)));
+      form.elements.namedItem('parent').focus();
+      return;
+    }
+    window.location.reload();
+  });
+
+  // Delete a domain, with the domains below it, once the browser's confirmation (which
+  // names the domain and how many go with it) is accepted.
+  onSubmit('delete-form', async function (form) {
+    if (!window.confirm(form.dataset.confirm || 'Delete this domain?')) return;
+    const recursive = Number(form.dataset.below || '0') > 0 ? '?recursive=true' : '';
+    const response = await api('DELETE', domainPath(form) + recursive);
+    if (sessionEnded(response)) return;
+    if (!response.ok) {
+      say(form, 'error', 'Not deleted: ' + (await errorText(response)));
+      return;
+    }
+    window.location.assign('/ui/domains');
   });
 
   onSubmit('create-ca-form', async function (form) {
