@@ -31,6 +31,7 @@ mod lint_peer;
 mod lint_public_lifetime;
 mod malformed;
 mod platform;
+mod rotation_offline;
 mod scan;
 mod secret_inputs;
 mod secrets_cli;

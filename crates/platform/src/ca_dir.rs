@@ -74,3 +74,10 @@ pub fn load_root(dir: &Path) -> Result<Authority> {
     let key = read_key(&paths.root_key)?;
     Authority::new(root, key, vec![]).with_context(|| format!("{}", paths.root_crt.display()))
 }
+
+/// The issuing CA of `dir` signing as `cert` instead of its own certificate: the same
+/// key under another issuer (a cross-signed copy of `intermediate.crt`).
+pub fn load_as(dir: &Path, cert: &Path) -> Result<Authority> {
+    let key = read_key(&CaPaths::new(dir).intermediate_key)?;
+    Authority::new(read_cert(cert)?, key, vec![]).with_context(|| format!("{}", cert.display()))
+}

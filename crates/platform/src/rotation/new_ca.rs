@@ -31,7 +31,7 @@ pub fn next_dir(ca_dir: &Path) -> PathBuf {
     ca_dir.join("next")
 }
 
-/// `<ca_dir>/next/cross.crt`: the new root signed by the old one.
+/// `<ca_dir>/next/cross.crt`: the new issuing intermediate signed by the old root.
 pub fn cross_file(ca_dir: &Path) -> PathBuf {
     next_dir(ca_dir).join("cross.crt")
 }
@@ -44,7 +44,8 @@ pub struct NewCaRequest<'a> {
     pub key: KeyAlgorithm,
     /// Root or intermediate.
     pub kind: Kind,
-    /// Also make `next/cross.crt` (root rotations).
+    /// Also make `next/cross.crt`, the new intermediate signed by the old root (root
+    /// rotations of a CA with an intermediate).
     pub cross_sign: bool,
     /// Now, for the names and the directory.
     pub now: OffsetDateTime,
@@ -80,7 +81,9 @@ pub fn thumbprints_of(dir: &Path) -> Result<Thumbprints> {
 }
 
 /// Makes the new CA in `<ca_dir>/next/`: a root rotation makes a new root (and an issuing
-/// intermediate when the current CA has one, and `cross.crt` when asked); an intermediate
+/// intermediate when the current CA has one, and when asked `cross.crt`, that
+/// intermediate signed by the old root: the old root's path length of 1 leaves room for
+/// one CA between it and a leaf, not for a cross-signed root and an intermediate); an intermediate
 /// rotation makes a new intermediate signed by the current root key, with a copy of the
 /// current root as `next/root.crt`. Refuses a `next/` that already exists.
 pub fn make_next(ca_dir: &Path, request: &NewCaRequest<'_>) -> Result<Made> {
@@ -100,6 +103,12 @@ pub fn make_next(ca_dir: &Path, request: &NewCaRequest<'_>) -> Result<Made> {
     }
     let old = load_issuing_ca(ca_dir).map_err(|e| file_err(ca_dir, format!("{e:#}")))?;
     let has_intermediate = paths.intermediate_crt.exists();
+    if request.cross_sign && !has_intermediate {
+        return Err(file_err(
+            ca_dir,
+            "the CA has no intermediate, and its root allows no CA below it (path length 0), so nothing signed by a new CA can chain to it; rotate without --cross-sign",
+        ));
+    }
     let date = request.now.date();
     let root_cn = format!("{} Root CA {date}", request.platform);
     let issuing_cn = format!("{} Issuing CA {date}", request.platform);
@@ -117,13 +126,10 @@ pub fn make_next(ca_dir: &Path, request: &NewCaRequest<'_>) -> Result<Made> {
                 files.push(("intermediate.crt", pem(cert), false));
                 files.push(("intermediate.key", key.to_pem().as_bytes().to_vec(), true));
             }
-            if request.cross_sign {
+            if let (true, Some((cert, _))) = (request.cross_sign, &new.intermediate) {
                 let old_root = load_root(ca_dir).map_err(|e| file_err(ca_dir, format!("{e:#}")))?;
-                files.push((
-                    "cross.crt",
-                    pem(&cross_sign(&old_root, &new.root_cert).map_err(pki)?),
-                    false,
-                ));
+                let cross = cross_sign(&old_root, cert).map_err(pki)?;
+                files.push(("cross.crt", pem(&cross), false));
             }
         }
         Kind::Intermediate => {

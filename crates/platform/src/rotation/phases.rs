@@ -13,9 +13,9 @@
 
 use super::new_ca::{cross_file, next_dir};
 use super::record::{Kind, Phase, Record};
+use crate::ca_dir::load_as;
 use crate::error::{PlatformError, Result};
 use certfleet_pki::authority::Authority;
-use certfleet_pki::certs::parse_certificates;
 use rustls_pki_types::CertificateDer;
 use std::path::Path;
 
@@ -59,8 +59,9 @@ pub fn phase_use(phase: Phase) -> PhaseUse {
 
 /// The signing authority and the anchors of the internal CA in `ca_dir`, given the
 /// rotation `record` (none, or a keys rotation: the CA as it is). During a CA rotation
-/// the new CA is read from `next/`; a cross-signed rotation hands out `next/cross.crt`
-/// above the new intermediate while the new CA signs.
+/// the new CA is read from `next/`; in phase reissue of a cross-signed rotation the new
+/// intermediate signs as `next/cross.crt` (its copy signed by the old root), so the
+/// chain handed out ends at the old root, which every peer still trusts.
 pub fn signing(ca_dir: &Path, record: Option<&Record>, load: &LoadCa<'_>) -> Result<Signing> {
     let load_dir = |dir: &Path| {
         load(dir).map_err(|message| PlatformError::File {
@@ -103,20 +104,16 @@ pub fn signing(ca_dir: &Path, record: Option<&Record>, load: &LoadCa<'_>) -> Res
             }
         }
     }
-    let authority = if usage.new_signs {
-        if record.cross_signed {
-            let path = cross_file(ca_dir);
-            let bytes = std::fs::read(&path).map_err(|e| PlatformError::io(&path, &e))?;
-            let cross = parse_certificates(&bytes).map_err(|e| PlatformError::File {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            new.with_above(cross)
-        } else {
-            new
+    let authority = match (usage.new_signs, record.cross_signed, record.phase) {
+        (true, true, Phase::Reissue) => {
+            let cross = cross_file(ca_dir);
+            load_as(&next, &cross).map_err(|e| PlatformError::File {
+                path: cross.clone(),
+                message: format!("{e:#}"),
+            })?
         }
-    } else {
-        old
+        (true, ..) => new,
+        (false, ..) => old,
     };
     Ok(Signing { authority, anchors })
 }

@@ -137,7 +137,8 @@ pub struct Record {
     /// issues, and every self-signed one).
     #[serde(default)]
     pub services: Vec<String>,
-    /// Root rotations: whether `next/cross.crt` (the new root signed by the old) exists.
+    /// Root rotations: whether `next/cross.crt` (the new intermediate signed by the old
+    /// root) exists.
     #[serde(default)]
     pub cross_signed: bool,
     /// Keys rotations: maintenance windows are ignored (`--now`).

@@ -106,7 +106,8 @@ fn next_sentence(record: &Record) -> String {
     };
     match (record.phase, keys) {
         (Phase::Trust, false) => "The next apply adds the new CA to the truststores beside the old one; no certificate changes.".into(),
-        (Phase::Reissue, false) if record.cross_signed => "The next apply issues the internal CA's certificates again from the new CA, delivered with the cross-signed root; truststores keep both CAs.".into(),
+        (Phase::Reissue, false) if record.cross_signed => "The next apply issues the internal CA's certificates again from the new CA, under its copy signed by the old root (so peers that trust only the old root accept them); truststores keep both CAs.".into(),
+        (Phase::Retire, false) if record.cross_signed => "The next apply issues the certificates again under the new root alone, removes the old CA from the truststores, moves its files to retired/ in the CA directory and ends the rotation.".into(),
         (Phase::Reissue, false) => "The next apply issues the internal CA's certificates again from the new CA; truststores keep both CAs.".into(),
         (Phase::Retire, false) => "The next apply removes the old CA from the truststores, moves its files to retired/ in the CA directory and ends the rotation.".into(),
         (Phase::RollbackReissue, false) => "The next apply issues the internal CA's certificates again from the old CA; truststores keep both CAs.".into(),
@@ -151,7 +152,7 @@ pub fn rotation_text(rotation: &RotationJson) -> String {
     text.push_str(&format!("  next: {}\n", rotation.next));
     if !rotation.needs_cross_sign.is_empty() {
         text.push_str(&format!(
-            "  relying on the cross-signed root (their peers' trust is not written by certfleet): {}\n",
+            "  rely on the cross-signed CA until their trust holds the new root (certfleet writes no truststore for them): {}\n",
             rotation.needs_cross_sign.join(", ")
         ));
     }
