@@ -150,7 +150,7 @@ fn admin_get(server: &Server, path: &str, token: Option<&str>) -> (u16, String) 
 }
 
 /// notAfter of the first certificate of `cert` as openssl reads it, in Unix seconds.
-fn openssl_not_after(cert: &Path) -> i64 {
+pub(crate) fn openssl_not_after(cert: &Path) -> i64 {
     let out = openssl(["x509", "-noout", "-enddate", "-in", arg(cert)]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     // notAfter=Dec  6 11:05:00 2026 GMT

@@ -143,6 +143,7 @@ mod tests {
             not_after_unix: 1_796_554_800,
             days_remaining: 9,
             state: ExpiryState::Warning,
+            detail: Default::default(),
         };
         let event = ExpiryEvent::from_transition(&Transition {
             entry: &entry,

@@ -8,6 +8,7 @@
 //! state is [`ExpiryState::at`], the one definition of ok, warning and expired.
 
 use crate::expiry::ExpiryState;
+use crate::holder::Holder;
 use certfleet_pki::inspect::describe_parsed;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -69,6 +70,23 @@ pub struct InventoryEntry {
     pub days_remaining: i64,
     /// ok, warning or expired.
     pub state: ExpiryState,
+    /// Its holder in parts, serial and start of validity (for the metrics; not in the
+    /// API's JSON).
+    #[serde(skip)]
+    pub detail: CertificateDetail,
+}
+
+/// What the metrics say of a certificate beyond the API's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertificateDetail {
+    /// Who holds it (the first source that added it).
+    pub holder: Holder,
+    /// Serial number, upper-case hex.
+    pub serial: String,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// Start of validity, Unix seconds.
+    pub not_before_unix: i64,
 }
 
 /// Collects [`InventoryEntry`]s at one moment against one warning window.
@@ -103,8 +121,18 @@ impl InventoryBuilder {
         used_by: &str,
         domain: Option<&str>,
     ) {
+        self.add_held_chain(chain, &Holder::described(used_by, domain));
+    }
+
+    /// Adds each certificate of `chain` (DER, leaf first) not added before, held by
+    /// `holder` (whose [`Holder::used_by`] is the entries' `used_by`).
+    pub fn add_held_chain<'c>(
+        &mut self,
+        chain: impl IntoIterator<Item = &'c [u8]>,
+        holder: &Holder,
+    ) {
         for (position, der) in chain.into_iter().enumerate() {
-            self.add_one(der, used_by, domain, |self_issued_ca, _| {
+            self.add_one(der, holder, |self_issued_ca, _| {
                 ChainRole::at(position, self_issued_ca)
             });
         }
@@ -114,7 +142,12 @@ impl InventoryBuilder {
     /// trusts by file): `root` when it is a self-issued CA, `intermediate` for another
     /// CA, `leaf` for a server's own certificate trusted directly.
     pub fn add_anchor(&mut self, der: &[u8], used_by: &str) {
-        self.add_one(der, used_by, None, |self_issued_ca, is_ca| {
+        self.add_held_anchor(der, &Holder::described(used_by, None));
+    }
+
+    /// [`Self::add_anchor`] for a trust anchor held by `holder`.
+    pub fn add_held_anchor(&mut self, der: &[u8], holder: &Holder) {
+        self.add_one(der, holder, |self_issued_ca, is_ca| {
             match (self_issued_ca, is_ca) {
                 (true, _) => ChainRole::Root,
                 (false, true) => ChainRole::Intermediate,
@@ -124,13 +157,7 @@ impl InventoryBuilder {
     }
 
     /// Adds `der` once, its role told by `role` from (self-issued CA, CA).
-    fn add_one(
-        &mut self,
-        der: &[u8],
-        used_by: &str,
-        domain: Option<&str>,
-        role: impl FnOnce(bool, bool) -> ChainRole,
-    ) {
+    fn add_one(&mut self, der: &[u8], holder: &Holder, role: impl FnOnce(bool, bool) -> ChainRole) {
         let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
             self.unreadable += 1;
             return;
@@ -140,17 +167,24 @@ impl InventoryBuilder {
             return;
         }
         let not_after = cert.validity().not_after.to_datetime();
+        let not_before_unix = cert.validity().not_before.timestamp();
         self.entries.push(InventoryEntry {
             role: role(info.is_ca && info.self_issued, info.is_ca),
             state: ExpiryState::at(not_after, self.now, self.warn_days),
             not_after_unix: not_after.unix_timestamp(),
             subject: info.subject,
             issuer: info.issuer,
-            domain: domain.map(str::to_owned),
-            used_by: used_by.to_owned(),
+            domain: holder.domain.clone(),
+            used_by: holder.used_by(),
             sha1_thumbprint: info.sha1_thumbprint,
             not_after: info.not_after,
             days_remaining: info.days_remaining,
+            detail: CertificateDetail {
+                holder: holder.clone(),
+                serial: info.serial,
+                not_before: info.not_before,
+                not_before_unix,
+            },
         });
     }
 

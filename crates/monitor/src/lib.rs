@@ -19,7 +19,12 @@
 //!   every change served), its webhook posts and the counters the metrics read;
 //! - [`alerts`]: the alert board and its typed kinds ([`alerts::AlertKind`]): edge
 //!   alerts drained from the hub, ACME failures, expiry events, webhook failures;
-//! - [`metrics`]: the Prometheus metrics (OpenMetrics text) of a running server;
+//! - [`holder`]: who holds a watched certificate, in parts (kind, name, domain,
+//!   platform, service);
+//! - [`metrics`]: the Prometheus metrics (OpenMetrics text) of a running server, with
+//!   the labelled certificate series ([`certificate_metrics`]), the scanned endpoints'
+//!   ([`scan_metrics`]), the listeners' handshake and request totals ([`edge_metrics`])
+//!   and the build's details ([`build_info`]);
 //! - [`scan`]: endpoint scans — the chain each `HOST:PORT[/SNI]` presents, judged for
 //!   validity, hostname, expiry and lint findings — and the stored scan record.
 //!
@@ -32,13 +37,18 @@
 
 pub mod agent_metrics;
 pub mod alerts;
+pub mod build_info;
+pub mod certificate_metrics;
+pub mod edge_metrics;
 mod error;
 pub mod event;
 pub mod expiry;
+pub mod holder;
 pub mod inventory;
 pub mod metrics;
 pub mod metrics_text;
 pub mod scan;
+pub mod scan_metrics;
 pub mod sources;
 pub mod watch;
 pub mod watcher;

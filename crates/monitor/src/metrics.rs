@@ -17,14 +17,23 @@
 //! | `certfleet_acme_failures` | gauge: failed attempts since the last success | `domain` |
 //! | `certfleet_webhook_deliveries_total` | counter | `outcome` (`delivered`, `failed`) |
 //!
-//! and the agents' series ([`crate::agent_metrics`]).
+//! and the agents' series ([`crate::agent_metrics`]), the labelled certificate series
+//! ([`crate::certificate_metrics`]: `kind`, `name`, `domain`, `platform`, `service`, one
+//! series per CA certificate), the scanned endpoints' ([`crate::scan_metrics`]), the
+//! listeners' handshakes and requests ([`crate::edge_metrics`]) and
+//! `certfleet_build_info` ([`crate::build_info`]).
 //!
 //! Every certificate of the inventory has its series, CA certificates included; `domain`
-//! is empty for certificates no domain holds.
+//! is empty for certificates no domain holds. In the first two families a CA certificate
+//! carries the `used_by` and `domain` of the first chain that added it (as they always
+//! did); the labelled families name it as a CA of its own.
 
 use crate::agent_metrics::AgentSeries;
+use crate::build_info::BuildInfo;
+use crate::edge_metrics::ListenerTotals;
 use crate::expiry::ExpiryState;
 use crate::inventory::InventoryEntry;
+use crate::scan_metrics::ScanSeries;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -59,6 +68,12 @@ pub struct MetricsSnapshot {
     pub webhook_failed: u64,
     /// The nodes' agents and the rollout groups.
     pub agents: AgentSeries,
+    /// The latest scan of each recorded target.
+    pub scans: Vec<ScanSeries>,
+    /// Each listener's handshake and request totals.
+    pub listeners: Vec<ListenerTotals>,
+    /// The running binary's build.
+    pub build: BuildInfo,
 }
 
 /// The server's metrics registry.
@@ -239,7 +254,11 @@ impl Collector for SnapshotCollector {
             let labels = [("outcome", outcome)];
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
         }
-        crate::agent_metrics::encode(&snapshot.agents, &mut encoder)
+        crate::agent_metrics::encode(&snapshot.agents, &mut encoder)?;
+        crate::certificate_metrics::encode(&snapshot.certificates, &mut encoder)?;
+        crate::scan_metrics::encode(&snapshot.scans, &mut encoder)?;
+        crate::edge_metrics::encode(&snapshot.listeners, &mut encoder)?;
+        crate::build_info::encode(&snapshot.build, &mut encoder)
     }
 }
 
@@ -284,7 +303,7 @@ mod tests {
             acme_failures: vec![("acme.example.test".into(), 2)],
             webhook_delivered: 1,
             webhook_failed: 0,
-            agents: AgentSeries::default(),
+            ..MetricsSnapshot::default()
         };
         let text = metrics.render(snapshot.clone()).unwrap();
         for entry in &inventory.entries {

@@ -20,8 +20,10 @@
 //!    watched too.
 //!
 //! Another source is one more step in [`InventorySources::collect`] that hands its
-//! chains (DER, leaf first) to [`InventoryBuilder::add_chain`] with a `used_by` of its own.
+//! chains (DER, leaf first) to [`InventoryBuilder::add_held_chain`] with a
+//! [`Holder`] of its own.
 
+use crate::holder::Holder;
 use crate::inventory::{Inventory, InventoryBuilder};
 use crate::scan::record::{scans_prefix, ScanRecord};
 use certfleet_edge::certificate::ServedCertificate;
@@ -91,10 +93,9 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
     /// owner let go of them, so edits do not wait for the parsing.
     async fn add_domains(&self, builder: &mut InventoryBuilder) {
         for (name, certificate) in &self.domains.domain_certificates().await {
-            builder.add_chain(
+            builder.add_held_chain(
                 ders(&certificate.certified_key().cert),
-                &format!("domain {name}"),
-                Some(name.as_str()),
+                &Holder::domain(name),
             );
         }
     }
@@ -105,17 +106,12 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
         let snapshot = self.hub.snapshot();
         for role in &self.roles {
             if let Some(CertdirState::Loaded(served)) = snapshot.certdir(role) {
-                builder.add_chain(
-                    ders(&served.certified_key().cert),
-                    &format!("certdir {role}"),
-                    None,
-                );
+                builder.add_held_chain(ders(&served.certified_key().cert), &Holder::certdir(role));
             }
         }
-        builder.add_chain(
+        builder.add_held_chain(
             ders(&snapshot.default_certificate().certified_key().cert),
-            "default",
-            None,
+            &Holder::default_certificate(),
         );
     }
 
@@ -143,10 +139,9 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
                     builder.add_chain([&[][..]], &service.name, None); // counted as unreadable
                     continue;
                 };
-                builder.add_chain(
+                builder.add_held_chain(
                     ders(&chain),
-                    &format!("platform {} service {}", platform.name, service.name),
-                    None,
+                    &Holder::platform_service(&platform.name, &service.name),
                 );
             }
             self.add_trust_files(builder, &platform, &layout, &source.model);
@@ -173,12 +168,10 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
             for listed in &service.trust_files {
                 match reader.read(listed) {
                     Ok(found) => {
-                        let used_by = format!(
-                            "platform {} service {} trust {}",
-                            platform.name, service.name, found.file
-                        );
+                        let holder =
+                            Holder::platform_trust(&platform.name, &service.name, &found.file);
                         for anchor in &found.anchors {
-                            builder.add_anchor(&anchor.der, &used_by);
+                            builder.add_held_anchor(&anchor.der, &holder);
                         }
                     }
                     Err(err) => tracing::warn!(
@@ -215,10 +208,9 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
                 continue; // GET /api/scans reports records that do not read
             };
             let chain = record.chain_ders();
-            builder.add_chain(
+            builder.add_held_chain(
                 chain.iter().map(Vec::as_slice),
-                &format!("scan {}", record.target),
-                None,
+                &Holder::scan_target(&record.target),
             );
         }
     }

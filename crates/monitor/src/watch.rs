@@ -77,6 +77,7 @@ mod tests {
             not_after_unix: 1_893_456_000,
             days_remaining: 5,
             state,
+            detail: Default::default(),
         }
     }
 

@@ -26,7 +26,9 @@
 //! - [`platform_service`]: plan and apply of the configured platforms;
 //! - [`domain_views`]: the answers about domains, for the API and the web UI alike;
 //! - [`status_report`]: the managed certificates' expiry states and the ACME progress;
-//! - [`domain_sync`]: domains changed in the store by another node, served here too.
+//! - [`domain_sync`]: domains changed in the store by another node, served here too;
+//! - [`build_details`]: the running binary's version and build (`certfleet version`,
+//!   `certfleet_build_info`).
 //!
 //! Logging goes through `tracing`, its subscriber set up by the binary (standard error,
 //! filtered by `CERTFLEET_LOG`, text or JSON lines by `CERTFLEET_LOG_FORMAT`): lifecycle
@@ -41,6 +43,7 @@ pub mod acme;
 pub mod admin;
 pub mod agents;
 pub mod audit_log;
+pub mod build_details;
 pub mod cas;
 pub mod connection_guard;
 pub mod domain_service;
@@ -124,6 +127,22 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
         None => None,
     };
 
+    // Each listener's handshake and request totals, for GET /metrics.
+    for (listener, (bound, _)) in config.listeners.iter().zip(&https) {
+        state
+            .edge
+            .register(&listener.role, true, Arc::clone(&bound.counters));
+    }
+    state
+        .edge
+        .register("http", false, Arc::clone(&http.counters));
+    state
+        .edge
+        .register("admin", true, Arc::clone(&admin.counters));
+    if let Some(listener) = &agent_listener {
+        state.edge.register("agents", true, listener.counters());
+    }
+
     let mut lines = Vec::new();
     for (bound, _) in &https {
         lines.push(format!("{} {}", bound.label, bound.local_addr()?));
@@ -156,6 +175,7 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
         challenges: Arc::clone(&state.challenges),
         routes: Arc::clone(&routes),
     };
+    let http_counters = Arc::clone(&http.counters);
     tasks.spawn(listeners::accept_loop(
         http,
         None,
@@ -163,10 +183,16 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
         shutdown.clone(),
         move |io, conn, shutdown| {
             let plain = plain.clone();
+            let counters = Arc::clone(&http_counters);
             async move {
                 let service = hyper::service::service_fn(move |req| {
                     let plain = plain.clone();
-                    async move { Ok::<_, std::convert::Infallible>(plain.respond(&req).await) }
+                    let counters = Arc::clone(&counters);
+                    async move {
+                        let response = plain.respond(&req).await;
+                        counters.response(response.status().as_u16());
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
                 listeners::serve_http(io, service, conn.peer, limits, shutdown).await;
             }

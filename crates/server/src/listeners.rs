@@ -7,7 +7,9 @@
 //! `[limits]` bound every listener: at most `max_connections` open at once (more wait in
 //! the kernel's queue until one closes), the handshake and each request head within the
 //! header time-out, silence no longer than the idle time-out ([`super::connection_guard`]).
-//! A failing accept pauses the loop ([`super::accept_backoff`]). On shutdown the accept
+//! A failing accept pauses the loop ([`super::accept_backoff`]). Each listener counts its
+//! handshakes by result and its responses by status class on its
+//! [`ListenerCounters`] (plain atomics) for `GET /metrics`. On shutdown the accept
 //! loops stop and open connections are asked to finish ([`Shutdown`]).
 
 use super::accept_backoff::AcceptBackoff;
@@ -23,6 +25,7 @@ use certfleet_config::{ConnectionLimits, ListenerConfig, TlsProfile as ConfigPro
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::sni::ACME_TLS_ALPN;
 use certfleet_edge::tls::{server_config, TlsOptions, TlsProfile};
+use certfleet_monitor::edge_metrics::{HandshakeResult, ListenerCounters};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -99,6 +102,8 @@ pub struct BoundListener {
     pub label: String,
     /// The bound socket.
     pub tcp: TcpListener,
+    /// Its handshake and response totals (registered for `GET /metrics` by the caller).
+    pub counters: Arc<ListenerCounters>,
 }
 
 impl BoundListener {
@@ -120,6 +125,7 @@ pub async fn bind(label: &str, addr: SocketAddr) -> Result<BoundListener> {
     Ok(BoundListener {
         label: label.to_owned(),
         tcp,
+        counters: Arc::default(),
     })
 }
 
@@ -185,6 +191,7 @@ pub async fn serve_listener(
     limits: ConnectionLimits,
     shutdown: Shutdown,
 ) {
+    let counters = Arc::clone(&bound.counters);
     accept_loop(
         bound,
         Some(tls),
@@ -192,13 +199,19 @@ pub async fn serve_listener(
         shutdown,
         move |io, conn, shutdown| {
             let routes = Arc::clone(&routes);
+            let counters = Arc::clone(&counters);
             async move {
                 let peer = conn.peer;
                 let conn = Arc::new(conn);
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let routes = Arc::clone(&routes);
                     let conn = Arc::clone(&conn);
-                    async move { Ok::<_, Infallible>(service::handle(&routes, &conn, req).await) }
+                    let counters = Arc::clone(&counters);
+                    async move {
+                        let response = service::handle(&routes, &conn, req).await;
+                        counters.response(response.status().as_u16());
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 serve_http(io, service, peer, limits, shutdown).await;
             }
@@ -216,6 +229,10 @@ pub async fn serve_admin(
     limits: ConnectionLimits,
     shutdown: Shutdown,
 ) {
+    let router = router.layer(axum::middleware::map_response_with_state(
+        Arc::clone(&bound.counters),
+        count_response,
+    ));
     accept_loop(
         bound,
         Some(tls),
@@ -230,6 +247,15 @@ pub async fn serve_admin(
         },
     )
     .await;
+}
+
+/// Counts an admin answer by its status class on the listener's counters.
+async fn count_response(
+    axum::extract::State(counters): axum::extract::State<Arc<ListenerCounters>>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    counters.response(response.status().as_u16());
+    response
 }
 
 /// A hyper service that puts the client's address into each request's extensions.
@@ -312,6 +338,7 @@ pub async fn accept_loop<F, Fut>(
         let handle = Arc::clone(&handle);
         let conn_shutdown = shutdown.clone();
         let label = bound.label.clone();
+        let counters = Arc::clone(&bound.counters);
         tokio::spawn(async move {
             // Held until the connection is done: one of the listener's slots.
             let _slot = slot;
@@ -319,16 +346,27 @@ pub async fn accept_loop<F, Fut>(
                 None => (Box::new(tcp), ConnectionInfo::plain(peer)),
                 Some(tls) => {
                     match tokio::time::timeout(limits.header_timeout, tls.accept(tcp, peer)).await {
-                        Ok(Ok(Some((stream, conn)))) => (Box::new(stream), conn),
+                        Ok(Ok(Some((stream, conn)))) => {
+                            counters.handshake(HandshakeResult::Ok);
+                            (Box::new(stream), conn)
+                        }
                         // An ACME server validating TLS-ALPN-01: the handshake was all.
-                        Ok(Ok(None)) => return,
+                        Ok(Ok(None)) => {
+                            counters.handshake(HandshakeResult::AcmeChallenge);
+                            return;
+                        }
                         // A port probe or a client that gave up before its hello.
-                        Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => return,
+                        Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+                            counters.handshake(HandshakeResult::Aborted);
+                            return;
+                        }
                         Ok(Err(err)) => {
+                            counters.handshake(HandshakeResult::Failed);
                             tracing::debug!("{label}: TLS handshake with {peer} failed: {err}");
                             return;
                         }
                         Err(_) => {
+                            counters.handshake(HandshakeResult::Timeout);
                             tracing::debug!("{label}: TLS handshake with {peer} timed out");
                             return;
                         }

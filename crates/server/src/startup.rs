@@ -116,6 +116,7 @@ pub async fn start(config: ServerConfig) -> Result<Started> {
         acme: Arc::new(AcmeService::new(accounts)),
         alerts: Arc::new(AlertBoard::default()),
         monitor: Arc::new(MonitorShared::default()),
+        edge: Arc::new(certfleet_monitor::edge_metrics::EdgeCounters::default()),
         platform_work: Mutex::new(()),
     });
     Ok(Started { state, watchers })

@@ -7,6 +7,7 @@ use certfleet_acme::renewal::AcmeService;
 use certfleet_config::ServerConfig;
 use certfleet_edge::hub::CertificateHub;
 use certfleet_monitor::alerts::AlertBoard;
+use certfleet_monitor::edge_metrics::EdgeCounters;
 use certfleet_monitor::watcher::MonitorShared;
 use certfleet_secrets::MasterKey;
 use certfleet_store::Storage;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub alerts: Arc<AlertBoard>,
     /// The metrics registry and the expiry watcher's counters.
     pub monitor: Arc<MonitorShared>,
+    /// Every listener's handshake and request totals, for `GET /metrics`.
+    pub edge: Arc<EdgeCounters>,
     /// Held while a platform model is planned or applied through the API: one at a time.
     pub platform_work: Mutex<()>,
 }

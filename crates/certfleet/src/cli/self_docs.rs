@@ -57,38 +57,11 @@ pub struct VersionArgs {
     json: bool,
 }
 
-/// The build's details.
-#[derive(Debug, serde::Serialize)]
-struct BuildInfo {
-    version: &'static str,
-    target_os: &'static str,
-    target_arch: &'static str,
-    profile: &'static str,
-    features: Vec<&'static str>,
-}
-
-fn build_info() -> BuildInfo {
-    let mut features = Vec::new();
-    if cfg!(feature = "etcd") {
-        features.push("etcd");
-    }
-    BuildInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        target_os: std::env::consts::OS,
-        target_arch: std::env::consts::ARCH,
-        profile: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        features,
-    }
-}
-
 impl VersionArgs {
     /// Prints the version and the build's details.
     pub fn run(self) -> Result<Outcome> {
-        let info = build_info();
+        // The server reports the same details as `certfleet_build_info`.
+        let info = certfleet_server::build_details::build_info();
         if self.json {
             super::output::print_json(&info)?;
         } else {

@@ -203,6 +203,7 @@ mod tests {
             not_after_unix: 1_893_456_000,
             days_remaining: 9,
             state: ExpiryState::Warning,
+            detail: Default::default(),
         };
         ExpiryEvent::from_transition(&Transition {
             entry: &entry,

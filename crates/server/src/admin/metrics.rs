@@ -1,8 +1,11 @@
-//! `GET /metrics`: the Prometheus metrics, behind the admin token like the API: in
-//! OpenMetrics text to a client whose `Accept` asks for it (Prometheus does), else in
-//! the Prometheus text format (`curl`, `promtool check metrics`). Each scrape judges the inventory afresh and adds the edge's alert totals,
-//! each ACME domain's failures, the webhook's deliveries and the nodes' agents; the
-//! families are listed in [`certfleet_monitor::metrics`].
+//! `GET /metrics`: the Prometheus metrics, behind the admin token like the API or the
+//! read-only scrape token of `[metrics]` ([`crate::http::auth`]): in OpenMetrics text to
+//! a client whose `Accept` asks for it (Prometheus does), else in the Prometheus text
+//! format (`curl`, `promtool check metrics`). Each scrape judges the inventory afresh
+//! and adds the edge's alert totals, each ACME domain's failures, the webhook's
+//! deliveries, the nodes' agents, the scanned endpoints' last scans, the listeners'
+//! handshake and request totals and the build; the families are listed in
+//! [`certfleet_monitor::metrics`].
 
 use crate::http::errors::ApiError;
 use crate::inventory;
@@ -45,6 +48,11 @@ pub async fn metrics(
         .await
         .inspect_err(|err| tracing::error!("GET /metrics: {err}; the agents' series are left out"))
         .unwrap_or_default();
+    // Likewise, a store that cannot be read loses the scanned endpoints' series only.
+    let scans = certfleet_monitor::scan_metrics::load(state.store.as_ref())
+        .await
+        .inspect_err(|err| tracing::error!("GET /metrics: {err}; the scan series are left out"))
+        .unwrap_or_default();
     let alerts = state.hub.alerts().counts();
     let shared = &state.monitor;
     let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
@@ -61,6 +69,9 @@ pub async fn metrics(
         webhook_delivered: shared.webhook_delivered.load(Ordering::Relaxed),
         webhook_failed: shared.webhook_failed.load(Ordering::Relaxed),
         agents,
+        scans,
+        listeners: state.edge.totals(),
+        build: crate::build_details::build_info(),
     };
     let text = shared
         .metrics
@@ -121,6 +132,65 @@ mod tests {
         assert!(
             text.contains("certfleet_certificates{state=\"ok\"} 1"),
             "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_scrape_token_opens_metrics_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let scrape = "scrape-token-0123456789abcdef";
+        let config = certfleet_config::load_text(
+            &format!("[metrics]\ntoken = \"{scrape}\"\n"),
+            "certfleet.toml",
+            Some(dir.path()),
+        )
+        .unwrap();
+        let state = startup::start(config).await.unwrap().state;
+        let admin = state.admin_token.to_string();
+        let app = router(state);
+        let get = |path: &str, token: &str| {
+            let request = Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(request)
+        };
+        let response = get("/metrics", scrape).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("certfleet_build_info{version=\"")),
+            "{text}"
+        );
+        assert!(
+            text.lines().any(|l| l
+                .starts_with("certfleet_certificate_not_after_timestamp_seconds{kind=\"default\",name=\"default\"")),
+            "{text}"
+        );
+        for path in ["/api/status", "/api/domains", "/api/session", "/api/alerts"] {
+            assert_eq!(
+                get(path, scrape).await.unwrap().status(),
+                StatusCode::UNAUTHORIZED,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            get("/metrics", "scrape-token-0123456789abcdeX")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get("/metrics", &admin).await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            get("/api/status", &admin).await.unwrap().status(),
+            StatusCode::OK
         );
     }
 

@@ -84,7 +84,8 @@ pub async fn show(
     Extension(sessions): Extension<Arc<Sessions>>,
 ) -> Json<SessionInfo> {
     let (authenticated_by, csrf_token) = match caller {
-        Caller::Bearer => ("bearer", None),
+        // The scrape token opens /metrics only, so it never reaches this route.
+        Caller::Bearer | Caller::MetricsReader => ("bearer", None),
         Caller::Session { csrf, .. } => ("session", Some(csrf.to_string())),
     };
     Json(SessionInfo {

@@ -17,6 +17,7 @@ use certfleet_edge::certificate::ServedCertificate;
 use certfleet_edge::tls::{
     crypto_provider, server_config_with_client_auth, TlsOptions, TlsProfile,
 };
+use certfleet_monitor::edge_metrics::ListenerCounters;
 use hyper::Request;
 use hyper_util::service::TowerToHyperService;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -41,6 +42,11 @@ impl AgentListener {
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<std::net::SocketAddr> {
         self.bound.local_addr()
+    }
+
+    /// Its handshake and response totals.
+    pub fn counters(&self) -> Arc<ListenerCounters> {
+        Arc::clone(&self.bound.counters)
     }
 }
 

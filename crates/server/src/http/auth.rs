@@ -3,6 +3,8 @@
 //! A request is let through when it carries either
 //! - `Authorization: Bearer TOKEN` with the token of `DATA_DIR/admin.token` (scripts and
 //!   the CLI; not an ambient credential, so exempt from CSRF checks), or
+//! - on `GET /metrics` only, `Authorization: Bearer TOKEN` with the read-only scrape
+//!   token of `[metrics]` (a Prometheus server; refused with 401 on every other path), or
 //! - the session cookie of an open UI session ([`super::sessions`]); then a change
 //!   (any method but GET, HEAD, OPTIONS, TRACE) must also carry `X-CSRF-Token` equal to
 //!   the session's CSRF token (synchronizer token), else 403.
@@ -32,6 +34,9 @@ use zeroize::Zeroizing;
 /// The login route, reachable without credentials.
 pub const LOGIN_PATH: &str = "/api/session";
 
+/// The metrics route, the one the `[metrics]` scrape token opens.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// What the authentication middleware needs.
 #[derive(Clone)]
 pub struct Guard {
@@ -48,6 +53,8 @@ pub struct Guard {
 pub enum Caller {
     /// The admin token as a bearer token.
     Bearer,
+    /// The `[metrics]` scrape token as a bearer token (`/metrics` only).
+    MetricsReader,
     /// A UI session.
     Session {
         /// Its id (the cookie's value).
@@ -62,6 +69,7 @@ impl Caller {
     pub fn actor(&self) -> &'static str {
         match self {
             Caller::Bearer => "admin-token",
+            Caller::MetricsReader => "metrics-token",
             Caller::Session { .. } => "ui-session",
         }
     }
@@ -105,7 +113,12 @@ pub async fn authenticate(
     if bearer {
         guard.throttle.pause(client).await;
     }
-    let caller = match identify(&guard, request.method(), request.headers()) {
+    let caller = match identify(
+        &guard,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    ) {
         Ok(caller) => caller,
         Err(err) => {
             // With an Authorization header, the one failure is a wrong token.
@@ -124,7 +137,12 @@ pub async fn authenticate(
     Ok(next.run(request).await)
 }
 
-fn identify(guard: &Guard, method: &Method, headers: &HeaderMap) -> Result<Caller, ApiError> {
+fn identify(
+    guard: &Guard,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let presented = value
             .to_str()
@@ -137,6 +155,9 @@ fn identify(guard: &Guard, method: &Method, headers: &HeaderMap) -> Result<Calle
             .map(str::trim);
         return match presented {
             Some(token) if token_matches(token, &guard.state.admin_token) => Ok(Caller::Bearer),
+            Some(token) if path == METRICS_PATH && metrics_token_matches(guard, token) => {
+                Ok(Caller::MetricsReader)
+            }
             _ => Err(ApiError::unauthorized()),
         };
     }
@@ -154,6 +175,17 @@ fn identify(guard: &Guard, method: &Method, headers: &HeaderMap) -> Result<Calle
         }
     }
     Ok(Caller::Session { id, csrf })
+}
+
+/// True when `[metrics]` has a scrape token and `presented` is it.
+fn metrics_token_matches(guard: &Guard, presented: &str) -> bool {
+    guard
+        .state
+        .config
+        .metrics
+        .token
+        .as_ref()
+        .is_some_and(|token| token.matches(presented))
 }
 
 /// True when `presented` is `expected` (constant time; an empty secret never matches).
