@@ -113,7 +113,13 @@ impl Deployer<'_> {
         passwords: &mut Passwords,
     ) -> Result<Attempt> {
         let service = assignment.service.as_str();
-        let key = service_key::load_or_make(self.data, service, &assignment.key)?;
+        let rekey =
+            assignment.new_key && matches!(assignment.certificate, CertificateState::Wanted { .. });
+        let key = if rekey {
+            service_key::make_new(self.data, service, &assignment.key)?
+        } else {
+            service_key::load_or_make(self.data, service, &assignment.key)?
+        };
         let issued = match self.certificate(assignment, &key)? {
             Ok(issued) => issued,
             Err(waiting) => return Ok(Attempt::early(DeploymentOutcome::Waiting, waiting)),

@@ -108,6 +108,7 @@ mod tests {
                 days: 30,
                 issuer: issuer.into(),
             }),
+            new_key: false,
         }
     }
 

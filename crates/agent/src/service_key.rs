@@ -1,6 +1,7 @@
 //! The services' keys, made on the node with the model's algorithm the first time a
 //! service needs one, kept in `keys/<service>.key` (0600) and never sent anywhere: the
-//! server gets a CSR. A key of another algorithm than the model now asks for is replaced.
+//! server gets a CSR. A key of another algorithm than the model now asks for is replaced,
+//! and so is a key a keys rotation asks to change.
 
 use crate::atomic::{self, Ownership};
 use crate::data_dir::DataDir;
@@ -32,6 +33,22 @@ pub fn load_or_make(data: &DataDir, service: &str, algorithm: &str) -> Result<Pr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(AgentError::io(&path, &e)),
     }
+    make(data, service, wanted)
+}
+
+/// Makes a new key of `algorithm` (the model's name) for `service`, replacing the one
+/// it holds: a keys rotation asked for it.
+pub fn make_new(data: &DataDir, service: &str, algorithm: &str) -> Result<PrivateKey> {
+    let wanted: KeyAlgorithm = algorithm
+        .parse()
+        .map_err(|e| AgentError::Crypto(format!("service {service}: the key algorithm: {e}")))?;
+    tracing::info!(service, "a key rotation asks for a new key");
+    make(data, service, wanted)
+}
+
+/// Makes and saves a key of `wanted` for `service` (0600).
+fn make(data: &DataDir, service: &str, wanted: KeyAlgorithm) -> Result<PrivateKey> {
+    let path = data.service_key(service)?;
     let key = PrivateKey::generate(wanted)
         .map_err(|e| AgentError::Crypto(format!("service {service}: cannot make a key: {e}")))?;
     atomic::private_dir(data.root())?;

@@ -106,6 +106,11 @@ pub struct ServiceAssignment {
     /// Absent from servers that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<CertificateProfile>,
+    /// Set with a `Wanted` certificate when the service must get a new key (a keys
+    /// rotation): the node makes one before its CSR instead of reusing the key it holds.
+    /// Absent (false) from servers that predate it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_key: bool,
 }
 
 /// What the model asks of a service's certificate.

@@ -157,6 +157,28 @@ pub struct Record {
     /// Every start, phase change, rollback and finish.
     #[serde(default)]
     pub history: Vec<Event>,
+    /// Who moves the rotation on: each `apply` (the default), or the certfleet server
+    /// through the platform's agents (`certfleet rotate --platform`).
+    #[serde(default, skip_serializing_if = "Driver::is_apply")]
+    pub driven_by: Driver,
+}
+
+/// Who carries out a rotation's phases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Driver {
+    /// Each `certfleet apply` of the model carries out one phase.
+    #[default]
+    Apply,
+    /// The certfleet server moves it on as the platform's agents report.
+    Server,
+}
+
+impl Driver {
+    /// True for [`Driver::Apply`] (the record then leaves the field out).
+    pub fn is_apply(&self) -> bool {
+        *self == Driver::Apply
+    }
 }
 
 /// RFC 3339 text of `at` (seconds precision).
@@ -197,7 +219,24 @@ impl Record {
                 phase: Phase::Trust,
                 what,
             }],
+            driven_by: Driver::Apply,
         }
+    }
+
+    /// Refuses to let `apply` touch a rotation the certfleet server drives.
+    pub fn refuse_server_driven(&self, state_dir: &Path) -> Result<()> {
+        if self.driven_by != Driver::Server {
+            return Ok(());
+        }
+        Err(PlatformError::State {
+            path: record_file(state_dir),
+            message: format!(
+                "this {} rotation (phase {} of 3, {}) is driven by the certfleet server through the platform's agents (certfleet rotate --platform); apply does not carry it out: follow it with `certfleet rotate status --platform NAME` or the server's web UI",
+                self.kind,
+                self.phase.number(),
+                self.phase
+            ),
+        })
     }
 
     /// Reads the record under `state_dir`, or `None` when no rotation runs. A record that

@@ -222,6 +222,7 @@ pub fn rollback(target: &Target<'_>, keys: bool) -> Result<RotationJson> {
                 file.display()
             );
         };
+        record.refuse_server_driven(layout.state_dir())?;
         if keys != (record.kind == Kind::Keys) {
             bail!(
                 "{}: the rotation running is a {} rotation; roll it back with {}",

@@ -136,6 +136,9 @@ pub fn apply(
     }
     let _lock = ApplyLock::acquire(target)?;
     let mut eval = evaluate_model(target, Mode::Apply, progress)?;
+    if let Some(record) = &eval.rotation {
+        record.refuse_server_driven(&eval.state_dir)?;
+    }
     let written = write_files(&mut eval)?;
     let mut results: Vec<ReloadResult> = Vec::with_capacity(eval.reloads.len());
     let mut failures = Vec::new();

@@ -44,6 +44,8 @@ pub async fn evaluate(
     for service in view.services_on(node) {
         let certificate =
             certificate_state(view, service, chain.as_deref(), records, now, warn).await?;
+        let new_key = matches!(certificate, CertificateState::Wanted { .. })
+            && rekeyed_now(view, service, records).await?;
         let trust = all_trust.get(&service.name).cloned().unwrap_or_default();
         let outputs = service
             .outputs
@@ -60,6 +62,7 @@ pub async fn evaluate(
             hook_timeout_seconds: service.reload_timeout.as_secs(),
             checks: checks_of(service),
             profile: Some(profile_of(service)),
+            new_key,
         });
     }
     let mut assignment = Assignment {
@@ -108,10 +111,14 @@ async fn certificate_state(
             let Some(record) = stored else {
                 return Ok(wanted("no certificate has been issued yet"));
             };
-            let Some(reason) = judge(view, service, &record, Some(chain), now) else {
-                return Ok(issued(record));
+            let reason = match judge(view, service, &record, Some(chain), now) {
+                Some(reason) => reason.to_owned(),
+                None => match view.rekey_reason(&service.name, &record.leaf_pem) {
+                    Some(rekey) => rekey,
+                    None => return Ok(issued(record)),
+                },
             };
-            replace_in_turn(view, service, record, reason, records, now, warn).await
+            replace_in_turn(view, service, record, &reason, records, now, warn).await
         }
         IssuerKind::SelfSigned => {
             let stored = records
@@ -197,7 +204,7 @@ async fn replace_in_turn(
     view: &PlatformView,
     service: &Service,
     record: CertRecord,
-    reason: &'static str,
+    reason: &str,
     records: &Records,
     now: OffsetDateTime,
     warn: Duration,
@@ -206,7 +213,9 @@ async fn replace_in_turn(
     if expired {
         return Ok(wanted(reason));
     }
-    let urgent = record.renewal_now || now >= record.not_after - warn;
+    // A keys rotation started with `--now` ignores the maintenance windows too.
+    let rotation_now = view.rotation.as_ref().is_some_and(|r| r.now);
+    let urgent = record.renewal_now || rotation_now || now >= record.not_after - warn;
     if !urgent && !maintenance::open_at(&service.maintenance, now) {
         return Ok(issued(record));
     }
@@ -229,6 +238,23 @@ async fn replace_in_turn(
     } else {
         Ok(issued(record))
     }
+}
+
+/// Whether a keys rotation wants `service` re-keyed now: its stored certificate is still
+/// the one it had when the rotation started.
+async fn rekeyed_now(
+    view: &PlatformView,
+    service: &Service,
+    records: &Records,
+) -> Result<bool, AgentError> {
+    if view.rotation.is_none() {
+        return Ok(false);
+    }
+    let stored = records
+        .cert(&view.platform.name, &service.name)
+        .await
+        .map_err(AgentError::internal)?;
+    Ok(stored.is_some_and(|record| view.rekey_reason(&service.name, &record.leaf_pem).is_some()))
 }
 
 fn wanted(reason: &str) -> CertificateState {

@@ -1,7 +1,9 @@
 //! The platform models as the agent side reads them: the configured `[[platform]]`s, a
 //! model's nodes and services, its internal CA's chain (for trust, without the key) and
 //! its issuing CA (for signing). Every call reads the files afresh, so an edited model
-//! counts at once.
+//! counts at once. While a CA or keys rotation runs (`STATE/rotation.json` of the model's
+//! layout), its phase decides which CA signs and which CAs the peers trust, as for
+//! `apply` ([`certfleet_platform::rotation::phases`]).
 
 use super::errors::AgentError;
 use certfleet_config::PlatformConfig;
@@ -10,6 +12,8 @@ use certfleet_pki::certs::parse_single_certificate;
 use certfleet_platform::ca_dir::{load_issuing_ca, CaPaths};
 use certfleet_platform::model::{parse, Locator};
 use certfleet_platform::paths::Layout;
+use certfleet_platform::rotation::phases::{self, Signing};
+use certfleet_platform::rotation::record::{Kind, Record};
 use certfleet_platform::spec::{usage_name, Platform, Service};
 use rustls_pki_types::CertificateDer;
 use std::path::PathBuf;
@@ -25,6 +29,10 @@ pub struct PlatformView {
     pub nodes: Vec<String>,
     /// The internal CA's directory, when a service uses the internal CA.
     pub ca_dir: Option<PathBuf>,
+    /// The model's state directory (`STATE`), where a rotation's record lives.
+    pub state_dir: PathBuf,
+    /// The CA or keys rotation under way, as its record stood when the model was read.
+    pub rotation: Option<Record>,
 }
 
 /// The `[[platform]]` named `name`; 404 naming it otherwise.
@@ -70,18 +78,23 @@ pub fn load(config: &PlatformConfig) -> Result<PlatformView, AgentError> {
         .map(|node| node.get_ref().name.get_ref().clone())
         .collect();
     let platform = certfleet_platform::validate::validate(&loc, &raw).map_err(|e| invalid(&e))?;
+    let cwd = std::env::current_dir().map_err(AgentError::internal)?;
+    let layout = Layout::new(path, config.root.as_deref(), &platform.name, &cwd);
     let ca_dir = if platform.uses_internal_ca() {
-        let cwd = std::env::current_dir().map_err(AgentError::internal)?;
-        let layout = Layout::new(path, config.root.as_deref(), &platform.name, &cwd);
         Some(layout.ca_dir(&platform.ca_dir).map_err(|e| invalid(&e))?)
     } else {
         None
     };
+    let state_dir = layout.state_dir().to_path_buf();
+    let rotation = Record::load(&state_dir)
+        .map_err(|err| AgentError::conflict(format!("platform {}: {err}", config.name)))?;
     Ok(PlatformView {
         config: config.clone(),
         platform,
         nodes,
         ca_dir,
+        state_dir,
+        rotation,
     })
 }
 
@@ -111,8 +124,20 @@ impl PlatformView {
         }
     }
 
-    /// The internal CA's issuing chain (the intermediate, then the root), read without
-    /// its key; `None` when the CA does not exist yet.
+    /// The CA rotation under way (root or intermediate), when one is.
+    fn ca_rotation(&self) -> Option<&Record> {
+        self.rotation.as_ref().filter(|r| r.kind != Kind::Keys)
+    }
+
+    /// The internal CA as the rotation's phase uses it (the CA as it is without one).
+    fn signing(&self, dir: &std::path::Path) -> Result<Signing, String> {
+        let load = |dir: &std::path::Path| load_issuing_ca(dir).map_err(|e| format!("{e:#}"));
+        phases::signing(dir, self.rotation.as_ref(), &load).map_err(|e| e.to_string())
+    }
+
+    /// The internal CA's issuing chain handed out with leaves (the intermediate, then
+    /// the root; during a CA rotation the chain of the CA the phase signs with), read
+    /// without its key when no rotation runs; `None` when the CA does not exist yet.
     pub fn ca_chain(&self) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
         let Some(dir) = &self.ca_dir else {
             return Ok(None);
@@ -120,6 +145,11 @@ impl PlatformView {
         let paths = CaPaths::new(dir);
         if !paths.root_crt.exists() {
             return Ok(None);
+        }
+        if self.ca_rotation().is_some() {
+            return self
+                .signing(dir)
+                .map(|signing| Some(signing.authority.issuing_chain()));
         }
         let read = |path: &PathBuf| {
             std::fs::read(path)
@@ -138,7 +168,19 @@ impl PlatformView {
         Ok(Some(chain))
     }
 
-    /// The internal CA, able to sign.
+    /// What the peers of internal-CA services trust: the CA's issuing chain, or during a
+    /// CA rotation the old and the new CA's as the phase wants; `None` when the CA does
+    /// not exist yet.
+    pub fn ca_anchors(&self) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
+        match (&self.ca_dir, self.ca_rotation()) {
+            (Some(dir), Some(_)) if CaPaths::new(dir).root_crt.exists() => {
+                self.signing(dir).map(|signing| Some(signing.anchors))
+            }
+            _ => self.ca_chain(),
+        }
+    }
+
+    /// The internal CA, able to sign (during a CA rotation, the CA the phase signs with).
     pub fn authority(&self) -> Result<Authority, AgentError> {
         let dir = self.ca_dir.as_ref().ok_or_else(|| {
             AgentError::conflict(format!(
@@ -146,12 +188,25 @@ impl PlatformView {
                 self.platform.name
             ))
         })?;
-        load_issuing_ca(dir).map_err(|err| {
-            AgentError::internal(format!(
-                "the internal CA of platform {}: {err:#}",
-                self.platform.name
-            ))
-        })
+        self.signing(dir)
+            .map(|signing| signing.authority)
+            .map_err(|err| {
+                AgentError::internal(format!(
+                    "the internal CA of platform {}: {err}",
+                    self.platform.name
+                ))
+            })
+    }
+
+    /// In phase reissue of a keys rotation, why `service`, whose stored certificate is
+    /// `leaf_pem`, gets a new key: it still holds the certificate it had at the start.
+    pub fn rekey_reason(&self, service: &str, leaf_pem: &str) -> Option<String> {
+        let record = self.rotation.as_ref()?;
+        let current = certfleet_pki::certs::parse_certificates(leaf_pem.as_bytes())
+            .ok()?
+            .first()
+            .map(|leaf| certfleet_pki::inspect::fingerprint::sha1_thumbprint(leaf))?;
+        phases::forced_rekey(Some(record), service, Some(&current))
     }
 
     /// Why the internal CA is not there, for an `Awaiting` answer.

@@ -1,7 +1,8 @@
 //! The configured platforms' models as the agent listener uses them: each model is read,
 //! validated and its trust derived once, then kept until one of the files it came from
-//! changes (the model, the internal CA's certificates). A thousand waiting agents thus
-//! cost one evaluation of the model per change, not one per request.
+//! changes (the model, the internal CA's certificates, a rotation's record and new CA).
+//! A thousand waiting agents thus cost one evaluation of the model per change, not one
+//! per request.
 //!
 //! Each platform also has a wake-up channel: everything that may change a node's
 //! assignment (a reloaded model, a certificate issued, a report, a rollout's turn, a
@@ -18,6 +19,8 @@ use certfleet_pki::certs::to_pem;
 use certfleet_platform::ca::anchor;
 use certfleet_platform::ca_dir::CaPaths;
 use certfleet_platform::paths::Layout;
+use certfleet_platform::rotation::new_ca::{cross_file, next_dir};
+use certfleet_platform::rotation::record::record_file;
 use certfleet_platform::spec::IssuerKind;
 use certfleet_platform::trust::{self, Anchors};
 use certfleet_platform::trust_files;
@@ -42,6 +45,9 @@ pub struct Snapshot {
     /// The internal CA's issuing chain (intermediate, then root) when it exists, or why
     /// it cannot be read.
     pub chain: Result<Option<Vec<CertificateDer<'static>>>, String>,
+    /// What the peers of internal-CA services trust: the chain, or during a CA rotation
+    /// the old and new CAs' as its phase wants.
+    pub anchors: Result<Option<Vec<CertificateDer<'static>>>, String>,
     /// Per service, the certificates it trusts (the derived trust set), as far as the
     /// files tell: the anchors of self-signed and external-CA services come from the
     /// store ([`Snapshot::trust_now`]).
@@ -70,9 +76,10 @@ impl Snapshot {
     ) -> Result<Snapshot, AgentError> {
         let view = model::load(config)?;
         let chain = view.ca_chain();
+        let anchors = view.ca_anchors();
         let trust = derive_trust(
             &view,
-            chain.as_ref().ok().and_then(Option::as_deref),
+            anchors.as_ref().ok().and_then(Option::as_deref),
             &BTreeMap::new(),
             master_key.as_deref(),
         );
@@ -87,6 +94,7 @@ impl Snapshot {
         Ok(Snapshot {
             view,
             chain,
+            anchors,
             trust: Arc::new(trust),
             stored: StoredTrust::default(),
             trust_paths,
@@ -215,14 +223,18 @@ impl Stamps {
     }
 }
 
-/// The files besides the model that `snapshot` was read from: the internal CA's
-/// certificates, then the services' trust files.
+/// The files besides the model that `snapshot` was read from: the rotation record, the
+/// internal CA's certificates (and a rotation's new CA in `next/`), then the services'
+/// trust files.
 fn watched_files(snapshot: &Snapshot) -> Vec<PathBuf> {
-    let mut files = Vec::new();
+    let mut files = vec![record_file(&snapshot.view.state_dir)];
     if let Some(dir) = &snapshot.view.ca_dir {
-        let paths = CaPaths::new(dir);
-        files.push(paths.root_crt);
-        files.push(paths.intermediate_crt);
+        for dir in [dir.clone(), next_dir(dir)] {
+            let paths = CaPaths::new(&dir);
+            files.push(paths.root_crt);
+            files.push(paths.intermediate_crt);
+        }
+        files.push(cross_file(dir));
     }
     files.extend(snapshot.trust_paths.iter().cloned());
     files

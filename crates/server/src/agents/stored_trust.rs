@@ -79,8 +79,13 @@ impl Snapshot {
             };
             stored.insert(service.name.clone(), known);
         }
-        let chain = self.chain.as_ref().ok().and_then(Option::as_deref);
-        let trust = Arc::new(derive_trust(&self.view, chain, &stored, self.master_key()));
+        let anchors = self.anchors.as_ref().ok().and_then(Option::as_deref);
+        let trust = Arc::new(derive_trust(
+            &self.view,
+            anchors,
+            &stored,
+            self.master_key(),
+        ));
         *self.lock() = Some((generation, Arc::clone(&trust)));
         Ok(trust)
     }
