@@ -258,3 +258,21 @@ fn addresses_on_an_acme_service() {
     let line = line_of(&model, "ips = [\"10.70.0.6\"]");
     refused("ips on ACME", &model, "IP address", line, "service.ips");
 }
+
+#[test]
+fn a_truststore_that_should_include_its_trust() {
+    // include_trust belongs on a pkcs12 or jks keystore, not on a truststore or PEM file.
+    let model = GOOD.replacen(
+        "path = \"/srv/billing/trust.pem\"",
+        "path = \"/srv/billing/trust.pem\"\ninclude_trust = true",
+        1,
+    );
+    let line = line_of(&model, "include_trust = true");
+    refused(
+        "include_trust on pem-trust",
+        &model,
+        "service.output.include_trust",
+        line,
+        "service.output.include_trust",
+    );
+}

@@ -249,11 +249,25 @@ pub(crate) fn check_outputs(run: &Run) -> BTreeMap<String, Material> {
 }
 
 /// keytool lists the store with the reported password: a key store's alias as a
-/// PrivateKeyEntry; a truststore's entries all trustedCertEntry.
+/// PrivateKeyEntry (with `include_trust`, every other entry a trustedCertEntry); a
+/// truststore's entries all trustedCertEntry.
 fn check_keytool(service: &Service, out: &super::model::Output, placed: &Path, password: &str) {
     let listing = keytool_list(placed, password);
     let entries = keytool_entries(&listing);
-    if out.is_trust() {
+    if out.include_trust {
+        let alias = out.alias.as_deref().unwrap().to_ascii_lowercase();
+        let (keys, trusted): (Vec<_>, Vec<_>) = entries
+            .iter()
+            .partition(|(a, _)| a.to_ascii_lowercase() == alias);
+        assert!(
+            keys.len() == 1
+                && keys[0].1 == "PrivateKeyEntry"
+                && trusted.iter().all(|(_, kind)| kind == "trustedCertEntry"),
+            "{}: {} should hold a PrivateKeyEntry called {alias} and trusted certificates:\n{listing}",
+            service.name,
+            placed.display()
+        );
+    } else if out.is_trust() {
         assert!(
             !entries.is_empty() && entries.iter().all(|(_, kind)| kind == "trustedCertEntry"),
             "{}: {} should hold only trusted certificates:\n{listing}",

@@ -537,7 +537,9 @@ fn quality_management_suite_with_mutual_tls_everywhere() {
 #[test]
 fn interaction_recording_with_jks_cassandra_and_pkcs12_elasticsearch() {
     let applied = end_to_end("interaction-recording.toml");
-    // Every node certificate chains to the one internal root (openssl verify).
+    // Every certificate of the internal CA's services chains to the one internal root
+    // (openssl verify); the Elasticsearch transport layer's are self-signed, so that only
+    // the nodes themselves are admitted there.
     let root = applied
         .run
         .root
@@ -545,13 +547,35 @@ fn interaction_recording_with_jks_cassandra_and_pkcs12_elasticsearch() {
         .join("root.crt");
     let mut verified = 0;
     for (name, m) in &applied.material {
-        if let Some(id) = &m.identity {
-            openssl_verify(&root, id.chain.as_deref(), &id.leaf)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            verified += 1;
+        let Some(id) = &m.identity else { continue };
+        if applied.run.model.service(name).ca == "self-signed" {
+            assert!(name.starts_with("es-transport-"), "{name}");
+            assert!(
+                id.chain.is_none(),
+                "{name}: a self-signed certificate has no chain"
+            );
+            continue;
         }
+        openssl_verify(&root, id.chain.as_deref(), &id.leaf)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        verified += 1;
     }
-    assert_eq!(verified, 7);
+    assert_eq!(verified, 8);
+    // Each transport node's keystore trusts exactly the other node.
+    for (node, peer) in [
+        ("es-transport-1", "es-transport-2"),
+        ("es-transport-2", "es-transport-1"),
+    ] {
+        let peer_sha1 = &applied.material[peer].identity.as_ref().unwrap().sha1;
+        assert_eq!(
+            applied.material[node]
+                .trust_sha1s
+                .iter()
+                .collect::<Vec<_>>(),
+            [peer_sha1],
+            "{node}"
+        );
+    }
 }
 
 #[test]

@@ -122,6 +122,25 @@ fn identity_from_text(certs: &str, key: &str, work: &Path) -> Identity {
     }
 }
 
+/// The certificate blocks `openssl pkcs12` printed whose bag attributes do not mark them
+/// as Java trusted certificates (attribute 2.16.840.1.113894.746875.1.1, which openssl
+/// names "Trusted key usage (Oracle)").
+fn untrusted_bags(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find("-----END CERTIFICATE-----") {
+        let stop = end + "-----END CERTIFICATE-----".len();
+        let bag = &rest[..stop];
+        let trusted = bag.contains("2.16.840.1.113894.746875.1.1")
+            || bag.contains("Trusted key usage (Oracle)");
+        if !trusted {
+            blocks.extend(cert_blocks(bag));
+        }
+        rest = &rest[stop..];
+    }
+    blocks
+}
+
 /// The identity in a PKCS#12 file, read by `openssl pkcs12` with `password`.
 fn identity_from_pkcs12(path: &Path, password: &str, legacy: bool, work: &Path) -> Identity {
     let pass = format!("pass:{password}");
@@ -137,9 +156,10 @@ fn identity_from_pkcs12(path: &Path, password: &str, legacy: bool, work: &Path) 
     let leaf = run(&["-nokeys", "-clcerts"]);
     let chain = run(&["-nokeys", "-cacerts"]);
     let key = run(&["-nocerts", "-nodes"]);
-    // The leaf (the certificate with the key's local key id) first, then the rest.
+    // The leaf (the certificate with the key's local key id) first, then the rest of its
+    // chain: not the trusted entries a keystore with `include_trust` holds besides.
     let mut certs = cert_blocks(&leaf).concat();
-    certs.push_str(&cert_blocks(&chain).concat());
+    certs.push_str(&untrusted_bags(&chain).concat());
     identity_from_text(&certs, &key, work)
 }
 
@@ -215,6 +235,9 @@ pub(crate) fn trust(
 ) -> (PathBuf, BTreeSet<String>) {
     std::fs::create_dir_all(work).unwrap();
     let pem = match out.format.as_str() {
+        "pkcs12" | "jks" if out.include_trust => {
+            trusted_entries(placed, password.expect("a keystore has a password"))
+        }
         "pem-trust" => std::fs::read_to_string(placed)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", placed.display())),
         "pkcs12-trust" => {
@@ -256,6 +279,30 @@ pub(crate) fn trust(
     std::fs::write(&file, blocks.concat()).unwrap();
     let sha1s = blocks.iter().map(|b| block_sha1(b)).collect();
     (file, sha1s)
+}
+
+/// The certificates of a keystore's trustedCertEntry entries only (not its key entry's
+/// chain), as keytool lists them.
+fn trusted_entries(store: &Path, password: &str) -> String {
+    let listed = keytool(&[
+        "-list",
+        "-rfc",
+        "-keystore",
+        arg(store),
+        "-storepass",
+        password,
+    ]);
+    assert!(
+        listed.status.success(),
+        "keytool -list -rfc {}\n{}",
+        store.display(),
+        describe(&listed)
+    );
+    String::from_utf8_lossy(&listed.stdout)
+        .split("Alias name: ")
+        .skip(1)
+        .filter(|entry| entry.contains("Entry type: trustedCertEntry"))
+        .collect()
 }
 
 /// `keytool -list -v` of a keystore or truststore with `password`: panics unless keytool

@@ -19,6 +19,8 @@ pub(crate) struct Output {
     pub alias: Option<String>,
     pub legacy: bool,
     pub bits: Option<i64>,
+    /// A key-bearing keystore that holds the trust set too (`include_trust`).
+    pub include_trust: bool,
 }
 
 impl Output {
@@ -46,12 +48,14 @@ impl Output {
         )
     }
 
-    /// Holds the service's trusted certificates.
+    /// Holds the service's trusted certificates: a truststore, or a keystore with
+    /// `include_trust`.
     pub fn is_trust(&self) -> bool {
-        matches!(
-            self.format.as_str(),
-            "pem-trust" | "pkcs12-trust" | "jks-trust"
-        )
+        self.include_trust
+            || matches!(
+                self.format.as_str(),
+                "pem-trust" | "pkcs12-trust" | "jks-trust"
+            )
     }
 
     /// Has a store password.
@@ -167,6 +171,10 @@ impl Model {
                         alias: text(o, "alias"),
                         legacy: o.get("legacy").and_then(Value::as_bool).unwrap_or(false),
                         bits: o.get("bits").and_then(Value::as_integer),
+                        include_trust: o
+                            .get("include_trust")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     })
                     .collect(),
             })
