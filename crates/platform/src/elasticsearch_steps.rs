@@ -87,9 +87,9 @@ pub fn transport_steps(
     }
     let _ = writeln!(
         t,
-        "     its password ({}, entry {}) into the Elasticsearch keystore, once per setting:\n       elasticsearch-keystore add {TRANSPORT}.keystore.secure_password\n       elasticsearch-keystore add {TRANSPORT}.truststore.secure_password",
+        "     its password is the entry {} of\n     {}; put it into the Elasticsearch keystore, once per setting:\n       elasticsearch-keystore add {TRANSPORT}.keystore.secure_password\n       elasticsearch-keystore add {TRANSPORT}.truststore.secure_password",
+        placed.path,
         passwords.unwrap_or("passwords.json"),
-        placed.path
     );
     if !missing.is_empty() && report.subject.is_some() {
         let _ = writeln!(

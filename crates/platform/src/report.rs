@@ -193,7 +193,12 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
             } else {
                 o.path.clone()
             };
-            let _ = writeln!(t, "     file:          {shown} ({})", o.format);
+            let trust = if o.include_trust {
+                ", keystore and truststore"
+            } else {
+                ""
+            };
+            let _ = writeln!(t, "     file:          {shown} ({}{trust})", o.format);
         }
         if let Some(cmd) = &s.reload {
             let _ = writeln!(t, "     reload:        {cmd}");
