@@ -4,6 +4,7 @@
 //! (which is then retried with back-off) instead of hanging it.
 
 use crate::error::{AcmeError, Result};
+use crate::http_failure::RequestFailed;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
@@ -71,13 +72,19 @@ impl HttpClient for Bounded {
         req: hyper::Request<BodyWrapper<hyper::body::Bytes>>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<BytesResponse, instant_acme::Error>> + Send>>
     {
+        let url = req.uri().to_string();
         let answer = self.0.request(req);
         Box::pin(async move {
             match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
-                Ok(result) => result,
-                Err(_) => Err(instant_acme::Error::Str(
-                    "the ACME server did not answer within 20 s",
+                // The server's problem documents stay as they are; a failure to reach it
+                // says which URL and why.
+                Ok(Err(instant_acme::Error::Other(err))) => Err(instant_acme::Error::Other(
+                    Box::new(RequestFailed::new(&url, err.as_ref())),
                 )),
+                Ok(result) => result,
+                Err(_) => Err(instant_acme::Error::Other(Box::new(
+                    RequestFailed::timed_out(&url, REQUEST_TIMEOUT.as_secs()),
+                ))),
             }
         })
     }

@@ -15,7 +15,8 @@
 //! - [`renewal`]: the renewal loop ([`renewal::RenewalLoop`]): which domains are due,
 //!   one attempt per domain under its store lock, the outcome stored through the
 //!   [`renewal::RenewalTarget`] and in the progress;
-//! - [`http`]: the HTTPS client with `[acme] ca_bundle` trusted.
+//! - [`http`]: the HTTPS client with `[acme] ca_bundle` trusted; `http_failure`: why a
+//!   request to the ACME server failed, with its URL, in words.
 
 pub mod account;
 pub mod ari;
@@ -23,6 +24,7 @@ pub mod challenges;
 pub mod csr_order;
 mod error;
 pub mod http;
+mod http_failure;
 pub mod order;
 pub mod renewal;
 pub mod schedule;

@@ -1,11 +1,12 @@
 //! ACME against Pebble: `certfleet serve` ordering certificates for domains with
 //! ACME on, answering real HTTP-01 validations on its HTTP listener and TLS-ALPN-01 on
 //! its HTTPS listener, serving what it got by SNI, renewing on schedule, and backing off
-//! while the ACME server does not answer.
+//! while the ACME server does not answer, and saying which URL failed and why.
 //!
 //! [`Scene`] is one server with its own Pebble pointed at its listeners.
 
 mod issuance;
+mod failures;
 mod renewal;
 
 use crate::support::pebble::Pebble;
