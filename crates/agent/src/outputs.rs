@@ -275,6 +275,16 @@ mod tests {
     }
 
     #[test]
+    fn a_keystore_that_includes_its_trust_set_keeps_it_on_the_node() {
+        let mut transport = spec("pkcs12", None);
+        transport.include_trust = true;
+        assert!(to_platform_output("es", &transport).unwrap().holds_trust());
+        assert!(!to_platform_output("es", &spec("pkcs12", None))
+            .unwrap()
+            .holds_trust());
+    }
+
+    #[test]
     fn outputs_as_last_written_are_not_rendered_again_and_a_changed_file_is() {
         use certfleet_testkit::{server_leaf, TestCa};
         let ca = TestCa::with_intermediate("Shop Root CA", "Shop Issuing CA");
