@@ -9,6 +9,7 @@
 use crate::error::{PlatformError, Result};
 use crate::paths::Layout;
 use crate::render::FileWrite;
+use crate::rotation::staging::{ForcedRekey, Staged};
 use crate::spec::{usage_name, IssuerKind, Requested, Service};
 use crate::state::ServiceState;
 use certfleet_pki::authority::Authority;
@@ -283,7 +284,7 @@ pub(crate) fn describe(
     describe_certificate(cert, now).map_err(|e| service_err(service, e))
 }
 
-fn request(service: &Service) -> LeafRequest {
+pub(crate) fn request(service: &Service) -> LeafRequest {
     LeafRequest {
         cn: service.cn.clone(),
         dns_names: service.dns_names.clone(),
@@ -295,14 +296,15 @@ fn request(service: &Service) -> LeafRequest {
 }
 
 /// A certificate from the internal CA (`ca` is its issuing authority; `None` in `plan`
-/// when the CA does not exist yet) or self-signed. With `force_rekey` (a keys rotation's
-/// reason) an existing certificate gets a new key whatever else holds.
+/// when the CA does not exist yet) or self-signed. With `force_rekey` (a keys rotation's)
+/// an existing certificate gets a new key whatever else holds: the staged one when the
+/// rotation made it ahead (a self-signed service), else a fresh one.
 pub fn issued(
     layout: &Layout,
     service: &Service,
     prior: Option<&ServiceState>,
     ca: Option<&Authority>,
-    force_rekey: Option<String>,
+    force_rekey: Option<ForcedRekey>,
     apply: bool,
     now: OffsetDateTime,
 ) -> Result<Outcome> {
@@ -353,9 +355,11 @@ pub fn issued(
             sans_text(&service.sans).join(" ")
         )),
     };
-    if let Some(reason) = force_rekey {
+    let mut staged = None;
+    if let Some(forced) = force_rekey {
         if matches!(action, Action::Keep | Action::Renew(_)) {
-            action = Action::Rekey(reason);
+            action = Action::Rekey(forced.reason);
+            staged = forced.staged;
         }
     }
     if action == Action::Keep {
@@ -373,6 +377,9 @@ pub fn issued(
     }
     if !apply {
         return Ok(Outcome::new(Status::WillIssue, action));
+    }
+    if let Some(staged) = staged {
+        return deploy_staged(layout, service, staged, action, now);
     }
     // The key is kept unless re-keying, or it is missing or of another algorithm.
     let keep_key = key_fits.is_some() && !matches!(action, Action::Rekey(_));
@@ -415,6 +422,39 @@ pub fn issued(
         info,
     };
     let sha1 = issuer_sha1.unwrap_or_else(|| material.info.sha1_thumbprint.clone());
+    let mut out = ready(service, material, &sha1, action);
+    out.files = files;
+    Ok(out)
+}
+
+/// The key and self-signed certificate a keys rotation made ahead, as the service's own.
+fn deploy_staged(
+    layout: &Layout,
+    service: &Service,
+    staged: Staged,
+    action: Action,
+    now: OffsetDateTime,
+) -> Result<Outcome> {
+    let files = vec![
+        FileWrite {
+            path: layout.key_file(&service.name),
+            contents: Zeroizing::new(staged.key.to_pem().as_bytes().to_vec()),
+            secret: true,
+        },
+        FileWrite {
+            path: layout.cert_file(&service.name),
+            contents: Zeroizing::new(to_pem(std::slice::from_ref(&staged.cert)).into_bytes()),
+            secret: false,
+        },
+    ];
+    let info = describe(service, &staged.cert, now)?;
+    let sha1 = info.sha1_thumbprint.clone();
+    let material = Material {
+        key: Some(staged.key),
+        cert: staged.cert,
+        chain: Vec::new(),
+        info,
+    };
     let mut out = ready(service, material, &sha1, action);
     out.files = files;
     Ok(out)
@@ -590,7 +630,10 @@ mod tests {
             &s,
             Some(&record),
             None,
-            Some("rotate keys, started 2026-01-01".into()),
+            Some(ForcedRekey {
+                reason: "rotate keys, started 2026-01-01".into(),
+                staged: None,
+            }),
             false,
             now,
         )

@@ -16,6 +16,7 @@ use crate::outputs::OutputRun;
 use crate::paths::Layout;
 use crate::render::{self, FileWrite};
 use crate::report;
+use crate::rotation::staging::ForcedRekey;
 use crate::spec::{Connection, IssuerKind, Platform};
 use crate::state::{OutputState, Passwords, State};
 use crate::trust::{self, Anchor, Anchors};
@@ -233,6 +234,14 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
     let ca = internal_ca(&platform, &layout, opts, mode, &mut eval)?;
     eval.rotation = ca.rotation.clone();
     eval.ca_dir = ca.dir.clone();
+    let mut staging = crate::rotation::staging::prepare(
+        &platform,
+        &layout,
+        ca.rotation.as_ref(),
+        apply,
+        opts.now,
+        &mut eval,
+    )?;
 
     // Certificates.
     let mut outcomes = Vec::new();
@@ -264,7 +273,11 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                         ca.rotation.as_ref(),
                         &service.name,
                         prior.map(|p| p.sha1_thumbprint.as_str()),
-                    ),
+                    )
+                    .map(|reason| ForcedRekey {
+                        reason,
+                        staged: staging.deploy.remove(&service.name),
+                    }),
                     apply,
                     opts.now,
                 )?,
@@ -328,8 +341,19 @@ pub fn evaluate(opts: &Options<'_>, mode: Mode) -> Result<Evaluation> {
                 Some(list) => Anchors::Known(list.clone()),
                 None => Anchors::Unknown("the internal CA does not exist yet".into()),
             },
-            IssuerKind::SelfSigned => match status {
-                Some(Status::Ready(m)) => Anchors::Known(vec![anchor(&m.cert, opts.now)]),
+            IssuerKind::SelfSigned => match (status, staging.anchors.get(name)) {
+                (Some(Status::Ready(_)), Some(None)) => Anchors::Unknown(
+                    "its new self-signed certificate is about to be made (rotate keys)".into(),
+                ),
+                (Some(Status::Ready(m)), extra) => {
+                    let mut list = vec![anchor(&m.cert, opts.now)];
+                    for more in extra.into_iter().flatten().flatten() {
+                        if list.iter().all(|a| a.sha1 != more.sha1) {
+                            list.push(more.clone());
+                        }
+                    }
+                    Anchors::Known(list)
+                }
                 _ => Anchors::Unknown("its self-signed certificate is about to be issued".into()),
             },
             IssuerKind::External => match status {

@@ -107,6 +107,44 @@ fn a_keys_rotation_gives_one_service_a_new_key() {
 }
 
 #[test]
+fn a_self_signed_service_gets_its_new_certificate_trusted_before_it_is_deployed() {
+    let lab = Lab::new();
+    let gw_crt = lab.file("/srv/gw/tls.crt");
+    let data_trust = lab.file("/srv/data/trust.pem");
+    let old = pem_cert(&gw_crt);
+    lab.json(&["rotate", "keys", "--service", "gw"], 0);
+    let plan = lab.plan();
+    assert!(
+        super::remaining(rotation(&plan), "n2", "gw")
+            .iter()
+            .any(|p| p.ends_with("rotation/next/gw.crt")),
+        "{plan:#}"
+    );
+
+    // Phase 1: the new certificate is made and trusted beside the old; gw keeps the old.
+    assert_eq!(rotation(&lab.apply_ok())["phase"], "reissue");
+    let staged = pem_cert(&lab.state().join("rotation/next/gw.crt"));
+    assert_ne!(staged, old);
+    assert_eq!(pem_cert(&gw_crt), old);
+    let trusted = pem_certs(&data_trust);
+    assert!(trusted.contains(&old) && trusted.contains(&staged));
+
+    // Phase 2: gw gets it; data trusts both still, and verifies gw.
+    assert_eq!(rotation(&lab.apply_ok())["phase"], "retire");
+    assert_eq!(pem_cert(&gw_crt), staged);
+    assert!(pem_certs(&data_trust).contains(&old));
+    verifies(&data_trust, &gw_crt).unwrap();
+
+    // Phase 3: the old one leaves data's truststore.
+    assert!(lab.apply_ok().get("rotation").is_none());
+    let trusted = pem_certs(&data_trust);
+    assert!(trusted.contains(&staged) && !trusted.contains(&old));
+    verifies(&data_trust, &gw_crt).unwrap();
+    assert!(!lab.state().join("rotation").exists());
+    assert!(lab.plan()["changes"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn a_platform_without_an_internal_ca_has_no_ca_to_rotate() {
     let dir = TempDir::new();
     let model = dir.join("model.toml");

@@ -56,6 +56,7 @@ pub fn after_apply(
         (Phase::RollbackTrust, ..) => "rolled back".to_owned(),
         _ => "finished".to_owned(),
     };
+    super::staging::clear(state_dir)?;
     let kept = record.archive(state_dir, now, what.clone())?;
     Ok(Advance::Finished(format!(
         "{what}; the record is kept in {}",

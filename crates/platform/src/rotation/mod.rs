@@ -8,6 +8,8 @@
 //! - [`phases`]: per phase, which CA signs and which are trusted (pure, for apply and
 //!   the server's agents alike), and which services get a new key;
 //! - [`report`]: the rotation part of plan's and apply's answers, and its text;
+//! - [`staging`]: keys rotations' new self-signed certificates, made and trusted a phase
+//!   before they are deployed;
 //! - [`start`]: `certfleet rotate` (start, rollback); [`advance`]: after an apply.
 
 pub mod advance;
@@ -15,4 +17,5 @@ pub mod new_ca;
 pub mod phases;
 pub mod record;
 pub mod report;
+pub mod staging;
 pub mod start;
