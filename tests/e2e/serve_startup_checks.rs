@@ -77,13 +77,30 @@ fn json_log_lines_parse_and_hold_no_token() {
     let lines = stderr_lines(&logs);
     assert!(lines.len() >= 2, "{logs}");
     let mut messages = Vec::new();
+    let mut audited = Vec::new();
     for line in &lines {
         let event: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|err| panic!("not a JSON line ({err}): {line}\n{logs}"));
         assert!(event["timestamp"].is_string(), "{line}");
         assert!(event["level"].is_string(), "{line}");
         messages.push(event["message"].as_str().unwrap_or_default().to_owned());
+        if event["action"].is_string() {
+            audited.push(event);
+        }
     }
+    // The administrative change is one info line with who, what and which domain.
+    let added: Vec<&serde_json::Value> = audited
+        .iter()
+        .filter(|e| {
+            e["object"]
+                .as_str()
+                .is_some_and(|o| o.contains("logged.example.test"))
+        })
+        .collect();
+    assert_eq!(added.len(), 1, "{audited:#?}");
+    assert_eq!(added[0]["level"], "INFO", "{:#?}", added[0]);
+    assert_eq!(added[0]["action"], "domain.add", "{:#?}", added[0]);
+    assert!(added[0]["actor"].is_string(), "{:#?}", added[0]);
     assert!(
         messages.iter().any(|m| m.contains("ready")),
         "{messages:#?}"

@@ -1,5 +1,6 @@
 //! The audit log: one record per change (who, what, which object, when), kept in the
-//! store under `audit/`, in time order, never holding a secret.
+//! store under `audit/`, in time order, never holding a secret, and one info line in the
+//! log per record (target `certfleet::audit`: actor, action, object).
 //!
 //! Records name objects ("domain example.com", "certificate 3F2A…"); callers pass
 //! names, not values. As a last line of defence, a detail that looks like key material
@@ -95,6 +96,18 @@ pub async fn record_at(
     let key = Key::from_segments([AUDIT_PREFIX, id.as_str()])?;
     let value = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     store.put(&key, &value).await?;
+    // One line per change in the server's log, as in the audit log: who, what and on
+    // which object; never the detail, which may be long.
+    tracing::info!(
+        target: "certfleet::audit",
+        actor = %record.actor,
+        action = %record.action,
+        object = %record.object,
+        "{} {} {}",
+        record.actor,
+        record.action,
+        record.object
+    );
     Ok(record)
 }
 
