@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 pub enum RotateCommand {
     /// Start a rotation of the platform's internal CA (a new root, or a new
     /// intermediate), or roll one back.
-    #[command(after_help = format!("Example:\n  certfleet rotate ca --model platform.toml --root /tmp/stage\n  certfleet plan --model platform.toml --root /tmp/stage\n  certfleet apply --model platform.toml --root /tmp/stage --reload   (three times)\n\nMakes the new CA in the CA directory's next/ and the record STATE/rotation.json;\nno output changes until apply. {PHASES_HELP}\n\n--intermediate makes a new issuing intermediate under the existing root.\n--cross-sign also signs the new root with the old one (next/cross.crt):\ncertificates of phase 2 carry it, so peers still trusting only the old root\naccept them; plan names the services whose trust certfleet cannot update."))]
+    #[command(after_help = format!("Example:\n  certfleet rotate ca --model platform.toml --root /tmp/stage\n  certfleet plan --model platform.toml --root /tmp/stage\n  certfleet apply --model platform.toml --root /tmp/stage --reload   (three times)\n\nMakes the new CA in the CA directory's next/ and the record STATE/rotation.json;\nno output changes until apply.\n\n{PHASES_HELP}\n\n--intermediate makes a new issuing intermediate under the existing root.\n--cross-sign also signs the new intermediate with the old root (next/cross.crt):\ncertificates of phase 2 carry that copy, so peers still trusting only the old\nroot accept them; plan names the services whose trust certfleet cannot update."))]
     Ca(CaArgs),
     /// Start a key rotation: new keys and certificates for the internal CA's services
     /// and the self-signed ones, or roll one back.
@@ -33,7 +33,7 @@ pub struct CaArgs {
     /// A new intermediate under the existing root, instead of a new root.
     #[arg(long, conflicts_with = "cross_sign")]
     intermediate: bool,
-    /// Also sign the new root with the old root.
+    /// Also sign the new intermediate with the old root.
     #[arg(long)]
     cross_sign: bool,
     /// Roll back the running rotation (in phase 1 or 2).

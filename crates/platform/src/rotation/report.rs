@@ -177,3 +177,82 @@ pub fn rotation_text(rotation: &RotationJson) -> String {
 
 /// The phases in a paragraph, for `certfleet rotate --help`.
 pub const PHASES_HELP: &str = "A rotation takes three applies, one phase each; plan shows the phase and\nwhat is left. 1, trust: the truststores of the CA's peers get the new CA beside\nthe old one; no certificate changes. 2, reissue: certificates are issued again\nby the new CA (keys: with new keys); truststores still hold both. 3, retire:\nthe old CA leaves the truststores, its files move to retired/ in the CA\ndirectory and the new CA takes their place. An apply finishes its phase only\nwhen every file is written and every reload succeeded; a failed reload keeps\nthe phase and the next apply retries it. --rollback in phase 1 or 2 goes back\nto the old CA (phase 2, then 1); in phase 3 it is refused, the old CA having\nstarted to leave the truststores.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(service: &str, action: &str, path: Option<&str>) -> Change {
+        Change {
+            service: service.into(),
+            action: action.into(),
+            path: path.map(Into::into),
+            reason: String::new(),
+        }
+    }
+
+    fn service(name: &str, node: &str) -> ServiceReport {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "kind": null, "node": node, "issuer": "internal", "usage": "server",
+            "status": "ok", "cn": name, "subject": null, "sans": [], "not_after": null,
+            "server_thumbprint": null, "client_thumbprint": null, "trusts": [], "trust": [],
+            "allowed_client_thumbprints": [], "allowed_clients": [], "listeners": [],
+            "outputs": [], "reload": null, "notes": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_is_left_is_grouped_per_node_and_service_and_an_old_phase_is_stalled() {
+        let mut record = Record::start(Kind::Root, OffsetDateTime::UNIX_EPOCH, "s".into());
+        record.enter(Phase::Reissue, OffsetDateTime::UNIX_EPOCH, "t".into());
+        let changes = [
+            change("data", "renew", None),
+            change("data", "write", Some("/a/tls")),
+            change("data", "write", Some("/a/trust.pem")),
+            change("rec", "write", Some("/b/tls")),
+            change("data", "reload", None),
+        ];
+        let services = [service("data", "n1"), service("rec", "n2")];
+        let findings = Findings {
+            changes: &changes,
+            services: &services,
+            needs_cross_sign: vec!["appliance".into()],
+            now: OffsetDateTime::UNIX_EPOCH + Duration::days(8),
+        };
+        let json = rotation_json(&record, &findings);
+        assert_eq!((json.phase_number, json.phases), (2, 3));
+        assert_eq!(json.remaining.len(), 2);
+        assert_eq!(json.remaining[0].node, "n1");
+        assert_eq!(json.remaining[0].outputs, ["/a/tls", "/a/trust.pem"]);
+        assert!(json.stalled && json.rollback_possible);
+        assert!(json.needs_cross_sign.is_empty(), "not cross-signed");
+        let text = rotation_text(&json);
+        assert!(
+            text.starts_with("Rotation: root CA rotation, phase 2 of 3 (reissue)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    node n2, service rec: /b/tls\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("warning: phase reissue started more than 7 days ago"),
+            "{text}"
+        );
+
+        let quiet = Findings {
+            changes: &[],
+            services: &services,
+            needs_cross_sign: Vec::new(),
+            now: OffsetDateTime::UNIX_EPOCH,
+        };
+        let json = rotation_json(&record, &quiet);
+        assert!(!json.stalled && json.remaining.is_empty());
+        assert!(
+            json.next.ends_with("the next apply finishes this phase."),
+            "{}",
+            json.next
+        );
+    }
+}

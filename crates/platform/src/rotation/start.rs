@@ -259,3 +259,7 @@ pub fn rollback(target: &Target<'_>, keys: bool) -> Result<RotationJson> {
     }
     answer(target)
 }
+
+#[cfg(test)]
+#[path = "start_tests.rs"]
+mod tests;
