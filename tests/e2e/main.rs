@@ -39,6 +39,7 @@ mod seed_bugs;
 mod serve_acme;
 mod serve_admin_hardening;
 mod serve_api;
+mod serve_ca_cli;
 mod serve_cas;
 #[cfg(feature = "etcd")]
 mod serve_cluster;

@@ -10,6 +10,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
+/// One kept password as `certfleet agent passwords --json` shows it.
+#[derive(Serialize)]
+pub struct ShownPassword<'a> {
+    /// The service whose output it protects.
+    pub service: &'a str,
+    /// The keystore's path.
+    pub path: &'a str,
+    /// The password.
+    pub password: &'a str,
+}
+
 /// One kept password.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Kept {
@@ -84,6 +95,26 @@ impl Passwords {
         self.entries
             .iter()
             .map(|(path, kept)| (path.as_str(), kept.service.as_str(), kept.password.as_str()))
+    }
+
+    /// `certfleet agent passwords`: one `SERVICE<TAB>PATH<TAB>PASSWORD` line each.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(String::new());
+        for (path, service, password) in self.entries() {
+            text.push_str(&format!("{service}\t{path}\t{password}\n"));
+        }
+        text
+    }
+
+    /// `certfleet agent passwords --json`: `[{"service", "path", "password"}, ...]`.
+    pub fn shown(&self) -> Vec<ShownPassword<'_>> {
+        self.entries()
+            .map(|(path, service, password)| ShownPassword {
+                service,
+                path,
+                password,
+            })
+            .collect()
     }
 
     /// Writes the file (0600) when a password was made since it was read.

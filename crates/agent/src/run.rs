@@ -11,7 +11,7 @@ use crate::check;
 use crate::client::AgentClient;
 use crate::config::{AgentConfig, FILE_NAME};
 use crate::data_dir::DataDir;
-use crate::deploy::Deployer;
+use crate::deploy::{outcome_name, Deployer};
 use crate::error::{AgentError, Result};
 use crate::passwords::Passwords;
 use certfleet_api::agent::{Assignment, DeploymentOutcome, DeploymentReport};
@@ -41,6 +41,23 @@ impl Pass {
         self.reports
             .iter()
             .all(|r| r.outcome == DeploymentOutcome::Current)
+    }
+
+    /// One line per service, as `certfleet agent run --once` prints it: the service, its
+    /// outcome, the deployed certificate's SHA-256 and the error, when there are some.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        for report in &self.reports {
+            text += &format!("{} {}", report.service, outcome_name(report.outcome));
+            if let Some(thumbprint) = &report.thumbprint {
+                text += &format!(" sha256={thumbprint}");
+            }
+            if let Some(error) = &report.error {
+                text += &format!(": {error}");
+            }
+            text.push('\n');
+        }
+        text
     }
 }
 

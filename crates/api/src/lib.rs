@@ -7,11 +7,13 @@
 //!   listener: enrolment, the node's assignment (its desired state), certificate
 //!   requests and deployment reports;
 //! - `client` (with the `client` feature): the admin API's HTTPS client, used by every
-//!   command that talks to a running server;
+//!   command that talks to a running server; `client_cas`: its typed calls about the
+//!   server's CAs;
 //! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
-//!   enrolment tokens the administrator makes;
+//!   enrolment tokens the administrator makes; `nodes_text` (with the `client`
+//!   feature): the nodes' table in words;
 //! - [`rollouts`]: renewals asked for by the administrator and halted staged rollouts
-//!   resumed.
+//!   resumed; `rollouts_text` (with the `client` feature): those answers in words.
 //!
 //! Every type derives serde's `Serialize` and `Deserialize` and utoipa's `ToSchema`; field
 //! names are the JSON names. Nothing here holds a private key: keys are made where they
@@ -21,5 +23,11 @@ pub mod admin;
 pub mod agent;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod client_cas;
 pub mod nodes;
+#[cfg(feature = "client")]
+pub mod nodes_text;
 pub mod rollouts;
+#[cfg(feature = "client")]
+pub mod rollouts_text;

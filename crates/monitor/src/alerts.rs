@@ -37,6 +37,8 @@ pub enum AlertKind {
     CertdirReloadFailed,
     /// An ACME attempt failed.
     AcmeFailed,
+    /// Renewing a domain's certificate from one of the server's CAs failed.
+    CaRenewalFailed,
     /// A watched certificate entered `warning`.
     CertificateWarning,
     /// A watched certificate entered `expired`.
@@ -63,6 +65,7 @@ impl AlertKind {
             AlertKind::NameMismatch => "name_mismatch",
             AlertKind::CertdirReloadFailed => "certdir_reload_failed",
             AlertKind::AcmeFailed => "acme_failed",
+            AlertKind::CaRenewalFailed => "ca_renewal_failed",
             AlertKind::CertificateWarning => "certificate_warning",
             AlertKind::CertificateExpired => "certificate_expired",
             AlertKind::WebhookFailed => "webhook_failed",
@@ -242,6 +245,7 @@ mod tests {
             (AlertKind::NameMismatch, "name_mismatch"),
             (AlertKind::CertdirReloadFailed, "certdir_reload_failed"),
             (AlertKind::AcmeFailed, "acme_failed"),
+            (AlertKind::CaRenewalFailed, "ca_renewal_failed"),
             (AlertKind::CertificateWarning, "certificate_warning"),
             (AlertKind::CertificateExpired, "certificate_expired"),
             (AlertKind::WebhookFailed, "webhook_failed"),

@@ -77,6 +77,34 @@ pub fn issue_leaf_with_subject(
     Ok(IssuedLeaf { key, cert, chain })
 }
 
+/// Issues a leaf with a fresh key signed by `authority`, valid for `lifetime_seconds`
+/// (`request.days` is ignored): short-lived certificates, and renewals that keep the
+/// lifetime of the certificate they replace. Capped at the issuer's expiry.
+pub fn issue_leaf_for_seconds(
+    request: &LeafRequest,
+    lifetime_seconds: u32,
+    authority: &Authority,
+) -> Result<IssuedLeaf> {
+    let key = PrivateKey::generate(request.key)?;
+    let sans = san_set(&request.cn, &request.dns_names, &request.ips)?;
+    let window = profile::validity_seconds(lifetime_seconds, Some(authority.not_after()))?;
+    let subject = SubjectAttributes::default().checked()?;
+    let params = profile::leaf_params(
+        &request.cn,
+        &subject,
+        &sans,
+        request.usage,
+        key.algorithm(),
+        window,
+    )?;
+    let cert = params.signed_by(&key, &authority.issuer()?)?.der().clone();
+    Ok(IssuedLeaf {
+        key,
+        cert,
+        chain: authority.issuing_chain(),
+    })
+}
+
 /// A self-signed leaf for a key the caller keeps (a node's service key), made exactly as
 /// [`issue_leaf_with_subject`] makes one without an authority.
 pub fn self_signed_for_key(
@@ -142,6 +170,18 @@ mod tests {
         assert_eq!(parsed.issuer(), parsed.subject());
         parsed.verify_signature(None).unwrap();
         assert_eq!(parsed.public_key().raw, key.spki_der().as_slice());
+    }
+
+    #[test]
+    fn a_short_lived_leaf_lasts_its_seconds() {
+        let ca = init_ca("Root", KeyAlgorithm::EcdsaP256, 10, None).unwrap();
+        let authority = Authority::new(ca.root_cert, ca.root_key, vec![]).unwrap();
+        let leaf = issue_leaf_for_seconds(&request("web.example.test"), 90, &authority).unwrap();
+        let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.cert).unwrap();
+        let validity = parsed.validity();
+        let seconds = validity.not_after.timestamp() - validity.not_before.timestamp();
+        assert_eq!(seconds, 99);
+        assert_eq!(leaf.chain.len(), 1);
     }
 
     #[test]

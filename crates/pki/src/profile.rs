@@ -77,19 +77,48 @@ pub fn validity(
     if days == 0 {
         return Err(PkiError::Invalid("--days must be at least 1".into()));
     }
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .map_err(|e| PkiError::Invalid(e.to_string()))?;
-    let mut not_after = now + Duration::days(i64::from(days));
-    if let Some(cap) = cap {
-        if cap <= now {
-            return Err(PkiError::Invalid(format!(
-                "the issuing CA expired on {cap}; renew the CA first"
-            )));
-        }
-        not_after = not_after.min(cap);
-    }
+    let now = now_whole_seconds()?;
+    let not_after = capped(now + Duration::days(i64::from(days)), now, cap)?;
     Ok((now - BACKDATE, not_after))
+}
+
+/// The validity window of a certificate `seconds` long (short-lived ones included),
+/// never past `cap`. It starts [`BACKDATE`] ago, or a tenth of the lifetime ago when
+/// that is shorter, so a renewal two thirds into the window is still ahead.
+pub fn validity_seconds(
+    seconds: u32,
+    cap: Option<OffsetDateTime>,
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    if seconds == 0 {
+        return Err(PkiError::Invalid(
+            "the lifetime must be at least 1 second".into(),
+        ));
+    }
+    let now = now_whole_seconds()?;
+    let lifetime = Duration::seconds(i64::from(seconds));
+    let not_after = capped(now + lifetime, now, cap)?;
+    Ok((now - BACKDATE.min(lifetime / 10), not_after))
+}
+
+fn now_whole_seconds() -> Result<OffsetDateTime> {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .map_err(|e| PkiError::Invalid(e.to_string()))
+}
+
+/// `not_after`, never past `cap`; refused when `cap` has passed.
+fn capped(
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+    cap: Option<OffsetDateTime>,
+) -> Result<OffsetDateTime> {
+    match cap {
+        Some(cap) if cap <= now => Err(PkiError::Invalid(format!(
+            "the issuing CA expired on {cap}; renew the CA first"
+        ))),
+        Some(cap) => Ok(not_after.min(cap)),
+        None => Ok(not_after),
+    }
 }
 
 /// A fresh 128-bit random serial number.
@@ -174,6 +203,11 @@ mod tests {
         assert!(from < OffsetDateTime::now_utc());
         assert!(validity(0, None).is_err());
         assert!(validity(1, Some(OffsetDateTime::now_utc() - Duration::days(1))).is_err());
+        let (from, to) = validity_seconds(60, None).unwrap();
+        assert_eq!((to - from).whole_seconds(), 66);
+        let (from, to) = validity_seconds(86_400, Some(cap)).unwrap();
+        assert_eq!((to - from).whole_seconds(), 86_400 + 300);
+        assert!(validity_seconds(0, None).is_err());
     }
 
     #[test]

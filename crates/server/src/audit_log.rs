@@ -1,5 +1,6 @@
-//! The audit log as the API and the web UI show it: a page of records, newest first.
-//! Records never hold secrets (the store redacts key material before writing).
+//! The audit log as the API and the web UI show it: a page of records, newest first,
+//! and what one of the server's CAs signed and issued. Records never hold secrets (the
+//! store redacts key material before writing).
 
 use crate::state::AppState;
 use certfleet_api::admin::audit::{AuditPageJson, AuditRecordJson};
@@ -19,13 +20,7 @@ pub async fn page(
         .rev()
         .skip(offset)
         .take(limit)
-        .map(|r| AuditRecordJson {
-            actor: r.actor,
-            action: r.action,
-            object: r.object,
-            detail: r.detail,
-            at: r.at,
-        })
+        .map(record_json)
         .collect();
     Ok(AuditPageJson {
         total,
@@ -33,4 +28,29 @@ pub async fn page(
         limit,
         records,
     })
+}
+
+/// The actions that record a certificate a CA signed or issued.
+const CA_USES: [&str; 3] = ["ca.sign", "ca.issue", "ca.renew"];
+
+/// What CA `ca` signed and issued, newest first.
+pub async fn ca_uses(state: &AppState, ca: &str) -> Result<Vec<AuditRecordJson>, StoreError> {
+    let object = format!("ca {ca}");
+    let all = certfleet_store::audit::list(state.store.as_ref()).await?;
+    Ok(all
+        .into_iter()
+        .rev()
+        .filter(|r| r.object == object && CA_USES.contains(&r.action.as_str()))
+        .map(record_json)
+        .collect())
+}
+
+fn record_json(r: certfleet_store::audit::AuditRecord) -> AuditRecordJson {
+    AuditRecordJson {
+        actor: r.actor,
+        action: r.action,
+        object: r.object,
+        detail: r.detail,
+        at: r.at,
+    }
 }

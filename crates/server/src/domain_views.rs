@@ -2,6 +2,7 @@
 //! view ([`DomainJson`]) with its certificate's summary, ACME settings, renewal time and
 //! the ACME progress kept in the store, and which certificate a handshake gets.
 
+use crate::cas::issued_mark::CaIssued;
 use crate::domain_service::DomainError;
 use crate::state::AppState;
 use certfleet_acme::schedule::reported_renew_at;
@@ -13,7 +14,8 @@ use certfleet_edge::resolver::{Resolution, Source};
 use certfleet_edge::tree::DomainTree;
 
 /// The view of domain `name` in `tree`: the tree's view with `acme.renew_at` (RFC 3339,
-/// null unless the certificate was issued automatically). The ACME progress is added by
+/// null unless the certificate was issued automatically) and the server CA that renews
+/// it (`certificate.issuing_ca`, with ACME off). The ACME progress is added by
 /// [`with_progress`].
 pub fn view(tree: &DomainTree, name: &str) -> Result<DomainJson, DomainError> {
     let domain = tree
@@ -24,6 +26,11 @@ pub fn view(tree: &DomainTree, name: &str) -> Result<DomainJson, DomainError> {
         .certificate()
         .and_then(|c| reported_renew_at(c.served().summary()))
         .and_then(rfc3339);
+    let issuing_ca = domain
+        .certificate()
+        .filter(|_| !domain.acme().enabled)
+        .and_then(|c| CaIssued::read(c.pem()))
+        .map(|issued| issued.ca);
     Ok(DomainJson {
         name: view.name,
         parent: view.parent,
@@ -32,6 +39,7 @@ pub fn view(tree: &DomainTree, name: &str) -> Result<DomainJson, DomainError> {
             not_after: summary.not_after,
             sans: summary.sans,
             auto_issued: summary.auto_issued,
+            issuing_ca,
         }),
         acme: AcmeJson {
             enabled: view.acme.enabled,

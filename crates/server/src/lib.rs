@@ -16,7 +16,8 @@
 //!   enrols, fetches its assignment, sends CSRs and reports;
 //! - [`ui`]: the web UI's pages on the admin listener;
 //! - [`acme`]: the domains lent to certfleet-acme's renewal loop, and its start;
-//! - [`cas`]: the server's certificate authorities, their keys sealed in the store;
+//! - [`cas`]: the server's certificate authorities, their keys sealed in the store, and
+//!   the automatic renewal of the domain certificates they issued;
 //! - [`inventory`]: every managed certificate with its expiry state (certfleet-monitor's
 //!   sources, handed the domain service, hub, platforms and store);
 //! - [`monitor`]: certfleet-monitor's expiry watcher started over that inventory (the
@@ -211,6 +212,7 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
     drop(shutdown);
     let background = [
         tokio::spawn(acme::run(Arc::clone(&state), Arc::clone(&state.acme))),
+        tokio::spawn(cas::renewal::run(Arc::clone(&state))),
         tokio::spawn(certfleet_monitor::alerts::drain_edge_alerts(
             Arc::clone(&state.hub),
             Arc::clone(&state.alerts),

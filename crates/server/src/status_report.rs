@@ -1,6 +1,7 @@
 //! What the server knows about the certificates it manages, for `GET /api/status`, the
 //! metrics and the web UI's dashboard alike: every certificate with its expiry state,
-//! and the ACME progress of every domain with ACME on.
+//! the ACME progress of every domain with ACME on, and the renewals of domain
+//! certificates issued by the server's own CAs.
 //!
 //! The certificates are the server's inventory ([`crate::inventory`]): each
 //! domain's leaf and the chain stored with it, each listener's certdir, and the
@@ -13,8 +14,8 @@ use crate::state::AppState;
 use certfleet_acme::schedule::reported_renew_at;
 use certfleet_acme::state::{AcmeProgress, ProgressBook};
 use certfleet_api::admin::status::{
-    AcmeProgressJson, AlertCountsJson, ChainRoleJson, ExpiryStateJson, StatusCertificateJson,
-    StatusJson,
+    AcmeProgressJson, AlertCountsJson, CaRenewalJson, ChainRoleJson, ExpiryStateJson,
+    StatusCertificateJson, StatusJson,
 };
 use certfleet_edge::alerts::AlertCounts;
 use certfleet_monitor::expiry::ExpiryState;
@@ -92,7 +93,23 @@ pub async fn report(state: &AppState) -> Result<StatusJson, StatusError> {
             last_success: at(domain.progress.last_success_unix),
         })
         .collect();
+    let mut ca_renewals = Vec::new();
+    for renewed in crate::cas::renewal::renewed_domains(state).await {
+        let progress = crate::cas::renewal::progress(state.store.as_ref(), &renewed.domain)
+            .await
+            .map_err(StatusError)?;
+        ca_renewals.push(CaRenewalJson {
+            renew_at: at(reported_renew_at(&renewed.summary)),
+            domain: renewed.domain,
+            ca: renewed.issued.ca,
+            failures: progress.failures,
+            last_error: progress.last_error,
+            next_attempt: at(progress.next_attempt_unix),
+            last_success: at(progress.last_success_unix),
+        });
+    }
     Ok(StatusJson {
+        ca_renewals,
         certificates: inventory
             .entries
             .into_iter()

@@ -8,7 +8,8 @@
 //! | `acme/accounts/<digest>` | an ACME account per directory and contact, sealed |
 //! | `acme/state/<domain>` | a domain's ACME progress |
 //! | `acme/http-01/<token>`, `acme/tls-alpn-01/<domain>` | challenge answers any node serves |
-//! | `locks/acme-account/<digest>`, `locks/acme-order/<domain>` | cluster-wide locks |
+//! | `ca-renewal/<domain>` | the renewal progress of a domain certificate from a server CA |
+//! | `locks/acme-account/<digest>`, `locks/acme-order/<domain>`, `locks/ca-renewal/<domain>` | cluster-wide locks |
 //! | `scans/<host:port>/<sni or ->` | the latest scan of an endpoint |
 //! | `agents/...` | enrolment tokens, nodes, certificates, reports, rollouts of agents |
 //! | `audit/...` | the audit log (the store's own [`crate::audit`]) |
@@ -64,6 +65,16 @@ pub fn acme_order_lock(domain: &str) -> Result<Key> {
 /// `domain`'s ACME progress.
 pub fn acme_state(domain: &str) -> Result<Key> {
     Key::from_segments(["acme", "state", domain])
+}
+
+/// The renewal progress of `domain`'s certificate from one of the server's CAs.
+pub fn ca_renewal_state(domain: &str) -> Result<Key> {
+    Key::from_segments(["ca-renewal", domain])
+}
+
+/// The lock held while `domain`'s certificate is renewed from one of the server's CAs.
+pub fn ca_renewal_lock(domain: &str) -> Result<Key> {
+    Key::from_segments(["locks", "ca-renewal", domain])
 }
 
 /// The HTTP-01 answer for `token`.

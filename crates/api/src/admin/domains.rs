@@ -67,8 +67,11 @@ pub struct CertificateJson {
     pub not_after: String,
     /// `DNS:name` and `IP:addr` entries.
     pub sans: Vec<String>,
-    /// Issued through ACME.
+    /// Issued automatically (through ACME, or by a server CA that renews it).
     pub auto_issued: bool,
+    /// The server CA that issued it and renews it automatically; null otherwise.
+    #[serde(default)]
+    pub issuing_ca: Option<String>,
 }
 
 /// A domain's ACME settings; the progress fields only when ACME is on.

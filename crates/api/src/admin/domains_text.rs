@@ -30,6 +30,18 @@ impl CertificateJson {
     }
 }
 
+impl CertificateJson {
+    /// How the certificate is renewed: `true (ACME)`, `true (renewed by CA NAME)`, or
+    /// `false` for one uploaded by hand.
+    pub fn renewal_text(&self) -> String {
+        match (&self.issuing_ca, self.auto_issued) {
+            (Some(ca), true) => format!("true (renewed by CA {ca})"),
+            (None, true) => "true (ACME)".to_owned(),
+            (_, false) => "false".to_owned(),
+        }
+    }
+}
+
 impl SourceJson {
     /// Where a resolved certificate comes from, as the API writes it.
     pub fn as_str(self) -> &'static str {
@@ -89,7 +101,7 @@ impl DomainJson {
                 text += &format!("certificate: {}\n", cert.sha1_thumbprint);
                 text += &format!("  not after: {}\n", cert.not_after);
                 text += &format!("  names:     {}\n", cert.names_text());
-                text += &format!("  auto:      {}\n", cert.auto_issued);
+                text += &format!("  auto:      {}\n", cert.renewal_text());
             }
             None => text += "certificate: none\n",
         }
@@ -183,6 +195,7 @@ mod tests {
             not_after: "2027-01-01T00:00:00Z".into(),
             sans: vec!["DNS:a.test".into(), "IP:127.0.0.1".into()],
             auto_issued: false,
+            issuing_ca: None,
         };
         assert_eq!(cert.names_text(), "DNS:a.test, IP:127.0.0.1");
         let view = domain(None, Some(cert));

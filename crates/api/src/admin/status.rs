@@ -1,5 +1,6 @@
 //! `GET /api/status` and `GET /api/alerts`: the managed certificates' expiry states, the
-//! ACME progress of every domain with ACME on, and the alerts.
+//! ACME progress of every domain with ACME on, the renewals from the server's own CAs,
+//! and the alerts.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +12,9 @@ pub struct StatusJson {
     pub certificates: Vec<StatusCertificateJson>,
     /// Every domain with ACME on.
     pub acme: Vec<AcmeProgressJson>,
+    /// Every domain whose certificate one of the server's CAs issued and renews.
+    #[serde(default)]
+    pub ca_renewals: Vec<CaRenewalJson>,
     /// The edge's alert counts.
     pub alerts: AlertCountsJson,
 }
@@ -99,6 +103,25 @@ pub struct AcmeProgressJson {
     /// When the next attempt is made (RFC 3339).
     pub next_attempt: Option<String>,
     /// The last successful issuance (RFC 3339).
+    pub last_success: Option<String>,
+}
+
+/// One domain whose certificate a server CA issued and renews automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaRenewalJson {
+    /// The domain.
+    pub domain: String,
+    /// The server CA that issued the certificate and renews it.
+    pub ca: String,
+    /// When the certificate is due for renewal (RFC 3339).
+    pub renew_at: Option<String>,
+    /// Consecutive failed renewals.
+    pub failures: u32,
+    /// The last renewal's error.
+    pub last_error: Option<String>,
+    /// When the next attempt is made after a failure (RFC 3339).
+    pub next_attempt: Option<String>,
+    /// The last successful renewal (RFC 3339).
     pub last_success: Option<String>,
 }
 

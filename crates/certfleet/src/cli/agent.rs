@@ -9,12 +9,10 @@ use super::Outcome;
 use anyhow::Result;
 use certfleet_agent::config::AgentConfig;
 use certfleet_agent::data_dir::{self, DataDir};
-use certfleet_agent::deploy::outcome_name;
 use certfleet_agent::enroll::{enroll, Token};
 use certfleet_agent::passwords::Passwords;
 use certfleet_agent::run::Agent;
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use std::path::PathBuf;
 
 /// `certfleet agent`.
@@ -123,16 +121,7 @@ impl RunArgs {
             return Ok(Outcome::Success);
         }
         let pass = agent.once()?;
-        for report in &pass.reports {
-            let mut line = format!("{} {}", report.service, outcome_name(report.outcome));
-            if let Some(thumbprint) = &report.thumbprint {
-                line.push_str(&format!(" sha256={thumbprint}"));
-            }
-            if let Some(error) = &report.error {
-                line.push_str(&format!(": {error}"));
-            }
-            println!("{line}");
-        }
+        print!("{}", pass.to_text());
         Ok(if pass.all_current() {
             Outcome::Success
         } else {
@@ -141,32 +130,14 @@ impl RunArgs {
     }
 }
 
-/// One kept password, for `--json`.
-#[derive(Serialize)]
-struct ShownPassword<'a> {
-    service: &'a str,
-    path: &'a str,
-    password: &'a str,
-}
-
 impl PasswordsArgs {
     fn run(self) -> Result<Outcome> {
         let data = DataDir::new(&self.data.data_dir);
         let passwords = Passwords::load(&data.passwords_file())?;
         if self.json {
-            let shown: Vec<ShownPassword<'_>> = passwords
-                .entries()
-                .map(|(path, service, password)| ShownPassword {
-                    service,
-                    path,
-                    password,
-                })
-                .collect();
-            print_json(&shown)?;
+            print_json(&passwords.shown())?;
         } else {
-            for (path, service, password) in passwords.entries() {
-                println!("{service}\t{path}\t{password}");
-            }
+            print!("{}", passwords.to_text().as_str());
         }
         Ok(Outcome::Success)
     }

@@ -1,5 +1,7 @@
-//! `certfleet ca init`: a root CA, optionally with an issuing intermediate.
+//! `certfleet ca init`: a root CA, optionally with an issuing intermediate, written to a
+//! directory; the server's CAs are [`super::ca_server`]'s.
 
+use super::ca_server;
 use super::output::{report_written, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
@@ -11,7 +13,8 @@ use certfleet_platform::files::{Mode, OutputSet};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
-/// Certificate authority commands.
+/// Certificate authority commands: `init` makes one in a directory (offline); the others
+/// work with the CAs a running server keeps.
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
     /// Create a root CA (and optionally an intermediate that issues everything).
@@ -19,6 +22,28 @@ pub enum CaCommand {
         after_help = "Example:\n  certfleet ca init --out ca --cn \"Example Root CA\" --intermediate-cn \"Example Issuing CA\" --org \"Example Corp\" --country US"
     )]
     Init(InitArgs),
+    /// List the server's CAs.
+    #[command(after_help = "Example:\n  certfleet ca list --json")]
+    List(ca_server::ListArgs),
+    /// Show one of the server's CAs: subject, key, validity, thumbprints, what it issued.
+    #[command(after_help = "Example:\n  certfleet ca show internal")]
+    Show(ca_server::ShowArgs),
+    /// Make a CA on the server (its keys stay there, sealed in its store).
+    #[command(
+        after_help = "Examples:\n  certfleet ca create internal --cn \"Example Internal CA\" --org \"Example Corp\" --country US\n  certfleet ca create lab --key ecdsa-p384 --days 1825 --intermediate-cn \"Lab Issuing CA\" --allowed-domain lab.example.test"
+    )]
+    Create(ca_server::CreateArgs),
+    /// Sign a CSR with one of the server's CAs; writes the certificate and its chain.
+    #[command(
+        after_help = "Example:\n  certfleet ca sign internal --csr web.csr --days 90 --out web.crt"
+    )]
+    Sign(ca_server::SignArgs),
+    /// Issue a server domain's certificate from one of the server's CAs; it is served at
+    /// once and renewed automatically two thirds into its lifetime.
+    #[command(
+        after_help = "Examples:\n  certfleet ca issue internal --domain shop.example.test --days 90\n  certfleet ca issue internal --domain shop.example.test --key rsa2048 --usage both\n\nA certificate uploaded later with `domain set-cert` ends the automatic renewal."
+    )]
+    Issue(ca_server::IssueArgs),
 }
 
 /// Arguments of `ca init`.
@@ -46,6 +71,11 @@ impl CaCommand {
     pub fn run(self) -> Result<Outcome> {
         match self {
             CaCommand::Init(args) => args.run(),
+            CaCommand::List(args) => args.run().map(|()| Outcome::Success),
+            CaCommand::Show(args) => args.run().map(|()| Outcome::Success),
+            CaCommand::Create(args) => args.run().map(|()| Outcome::Success),
+            CaCommand::Sign(args) => args.run().map(|()| Outcome::Success),
+            CaCommand::Issue(args) => args.run().map(|()| Outcome::Success),
         }
     }
 }

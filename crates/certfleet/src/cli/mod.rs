@@ -3,6 +3,7 @@
 
 mod agent;
 mod ca;
+mod ca_server;
 mod cert;
 mod client;
 mod convert;
@@ -50,7 +51,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Certificate authorities.
+    /// Certificate authorities: make one offline (init), or the server's CAs: list, show,
+    /// create, sign CSRs, issue and renew domains' certificates.
     #[command(subcommand)]
     Ca(ca::CaCommand),
     /// Issue and import certificates.

@@ -131,10 +131,7 @@ impl RevokeArgs {
             print_json(&raw)?;
             return Ok(Outcome::Success);
         }
-        println!(
-            "node {} of platform {}: revoked (enrolled {}); its agent is refused until it enrols again with a new token",
-            answer.node, answer.platform, answer.enrolled_at
-        );
+        print!("{}", answer.revoked_text());
         Ok(Outcome::Success)
     }
 }

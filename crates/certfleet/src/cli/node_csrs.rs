@@ -49,22 +49,7 @@ impl CsrsArgs {
             print_json(&raw)?;
             return Ok(Outcome::Success);
         }
-        if answer.csrs.is_empty() {
-            println!(
-                "platform {}: no CSR is waiting for an external CA",
-                answer.platform
-            );
-        }
-        for csr in &answer.csrs {
-            println!(
-                "{}  node {}  {}  {}  received {}",
-                csr.service,
-                csr.node,
-                csr.subject,
-                csr.sans.join(","),
-                csr.received_at
-            );
-        }
+        print!("{}", answer.to_text());
         Ok(Outcome::Success)
     }
 }
@@ -115,16 +100,7 @@ impl ReplyArgs {
             print_json(&raw)?;
             return Ok(Outcome::Success);
         }
-        println!(
-            "service {} of platform {}: reply imported ({}, sha256 {}, {} chain certificates, valid until {}); node {} deploys it",
-            answer.service,
-            answer.platform,
-            answer.subject,
-            answer.sha256,
-            answer.chain_length,
-            answer.not_after,
-            answer.node
-        );
+        print!("{}", answer.imported_text());
         Ok(Outcome::Success)
     }
 }

@@ -7,9 +7,9 @@ use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
+use certfleet_api::rollouts_text::renewal_asked_text;
 use clap::Args;
 use hyper::Method;
-use serde_json::Value;
 
 /// `certfleet renew`.
 #[derive(Debug, Args)]
@@ -45,20 +45,7 @@ impl RenewArgs {
             print_json(&answer)?;
             return Ok(Outcome::Success);
         }
-        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
-        println!(
-            "service {} of platform {}: renewal asked for; node {} renews it in the turn of group {}{} (replacing sha256 {})",
-            text("service"),
-            text("platform"),
-            text("node"),
-            text("group"),
-            if self.now {
-                ", without waiting for a maintenance window"
-            } else {
-                ", in its maintenance window if it has one"
-            },
-            text("sha256")
-        );
+        print!("{}", renewal_asked_text(&answer, self.now));
         Ok(Outcome::Success)
     }
 }

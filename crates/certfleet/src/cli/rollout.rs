@@ -5,9 +5,9 @@ use super::client::{admin_client, path_segment, ServerFlags};
 use super::output::print_json;
 use super::Outcome;
 use anyhow::Result;
+use certfleet_api::rollouts_text::resumed_text;
 use clap::{Args, Subcommand};
 use hyper::Method;
-use serde_json::Value;
 
 /// `certfleet rollout`.
 #[derive(Debug, Subcommand)]
@@ -58,23 +58,7 @@ impl ResumeArgs {
             print_json(&answer)?;
             return Ok(Outcome::Success);
         }
-        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
-        if answer.get("was_halted").and_then(Value::as_bool) == Some(true) {
-            println!(
-                "rollout group {} of platform {} resumed (it was halted: node {} failed to deploy service {}: {})",
-                text("group"),
-                text("platform"),
-                text("failed_node"),
-                text("failed_service"),
-                text("error")
-            );
-        } else {
-            println!(
-                "rollout group {} of platform {} was not halted; nothing changed",
-                text("group"),
-                text("platform")
-            );
-        }
+        print!("{}", resumed_text(&answer));
         Ok(Outcome::Success)
     }
 }

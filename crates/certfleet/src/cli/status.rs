@@ -30,36 +30,7 @@ impl StatusArgs {
             print_json(&json)?;
             return Ok(outcome);
         }
-        println!("STATE    DAYS  NOT AFTER             SHA-1                                     USED BY / SUBJECT");
-        for cert in &status.certificates {
-            println!(
-                "{:<8} {:>5}  {:<21} {:<41} {} / {}",
-                cert.state.as_str(),
-                cert.days_remaining,
-                cert.not_after,
-                cert.sha1_thumbprint,
-                cert.used_by,
-                cert.subject,
-            );
-        }
-        for acme in &status.acme {
-            let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "-".to_owned());
-            if acme.failures == 0 {
-                println!(
-                    "ACME {}: ok, renews at {}",
-                    acme.domain,
-                    or_dash(&acme.renew_at)
-                );
-            } else {
-                println!(
-                    "ACME {}: {} failed attempt(s), last: {}; next attempt at {}",
-                    acme.domain,
-                    acme.failures,
-                    or_dash(&acme.last_error),
-                    or_dash(&acme.next_attempt)
-                );
-            }
-        }
+        print!("{}", status.to_text());
         Ok(outcome)
     }
 }

@@ -128,6 +128,7 @@ async fn the_document_lists_every_route_and_every_route_needs_credentials() {
             "/api/cas",
             "/api/cas/{name}",
             "/api/cas/{name}/certificate",
+            "/api/cas/{name}/issued",
             "/api/cas/{name}/sign",
             "/api/csrs/inspect",
             "/api/domains",

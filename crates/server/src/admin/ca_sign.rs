@@ -2,40 +2,24 @@
 //! the CA signs the CSR under its policy and answers the certificate and the chain. Each
 //! signature is audited (which CA, which subject, which thumbprint).
 
-use super::ca_json::{check_days, no_such_ca, UsageJson};
+use super::ca_json::{check_days, no_such_ca};
 use super::cas::repository;
+use crate::cas::choices::usage;
 use crate::http::auth::Actor;
 use crate::http::errors::{ApiError, ErrorBody};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
+pub use certfleet_api::admin::ca_requests::SignCsr;
 pub use certfleet_api::admin::cas::SignedJson;
 use certfleet_pki::certs::to_pem;
 use certfleet_pki::csr::{read_csr, sign_csr};
 use certfleet_pki::inspect::{describe_certificate, fingerprint::sha1_thumbprint};
-use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 /// The validity asked for when `days` is absent.
 const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
-
-/// `POST /api/cas/{name}/sign`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignCsr {
-    /// The CSR, PEM (`CERTIFICATE REQUEST`).
-    #[schema(min_length = 1)]
-    pub csr: String,
-    /// server (the default), client or both.
-    #[serde(default)]
-    pub usage: UsageJson,
-    /// Validity in days (365 when absent), capped at the CA's expiry.
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 36500)]
-    pub days: Option<u32>,
-}
 
 /// `POST /api/cas/{name}/sign`: signs a CSR under the CA's policy.
 #[utoipa::path(post, path = "/api/cas/{name}/sign", tag = "cas",
@@ -67,7 +51,7 @@ pub async fn sign(
     let cert = sign_csr(
         &authority,
         &csr,
-        body.usage.into(),
+        usage(body.usage),
         days,
         &info.policy.signing_policy(),
     )

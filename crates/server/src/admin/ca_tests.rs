@@ -205,6 +205,29 @@ async fn cas_are_made_shown_distributed_and_sign() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{domain}");
+    assert_eq!(domain["certificate"]["auto_issued"], true, "{domain}");
+    assert_eq!(domain["certificate"]["issuing_ca"], "internal", "{domain}");
+    assert!(domain["acme"]["renew_at"].is_string(), "{domain}");
+    for (bad, field) in [
+        (
+            json!({"ca": "internal", "days": 1, "seconds": 60}),
+            "seconds:",
+        ),
+        (json!({"ca": "internal", "seconds": 59}), "seconds:"),
+        (json!({"ca": "internal", "days": 0}), "days:"),
+    ] {
+        let (status, body) = client.json(Method::POST, issue, Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"].as_str().unwrap().starts_with(field), "{body}");
+    }
+    let (status, issued) = client
+        .json(Method::GET, "/api/cas/internal/issued", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    assert_eq!(issued[0]["action"], "ca.issue", "{issued}");
+    assert_eq!(issued[1]["action"], "ca.sign", "{issued}");
+    let (status, _) = client.json(Method::GET, "/api/cas/nope/issued", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let thumbprint = domain["certificate"]["sha1_thumbprint"].as_str().unwrap();
     let resolution = state
         .hub

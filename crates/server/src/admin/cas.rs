@@ -3,7 +3,8 @@
 //! Creating a CA makes its keys on the server (in a blocking task), seals them in the
 //! store and audits the change; no answer ever carries a CA key.
 
-use super::ca_json::{ca_json, check_days, no_such_ca, CaJson, KeyJson, PolicyJson};
+use super::ca_json::{ca_json, check_days, no_such_ca, CaJson, PolicyJson};
+use crate::cas::choices::{key_algorithm, subject_attributes};
 pub use crate::cas::view::repository;
 use crate::cas::{name, CaPolicy};
 use crate::http::auth::Actor;
@@ -15,38 +16,14 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use certfleet_pki::authority::init_ca;
+pub use certfleet_api::admin::audit::AuditRecordJson;
+pub use certfleet_api::admin::ca_requests::CreateCa;
+use certfleet_pki::authority::init_ca_with_subject;
 use certfleet_pki::certs::to_pem;
-use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 /// The longest common name accepted (RFC 5280's upper bound).
 const MAX_CN: usize = 64;
-
-/// `POST /api/cas`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCa {
-    /// The CA's name: one DNS label (a-z, 0-9, '-').
-    #[schema(min_length = 1, max_length = 63)]
-    pub name: String,
-    /// The root's common name.
-    #[schema(min_length = 1, max_length = 64)]
-    pub cn: String,
-    /// The keys' algorithm; ecdsa-p256 when absent.
-    #[serde(default)]
-    pub key: KeyJson,
-    /// Validity of the root (and intermediate) in days.
-    #[schema(minimum = 1, maximum = 36500)]
-    pub days: u32,
-    /// With it, an issuing intermediate of that common name signs instead of the root.
-    #[serde(default)]
-    pub intermediate_cn: Option<String>,
-    /// The signing rules; none when absent.
-    #[serde(default)]
-    pub policy: Option<PolicyJson>,
-}
 
 fn check_cn(field: &str, cn: &str) -> Result<(), ApiError> {
     if cn.trim().is_empty() || cn.len() > MAX_CN || cn.chars().any(char::is_control) {
@@ -115,11 +92,16 @@ pub async fn create(
             body.name
         )));
     }
-    let (cn, icn, key) = (body.cn, body.intermediate_cn, body.key);
-    let made = tokio::task::spawn_blocking(move || init_ca(&cn, key.into(), days, icn.as_deref()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|err| ApiError::bad_request(format!("cn: {err}")))?;
+    let subject = subject_attributes(body.subject.as_ref())
+        .checked()
+        .map_err(|err| ApiError::bad_request(format!("subject: {err}")))?;
+    let (cn, icn, key) = (body.cn, body.intermediate_cn, key_algorithm(body.key));
+    let made = tokio::task::spawn_blocking(move || {
+        init_ca_with_subject(&cn, &subject, key, days, icn.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|err| ApiError::bad_request(format!("cn: {err}")))?;
     let info = repository.create(&body.name, &made, policy, actor).await?;
     Ok((StatusCode::CREATED, Json(ca_json(&info)?)))
 }
@@ -170,4 +152,29 @@ pub async fn certificate(
         to_pem(&info.certificates()),
     )
         .into_response())
+}
+
+/// `GET /api/cas/{name}/issued`: what the CA signed and issued (its `ca.sign`,
+/// `ca.issue` and `ca.renew` audit records), newest first.
+#[utoipa::path(get, path = "/api/cas/{name}/issued", tag = "cas",
+    params(("name" = String, Path, description = "The CA's name")),
+    responses(
+        (status = 200, description = "The CA's signatures and issuances, newest first", body = [AuditRecordJson]),
+        (status = 400, description = "Not a CA name", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 404, description = "No such CA", body = ErrorBody),
+    )
+)]
+pub async fn issued(
+    State(state): State<Arc<AppState>>,
+    Path(ca): Path<String>,
+) -> Result<Json<Vec<AuditRecordJson>>, ApiError> {
+    repository(&state)
+        .get(&ca)
+        .await?
+        .ok_or_else(|| no_such_ca(&ca))?;
+    let records = crate::audit_log::ca_uses(&state, &ca)
+        .await
+        .map_err(|err| ApiError::internal(format!("reading the audit log: {err}")))?;
+    Ok(Json(records))
 }

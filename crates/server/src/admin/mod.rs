@@ -1,5 +1,6 @@
 //! The admin REST API under `/api/`: domains, their certificates and ACME settings,
-//! the server's CAs (create, show, distribute, sign CSRs, issue for a domain: [`cas`]),
+//! the server's CAs (create, show, distribute, sign CSRs, what each issued, issue for a
+//! domain: [`cas`]),
 //! `resolve` (which certificate a handshake gets, and why), `status` (every managed
 //! certificate's expiry state and the ACME progress), `alerts`, plan and apply of the
 //! configured platform models ([`platforms`]), the UI's `session`, and
@@ -62,6 +63,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(cas::list, cas::create))
         .routes(routes!(cas::show))
         .routes(routes!(cas::certificate))
+        .routes(routes!(cas::issued))
         .routes(routes!(ca_sign::sign))
         .routes(routes!(csrs::inspect))
         .routes(routes!(export::export))

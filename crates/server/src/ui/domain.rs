@@ -79,8 +79,10 @@ pub struct DomainPage {
     pub parent: Option<String>,
     /// Its own certificate and chain, leaf first; empty when it has none.
     pub chain: Vec<CertDetails>,
-    /// Its own certificate came from ACME.
+    /// Its own certificate was issued automatically (ACME, or a server CA).
     pub auto_issued: bool,
+    /// The server CA that issued its certificate and renews it; empty otherwise.
+    pub issuing_ca: String,
     /// What a handshake naming it gets.
     pub effective: Effective,
     /// ACME.
@@ -179,7 +181,11 @@ pub async fn page(
     let page = DomainPage {
         chrome: Chrome::new(name.clone(), "domains", csrf),
         parent: view.parent,
-        auto_issued: view.certificate.is_some_and(|c| c.auto_issued),
+        auto_issued: view.certificate.as_ref().is_some_and(|c| c.auto_issued),
+        issuing_ca: view
+            .certificate
+            .and_then(|c| c.issuing_ca)
+            .unwrap_or_default(),
         effective: effective(&state, &name),
         acme: AcmeState {
             enabled: acme.enabled,
