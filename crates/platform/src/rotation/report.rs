@@ -112,9 +112,9 @@ fn next_sentence(record: &Record) -> String {
         (Phase::Retire, false) => "The next apply removes the old CA from the truststores, moves its files to retired/ in the CA directory and ends the rotation.".into(),
         (Phase::RollbackReissue, false) => "The next apply issues the internal CA's certificates again from the old CA; truststores keep both CAs.".into(),
         (Phase::RollbackTrust, false) => "The next apply removes the new CA from the truststores, moves it to abandoned/ in the CA directory and ends the rollback.".into(),
-        (Phase::Trust, true) => "The next apply changes no key yet (the CA that vouches for the keys stays trusted).".into(),
+        (Phase::Trust, true) => "The next apply changes no service's key yet: a self-signed service's new certificate is made and trusted by its peers beside the old one (the internal CA's services need nothing in this phase).".into(),
         (Phase::Reissue, true) => format!("The next apply makes new keys and certificates for {which}."),
-        (Phase::Retire, true) => "The next apply ends the keys rotation.".into(),
+        (Phase::Retire, true) => "The next apply drops the replaced self-signed certificates from the truststores and ends the keys rotation.".into(),
         (Phase::RollbackReissue, true) => "The next apply keeps the new keys (the old ones are gone) and moves on.".into(),
         (Phase::RollbackTrust, true) => "The next apply ends the rollback.".into(),
     }
