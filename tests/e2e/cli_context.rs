@@ -300,3 +300,147 @@ fn client_errors_say_whether_the_server_was_unreachable_untrusted_or_refused_the
     );
     json_failure(&out, "bad_input", "");
 }
+
+#[test]
+fn a_saved_context_serves_every_client_command_from_any_directory() {
+    let (_dir, server, elsewhere) = server_and_elsewhere();
+    let url = admin_url(&server);
+    let context = elsewhere.join("context");
+    let ctx = arg(&context);
+    let only_context = [("CERTFLEET_CONTEXT_DIR", ctx)];
+
+    // Nothing saved: the command looks for ./certfleet-data and names the way out.
+    let lost = certfleet_with_env(elsewhere.path(), &["status"], &only_context);
+    assert_exit(&lost, 2);
+    assert!(
+        String::from_utf8_lossy(&lost.stderr).contains("certfleet context save"),
+        "{}",
+        describe(&lost)
+    );
+
+    // A context that cannot work is not saved.
+    let nobody = format!("https://{}", free_addr());
+    let refused = certfleet_with_env(
+        elsewhere.path(),
+        &[
+            "context",
+            "save",
+            "--server",
+            &nobody,
+            "--data-dir",
+            arg(&server.data_dir),
+        ],
+        &only_context,
+    );
+    assert_exit(&refused, 2);
+    assert!(!context.join("context.toml").exists());
+
+    // Saved from the server's data directory: commands work with no flag at all.
+    assert_ok(&certfleet_with_env(
+        elsewhere.path(),
+        &[
+            "context",
+            "save",
+            "--server",
+            &url,
+            "--data-dir",
+            arg(&server.data_dir),
+        ],
+        &only_context,
+    ));
+    assert_ok(&certfleet_with_env(
+        elsewhere.path(),
+        &["domain", "add", "ctx.example.test", "--json"],
+        &only_context,
+    ));
+    let listed = certfleet_with_env(
+        elsewhere.path(),
+        &["domain", "list", "--json"],
+        &only_context,
+    );
+    assert_ok(&listed);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("ctx.example.test"));
+    let shown = certfleet_with_env(
+        elsewhere.path(),
+        &["context", "show", "--json"],
+        &only_context,
+    );
+    assert_ok(&shown);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["server"], url.as_str());
+    assert_eq!(shown["token_saved"], false);
+    assert_eq!(shown["data_dir"], arg(&server.data_dir));
+
+    // Saved with a token instead, from a directory holding only the pinned certificate:
+    // the token is kept 0600 and the data directory is no longer needed.
+    let pin = pin_only_dir(&server, elsewhere.path());
+    let token = admin_token(&server);
+    let token_file = elsewhere.join("token.txt");
+    fs::write(&token_file, &token).unwrap();
+    let token_arg = format!("file:{}", arg(&token_file));
+    assert_ok(&certfleet_with_env(
+        elsewhere.path(),
+        &[
+            "context",
+            "save",
+            "--server",
+            &url,
+            "--data-dir",
+            arg(&pin),
+            "--token",
+            &token_arg,
+        ],
+        &only_context,
+    ));
+    fs::remove_file(&token_file).unwrap();
+    fs::remove_dir_all(&pin).unwrap();
+    assert_ok(&certfleet_with_env(
+        elsewhere.path(),
+        &["status", "--json"],
+        &only_context,
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(context.join("admin.token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let shown = certfleet_with_env(elsewhere.path(), &["context", "show"], &only_context);
+    assert_ok(&shown);
+    assert!(
+        !String::from_utf8_lossy(&shown.stdout).contains(&token),
+        "the token is shown"
+    );
+
+    // A flag still wins over the context: another server's data directory is refused as
+    // untrusted by this one.
+    let other_dir = TempDir::new();
+    let other = start_server(other_dir.path());
+    let out = certfleet_with_env(
+        elsewhere.path(),
+        &[
+            "status",
+            "--json",
+            "--server",
+            &url,
+            "--data-dir",
+            arg(&other.data_dir),
+        ],
+        &only_context,
+    );
+    assert_exit(&out, 2);
+
+    assert_ok(&certfleet_with_env(
+        elsewhere.path(),
+        &["context", "clear"],
+        &only_context,
+    ));
+    assert!(!context.join("admin.token").exists());
+    assert_exit(
+        &certfleet_with_env(elsewhere.path(), &["status"], &only_context),
+        2,
+    );
+}

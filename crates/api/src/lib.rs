@@ -8,7 +8,8 @@
 //!   requests and deployment reports;
 //! - `client` (with the `client` feature): the admin API's HTTPS client, used by every
 //!   command that talks to a running server; `client_cas`: its typed calls about the
-//!   server's CAs;
+//!   server's CAs; `client_context`: the saved context (server, pinned certificate,
+//!   token) the client commands fall back on;
 //! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
 //!   enrolment tokens the administrator makes; `nodes_text` (with the `client`
 //!   feature): the nodes' table in words;
@@ -25,6 +26,8 @@ pub mod agent;
 pub mod client;
 #[cfg(feature = "client")]
 pub mod client_cas;
+#[cfg(feature = "client")]
+pub mod client_context;
 pub mod nodes;
 #[cfg(feature = "client")]
 pub mod nodes_text;

@@ -12,17 +12,24 @@ pub fn certfleet(args: &[&str]) -> Output {
 /// Like [`certfleet`], with `dir` as the working directory when given.
 pub fn certfleet_in(dir: Option<&Path>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certfleet"));
-    cmd.args(args).stdin(Stdio::null());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env("CERTFLEET_CONTEXT_DIR", NO_CONTEXT);
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
     cmd.output().expect("failed to start the certfleet binary")
 }
 
+/// A context directory that does not exist: no client command of a test falls back on a
+/// context saved by whoever runs the tests (`certfleet context save`).
+pub const NO_CONTEXT: &str = "/nonexistent/certfleet-test-context";
+
 /// certfleet's own environment variables: [`certfleet_with_env`] clears them all but the
 /// ones a test sets, so that the environment the tests run in cannot change their outcome.
-const CERTFLEET_VARS: [&str; 6] = [
+const CERTFLEET_VARS: [&str; 7] = [
     "CERTFLEET_SERVER",
+    "CERTFLEET_CONTEXT_DIR",
     "CERTFLEET_DATA_DIR",
     "CERTFLEET_TOKEN",
     "CERTFLEET_MASTER_KEY",
@@ -38,6 +45,7 @@ pub fn certfleet_with_env(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> O
     for name in CERTFLEET_VARS {
         cmd.env_remove(name);
     }
+    cmd.env("CERTFLEET_CONTEXT_DIR", NO_CONTEXT);
     cmd.envs(vars.iter().copied())
         .output()
         .expect("failed to start the certfleet binary")

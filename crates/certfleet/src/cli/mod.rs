@@ -6,6 +6,7 @@ mod ca;
 mod ca_server;
 mod cert;
 mod client;
+mod context;
 mod convert;
 mod csr;
 mod dhparam;
@@ -122,6 +123,9 @@ enum Command {
     /// server).
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Save, show or forget the server client commands talk to by default.
+    #[command(subcommand)]
+    Context(context::ContextCommand),
     /// Rotate a platform model's internal CA or its services' keys, one phase per apply
     /// (offline).
     #[command(subcommand)]
@@ -185,6 +189,7 @@ impl Cli {
             Command::Renew(args) => args.run(),
             Command::Rollout(cmd) => cmd.run(),
             Command::Rotate(cmd) => cmd.run(),
+            Command::Context(cmd) => cmd.run(),
             Command::Completions(args) => args.run(),
             Command::Man(args) => args.run(),
             Command::Version(args) => args.run(),
