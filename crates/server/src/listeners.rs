@@ -198,18 +198,21 @@ pub async fn serve_listener(
         limits,
         shutdown,
         move |io, conn, shutdown| {
-            let routes = Arc::clone(&routes);
-            let counters = Arc::clone(&counters);
+            let peer = conn.peer;
+            // What every request of the connection needs, shared once per connection so
+            // that a request clones one uncontended Arc.
+            let connection = Arc::new(ServedConnection {
+                routes: Arc::clone(&routes),
+                counters: Arc::clone(&counters),
+                info: conn,
+            });
             async move {
-                let peer = conn.peer;
-                let conn = Arc::new(conn);
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let routes = Arc::clone(&routes);
-                    let conn = Arc::clone(&conn);
-                    let counters = Arc::clone(&counters);
+                    let connection = Arc::clone(&connection);
                     async move {
-                        let response = service::handle(&routes, &conn, req).await;
-                        counters.response(response.status().as_u16());
+                        let response =
+                            service::handle(&connection.routes, &connection.info, req).await;
+                        connection.counters.response(response.status().as_u16());
                         Ok::<_, Infallible>(response)
                     }
                 });
@@ -218,6 +221,14 @@ pub async fn serve_listener(
         },
     )
     .await;
+}
+
+/// One connection of a `[[listener]]`: its routes, its TLS details and the listener's
+/// counters.
+struct ServedConnection {
+    routes: Arc<RouteTable>,
+    counters: Arc<ListenerCounters>,
+    info: ConnectionInfo,
 }
 
 /// Serves the admin API until shutdown. Each request carries the client's address
