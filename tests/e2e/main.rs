@@ -24,6 +24,7 @@ mod crate_graph;
 mod csr_import;
 mod deb_package;
 mod dhparam;
+mod elasticsearch_transport;
 mod issue_interop;
 mod keystore_interop;
 mod lint_openssl;
