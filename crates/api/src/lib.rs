@@ -28,6 +28,8 @@ pub mod client;
 pub mod client_cas;
 #[cfg(feature = "client")]
 pub mod client_context;
+#[cfg(feature = "client")]
+pub mod client_rotation;
 pub mod nodes;
 #[cfg(feature = "client")]
 pub mod nodes_text;

@@ -8,6 +8,7 @@
 //! names = ["certfleet.corp.example", "10.0.0.5"]
 //! identity_days = 7
 //! unseen_after = "15m"
+//! rotation_stall_after = "7d"
 //! ```
 
 use anyhow::{anyhow, bail, Result};
@@ -22,6 +23,12 @@ const MAX_IDENTITY_DAYS: u32 = 365;
 /// Default `unseen_after`: a node whose agent has not asked or reported for this long
 /// raises a `node_unseen` alert.
 pub const DEFAULT_UNSEEN_AFTER: Duration = Duration::from_secs(15 * 60);
+/// Default `rotation_stall_after`: a rotation phase the server drives may take this long
+/// (maintenance windows may hold a reissue for days) before it is reported stalled.
+pub const DEFAULT_ROTATION_STALL_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The shortest and longest `rotation_stall_after` accepted.
+const ROTATION_STALL_AFTER_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(10), Duration::from_secs(90 * 24 * 3600));
 /// The shortest and longest `unseen_after` accepted.
 const UNSEEN_AFTER_BOUNDS: (Duration, Duration) =
     (Duration::from_secs(60), Duration::from_secs(7 * 24 * 3600));
@@ -34,6 +41,7 @@ pub(crate) struct RawAgents {
     pub(crate) names: Option<Vec<String>>,
     pub(crate) identity_days: Option<i64>,
     pub(crate) unseen_after: Option<String>,
+    pub(crate) rotation_stall_after: Option<String>,
 }
 
 /// `[agents]`, checked.
@@ -48,6 +56,9 @@ pub struct AgentsConfig {
     pub identity_days: u32,
     /// How long a node may stay silent before it is reported unseen.
     pub unseen_after: Duration,
+    /// How long a phase of a rotation the server drives may last before a
+    /// `rotation_stalled` alert is raised.
+    pub rotation_stall_after: Duration,
 }
 
 /// One name of the listener's certificate.
@@ -108,17 +119,43 @@ pub(crate) fn agents_config(raw: Option<RawAgents>) -> Result<Option<AgentsConfi
         None => DEFAULT_UNSEEN_AFTER,
         Some(text) => parse_unseen_after(&text)?,
     };
+    let rotation_stall_after = match raw.rotation_stall_after {
+        None => DEFAULT_ROTATION_STALL_AFTER,
+        Some(text) => parse_rotation_stall_after(&text)?,
+    };
     Ok(Some(AgentsConfig {
         listen,
         names,
         identity_days,
         unseen_after,
+        rotation_stall_after,
     }))
 }
 
 /// `unseen_after`: a whole number followed by `s`, `m`, `h` or `d` (a bare number is
 /// seconds), between one minute and seven days.
 fn parse_unseen_after(text: &str) -> Result<Duration> {
+    parse_duration("unseen_after", text, UNSEEN_AFTER_BOUNDS, "1m and 7d")
+}
+
+/// `rotation_stall_after`: as `unseen_after`, between ten seconds and 90 days.
+fn parse_rotation_stall_after(text: &str) -> Result<Duration> {
+    parse_duration(
+        "rotation_stall_after",
+        text,
+        ROTATION_STALL_AFTER_BOUNDS,
+        "10s and 90d",
+    )
+}
+
+/// A whole number followed by `s`, `m`, `h` or `d` (a bare number is seconds) within
+/// `bounds` (`said` in words), for the key `key` of `[agents]`.
+fn parse_duration(
+    key: &str,
+    text: &str,
+    bounds: (Duration, Duration),
+    said: &str,
+) -> Result<Duration> {
     let trimmed = text.trim();
     let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => trimmed.split_at(at),
@@ -131,7 +168,7 @@ fn parse_unseen_after(text: &str) -> Result<Duration> {
         "d" => Some(24 * 3600),
         _ => None,
     };
-    let (low, high) = UNSEEN_AFTER_BOUNDS;
+    let (low, high) = bounds;
     digits
         .parse::<u64>()
         .ok()
@@ -141,7 +178,7 @@ fn parse_unseen_after(text: &str) -> Result<Duration> {
         .filter(|duration| (low..=high).contains(duration))
         .ok_or_else(|| {
             anyhow!(
-                "[agents] unseen_after: '{}' is not a duration between 1m and 7d; write a whole number of seconds, minutes, hours or days such as \"90s\", \"15m\", \"2h\" or \"1d\"",
+                "[agents] {key}: '{}' is not a duration between {said}; write a whole number of seconds, minutes, hours or days such as \"90s\", \"15m\", \"2h\" or \"1d\"",
                 text.escape_debug()
             )
         })
@@ -179,6 +216,7 @@ mod tests {
             names: names.map(|list| list.into_iter().map(str::to_owned).collect()),
             identity_days: days,
             unseen_after: None,
+            rotation_stall_after: None,
         }
     }
 

@@ -19,7 +19,10 @@ mod secret_files;
 mod validate;
 mod warnings;
 
-pub use agents::{AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS, DEFAULT_UNSEEN_AFTER};
+pub use agents::{
+    AgentsConfig, ListenerName, DEFAULT_IDENTITY_DAYS, DEFAULT_ROTATION_STALL_AFTER,
+    DEFAULT_UNSEEN_AFTER,
+};
 pub use limits::ConnectionLimits;
 pub use metrics::{MetricsConfig, MetricsToken, MIN_TOKEN_CHARS};
 pub use secret_files::refuse_open_secret_file;

@@ -55,6 +55,9 @@ pub enum AlertKind {
     DeploymentFailed,
     /// A node's agent has not asked or reported for longer than `[agents] unseen_after`.
     NodeUnseen,
+    /// A phase of a rotation the server drives has lasted longer than `[agents]
+    /// rotation_stall_after`.
+    RotationStalled,
 }
 
 impl AlertKind {
@@ -73,6 +76,7 @@ impl AlertKind {
             AlertKind::RolloutHalted => "rollout_halted",
             AlertKind::DeploymentFailed => "deployment_failed",
             AlertKind::NodeUnseen => "node_unseen",
+            AlertKind::RotationStalled => "rotation_stalled",
         }
     }
 }
@@ -253,6 +257,7 @@ mod tests {
             (AlertKind::RolloutHalted, "rollout_halted"),
             (AlertKind::DeploymentFailed, "deployment_failed"),
             (AlertKind::NodeUnseen, "node_unseen"),
+            (AlertKind::RotationStalled, "rotation_stalled"),
         ];
         for (kind, name) in every {
             assert_eq!(kind.to_string(), name);

@@ -94,6 +94,75 @@ pub struct RotationJson {
     pub needs_cross_sign: Vec<String>,
 }
 
+/// `POST /api/platforms/{name}/rotation`: starts a rotation the server carries out
+/// through the platform's agents, or rolls the running one back (`certfleet rotate ca
+/// --platform NAME`, `certfleet rotate keys --platform NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationRequest {
+    /// `ca` (a new root, or with `intermediate` a new intermediate) or `keys`.
+    pub kind: RotationRequestKind,
+    /// CA rotations: a new intermediate under the existing root.
+    #[serde(default)]
+    pub intermediate: bool,
+    /// Root rotations: also sign the new CA with the old root.
+    #[serde(default)]
+    pub cross_sign: bool,
+    /// Roll back the running rotation of this kind instead of starting one.
+    #[serde(default)]
+    pub rollback: bool,
+    /// Keys rotations: only these services (empty: every internal-CA service).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Keys rotations: ignore the services' maintenance windows.
+    #[serde(default)]
+    pub now: bool,
+}
+
+/// What a [`RotationRequest`] rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationRequestKind {
+    /// The platform's internal CA.
+    Ca,
+    /// The services' keys.
+    Keys,
+}
+
+/// A platform's rotation as the server sees it (`GET` and `POST
+/// /api/platforms/{name}/rotation`, `certfleet rotate status --platform NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationStatus {
+    /// The platform.
+    pub platform: String,
+    /// The rotation under way; absent when none runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationJson>,
+    /// `server` when the server carries it out through the agents, `apply` when each
+    /// `certfleet apply` of the model does; absent when none runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driven_by: Option<String>,
+    /// Rotations the server drives: where each node stands in the current phase, as the
+    /// server last looked (empty until it has).
+    #[serde(default)]
+    pub nodes: Vec<RotationNode>,
+    /// The last finished rotation's last history line, when none runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+}
+
+/// One node in the current phase of a rotation the server drives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationNode {
+    /// The node.
+    pub node: String,
+    /// `done` (every service deployed what the phase asks and its hook and check
+    /// passed), `waiting` or `failed` (a deployment was rolled back or refused).
+    pub state: String,
+    /// What it waits for or why it failed; empty when done.
+    pub detail: String,
+}
+
 /// The outputs one service on one node still has to get in the current rotation phase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RotationRemaining {

@@ -69,6 +69,22 @@ pub struct ApplyArgs {
 }
 
 impl ModelArgs {
+    /// The arguments of a command that takes them its own way (`rotate`, which takes
+    /// `--platform` instead of `--model` too).
+    pub(super) fn new(
+        model: PathBuf,
+        root: Option<PathBuf>,
+        data_dir: PathBuf,
+        json: bool,
+    ) -> Self {
+        ModelArgs {
+            model,
+            root,
+            data_dir,
+            json,
+        }
+    }
+
     /// Runs `work` on this model with the data directory's master key, showing a progress
     /// line on stderr while keys are made (RSA 4096 takes a while), only in text mode on
     /// a terminal. The model is refused first when others could change it.

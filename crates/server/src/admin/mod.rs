@@ -39,6 +39,7 @@ pub mod status;
 use super::agents::admin as agents_admin;
 use super::agents::external_admin as agents_external;
 use super::agents::rollout_admin as agents_rollout;
+use super::agents::rotation_admin as agents_rotation;
 use super::state::AppState;
 use crate::http::errors::ErrorBody;
 use axum::extract::State;
@@ -82,6 +83,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(agents_external::import_reply))
         .routes(routes!(agents_rollout::renew))
         .routes(routes!(agents_rollout::resume))
+        .routes(routes!(agents_rotation::show, agents_rotation::start))
         .routes(routes!(session::login, session::show, session::logout))
         .routes(routes!(openapi::document))
 }

@@ -21,6 +21,9 @@
 //! - [`renewal`]: when a certificate is due, and the watches that wake waiting
 //!   assignments; [`rollout`], [`rollout_settle`]: staged rollouts of service groups,
 //!   resumed and renewals asked for through [`rollout_admin`];
+//! - [`rotation`]: CA and keys rotations the server carries out through the agents,
+//!   started and shown through [`rotation_admin`], each node's progress judged by
+//!   [`rotation_progress`] and the phases moved on by [`rotation_advance`];
 //! - [`report_alerts`]: `deployment_failed` alerts for failed reports; [`unseen`]:
 //!   `node_unseen` alerts for nodes gone silent; [`metrics`]: the nodes' and rollout
 //!   groups' series of `GET /metrics`;
@@ -50,6 +53,10 @@ pub mod report_alerts;
 pub mod rollout;
 pub mod rollout_admin;
 pub mod rollout_settle;
+pub mod rotation;
+pub mod rotation_admin;
+pub mod rotation_advance;
+pub mod rotation_progress;
 pub mod routes;
 pub mod self_signed;
 pub mod status;
@@ -124,7 +131,8 @@ impl Agents {
 
 /// Starts the background watches of `agents`, which run until [`Agents::stop`]: renewals
 /// coming due and rollouts settled ([`renewal::watch_due`]), silent nodes
-/// ([`unseen::watch`]), the store's certificates and rollouts changed by any server
+/// ([`unseen::watch`]), the rotations the server drives ([`rotation_advance::run`]), the
+/// store's certificates and rollouts changed by any server
 /// ([`renewal::watch_store`]) and the models' files edited
 /// ([`model_cache::watch_files`]); each wakes the waiting assignment requests of the
 /// platform concerned.
@@ -132,6 +140,7 @@ pub fn spawn_watches(agents: &Arc<Agents>) {
     tokio::spawn(renewal::watch_due(Arc::clone(agents)));
     tokio::spawn(unseen::watch(Arc::clone(agents)));
     tokio::spawn(acme_order_runs::run(Arc::clone(agents)));
+    tokio::spawn(rotation_advance::run(Arc::clone(agents)));
     for prefix in ["certs", "rollouts"] {
         tokio::spawn(renewal::watch_store(Arc::clone(agents), prefix));
     }

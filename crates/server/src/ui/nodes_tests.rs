@@ -134,6 +134,7 @@ async fn with_an_agent_listener_each_node_gets_a_token_form_whose_request_makes_
         names: vec!["agents.lab.example".into(), "127.0.0.1".into()],
         identity_days: 7,
         unseen_after: std::time::Duration::from_secs(900),
+        rotation_stall_after: certfleet_config::DEFAULT_ROTATION_STALL_AFTER,
     });
     let state = startup::start(config).await.unwrap().state;
     // The agents CA, which the agent listener makes at its start.
