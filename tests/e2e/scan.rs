@@ -524,3 +524,55 @@ fn endpoints_judged_by_the_system_roots_are_held_to_the_rules_of_public_cas() {
     assert_exit(&out, 1);
     assert_eq!(results[0]["chain_error_code"], "baseline_requirements");
 }
+
+#[test]
+fn the_warning_window_follows_the_servers_warn_days_unless_given() {
+    let dir = TempDir::new();
+    let ca = Ca::new(dir.path(), "Window");
+    let mut config = ServeConfig::new(dir.path());
+    config.listener("web", None, None);
+    config.append("[monitor]\nwarn_days = 100\n");
+    let server = config.start();
+    let leaf = ca.leaf(dir.path(), "window.scan.test", &[], 90, "");
+    let endpoint = s_server(&leaf, &[]);
+    let target = format!("{}/window.scan.test", endpoint.addr);
+    let admin = format!("https://{}", server.admin);
+    let root = ca.root();
+    let with_server = [
+        target.as_str(),
+        "--trust",
+        arg(&root),
+        "--server",
+        admin.as_str(),
+        "--data-dir",
+        arg(&server.data_dir),
+    ];
+
+    // 90 days left is inside the server's 100-day window (a warning is not a problem:
+    // exit 0).
+    let (out, results) = scan_json(&with_server);
+    assert_exit(&out, 0);
+    assert_eq!(results[0]["state"], "warning", "{}", describe(&out));
+
+    // --warn-days wins over the server's.
+    let mut args = with_server.to_vec();
+    args.extend_from_slice(&["--warn-days", "14"]);
+    let (out, results) = scan_json(&args);
+    assert_exit(&out, 0);
+    assert_eq!(results[0]["state"], "ok", "{}", describe(&out));
+
+    // Without a server to ask, the default 14 days.
+    let nobody = format!("https://{}", free_addr());
+    let alone = [
+        target.as_str(),
+        "--trust",
+        arg(&root),
+        "--server",
+        nobody.as_str(),
+        "--data-dir",
+        arg(&server.data_dir),
+    ];
+    let (out, results) = scan_json(&alone);
+    assert_eq!(results[0]["state"], "ok", "{}", describe(&out));
+    assert_eq!(warnings(&out).len(), 1, "{}", describe(&out));
+}

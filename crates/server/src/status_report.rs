@@ -117,6 +117,7 @@ pub async fn report(state: &AppState) -> Result<StatusJson, StatusError> {
             .collect(),
         acme,
         alerts: alert_counts_json(state.hub.alerts().counts()),
+        warn_days: Some(state.config.warn_days),
     })
 }
 

@@ -17,6 +17,10 @@ pub struct StatusJson {
     pub ca_renewals: Vec<CaRenewalJson>,
     /// The edge's alert counts.
     pub alerts: AlertCountsJson,
+    /// The server's `[monitor] warn_days`: certificates expiring within this many days
+    /// are `warning` (`scan` follows it when it can ask).
+    #[serde(default)]
+    pub warn_days: Option<u32>,
 }
 
 /// The expiry state of a certificate.

@@ -85,6 +85,7 @@ mod tests {
                 last_success: None,
             }],
             alerts: AlertCountsJson::default(),
+            warn_days: Some(14),
         };
         let text = status.to_text();
         assert!(text.starts_with("STATE "), "{text}");

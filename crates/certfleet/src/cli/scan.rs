@@ -62,9 +62,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = certfleet_monitor::scan::DEFAULT_CONCURRENCY,
           value_parser = parse_concurrency)]
     concurrency: usize,
-    /// Certificates expiring within this many days are in the `warning` state.
-    #[arg(long, value_name = "N", default_value_t = certfleet_pki::lint::DEFAULT_WARN_DAYS)]
-    warn_days: u32,
+    /// Certificates expiring within this many days are in the `warning` state (default:
+    /// the server's [monitor] warn_days when it answers, else 14).
+    #[arg(long, value_name = "N")]
+    warn_days: Option<u32>,
     #[command(flatten)]
     server: ServerFlags,
 }
@@ -95,7 +96,10 @@ impl ScanArgs {
         let options = ScanOptions {
             timeout: Duration::from_secs(self.timeout),
             concurrency: self.concurrency,
-            warn_days: self.warn_days,
+            warn_days: self
+                .warn_days
+                .or_else(|| managed::server_warn_days(&self.server))
+                .unwrap_or(certfleet_pki::lint::DEFAULT_WARN_DAYS),
             profile,
         };
         let scanner = Scanner::new(&options, trust_anchors)?;

@@ -1,7 +1,8 @@
-//! The running server's side of a scan: asks it which certificate it manages for each
-//! SNI name (`GET /api/resolve/{name}`, judged by `certfleet_monitor::scan::drift`) and
-//! records the results with `POST /api/scans`. Without a server the scan goes on: one
-//! warning on standard error, `drift` null everywhere, nothing recorded.
+//! The running server's side of a scan: its `warn_days` (`GET /api/status`) as the
+//! scan's default, which certificate it manages for each SNI name (`GET
+//! /api/resolve/{name}`, judged by `certfleet_monitor::scan::drift`), and the results
+//! recorded with `POST /api/scans`. Without a server the scan goes on: one warning on
+//! standard error, `drift` null everywhere, nothing recorded.
 
 use super::super::client::{admin_client, path_segment, AdminClient, ServerFlags};
 use certfleet_monitor::scan::drift::{compare_with_server, managed_thumbprint};
@@ -13,6 +14,16 @@ use time::OffsetDateTime;
 
 /// Records sent per request, well below the API's body limit.
 const RECORDS_PER_REQUEST: usize = 200;
+
+/// The server's `[monitor] warn_days`, when it answers (a failure is told later, by
+/// [`compare`]).
+pub fn server_warn_days(flags: &ServerFlags) -> Option<u32> {
+    let answer = admin_client(flags).ok()?.get("/api/status").ok()?;
+    let body = answer.into_success().ok()?;
+    body["warn_days"]
+        .as_u64()
+        .and_then(|d| u32::try_from(d).ok())
+}
 
 /// Sets `drift` and `managed_sha1_thumbprint` on every result from the server's answers;
 /// the client when the server answered (to record the results with), else `None` after
