@@ -329,6 +329,12 @@ fn a_domain_certificate_from_a_server_ca_is_served_and_renewed_until_an_upload()
     let pem = fs::read_to_string(&key).unwrap() + &fs::read_to_string(&crt).unwrap();
     fs::write(&bundle, pem).unwrap();
     let stored = cli_json(&server, &["domain", "set-cert", name, arg(&bundle)]);
+    assert!(
+        stored["warnings"]
+            .to_string()
+            .contains("automatic renewal stops"),
+        "{stored}"
+    );
     let uploaded = stored["domain"]["certificate"].clone();
     assert_eq!(uploaded["auto_issued"], false, "{stored}");
     assert_eq!(uploaded["issuing_ca"], Value::Null, "{stored}");

@@ -20,7 +20,7 @@ pub struct SetCertificateReport {
     /// The stored certificate.
     pub summary: CertificateSummary,
     /// Things that were accepted but deserve attention (forced name mismatch, expiry,
-    /// a manual upload ending automatic renewal).
+    /// a manual upload ending automatic renewal, by ACME or by a server CA).
     pub warnings: Vec<String>,
 }
 
@@ -62,7 +62,13 @@ impl DomainTree {
                 summary.not_after, domain.name
             ));
         }
-        if domain.acme.enabled && !summary.auto_issued {
+        // ACME renews the domain, or the certificate replaced was issued automatically
+        // (by one of the server's CAs, which renews it while its header is there).
+        let replaces_automatic = domain
+            .certificate
+            .as_ref()
+            .is_some_and(|current| current.served.summary().auto_issued);
+        if (domain.acme.enabled || replaces_automatic) && !summary.auto_issued {
             warnings.push(format!(
                 "this bundle has no automatic-issuance header, so automatic renewal stops for {}",
                 domain.name

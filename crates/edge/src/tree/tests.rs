@@ -166,6 +166,15 @@ fn lenient_bundles_are_accepted_and_the_header_is_noticed() {
         manual.warnings
     );
     assert_eq!(report.summary.sha1_thumbprint.len(), 40);
+    // Without ACME, replacing an automatically issued certificate (a server CA's) by
+    // hand ends its renewal too, and says so.
+    tree.set_certificate("example.test", &auto, false).unwrap();
+    let manual = tree.set_certificate("example.test", &pem, false).unwrap();
+    assert!(
+        manual.warnings[0].contains("automatic renewal stops"),
+        "{:?}",
+        manual.warnings
+    );
 }
 
 #[test]
