@@ -12,6 +12,7 @@ mod agents_fleet;
 mod agents_issuers;
 mod agents_resilience;
 mod agents_rollout;
+mod agents_rotation;
 mod agents_server;
 mod bad_input;
 mod bundle;

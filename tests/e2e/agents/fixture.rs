@@ -127,6 +127,16 @@ impl Platform {
     /// starts a server with an agent listener and the model as its `[[platform]]`;
     /// `web_listener` is where the model's `web` listens, if it has one.
     pub fn start_with_model(model: &str, web_listener: SocketAddr) -> Platform {
+        Platform::start_with_model_and(model, web_listener, "")
+    }
+
+    /// As [`Platform::start_with_model`], with `agents_keys` (lines) added to the
+    /// server's `[agents]` block.
+    pub fn start_with_model_and(
+        model: &str,
+        web_listener: SocketAddr,
+        agents_keys: &str,
+    ) -> Platform {
         let dir = TempDir::new();
         let platform_dir = dir.join("platform");
         fs::create_dir(&platform_dir).unwrap();
@@ -150,7 +160,7 @@ impl Platform {
         config.listener("edge", None, None);
         let agents = free_addr();
         config.append(&format!(
-            "[agents]\nlisten = \"{agents}\"\n\n[[platform]]\nmodel = {:?}\n",
+            "[agents]\nlisten = \"{agents}\"\n{agents_keys}\n[[platform]]\nmodel = {:?}\n",
             arg(&model_file)
         ));
         let server = config.start();

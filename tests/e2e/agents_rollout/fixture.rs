@@ -166,8 +166,15 @@ impl Platform {
     /// Makes the CA and the model, starts the server, and on each node starts nginx on a
     /// self-signed certificate, enrols an agent with the hook and starts it.
     pub fn start() -> Platform {
+        Platform::start_with(|_| String::new(), "")
+    }
+
+    /// As [`Platform::start`], with `more(listeners)` appended to the model (more
+    /// services and connections) and `agents_keys` added to the server's `[agents]`.
+    pub fn start_with(more: impl Fn(&[SocketAddr]) -> String, agents_keys: &str) -> Platform {
         let listeners: Vec<SocketAddr> = (1..=3).map(|n| free_addr_on(&node_ip(n))).collect();
-        let server = fixture::Platform::start_with_model(&model(&listeners), free_addr());
+        let text = model(&listeners) + &more(&listeners);
+        let server = fixture::Platform::start_with_model_and(&text, free_addr(), agents_keys);
         wait_listening(server.agents, "the agent listener");
         let mut nodes = Vec::new();
         for (i, addr) in listeners.iter().enumerate() {
