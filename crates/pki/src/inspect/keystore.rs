@@ -1,9 +1,11 @@
 //! Keystores described: every entry of a JKS or PKCS#12 file with its certificates (for
-//! `inspect`), and each entry summed up by its first certificate (for `keystore list`).
+//! `inspect`), and each entry summed up by its first certificate (for `keystore list`,
+//! whose text [`listing_text`] writes as keytool's `-list` reads).
 
+use super::day_count::Days;
 use super::{describe_certificate, CertificateInfo};
 use crate::error::{PkiError, Result};
-use certfleet_formats::keystore::{self, Entry};
+use certfleet_formats::keystore::{self, Entry, KeystoreFormat};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -123,6 +125,42 @@ pub fn describe_entry(entry: &Entry, now: OffsetDateTime) -> Result<ListedEntry>
         sha1_thumbprint: info.sha1_thumbprint,
         sha256_fingerprint: info.sha256_fingerprint,
     })
+}
+
+/// The type's name as keytool writes it.
+fn keytool_name(format: KeystoreFormat) -> &'static str {
+    match format {
+        KeystoreFormat::Jks => "JKS",
+        KeystoreFormat::Pkcs12 => "PKCS12",
+    }
+}
+
+/// `keystore list` in words: the type, the entry count, then each entry's alias, kind,
+/// subject, issuer, expiry with the days left, and thumbprints.
+pub fn listing_text(format: KeystoreFormat, entries: &[ListedEntry]) -> String {
+    let mut out = format!(
+        "Keystore type: {}\n{} entr{}\n",
+        keytool_name(format),
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" }
+    );
+    for entry in entries {
+        let kind = match entry.kind {
+            "private_key" => format!("PrivateKeyEntry, chain length {}", entry.chain_length),
+            _ => "trustedCertEntry".to_owned(),
+        };
+        out += &format!(
+            "\n{}: {kind}\n  subject:             {}\n  issuer:              {}\n  expires:             {} ({} remaining)\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
+            entry.alias,
+            entry.subject,
+            entry.issuer,
+            entry.not_after,
+            Days(entry.days_remaining),
+            entry.sha1_thumbprint,
+            entry.sha256_fingerprint,
+        );
+    }
+    out
 }
 
 #[cfg(test)]

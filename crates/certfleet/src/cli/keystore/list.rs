@@ -4,9 +4,7 @@ use super::StoreArgs;
 use crate::cli::output::print_json;
 use crate::cli::Outcome;
 use anyhow::{Context, Result};
-use certfleet_formats::keystore::KeystoreFormat;
-use certfleet_pki::inspect::day_count::Days;
-use certfleet_pki::inspect::keystore::{describe_entry, ListedEntry};
+use certfleet_pki::inspect::keystore::{describe_entry, listing_text, ListedEntry};
 use clap::Args;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -29,13 +27,6 @@ struct Listing {
     entries: Vec<ListedEntry>,
 }
 
-fn keytool_name(format: KeystoreFormat) -> &'static str {
-    match format {
-        KeystoreFormat::Jks => "JKS",
-        KeystoreFormat::Pkcs12 => "PKCS12",
-    }
-}
-
 impl ListArgs {
     pub fn run(self) -> Result<Outcome> {
         let opened = self.store.open()?;
@@ -54,34 +45,8 @@ impl ListArgs {
                 entries,
             })?;
         } else {
-            print!("{}", render(opened.format, &entries));
+            print!("{}", listing_text(opened.format, &entries));
         }
         Ok(Outcome::Success)
     }
-}
-
-fn render(format: KeystoreFormat, entries: &[ListedEntry]) -> String {
-    let mut out = format!(
-        "Keystore type: {}\n{} entr{}\n",
-        keytool_name(format),
-        entries.len(),
-        if entries.len() == 1 { "y" } else { "ies" }
-    );
-    for entry in entries {
-        let kind = match entry.kind {
-            "private_key" => format!("PrivateKeyEntry, chain length {}", entry.chain_length),
-            _ => "trustedCertEntry".to_owned(),
-        };
-        out += &format!(
-            "\n{}: {kind}\n  subject:             {}\n  issuer:              {}\n  expires:             {} ({} remaining)\n  SHA-1 thumbprint:    {}\n  SHA-256 fingerprint: {}\n",
-            entry.alias,
-            entry.subject,
-            entry.issuer,
-            entry.not_after,
-            Days(entry.days_remaining),
-            entry.sha1_thumbprint,
-            entry.sha256_fingerprint,
-        );
-    }
-    out
 }
