@@ -90,8 +90,14 @@ pub struct RawService {
     /// The rollout group whose services agents update a few at a time (default: the
     /// `kind`).
     pub group: Option<Text>,
-    /// The node it runs on.
-    pub node: Text,
+    /// The node it runs on (or `nodes`, never both).
+    pub node: Option<Text>,
+    /// The nodes it runs on when one certificate serves them all (with
+    /// `shared_certificate = true`); the first is where an appliance's CSR is made.
+    pub nodes: Option<Spanned<Vec<Text>>>,
+    /// `true`: one key and one certificate, naming every node of `nodes`, delivered to
+    /// each of them.
+    pub shared_certificate: Option<Spanned<bool>>,
     /// `server`, `client` or `both`.
     pub usage: Option<Text>,
     /// The certificate's CN (default: the node's FQDN).

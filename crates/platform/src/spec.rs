@@ -332,8 +332,12 @@ pub struct Service {
     pub kind: Option<String>,
     /// The rollout group as written (`group`); see [`Service::rollout_group`].
     pub group: Option<String>,
-    /// The node's name.
+    /// The node's name; with several nodes, the first of them (where an appliance's CSR
+    /// is made and its certificate uploaded).
     pub node: String,
+    /// Every node it runs on, in model order (`node` first); more than one when one
+    /// certificate is shared by several nodes (`shared_certificate`).
+    pub nodes: Vec<String>,
     /// Certificate CN.
     pub cn: String,
     /// Extra DNS names for the certificate (the node's FQDN among them, except for ACME,
@@ -378,6 +382,12 @@ pub struct Service {
 }
 
 impl Service {
+    /// Whether one key and certificate serve several nodes (`nodes` with
+    /// `shared_certificate = true`).
+    pub fn is_shared(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
     /// The rollout group agents update a few services at a time: the `group` key, else
     /// the `kind`, else the service alone.
     pub fn rollout_group(&self) -> &str {

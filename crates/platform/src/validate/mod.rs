@@ -18,6 +18,9 @@ mod inbound;
 mod listed_trust;
 mod output;
 mod peer_keys;
+mod placement;
+#[cfg(test)]
+mod placement_tests;
 mod subject;
 
 const DEFAULT_DAYS: u32 = certfleet_pki::profile::DEFAULT_LEAF_DAYS;
@@ -249,10 +252,17 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
             is_server_of.contains(raw_service.get_ref().name.get_ref()),
             mtls_client.contains(raw_service.get_ref().name.get_ref()),
         )?;
-        for (raw_out, out) in raw_service.get_ref().output.iter().zip(&service.outputs) {
+        for out in &service.outputs {
             if let Some(line) = seen_paths.insert(out.path.clone(), out.line) {
-                return Err(loc.at(
-                    &raw_out.get_ref().path,
+                // The output as written (one written output may be one per node).
+                let at = raw_service
+                    .get_ref()
+                    .output
+                    .iter()
+                    .find(|o| loc.line(o.get_ref().format.span().start) == out.line)
+                    .map_or(raw_service.span().start, |o| o.get_ref().path.span().start);
+                return Err(loc.error(
+                    at,
                     "service.output.path",
                     format!(
                         "'{}' is already the path of the output on line {line}",
@@ -312,21 +322,10 @@ fn build_service(
 ) -> Result<Service> {
     let s = raw.get_ref();
     let name = s.name.get_ref().clone();
-    let node = nodes.get(s.node.get_ref()).ok_or_else(|| {
-        loc.at(
-            &s.node,
-            "service.node",
-            format!(
-                "service '{name}' runs on node '{}', which is not defined (nodes: {})",
-                s.node.get_ref(),
-                nodes
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+    let placed_on = placement::service_nodes(loc, s, nodes)?;
+    // The first node: where an appliance's CSR is made, and the CN's default (the list
+    // is never empty: service_nodes refuses a service without a node).
+    let node = placed_on[0];
     let usage = match &s.usage {
         Some(u) => u
             .get_ref()
@@ -365,11 +364,17 @@ fn build_service(
             }
             None => csr::default_cn(s).unwrap_or_else(|| node.fqdn.clone()),
         };
-        let mut dns_names = vec![node.fqdn.clone()];
+        // A shared certificate names every node it serves.
+        let mut dns_names: Vec<String> = placed_on.iter().map(|n| n.fqdn.clone()).collect();
         for name in &s.san {
             dns_names.push(san_name(loc, name)?);
         }
-        let mut ips = node.ips.clone();
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for addr in placed_on.iter().flat_map(|n| &n.ips) {
+            if !ips.contains(addr) {
+                ips.push(*addr);
+            }
+        }
         for text in &s.ips {
             let addr = ip(loc, text, "service.ips")?;
             if !ips.contains(&addr) {
@@ -404,7 +409,7 @@ fn build_service(
                 "must not be empty; leave it out instead",
             ))
         }
-        Some(r) => Some(r.get_ref().clone()),
+        Some(r) => Some(placement::reload_per_node(r.get_ref(), &placed_on)),
         None => None,
     };
     let reload_timeout = match &s.reload_timeout {
@@ -424,6 +429,7 @@ fn build_service(
         .iter()
         .map(|o| output::build_output(loc, o, issuer_kind))
         .collect::<Result<Vec<_>>>()?;
+    let outputs = placement::outputs_per_node(loc, s, outputs, &placed_on)?;
     let requested = csr::requested(loc, s, issuer_kind, &cn, &sans)?;
     let csr_file = csr::csr_file(loc, s, issuer_kind, &outputs)?;
     Ok(Service {
@@ -434,6 +440,7 @@ fn build_service(
             None => None,
         },
         node: node.name.clone(),
+        nodes: placed_on.iter().map(|n| n.name.clone()).collect(),
         cn,
         dns_names,
         ips,
