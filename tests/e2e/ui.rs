@@ -5,7 +5,9 @@
 //! every page at 1280 and 390 px wide without console errors or sideways scrolling,
 //! saving screenshots under target/ui-screenshots/; last it makes a CA on the CA page
 //! and issues the domain's certificate from it, and applies a platform model (an
-//! example's copy) from its page, whose trust graph it finds drawn. Then openssl judges: the HTTPS listener
+//! example's copy) from its page, whose trust graph it finds drawn, and moves a domain
+//! under another and deletes that one from its page once the confirmation, which names
+//! both, is accepted. Then openssl judges: the HTTPS listener
 //! serves the CA-issued certificate for the domain, and the PKCS#12 download opens with
 //! the password typed and holds the pasted certificate and its key.
 

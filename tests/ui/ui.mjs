@@ -19,7 +19,9 @@
 // downloads the certificate as PKCS#12 with the password (by keyboard) and as PEM,
 // visits every page at 1280 and 390 px wide, then makes a CA on the CA page by keyboard
 // (a bad CSR is refused there), issues the domain's certificate from it and sees the
-// served thumbprint change. On every page: no console errors, no page errors, no
+// served thumbprint change; last it moves a domain under another and deletes that one
+// from its page, dismissing the confirmation once (which names both) and accepting it
+// then. On every page: no console errors, no page errors, no
 // horizontal overflow, a skip link first in the tab order and a visible focus on every
 // tab stop. Exits 1 with the reasons on failure.
 
@@ -371,6 +373,44 @@ try {
     check(caAudit.includes(action), `the audit log lacks ${action}`);
   }
   step(`issued from the CA; the domain now serves ${issued}`);
+
+  // --- a domain moved and deleted from its page; the deletion asks first ------------
+  for (const name of ['gone.ui.test', 'child.ui.test']) {
+    await page.goto(`${base}/ui/domains`);
+    await page.fill('#domain-name', name);
+    await Promise.all([
+      page.waitForURL(`${base}/ui/domains/${name}`),
+      page.click('#add-domain-form button[type="submit"]'),
+    ]);
+  }
+  await page.selectOption('#move-parent', 'gone.ui.test');
+  await Promise.all([page.waitForEvent('load'), page.click('#move-form button[type="submit"]')]);
+  check((await page.textContent('.crumbs')).includes('gone.ui.test'), 'after the move the page does not show the new parent');
+  await page.goto(`${base}/ui/domains/gone.ui.test`);
+  const questions = [];
+  // The first confirmation is dismissed (nothing is deleted), the second accepted.
+  const answer = (dialog) => {
+    questions.push(dialog.message());
+    return questions.length === 1 ? dialog.dismiss() : dialog.accept();
+  };
+  page.on('dialog', answer);
+  await page.click('#delete-form button[type="submit"]');
+  await page.waitForFunction(() => !document.querySelector('#delete-form[aria-busy]'));
+  check(questions.length === 1 && new URL(page.url()).pathname === '/ui/domains/gone.ui.test', 'a dismissed confirmation did not keep the domain');
+  await Promise.all([page.waitForURL(`${base}/ui/domains`), page.click('#delete-form button[type="submit"]')]);
+  page.off('dialog', answer);
+  check(
+    questions.length === 2 && questions[0].includes('Delete the domain gone.ui.test and the 1 domain below it (child.ui.test)?'),
+    `the delete confirmation reads: ${questions[0]}`,
+  );
+  const treeAfter = await page.textContent('.tree');
+  check(!treeAfter.includes('gone.ui.test') && !treeAfter.includes('child.ui.test') && treeAfter.includes(domain), 'the tree after the deletion is wrong');
+  await page.goto(`${base}/ui/audit`);
+  const lifecycleAudit = await page.textContent('main');
+  for (const action of ['domain.move', 'domain.delete']) {
+    check(lifecycleAudit.includes(action), `the audit log lacks ${action}`);
+  }
+  step('moved a domain and deleted its parent with it from the domain page, after a confirmation');
 
   // --- log out; the login page at both widths (no session) --------------------------
   await page.click('#logout-form button');

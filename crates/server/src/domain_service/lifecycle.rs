@@ -14,7 +14,8 @@
 //! their own parents), audited with the old and the new parent.
 //!
 //! Both swap the changed tree into the certificate hub before answering, so the next
-//! handshake already sees it, and both log one line: who, what, which domain.
+//! handshake already sees it. Each audit record is also one line of the server's log
+//! (who, what, which domain: the audit log's own doing).
 
 use super::{DomainError, DomainService};
 use certfleet_acme::challenges::Challenges;
@@ -111,18 +112,6 @@ impl DomainService {
             DomainError::Storage(format!("indexing the tree after deleting {root}: {err}"))
         })?;
         *tree = next;
-        drop(tree);
-        tracing::info!(
-            "domain {root} deleted by {actor}{}",
-            match deleted.len() - 1 {
-                0 => String::new(),
-                below => format!(
-                    " with {} ({})",
-                    domains_below(below),
-                    listed(&deleted[..below])
-                ),
-            }
-        );
         Ok(Deleted {
             name: root,
             parent,
@@ -173,7 +162,6 @@ impl DomainService {
             ))
         })?;
         *tree = next;
-        tracing::info!("domain {} moved by {actor}: {detail}", moved.name);
         Ok(view(&tree, &moved))
     }
 }

@@ -4,6 +4,7 @@
 //! calls `DELETE /api/domains/{name}` (with `recursive=true` when domains lie below).
 
 use crate::state::AppState;
+use std::collections::HashSet;
 
 /// How many names below a domain the page lists before it says "…".
 const NAMES_SHOWN: usize = 5;
@@ -34,13 +35,12 @@ pub async fn forms(state: &AppState, name: &str) -> LifecycleForms {
             };
             let name = domain.name();
             let below = tree.descendants(name).unwrap_or_default();
+            let in_branch: HashSet<&str> = below.iter().map(String::as_str).collect();
             let parents = tree
                 .iter()
                 .map(|other| other.name())
                 .filter(|other| {
-                    *other != name
-                        && Some(*other) != domain.parent()
-                        && !below.iter().any(|b| b == other)
+                    *other != name && Some(*other) != domain.parent() && !in_branch.contains(other)
                 })
                 .map(str::to_owned)
                 .collect();
