@@ -168,3 +168,45 @@ fn a_platform_without_an_internal_ca_has_no_ca_to_rotate() {
     assert!(said.contains("no internal CA to rotate"), "{said}");
     assert!(said.contains("model.toml"), "{said}");
 }
+
+#[test]
+fn a_self_signed_service_whose_reload_fails_in_reissue_stays_trusted_with_its_old_certificate() {
+    let lab = Lab::new();
+    // gw gets a reload that fails while FAIL_GW exists.
+    let marker = lab.dir.join("FAIL_GW");
+    let model = std::fs::read_to_string(&lab.model).unwrap().replace(
+        "cn = \"gw.rot.test\"\n",
+        &format!(
+            "cn = \"gw.rot.test\"\nreload = \"test ! -e {}\"\n",
+            crate::support::run::arg(&marker)
+        ),
+    );
+    std::fs::write(&lab.model, model).unwrap();
+    lab.apply_ok();
+    let gw_crt = lab.file("/srv/gw/tls.crt");
+    let data_trust = lab.file("/srv/data/trust.pem");
+    let old = pem_cert(&gw_crt);
+    lab.json(&["rotate", "keys", "--service", "gw"], 0);
+    assert_eq!(rotation(&lab.apply_ok())["phase"], "reissue");
+    let staged = pem_cert(&lab.state().join("rotation/next/gw.crt"));
+
+    // Phase 2 writes gw's new certificate, but its reload fails: gw may still serve the
+    // old one, so data keeps trusting both, through every apply until the phase ends.
+    std::fs::write(&marker, "").unwrap();
+    for _ in 0..2 {
+        let held = lab.json(&["apply", "--reload"], 1);
+        assert_eq!(rotation(&held)["phase"], "reissue", "{held:#}");
+        assert_eq!(pem_cert(&gw_crt), staged);
+        let trusted = pem_certs(&data_trust);
+        assert!(
+            trusted.contains(&old) && trusted.contains(&staged),
+            "the old certificate left data's truststore while gw may still serve it"
+        );
+    }
+    std::fs::remove_file(&marker).unwrap();
+    assert_eq!(rotation(&lab.apply_ok())["phase"], "retire");
+    assert!(pem_certs(&data_trust).contains(&old));
+    assert!(lab.apply_ok().get("rotation").is_none());
+    let trusted = pem_certs(&data_trust);
+    assert!(trusted.contains(&staged) && !trusted.contains(&old));
+}

@@ -109,9 +109,16 @@ pub fn make_next(ca_dir: &Path, request: &NewCaRequest<'_>) -> Result<Made> {
             "the CA has no intermediate, and its root allows no CA below it (path length 0), so nothing signed by a new CA can chain to it; rotate without --cross-sign",
         ));
     }
-    let date = request.now.date();
-    let root_cn = format!("{} Root CA {date}", request.platform);
-    let issuing_cn = format!("{} Issuing CA {date}", request.platform);
+    // The date and time (UTC, to the minute) tell this CA from the one it replaces and
+    // from any made by an earlier rotation the same day.
+    let made = format!(
+        "{} {:02}:{:02}",
+        request.now.date(),
+        request.now.hour(),
+        request.now.minute()
+    );
+    let root_cn = format!("{} Root CA {made}", request.platform);
+    let issuing_cn = format!("{} Issuing CA {made}", request.platform);
     let pki = |e: certfleet_pki::PkiError| file_err(ca_dir, e.to_string());
     let mut files: Vec<(&str, Vec<u8>, bool)> = Vec::new();
     let pem =

@@ -1,8 +1,10 @@
 //! Keys rotations of self-signed services, which are their own trust anchors: in phase
 //! trust a new key and self-signed certificate are made and kept in
 //! `STATE/rotation/next/<service>.{key,crt}` (key 0600), and the peers trust them beside
-//! the current one; phase reissue deploys them (the peers still trusting the old one
-//! too); phase retire leaves the new one alone. The directory goes when the rotation ends.
+//! the current one, which is kept in `STATE/rotation/prev/<service>.crt`; phase reissue
+//! deploys them, the peers trusting the kept one and the new one until the phase ends,
+//! even when a reload failed; phase retire leaves the new one alone. The directory goes
+//! when the rotation ends.
 
 use super::record::{Kind, Phase, Record};
 use crate::ca::anchor;
@@ -114,6 +116,36 @@ pub fn make(state_dir: &Path, service: &Service) -> Result<(Staged, Vec<FileWrit
     ))
 }
 
+/// `STATE/rotation/prev/<service>.crt`: the certificate a staged one replaces, kept so
+/// that its peers trust it until phase retire whatever is deployed meanwhile (a phase
+/// reissue whose reload failed leaves the old certificate served).
+fn previous_file(state_dir: &Path, service: &str) -> PathBuf {
+    rotation_dir(state_dir)
+        .join("prev")
+        .join(format!("{service}.crt"))
+}
+
+/// The first certificate of the PEM file at `path`, when it holds one.
+fn first_certificate(path: &Path) -> Option<CertificateDer<'static>> {
+    let bytes = std::fs::read(path).ok()?;
+    parse_certificates(&bytes).ok()?.into_iter().next()
+}
+
+/// The file keeping the certificate being replaced, made from what is deployed now
+/// unless it was kept already.
+fn keep_previous(layout: &Layout, service: &str) -> Option<FileWrite> {
+    let state_dir = layout.state_dir();
+    if previous_file(state_dir, service).exists() {
+        return None;
+    }
+    let current = first_certificate(&layout.cert_file(service))?;
+    Some(FileWrite {
+        path: previous_file(state_dir, service),
+        contents: Zeroizing::new(to_pem(std::slice::from_ref(&current)).into_bytes()),
+        secret: false,
+    })
+}
+
 /// Where `service`'s staged certificate is (for the change's path).
 pub fn cert_file(state_dir: &Path, service: &str) -> PathBuf {
     staged_files(state_dir, service).1
@@ -157,6 +189,12 @@ pub fn prepare(
     for service in platform.services.iter().filter(|s| stages(Some(record), s)) {
         let name = service.name.clone();
         let existing = load(state_dir, &name)?;
+        if record.phase == Phase::Trust && apply {
+            if let Some(file) = keep_previous(layout, &name) {
+                eval.private_dirs.push(rotation_dir(state_dir).join("prev"));
+                eval.files.push(file);
+            }
+        }
         match (record.phase, existing) {
             (Phase::Trust, Some(staged)) => {
                 prepared
@@ -183,18 +221,17 @@ pub fn prepare(
                 }
             }
             (_, staged) => {
-                // The certificate being replaced stays trusted through this phase.
-                let current = layout.cert_file(&name);
-                if let Ok(bytes) = std::fs::read(&current) {
-                    if let Some(cert) = parse_certificates(&bytes)
-                        .ok()
-                        .and_then(|c| c.into_iter().next())
-                    {
-                        prepared
-                            .anchors
-                            .insert(name.clone(), Some(vec![anchor(&cert, now)]));
-                    }
+                // Through this phase the peers trust both the certificate being replaced
+                // (kept in phase trust, else the one deployed now) and the new one,
+                // whichever the service serves after its reload ran or failed.
+                let previous = first_certificate(&previous_file(state_dir, &name))
+                    .or_else(|| first_certificate(&layout.cert_file(&name)));
+                let mut anchors: Vec<Anchor> =
+                    previous.iter().map(|cert| anchor(cert, now)).collect();
+                if let Some(staged) = &staged {
+                    anchors.push(anchor(&staged.cert, now));
                 }
+                prepared.anchors.insert(name.clone(), Some(anchors));
                 if let Some(staged) = staged {
                     prepared.deploy.insert(name, staged);
                 }
