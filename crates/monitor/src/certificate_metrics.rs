@@ -8,7 +8,8 @@
 //! | `certfleet_certificate_info` | gauge, always 1 | the same, and `subject`, `issuer`, `serial`, `not_before` |
 //!
 //! `kind` is what holds the certificate ([`crate::holder::HolderKind`]: `domain`,
-//! `listener-certdir`, `default`, `platform-service`, `platform-trust`, `scan-target`),
+//! `listener-certdir`, `default`, `platform-service`, `platform-trust`, `scan-target`,
+//! `agent-service`),
 //! except for CA certificates, which are `ca` whoever presents them: one series per CA,
 //! named by its subject, with no domain, platform or service. Every family has the same
 //! label set on every series; a label that does not apply is empty, which Prometheus
@@ -58,8 +59,8 @@ pub fn identity_labels(entry: &InventoryEntry) -> Vec<(&'static str, String)> {
 }
 
 /// Writes the labelled certificate families.
-pub(crate) fn encode(
-    certificates: &[InventoryEntry],
+pub(crate) fn encode<'e>(
+    certificates: impl Iterator<Item = &'e InventoryEntry> + Clone,
     encoder: &mut DescriptorEncoder<'_>,
 ) -> fmt::Result {
     let mut family = encoder.encode_descriptor(
@@ -68,7 +69,7 @@ pub(crate) fn encode(
         None,
         MetricType::Gauge,
     )?;
-    for entry in certificates {
+    for entry in certificates.clone() {
         ConstGauge::new(entry.not_after_unix)
             .encode(family.encode_family(&identity_labels(entry))?)?;
     }
@@ -79,7 +80,7 @@ pub(crate) fn encode(
         None,
         MetricType::Gauge,
     )?;
-    for entry in certificates {
+    for entry in certificates.clone() {
         ConstGauge::new(entry.detail.not_before_unix)
             .encode(family.encode_family(&identity_labels(entry))?)?;
     }

@@ -20,6 +20,9 @@ pub enum HolderKind {
     PlatformTrust,
     /// A certificate seen on a scanned endpoint (`scan TARGET`).
     ScanTarget,
+    /// A certificate issued for a service that `certfleet agent` deploys on its node
+    /// (`agent platform P service S`).
+    AgentService,
     /// A user the inventory knows by its `used_by` text only.
     #[default]
     Other,
@@ -35,6 +38,7 @@ impl HolderKind {
             HolderKind::PlatformService => "platform-service",
             HolderKind::PlatformTrust => "platform-trust",
             HolderKind::ScanTarget => "scan-target",
+            HolderKind::AgentService => "agent-service",
             HolderKind::Other => "other",
         }
     }
@@ -115,6 +119,14 @@ impl Holder {
         }
     }
 
+    /// The service `service` of the platform `platform`, deployed by its nodes' agents.
+    pub fn agent_service(platform: &str, service: &str) -> Self {
+        Holder {
+            kind: HolderKind::AgentService,
+            ..Holder::platform_service(platform, service)
+        }
+    }
+
     /// A user known only by its `used_by` text, and its domain when it is one.
     pub fn described(used_by: &str, domain: Option<&str>) -> Self {
         match domain {
@@ -139,6 +151,7 @@ impl Holder {
                 format!("platform {platform} service {service} trust {}", self.name)
             }
             HolderKind::ScanTarget => format!("scan {}", self.name),
+            HolderKind::AgentService => format!("agent platform {platform} service {service}"),
             HolderKind::Other => self.name.clone(),
         }
     }
@@ -163,6 +176,10 @@ mod tests {
                 "platform qms service nginx trust /etc/ca.pem",
             ),
             (Holder::scan_target("127.0.0.1:443"), "scan 127.0.0.1:443"),
+            (
+                Holder::agent_service("qms", "web"),
+                "agent platform qms service web",
+            ),
             (Holder::described("elsewhere", None), "elsewhere"),
         ] {
             assert_eq!(holder.used_by(), text);

@@ -111,6 +111,20 @@ impl InventoryBuilder {
         }
     }
 
+    /// An empty inventory like [`Self::new`] that leaves out the certificates whose
+    /// SHA-1 thumbprints are in `already` (listed elsewhere), so that chains of other
+    /// holders add only what is new.
+    pub fn without(
+        now: OffsetDateTime,
+        warn_days: u32,
+        already: impl IntoIterator<Item = String>,
+    ) -> Self {
+        InventoryBuilder {
+            seen: already.into_iter().collect(),
+            ..Self::new(now, warn_days)
+        }
+    }
+
     /// Adds each certificate of `chain` (DER, leaf first) not added before. `used_by`
     /// names the user (`domain NAME`, `certdir ROLE`, `default`, `scan HOST:PORT`),
     /// `domain` the domain when it is one. A certificate that does not parse is counted

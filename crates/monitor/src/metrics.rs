@@ -68,6 +68,9 @@ pub struct MetricsSnapshot {
     pub webhook_failed: u64,
     /// The nodes' agents and the rollout groups.
     pub agents: AgentSeries,
+    /// Certificates of the labelled families only, beside `certificates`: those issued
+    /// for the services agents deploy (none of `certificates` again).
+    pub agent_certificates: Vec<InventoryEntry>,
     /// The latest scan of each recorded target.
     pub scans: Vec<ScanSeries>,
     /// Each listener's handshake and request totals.
@@ -255,7 +258,13 @@ impl Collector for SnapshotCollector {
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
         }
         crate::agent_metrics::encode(&snapshot.agents, &mut encoder)?;
-        crate::certificate_metrics::encode(&snapshot.certificates, &mut encoder)?;
+        crate::certificate_metrics::encode(
+            snapshot
+                .certificates
+                .iter()
+                .chain(&snapshot.agent_certificates),
+            &mut encoder,
+        )?;
         crate::scan_metrics::encode(&snapshot.scans, &mut encoder)?;
         crate::edge_metrics::encode(&snapshot.listeners, &mut encoder)?;
         crate::build_info::encode(&snapshot.build, &mut encoder)

@@ -53,6 +53,19 @@ pub async fn metrics(
         .await
         .inspect_err(|err| tracing::error!("GET /metrics: {err}; the scan series are left out"))
         .unwrap_or_default();
+    // Likewise for the certificates of the services agents deploy.
+    let known = inventory.entries.iter().map(|e| e.sha1_thumbprint.clone());
+    let agent_certificates = crate::agents::metrics::certificates(
+        &state.config.platforms,
+        &records,
+        inventory.warn_days,
+        known,
+    )
+    .await
+    .inspect_err(|err| {
+        tracing::error!("GET /metrics: {err}; the agents' certificates are left out")
+    })
+    .unwrap_or_default();
     let alerts = state.hub.alerts().counts();
     let shared = &state.monitor;
     let last_evaluation = shared.last_evaluation_unix.load(Ordering::Relaxed);
@@ -69,6 +82,7 @@ pub async fn metrics(
         webhook_delivered: shared.webhook_delivered.load(Ordering::Relaxed),
         webhook_failed: shared.webhook_failed.load(Ordering::Relaxed),
         agents,
+        agent_certificates,
         scans,
         listeners: state.edge.totals(),
         build: crate::build_details::build_info(),
@@ -240,6 +254,26 @@ mod tests {
             )
             .await
             .unwrap();
+        // The certificate issued for the web service, with its CA's chain.
+        let ca = certfleet_testkit::TestCa::with_intermediate("Lab Root", "Lab Issuing");
+        let leaf = ca.issue(&certfleet_testkit::server_leaf("web.lab.test"));
+        let pem = |der: &[u8]| certfleet_formats::pem::encode("CERTIFICATE", der);
+        Records::new(std::sync::Arc::clone(&state.store))
+            .put(
+                &["certs", "lab", "web"],
+                &crate::agents::records::CertRecord {
+                    leaf_pem: pem(&leaf.cert),
+                    chain_pem: leaf.chain.iter().map(|c| pem(c)).collect(),
+                    sha256: String::new(),
+                    not_before: seen,
+                    not_after: seen,
+                    request: String::new(),
+                    renewal_requested: false,
+                    renewal_now: false,
+                },
+            )
+            .await
+            .unwrap();
         let token = state.admin_token.to_string();
         let request = Request::builder()
             .uri("/metrics")
@@ -258,5 +292,20 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line}: {text}");
         }
+        let labelled: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("certfleet_certificate_not_after_timestamp_seconds{"))
+            .collect();
+        assert!(
+            labelled.iter().any(|l| l.starts_with(
+                "certfleet_certificate_not_after_timestamp_seconds{kind=\"agent-service\",name=\"web\",domain=\"\",platform=\"lab\",service=\"web\",role=\"leaf\""
+            )),
+            "{text}"
+        );
+        let cas = labelled
+            .iter()
+            .filter(|l| l.contains("kind=\"ca\",name=\"CN=Lab "))
+            .count();
+        assert_eq!(cas, 2, "{text}");
     }
 }
