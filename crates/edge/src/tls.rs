@@ -5,8 +5,11 @@
 //!   (ECDSA and RSA certificates), in Mozilla's order; every TLS 1.3 suite;
 //! - modern: TLS 1.3 only, every TLS 1.3 suite.
 //!
-//! Key exchange is X25519, P-256 and P-384, the groups Mozilla lists, so that compliance
-//! checkers such as sslyze find nothing extra. The client's suite order is honoured, as
+//! Key exchange is X25519MLKEM768 (the hybrid of X25519 and the post-quantum ML-KEM-768,
+//! TLS 1.3 only), then X25519, P-256 and P-384, the groups Mozilla lists. The hybrid is
+//! chosen whenever a client sends a key share for it (current browsers do), so recorded
+//! traffic stays private against a future quantum computer; a client that offers only
+//! the classic groups gets X25519 without an extra round trip. The client's suite order is honoured, as
 //! Mozilla recommends when every offered suite is strong. ALPN defaults to `h2` then
 //! `http/1.1`. Session resumption (an in-memory session cache and TLS 1.3 tickets) is on
 //! by default; benchmarks turn it off to measure full handshakes.
@@ -93,7 +96,12 @@ pub fn crypto_provider(profile: TlsProfile) -> CryptoProvider {
     };
     CryptoProvider {
         cipher_suites,
-        kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+        kx_groups: vec![
+            kx_group::X25519MLKEM768,
+            kx_group::X25519,
+            kx_group::SECP256R1,
+            kx_group::SECP384R1,
+        ],
         ..aws_lc_rs::default_provider()
     }
 }
@@ -148,5 +156,85 @@ mod tests {
             .all(|s| s.version() == &rustls::version::TLS13));
         let intermediate = crypto_provider(TlsProfile::Intermediate);
         assert_eq!(intermediate.cipher_suites.len(), 9);
+    }
+
+    /// Always the one certificate: SNI selection is not what these tests are about.
+    #[derive(Debug)]
+    struct OneCertificate(Arc<rustls::sign::CertifiedKey>);
+
+    impl ResolvesServerCert for OneCertificate {
+        fn resolve(
+            &self,
+            _: rustls::server::ClientHello<'_>,
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            Some(self.0.clone())
+        }
+    }
+
+    /// Runs a TLS 1.3 handshake in memory between the edge's default server settings
+    /// and a rustls client offering only `groups`; gives the group each side settled on.
+    fn handshake_offering(
+        groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
+    ) -> (rustls::NamedGroup, rustls::NamedGroup) {
+        use certfleet_pki::issue::LeafRequest;
+        use certfleet_testkit::{merged_pem, server_leaf, TestCa};
+        let ca = TestCa::root("edge kx root");
+        let leaf = ca.issue(&LeafRequest {
+            dns_names: vec!["kx.test".into()],
+            ..server_leaf("kx.test")
+        });
+        let served = crate::certificate::ServedCertificate::from_pem(&merged_pem(leaf)).unwrap();
+        let resolver = Arc::new(OneCertificate(served.certified_key().clone()));
+        let server_config = server_config(&TlsOptions::default(), resolver).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.root_cert().clone()).unwrap();
+        let client_provider = CryptoProvider {
+            kx_groups: groups,
+            ..aws_lc_rs::default_provider()
+        };
+        let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(client_provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls_pki_types::ServerName::try_from("kx.test").unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(client_config), name).unwrap();
+        let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
+        for _ in 0..10 {
+            if !client.is_handshaking() && !server.is_handshaking() {
+                break;
+            }
+            let mut wire = Vec::new();
+            client.write_tls(&mut wire).unwrap();
+            server.read_tls(&mut wire.as_slice()).unwrap();
+            server.process_new_packets().unwrap();
+            let mut wire = Vec::new();
+            server.write_tls(&mut wire).unwrap();
+            client.read_tls(&mut wire.as_slice()).unwrap();
+            client.process_new_packets().unwrap();
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        let group = |kx: Option<&'static dyn rustls::crypto::SupportedKxGroup>| {
+            kx.expect("a TLS 1.3 handshake settles on a group").name()
+        };
+        (
+            group(client.negotiated_key_exchange_group()),
+            group(server.negotiated_key_exchange_group()),
+        )
+    }
+
+    #[test]
+    fn a_client_offering_only_the_post_quantum_hybrid_completes_a_handshake() {
+        let (client, server) = handshake_offering(vec![kx_group::X25519MLKEM768]);
+        assert_eq!(client, rustls::NamedGroup::X25519MLKEM768);
+        assert_eq!(server, rustls::NamedGroup::X25519MLKEM768);
+    }
+
+    #[test]
+    fn the_hybrid_is_preferred_and_classic_clients_get_x25519() {
+        let both = handshake_offering(vec![kx_group::X25519MLKEM768, kx_group::X25519]);
+        assert_eq!(both.1, rustls::NamedGroup::X25519MLKEM768);
+        let classic = handshake_offering(vec![kx_group::X25519, kx_group::SECP256R1]);
+        assert_eq!(classic.1, rustls::NamedGroup::X25519);
     }
 }
