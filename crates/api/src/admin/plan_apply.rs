@@ -201,8 +201,12 @@ pub struct ServiceReport {
     pub name: String,
     /// Kind, as the model says.
     pub kind: Option<String>,
-    /// Node.
+    /// Node (the first of `nodes` when several share the certificate).
     pub node: String,
+    /// Every node the service runs on; several when they share one key and certificate
+    /// (the model's `shared_certificate`). Empty in answers of servers that predate it.
+    #[serde(default)]
+    pub nodes: Vec<String>,
     /// `internal`, `self-signed`, `external` or `acme`.
     pub issuer: String,
     /// `server`, `client` or `both`.
