@@ -135,13 +135,13 @@ pub fn next_steps(ctx: &Context<'_>) -> String {
     for s in ctx.services {
         let _ = writeln!(
             t,
-            "\n   {} ({}on node {}, issuer {}, usage {})",
+            "\n   {} ({}{}, issuer {}, usage {})",
             s.name,
             s.kind
                 .as_ref()
                 .map(|k| format!("{k}, "))
                 .unwrap_or_default(),
-            s.node,
+            placement(s),
             s.issuer,
             s.usage
         );
@@ -323,6 +323,7 @@ pub fn service_report(
         name: service.name.clone(),
         kind: service.kind.clone(),
         node: service.node.clone(),
+        nodes: service.nodes.clone(),
         issuer: service.issuer.name().to_owned(),
         usage: usage_name(service.usage).to_owned(),
         status: status.to_owned(),
@@ -366,6 +367,17 @@ pub fn service_report(
             .collect(),
         reload: service.reload.clone(),
         notes,
+    }
+}
+
+/// `on node a`, or `on nodes a and b, one certificate shared by all` for a shared one.
+fn placement(s: &ServiceReport) -> String {
+    match s.nodes.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!(
+            "on nodes {} and {last}, one key and certificate shared by all",
+            rest.join(", ")
+        ),
+        _ => format!("on node {}", s.node),
     }
 }
 

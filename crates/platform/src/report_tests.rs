@@ -44,6 +44,7 @@ fn service(name: &str, kind: &str, issuer: &str, thumb: &str) -> ServiceReport {
         name: name.into(),
         kind: Some(kind.into()),
         node: format!("{name}-node"),
+        nodes: vec![format!("{name}-node")],
         issuer: issuer.into(),
         usage: "both".into(),
         status: "ready".into(),

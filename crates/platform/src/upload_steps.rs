@@ -1,7 +1,9 @@
 //! Where a certificate made for a CSR from the appliance goes, for the report: on the
 //! contact-center suite's appliances, the order of its manual (Upload Certificate, the
 //! root and intermediates as `tomcat-trust`, then the certificate as `tomcat`); anywhere
-//! else, back where the CSR was made.
+//! else, back where the CSR was made. A certificate shared by several nodes is uploaded
+//! on the first node only (the publisher, where its CSR was made): the appliances'
+//! cluster distributes it, and the root and intermediates, to the other nodes.
 
 use crate::certs::Material;
 use crate::spec::{Format, Service};
@@ -82,7 +84,29 @@ pub fn upload_steps(
             csr_path.display()
         ));
     }
+    if let Some(step) = shared_step(service, tomcat) {
+        steps.push(step);
+    }
     steps
+}
+
+/// For a certificate several nodes share: upload it on the first node only, the cluster
+/// hands it to the others.
+fn shared_step(service: &Service, tomcat: bool) -> Option<String> {
+    let (first, others) = service.nodes.split_first()?;
+    if others.is_empty() {
+        return None;
+    }
+    let others = others.join(", ");
+    Some(if tomcat {
+        format!(
+            "cluster: do these uploads on node {first} only (the publisher, where the CSR was made): the cluster distributes the multi-server certificate, and the root and intermediates uploaded as tomcat-trust, to {others}; then restart Tomcat on every node ({first}, {others})"
+        )
+    } else {
+        format!(
+            "cluster: install it on node {first} only (where the CSR was made and the key lives); {others} receive it from there, the way the appliances' cluster shares one certificate"
+        )
+    })
 }
 
 /// True for a certificate whose subject is its issuer (a root).
@@ -91,3 +115,7 @@ fn self_issued(der: &CertificateDer<'_>) -> bool {
         .map(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+#[path = "upload_steps_tests.rs"]
+mod tests;
