@@ -10,6 +10,7 @@ pub mod openssl;
 pub mod pebble;
 pub mod pki;
 pub mod pkilint;
+pub mod prober;
 pub mod run;
 pub mod serve;
 pub mod tls_client;
