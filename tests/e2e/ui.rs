@@ -11,6 +11,8 @@
 //! serves the CA-issued certificate for the domain, and the PKCS#12 download opens with
 //! the password typed and holds the pasted certificate and its key.
 
+mod scale;
+
 use crate::support::openssl::{openssl, sha1_fingerprint};
 use crate::support::pki::Ca;
 use crate::support::run::{arg, certfleet, describe, TempDir};

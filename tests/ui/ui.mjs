@@ -19,7 +19,8 @@
 // downloads the certificate as PKCS#12 with the password (by keyboard) and as PEM,
 // visits every page at 1280 and 390 px wide, then makes a CA on the CA page by keyboard
 // (a bad CSR is refused there), issues the domain's certificate from it and sees the
-// served thumbprint change; last it moves a domain under another and deletes that one
+// served thumbprint change (the platform's apply confirmed in its dialog by keyboard);
+// last it moves a domain under another and deletes that one
 // from its page, dismissing the confirmation once (which names both) and accepting it
 // then. On every page: no console errors, no page errors, no
 // horizontal overflow, a skip link first in the tab order and a visible focus on every
@@ -313,6 +314,13 @@ try {
   check((await page.textContent('main')).includes('issue'), 'the platform page lists no pending issue before the apply');
   await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await tabTo(page, '#platform-run-form button[value="apply"]');
+  await page.keyboard.press('Enter');
+  // Apply asks first, naming the platform; the focus starts on Cancel, Tab reaches Apply.
+  const confirmation = page.locator('#apply-dialog');
+  await confirmation.waitFor({ state: 'visible' });
+  check((await confirmation.textContent()).includes(`Apply platform ${platform}?`), 'the apply confirmation does not name the platform');
+  check(await page.evaluate(() => document.activeElement.value === 'cancel'), 'the apply confirmation does not start on Cancel');
+  await page.keyboard.press('Tab');
   await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
   await page.waitForSelector('#platform-run-form [data-role="ok"]:not([hidden])');
   const outcome = await page.textContent('#platform-run-form [data-role="ok"]');

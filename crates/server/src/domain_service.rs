@@ -3,7 +3,8 @@
 //! [`DomainService`].
 //!
 //! A change takes the tree lock, edits a copy, saves the changed domain's record with its
-//! audit entry, swaps the copy into the certificate hub the handshakes read, and only
+//! audit entry (whose detail, when the domain's own certificate changed, is
+//! [`certificate_change`]: `certificate sha1 OLD -> NEW`), swaps the copy into the certificate hub the handshakes read, and only
 //! then makes it the tree; a failure at any step leaves both the store and what is served
 //! as they were. Readers take the same lock for a consistent view; handshakes never do
 //! (they read the hub's snapshot).
@@ -102,8 +103,9 @@ impl DomainService {
             .ok_or_else(|| {
                 DomainError::Storage(format!("{name} vanished from the changed tree"))
             })?;
+        let detail = certificate_change(thumbprint(&tree, &name), thumbprint(&next, &name));
         self.repository
-            .save(&record, actor, action)
+            .save_audited(&record, actor, action, detail.as_deref())
             .await
             .map_err(|err| DomainError::Storage(format!("saving domain {name}: {err}")))?;
         self.hub.set_tree(&next).map_err(|err| {
@@ -150,6 +152,30 @@ impl DomainService {
         Ok(false)
     }
 }
+
+/// The SHA-1 thumbprint of domain `name`'s own certificate in `tree`, if it has one.
+fn thumbprint(tree: &DomainTree, name: &str) -> Option<String> {
+    tree.get(name)?
+        .certificate()
+        .map(|c| c.served().summary().sha1_thumbprint.clone())
+}
+
+/// The audit detail of a change of a domain's own certificate, old to new:
+/// `certificate sha1 OLD -> NEW`, `none` for no certificate; `None` when it is the same.
+pub fn certificate_change(old: Option<String>, new: Option<String>) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    let name = |t: Option<String>| t.unwrap_or_else(|| "none".to_owned());
+    Some(format!(
+        "{CERTIFICATE_CHANGE}{} -> {}",
+        name(old),
+        name(new)
+    ))
+}
+
+/// How the audit detail of a certificate change begins.
+pub const CERTIFICATE_CHANGE: &str = "certificate sha1 ";
 
 /// Every record of `tree`, by name.
 fn sorted_records(tree: &DomainTree) -> Vec<DomainRecord> {

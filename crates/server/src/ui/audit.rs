@@ -1,8 +1,11 @@
 //! The audit log page (`/ui/audit?page=N`): who changed what and when, newest first,
-//! fifty records a page, read like `GET /api/audit`.
+//! fifty records a page, read like `GET /api/audit`. A change of a domain's certificate
+//! (set by hand, issued by a CA, renewed through ACME or by a CA) shows its old and new
+//! thumbprints side by side.
 
 use super::page::{html, message, Chrome, UiSession};
 use crate::audit_log;
+use crate::domain_service::CERTIFICATE_CHANGE;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -14,6 +17,22 @@ use std::sync::Arc;
 /// Records a page.
 const PER_PAGE: usize = 50;
 
+/// One record as the page shows it.
+pub struct AuditRow {
+    /// The record.
+    pub record: AuditRecordJson,
+    /// For a certificate change: the old thumbprint (or `none`) and the new one.
+    pub thumbprints: Option<(String, String)>,
+}
+
+/// The old and new thumbprints of a certificate change's detail.
+fn thumbprints(detail: Option<&str>) -> Option<(String, String)> {
+    let (old, new) = detail?
+        .strip_prefix(CERTIFICATE_CHANGE)?
+        .split_once(" -> ")?;
+    Some((old.to_owned(), new.to_owned()))
+}
+
 /// The audit page.
 #[derive(Template)]
 #[template(path = "ui/audit.html")]
@@ -21,7 +40,7 @@ pub struct AuditPage {
     /// The frame.
     pub chrome: Chrome,
     /// This page's records, newest first.
-    pub records: Vec<AuditRecordJson>,
+    pub records: Vec<AuditRow>,
     /// This page's number, from 1.
     pub page: usize,
     /// How many pages there are (at least 1).
@@ -56,7 +75,14 @@ pub async fn page(
                 chrome: Chrome::new("Audit log", "audit", csrf),
                 pages: found.total.div_ceil(PER_PAGE).max(1),
                 total: found.total,
-                records: found.records,
+                records: found
+                    .records
+                    .into_iter()
+                    .map(|record| AuditRow {
+                        thumbprints: thumbprints(record.detail.as_deref()),
+                        record,
+                    })
+                    .collect(),
                 page,
             },
         ),
@@ -74,7 +100,17 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::page_number;
+    use super::{page_number, thumbprints};
+
+    #[test]
+    fn a_certificate_change_reads_as_old_and_new() {
+        assert_eq!(
+            thumbprints(Some("certificate sha1 none -> AB12")),
+            Some(("none".into(), "AB12".into()))
+        );
+        assert_eq!(thumbprints(Some("parent a -> b")), None);
+        assert_eq!(thumbprints(None), None);
+    }
 
     #[test]
     fn page_numbers_default_to_one() {

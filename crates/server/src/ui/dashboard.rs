@@ -1,8 +1,11 @@
-//! The expiry dashboard (`/ui/`): how many managed certificates are ok, in their
-//! warning window or expired, the [`Timeline`] of their ends, the same certificates as a
-//! table, and the ACME progress of domains with automatic issuance. The data is what
+//! The expiry dashboard (`/ui/`): tiles counting the domains whose served certificate
+//! is ok, in its warning window, expired or not covering the name, each a link to the
+//! domain list filtered so; the [`Timeline`] of the next 90 days; the managed
+//! certificates as a table, soonest end first (the first [`TABLE_ROWS`]); and the ACME
+//! progress of domains with automatic issuance. The certificates are what
 //! `GET /api/status` answers.
 
+use super::domain_facts::{self, StateCounts};
 use super::page::{html, message, Chrome, UiSession};
 use super::timeline::{Entry, Timeline};
 use crate::state::AppState;
@@ -14,6 +17,9 @@ use axum::response::Response;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+/// The most certificates the table lists; the rest are counted.
+pub const TABLE_ROWS: usize = 100;
 
 /// One managed certificate's table row.
 pub struct CertRow {
@@ -51,12 +57,18 @@ pub struct AcmeRow {
 pub struct DashboardPage {
     /// The frame.
     pub chrome: Chrome,
+    /// Domains in each state, as the domain list's filter counts them.
+    pub domains: StateCounts,
+    /// How many domains there are.
+    pub domain_total: usize,
     /// Certificates in each state.
     pub ok: usize,
     /// In the warning window.
     pub warning: usize,
     /// Past their end.
     pub expired: usize,
+    /// Managed certificates beyond the table's first [`TABLE_ROWS`].
+    pub more: usize,
     /// The warning window, in days.
     pub warn_days: i64,
     /// The timeline.
@@ -109,6 +121,19 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
             })
         })
         .collect();
+    let (domains, domain_total) = state
+        .domains
+        .read(|tree| {
+            let facts = domain_facts::collect(&state, tree);
+            (StateCounts::of(&facts), facts.len())
+        })
+        .await;
+    let ok = count("ok");
+    let warning = count("warning");
+    let expired = count("expired");
+    let timeline = Timeline::build(entries, now, warn_days);
+    let more = certificates.len().saturating_sub(TABLE_ROWS);
+    certificates.truncate(TABLE_ROWS);
     let acme = report
         .acme
         .into_iter()
@@ -122,11 +147,14 @@ pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession
     html(
         StatusCode::OK,
         &DashboardPage {
-            ok: count("ok"),
-            warning: count("warning"),
-            expired: count("expired"),
+            domains,
+            domain_total,
+            ok,
+            warning,
+            expired,
+            more,
             warn_days,
-            timeline: Timeline::build(entries, now, warn_days),
+            timeline,
             certificates,
             acme,
             chrome: Chrome::new("Expiry dashboard", "dashboard", csrf),

@@ -1,24 +1,17 @@
-//! The domain tree page (`/ui/domains`): every domain indented under its parent, with
-//! its own certificate, the certificate a handshake naming it gets (the resolver's
-//! answer, as `GET /api/resolve/{name}` gives it) and where that comes from: its own,
-//! inherited from an ancestor, or none on the domain's path (the listener's certdir or
-//! the installation's default certificate). And the form that adds a domain.
+//! The domain tree as the pages draw it: the order of the tree (parents before their
+//! children, siblings by name), and the certificate a handshake naming a domain gets
+//! (the resolver's answer, as `GET /api/resolve/{name}` gives it) with where that comes
+//! from: its own, inherited from an ancestor, or none on the domain's path (the
+//! listener's certdir or the installation's default certificate). The list page itself
+//! is [`super::domain_list`].
 
-use super::page::{html, Chrome, UiSession};
 use crate::state::AppState;
-use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use certfleet_edge::resolver::Source;
+use certfleet_edge::resolver::{Resolution, Source};
 use certfleet_edge::tree::DomainTree;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-
-/// The deepest indentation drawn; deeper domains are drawn at this depth.
-const MAX_DEPTH: usize = 8;
 
 /// Where a domain's effective certificate comes from, in words and as a CSS class.
+#[derive(Clone)]
 pub struct Origin {
     /// `own`, `inherited`, `certdir` or `default`.
     pub kind: &'static str,
@@ -29,6 +22,7 @@ pub struct Origin {
 }
 
 /// The certificate a handshake for a name gets, and why.
+#[derive(Clone)]
 pub struct Effective {
     /// Its SHA-1 thumbprint.
     pub sha1: String,
@@ -44,8 +38,11 @@ pub struct Effective {
 
 /// What the resolver answers for `name` on the default listener role.
 pub fn effective(state: &AppState, name: &str) -> Effective {
-    let role = state.default_role();
-    let resolution = state.hub.resolve(Some(name), role);
+    effective_of(state.hub.resolve(Some(name), state.default_role()), name)
+}
+
+/// The resolver's answer for `name` as the pages show it.
+pub fn effective_of(resolution: Resolution, name: &str) -> Effective {
     let origin = match resolution.source {
         Source::Domain if resolution.domain.as_deref() == Some(name) => Origin {
             kind: "own",
@@ -83,34 +80,6 @@ pub fn effective(state: &AppState, name: &str) -> Effective {
     }
 }
 
-/// One domain's row of the tree.
-pub struct TreeRow {
-    /// The domain.
-    pub name: String,
-    /// `depth-N` for the indentation.
-    pub depth_class: String,
-    /// Its depth, 0 for a root.
-    pub depth: usize,
-    /// Its parent, told to screen readers (the indentation shows it on screen).
-    pub parent: Option<String>,
-    /// The certificate a handshake gets.
-    pub effective: Effective,
-    /// ACME is on.
-    pub acme: bool,
-}
-
-/// The tree page.
-#[derive(Template)]
-#[template(path = "ui/domains.html")]
-pub struct DomainsPage {
-    /// The frame.
-    pub chrome: Chrome,
-    /// The domains, depth first, children by name.
-    pub rows: Vec<TreeRow>,
-    /// The master domain, if there is one.
-    pub master: Option<String>,
-}
-
 /// `(name, depth)` of every domain, each parent before its children, siblings by name.
 /// A domain whose parent is unknown counts as a root.
 pub fn tree_order(tree: &DomainTree) -> Vec<(String, usize)> {
@@ -139,41 +108,6 @@ pub fn tree_order(tree: &DomainTree) -> Vec<(String, usize)> {
         }
     }
     order
-}
-
-/// `GET /ui/domains`.
-pub async fn page(State(state): State<Arc<AppState>>, UiSession(csrf): UiSession) -> Response {
-    let (rows, master) = state
-        .domains
-        .read(|tree| {
-            let rows = tree_order(tree)
-                .into_iter()
-                .map(|(name, depth)| {
-                    let domain = tree.get(&name);
-                    TreeRow {
-                        acme: domain.is_some_and(|d| d.acme().enabled),
-                        parent: domain
-                            .and_then(|d| d.parent())
-                            .filter(|_| depth > 0)
-                            .map(str::to_owned),
-                        effective: effective(&state, &name),
-                        depth_class: format!("depth-{}", depth.min(MAX_DEPTH)),
-                        depth,
-                        name,
-                    }
-                })
-                .collect::<Vec<_>>();
-            (rows, tree.master().map(|m| m.name().to_owned()))
-        })
-        .await;
-    html(
-        StatusCode::OK,
-        &DomainsPage {
-            chrome: Chrome::new("Domains", "domains", csrf),
-            rows,
-            master,
-        },
-    )
 }
 
 #[cfg(test)]

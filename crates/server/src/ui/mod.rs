@@ -5,7 +5,9 @@
 //!
 //! Pages: `/` (to the dashboard or the login), `/ui/login` ([`login`]), `/ui/` the
 //! expiry dashboard with its timeline ([`dashboard`], [`timeline`]), `/ui/domains` the
-//! domain tree with each domain's effective certificate ([`domains`]), `/ui/domains/NAME`
+//! domain tree with each domain's effective certificate, searched, filtered and paged
+//! on the server ([`domain_list`], [`domain_query`], [`domain_facts`], [`domains`]), with
+//! `/ui/parents` the add form's parent picker, `/ui/domains/NAME`
 //! a domain's certificate details, paste-a-bundle upload, downloads ([`domain`]) and
 //! its Move and Delete forms ([`domain_lifecycle`]),
 //! `/ui/cas` the CAs with their make and sign-a-CSR forms ([`cas`]), `/ui/trust` the
@@ -26,10 +28,14 @@ pub mod audit;
 pub mod cas;
 pub mod dashboard;
 pub mod domain;
+pub mod domain_facts;
 pub mod domain_lifecycle;
 #[cfg(test)]
 mod domain_lifecycle_tests;
+pub mod domain_list;
+pub mod domain_query;
 pub mod domains;
+pub mod graph_layers;
 pub mod login;
 pub mod nodes;
 #[cfg(test)]
@@ -61,7 +67,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui", get(dashboard::page))
         .route("/ui/", get(dashboard::page))
         .route("/ui/login", get(login::page))
-        .route("/ui/domains", get(domains::page))
+        .route("/ui/domains", get(domain_list::page))
+        .route("/ui/parents", get(domain_list::parents))
         .route("/ui/domains/{name}", get(domain::page))
         .route("/ui/audit", get(audit::page))
         .route("/ui/cas", get(cas::page))

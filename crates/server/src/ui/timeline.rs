@@ -1,7 +1,9 @@
-//! The dashboard's expiry timeline as server-drawn SVG: one row per managed
-//! certificate, a bar from today (or from its end, when that is past) to its end, marks
-//! for today and for the start of the warning window, and dated ticks. Coordinates are
-//! computed here; the template only places them. Colours come from the state's class.
+//! The dashboard's expiry timeline as server-drawn SVG, zoomed to the next
+//! [`WINDOW_DAYS`] days: one row per managed certificate ending by then (the soonest
+//! [`MAX_ROWS`]), a bar from today to its end (an expired one is a mark at the left
+//! edge), marks for today and for the start of the warning window, and dated ticks.
+//! Certificates ending later are counted, not drawn. Coordinates are computed here; the
+//! template only places them. Colours come from the state's class.
 
 use certfleet_pki::inspect::day_count::Days;
 use time::{Duration, OffsetDateTime};
@@ -11,6 +13,12 @@ pub const WIDTH: f64 = 800.0;
 const MARGIN: f64 = 12.0;
 const AXIS: f64 = 36.0;
 const ROW: f64 = 30.0;
+/// How far ahead the timeline looks.
+pub const WINDOW_DAYS: i64 = 90;
+/// Days before today the timeline starts, room for the expired.
+const PAST_DAYS: i64 = 7;
+/// The most rows drawn.
+pub const MAX_ROWS: usize = 50;
 
 /// One certificate to draw.
 pub struct Entry {
@@ -75,6 +83,10 @@ pub struct Timeline {
     pub start: String,
     /// The last date shown.
     pub end: String,
+    /// Certificates ending after the window.
+    pub later: usize,
+    /// Certificates in the window beyond [`MAX_ROWS`].
+    pub hidden: usize,
 }
 
 fn date(at: OffsetDateTime) -> String {
@@ -91,13 +103,17 @@ impl Timeline {
     pub fn build(mut entries: Vec<Entry>, now: OffsetDateTime, warn_days: i64) -> Timeline {
         entries.sort_by_key(|e| e.not_after);
         let warn_at = now + Duration::days(warn_days);
-        let earliest = entries.first().map_or(now, |e| e.not_after.min(now));
-        let latest = entries.last().map_or(warn_at, |e| e.not_after.max(warn_at));
-        let span = (latest - earliest).max(Duration::days(1));
-        let pad: Duration = span / 20_i32;
-        let (start, end) = (earliest - pad, latest + pad);
+        let (start, end) = (
+            now - Duration::days(PAST_DAYS),
+            now + Duration::days(WINDOW_DAYS),
+        );
+        let later = entries.iter().filter(|e| e.not_after > end).count();
+        entries.retain(|e| e.not_after <= end);
+        let hidden = entries.len().saturating_sub(MAX_ROWS);
+        entries.truncate(MAX_ROWS);
         let total = (end - start).as_seconds_f64();
         let x = |at: OffsetDateTime| {
+            let at = at.clamp(start, end);
             MARGIN + (at - start).as_seconds_f64() / total * (WIDTH - 2.0 * MARGIN)
         };
         let ticks = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -159,6 +175,8 @@ impl Timeline {
             rows,
             start: date(start),
             end: date(end),
+            later,
+            hidden,
         }
     }
 }
@@ -182,7 +200,12 @@ mod tests {
             14,
         );
         let labels: Vec<_> = timeline.rows.iter().map(|r| r.label.as_str()).collect();
-        assert_eq!(labels, ["cert -3", "cert 5", "cert 400"]);
+        assert_eq!(
+            labels,
+            ["cert -3", "cert 5"],
+            "400 days is beyond the window"
+        );
+        assert_eq!(timeline.later, 1);
         for row in &timeline.rows {
             let (from, to): (f64, f64) = (row.x_from.parse().unwrap(), row.x_to.parse().unwrap());
             assert!(from <= to && from >= 0.0 && to <= WIDTH, "{from} {to}");

@@ -1,6 +1,7 @@
 // certfleet web UI: the few things pages do with the JSON API (log in and out, add,
 // move or delete a domain, store a pasted bundle, download a certificate, make a CA,
-// sign a CSR, issue a domain's certificate from a CA, plan and apply a platform). Changes carry the session's
+// sign a CSR, issue a domain's certificate from a CA, plan and apply a platform after a
+// confirmation), the add form's parent search, and zoom and pan of the trust graph. Changes carry the session's
 // CSRF token from the page's <meta name="csrf-token">. No inline handlers: the admin
 // listener's CSP allows scripts from this file only.
 'use strict';
@@ -117,6 +118,31 @@
     say(form, 'error', await errorText(response));
     form.elements.namedItem('name').focus();
   });
+
+  // The add form's parent field offers the domains whose names hold what was typed,
+  // asked of the server as one types (the page never lists every domain).
+  const parentField = document.getElementById('domain-parent');
+  const parentChoices = document.getElementById('parent-choices');
+  if (parentField && parentChoices) {
+    let timer = null;
+    let asked = null;
+    parentField.addEventListener('input', function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(async function () {
+        const text = parentField.value.trim();
+        if (text === asked) return;
+        asked = text;
+        const response = await api('GET', '/ui/parents?q=' + encodeURIComponent(text));
+        if (!response.ok || asked !== text) return;
+        const found = await response.json();
+        parentChoices.replaceChildren.apply(parentChoices, found.names.map(function (name) {
+          const option = document.createElement('option');
+          option.value = name;
+          return option;
+        }));
+      }, 150);
+    });
+  }
 
   onSubmit('bundle-form', async function (form) {
     const pem = form.elements.namedItem('pem').value;
@@ -298,8 +324,28 @@
     return { text: text + '.', failed: failed.length > 0 };
   }
 
+  // Apply asks first: a dialog names the platform and what will change, and only its
+  // Apply button goes on (Cancel or Escape applies nothing).
+  function confirmApply() {
+    const dialog = document.getElementById('apply-dialog');
+    if (!dialog || typeof dialog.showModal !== 'function') {
+      return Promise.resolve(window.confirm('Apply this platform?'));
+    }
+    return new Promise(function (resolve) {
+      dialog.returnValue = '';
+      dialog.addEventListener('close', function () {
+        resolve(dialog.returnValue === 'apply');
+      }, { once: true });
+      dialog.showModal();
+    });
+  }
+
   onSubmit('platform-run-form', async function (form, submitter) {
     const action = submitter && submitter.value === 'apply' ? 'apply' : 'plan';
+    if (action === 'apply' && !(await confirmApply())) {
+      say(form, 'ok', 'Not applied: cancelled.');
+      return;
+    }
     const path = '/api/platforms/' + encodeURIComponent(form.dataset.platform || '') + '/' + action;
     const response = await api('POST', path);
     if (sessionEnded(response)) return;
@@ -316,6 +362,86 @@
     }
     window.sessionStorage.setItem(PLATFORM_OUTCOME, JSON.stringify(applyOutcome(report)));
     window.location.reload();
+  });
+
+  // Zoom and pan of a drawing (the trust graph): its viewBox moves, the layout made on
+  // the server stays. Buttons zoom in, out and back to the whole drawing; the wheel
+  // zooms at the pointer; dragging pans; the arrow keys pan and + / - zoom when the
+  // drawing has the focus.
+  document.querySelectorAll('[data-zoom]').forEach(function (figure) {
+    const svg = figure.querySelector('svg');
+    if (!svg) return;
+    const original = svg.getAttribute('viewBox');
+    const whole = original.split(/[ ,]+/).map(Number);
+    let view = whole.slice();
+    function show() {
+      svg.setAttribute('viewBox', view.map(function (v) { return v.toFixed(1); }).join(' '));
+    }
+    function fit() {
+      view = whole.slice();
+      svg.setAttribute('viewBox', original);
+    }
+    function zoom(factor, cx, cy) {
+      const width = Math.min(whole[2] * 4, Math.max(whole[2] / 8, view[2] * factor));
+      const scale = width / view[2];
+      const x = cx === undefined ? view[0] + view[2] / 2 : cx;
+      const y = cy === undefined ? view[1] + view[3] / 2 : cy;
+      view = [x - (x - view[0]) * scale, y - (y - view[1]) * scale, view[2] * scale, view[3] * scale];
+      show();
+    }
+    function pan(dx, dy) {
+      view[0] += dx;
+      view[1] += dy;
+      show();
+    }
+    function pointAt(event) {
+      const box = svg.getBoundingClientRect();
+      return [
+        view[0] + (event.clientX - box.left) / box.width * view[2],
+        view[1] + (event.clientY - box.top) / box.height * view[3],
+      ];
+    }
+    figure.querySelectorAll('button[data-zoom-action]').forEach(function (button) {
+      button.addEventListener('click', function () {
+        const what = button.dataset.zoomAction;
+        if (what === 'in') zoom(1 / 1.25);
+        else if (what === 'out') zoom(1.25);
+        else fit();
+      });
+    });
+    svg.addEventListener('wheel', function (event) {
+      event.preventDefault();
+      const at = pointAt(event);
+      zoom(event.deltaY < 0 ? 1 / 1.15 : 1.15, at[0], at[1]);
+    }, { passive: false });
+    let drag = null;
+    svg.addEventListener('pointerdown', function (event) {
+      drag = { x: event.clientX, y: event.clientY };
+      svg.setPointerCapture(event.pointerId);
+    });
+    svg.addEventListener('pointermove', function (event) {
+      if (!drag) return;
+      const box = svg.getBoundingClientRect();
+      pan(-(event.clientX - drag.x) / box.width * view[2], -(event.clientY - drag.y) / box.height * view[3]);
+      drag = { x: event.clientX, y: event.clientY };
+    });
+    svg.addEventListener('pointerup', function () { drag = null; });
+    svg.addEventListener('pointercancel', function () { drag = null; });
+    figure.addEventListener('keydown', function (event) {
+      const step = view[2] / 10;
+      const keys = {
+        ArrowLeft: function () { pan(-step, 0); },
+        ArrowRight: function () { pan(step, 0); },
+        ArrowUp: function () { pan(0, -step); },
+        ArrowDown: function () { pan(0, step); },
+        '+': function () { zoom(1 / 1.25); },
+        '-': function () { zoom(1.25); },
+        '0': fit,
+      };
+      if (event.target !== figure || !keys[event.key]) return;
+      event.preventDefault();
+      keys[event.key]();
+    });
   });
 
   // A new enrolment token for a node, shown once with the line to run on the node.
