@@ -42,6 +42,10 @@ pub async fn evaluate(
     let all_trust = snapshot.trust_now(certs_generation, records).await?;
     let mut services = Vec::new();
     for service in view.services_on(node) {
+        if service.is_shared() {
+            services.push(shared_assignment(service));
+            continue;
+        }
         let certificate =
             certificate_state(view, service, chain.as_deref(), records, now, warn).await?;
         let new_key = matches!(certificate, CertificateState::Wanted { .. })
@@ -73,6 +77,23 @@ pub async fn evaluate(
     };
     assignment.revision = revision_of(&assignment)?;
     Ok(assignment)
+}
+
+/// A shared certificate's place in each of its nodes' assignments: `Awaiting`
+/// ([`super::shared`]), with no files, hook or checks.
+fn shared_assignment(service: &Service) -> ServiceAssignment {
+    ServiceAssignment {
+        service: service.name.clone(),
+        key: service.key.name().to_owned(),
+        certificate: super::shared::awaiting(),
+        trust: Vec::new(),
+        outputs: Vec::new(),
+        hook: None,
+        hook_timeout_seconds: service.reload_timeout.as_secs(),
+        checks: Vec::new(),
+        profile: None,
+        new_key: false,
+    }
 }
 
 /// The revision of `assignment`: the first 8 bytes of the SHA-256 of its content (its own

@@ -25,6 +25,9 @@ pub async fn request_certificate(
     records: &Records,
     now: OffsetDateTime,
 ) -> Result<CertificateState, AgentError> {
+    if service.is_shared() {
+        return Ok(super::shared::awaiting());
+    }
     if service.issuer == IssuerKind::SelfSigned {
         let Some(certificate_pem) = certificate_pem else {
             return Ok(CertificateState::Awaiting {

@@ -59,6 +59,7 @@ pub mod rotation_advance;
 pub mod rotation_progress;
 pub mod routes;
 pub mod self_signed;
+pub mod shared;
 pub mod status;
 pub mod stored_trust;
 pub mod tokens;
@@ -70,6 +71,8 @@ mod acme_orders_tests;
 mod issuers_tests;
 #[cfg(test)]
 mod rollout_tests;
+#[cfg(test)]
+mod shared_tests;
 #[cfg(test)]
 mod tests;
 

@@ -104,12 +104,13 @@ impl PlatformView {
         self.nodes.iter().any(|n| n == node)
     }
 
-    /// The services that run on `node`, in model order.
+    /// The services that run on `node`, in model order (a shared certificate's on each
+    /// of its nodes).
     pub fn services_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
         self.platform
             .services
             .iter()
-            .filter(move |s| s.node == node)
+            .filter(move |s| s.node == node || s.nodes.iter().any(|n| n == node))
     }
 
     /// The service `name` when it runs on `node`; 403 otherwise (another node's service
