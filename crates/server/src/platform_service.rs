@@ -147,8 +147,8 @@ async fn run_on_model<T: Send + 'static>(
     .map_err(|err| answer(&name, &err))
 }
 
-/// Busy for a held lock, Model for a model or reply at fault (the message names where),
-/// Internal for anything else.
+/// Busy for a held lock or a state file in the way, Model for a model or reply at fault
+/// (the message names where), Internal for anything else.
 fn answer(name: &str, err: &anyhow::Error) -> PlatformServiceError {
     if let Some(busy) = err.downcast_ref::<ApplyBusy>() {
         return PlatformServiceError::Busy(format!(
@@ -163,6 +163,11 @@ fn answer(name: &str, err: &anyhow::Error) -> PlatformServiceError {
             | PlatformError::Unsafe { .. }
             | PlatformError::Unrecorded { .. }),
         ) => PlatformServiceError::Model(format!("platform {name}: {model}")),
+        // The state directory stands in the way (a rotation the server carries out, a
+        // record that does not read): a conflict the message names, like a held lock.
+        Some(state @ PlatformError::State { .. }) => {
+            PlatformServiceError::Busy(format!("platform {name}: {state}"))
+        }
         _ => PlatformServiceError::Internal(format!("platform {name}: {err:#}")),
     }
 }

@@ -3,17 +3,20 @@
 //! ([`crate::platform_service::preview`]): its derived trust graph drawn
 //! ([`super::platform_graph`]), each service's certificate, what it trusts and why and
 //! whom it accepts, the pending changes, and buttons that plan and apply through the
-//! API.
+//! API; while a rotation runs, its phase and, when the server carries it out, where each
+//! node stands.
 
 use super::page::{html, message, Chrome, UiSession};
 use super::platform_graph::{layout, GraphEdge, GraphService, Layout};
+use crate::agents::records::Records;
+use crate::agents::{model, rotation};
 use crate::platform_service::{self, PlatformServiceError};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certfleet_api::admin::plan_apply::{Change, PendingCsrFile, ServiceReport};
+use certfleet_api::admin::plan_apply::{Change, PendingCsrFile, RotationNode, ServiceReport};
 use certfleet_api::admin::platforms::PlatformSummary;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -49,6 +52,53 @@ pub struct PlatformPage {
     pub changes: Vec<Change>,
     /// CSRs waiting for an external CA.
     pub pending_csrs: Vec<PendingCsrFile>,
+    /// The rotation under way, when one is.
+    pub rotation: Option<RotationView>,
+}
+
+/// The rotation block of the platform page: phase N of 3 and, when the server carries
+/// it out, each node done, waiting or failed.
+pub struct RotationView {
+    /// Kind, phase, since when, who carries it out.
+    pub title: String,
+    /// What comes next.
+    pub next: String,
+    /// Whether the phase has lasted too long.
+    pub stalled: bool,
+    /// Each node (rotations the server carries out).
+    pub nodes: Vec<RotationNode>,
+}
+
+/// `name`'s rotation, when one runs (a model or record that does not read shows none:
+/// the plan below names the problem).
+async fn rotation_view(state: &AppState, name: &str) -> Option<RotationView> {
+    let config = model::configured(&state.config.platforms, name).ok()?;
+    let view = model::load(config).ok()?;
+    let records = Records::new(Arc::clone(&state.store));
+    let stall_after = state
+        .config
+        .agents
+        .as_ref()
+        .map_or(certfleet_config::DEFAULT_ROTATION_STALL_AFTER, |a| {
+            a.rotation_stall_after
+        });
+    let status = rotation::status(&view, &records, stall_after, OffsetDateTime::now_utc())
+        .await
+        .ok()?;
+    let r = status.rotation?;
+    let by = match status.driven_by.as_deref() {
+        Some("server") => "carried out by the server through the agents",
+        _ => "carried out by each apply of the model",
+    };
+    Some(RotationView {
+        title: format!(
+            "{} rotation, phase {} of {} ({}), started {}, this phase since {}; {by}.",
+            r.kind, r.phase_number, r.phases, r.phase, r.started, r.phase_started
+        ),
+        next: r.next,
+        stalled: r.stalled,
+        nodes: status.nodes,
+    })
 }
 
 /// `GET /ui/platforms`.
@@ -93,6 +143,7 @@ pub async fn page(
         services: Vec::new(),
         changes: Vec::new(),
         pending_csrs: Vec::new(),
+        rotation: None,
     };
     let report = match platform_service::preview(&state, &name).await {
         Ok(report) => report,
@@ -139,6 +190,7 @@ pub async fn page(
             services: report.services,
             changes: report.changes,
             pending_csrs: report.pending_csrs,
+            rotation: rotation_view(&state, &name).await,
         },
     )
 }
