@@ -52,6 +52,7 @@ mod serve_hot_reload;
 mod serve_key_material;
 mod serve_limits;
 mod serve_metrics;
+mod serve_metrics_scale;
 mod serve_monitor;
 mod serve_platform;
 mod serve_precedence;
