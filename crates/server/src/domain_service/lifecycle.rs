@@ -218,4 +218,6 @@ fn listed(names: &[String]) -> String {
 }
 
 #[cfg(test)]
+mod failure_tests;
+#[cfg(test)]
 mod tests;

@@ -14,17 +14,17 @@ use certfleet_store::memory::MemoryStore;
 use certfleet_testkit::bundle_pem;
 use std::sync::Arc;
 
-struct Fixture {
-    service: DomainService,
-    store: Arc<dyn Storage>,
+pub(super) struct Fixture {
+    pub(super) service: DomainService,
+    pub(super) store: Arc<dyn Storage>,
     /// Another node's view of the same store.
-    other: DomainRepository,
-    hub: Arc<CertificateHub>,
+    pub(super) other: DomainRepository,
+    pub(super) hub: Arc<CertificateHub>,
     challenges: Challenges,
 }
 
 impl Fixture {
-    fn acme(&self) -> AcmeLeftovers<'_> {
+    pub(super) fn acme(&self) -> AcmeLeftovers<'_> {
         AcmeLeftovers {
             store: self.store.as_ref(),
             challenges: &self.challenges,
@@ -32,11 +32,11 @@ impl Fixture {
     }
 
     /// The domain whose certificate a handshake naming `sni` gets now.
-    fn served(&self, sni: &str) -> Option<String> {
+    pub(super) fn served(&self, sni: &str) -> Option<String> {
         self.hub.resolve(Some(sni), "default").domain
     }
 
-    async fn audit(&self, action: &str) -> Vec<audit::AuditRecord> {
+    pub(super) async fn audit(&self, action: &str) -> Vec<audit::AuditRecord> {
         audit::list(self.store.as_ref())
             .await
             .unwrap()
@@ -46,10 +46,14 @@ impl Fixture {
     }
 }
 
-/// example.test (certificate) ← shop.example.test (certificate) ← api, www ← v2;
-/// example.test ← other.test (certificate). api has ACME progress stored.
+/// [`fixture_on`] an in-memory store.
 async fn fixture() -> Fixture {
-    let store: Arc<dyn Storage> = Arc::new(MemoryStore::new());
+    fixture_on(Arc::new(MemoryStore::new())).await
+}
+
+/// example.test (certificate) ← shop.example.test (certificate) ← api, www ← v2;
+/// example.test ← other.test (certificate), on `store`. api has ACME progress stored.
+pub(super) async fn fixture_on(store: Arc<dyn Storage>) -> Fixture {
     let key = Arc::new(MasterKey::generate().unwrap());
     let default = ServedCertificate::from_pem(&bundle_pem(&["localhost"])).unwrap();
     let hub = Arc::new(CertificateHub::new(default));
