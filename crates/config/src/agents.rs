@@ -227,6 +227,28 @@ mod tests {
     }
 
     #[test]
+    fn rotation_stall_after_defaults_to_a_week_and_reads_durations() {
+        let block = || raw(Some("127.0.0.1:8444"), None, None);
+        let config = agents_config(Some(block())).unwrap().unwrap();
+        assert_eq!(config.rotation_stall_after, DEFAULT_ROTATION_STALL_AFTER);
+        let stall = |text: &str| {
+            let mut raw = block();
+            raw.rotation_stall_after = Some(text.to_owned());
+            agents_config(Some(raw)).map(|config| config.unwrap().rotation_stall_after)
+        };
+        assert_eq!(stall("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(stall("10s").unwrap(), Duration::from_secs(10));
+        for bad in ["9s", "91d", "soon"] {
+            let err = stall(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("[agents] rotation_stall_after"),
+                "{bad}: {err}"
+            );
+            assert!(err.contains("10s and 90d"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn unseen_after_reads_seconds_minutes_hours_and_days() {
         let config = agents_config(Some(raw(Some("127.0.0.1:8444"), None, None)))
             .unwrap()
