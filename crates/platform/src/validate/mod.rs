@@ -189,11 +189,12 @@ pub fn validate(loc: &Locator, raw: &RawModel) -> Result<Platform> {
                 return Err(unknown_service(text, key));
             }
         }
-        if c.from.get_ref() == c.to.get_ref() {
+        // A shared certificate's nodes may call each other (a cluster's internode TLS).
+        if c.from.get_ref() == c.to.get_ref() && !placement::is_shared(raw, c.to.get_ref()) {
             return Err(loc.at(
                 &c.to,
                 "connection.to",
-                "a service does not connect to itself",
+                "a service does not connect to itself (only the nodes of a shared certificate connect to each other)",
             ));
         }
         if !connected.insert((c.from.get_ref(), c.to.get_ref())) {

@@ -8,7 +8,7 @@
 //! is uploaded on the first node only, so its files are written once.
 
 use crate::error::Result;
-use crate::model::{Locator, RawService, Text};
+use crate::model::{Locator, RawModel, RawService, Text};
 use crate::spec::{Node, Output};
 use std::collections::BTreeMap;
 
@@ -16,6 +16,16 @@ use std::collections::BTreeMap;
 pub const NODE_PLACEHOLDER: &str = "{node}";
 /// The placeholder a reload command names the node's FQDN by.
 pub const FQDN_PLACEHOLDER: &str = "{fqdn}";
+
+/// Whether the service called `name` shares one certificate among several nodes, as
+/// written (before it is validated): then its nodes may connect to each other.
+pub(super) fn is_shared(raw: &RawModel, name: &str) -> bool {
+    raw.service.iter().map(|s| s.get_ref()).any(|s| {
+        s.name.get_ref() == name
+            && s.shared_certificate.as_ref().is_some_and(|f| *f.get_ref())
+            && s.nodes.as_ref().is_some_and(|n| n.get_ref().len() > 1)
+    })
+}
 
 /// The nodes `s` runs on, in model order: one, or several sharing one certificate.
 pub(super) fn service_nodes<'a>(

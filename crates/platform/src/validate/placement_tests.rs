@@ -191,3 +191,21 @@ fn node_and_nodes_are_exclusive_and_one_is_needed() {
         "{message}"
     );
 }
+
+#[test]
+fn only_a_shared_certificate_s_nodes_connect_to_each_other() {
+    let internode = "\n[[connection]]\nfrom = \"db\"\nto = \"db\"\nmtls = true\n";
+    let platform = validate(&format!("{}{internode}", model(SHARED))).unwrap();
+    assert_eq!(
+        platform.service("db").unwrap().usage,
+        certfleet_pki::profile::Usage::Both
+    );
+    let single = "name = \"db\"\nnode = \"a\"\n";
+    let message = validate(&format!("{}{internode}", model(single)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains(": connection.to: a service does not connect to itself"),
+        "{message}"
+    );
+}
