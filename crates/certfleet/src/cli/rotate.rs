@@ -112,9 +112,12 @@ fn run(place: Place, work: impl FnOnce(&Target<'_>) -> Result<RotationJson>) -> 
     let Some(model) = place.model else {
         anyhow::bail!("give --model FILE (offline) or --platform NAME (on a running server)");
     };
-    // The flag is optional on client commands (a saved context may name it).
-    let data_dir: Option<PathBuf> = place.server.data_dir.clone().into();
-    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("./certfleet-data"));
+    // The flag is optional on client commands (a saved context may name the server's).
+    let data_dir = place
+        .server
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("./certfleet-data"));
     let model = ModelArgs::new(model, place.root, data_dir, place.json);
     let rotation = model.with_target(false, |target, _| work(target))?;
     if place.json {
