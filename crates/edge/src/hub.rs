@@ -60,6 +60,22 @@ impl CertificateHub {
         Ok(())
     }
 
+    /// Serves `tree`, which is the tree served now with `applied` applied: the index is
+    /// patched for the changed domains and their branches (rebuilt whole when patches
+    /// have left it with more unused entries than domains). Callers serialise changes
+    /// (the domain service's tree lock), as with [`CertificateHub::set_tree`].
+    pub fn apply_changes(&self, tree: &DomainTree, applied: &crate::tree::Applied) -> Result<()> {
+        let current = self.current.load_full();
+        let patched = current.index().patched(tree, applied)?;
+        let index = if patched.wants_rebuild() {
+            DomainIndex::build(tree)?
+        } else {
+            patched
+        };
+        self.set_index(Arc::new(index));
+        Ok(())
+    }
+
     /// Swaps in an already built index (built off the handshake path by the caller).
     pub fn set_index(&self, index: Arc<DomainIndex>) {
         self.current

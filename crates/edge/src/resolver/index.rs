@@ -18,17 +18,17 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 /// The flag bit of [`Entry::effective`]: the certificate covers the domain's own name.
-const COVERED: u32 = 1 << 31;
+pub(super) const COVERED: u32 = 1 << 31;
 /// Marks "no certificate" (and "no parent" while building).
-const NONE: u32 = !COVERED;
+pub(super) const NONE: u32 = !COVERED;
 
 /// One domain in the table: where its name is, and which certificate it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Entry {
-    name: u32,
+    pub(super) name: u32,
     /// Index into `certs` (or [`NONE`]), with [`COVERED`] set when that certificate
     /// covers this domain's own name, so an exact match needs no SAN comparison.
-    effective: u32,
+    pub(super) effective: u32,
 }
 
 impl Entry {
@@ -42,14 +42,14 @@ impl Entry {
         self.effective & COVERED != 0
     }
 
-    fn slot(self) -> u32 {
+    pub(super) fn slot(self) -> u32 {
         self.effective & NONE
     }
 }
 
 /// A certificate of the tree, the domain that carries it, and what the handshake needs
 /// of it kept inline (one cache line, no pointer to follow for the common case).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CertSlot {
     pub(crate) owner: Entry,
     pub(crate) not_after_unix: i64,
@@ -58,13 +58,15 @@ pub(crate) struct CertSlot {
 }
 
 /// An immutable, hashed copy of a [`DomainTree`] for lookups in O(1) per name.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DomainIndex {
-    arena: Vec<u8>,
-    table: HashTable<Entry>,
-    hasher: RandomState,
-    certs: Vec<CertSlot>,
-    master: Option<Entry>,
+    pub(super) arena: Vec<u8>,
+    pub(super) table: HashTable<Entry>,
+    pub(super) hasher: RandomState,
+    pub(super) certs: Vec<CertSlot>,
+    pub(super) master: Option<Entry>,
+    /// Names and certificate slots left unused by patches (see `patch`).
+    pub(super) stale: usize,
 }
 
 impl Default for DomainIndex {
@@ -75,6 +77,7 @@ impl Default for DomainIndex {
             hasher: RandomState::new(),
             certs: Vec::new(),
             master: None,
+            stale: 0,
         }
     }
 }
@@ -176,7 +179,7 @@ impl DomainIndex {
         std::str::from_utf8(self.name_bytes(entry)).unwrap_or_default()
     }
 
-    fn name_bytes(&self, entry: Entry) -> &[u8] {
+    pub(super) fn name_bytes(&self, entry: Entry) -> &[u8] {
         name_in(&self.arena, entry.name)
     }
 
@@ -216,7 +219,7 @@ impl DomainIndex {
 }
 
 /// The length-prefixed name at `offset`.
-fn name_in(arena: &[u8], offset: u32) -> &[u8] {
+pub(super) fn name_in(arena: &[u8], offset: u32) -> &[u8] {
     let at = offset as usize;
     let len = arena.get(at).copied().unwrap_or(0) as usize;
     arena.get(at + 1..at + 1 + len).unwrap_or_default()

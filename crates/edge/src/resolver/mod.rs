@@ -19,6 +19,7 @@
 
 mod explain;
 mod index;
+mod patch;
 
 pub use explain::Resolution;
 pub use index::DomainIndex;

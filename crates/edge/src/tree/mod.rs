@@ -10,6 +10,7 @@
 //! [`DomainView`] is the JSON object of `domain show`. Deleting a domain with what lies
 //! below it, and moving a branch under another parent, are in `subtree`.
 
+mod apply;
 mod certificate;
 pub mod records;
 mod subtree;
@@ -18,8 +19,9 @@ mod view;
 use crate::certificate::ServedCertificate;
 use crate::error::{EdgeError, Result};
 use crate::names::domain_name;
+pub use apply::{Applied, StoredChange};
 pub use certificate::SetCertificateReport;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 pub use subtree::Moved;
 pub use view::{AcmeView, DomainView};
@@ -108,6 +110,9 @@ impl Domain {
 pub struct DomainTree {
     master: Option<String>,
     domains: BTreeMap<String, Domain>,
+    /// Each parent's direct children, kept by every change, so that a branch is found
+    /// without a scan of the whole tree.
+    children: HashMap<String, BTreeSet<String>>,
 }
 
 impl DomainTree {
@@ -129,8 +134,9 @@ impl DomainTree {
             Some(parent) => Some(self.existing(parent)?.name.clone()),
             None => self.master.clone(),
         };
-        if parent.is_none() {
-            self.master = Some(name.clone());
+        match &parent {
+            Some(parent) => self.link(parent, &name),
+            None => self.master = Some(name.clone()),
         }
         self.domains
             .insert(name.clone(), Domain::new(name.clone(), parent));
@@ -154,9 +160,14 @@ impl DomainTree {
                 "{parent} lies under {name}; making it {name}'s parent would make a cycle"
             )));
         }
-        if let Some(domain) = self.domains.get_mut(&name) {
-            domain.parent = Some(parent);
+        let old = self
+            .domains
+            .get_mut(&name)
+            .and_then(|domain| domain.parent.replace(parent.clone()));
+        if let Some(old) = old {
+            self.unlink(&old, &name);
         }
+        self.link(&parent, &name);
         Ok(())
     }
 
@@ -170,12 +181,39 @@ impl DomainTree {
                 children.join(", ")
             )));
         }
-        if self.master.as_deref() == Some(name.as_str()) {
+        self.take(&name).ok_or(EdgeError::UnknownDomain(name))
+    }
+
+    /// Takes a domain out of the tree with its link to its parent (its children, if
+    /// any, are the caller's to take first).
+    fn take(&mut self, name: &str) -> Option<Domain> {
+        if self.master.as_deref() == Some(name) {
             self.master = None;
         }
-        self.domains
-            .remove(&name)
-            .ok_or(EdgeError::UnknownDomain(name))
+        let domain = self.domains.remove(name)?;
+        if let Some(parent) = &domain.parent {
+            self.unlink(parent, name);
+        }
+        self.children.remove(name);
+        Some(domain)
+    }
+
+    /// Records `child` under `parent`.
+    fn link(&mut self, parent: &str, child: &str) {
+        self.children
+            .entry(parent.to_owned())
+            .or_default()
+            .insert(child.to_owned());
+    }
+
+    /// Forgets `child` under `parent`.
+    fn unlink(&mut self, parent: &str, child: &str) {
+        if let Some(set) = self.children.get_mut(parent) {
+            set.remove(child);
+            if set.is_empty() {
+                self.children.remove(parent);
+            }
+        }
     }
 
     /// Sets or clears ACME issuance. Enabling needs an account e-mail address, given now or
@@ -229,11 +267,13 @@ impl DomainTree {
         self.domains.is_empty()
     }
 
-    /// The direct children of `name` (a scan; for listings, not for handshakes).
+    /// The direct children of `name`, ordered by name.
     pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Domain> + 'a {
-        self.domains
-            .values()
-            .filter(move |d| d.parent.as_deref() == Some(name))
+        self.children
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|child| self.domains.get(child))
     }
 
     /// The ancestors of `name`, parent first, ending with the master.

@@ -86,7 +86,19 @@ impl DomainTree {
             ));
         }
         check_shape(&domains)?;
-        let mut tree = DomainTree { master, domains };
+        let mut tree = DomainTree {
+            master,
+            domains,
+            children: Default::default(),
+        };
+        let links: Vec<(String, String)> = tree
+            .domains
+            .values()
+            .filter_map(|d| Some((d.parent.clone()?, d.name.clone())))
+            .collect();
+        for (parent, child) in links {
+            tree.link(&parent, &child);
+        }
         for (name, pem) in pems {
             let served = ServedCertificate::from_pem(&pem).map_err(|e| {
                 EdgeError::Certificate(format!("domain {name}: stored certificate: {e}"))

@@ -11,7 +11,7 @@
 
 use super::{Domain, DomainTree};
 use crate::error::{EdgeError, Result};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// How many children a refusal names before it says "…".
 const NAMED_IN_REFUSAL: usize = 3;
@@ -40,18 +40,12 @@ impl DomainTree {
     /// Every domain below `name`, parents before their children (breadth first, each
     /// level in name order). Unknown `name`: [`EdgeError::UnknownDomain`].
     pub fn descendants(&self, name: &str) -> Result<Vec<String>> {
-        let root = self.existing(name)?.name.clone();
-        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-        for domain in self.domains.values() {
-            if let Some(parent) = domain.parent.as_deref() {
-                children.entry(parent).or_default().push(&domain.name);
-            }
-        }
+        let root = self.existing(name)?.name.as_str();
         let mut found = Vec::new();
-        let mut queue = VecDeque::from([root.as_str()]);
+        let mut queue = VecDeque::from([root]);
         while let Some(next) = queue.pop_front() {
-            for child in children.get(next).into_iter().flatten() {
-                found.push((*child).to_owned());
+            for child in self.children.get(next).into_iter().flatten() {
+                found.push(child.clone());
                 queue.push_back(child);
             }
         }
@@ -80,10 +74,7 @@ impl DomainTree {
         }
         let mut removed = Vec::with_capacity(order.len());
         for each in &order {
-            if self.master.as_deref() == Some(each.as_str()) {
-                self.master = None;
-            }
-            if let Some(domain) = self.domains.remove(each) {
+            if let Some(domain) = self.take(each) {
                 removed.push(domain);
             }
         }
