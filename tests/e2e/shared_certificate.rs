@@ -166,7 +166,7 @@ impl Applied {
             .expect("failed to start keytool");
         assert!(out.status.success(), "{}", describe(&out));
         let pass = format!("pass:{password}");
-        let key = openssl(&[
+        let key = openssl([
             "pkcs12",
             "-in",
             arg(&p12),
@@ -178,7 +178,7 @@ impl Applied {
         assert!(key.status.success(), "{}", describe(&key));
         let key_file = self.work.join(format!("{node}.key"));
         std::fs::write(&key_file, &key.stdout).unwrap();
-        let public = openssl(&["pkey", "-in", arg(&key_file), "-pubout"]);
+        let public = openssl(["pkey", "-in", arg(&key_file), "-pubout"]);
         assert!(public.status.success(), "{}", describe(&public));
         String::from_utf8_lossy(&public.stdout).into_owned()
     }
@@ -255,7 +255,7 @@ fn every_node_gets_the_one_key_and_certificate_and_a_peer_verifies_node_b() {
 
     // Its names cover both nodes.
     let cert = applied.staged("cass02", "tls/cassandra.crt");
-    let text = openssl(&[
+    let text = openssl([
         "x509",
         "-in",
         arg(&cert),
