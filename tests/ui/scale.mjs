@@ -16,7 +16,8 @@
 // It measures every page (bytes of HTML and the time to the last byte, printed; the
 // size must stay under 2 MB), searches for a domain, filters the expiring ones, pages
 // through the tree and opens a closed subtree, adds a domain under a parent picked by
-// typing part of its name, follows a dashboard tile, checks the trust graph's geometry
+// typing part of its name, reads the certificate changes old → new (and who made them)
+// in the audit log, follows a dashboard tile, checks the trust graph's geometry
 // (every service's name drawn at 12 px or more, every edge and label inside the frame),
 // zooms it, and cancels an apply from its confirmation dialog. Screenshots of each step,
 // in light and dark mode. Exits 1 with the reasons on failure.
@@ -177,6 +178,25 @@ try {
   check(days.length === expiring.length && days.every((d) => /\d+ days left/.test(d)), `the days left read ${days.join(', ')}`);
   step(`the warning filter shows ${warned.join(', ')}`);
   await shot(page, 'domains-warning');
+  const thumbprints = await page.locator('.tree dd.mono').allTextContents();
+
+  // --- the audit log: each certificate set shows old → new and who set it ------------
+  await page.goto(`${base}/ui/audit`);
+  // Each change's cell reads "certificate OLD → NEW" on screen (with "from" and "to" for
+  // screen readers).
+  const changes = (await page.locator('tr', { has: page.locator('.thumb-change') }).allTextContents())
+    .map((text) => text.replace(/\s+/g, ' '));
+  for (const thumbprint of thumbprints.map((t) => t.trim())) {
+    const row = changes.find((text) => text.includes(thumbprint));
+    check(
+      row && row.includes(`from none→ to ${thumbprint}`) && row.includes('domain.set-cert'),
+      `the audit log does not show none → ${thumbprint}: ${row}`,
+    );
+  }
+  const who = await page.locator('tr:has(.thumb-change) td[data-label="Who"]').allTextContents();
+  check(who.length >= thumbprints.length && who.every((w) => w.trim().length > 0), `the certificate changes do not say who made them: ${who.join(', ')}`);
+  step(`the audit log shows ${changes.length} certificate changes old → new, by ${[...new Set(who)].join(', ')}`);
+  await shot(page, 'audit');
 
   // --- the dashboard's warning tile leads to the same list -------------------------
   await page.goto(`${base}/ui/`);

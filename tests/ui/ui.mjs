@@ -391,7 +391,10 @@ try {
       page.click('#add-domain-form button[type="submit"]'),
     ]);
   }
-  await page.selectOption('#move-parent', 'gone.ui.test');
+  // The new parent is found by typing part of its name; the suggestions come from the server.
+  await page.locator('#move-parent').pressSequentially('gone', { delay: 20 });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#move-parent-choices option')).some((o) => o.value === 'gone.ui.test'));
+  await page.fill('#move-parent', 'gone.ui.test');
   await Promise.all([page.waitForEvent('load'), page.click('#move-form button[type="submit"]')]);
   check((await page.textContent('.crumbs')).includes('gone.ui.test'), 'after the move the page does not show the new parent');
   await page.goto(`${base}/ui/domains/gone.ui.test`);

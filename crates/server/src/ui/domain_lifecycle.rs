@@ -1,9 +1,12 @@
 //! The Move and Delete forms of a domain's page (template `ui/domain_lifecycle.html`,
-//! included by `ui/domain.html`): the parents a domain may move under, and what a
-//! deletion takes with it, spelled out in the confirmation the browser asks before it
-//! calls `DELETE /api/domains/{name}` (with `recursive=true` when domains lie below).
+//! included by `ui/domain.html`): whether a domain may move and which domains may be its
+//! new parent ([`may_parent`]; the form searches them through `/ui/parents?for=NAME` as
+//! one types, so the page never lists every domain), and what a deletion takes with it,
+//! spelled out in the confirmation the browser asks before it calls
+//! `DELETE /api/domains/{name}` (with `recursive=true` when domains lie below).
 
 use crate::state::AppState;
+use certfleet_edge::tree::DomainTree;
 use std::collections::HashSet;
 
 /// How many names below a domain the page lists before it says "…".
@@ -14,9 +17,8 @@ const NAMES_SHOWN: usize = 5;
 pub struct LifecycleForms {
     /// The domain is the master: the root of the tree, which cannot move.
     pub is_master: bool,
-    /// The domains it may move under: every other domain but those below it and its
-    /// current parent, by name.
-    pub parents: Vec<String>,
+    /// Some domain may be its new parent (see [`ParentTest`]).
+    pub movable: bool,
     /// How many domains lie below it (they go with it when it is deleted).
     pub below: usize,
     /// A few of their names, comma-separated.
@@ -35,15 +37,8 @@ pub async fn forms(state: &AppState, name: &str) -> LifecycleForms {
             };
             let name = domain.name();
             let below = tree.descendants(name).unwrap_or_default();
-            let in_branch: HashSet<&str> = below.iter().map(String::as_str).collect();
-            let parents = tree
-                .iter()
-                .map(|other| other.name())
-                .filter(|other| {
-                    *other != name && Some(*other) != domain.parent() && !in_branch.contains(other)
-                })
-                .map(str::to_owned)
-                .collect();
+            let movable = ParentTest::of(tree, name)
+                .is_some_and(|test| tree.iter().any(|other| test.allows(other.name())));
             let mut below_names = below
                 .iter()
                 .take(NAMES_SHOWN)
@@ -64,11 +59,40 @@ pub async fn forms(state: &AppState, name: &str) -> LifecycleForms {
             };
             LifecycleForms {
                 is_master: domain.parent().is_none(),
-                parents,
+                movable,
                 below: below.len(),
                 below_names,
                 confirm,
             }
         })
         .await
+}
+
+/// Which domains may become the new parent of one domain: any but itself, the domains
+/// below it and its parent now.
+pub struct ParentTest {
+    name: String,
+    parent: Option<String>,
+    branch: HashSet<String>,
+}
+
+impl ParentTest {
+    /// The test for domain `name` of `tree`; `None` for an unknown name.
+    pub fn of(tree: &DomainTree, name: &str) -> Option<ParentTest> {
+        let domain = tree.get(name)?;
+        Some(ParentTest {
+            name: domain.name().to_owned(),
+            parent: domain.parent().map(str::to_owned),
+            branch: tree
+                .descendants(domain.name())
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    /// Whether `other` may become the parent.
+    pub fn allows(&self, other: &str) -> bool {
+        other != self.name && self.parent.as_deref() != Some(other) && !self.branch.contains(other)
+    }
 }

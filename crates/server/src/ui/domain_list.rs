@@ -8,6 +8,7 @@
 //! mismatch. All of it is worked out here, so the page holds only what it shows.
 
 use super::domain_facts::{self, DomainFacts, Expiry, Renewal};
+use super::domain_lifecycle::ParentTest;
 use super::domain_query::{pager, ListQuery, PageLink, PER_PAGE};
 use super::domains::Effective;
 use super::page::{html, Chrome, UiSession};
@@ -256,7 +257,8 @@ pub struct ParentChoices {
     pub names: Vec<String>,
 }
 
-/// `GET /ui/parents?q=TEXT`: names for the add form's parent field as one types.
+/// `GET /ui/parents?q=TEXT[&for=NAME]`: names for a parent field as one types (the add
+/// form's; with `for`, the Move form's of domain NAME: only the domains it may move under).
 pub async fn parents(
     State(state): State<Arc<AppState>>,
     UiSession(_): UiSession,
@@ -267,13 +269,21 @@ pub async fn parents(
         .find(|(key, _)| key == "q")
         .map(|(_, value)| value.trim().to_lowercase())
         .unwrap_or_default();
+    let moving = pairs
+        .iter()
+        .find(|(key, _)| key == "for")
+        .map(|(_, value)| value.trim().to_owned());
     let names = state
         .domains
         .read(|tree| {
+            let test = moving
+                .as_deref()
+                .and_then(|name| ParentTest::of(tree, name));
             let mut found: Vec<(bool, String)> = tree
                 .iter()
                 .map(|d| d.name())
                 .filter(|name| name.contains(&text))
+                .filter(|name| test.as_ref().is_none_or(|t| t.allows(name)))
                 .map(|name| (!name.starts_with(&text), name.to_owned()))
                 .collect();
             found.sort();

@@ -119,30 +119,33 @@
     form.elements.namedItem('name').focus();
   });
 
-  // The add form's parent field offers the domains whose names hold what was typed,
-  // asked of the server as one types (the page never lists every domain).
-  const parentField = document.getElementById('domain-parent');
-  const parentChoices = document.getElementById('parent-choices');
-  if (parentField && parentChoices) {
+  // A parent field (the add form's, the Move form's) offers the domains whose names hold
+  // what was typed, asked of the server as one types (a page never lists every domain);
+  // the Move form's asks only for the domains its domain may move under.
+  document.querySelectorAll('input[data-parent-search]').forEach(function (field) {
+    const choices = field.list;
+    if (!choices) return;
     let timer = null;
     let asked = null;
-    parentField.addEventListener('input', function () {
+    field.addEventListener('input', function () {
       window.clearTimeout(timer);
       timer = window.setTimeout(async function () {
-        const text = parentField.value.trim();
+        const text = field.value.trim();
         if (text === asked) return;
         asked = text;
-        const response = await api('GET', '/ui/parents?q=' + encodeURIComponent(text));
+        let path = '/ui/parents?q=' + encodeURIComponent(text);
+        if (field.dataset.for) path += '&for=' + encodeURIComponent(field.dataset.for);
+        const response = await api('GET', path);
         if (!response.ok || asked !== text) return;
         const found = await response.json();
-        parentChoices.replaceChildren.apply(parentChoices, found.names.map(function (name) {
+        choices.replaceChildren.apply(choices, found.names.map(function (name) {
           const option = document.createElement('option');
           option.value = name;
           return option;
         }));
       }, 150);
     });
-  }
+  });
 
   onSubmit('bundle-form', async function (form) {
     const pem = form.elements.namedItem('pem').value;
