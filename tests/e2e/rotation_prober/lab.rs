@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// How long each prober client waits between two handshakes: enough handshakes in every
 /// phase without starving `apply` of the machine's two cores, nor the loopback of ports.
-const PACE: Duration = Duration::from_millis(15);
+const PACE: Duration = Duration::from_millis(20);
 
 /// An example applied under a scratch root.
 pub(crate) struct Lab {

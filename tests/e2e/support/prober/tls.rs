@@ -12,7 +12,7 @@ use rustls::pki_types::ServerName;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,8 +152,11 @@ fn prepare(tcp: &TcpStream) -> Result<(), String> {
         .map_err(|e| format!("socket: {e}"))
 }
 
-/// Serves one accepted connection: the handshake, then the answer byte, then waits for
-/// the client to close.
+/// Serves one accepted connection: the handshake, the answer byte and close_notify,
+/// then the server closes its side first and waits for the client's close. The side that
+/// closes first keeps the connection in TIME_WAIT: on the server's side it holds the
+/// listener's port, which is bound anyway, instead of one of the client's ephemeral
+/// ports, so thousands of handshakes do not use up the machine's ports.
 pub fn serve_one(mut tcp: TcpStream, config: Arc<ServerConfig>) -> Result<(), String> {
     prepare(&tcp)?;
     let mut conn = ServerConnection::new(config).map_err(|e| e.to_string())?;
@@ -161,9 +164,16 @@ pub fn serve_one(mut tcp: TcpStream, config: Arc<ServerConfig>) -> Result<(), St
     tls.write_all(&[ANSWER])
         .and_then(|()| tls.flush())
         .map_err(|e| format!("handshake: {e}"))?;
-    // The client's close_notify, or its plain close: either way it has read the answer.
-    let mut rest = [0u8; 16];
-    let _ = tls.read(&mut rest);
+    conn.send_close_notify();
+    while conn.wants_write() {
+        if conn.write_tls(&mut tcp).is_err() {
+            break;
+        }
+    }
+    // The client has the answer: nothing from here on can fail the handshake.
+    let _ = tcp.shutdown(Shutdown::Write);
+    let mut rest = [0u8; 256];
+    while matches!(tcp.read(&mut rest), Ok(n) if n > 0) {}
     Ok(())
 }
 
@@ -185,6 +195,10 @@ pub fn handshake(
         Ok(_) => return Err("the server closed the connection without its answer".into()),
         Err(e) => return Err(format!("handshake: {e}")),
     }
+    // The server's close_notify and close, then the client's: the handshake is proven,
+    // so nothing from here on can fail it.
+    let mut rest = [0u8; 16];
+    while matches!(tls.read(&mut rest), Ok(n) if n > 0) {}
     let leaf = conn
         .peer_certificates()
         .and_then(|chain| chain.first())
@@ -195,7 +209,6 @@ pub fn handshake(
         })
         .ok_or("the server presented no certificate")?;
     conn.send_close_notify();
-    // The handshake is proven; the server may close first.
     let _ = conn.complete_io(&mut tcp);
     Ok(leaf)
 }
