@@ -9,7 +9,7 @@
 use crate::support::https::request;
 use crate::support::openssl::{openssl, openssl_verify};
 use crate::support::run::{arg, assert_ok, certfleet_with_env, describe, stdout, TempDir};
-use crate::support::serve::{s_client, ServeConfig, Server};
+use crate::support::serve::{s_client, served_sha1, ServeConfig, Server};
 use serde_json::Value;
 use std::fs;
 use std::net::SocketAddr;
@@ -279,6 +279,11 @@ fn a_domain_certificate_from_a_server_ca_is_served_and_renewed_until_an_upload()
     assert_eq!(cert["issuing_ca"], "internal", "{first}");
     let renew_at = unix(&first["acme"]["renew_at"]);
     let old_serial = served_serial(web, name, Some(&root));
+    assert_eq!(
+        served_sha1(web, Some(name)),
+        cert["sha1_thumbprint"].as_str().unwrap(),
+        "the handshake does not get the issued certificate"
+    );
     let shown = cli_ok(&server, &["domain", "show", name]);
     assert!(
         shown.contains("auto:      true (renewed by CA internal)"),
