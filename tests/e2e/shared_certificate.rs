@@ -9,7 +9,9 @@
 //! - the internode connection (the service to itself) puts its issuer in both nodes'
 //!   `truststore.jks`;
 //! - a client using the peer's deployed truststore verifies node b's files served by
-//!   `openssl s_server`, checking node b's FQDN; the report lists both nodes.
+//!   `openssl s_server`, checking node b's FQDN; the report lists both nodes;
+//! - the contact-center manual's multi-server (SAN) certificate: a CSR made on the
+//!   publisher naming both nodes is signed once and uploaded on the publisher only.
 
 use crate::support::openssl::{openssl, SServer};
 use crate::support::run::{arg, certfleet, describe, TempDir};
@@ -311,5 +313,109 @@ fn every_node_gets_the_one_key_and_certificate_and_a_peer_verifies_node_b() {
     assert!(
         next_steps.contains("on nodes cass01 and cass02, one key and certificate shared by all"),
         "{next_steps}"
+    );
+}
+
+const UCCX_MODEL: &str = r#"[platform]
+name = "ccx"
+ca = "internal"
+ca_dir = "ca"
+
+[[node]]
+name = "ccx-pub"
+fqdn = "ccx-pub.cc.example.test"
+
+[[node]]
+name = "ccx-sub"
+fqdn = "ccx-sub.cc.example.test"
+
+[[service]]
+name = "web"
+kind = "uccx"
+nodes = ["ccx-pub", "ccx-sub"]
+shared_certificate = true
+csr = "ccx-pub-tomcat.csr"
+
+[[service.output]]
+format = "der"
+path = "/srv/ccx-stage/upload/tomcat.der"
+
+[[service.output]]
+format = "pem-chain"
+path = "/srv/ccx-stage/upload/tomcat-chain.pem"
+"#;
+
+/// The contact-center manual's multi-server (SAN) certificate: the CSR made on the
+/// publisher names both nodes; apply signs it once, and the next steps say to upload it
+/// on the publisher only, the cluster handing it to the subscriber.
+#[test]
+fn a_multi_server_csr_from_the_publisher_is_signed_once_and_uploaded_there() {
+    let dir = TempDir::new();
+    let root = dir.join("root");
+    std::fs::create_dir(&root).unwrap();
+    let model = dir.join("ccx.toml");
+    std::fs::write(&model, UCCX_MODEL).unwrap();
+    // The appliance's Generate CSR, played by openssl: its key never reaches certfleet.
+    let key = dir.join("appliance.key");
+    let csr = dir.join("ccx-pub-tomcat.csr");
+    let made = openssl([
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        arg(&key),
+        "-out",
+        arg(&csr),
+        "-subj",
+        "/CN=ccx-pub.cc.example.test",
+        "-addext",
+        "subjectAltName=DNS:ccx-pub.cc.example.test,DNS:ccx-sub.cc.example.test",
+    ]);
+    assert!(made.status.success(), "{}", describe(&made));
+    let out = certfleet(&["apply", "--model", arg(&model), "--root", arg(&root)]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    // One certificate file, written once, naming both nodes.
+    let leaf = root.join("srv/ccx-stage/upload/tomcat.der");
+    let text = openssl([
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        arg(&leaf),
+        "-noout",
+        "-ext",
+        "subjectAltName",
+    ]);
+    let sans = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        sans.contains("DNS:ccx-pub.cc.example.test")
+            && sans.contains("DNS:ccx-sub.cc.example.test"),
+        "{sans}"
+    );
+    assert!(!root.join("srv/ccx-stage/ccx-sub").exists());
+
+    let next_steps = std::fs::read_to_string(root.join(".certfleet/ccx/next-steps.txt")).unwrap();
+    assert!(
+        next_steps.contains("do these uploads on node ccx-pub only")
+            && next_steps.contains("to ccx-sub"),
+        "{next_steps}"
+    );
+
+    // A {node} in its upload file's path is refused, naming the file, line and key.
+    std::fs::write(
+        &model,
+        UCCX_MODEL.replace("/srv/ccx-stage/upload/", "/srv/ccx-stage/{node}/"),
+    )
+    .unwrap();
+    let out = certfleet(&["plan", "--model", arg(&model), "--root", arg(&root)]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ccx.toml:23: service.output.path:")
+            && stderr.contains("uploaded on node 'ccx-pub' only"),
+        "{stderr}"
     );
 }
