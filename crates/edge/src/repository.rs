@@ -67,8 +67,8 @@ impl DomainRepository {
         }
     }
 
-    /// A stored record, its PEM opened.
-    fn decode(&self, key: &Key, value: &[u8]) -> Result<DomainRecord> {
+    /// A stored record (as listed, read or seen through a watch), its PEM opened.
+    pub fn decode(&self, key: &Key, value: &[u8]) -> Result<DomainRecord> {
         let stored: StoredDomain = serde_json::from_slice(value).map_err(|e| {
             EdgeError::Tree(format!("stored domain record {key} does not decode: {e}"))
         })?;

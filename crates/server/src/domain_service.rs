@@ -15,8 +15,9 @@
 use certfleet_edge::hub::CertificateHub;
 use certfleet_edge::repository::DomainRepository;
 use certfleet_edge::tree::records::DomainRecord;
-use certfleet_edge::tree::DomainTree;
+use certfleet_edge::tree::{DomainTree, StoredChange};
 use certfleet_edge::EdgeError;
+use certfleet_store::WatchEvent;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -134,6 +135,38 @@ impl DomainService {
             DomainError::Storage(format!("serving the domains read from the store: {err}"))
         })?;
         *tree = stored;
+        Ok(Reloaded::Changed)
+    }
+
+    /// Applies changes seen through the store's watch (another node's writes, or this
+    /// node's own coming back, which change nothing) to the tree in place and patches
+    /// what is served for the changed domains and their branches only. A change that
+    /// cannot be applied (a record that does not decode, or breaks a rule of the tree)
+    /// is an error naming it: the caller then re-reads the whole tree.
+    pub async fn apply_from_store(&self, events: &[WatchEvent]) -> Result<Reloaded, DomainError> {
+        let mut changes = Vec::with_capacity(events.len());
+        for event in events {
+            changes.push(match event {
+                WatchEvent::Put(entry) => StoredChange::Put(
+                    self.repository
+                        .decode(&entry.key, &entry.value)
+                        .map_err(|err| DomainError::Storage(err.to_string()))?,
+                ),
+                WatchEvent::Delete { key, .. } => StoredChange::Delete(key.name().to_owned()),
+            });
+        }
+        let mut tree = self.tree.lock().await;
+        let applied = tree.apply_stored(changes)?;
+        if applied.changed.is_empty() && applied.removed.is_empty() {
+            return Ok(if applied.is_empty() {
+                Reloaded::Unchanged
+            } else {
+                Reloaded::Changed
+            });
+        }
+        self.hub.apply_changes(&tree, &applied).map_err(|err| {
+            DomainError::Storage(format!("serving the domains changed in the store: {err}"))
+        })?;
         Ok(Reloaded::Changed)
     }
 

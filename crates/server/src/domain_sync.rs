@@ -2,19 +2,20 @@
 //! shares the store (etcd), and a domain added or changed through any node's API is
 //! served by every node within about a second.
 //!
-//! The task watches the store's `domains/` prefix from the revision it last saw. After a
-//! change (and any others already waiting, taken together) it reads the changed records;
-//! when they are what this node already serves (its own write coming back) nothing more
-//! happens. Otherwise it re-reads the whole tree through the domain service
-//! ([`crate::domain_service`]), so it never races a local change. A tree that differs is swapped into the certificate hub and becomes
-//! the tree. When the store is unreachable the task logs it once per outage and
+//! The task watches the store's `domains/` prefix from the revision it last saw. A
+//! change (and any others already waiting, taken together) is applied by the domain
+//! service ([`crate::domain_service`], under its tree lock, so it never races a local
+//! change) to the tree in place, and the SNI snapshot is patched for the changed domains
+//! and their branches only; this node's own writes coming back change nothing. A change
+//! that cannot be applied that way (a record that does not decode, or breaks the tree's
+//! rules) is logged at info and followed by a re-read of the whole tree. When the store is unreachable the task logs it once per outage and
 //! retries with a growing pause, resuming the watch from the last revision it applied,
 //! so no change is missed; a revision the store no longer keeps (compacted) means a full
 //! re-read and a watch from there.
 
 pub use super::domain_service::Reloaded;
 use super::state::AppState;
-use certfleet_store::{keys, Key, StoreError};
+use certfleet_store::{keys, Key, StoreError, WatchEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,12 @@ pub async fn run(state: Arc<AppState>) {
                 backoff = FIRST_BACKOFF;
             }
             Err(Failure::Compacted) => from = None,
+            Err(Failure::Unapplied(why)) => {
+                tracing::info!(
+                    "domain sync: the changes {why} could not be applied one by one; re-reading the whole tree"
+                );
+                from = None;
+            }
             Err(Failure::Store(message)) => {
                 if !failing {
                     tracing::warn!("domain sync: {message}; retrying until the store answers");
@@ -76,6 +83,9 @@ enum Failure {
     Compacted,
     /// The store failed; retry later.
     Store(String),
+    /// Changes seen could not be applied to the tree as it is (a record that does not
+    /// decode, or one that breaks the tree's rules): re-read everything.
+    Unapplied(String),
 }
 
 /// Re-reads the tree and answers the store's revision at (or before) the read.
@@ -91,8 +101,9 @@ async fn resync(state: &AppState) -> Result<u64, Failure> {
     Ok(revision)
 }
 
-/// Follows the watch from `revision`, re-reading after each batch of changes and
-/// recording the last revision applied in `from`. Returns when the watch ends.
+/// Follows the watch from `revision`, applying each batch of changes to the tree and to
+/// what is served (the changed domains and their branches only), and recording the
+/// last revision applied in `from`. Returns when the watch ends.
 async fn follow(
     state: &AppState,
     prefix: &Key,
@@ -105,37 +116,22 @@ async fn follow(
         .await
         .map_err(|err| classify(&err, "watching the domains"))?;
     while let Some(first) = events.recv().await {
-        let mut last = first.map_err(|err| classify(&err, "watching the domains"))?;
-        let mut names = vec![last.key().name().to_owned()];
-        // Take every change already waiting, then re-read once.
+        let mut batch = vec![first.map_err(|err| classify(&err, "watching the domains"))?];
+        // Take every change already waiting, then apply them together.
         while let Ok(next) = events.try_recv() {
-            last = next.map_err(|err| classify(&err, "watching the domains"))?;
-            names.push(last.key().name().to_owned());
+            batch.push(next.map_err(|err| classify(&err, "watching the domains"))?);
         }
-        if !differs(state, &names).await.map_err(Failure::Store)? {
-            *from = Some(last.revision());
+        let Some(revision) = batch.last().map(WatchEvent::revision) else {
             continue;
-        }
-        if reload(state).await.map_err(Failure::Store)? == Reloaded::Changed {
-            tracing::info!(
-                "domain sync: serving the domains as changed in the store (revision {})",
-                last.revision()
-            );
-        }
-        *from = Some(last.revision());
+        };
+        state
+            .domains
+            .apply_from_store(&batch)
+            .await
+            .map_err(|err| Failure::Unapplied(format!("up to revision {revision}: {err}")))?;
+        *from = Some(revision);
     }
     Err(Failure::Store("the store ended the watch".into()))
-}
-
-/// Whether any of the domains `names` is stored otherwise than this node serves it. A
-/// change this node made itself comes back through the watch, and this keeps it from
-/// costing a re-read of the whole tree.
-async fn differs(state: &AppState, names: &[String]) -> Result<bool, String> {
-    state
-        .domains
-        .differs_from_store(names)
-        .await
-        .map_err(|err| err.to_string())
 }
 
 fn classify(err: &StoreError, doing: &str) -> Failure {
