@@ -19,7 +19,9 @@
 //! made on an appliance, an external CA that has not replied yet) are not probed; each
 //! is listed with the reason.
 
+mod coverage;
 mod deployed;
+mod loops;
 mod markers;
 mod tally;
 mod tls;
@@ -29,7 +31,8 @@ pub use deployed::{deployed_certificates, read_material, Site};
 pub use markers::{services_mut, Markers, Stamp};
 pub use tally::{ConnectionTally, Tally};
 
-use certfleet_platform::spec::{Connection, Format, IssuerKind, Service};
+use certfleet_platform::spec::Connection;
+use coverage::{not_probed, sni_of};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
@@ -167,18 +170,18 @@ impl Prober {
             .enumerate()
             .map(|(index, listener)| {
                 let shared = Arc::clone(&shared);
-                std::thread::spawn(move || serve(&shared, index, listener))
+                std::thread::spawn(move || loops::serve(&shared, index, listener))
             })
             .collect();
         let clients = (0..shared.links.len())
             .map(|index| {
                 let shared = Arc::clone(&shared);
-                std::thread::spawn(move || probe(&shared, index))
+                std::thread::spawn(move || loops::probe(&shared, index))
             })
             .collect();
         let watcher = {
             let shared = Arc::clone(&shared);
-            Some(std::thread::spawn(move || watch(&shared)))
+            Some(std::thread::spawn(move || loops::watch(&shared)))
         };
         Prober {
             shared,
@@ -302,176 +305,5 @@ impl Prober {
 impl Drop for Prober {
     fn drop(&mut self) {
         self.halt();
-    }
-}
-
-/// The SNI a client sends: the server's first DNS name (its CN when it has none).
-fn sni_of(service: &Service) -> ServerName<'static> {
-    let name = service
-        .sans
-        .iter()
-        .find_map(|san| match san {
-            certfleet_pki::names::San::Dns(name) => Some(name.clone()),
-            certfleet_pki::names::San::Ip(_) => None,
-        })
-        .unwrap_or_else(|| service.cn.clone());
-    ServerName::try_from(name).unwrap()
-}
-
-/// Why `connection` cannot be probed, if it cannot.
-fn not_probed(site: &Site, connection: &Connection) -> Option<String> {
-    let server = site.service(&connection.to);
-    let client = site.service(&connection.from);
-    let mut needs = vec![(server, "server", key_missing(site, server))];
-    if connection.mtls {
-        needs.push((server, "server", trust_missing(site, server)));
-        needs.push((client, "client", key_missing(site, client)));
-    }
-    needs.push((client, "client", trust_missing(site, client)));
-    needs
-        .into_iter()
-        .find_map(|(service, side, reason)| reason.map(|r| format!("{side} {}: {r}", service.name)))
-}
-
-fn key_missing(site: &Site, service: &Service) -> Option<String> {
-    if service.issuer == IssuerKind::Acme {
-        return Some("its certificate comes from ACME on the edge; apply writes no key".into());
-    }
-    if service.csr_file.is_some() {
-        return Some("its key stays where its CSR was made".into());
-    }
-    let outputs: Vec<_> = service
-        .outputs
-        .iter()
-        .filter(|o| o.format.needs_key())
-        .collect();
-    if outputs.is_empty() {
-        return Some("no output holds its key".into());
-    }
-    if outputs.iter().all(|o| site.is_written(o)) {
-        return None;
-    }
-    Some(if service.issuer == IssuerKind::External {
-        "its key waits for the external CA's reply".into()
-    } else {
-        "its key output is not written".into()
-    })
-}
-
-fn trust_missing(site: &Site, service: &Service) -> Option<String> {
-    // Truststores, and keystores, which may hold trusted certificates beside the key.
-    let outputs: Vec<_> = service
-        .outputs
-        .iter()
-        .filter(|o| o.format.is_trust() || matches!(o.format, Format::Pkcs12 | Format::Jks))
-        .collect();
-    if outputs.is_empty() {
-        return Some("no truststore output".into());
-    }
-    if !outputs.iter().all(|o| site.is_written(o)) {
-        return Some("its truststore is not written".into());
-    }
-    match read_material(site, service) {
-        Ok(material) if material.anchors.is_empty() => {
-            Some("no output holds trusted certificates".into())
-        }
-        Ok(_) => None,
-        Err(e) => Some(format!("its files do not read: {e}")),
-    }
-}
-
-/// The server side of link `index`: serves each accepted connection in turn with the
-/// configuration current at that moment.
-fn serve(shared: &Shared, index: usize, listener: TcpListener) {
-    let link = &shared.links[index];
-    for (turn, stream) in listener.incoming().enumerate() {
-        if shared.stop_serving.load(Ordering::SeqCst) {
-            return;
-        }
-        let configs = Arc::clone(&link.server.read().unwrap());
-        let (label, config) = &configs[turn % configs.len()];
-        let served = stream
-            .map_err(|e| format!("accept: {e}"))
-            .and_then(|stream| tls::serve_one(stream, Arc::clone(config)));
-        if let Err(e) = served {
-            link.counters.server_errors.fetch_add(1, Ordering::SeqCst);
-            shared
-                .recorder
-                .failure(&link.name, "server", format!("{label}: {e}"));
-        }
-    }
-}
-
-/// The client side of link `index`: one full handshake after the other until stopped.
-fn probe(shared: &Shared, index: usize) {
-    let link = &shared.links[index];
-    let mut turn = 0usize;
-    while !shared.stop.load(Ordering::SeqCst) {
-        let configs = Arc::clone(&link.client.read().unwrap());
-        let (label, config) = &configs[turn % configs.len()];
-        turn += 1;
-        match tls::handshake(link.addr, &link.sni, Arc::clone(config)) {
-            Ok(leaf) => {
-                link.counters.leaves.lock().unwrap().insert(leaf);
-            }
-            Err(e) => {
-                link.counters.failures.fetch_add(1, Ordering::SeqCst);
-                shared
-                    .recorder
-                    .failure(&link.name, "client", format!("{label}: {e}"));
-            }
-        }
-        link.counters.attempts.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(shared.pace);
-    }
-}
-
-/// Polls the reload markers and reloads the services whose marker changed.
-fn watch(shared: &Shared) {
-    while !shared.stop.load(Ordering::SeqCst) {
-        let loaded = shared.loaded.lock().unwrap().clone();
-        for (service, stamp) in loaded {
-            let now = shared.markers.stamp(&service);
-            if now != stamp {
-                reload(shared, &service);
-                shared.loaded.lock().unwrap().insert(service, now);
-            }
-        }
-        std::thread::sleep(MARKER_POLL);
-    }
-}
-
-/// What a service does when its reload runs: reads its files again and swaps in new
-/// server and client configurations. Files that do not read or do not make a
-/// configuration are a failed reload; the service keeps what it had.
-fn reload(shared: &Shared, service: &str) {
-    *shared
-        .reloads
-        .lock()
-        .unwrap()
-        .entry(service.to_owned())
-        .or_default() += 1;
-    let what = format!("reload of {service}");
-    let material = match read_material(&shared.site, shared.site.service(service)) {
-        Ok(material) => material,
-        Err(e) => return shared.recorder.failure(&what, "reload", e),
-    };
-    for link in &shared.links {
-        if link.to == service {
-            match tls::server_configs(&material, link.mtls) {
-                Ok(configs) => *link.server.write().unwrap() = Arc::new(configs),
-                Err(e) => shared
-                    .recorder
-                    .failure(&what, "reload", format!("{}: {e}", link.name)),
-            }
-        }
-        if link.from == service {
-            match tls::client_configs(&material, link.mtls) {
-                Ok(configs) => *link.client.write().unwrap() = Arc::new(configs),
-                Err(e) => shared
-                    .recorder
-                    .failure(&what, "reload", format!("{}: {e}", link.name)),
-            }
-        }
     }
 }
