@@ -5,8 +5,8 @@
 //!
 //! [`Scene`] is one server with its own Pebble pointed at its listeners.
 
-mod issuance;
 mod failures;
+mod issuance;
 mod renewal;
 
 use crate::support::pebble::Pebble;
