@@ -44,7 +44,7 @@ fn a_cross_signed_rotation_delivers_chains_that_the_old_root_accepts() {
     // Phase 2: leaf and the new intermediate as signed by the old root, which a peer
     // knowing only the old root accepts, as does one knowing only the new root.
     let data_crt = lab.file("/srv/data/tls.crt");
-    assert_eq!(pem_certs(&data_crt)[1..], [cross.clone()]);
+    assert_eq!(&pem_certs(&data_crt)[1..], std::slice::from_ref(&cross));
     verifies(&old_root, &data_crt).unwrap();
     verifies(&lab.file("/srv/rec/trust.pem"), &data_crt).unwrap();
     // Phase 3: issued again under the new root alone.

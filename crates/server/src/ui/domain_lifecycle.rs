@@ -1,6 +1,6 @@
 //! The Move and Delete forms of a domain's page (template `ui/domain_lifecycle.html`,
 //! included by `ui/domain.html`): whether a domain may move and which domains may be its
-//! new parent ([`may_parent`]; the form searches them through `/ui/parents?for=NAME` as
+//! new parent (the form searches them through `/ui/parents?for=NAME` as
 //! one types, so the page never lists every domain), and what a deletion takes with it,
 //! spelled out in the confirmation the browser asks before it calls
 //! `DELETE /api/domains/{name}` (with `recursive=true` when domains lie below).

@@ -253,7 +253,7 @@ pub async fn page(
 /// The parent picker's answer: domain names holding the typed text.
 #[derive(Serialize)]
 pub struct ParentChoices {
-    /// Up to [`PARENT_CHOICES`] names, those starting with the text first.
+    /// Up to `PARENT_CHOICES` names, those starting with the text first.
     pub names: Vec<String>,
 }
 
