@@ -49,7 +49,7 @@ pub struct Place {
         conflicts_with = "platform"
     )]
     model: Option<PathBuf>,
-    /// A platform configured on a running server (its model's [platform] name): the
+    /// A platform configured on a running server (its model's `[platform]` name): the
     /// server carries out each phase through the platform's agents.
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,

@@ -63,7 +63,7 @@ pub struct ScanArgs {
           value_parser = parse_concurrency)]
     concurrency: usize,
     /// Certificates expiring within this many days are in the `warning` state (default:
-    /// the server's [monitor] warn_days when it answers, else 14).
+    /// the server's `[monitor]` warn_days when it answers, else 14).
     #[arg(long, value_name = "N")]
     warn_days: Option<u32>,
     #[command(flatten)]
