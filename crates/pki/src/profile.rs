@@ -83,7 +83,7 @@ pub fn validity(
 }
 
 /// The validity window of a certificate `seconds` long (short-lived ones included),
-/// never past `cap`. It starts [`BACKDATE`] ago, or a tenth of the lifetime ago when
+/// never past `cap`. It starts `BACKDATE` ago, or a tenth of the lifetime ago when
 /// that is shorter, so a renewal two thirds into the window is still ahead.
 pub fn validity_seconds(
     seconds: u32,
