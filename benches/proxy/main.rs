@@ -1,0 +1,39 @@
+//! The helpers of `benches/proxy.sh`, in one binary with two commands:
+//!
+//! - `upstream ADDR`: the upstream every proxy forwards to ([`upstream`]): a short text
+//!   answer on every path, 1 MiB on `/1m`, and a WebSocket echo on `/ws`;
+//! - `websocket ...`: the WebSocket client that sends messages through a proxy and
+//!   prints their round-trip percentiles ([`websocket`]);
+//! - `key-exchange ...`: full TLS 1.3 handshakes offering one key-exchange group, for
+//!   `benches/kx.sh` ([`key_exchange`]).
+//!
+//! Built by the scripts with `cargo build --release -p certfleet --bench proxy`.
+
+mod key_exchange;
+mod upstream;
+mod websocket;
+
+use anyhow::{bail, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match args.first().map(String::as_str) {
+        Some("upstream") => {
+            let Some(addr) = args.get(1) else {
+                bail!("usage: proxy upstream ADDR");
+            };
+            runtime.block_on(upstream::serve(addr))
+        }
+        Some("websocket") => {
+            let settings = websocket::Settings::parse(&args[1..])?;
+            runtime.block_on(websocket::run(settings))
+        }
+        Some("key-exchange") => runtime.block_on(key_exchange::run(&args[1..])),
+        // `cargo bench` runs every bench target with `--bench`: nothing to do here.
+        Some("--bench") | None => Ok(()),
+        Some(other) => bail!("unknown command '{other}': upstream, websocket or key-exchange"),
+    }
+}
