@@ -96,24 +96,50 @@ impl DomainService {
         view: impl FnOnce(&DomainTree, &str, R) -> T,
     ) -> Result<T, DomainError> {
         let mut tree = self.tree.lock().await;
-        let mut next = tree.clone();
-        let (name, result) = edit(&mut next)?;
-        let record = next
+        // The tree itself is edited, journaled: a failure at any step puts it back.
+        tree.begin();
+        let outcome = self.persist_and_serve(&mut tree, actor, action, edit).await;
+        let (name, result) = match outcome {
+            Ok(done) => done,
+            Err(err) => {
+                tree.rollback();
+                return Err(err);
+            }
+        };
+        Ok(view(&tree, &name, result))
+    }
+
+    /// [`DomainService::change`]'s steps on the journaled tree: the edit, the record
+    /// saved, the snapshot patched for what the edit touched, the journal committed.
+    async fn persist_and_serve<R>(
+        &self,
+        tree: &mut DomainTree,
+        actor: &str,
+        action: &str,
+        edit: impl FnOnce(&mut DomainTree) -> Result<(String, R), DomainError>,
+    ) -> Result<(String, R), DomainError> {
+        let (name, result) = edit(tree)?;
+        let record = tree
             .get(&name)
             .map(|domain| domain.to_record())
             .ok_or_else(|| {
                 DomainError::Storage(format!("{name} vanished from the changed tree"))
             })?;
-        let detail = certificate_change(thumbprint(&tree, &name), thumbprint(&next, &name));
+        let old = tree
+            .before_changes(&name)
+            .and_then(|d| d.certificate())
+            .map(|c| c.served().summary().sha1_thumbprint.clone());
+        let detail = certificate_change(old, thumbprint(tree, &name));
         self.repository
             .save_audited(&record, actor, action, detail.as_deref())
             .await
             .map_err(|err| DomainError::Storage(format!("saving domain {name}: {err}")))?;
-        self.hub.set_tree(&next).map_err(|err| {
+        let applied = tree.touched();
+        self.hub.apply_changes(tree, &applied).map_err(|err| {
             DomainError::Storage(format!("indexing the tree after {action}: {err}"))
         })?;
-        *tree = next;
-        Ok(view(&tree, &name, result))
+        tree.commit();
+        Ok((name, result))
     }
 
     /// Re-reads the whole tree from the store and serves it if it differs (a change

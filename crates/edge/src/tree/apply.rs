@@ -128,6 +128,7 @@ impl DomainTree {
             _ => {}
         }
         let certificate = loaded(&name, pem)?;
+        self.note(&name);
         match &parent {
             Some(parent) => self.link(parent, &name),
             None => self.master = Some(name.clone()),

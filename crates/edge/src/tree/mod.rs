@@ -12,6 +12,7 @@
 
 mod apply;
 mod certificate;
+mod journal;
 pub mod records;
 mod subtree;
 mod view;
@@ -113,6 +114,8 @@ pub struct DomainTree {
     /// Each parent's direct children, kept by every change, so that a branch is found
     /// without a scan of the whole tree.
     children: HashMap<String, BTreeSet<String>>,
+    /// Open while a change may still be undone (see `journal`).
+    journal: Option<journal::Journal>,
 }
 
 impl DomainTree {
@@ -134,6 +137,7 @@ impl DomainTree {
             Some(parent) => Some(self.existing(parent)?.name.clone()),
             None => self.master.clone(),
         };
+        self.note(&name);
         match &parent {
             Some(parent) => self.link(parent, &name),
             None => self.master = Some(name.clone()),
@@ -160,6 +164,7 @@ impl DomainTree {
                 "{parent} lies under {name}; making it {name}'s parent would make a cycle"
             )));
         }
+        self.note(&name);
         let old = self
             .domains
             .get_mut(&name)
@@ -187,6 +192,7 @@ impl DomainTree {
     /// Takes a domain out of the tree with its link to its parent (its children, if
     /// any, are the caller's to take first).
     fn take(&mut self, name: &str) -> Option<Domain> {
+        self.note(name);
         if self.master.as_deref() == Some(name) {
             self.master = None;
         }
@@ -308,6 +314,7 @@ impl DomainTree {
 
     fn existing_mut(&mut self, name: &str) -> Result<&mut Domain> {
         let key = self.existing(name)?.name.clone();
+        self.note(&key);
         self.domains
             .get_mut(&key)
             .ok_or(EdgeError::UnknownDomain(key))

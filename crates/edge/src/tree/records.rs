@@ -90,6 +90,7 @@ impl DomainTree {
             master,
             domains,
             children: Default::default(),
+            journal: None,
         };
         let links: Vec<(String, String)> = tree
             .domains
