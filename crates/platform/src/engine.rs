@@ -746,3 +746,7 @@ to = "gw"
         );
     }
 }
+
+#[cfg(test)]
+#[path = "engine_shared_tests.rs"]
+mod shared_tests;
