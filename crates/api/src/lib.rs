@@ -7,9 +7,12 @@
 //!   listener: enrolment, the node's assignment (its desired state), certificate
 //!   requests and deployment reports;
 //! - `client` (with the `client` feature): the admin API's HTTPS client, used by every
-//!   command that talks to a running server; `client_cas`: its typed calls about the
-//!   server's CAs; `client_context`: the saved context (server, pinned certificate,
-//!   token) the client commands fall back on;
+//!   command that talks to a running server; `client_connect`: where it connects and with which
+//!   token and pin; `client_cas`: its typed calls about the server's CAs; `client_domains`: its typed calls about the domain tree;
+//!   `client_platforms`: about the platforms' nodes, CSRs, renewals and rollouts;
+//!   `client_scans`: what `certfleet scan` asks of and records in the server;
+//!   `client_context`: the saved context (server, pinned certificate,
+//!   token) the client commands fall back on, and `client_context_text` it in words;
 //! - [`nodes`]: what the administrator sees of the nodes and their deployments, and the
 //!   enrolment tokens the administrator makes; `nodes_text` (with the `client`
 //!   feature): the nodes' table in words;
@@ -27,9 +30,19 @@ pub mod client;
 #[cfg(feature = "client")]
 pub mod client_cas;
 #[cfg(feature = "client")]
+pub mod client_connect;
+#[cfg(feature = "client")]
 pub mod client_context;
 #[cfg(feature = "client")]
+pub mod client_context_text;
+#[cfg(feature = "client")]
+pub mod client_domains;
+#[cfg(feature = "client")]
+pub mod client_platforms;
+#[cfg(feature = "client")]
 pub mod client_rotation;
+#[cfg(feature = "client")]
+pub mod client_scans;
 pub mod nodes;
 #[cfg(feature = "client")]
 pub mod nodes_text;

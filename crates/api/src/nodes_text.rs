@@ -3,7 +3,7 @@
 //! for a node without services, under a header: platform, node, service, deployment
 //! state, the first hex digits of the wanted and the deployed certificates' thumbprints,
 //! and when its agent was last seen), the CSRs waiting for an external CA, an imported
-//! reply and a revoked node.
+//! reply, a revoked node, and a new enrolment token.
 
 use crate::nodes::{NodeRevoked, PendingCsrsAnswer, ReplyImported};
 use serde_json::Value;
@@ -17,6 +17,21 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
 
 fn prefix(value: &Value, key: &str) -> String {
     text(value, key).chars().take(PREFIX_LEN).collect()
+}
+
+/// `node token`'s first answer, alone on standard output for a script: the token.
+pub fn token_text(answer: &Value) -> &str {
+    text(answer, "token")
+}
+
+/// `node token`'s note on standard error: whose token it is and until when.
+pub fn token_notice_text(answer: &Value) -> String {
+    format!(
+        "enrolment token for node {} of platform {}: single use, valid until {}",
+        text(answer, "node"),
+        text(answer, "platform"),
+        text(answer, "expires_at")
+    )
 }
 
 /// The table of `GET /api/nodes`'s answer, whole lines.

@@ -72,6 +72,14 @@ impl DomainJson {
         )
     }
 
+    /// `domain list`: one line a domain, or how to add the first one.
+    pub fn list_text(views: &[DomainJson]) -> String {
+        if views.is_empty() {
+            return "no domains yet (add one with `certfleet domain add NAME`)\n".to_owned();
+        }
+        views.iter().map(DomainJson::summary_text).collect()
+    }
+
     /// One line of `domain list`: the name, its place in the tree and its certificate.
     pub fn summary_text(&self) -> String {
         let parent = match &self.parent {
