@@ -5,7 +5,8 @@
 //!   are computed from the RFC's own definition, p = 2^b − 2^(b−64) + (⌊2^(b−130)·e⌋ + X)·2^64
 //!   − 1 with the RFC's X for each size, rather than pasted as hex; a test pins the result
 //!   against the RFC's published digits and openssl recognises the output by name.
-//! - [`generate`]: fresh parameters from a new safe prime (see [`safe_prime`]).
+//! - [`generate`]: fresh parameters from a new safe prime (see [`safe_prime`]), the
+//!   search shown in OpenSSL's marks by [`progress_marks`].
 //!
 //! ```
 //! use certfleet_formats::dh::{DhParams, Group};
@@ -15,6 +16,7 @@
 //! assert_eq!(DhParams::from_pem(&pem).unwrap(), params);
 //! ```
 
+pub mod progress_marks;
 pub mod safe_prime;
 
 use crate::pem;

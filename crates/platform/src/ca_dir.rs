@@ -1,12 +1,14 @@
-//! The CA directory layout of `ca init --out DIR`, and loading a CA from it.
+//! The CA directory layout of `ca init --out DIR`: writing a new CA into it, and loading
+//! a CA from it.
 //!
 //! `root.crt` and `root.key` always; `intermediate.crt` and `intermediate.key` when the
 //! CA has an issuing intermediate, which then signs everything.
 
-use crate::files::read_input;
+use crate::files::{read_input, Mode, OutputSet};
 use anyhow::{bail, Context, Result};
 use certfleet_pki::authority::Authority;
-use certfleet_pki::certs::parse_single_certificate;
+use certfleet_pki::authority::NewCa;
+use certfleet_pki::certs::{parse_single_certificate, to_pem};
 use certfleet_pki::keys::PrivateKey;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,38 @@ impl CaPaths {
             intermediate_key: dir.join("intermediate.key"),
         }
     }
+}
+
+/// Writes a new CA's certificates (0644) and keys (0600) into the existing directory
+/// `dir`, all or nothing; refuses, naming the file, when any of them exists already (a
+/// CA is never overwritten). Returns the paths written.
+pub fn write_ca_dir(dir: &Path, ca: &NewCa) -> Result<Vec<PathBuf>> {
+    let paths = CaPaths::new(dir);
+    let mut set = OutputSet::default();
+    set.add(
+        &paths.root_crt,
+        to_pem(std::slice::from_ref(&ca.root_cert)),
+        Mode::Public,
+    );
+    set.add(
+        &paths.root_key,
+        ca.root_key.to_pem().as_bytes(),
+        Mode::Secret,
+    );
+    if let Some((cert, key)) = &ca.intermediate {
+        set.add(
+            &paths.intermediate_crt,
+            to_pem(std::slice::from_ref(cert)),
+            Mode::Public,
+        );
+        set.add(
+            &paths.intermediate_key,
+            key.to_pem().as_bytes(),
+            Mode::Secret,
+        );
+    }
+    set.refuse_existing("a CA is never overwritten; choose another --out")?;
+    set.commit()
 }
 
 /// Loads the issuing CA of `dir`: the intermediate when present, else the root.
@@ -80,4 +114,29 @@ pub fn load_root(dir: &Path) -> Result<Authority> {
 pub fn load_as(dir: &Path, cert: &Path) -> Result<Authority> {
     let key = read_key(&CaPaths::new(dir).intermediate_key)?;
     Authority::new(read_cert(cert)?, key, vec![]).with_context(|| format!("{}", cert.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certfleet_pki::authority::init_ca;
+    use certfleet_pki::keys::KeyAlgorithm;
+
+    #[test]
+    fn a_written_ca_loads_back_and_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = init_ca(
+            "Test Root",
+            KeyAlgorithm::EcdsaP256,
+            30,
+            Some("Test Issuing"),
+        )
+        .unwrap();
+        let written = write_ca_dir(dir.path(), &ca).unwrap();
+        assert_eq!(written.len(), 4, "{written:?}");
+        let issuing = load_issuing_ca(dir.path()).unwrap();
+        assert_eq!(issuing.issuing_chain().len(), 2);
+        let again = write_ca_dir(dir.path(), &ca).unwrap_err().to_string();
+        assert!(again.contains("a CA is never overwritten"), "{again}");
+    }
 }

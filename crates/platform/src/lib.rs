@@ -21,6 +21,9 @@
 //! - [`run`]: carrying out an evaluation for `plan` and `apply`: the files committed all at
 //!   once or not at all ([`files`]), then the reloads, each with a time limit;
 //! - [`ca_dir`]: the CA directory layout of `ca init --out DIR`, and loading a CA from it;
+//! - [`leaf_files`]: the key, certificate, chain and merged files of one leaf;
+//!   [`pki_files`]: certificates, keys and CSRs read from files named on the command line;
+//!   [`keystore_files`]: keystore files opened, begun and written back for editing;
 //! - [`rotation`]: CA and key rotation in three phases, one per apply.
 //!
 //! [`engine`] writes nothing and prints nothing; [`run`] is the one place that touches
@@ -54,10 +57,13 @@ pub mod engine;
 mod error;
 pub mod files;
 pub mod guard;
+pub mod keystore_files;
+pub mod leaf_files;
 pub mod maintenance;
 pub mod model;
 pub mod outputs;
 pub mod paths;
+pub mod pki_files;
 pub mod render;
 pub mod reply;
 pub mod report;

@@ -29,6 +29,7 @@
 
 mod certs;
 mod edit;
+mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jks;
@@ -38,6 +39,7 @@ mod pkcs12;
 mod pkcs12_write;
 
 pub use edit::{format_from_name, OpenedKeystore};
+pub use export::CertificateExport;
 pub use pkcs12_write::Pkcs12Profile;
 
 use crate::FormatError;

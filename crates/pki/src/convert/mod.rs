@@ -2,11 +2,14 @@
 //! offers: certificates as PEM or DER, the key as PKCS#8 (plain or encrypted), PKCS#1 or
 //! SEC1, a merged bundle, or a PKCS#12 / JKS keystore or truststore.
 //!
-//! Keystore input is [`read_keystore`]. Each conversion says whether its bytes are secret
+//! Input of any kind, told by its content, is [`read_convert_input`]; keystore input
+//! alone is [`read_keystore`]. Each conversion says whether its bytes are secret
 //! (they hold a private key) and gives notes on what was left out.
 
+mod input;
 mod keystores;
 
+pub use input::{read_convert_input, ConvertInput};
 pub use keystores::{key_entry, read_keystore, KeystoreBundle, DEFAULT_KEY_ALIAS};
 
 use crate::bundle::Bundle;

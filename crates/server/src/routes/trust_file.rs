@@ -1,11 +1,32 @@
 //! Reading trust anchors from a CA file, whatever its format: PEM or DER certificates, or
-//! a JKS or PKCS#12 keystore (its trusted-certificate entries).
+//! a JKS or PKCS#12 keystore (its trusted-certificate entries); or the system roots, for
+//! a `--trust` flag that says `system`.
 
 use anyhow::{bail, Context, Result};
 use certfleet_formats::keystore::{self, Entry};
 use certfleet_pki::bundle::{self, Contents};
 use rustls_pki_types::CertificateDer;
 use std::path::Path;
+
+/// The trust anchors a `--trust` flag names: `system` (or no flag) for the system roots,
+/// else a trust file in any format [`trust_file_certificates`] reads. When the system
+/// has no roots, the refusal ends by suggesting `instead` (e.g. "--trust FILE").
+pub fn trust_anchors(
+    trust: Option<&str>,
+    password: Option<&str>,
+    instead: &str,
+) -> Result<Vec<CertificateDer<'static>>> {
+    match trust {
+        None | Some("system") => {
+            let loaded = rustls_native_certs::load_native_certs();
+            if loaded.certs.is_empty() {
+                bail!("--trust system: no system root certificates found (install the ca-certificates package, or give {instead})");
+            }
+            Ok(loaded.certs)
+        }
+        Some(path) => trust_file_certificates("--trust", Path::new(path), password),
+    }
+}
 
 /// Every certificate in a trust file: the trusted-certificate entries of a keystore
 /// (or, when it has none, the chains of its key entries), or every certificate of a

@@ -1,0 +1,44 @@
+//! Reading certificates, private keys and CSRs from files given on the command line, with
+//! errors that name the file.
+
+use crate::files::read_input;
+use anyhow::{Context, Result};
+use certfleet_pki::certs::parse_certificates;
+use certfleet_pki::csr::{read_csr, CsrInfo};
+use certfleet_pki::keys::PrivateKey;
+use rustls_pki_types::CertificateDer;
+use std::path::Path;
+
+/// Every certificate of a PEM or DER file.
+pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    parse_certificates(&read_input(path)?).with_context(|| path.display().to_string())
+}
+
+/// The private key of a file: PEM or DER (PKCS#8, PKCS#1, SEC1), or a merged bundle.
+pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
+    PrivateKey::from_bytes(&read_input(path)?).with_context(|| path.display().to_string())
+}
+
+/// The CSR of a PEM or DER file, its signature checked.
+pub fn read_request(path: &Path) -> Result<CsrInfo> {
+    read_csr(&read_input(path)?).with_context(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "no PEM here").unwrap();
+        for err in [
+            read_certificates(&path).unwrap_err(),
+            read_private_key(&path).err().unwrap(),
+            read_request(&path).err().unwrap(),
+        ] {
+            assert!(format!("{err:#}").contains("notes.txt"), "{err:#}");
+        }
+    }
+}
