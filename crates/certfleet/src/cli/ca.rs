@@ -7,9 +7,7 @@ use super::subject_args::SubjectArgs;
 use super::Outcome;
 use anyhow::{Context, Result};
 use certfleet_pki::authority::init_ca_with_subject;
-use certfleet_pki::certs::to_pem;
-use certfleet_platform::ca_dir::CaPaths;
-use certfleet_platform::files::{Mode, OutputSet};
+use certfleet_platform::ca_dir::write_ca_dir;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -87,7 +85,6 @@ impl InitArgs {
             std::fs::create_dir_all(&self.out)
                 .with_context(|| format!("{}: cannot create the directory", self.out.display()))?;
         }
-        let paths = CaPaths::new(&self.out);
         let ca = init_ca_with_subject(
             &self.cn,
             &self.subject.attributes(),
@@ -95,31 +92,7 @@ impl InitArgs {
             self.days,
             self.intermediate_cn.as_deref(),
         )?;
-        let mut set = OutputSet::default();
-        set.add(
-            &paths.root_crt,
-            to_pem(std::slice::from_ref(&ca.root_cert)),
-            Mode::Public,
-        );
-        set.add(
-            &paths.root_key,
-            ca.root_key.to_pem().as_bytes(),
-            Mode::Secret,
-        );
-        if let Some((cert, key)) = &ca.intermediate {
-            set.add(
-                &paths.intermediate_crt,
-                to_pem(std::slice::from_ref(cert)),
-                Mode::Public,
-            );
-            set.add(
-                &paths.intermediate_key,
-                key.to_pem().as_bytes(),
-                Mode::Secret,
-            );
-        }
-        set.refuse_existing("a CA is never overwritten; choose another --out")?;
-        report_written(&set.commit()?);
+        report_written(&write_ca_dir(&self.out, &ca)?);
         Ok(Outcome::Success)
     }
 }

@@ -3,7 +3,7 @@
 //! of the answers are certfleet-api's; `--json` prints the server's JSON.
 
 use super::client::{admin_client, ServerFlags};
-use super::output::{print_json, report_written};
+use super::output::{print_answer, report_written};
 use super::subject_args::SubjectArgs;
 use anyhow::{Context, Result};
 use certfleet_api::admin::ca_requests::{CreateCa, IssueFromCa, KeyJson, SignCsr, UsageJson};
@@ -120,11 +120,7 @@ fn usage_json(name: &str) -> Result<UsageJson, String> {
 
 /// Prints the server's JSON with `--json`, else `text`.
 fn answer(common: &ListArgs, json: &Value, text: impl FnOnce() -> String) -> Result<()> {
-    if common.json {
-        return print_json(json);
-    }
-    print!("{}", text());
-    Ok(())
+    print_answer(common.json, json, text)
 }
 
 impl ListArgs {

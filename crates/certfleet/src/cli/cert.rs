@@ -1,17 +1,17 @@
 //! `certfleet cert issue` and `certfleet cert import`.
 
-use super::output::{report_written, usage, write_leaf_files, KeyChoice, KeyFiles};
+use super::output::{report_written, usage, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
-use anyhow::{bail, Context, Result};
-use certfleet_pki::certs::parse_certificates;
-use certfleet_pki::csr::read_csr;
+use anyhow::{bail, Result};
 use certfleet_pki::import::check_reply;
 use certfleet_pki::issue::{issue_leaf_with_subject, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use certfleet_platform::ca_dir::load_issuing_ca;
-use certfleet_platform::files::{read_input, with_suffix};
+use certfleet_platform::files::with_suffix;
+use certfleet_platform::leaf_files::{write_leaf_files, KeyFiles};
+use certfleet_platform::pki_files::{read_certificates, read_private_key, read_request};
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -140,24 +140,14 @@ impl IssueArgs {
 
 impl ImportArgs {
     fn run(self) -> Result<Outcome> {
-        let csr_bytes = read_input(&self.csr)?;
-        let csr = read_csr(&csr_bytes).with_context(|| self.csr.display().to_string())?;
-        let reply_bytes = read_input(&self.cert)?;
-        let reply =
-            parse_certificates(&reply_bytes).with_context(|| self.cert.display().to_string())?;
+        let csr = read_request(&self.csr)?;
+        let reply = read_certificates(&self.cert)?;
         let extra_chain = match &self.chain {
-            Some(path) => parse_certificates(&read_input(path)?)
-                .with_context(|| path.display().to_string())?,
+            Some(path) => read_certificates(path)?,
             None => Vec::new(),
         };
         let key_path = self.key.clone().or_else(|| sibling_key(&self.csr));
-        let key = match &key_path {
-            Some(path) => Some(
-                PrivateKey::from_bytes(&read_input(path)?)
-                    .with_context(|| path.display().to_string())?,
-            ),
-            None => None,
-        };
+        let key = key_path.as_deref().map(read_private_key).transpose()?;
         let accepted = match check_reply(&csr, &reply, &extra_chain, key.as_ref()) {
             Ok(accepted) => accepted,
             Err(err) => bail!("{}: refused, nothing written: {err}", self.cert.display()),

@@ -3,10 +3,12 @@
 //! ([`certfleet_api::client_context`] keeps it).
 
 use super::client::{admin_client, read_pinned, ServerFlags};
-use super::output::print_json;
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::{anyhow, Context as _, Result};
+use certfleet_api::client_connect::{DEFAULT_DATA_DIR, DEFAULT_SERVER};
 use certfleet_api::client_context::{self, context_dir, ClientContext, NewContext};
+use certfleet_api::client_context_text::{cleared_text, context_json, context_text};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -48,15 +50,7 @@ impl ContextCommand {
             ContextCommand::Save(args) => args.run(&dir),
             ContextCommand::Show(args) => args.run(&dir),
             ContextCommand::Clear => {
-                let removed = client_context::clear(&dir)?;
-                println!(
-                    "{}",
-                    if removed {
-                        format!("forgot the context saved in {}", dir.display())
-                    } else {
-                        format!("no context was saved in {}", dir.display())
-                    }
-                );
+                print!("{}", cleared_text(&dir, client_context::clear(&dir)?));
                 Ok(Outcome::Success)
             }
         }
@@ -70,13 +64,13 @@ impl SaveArgs {
             self.server
                 .data_dir
                 .clone()
-                .unwrap_or_else(|| PathBuf::from("./certfleet-data")),
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         )?;
         let server = self
             .server
             .server
             .clone()
-            .unwrap_or_else(|| "https://127.0.0.1:9443".to_owned());
+            .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
         let flags = ServerFlags {
             server: Some(server.clone()),
             data_dir: Some(data_dir.clone()),
@@ -109,30 +103,8 @@ impl SaveArgs {
 impl ShowArgs {
     fn run(self, dir: &Path) -> Result<Outcome> {
         let context = ClientContext::load(dir)?;
-        let answer = serde_json::json!({
-            "context_dir": dir.display().to_string(),
-            "server": context.as_ref().map(|c| c.saved.server.clone()),
-            "data_dir": context
-                .as_ref()
-                .and_then(|c| c.saved.data_dir.as_ref())
-                .map(|d| d.display().to_string()),
-            "token_saved": match &context {
-                Some(c) => c.token()?.is_some(),
-                None => false,
-            },
-        });
-        if self.json {
-            print_json(&answer)?;
-        } else if let Some(context) = context {
-            println!("server    {}", context.saved.server);
-            match &context.saved.data_dir {
-                Some(data_dir) => println!("token     {}/admin.token", data_dir.display()),
-                None => println!("token     saved in {}", dir.display()),
-            }
-            println!("pinned    {}", context.pinned_file().display());
-        } else {
-            println!("no context saved in {}", dir.display());
-        }
+        let answer = context_json(dir, context.as_ref())?;
+        print_answer(self.json, &answer, || context_text(dir, context.as_ref()))?;
         Ok(Outcome::Success)
     }
 }

@@ -10,8 +10,7 @@ use super::output::report_written;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
-use certfleet_pki::bundle;
-use certfleet_pki::convert::{self, Converted, KeystoreBundle, OutputFormat, Target};
+use certfleet_pki::convert::{self, ConvertInput, Converted, OutputFormat, Target};
 use certfleet_platform::files::{read_input, Mode, OutputSet};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
@@ -111,8 +110,8 @@ impl ConvertArgs {
         let bytes = read_input(&self.input)?;
         let name = self.input.display().to_string();
         let output = match self.read_contents(&bytes).with_context(|| name.clone())? {
-            Contents::Request(der) => convert::convert_request(&der, self.to.output_format()),
-            Contents::Bundle(input) => convert::convert_bundle(
+            ConvertInput::Request(der) => convert::convert_request(&der, self.to.output_format()),
+            ConvertInput::Bundle(input) => convert::convert_bundle(
                 &input.bundle,
                 input.alias.as_deref(),
                 &Target {
@@ -168,23 +167,19 @@ impl ConvertArgs {
             .transpose()?)
     }
 
-    fn read_contents(&self, bytes: &[u8]) -> Result<Contents> {
-        if let Some(format) = certfleet_formats::keystore::detect(bytes) {
-            let asked;
-            let password = match self.in_password()? {
-                Some(password) => password,
-                None if std::io::stdin().is_terminal() => {
-                    asked = SecretArg::missing("--in-password");
-                    asked.expose()?
-                }
-                None => bail!("a {format} keystore; give its password with --in-password"),
-            };
-            let input = convert::read_keystore(bytes, password, self.alias.as_deref())?;
-            return Ok(Contents::Bundle(Box::new(input)));
+    /// The input, asking for a keystore's password on a terminal when none is given.
+    fn read_contents(&self, bytes: &[u8]) -> Result<ConvertInput> {
+        let is_keystore = certfleet_formats::keystore::detect(bytes).is_some();
+        let asked;
+        let mut password = self.in_password()?;
+        if is_keystore && password.is_none() && std::io::stdin().is_terminal() {
+            asked = SecretArg::missing("--in-password");
+            password = Some(asked.expose()?);
         }
-        let (contents, mislabelled) =
-            bundle::read_noting(bytes, self.in_password()?).map_err(|err| {
-                let hint = if self.in_password.is_none()
+        let (input, mislabelled) =
+            convert::read_convert_input(bytes, password, self.alias.as_deref()).map_err(|err| {
+                let hint = if !is_keystore
+                    && self.in_password.is_none()
                     && err.to_string().contains("password is needed")
                 {
                     " (give it with --in-password)"
@@ -196,13 +191,7 @@ impl ConvertArgs {
         if let Some(notice) = mislabelled {
             eprintln!("notice: {}: {notice}", self.input.display());
         }
-        Ok(match contents {
-            bundle::Contents::Bundle(bundle) => Contents::Bundle(Box::new(KeystoreBundle {
-                bundle,
-                alias: None,
-            })),
-            bundle::Contents::Request(der) => Contents::Request(der),
-        })
+        Ok(input)
     }
 }
 
@@ -220,10 +209,4 @@ fn write_output(out: &std::path::Path, output: &Converted) -> Result<Outcome> {
     set.add(out, output.bytes.as_slice(), mode);
     report_written(&set.commit()?);
     Ok(Outcome::Success)
-}
-
-/// A CSR, or a bundle with the alias it had when it came from a keystore.
-enum Contents {
-    Bundle(Box<KeystoreBundle>),
-    Request(Vec<u8>),
 }

@@ -4,12 +4,13 @@ use super::output::{report_written, usage, KeyChoice};
 use super::subject_args::SubjectArgs;
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_formats::pem;
 use certfleet_pki::certs::to_pem;
-use certfleet_pki::csr::{new_csr_with_subject, read_csr, sign_csr, SigningPolicy};
+use certfleet_pki::csr::{new_csr_with_subject, sign_csr, SigningPolicy};
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use certfleet_platform::ca_dir::load_issuing_ca;
-use certfleet_platform::files::{read_input, with_suffix, Mode, OutputSet};
+use certfleet_platform::files::{Mode, OutputSet};
+use certfleet_platform::leaf_files::{write_csr_files, KeyFiles};
+use certfleet_platform::pki_files::read_request;
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -105,21 +106,12 @@ impl NewArgs {
             self.no_san,
             algorithm,
         )?;
-        let mut set = OutputSet::default();
-        set.add(
-            with_suffix(&self.out, ".key"),
-            made.key.to_pem().as_bytes(),
-            Mode::Secret,
-        );
-        set.add(
-            with_suffix(&self.out, ".csr"),
-            pem::encode("CERTIFICATE REQUEST", &made.csr_der),
-            Mode::Public,
-        );
-        if !self.force {
-            set.refuse_existing_keys()?;
-        }
-        report_written(&set.commit()?);
+        let key_files = if self.force {
+            KeyFiles::Replace
+        } else {
+            KeyFiles::KeepExisting
+        };
+        report_written(&write_csr_files(&self.out, &made, key_files)?);
         Ok(Outcome::Success)
     }
 }
@@ -127,8 +119,7 @@ impl NewArgs {
 impl SignArgs {
     fn run(self) -> Result<Outcome> {
         let authority = load_issuing_ca(&self.ca)?;
-        let csr =
-            read_csr(&read_input(&self.csr)?).with_context(|| self.csr.display().to_string())?;
+        let csr = read_request(&self.csr)?;
         let policy = SigningPolicy {
             allowed_domains: self.allow_domains,
             max_days: self.max_days,

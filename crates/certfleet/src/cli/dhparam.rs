@@ -4,12 +4,12 @@
 use super::output::report_written;
 use super::Outcome;
 use anyhow::{bail, Result};
+use certfleet_formats::dh::progress_marks::ProgressMarks;
 use certfleet_formats::dh::{self, safe_prime::Event, DhParams, Group};
 use certfleet_platform::files::{Mode, OutputSet};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Arguments of `dhparam`.
@@ -55,17 +55,10 @@ fn generate(bits: u32) -> Result<DhParams> {
         "generating {bits}-bit safe-prime DH parameters, generator 2 (this can take a while)"
     );
     let started = Instant::now();
-    let tested = AtomicUsize::new(0);
+    let marks = ProgressMarks::default();
     let progress = |event: Event| {
-        let mark = match event {
-            Event::Candidate => {
-                if tested.fetch_add(1, Ordering::Relaxed) % 64 != 63 {
-                    return;
-                }
-                "."
-            }
-            Event::HalfPrime => "+",
-            Event::Found => "*\n",
+        let Some(mark) = marks.mark(event) else {
+            return;
         };
         let mut err = std::io::stderr().lock();
         // Progress is best effort; a closed stderr must not stop the generation.
@@ -74,7 +67,7 @@ fn generate(bits: u32) -> Result<DhParams> {
     let params = dh::generate(bits, &progress)?;
     eprintln!(
         "found after {} candidates in {:.1} s",
-        tested.load(Ordering::Relaxed),
+        marks.tested(),
         started.elapsed().as_secs_f64()
     );
     Ok(params)

@@ -2,19 +2,16 @@
 //!
 //! Every subcommand takes `--server`, `--data-dir` and `--token` ([`ServerFlags`]).
 //! Refusals from the server (bad input, unknown domain, conflicts) exit 2 with the
-//! server's message; `--json` prints the server's JSON unchanged.
+//! server's message; `--json` prints the server's JSON unchanged. The calls and the text
+//! of the answers are certfleet-api's.
 
-use super::client::{admin_client, path_segment, ServerFlags};
-use super::output::print_json;
+use super::client::{admin_client, ServerFlags};
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_api::admin::domain_lifecycle::{DomainDeletedJson, DomainMovedJson, MoveDomain};
-use certfleet_api::admin::domains::{
-    AddDomain, CertificateSetJson, DomainJson, ResolutionJson, SetAcme, SetCertificate,
-};
+use certfleet_api::admin::domain_lifecycle::MoveDomain;
+use certfleet_api::admin::domains::{AddDomain, DomainJson, SetAcme, SetCertificate};
 use clap::{Args, Subcommand};
-use hyper::Method;
-use serde_json::Value;
 use std::path::PathBuf;
 
 /// The `domain` subcommands.
@@ -180,130 +177,63 @@ impl DomainCommand {
     pub fn run(self) -> Result<Outcome> {
         match self {
             DomainCommand::Add(args) => {
-                let client = admin_client(&args.server)?;
-                let body = AddDomain {
+                let request = AddDomain {
                     name: args.name,
                     parent: args.parent,
                 };
-                let (view, json) = client
-                    .send(Method::POST, "/api/domains", Some(&to_json(&body)?))?
-                    .decode::<DomainJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", view.added_text());
-                }
+                let (view, json) = admin_client(&args.server)?.add_domain(&request)?;
+                print_answer(args.json, &json, || view.added_text())?;
             }
             DomainCommand::SetCert(args) => {
                 let pem = std::fs::read_to_string(&args.file)
                     .with_context(|| format!("{}: cannot read the bundle", args.file.display()))?;
                 let client = admin_client(&args.server)?;
-                let body = SetCertificate {
+                let request = SetCertificate {
                     pem,
                     force: args.force,
                 };
-                let path = format!("/api/domains/{}/certificate", path_segment(&args.name));
-                let (answer, json) = client
-                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
-                    .decode::<CertificateSetJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", answer.stored_text());
-                }
+                let (answer, json) = client.set_certificate(&args.name, &request)?;
+                print_answer(args.json, &json, || answer.stored_text())?;
                 for warning in &answer.warnings {
                     eprintln!("warning: {warning}");
                 }
             }
             DomainCommand::Acme(args) => {
                 let client = admin_client(&args.server)?;
-                let body = SetAcme {
+                let request = SetAcme {
                     email: Some(args.email),
                     enabled: !args.disable,
                 };
-                let path = format!("/api/domains/{}/acme", path_segment(&args.name));
-                let (view, json) = client
-                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
-                    .decode::<DomainJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", view.acme_text());
-                }
+                let (view, json) = client.set_acme(&args.name, &request)?;
+                print_answer(args.json, &json, || view.acme_text())?;
             }
             DomainCommand::List(args) => {
-                let client = admin_client(&args.server)?;
-                let (views, json) = client.get("/api/domains")?.decode::<Vec<DomainJson>>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    if views.is_empty() {
-                        println!("no domains yet (add one with `certfleet domain add NAME`)");
-                    }
-                    for view in &views {
-                        print!("{}", view.summary_text());
-                    }
-                }
+                let (views, json) = admin_client(&args.server)?.domains()?;
+                print_answer(args.json, &json, || DomainJson::list_text(&views))?;
             }
             DomainCommand::Show(args) => {
-                let client = admin_client(&args.server)?;
-                let path = format!("/api/domains/{}", path_segment(&args.name));
-                let (view, json) = client.get(&path)?.decode::<DomainJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", view.details_text());
-                }
+                let (view, json) = admin_client(&args.server)?.domain(&args.name)?;
+                print_answer(args.json, &json, || view.details_text())?;
             }
             DomainCommand::Resolve(args) => {
                 let client = admin_client(&args.server)?;
-                let mut path = format!("/api/resolve/{}", path_segment(&args.name));
-                if let Some(role) = &args.role {
-                    path.push_str(&format!("?role={}", path_segment(role)));
-                }
-                let (resolution, json) = client.get(&path)?.decode::<ResolutionJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", resolution.explanation_text());
-                }
+                let (resolution, json) = client.resolve(&args.name, args.role.as_deref())?;
+                print_answer(args.json, &json, || resolution.explanation_text())?;
             }
             DomainCommand::Delete(args) => {
                 let client = admin_client(&args.server)?;
-                let mut path = format!("/api/domains/{}", path_segment(&args.name));
-                if args.recursive {
-                    path.push_str("?recursive=true");
-                }
-                let (answer, json) = client
-                    .send(Method::DELETE, &path, None)?
-                    .decode::<DomainDeletedJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", answer.deleted_text());
-                }
+                let (answer, json) = client.delete_domain(&args.name, args.recursive)?;
+                print_answer(args.json, &json, || answer.deleted_text())?;
             }
             DomainCommand::Move(args) => {
                 let client = admin_client(&args.server)?;
-                let body = MoveDomain {
+                let request = MoveDomain {
                     parent: args.parent,
                 };
-                let path = format!("/api/domains/{}/parent", path_segment(&args.name));
-                let (answer, json) = client
-                    .send(Method::PUT, &path, Some(&to_json(&body)?))?
-                    .decode::<DomainMovedJson>()?;
-                if args.json {
-                    print_json(&json)?;
-                } else {
-                    print!("{}", answer.moved_text());
-                }
+                let (answer, json) = client.move_domain(&args.name, &request)?;
+                print_answer(args.json, &json, || answer.moved_text())?;
             }
         }
         Ok(Outcome::Success)
     }
-}
-
-/// A request body as JSON.
-fn to_json(body: &impl serde::Serialize) -> Result<Value> {
-    serde_json::to_value(body).context("encoding the request")
 }

@@ -3,7 +3,7 @@
 
 mod keystore;
 
-use super::output::print_json;
+use super::output::print_answer;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{Context, Result};
@@ -47,20 +47,12 @@ impl InspectArgs {
                 given => given,
             };
             let inspection = keystore::inspect(&self.file, &bytes, password, now)?;
-            if self.json {
-                print_json(&inspection)?;
-            } else {
-                print!("{}", inspection.to_text());
-            }
+            print_answer(self.json, &inspection, || inspection.to_text())?;
             return Ok(Outcome::Success);
         }
         let inspection = inspect_bytes(&bytes, password, now)
             .with_context(|| self.file.display().to_string())?;
-        if self.json {
-            print_json(&inspection)?;
-        } else {
-            print!("{}", inspection.to_text());
-        }
+        print_answer(self.json, &inspection, || inspection.to_text())?;
         Ok(Outcome::Success)
     }
 }

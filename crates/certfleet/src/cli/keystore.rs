@@ -8,11 +8,12 @@
 mod edit;
 mod list;
 
+use super::output::report_written;
 use super::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use super::Outcome;
-use anyhow::{Context, Result};
-use certfleet_formats::keystore::{self, KeystoreFormat, OpenedKeystore};
-use certfleet_platform::files::{read_input, Mode, OutputSet};
+use anyhow::Result;
+use certfleet_formats::keystore::{KeystoreFormat, OpenedKeystore};
+use certfleet_platform::keystore_files::{open_keystore, open_or_create_keystore, save_keystore};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -127,24 +128,12 @@ impl StoreArgs {
 
     /// Reads the existing keystore; errors name the file.
     pub fn open(&self) -> Result<OpenedKeystore> {
-        let bytes = read_input(&self.file)?;
-        OpenedKeystore::read(&bytes, self.password()?, self.key_password()?)
-            .with_context(|| self.name())
+        open_keystore(&self.file, self.password()?, self.key_password()?)
     }
 
     /// Reads the keystore, or starts an empty one when the file does not exist.
     pub fn open_or_create(&self, wanted: Option<StoreType>) -> Result<OpenedKeystore> {
-        let wanted = wanted.map(StoreType::format);
-        if self.file.exists() {
-            let opened = self.open()?;
-            opened.require_format(wanted).with_context(|| self.name())?;
-            return Ok(opened);
-        }
-        let format = match wanted {
-            Some(wanted) => wanted,
-            None => keystore::format_from_name(&self.file)?,
-        };
-        Ok(OpenedKeystore::empty(format))
+        open_or_create_keystore(&self.file, wanted.map(StoreType::format), || self.open())
     }
 
     /// Writes the keystore back atomically (mode 0600) under `password`; JKS keys under
@@ -159,14 +148,7 @@ impl StoreArgs {
             Some(given) => Some(given),
             None => self.key_password()?,
         };
-        let bytes = opened
-            .to_bytes(password, key_password)
-            .with_context(|| self.name())?;
-        let mut set = OutputSet::default();
-        set.add(&self.file, bytes, Mode::Secret);
-        for path in set.commit()? {
-            eprintln!("wrote {}", path.display());
-        }
+        report_written(&save_keystore(&self.file, opened, password, key_password)?);
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! `certfleet lint`: the mistakes that break handshakes, each with a fix.
 
-use super::output::print_json;
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use certfleet_formats::pem;
@@ -60,11 +60,7 @@ impl LintArgs {
             file: &name,
             findings: &findings,
         };
-        if self.json {
-            print_json(&report)?;
-        } else {
-            print!("{}", report.to_text());
-        }
+        print_answer(self.json, &report, || report.to_text())?;
         Ok(if has_errors(&findings) {
             Outcome::ProblemFound
         } else {

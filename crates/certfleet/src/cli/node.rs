@@ -6,15 +6,13 @@
 //! `certfleet node revoke NODE --platform NAME` removes a node's enrolment: its agent is
 //! refused from then on. `node csrs` and `node reply` are [`super::node_csrs`]'s.
 
-use super::client::{admin_client, path_segment, ServerFlags};
+use super::client::{admin_client, ServerFlags};
 use super::node_csrs::{CsrsArgs, ReplyArgs};
-use super::output::print_json;
+use super::output::{print_answer, print_json};
 use super::Outcome;
 use anyhow::Result;
-use certfleet_api::nodes::NodeRevoked;
+use certfleet_api::nodes_text::{token_notice_text, token_text};
 use clap::{Args, Subcommand};
-use hyper::Method;
-use serde_json::{json, Value};
 
 /// `certfleet node`.
 #[derive(Debug, Subcommand)]
@@ -91,27 +89,13 @@ impl NodeCommand {
 impl TokenArgs {
     fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
-        let path = format!(
-            "/api/platforms/{}/nodes/{}/tokens",
-            path_segment(&self.platform),
-            path_segment(&self.node)
-        );
-        let body = json!({ "ttl_seconds": self.ttl });
-        let answer = client
-            .send(Method::POST, &path, Some(&body))?
-            .into_success()?;
+        let answer = client.node_token(&self.platform, &self.node, self.ttl)?;
         if self.json {
             print_json(&answer)?;
             return Ok(Outcome::Success);
         }
-        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("-");
-        println!("{}", text("token"));
-        eprintln!(
-            "enrolment token for node {} of platform {}: single use, valid until {}",
-            text("node"),
-            text("platform"),
-            text("expires_at")
-        );
+        println!("{}", token_text(&answer));
+        eprintln!("{}", token_notice_text(&answer));
         Ok(Outcome::Success)
     }
 }
@@ -119,19 +103,8 @@ impl TokenArgs {
 impl RevokeArgs {
     fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
-        let path = format!(
-            "/api/platforms/{}/nodes/{}",
-            path_segment(&self.platform),
-            path_segment(&self.node)
-        );
-        let (answer, raw) = client
-            .send(Method::DELETE, &path, None)?
-            .decode::<NodeRevoked>()?;
-        if self.json {
-            print_json(&raw)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", answer.revoked_text());
+        let (answer, raw) = client.revoke_node(&self.platform, &self.node)?;
+        print_answer(self.json, &raw, || answer.revoked_text())?;
         Ok(Outcome::Success)
     }
 }

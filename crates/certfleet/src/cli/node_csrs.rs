@@ -4,13 +4,12 @@
 //! reply handed to the server, which checks it against the node's CSR and the model and
 //! has the node deploy it.
 
-use super::client::{admin_client, path_segment, ServerFlags};
-use super::output::print_json;
+use super::client::{admin_client, ServerFlags};
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_api::nodes::{CsrReply, PendingCsrsAnswer, ReplyImported};
+use certfleet_api::nodes::CsrReply;
 use clap::Args;
-use hyper::Method;
 use std::path::PathBuf;
 
 /// `certfleet node csrs`.
@@ -32,9 +31,7 @@ pub struct CsrsArgs {
 impl CsrsArgs {
     /// Runs the command.
     pub fn run(self) -> Result<Outcome> {
-        let client = admin_client(&self.server)?;
-        let path = format!("/api/platforms/{}/csrs", path_segment(&self.platform));
-        let (answer, raw) = client.get(&path)?.decode::<PendingCsrsAnswer>()?;
+        let (answer, raw) = admin_client(&self.server)?.pending_csrs(&self.platform)?;
         if let Some(dir) = &self.out {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -45,11 +42,7 @@ impl CsrsArgs {
                 eprintln!("wrote {}", file.display());
             }
         }
-        if self.json {
-            print_json(&raw)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", answer.to_text());
+        print_answer(self.json, &raw, || answer.to_text())?;
         Ok(Outcome::Success)
     }
 }
@@ -82,25 +75,13 @@ impl ReplyArgs {
         let read = |file: &PathBuf| {
             std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
         };
-        let body = CsrReply {
+        let reply = CsrReply {
             certificate_pem: read(&self.cert)?,
             chain_pem: self.chain.as_ref().map(read).transpose()?,
         };
         let client = admin_client(&self.server)?;
-        let path = format!(
-            "/api/platforms/{}/services/{}/reply",
-            path_segment(&self.platform),
-            path_segment(&self.service)
-        );
-        let body = serde_json::to_value(&body)?;
-        let (answer, raw) = client
-            .send(Method::POST, &path, Some(&body))?
-            .decode::<ReplyImported>()?;
-        if self.json {
-            print_json(&raw)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", answer.imported_text());
+        let (answer, raw) = client.import_reply(&self.platform, &self.service, &reply)?;
+        print_answer(self.json, &raw, || answer.imported_text())?;
         Ok(Outcome::Success)
     }
 }

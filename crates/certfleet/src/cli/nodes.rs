@@ -4,7 +4,7 @@
 //! answer.
 
 use super::client::{admin_client, ServerFlags};
-use super::output::print_json;
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::Result;
 use certfleet_api::nodes_text::nodes_table_text;
@@ -23,13 +23,8 @@ pub struct NodesArgs {
 impl NodesArgs {
     /// Asks the server and prints its answer.
     pub fn run(self) -> Result<Outcome> {
-        let client = admin_client(&self.server)?;
-        let answer = client.get("/api/nodes")?.into_success()?;
-        if self.json {
-            print_json(&answer)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", nodes_table_text(&answer));
+        let answer = admin_client(&self.server)?.nodes()?;
+        print_answer(self.json, &answer, || nodes_table_text(&answer))?;
         Ok(Outcome::Success)
     }
 }

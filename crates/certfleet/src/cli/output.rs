@@ -1,18 +1,28 @@
-//! Shared output helpers: the leaf file set of `cert issue` and `cert import`, JSON
-//! printing, and the common key and usage flags.
+//! Shared output helpers: JSON printing, a server's answer as JSON or text, and the common key and usage flags.
 
 use anyhow::Result;
-use certfleet_pki::certs::to_pem;
-use certfleet_pki::keys::{KeyAlgorithm, PrivateKey};
+use certfleet_pki::keys::KeyAlgorithm;
 use certfleet_pki::profile::Usage;
-use certfleet_platform::files::{with_suffix, Mode, OutputSet};
-use rustls_pki_types::CertificateDer;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Prints one JSON document on stdout.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints `document` as JSON with `--json` (a server's answer as received, or a
+/// command's own report), else the `text`.
+pub fn print_answer(
+    json: bool,
+    document: &impl Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    if json {
+        return print_json(document);
+    }
+    print!("{}", text());
     Ok(())
 }
 
@@ -39,49 +49,6 @@ impl KeyChoice {
 /// Parses `--usage`.
 pub fn usage(name: &str) -> Result<Usage> {
     Ok(name.parse()?)
-}
-
-/// Whether existing files holding a private key may be replaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyFiles {
-    /// Refuse, naming the file, when one already exists (a new key would destroy it).
-    KeepExisting,
-    /// Replace them (`--force`, or a key that is the same one read from its file).
-    Replace,
-}
-
-/// Writes `PREFIX.key` (when a key is given), `PREFIX.crt` (the leaf), `PREFIX.chain.crt`
-/// (the chain, when there is one) and `PREFIX.pem` (key, leaf, chain; when a key is
-/// given), all or nothing. With [`KeyFiles::KeepExisting`] an existing key-holding file
-/// refuses the whole set. Returns the paths written.
-pub fn write_leaf_files(
-    prefix: &Path,
-    key: Option<&PrivateKey>,
-    leaf: &CertificateDer<'static>,
-    chain: &[CertificateDer<'static>],
-    key_files: KeyFiles,
-) -> Result<Vec<PathBuf>> {
-    let mut set = OutputSet::default();
-    let leaf_pem = to_pem(std::slice::from_ref(leaf));
-    let chain_pem = to_pem(chain);
-    if let Some(key) = key {
-        let key_pem = key.to_pem();
-        set.add(
-            with_suffix(prefix, ".key"),
-            key_pem.as_bytes(),
-            Mode::Secret,
-        );
-        let merged = zeroize::Zeroizing::new(format!("{}{leaf_pem}{chain_pem}", key_pem.as_str()));
-        set.add(with_suffix(prefix, ".pem"), merged.as_bytes(), Mode::Secret);
-    }
-    set.add(with_suffix(prefix, ".crt"), leaf_pem, Mode::Public);
-    if !chain.is_empty() {
-        set.add(with_suffix(prefix, ".chain.crt"), chain_pem, Mode::Public);
-    }
-    if key_files == KeyFiles::KeepExisting {
-        set.refuse_existing_keys()?;
-    }
-    set.commit()
 }
 
 /// Tells the user on stderr which files were written.

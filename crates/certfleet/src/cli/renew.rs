@@ -3,13 +3,12 @@
 //! new certificate when its rollout group gives it a turn, in its maintenance window
 //! unless `--now`).
 
-use super::client::{admin_client, path_segment, ServerFlags};
-use super::output::print_json;
+use super::client::{admin_client, ServerFlags};
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::Result;
 use certfleet_api::rollouts_text::renewal_asked_text;
 use clap::Args;
-use hyper::Method;
 
 /// `certfleet renew`.
 #[derive(Debug, Args)]
@@ -34,18 +33,8 @@ impl RenewArgs {
     /// Runs the command.
     pub fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
-        let path = format!(
-            "/api/platforms/{}/services/{}/renew{}",
-            path_segment(&self.platform),
-            path_segment(&self.service),
-            if self.now { "?now=true" } else { "" }
-        );
-        let answer = client.send(Method::POST, &path, None)?.into_success()?;
-        if self.json {
-            print_json(&answer)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", renewal_asked_text(&answer, self.now));
+        let answer = client.renew_service(&self.platform, &self.service, self.now)?;
+        print_answer(self.json, &answer, || renewal_asked_text(&answer, self.now))?;
         Ok(Outcome::Success)
     }
 }

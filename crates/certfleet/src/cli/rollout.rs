@@ -1,13 +1,12 @@
 //! `certfleet rollout resume GROUP --platform NAME`: lets a staged rollout go on after a
 //! node's failed deployment halted its service group (on a running server).
 
-use super::client::{admin_client, path_segment, ServerFlags};
-use super::output::print_json;
+use super::client::{admin_client, ServerFlags};
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::Result;
 use certfleet_api::rollouts_text::resumed_text;
 use clap::{Args, Subcommand};
-use hyper::Method;
 
 /// `certfleet rollout`.
 #[derive(Debug, Subcommand)]
@@ -48,17 +47,8 @@ impl RolloutCommand {
 impl ResumeArgs {
     fn run(self) -> Result<Outcome> {
         let client = admin_client(&self.server)?;
-        let path = format!(
-            "/api/platforms/{}/rollouts/{}/resume",
-            path_segment(&self.platform),
-            path_segment(&self.group)
-        );
-        let answer = client.send(Method::POST, &path, None)?.into_success()?;
-        if self.json {
-            print_json(&answer)?;
-            return Ok(Outcome::Success);
-        }
-        print!("{}", resumed_text(&answer));
+        let answer = client.resume_rollout(&self.platform, &self.group)?;
+        print_answer(self.json, &answer, || resumed_text(&answer))?;
         Ok(Outcome::Success)
     }
 }

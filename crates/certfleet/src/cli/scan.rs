@@ -14,18 +14,16 @@
 mod managed;
 
 use super::client::ServerFlags;
-use super::output::print_json;
+use super::output::print_answer;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use certfleet_monitor::scan::{ScanOptions, ScanResult, Scanner, Target};
 use certfleet_pki::verify::Profile;
-use certfleet_server::routes::trust_file::trust_file_certificates;
+use certfleet_server::routes::trust_file::trust_anchors;
 use clap::Args;
-use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 
 /// Arguments of `scan`.
@@ -88,6 +86,7 @@ impl ScanArgs {
         let trust_anchors = trust_anchors(
             self.trust.as_deref(),
             self.password.as_ref().map(SecretArg::expose).transpose()?,
+            "--trust FILE",
         )?;
         let profile = match &self.profile {
             Some(word) => word.parse()?,
@@ -109,11 +108,9 @@ impl ScanArgs {
             managed::record(&client, &results);
         }
 
-        if self.json {
-            print_json(&Report { results: &results })?;
-        } else {
-            print!("{}", certfleet_monitor::scan::table::render(&results));
-        }
+        print_answer(self.json, &Report { results: &results }, || {
+            certfleet_monitor::scan::table::render(&results)
+        })?;
         if results.iter().any(ScanResult::has_problem) {
             Ok(Outcome::ProblemFound)
         } else {
@@ -168,23 +165,5 @@ fn default_profile(trust: Option<&str>) -> Profile {
     match trust {
         None | Some("system") => Profile::WebPki,
         Some(_) => Profile::Rfc5280,
-    }
-}
-
-/// The trust store: `system` (or none) for the system roots, else a trust file in any
-/// format certfleet reads (the same reader as the routes' `upstream_trust`).
-fn trust_anchors(
-    trust: Option<&str>,
-    password: Option<&str>,
-) -> Result<Vec<CertificateDer<'static>>> {
-    match trust {
-        None | Some("system") => {
-            let loaded = rustls_native_certs::load_native_certs();
-            if loaded.certs.is_empty() {
-                bail!("--trust system: no system root certificates found (install the ca-certificates package, or give --trust FILE)");
-            }
-            Ok(loaded.certs)
-        }
-        Some(path) => trust_file_certificates("--trust", Path::new(path), password),
     }
 }

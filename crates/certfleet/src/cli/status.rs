@@ -4,7 +4,7 @@
 //! found a problem: a certificate expired or in its warning window.
 
 use super::client::{admin_client, ServerFlags};
-use super::output::print_json;
+use super::output::print_answer;
 use super::Outcome;
 use anyhow::Result;
 use certfleet_api::admin::status::{ExpiryStateJson, StatusJson};
@@ -26,11 +26,7 @@ impl StatusArgs {
         let client = admin_client(&self.server)?;
         let (status, json) = client.get("/api/status")?.decode::<StatusJson>()?;
         let outcome = outcome(&status);
-        if self.json {
-            print_json(&json)?;
-            return Ok(outcome);
-        }
-        print!("{}", status.to_text());
+        print_answer(self.json, &json, || status.to_text())?;
         Ok(outcome)
     }
 }

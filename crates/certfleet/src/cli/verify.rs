@@ -1,17 +1,16 @@
 //! `certfleet verify`: build and check a certificate's chain to a trust store, or run an
 //! x509-limbo suite through the same verifier.
 
-use super::output::print_json;
+use super::output::{print_answer, print_json};
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
-use certfleet_pki::certs::parse_certificates;
 use certfleet_pki::inspect::leaf_first;
 use certfleet_pki::verify::{run_limbo, verify, Profile, Purpose, VerifyRequest};
 use certfleet_platform::files::read_input;
-use certfleet_server::routes::trust_file::trust_file_certificates;
+use certfleet_platform::pki_files::read_certificates;
+use certfleet_server::routes::trust_file::trust_anchors;
 use clap::Args;
-use rustls_pki_types::CertificateDer;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
@@ -74,15 +73,16 @@ impl VerifyArgs {
             })?,
             None => OffsetDateTime::now_utc(),
         };
-        let mut presented = leaf_first(read_certs(cert_path)?, None);
+        let mut presented = leaf_first(read_certificates(cert_path)?, None);
         let leaf = presented.remove(0);
         let mut intermediates = presented;
         if let Some(chain) = &self.chain {
-            intermediates.extend(read_certs(chain)?);
+            intermediates.extend(read_certificates(chain)?);
         }
         let anchors = trust_anchors(
-            &self.trust,
+            Some(&self.trust),
             self.password.as_ref().map(SecretArg::expose).transpose()?,
+            "a trust file",
         )?;
         let mut request = VerifyRequest::new(&leaf, &anchors);
         request.intermediates = &intermediates;
@@ -93,45 +93,18 @@ impl VerifyArgs {
         let name = cert_path.display().to_string();
         match verify(&request) {
             Ok(chain) => {
-                if self.json {
-                    print_json(&chain.to_json())?;
-                } else {
-                    print!("{}", chain.to_text(&name));
-                }
+                print_answer(self.json, &chain.to_json(), || chain.to_text(&name))?;
                 Ok(Outcome::Success)
             }
             Err(failure) if failure.code.is_usage_error() => {
                 bail!("{}: {}", self.trust, failure.reason)
             }
             Err(failure) => {
-                if self.json {
-                    print_json(&failure.to_json())?;
-                } else {
-                    print!("{}", failure.to_text(&name));
-                }
+                print_answer(self.json, &failure.to_json(), || failure.to_text(&name))?;
                 Ok(Outcome::ProblemFound)
             }
         }
     }
-}
-
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let bytes = read_input(path)?;
-    parse_certificates(&bytes).with_context(|| path.display().to_string())
-}
-
-/// The trust anchors: `system` for the system roots, else a trust file in any format
-/// certfleet reads (PEM or DER certificates, a JKS or PKCS#12 trust store under
-/// `password`).
-fn trust_anchors(trust: &str, password: Option<&str>) -> Result<Vec<CertificateDer<'static>>> {
-    if trust == "system" {
-        let loaded = rustls_native_certs::load_native_certs();
-        if loaded.certs.is_empty() {
-            bail!("--trust system: no system root certificates found (install the ca-certificates package, or give a trust file)");
-        }
-        return Ok(loaded.certs);
-    }
-    trust_file_certificates("--trust", Path::new(trust), password)
 }
 
 fn run_limbo_file(suite: &str, profile: Profile) -> Result<Outcome> {

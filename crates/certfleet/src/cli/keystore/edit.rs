@@ -6,17 +6,14 @@ use crate::cli::output::report_written;
 use crate::cli::secret_arg::{SecretArg, SecretParser, ASK, MISSING};
 use crate::cli::Outcome;
 use anyhow::{bail, Context, Result};
-use certfleet_formats::keystore::Entry;
-use certfleet_formats::pem;
+use certfleet_formats::keystore::{CertificateExport, Entry};
 use certfleet_pki::bundle::from_parts;
-use certfleet_pki::certs::{parse_certificates, parse_single_certificate};
+use certfleet_pki::certs::parse_single_certificate;
 use certfleet_pki::convert::key_entry;
-use certfleet_pki::keys::PrivateKey;
 use certfleet_platform::files::{read_input, Mode, OutputSet};
+use certfleet_platform::pki_files::{read_certificates, read_private_key};
 use clap::Args;
-use rustls_pki_types::CertificateDer;
-use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+use std::path::PathBuf;
 
 /// Arguments of `keystore import-cert`.
 #[derive(Debug, Args)]
@@ -117,10 +114,6 @@ pub struct ExportArgs {
     out: PathBuf,
 }
 
-fn certs_of(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    parse_certificates(&read_input(path)?).with_context(|| path.display().to_string())
-}
-
 impl ImportCertArgs {
     pub fn run(self) -> Result<Outcome> {
         let cert = parse_single_certificate(&read_input(&self.cert)?)
@@ -141,11 +134,10 @@ impl ImportCertArgs {
 
 impl ImportKeyArgs {
     pub fn run(self) -> Result<Outcome> {
-        let key = PrivateKey::from_bytes(&read_input(&self.key)?)
-            .with_context(|| self.key.display().to_string())?;
-        let mut certs = certs_of(&self.cert)?;
+        let key = read_private_key(&self.key)?;
+        let mut certs = read_certificates(&self.cert)?;
         if let Some(chain) = &self.chain {
-            certs.extend(certs_of(chain)?);
+            certs.extend(read_certificates(chain)?);
         }
         let bundle = from_parts(Some(key), certs)
             .with_context(|| format!("{} and {}", self.key.display(), self.cert.display()))?;
@@ -210,26 +202,20 @@ impl KeypasswdArgs {
 impl ExportArgs {
     pub fn run(self) -> Result<Outcome> {
         let opened = self.store.open()?;
+        let how = match (self.der, self.chain) {
+            (true, _) => CertificateExport::Der,
+            (false, false) => CertificateExport::Pem,
+            (false, true) => CertificateExport::PemWithChain,
+        };
         let certs = opened
-            .certificates_of(&self.alias)
+            .export_certificates(&self.alias, how)
             .with_context(|| self.store.name())?;
-        // `certificates_of` never gives an empty list.
-        let wanted = if self.chain { &certs[..] } else { &certs[..1] };
         let mut set = OutputSet::default();
-        if self.der {
-            set.add(&self.out, wanted[0], Mode::Public);
-        } else {
-            let text: String = wanted
-                .iter()
-                .map(|der| pem::encode("CERTIFICATE", der))
-                .collect();
-            set.add(&self.out, text, Mode::Public);
-        }
+        set.add(&self.out, certs, Mode::Public);
         if let Some(key_out) = &self.key_out {
-            let pkcs8_der = opened
-                .key_of(&self.alias)
+            let key_pem = opened
+                .export_key_pem(&self.alias)
                 .with_context(|| self.store.name())?;
-            let key_pem = Zeroizing::new(pem::encode("PRIVATE KEY", pkcs8_der));
             set.add(key_out, key_pem.as_bytes(), Mode::Secret);
         }
         report_written(&set.commit()?);
