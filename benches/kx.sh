@@ -39,7 +39,7 @@ build_certfleet
 log "building the bench client (benches/proxy)"
 HELPER="$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet \
     --bench proxy --message-format=json |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
+    sed -n 's/.*"executable":"\([^"]*\/deps\/proxy-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
 [ -x "$HELPER" ] || die "the benches/proxy binary was not built"
 cp "$HELPER" "$WORK/proxy-helper"
 HELPER="$WORK/proxy-helper"
