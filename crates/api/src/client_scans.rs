@@ -31,7 +31,7 @@ impl AdminClient {
         Ok((answer.status, answer.body))
     }
 
-    /// `POST /api/scans`, [`RECORDS_PER_REQUEST`] records at a time; stops at the first
+    /// `POST /api/scans`, `RECORDS_PER_REQUEST` records at a time; stops at the first
     /// failure.
     pub fn record_scans(&self, records: &[impl Serialize]) -> Result<()> {
         for chunk in records.chunks(RECORDS_PER_REQUEST) {
