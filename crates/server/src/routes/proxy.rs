@@ -18,7 +18,8 @@ use certfleet_config::UpstreamTrust;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Empty, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue, FORWARDED};
+use hyper::http::uri::{self, Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, StatusCode, Uri, Version};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -51,8 +52,8 @@ const HOP_BY_HOP: [&str; 9] = [
 
 /// A route's upstream: its base URL and a pooled client trusting what the route says.
 pub struct Upstream {
-    scheme: String,
-    authority: String,
+    scheme: Scheme,
+    authority: Authority,
     base_path: String,
     client: Client<HttpsConnector<HttpConnector>, Incoming>,
 }
@@ -77,10 +78,13 @@ impl Upstream {
         let uri: Uri = url
             .parse()
             .map_err(|e| anyhow!("upstream: '{url}' is not a URL: {e}"))?;
-        let scheme = uri.scheme_str().unwrap_or_default().to_owned();
+        let scheme = match uri.scheme() {
+            Some(scheme) if *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS => scheme.clone(),
+            _ => bail!("upstream: '{url}' must start with http:// or https://"),
+        };
         let authority = uri
             .authority()
-            .map(|a| a.as_str().to_owned())
+            .cloned()
             .ok_or_else(|| anyhow!("upstream: '{url}' has no host"))?;
         if uri.query().is_some() {
             bail!("upstream: '{url}' must not have a query");
@@ -182,61 +186,73 @@ impl Upstream {
         from: &Forwarding<'_>,
         upgrade: bool,
     ) -> Result<()> {
-        let uri: Uri = format!(
-            "{}://{}{}{}",
-            self.scheme, self.authority, self.base_path, from.path_and_query
-        )
-        .parse()
+        let path_and_query = if self.base_path.is_empty() {
+            PathAndQuery::try_from(from.path_and_query)
+        } else {
+            PathAndQuery::try_from(format!("{}{}", self.base_path, from.path_and_query))
+        }
         .context("the request's path")?;
-        let client_host = req
+        let mut parts = uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        let uri = Uri::from_parts(parts).context("the request's path")?;
+        // HTTP/2 names the host in the URI (`:authority`), HTTP/1.1 in `Host`, which is
+        // then kept as it is.
+        let client_authority = req
             .uri()
             .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                req.headers()
-                    .get(header::HOST)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            });
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
         *req.uri_mut() = uri;
         *req.version_mut() = Version::HTTP_11;
         let headers = req.headers_mut();
         strip_hop_by_hop(headers, upgrade);
-        if let Some(host) = client_host.and_then(|h| HeaderValue::from_str(&h).ok()) {
+        if let Some(host) = client_authority {
             headers.insert(header::HOST, host);
         }
-        let earlier = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let forwarded_for = if from.trusted_proxy && !earlier.is_empty() {
-            format!("{earlier}, {}", from.client_ip)
+        let forwarded_for = if from.trusted_proxy {
+            let earlier = headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if earlier.is_empty() {
+                from.client_ip.to_string()
+            } else {
+                format!("{earlier}, {}", from.client_ip)
+            }
         } else {
+            headers.remove(FORWARDED);
+            headers.remove(X_REAL_IP);
             from.client_ip.to_string()
         };
-        if !from.trusted_proxy {
-            headers.remove("forwarded");
-            headers.remove("x-real-ip");
-        }
-        set(headers, "x-forwarded-for", &forwarded_for);
-        set(headers, "x-forwarded-proto", "https");
-        set(headers, "x-forwarded-host", from.host);
+        set(headers, X_FORWARDED_FOR, &forwarded_for);
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+        set(headers, X_FORWARDED_HOST, from.host);
         Ok(())
     }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(HeaderName::from_static(name), value);
+        headers.insert(name, value);
     }
 }
 
 /// Drops hop-by-hop headers, and those the `Connection` header names; an upgrade keeps
 /// `Connection: upgrade` and `Upgrade`.
 fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<String> = header_tokens(headers, header::CONNECTION).collect();
+    let named: Vec<String> = if headers.contains_key(header::CONNECTION) {
+        header_tokens(headers, header::CONNECTION).collect()
+    } else {
+        Vec::new() // no allocation for the usual request
+    };
     for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
         if upgrade && name == "upgrade" {
             continue;
