@@ -22,6 +22,18 @@ pub enum KeyFiles {
     Replace,
 }
 
+impl KeyFiles {
+    /// [`KeyFiles::Replace`] when the command was told to (`--force`), else
+    /// [`KeyFiles::KeepExisting`].
+    pub fn replacing_when(force: bool) -> Self {
+        if force {
+            KeyFiles::Replace
+        } else {
+            KeyFiles::KeepExisting
+        }
+    }
+}
+
 /// Writes `PREFIX.key` (the new key) and `PREFIX.csr` (the request, PEM), all or
 /// nothing; with [`KeyFiles::KeepExisting`] an existing key file refuses both. Returns
 /// the paths written.

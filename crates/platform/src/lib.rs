@@ -24,6 +24,7 @@
 //! - [`leaf_files`]: the key, certificate, chain and merged files of one leaf;
 //!   [`pki_files`]: certificates, keys and CSRs read from files named on the command line;
 //!   [`keystore_files`]: keystore files opened, begun and written back for editing;
+//!   [`lint_input`]: a file to lint and the key rule of a peer kind;
 //! - [`rotation`]: CA and key rotation in three phases, one per apply.
 //!
 //! [`engine`] writes nothing and prints nothing; [`run`] is the one place that touches
@@ -59,6 +60,7 @@ pub mod files;
 pub mod guard;
 pub mod keystore_files;
 pub mod leaf_files;
+pub mod lint_input;
 pub mod maintenance;
 pub mod model;
 pub mod outputs;

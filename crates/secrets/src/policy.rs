@@ -121,9 +121,33 @@ fn pick(set: &[u8]) -> Result<u8> {
     Ok(set[random_below(set.len())?])
 }
 
+/// `secret check`'s answer: `ok: ...` when no rule is `broken`, else one
+/// `rule broken: ...` line per rule.
+pub fn check_text(broken: &[String]) -> String {
+    if broken.is_empty() {
+        return "ok: the secret satisfies the policy\n".to_owned();
+    }
+    broken
+        .iter()
+        .map(|rule| format!("rule broken: {rule}\n"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_text_says_ok_or_each_broken_rule() {
+        assert_eq!(check_text(&[]), "ok: the secret satisfies the policy\n");
+        let broken = SecretPolicy::default().broken_rules("short");
+        let text = check_text(&broken);
+        assert_eq!(text.lines().count(), broken.len());
+        assert!(
+            text.lines().all(|line| line.starts_with("rule broken: ")),
+            "{text}"
+        );
+    }
 
     #[test]
     fn each_rule_is_named() {

@@ -34,5 +34,5 @@ pub mod table;
 pub mod target;
 
 pub use result::{ChainCertificate, ScanResult};
-pub use run::{ScanOptions, Scanner, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT};
+pub use run::{default_profile, ScanOptions, Scanner, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT};
 pub use target::{Host, Target};

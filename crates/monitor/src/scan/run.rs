@@ -141,11 +141,43 @@ impl Scanner {
     }
 }
 
+impl Scanner {
+    /// [`Scanner::scan_all`] on a multi-threaded runtime of its own, for a caller that is
+    /// not async (the command line); fails only when the runtime cannot start.
+    pub fn scan_all_blocking(
+        &self,
+        targets: &[Target],
+        on_result: impl FnMut(&ScanResult),
+    ) -> std::io::Result<Vec<ScanResult>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok(runtime.block_on(self.scan_all(targets, on_result)))
+    }
+}
+
+/// The rules chains are judged by when none is asked for: endpoints verified against the
+/// system roots (`trust` absent or `system`) are public ones, held to the rules of public
+/// CAs; a trust file stands for a platform's own CA, judged by RFC 5280 alone.
+pub fn default_profile(trust: Option<&str>) -> Profile {
+    match trust {
+        None | Some("system") => Profile::WebPki,
+        Some(_) => Profile::Rfc5280,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn the_system_roots_mean_webpki_and_a_trust_file_rfc5280() {
+        assert_eq!(default_profile(None), Profile::WebPki);
+        assert_eq!(default_profile(Some("system")), Profile::WebPki);
+        assert_eq!(default_profile(Some("ca/root.crt")), Profile::Rfc5280);
+    }
     use std::net::TcpListener;
 
     #[tokio::test]

@@ -45,6 +45,42 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
+    /// The name `certfleet convert --to` gives the format.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Pem => "pem",
+            OutputFormat::Der => "der",
+            OutputFormat::Pkcs8 => "pkcs8",
+            OutputFormat::Pkcs1 => "pkcs1",
+            OutputFormat::Sec1 => "sec1",
+            OutputFormat::Merged => "merged",
+            OutputFormat::Pkcs12 => "pkcs12",
+            OutputFormat::Jks => "jks",
+            OutputFormat::Pkcs12Trust => "pkcs12-trust",
+            OutputFormat::JksTrust => "jks-trust",
+        }
+    }
+
+    /// Refuses the options this format cannot take, before any input is read: the legacy
+    /// PKCS#12 profile for anything but PKCS#12, a keystore without a password, and a
+    /// password for the key formats that cannot be encrypted.
+    pub fn check_options(self, legacy: bool, password_given: bool) -> Result<()> {
+        let refuse = |why: String| Err(PkiError::Invalid(why));
+        if legacy && !matches!(self, OutputFormat::Pkcs12 | OutputFormat::Pkcs12Trust) {
+            return refuse("--legacy applies to --to pkcs12 and pkcs12-trust only".into());
+        }
+        if self.is_keystore() && !password_given {
+            return refuse(format!(
+                "--to {} needs --password (the keystore password)",
+                self.name()
+            ));
+        }
+        if password_given && matches!(self, OutputFormat::Pkcs1 | OutputFormat::Sec1) {
+            return refuse("--password: PKCS#1 and SEC1 keys are written unencrypted; use --to pkcs8 for an encrypted key".into());
+        }
+        Ok(())
+    }
+
     /// True for the four keystore formats (they need a password).
     pub fn is_keystore(self) -> bool {
         matches!(

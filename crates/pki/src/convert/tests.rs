@@ -50,3 +50,26 @@ fn missing_parts_are_named() {
         "a truststore needs certificates; the input has only a key"
     );
 }
+
+#[test]
+fn options_a_format_cannot_take_are_refused_by_name() {
+    let refusal = |format: OutputFormat, legacy, password| {
+        format
+            .check_options(legacy, password)
+            .err()
+            .map(|err| err.to_string())
+    };
+    assert_eq!(refusal(OutputFormat::Pkcs12, true, true), None);
+    assert_eq!(
+        refusal(OutputFormat::Jks, true, true).unwrap(),
+        "--legacy applies to --to pkcs12 and pkcs12-trust only"
+    );
+    assert_eq!(
+        refusal(OutputFormat::JksTrust, false, false).unwrap(),
+        "--to jks-trust needs --password (the keystore password)"
+    );
+    assert!(refusal(OutputFormat::Sec1, false, true)
+        .unwrap()
+        .starts_with("--password: PKCS#1 and SEC1"));
+    assert_eq!(refusal(OutputFormat::Pem, false, false), None);
+}
