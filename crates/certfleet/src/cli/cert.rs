@@ -9,12 +9,13 @@ use certfleet_pki::issue::{issue_leaf_with_subject, LeafRequest};
 use certfleet_pki::keys::PrivateKey;
 use certfleet_pki::profile::DEFAULT_LEAF_DAYS;
 use certfleet_platform::ca_dir::load_issuing_ca;
-use certfleet_platform::files::with_suffix;
 use certfleet_platform::leaf_files::{write_leaf_files, KeyFiles};
-use certfleet_platform::pki_files::{read_certificates, read_private_key, read_request};
+use certfleet_platform::pki_files::{
+    read_certificates, read_private_key, read_request, sibling_key_of_csr,
+};
 use clap::{Args, Subcommand};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Certificate commands.
 #[derive(Debug, Subcommand)]
@@ -121,11 +122,7 @@ impl IssueArgs {
             key,
             authority.as_ref(),
         )?;
-        let key_files = if self.force {
-            KeyFiles::Replace
-        } else {
-            KeyFiles::KeepExisting
-        };
+        let key_files = KeyFiles::replacing_when(self.force);
         let written = write_leaf_files(
             &self.out,
             Some(&leaf.key),
@@ -146,7 +143,7 @@ impl ImportArgs {
             Some(path) => read_certificates(path)?,
             None => Vec::new(),
         };
-        let key_path = self.key.clone().or_else(|| sibling_key(&self.csr));
+        let key_path = self.key.clone().or_else(|| sibling_key_of_csr(&self.csr));
         let key = key_path.as_deref().map(read_private_key).transpose()?;
         let accepted = match check_reply(&csr, &reply, &extra_chain, key.as_ref()) {
             Ok(accepted) => accepted,
@@ -163,11 +160,4 @@ impl ImportArgs {
         report_written(&written);
         Ok(Outcome::Success)
     }
-}
-
-/// `web.csr` → `web.key`, when that file exists.
-fn sibling_key(csr: &Path) -> Option<PathBuf> {
-    let stem = csr.to_str()?.strip_suffix(".csr")?;
-    let key = with_suffix(Path::new(stem), ".key");
-    key.exists().then_some(key)
 }

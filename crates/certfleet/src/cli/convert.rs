@@ -126,27 +126,14 @@ impl ConvertArgs {
         write_output(&self.out, &output)
     }
 
-    fn format_name(&self) -> String {
-        self.to
-            .to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default()
+    fn format_name(&self) -> &'static str {
+        self.to.output_format().name()
     }
 
     /// Flag combinations that cannot make sense, refused before any file is read.
     fn check_flags(&self) -> Result<()> {
-        if self.legacy && !matches!(self.to, Format::Pkcs12 | Format::Pkcs12Trust) {
-            bail!("--legacy applies to --to pkcs12 and pkcs12-trust only");
-        }
-        if self.to.is_keystore() && self.password.is_none() {
-            bail!(
-                "--to {} needs --password (the keystore password)",
-                self.format_name()
-            );
-        }
-        if self.password.is_some() && matches!(self.to, Format::Pkcs1 | Format::Sec1) {
-            bail!("--password: PKCS#1 and SEC1 keys are written unencrypted; use --to pkcs8 for an encrypted key");
-        }
+        let format = self.to.output_format();
+        format.check_options(self.legacy, self.password.is_some())?;
         if self.out_password()? == Some("") {
             bail!("--password must not be empty");
         }

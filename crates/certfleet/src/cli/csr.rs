@@ -106,11 +106,7 @@ impl NewArgs {
             self.no_san,
             algorithm,
         )?;
-        let key_files = if self.force {
-            KeyFiles::Replace
-        } else {
-            KeyFiles::KeepExisting
-        };
+        let key_files = KeyFiles::replacing_when(self.force);
         report_written(&write_csr_files(&self.out, &made, key_files)?);
         Ok(Outcome::Success)
     }

@@ -55,6 +55,16 @@ pub enum DomainCommand {
     Move(MoveArgs),
 }
 
+/// The flags every `domain` subcommand takes, after its own.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Print the server's JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerFlags,
+}
+
 /// `domain delete`.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -63,11 +73,8 @@ pub struct DeleteArgs {
     /// Delete every domain below it too.
     #[arg(long)]
     recursive: bool,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain move`.
@@ -78,11 +85,8 @@ pub struct MoveArgs {
     /// The new parent domain.
     #[arg(long, value_name = "NAME")]
     parent: String,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain add`.
@@ -93,11 +97,8 @@ pub struct AddArgs {
     /// The parent domain (default: the master).
     #[arg(long, value_name = "NAME")]
     parent: Option<String>,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain set-cert`.
@@ -110,11 +111,8 @@ pub struct SetCertArgs {
     /// Store it even when the certificate does not cover the domain's name.
     #[arg(long)]
     force: bool,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain acme`.
@@ -128,21 +126,15 @@ pub struct AcmeArgs {
     /// Turn automatic issuance off instead of on.
     #[arg(long)]
     disable: bool,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain show`.
@@ -150,11 +142,8 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// The domain's name.
     name: String,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 /// `domain resolve`.
@@ -165,11 +154,8 @@ pub struct ResolveArgs {
     /// The listener role whose certdir applies (default: the first listener's).
     #[arg(long, value_name = "ROLE")]
     role: Option<String>,
-    /// Print the server's JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    server: ServerFlags,
+    common: CommonArgs,
 }
 
 impl DomainCommand {
@@ -181,57 +167,57 @@ impl DomainCommand {
                     name: args.name,
                     parent: args.parent,
                 };
-                let (view, json) = admin_client(&args.server)?.add_domain(&request)?;
-                print_answer(args.json, &json, || view.added_text())?;
+                let (view, json) = admin_client(&args.common.server)?.add_domain(&request)?;
+                print_answer(args.common.json, &json, || view.added_text())?;
             }
             DomainCommand::SetCert(args) => {
                 let pem = std::fs::read_to_string(&args.file)
                     .with_context(|| format!("{}: cannot read the bundle", args.file.display()))?;
-                let client = admin_client(&args.server)?;
+                let client = admin_client(&args.common.server)?;
                 let request = SetCertificate {
                     pem,
                     force: args.force,
                 };
                 let (answer, json) = client.set_certificate(&args.name, &request)?;
-                print_answer(args.json, &json, || answer.stored_text())?;
+                print_answer(args.common.json, &json, || answer.stored_text())?;
                 for warning in &answer.warnings {
                     eprintln!("warning: {warning}");
                 }
             }
             DomainCommand::Acme(args) => {
-                let client = admin_client(&args.server)?;
+                let client = admin_client(&args.common.server)?;
                 let request = SetAcme {
                     email: Some(args.email),
                     enabled: !args.disable,
                 };
                 let (view, json) = client.set_acme(&args.name, &request)?;
-                print_answer(args.json, &json, || view.acme_text())?;
+                print_answer(args.common.json, &json, || view.acme_text())?;
             }
             DomainCommand::List(args) => {
-                let (views, json) = admin_client(&args.server)?.domains()?;
-                print_answer(args.json, &json, || DomainJson::list_text(&views))?;
+                let (views, json) = admin_client(&args.common.server)?.domains()?;
+                print_answer(args.common.json, &json, || DomainJson::list_text(&views))?;
             }
             DomainCommand::Show(args) => {
-                let (view, json) = admin_client(&args.server)?.domain(&args.name)?;
-                print_answer(args.json, &json, || view.details_text())?;
+                let (view, json) = admin_client(&args.common.server)?.domain(&args.name)?;
+                print_answer(args.common.json, &json, || view.details_text())?;
             }
             DomainCommand::Resolve(args) => {
-                let client = admin_client(&args.server)?;
+                let client = admin_client(&args.common.server)?;
                 let (resolution, json) = client.resolve(&args.name, args.role.as_deref())?;
-                print_answer(args.json, &json, || resolution.explanation_text())?;
+                print_answer(args.common.json, &json, || resolution.explanation_text())?;
             }
             DomainCommand::Delete(args) => {
-                let client = admin_client(&args.server)?;
+                let client = admin_client(&args.common.server)?;
                 let (answer, json) = client.delete_domain(&args.name, args.recursive)?;
-                print_answer(args.json, &json, || answer.deleted_text())?;
+                print_answer(args.common.json, &json, || answer.deleted_text())?;
             }
             DomainCommand::Move(args) => {
-                let client = admin_client(&args.server)?;
+                let client = admin_client(&args.common.server)?;
                 let request = MoveDomain {
                     parent: args.parent,
                 };
                 let (answer, json) = client.move_domain(&args.name, &request)?;
-                print_answer(args.json, &json, || answer.moved_text())?;
+                print_answer(args.common.json, &json, || answer.moved_text())?;
             }
         }
         Ok(Outcome::Success)

@@ -2,13 +2,9 @@
 
 use super::output::print_answer;
 use super::Outcome;
-use anyhow::{bail, Context, Result};
-use certfleet_formats::pem;
-use certfleet_pki::certs::parse_certificates;
-use certfleet_pki::keys::PrivateKey;
-use certfleet_pki::lint::{has_errors, lint, LintInput, LintReport, PeerKeyRule};
-use certfleet_platform::files::read_input;
-use certfleet_platform::spec::{constrained_kinds, peer_keys};
+use anyhow::Result;
+use certfleet_pki::lint::{has_errors, lint, LintInput, LintReport};
+use certfleet_platform::lint_input::{peer_key_rule, read_lint_file};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -38,15 +34,9 @@ pub struct LintArgs {
 
 impl LintArgs {
     pub fn run(self) -> Result<Outcome> {
-        let peer = self.peer.as_deref().map(peer_rule).transpose()?;
+        let peer = self.peer.as_deref().map(peer_key_rule).transpose()?;
         let name = self.file.display().to_string();
-        let bytes = read_input(&self.file)?;
-        let certificates = parse_certificates(&bytes).with_context(|| name.clone())?;
-        let key = if pem::has_private_key_block(&bytes).with_context(|| name.clone())? {
-            Some(PrivateKey::from_bytes(&bytes).with_context(|| name.clone())?)
-        } else {
-            None
-        };
+        let (certificates, key) = read_lint_file(&self.file)?;
         let mut input = LintInput::new(certificates);
         input.key = key.as_ref();
         input.host = self.host;
@@ -67,20 +57,4 @@ impl LintArgs {
             Outcome::Success
         })
     }
-}
-
-/// The rule of `--peer KIND`, from the platform model's table of kinds that take only
-/// some keys; an unknown kind is bad input naming the option and the known kinds.
-fn peer_rule(kind: &str) -> Result<PeerKeyRule> {
-    let Some(entry) = peer_keys(kind) else {
-        bail!(
-            "--peer {kind}: not a kind that takes only some keys; known kinds: {}",
-            constrained_kinds().join(", ")
-        );
-    };
-    Ok(PeerKeyRule {
-        peer: kind.trim().to_owned(),
-        accepted: entry.accepted.to_vec(),
-        reason: entry.reason.to_owned(),
-    })
 }

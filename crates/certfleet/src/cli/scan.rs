@@ -18,8 +18,7 @@ use super::output::print_answer;
 use super::secret_arg::{SecretArg, SecretParser, ASK};
 use super::Outcome;
 use anyhow::{Context, Result};
-use certfleet_monitor::scan::{ScanOptions, ScanResult, Scanner, Target};
-use certfleet_pki::verify::Profile;
+use certfleet_monitor::scan::{default_profile, ScanOptions, ScanResult, Scanner, Target};
 use certfleet_server::routes::trust_file::trust_anchors;
 use clap::Args;
 use serde::Serialize;
@@ -127,18 +126,16 @@ struct Report<'a> {
 
 /// Runs the scan on a multi-threaded runtime, with a progress bar on a terminal.
 fn scan(scanner: &Scanner, targets: &[Target]) -> Result<Vec<ScanResult>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(targets.len()));
-    let results = runtime.block_on(scanner.scan_all(targets, |_| {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    }));
+    let results = scanner
+        .scan_all_blocking(targets, |_| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        })
+        .context("starting the async runtime")?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -157,13 +154,4 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-/// Endpoints verified against the system roots are public ones, held to the rules of
-/// public CAs; a trust file stands for a platform's own CA, judged by RFC 5280 alone.
-fn default_profile(trust: Option<&str>) -> Profile {
-    match trust {
-        None | Some("system") => Profile::WebPki,
-        Some(_) => Profile::Rfc5280,
-    }
 }

@@ -9,7 +9,7 @@ use super::secret_arg::{SecretArg, SecretParser};
 use super::Outcome;
 use anyhow::{bail, Context, Result};
 use certfleet_formats::jetty_obf;
-use certfleet_secrets::policy::SecretPolicy;
+use certfleet_secrets::policy::{check_text, SecretPolicy};
 use certfleet_secrets::{check_field, MasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE};
 use clap::{Args, Subcommand};
 use std::io::Read;
@@ -167,14 +167,12 @@ impl SecretCommand {
             }
             SecretCommand::Check { value } => {
                 let broken = policy.broken_rules(value.expose()?);
-                if broken.is_empty() {
-                    println!("ok: the secret satisfies the policy");
-                    return Ok(Outcome::Success);
-                }
-                for rule in &broken {
-                    println!("rule broken: {rule}");
-                }
-                Ok(Outcome::ProblemFound)
+                print!("{}", check_text(&broken));
+                Ok(if broken.is_empty() {
+                    Outcome::Success
+                } else {
+                    Outcome::ProblemFound
+                })
             }
         }
     }
