@@ -223,6 +223,41 @@ impl Record {
         }
     }
 
+    /// The record of a CA rotation just started by `driver`, the new CA made in
+    /// `next_dir` (cross-signed by the old root when `cross_signed`), with the old and the
+    /// new CA's thumbprints.
+    pub fn ca_started(
+        kind: Kind,
+        at: OffsetDateTime,
+        next_dir: &Path,
+        cross_signed: bool,
+        made: crate::rotation::new_ca::Made,
+        driver: Driver,
+    ) -> Self {
+        let by = match driver {
+            Driver::Apply => "started",
+            Driver::Server => "started by the server",
+        };
+        let mut record = Record::start(
+            kind,
+            at,
+            format!(
+                "{by}: new {kind} CA in {}{}",
+                next_dir.display(),
+                if cross_signed {
+                    ", cross-signed by the old root"
+                } else {
+                    ""
+                }
+            ),
+        );
+        record.cross_signed = cross_signed;
+        record.old = Some(made.old);
+        record.new = Some(made.new);
+        record.driven_by = driver;
+        record
+    }
+
     /// Refuses to let `apply` touch a rotation the certfleet server drives.
     pub fn refuse_server_driven(&self, state_dir: &Path) -> Result<()> {
         if self.driven_by != Driver::Server {

@@ -3,7 +3,7 @@
 //! following apply carries out one phase.
 
 use super::new_ca::{create_private_dir, make_next, next_dir, NewCaRequest};
-use super::record::{record_file, Kind, Phase, Record};
+use super::record::{record_file, Driver, Kind, Phase, Record};
 use super::report::rollback_possible;
 use crate::engine::load_model;
 use crate::paths::Layout;
@@ -114,23 +114,14 @@ pub fn start_ca(target: &Target<'_>, how: CaRotation) -> Result<RotationJson> {
                 now,
             },
         )?;
-        let mut record = Record::start(
+        let record = Record::ca_started(
             kind,
             now,
-            format!(
-                "started: new {} CA in {}{}",
-                kind,
-                next_dir(&ca_dir).display(),
-                if how.cross_sign {
-                    ", cross-signed by the old root"
-                } else {
-                    ""
-                }
-            ),
+            &next_dir(&ca_dir),
+            how.cross_sign,
+            made,
+            Driver::Apply,
         );
-        record.cross_signed = how.cross_sign;
-        record.old = Some(made.old);
-        record.new = Some(made.new);
         let saved =
             create_private_dir(layout.state_dir()).and_then(|()| record.save(layout.state_dir()));
         if let Err(err) = saved {

@@ -126,23 +126,14 @@ fn start_ca(
         },
     )
     .map_err(|err| conflict(view, err.to_string()))?;
-    let mut record = Record::start(
+    let record = Record::ca_started(
         kind,
         now,
-        format!(
-            "started by the server: new {kind} CA in {}{}",
-            next_dir(ca_dir).display(),
-            if request.cross_sign {
-                ", cross-signed by the old root"
-            } else {
-                ""
-            }
-        ),
+        &next_dir(ca_dir),
+        request.cross_sign,
+        made,
+        Driver::Server,
     );
-    record.cross_signed = request.cross_sign;
-    record.old = Some(made.old);
-    record.new = Some(made.new);
-    record.driven_by = Driver::Server;
     if let Err(err) = save(view, &record) {
         // Without a record the new CA is nobody's: take it away again.
         let _ = std::fs::remove_dir_all(next_dir(ca_dir));
