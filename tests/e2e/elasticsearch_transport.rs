@@ -15,10 +15,9 @@
 //! - the next steps give the transport layer's elasticsearch.yml lines and
 //!   elasticsearch-keystore commands, with `full` and no warning.
 
-use crate::support::openssl::{openssl, SServer};
+use crate::support::openssl::{openssl, s_client_page, SServer};
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -137,38 +136,26 @@ fn serve(es01: &Side) -> SServer {
 /// `openssl s_client` to `server` as es01's FQDN, trusting `trust`, presenting `cert`
 /// and `key`; asks s_server's status page. Returns everything it printed.
 fn connect(server: &SServer, trust: &Path, cert: &Path, key: &Path) -> String {
-    let mut child = Command::new("timeout")
-        .args([
-            "30",
-            "openssl",
-            "s_client",
-            "-connect",
-            &server.addr.to_string(),
-        ])
-        .args(["-servername", ES01_FQDN, "-verify_hostname", ES01_FQDN])
-        .args([
+    let (_, text) = s_client_page(
+        server.addr,
+        &[
+            "-servername",
+            ES01_FQDN,
+            "-verify_hostname",
+            ES01_FQDN,
             "-verify_return_error",
             "-no-CApath",
             "-no-CAstore",
             "-ign_eof",
-        ])
-        .args(["-CAfile", arg(trust), "-cert", arg(cert), "-key", arg(key)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("failed to start openssl s_client");
-    let _ = child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"GET / HTTP/1.0\r\n\r\n");
-    let out = child.wait_with_output().unwrap();
-    format!(
-        "{}\n--- s_client stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+            "-CAfile",
+            arg(trust),
+            "-cert",
+            arg(cert),
+            "-key",
+            arg(key),
+        ],
+    );
+    text
 }
 
 /// The body of the first certificate block in `pem`, without line breaks.

@@ -13,11 +13,10 @@
 //! - the contact-center manual's multi-server (SAN) certificate: a CSR made on the
 //!   publisher naming both nodes is signed once and uploaded on the publisher only.
 
-use crate::support::openssl::{openssl, SServer};
+use crate::support::openssl::{openssl, s_client_page, SServer};
 use crate::support::run::{arg, certfleet, describe, TempDir};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -198,34 +197,20 @@ fn sha256_lines(listing: &str) -> Vec<String> {
 
 /// `openssl s_client` to `server` as node b, trusting only `trust`; what it printed.
 fn connect(server: &SServer, trust: &Path) -> (bool, String) {
-    let mut child = Command::new("timeout")
-        .args([
-            "30",
-            "openssl",
-            "s_client",
-            "-connect",
-            &server.addr.to_string(),
-        ])
-        .args(["-servername", CASS02_FQDN, "-verify_hostname", CASS02_FQDN])
-        .args(["-verify_return_error", "-no-CApath", "-no-CAstore"])
-        .args(["-CAfile", arg(trust)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("failed to start openssl s_client");
-    let _ = child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"GET / HTTP/1.0\r\n\r\n");
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}\n--- s_client stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    s_client_page(
+        server.addr,
+        &[
+            "-servername",
+            CASS02_FQDN,
+            "-verify_hostname",
+            CASS02_FQDN,
+            "-verify_return_error",
+            "-no-CApath",
+            "-no-CAstore",
+            "-CAfile",
+            arg(trust),
+        ],
+    )
 }
 
 #[test]

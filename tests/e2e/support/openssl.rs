@@ -132,3 +132,30 @@ impl Drop for SServer {
         let _ = self.child.wait();
     }
 }
+
+/// `openssl s_client -connect ADDR` (under a 30 s `timeout`) with `args` after it: asks an
+/// `s_server -www` for its status page. Whether s_client succeeded, and everything it
+/// printed, standard output then standard error.
+pub fn s_client_page(addr: SocketAddr, args: &[&str]) -> (bool, String) {
+    use std::io::Write as _;
+    let mut child = Command::new("timeout")
+        .args(["30", "openssl", "s_client", "-connect", &addr.to_string()])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("failed to start openssl s_client");
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET / HTTP/1.0\r\n\r\n");
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}\n--- s_client stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
