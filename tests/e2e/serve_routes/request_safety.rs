@@ -346,7 +346,15 @@ fn only_websocket_upgrades_pass_and_only_where_allowed() {
             .output()
             .unwrap()
     };
-    let open = websocket("/");
+    // A handshake whose connection closed before any HTTP answer (seen once on a
+    // loaded machine) is tried once more; an answer, refusal or not, is judged as it is.
+    let mut open = websocket("/");
+    if !open.status.success()
+        && String::from_utf8_lossy(&open.stderr).contains("did not receive a valid HTTP response")
+    {
+        eprintln!("websocket handshake retried after: {}", describe(&open));
+        open = websocket("/");
+    }
     assert!(open.status.success(), "{}", describe(&open));
     assert_eq!(
         String::from_utf8_lossy(&open.stdout).trim(),

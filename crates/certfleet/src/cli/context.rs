@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub enum ContextCommand {
     /// Check a server and save it as the one client commands talk to by default
     #[command(
-        after_help = "Example:\n  sudo certfleet context save --server https://certfleet.corp.example:9443 --data-dir /var/lib/certfleet\n\nAsks the server once (the token and pinned certificate must work), then keeps its URL\nand a copy of the certificate its admin listener presents in the context directory\n($CERTFLEET_CONTEXT_DIR, else $XDG_CONFIG_HOME/certfleet, else ~/.config/certfleet).\nThe token is read from DATA_DIR/admin.token at each command, unless --token is given:\nthen it is kept there (mode 0600) and the data directory is no longer needed. Flags and\nCERTFLEET_SERVER, CERTFLEET_DATA_DIR and CERTFLEET_TOKEN still win over the context."
+        after_help = "Example:\n  certfleet context save --server https://certs.example.test:9443 --data-dir /var/lib/certfleet\n\nAsks the server once (the token and pinned certificate must work), then keeps its URL\nand a copy of the certificate its admin listener presents in the context directory\n($CERTFLEET_CONTEXT_DIR, else $XDG_CONFIG_HOME/certfleet, else ~/.config/certfleet).\nThe token is read from DATA_DIR/admin.token at each command, unless --token is given:\nthen it is kept there (mode 0600) and the data directory is no longer needed. Flags and\nCERTFLEET_SERVER, CERTFLEET_DATA_DIR and CERTFLEET_TOKEN still win over the context."
     )]
     Save(SaveArgs),
     /// Show the saved context
