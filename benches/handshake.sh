@@ -95,39 +95,10 @@ done
 declare -A CF_PID CF_PORT NGINX_PID NGINX_PORT
 
 start_certfleet() {
-    local kt="$1" dir="$WORK/$1/certfleet" https admin
-    mkdir -p "$dir"
-    cat >"$dir/certfleet.toml" <<EOF
-data_dir = "$dir/data"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[http]
-listen = "127.0.0.1:0"
-
-[[listener]]
-role = "bench"
-https = "127.0.0.1:0"
-session_resumption = false
-EOF
-    TOKIO_WORKER_THREADS="$SERVER_THREADS" taskset -c "$SERVER_CPU" \
-        "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
-    CF_PID[$kt]=$!
-    track_pid "$!"
-    for _ in $(seq 1 300); do
-        grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
-        kill -0 "${CF_PID[$kt]}" 2>/dev/null || die "certfleet serve ($kt) exited: $(cat "$dir/stderr")"
-        sleep 0.1
-    done
-    https="$(awk '$1 == "https" { print $3 }' "$dir/stdout")"
-    admin="$(awk '$1 == "admin" { print $2 }' "$dir/stdout")"
-    if [ -z "$https" ] || [ -z "$admin" ]; then
-        die "certfleet serve ($kt) printed no addresses: $(cat "$dir/stdout" "$dir/stderr")"
-    fi
-    CF_PORT[$kt]="${https##*:}"
-    quiet "$CF" domain add "$NAME" --server "$admin" --data-dir "$dir/data"
-    quiet "$CF" domain set-cert "$NAME" "$WORK/$kt/leaf.pem" --server "$admin" --data-dir "$dir/data"
+    local kt="$1"
+    serve_certfleet "$WORK/$kt/certfleet" "$SERVER_CPU" "$SERVER_THREADS" "$WORK/$kt/leaf.pem"
+    CF_PID[$kt]=$SERVE_PID
+    CF_PORT[$kt]="${SERVE_HTTPS##*:}"
 }
 
 # --- nginx --------------------------------------------------------------------------

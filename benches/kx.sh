@@ -47,36 +47,9 @@ HELPER="$WORK/proxy-helper"
 quiet "$CF" ca init --out "$WORK/ca" --cn "certfleet bench root" --key ecdsa-p256
 quiet "$CF" cert issue --ca "$WORK/ca" --cn "$NAME" --key ecdsa-p256 --out "$WORK/leaf"
 
-dir="$WORK/edge"
-mkdir -p "$dir"
-cat >"$dir/certfleet.toml" <<EOF
-data_dir = "$dir/data"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[http]
-listen = "127.0.0.1:0"
-
-[[listener]]
-role = "bench"
-https = "127.0.0.1:0"
-session_resumption = false
-EOF
-TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" \
-    "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
-SERVER=$!
-track_pid "$SERVER"
-for _ in $(seq 1 300); do
-    grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
-    kill -0 "$SERVER" 2>/dev/null || die "certfleet serve exited: $(cat "$dir/stderr")"
-    sleep 0.1
-done
-https="$(awk '$1 == "https" { print $3 }' "$dir/stdout")"
-admin="$(awk '$1 == "admin" { print $2 }' "$dir/stdout")"
-[ -n "$https" ] && [ -n "$admin" ] || die "certfleet serve printed no addresses: $(cat "$dir/stdout" "$dir/stderr")"
-quiet "$CF" domain add "$NAME" --server "$admin" --data-dir "$dir/data"
-quiet "$CF" domain set-cert "$NAME" "$WORK/leaf.pem" --server "$admin" --data-dir "$dir/data"
+serve_certfleet "$WORK/edge" "$SERVER_CPU" 1 "$WORK/leaf.pem"
+SERVER=$SERVE_PID
+https="$SERVE_HTTPS"
 
 handshakes() {
     taskset -c "$CLIENT_CPU" "$HELPER" key-exchange --connect "$https" --name "$NAME" \

@@ -2,7 +2,8 @@
 # Helpers shared by the shell benchmarks (benches/handshake.sh, benches/scan.sh): logging
 # and stopping on errors, finding nginx, the descriptor limit, the temporary work
 # directory with its cleanup (stopping every process the script started), the release
-# build of certfleet, free ports on 127.0.0.1, CPU ticks from /proc, and writing and
+# build of certfleet, starting `certfleet serve` with one certificate, free ports on
+# 127.0.0.1, CPU ticks from /proc, and writing and
 # starting nginx's configuration. A benchmark sets BENCH_ID (its name in log lines and
 # in the work directory's name) and sources this file right after `set -euo pipefail`:
 #
@@ -14,7 +15,7 @@
 # (CARGO_TARGET_DIR, default <repo>/target), CLK_TCK and PIDS (see track_pid); the
 # script then calls require_nginx, raise_fd_limit, make_workdir and build_certfleet, in
 # that order (they set NGINX, WORK and CF), and track_pid for every process it starts in
-# the background. nginx_conf reads the script's NAME.
+# the background. nginx_conf and serve_certfleet read the script's NAME.
 
 : "${BENCH_ID:?set BENCH_ID before sourcing benches/lib.sh}"
 
@@ -90,6 +91,51 @@ build_certfleet() {
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet)
     CF="$WORK/certfleet"
     cp "$TARGET/release/certfleet" "$CF"
+}
+
+# --- certfleet serve ----------------------------------------------------------------
+
+# serve_certfleet DIR CPU THREADS CERT_PEM [EXTRA_TOML]: starts `certfleet serve` in DIR
+# pinned to CPU with THREADS tokio workers, its one HTTPS listener (role bench, no
+# session resumption) and admin and HTTP listeners on free ports, EXTRA_TOML appended
+# to its configuration, and gives it the merged CERT_PEM as the certificate of $NAME.
+# Sets SERVE_PID and SERVE_HTTPS (the listener's 127.0.0.1:PORT).
+serve_certfleet() {
+    local dir="$1" cpu="$2" threads="$3" cert="$4" extra="${5:-}" admin
+    mkdir -p "$dir"
+    cat >"$dir/certfleet.toml" <<EOF
+data_dir = "$dir/data"
+
+[admin]
+listen = "127.0.0.1:0"
+
+[http]
+listen = "127.0.0.1:0"
+
+[[listener]]
+role = "bench"
+https = "127.0.0.1:0"
+session_resumption = false
+EOF
+    if [ -n "$extra" ]; then
+        printf '\n%s\n' "$extra" >>"$dir/certfleet.toml"
+    fi
+    TOKIO_WORKER_THREADS="$threads" taskset -c "$cpu" \
+        "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
+    SERVE_PID=$!
+    track_pid "$SERVE_PID"
+    for _ in $(seq 1 300); do
+        grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
+        kill -0 "$SERVE_PID" 2>/dev/null || die "certfleet serve ($dir) exited: $(cat "$dir/stderr")"
+        sleep 0.1
+    done
+    SERVE_HTTPS="$(awk '$1 == "https" { print $3 }' "$dir/stdout")"
+    admin="$(awk '$1 == "admin" { print $2 }' "$dir/stdout")"
+    if [ -z "$SERVE_HTTPS" ] || [ -z "$admin" ]; then
+        die "certfleet serve ($dir) printed no addresses: $(cat "$dir/stdout" "$dir/stderr")"
+    fi
+    quiet "$CF" domain add "$NAME" --server "$admin" --data-dir "$dir/data"
+    quiet "$CF" domain set-cert "$NAME" "$cert" --server "$admin" --data-dir "$dir/data"
 }
 
 # --- ports --------------------------------------------------------------------------

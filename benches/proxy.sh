@@ -105,42 +105,11 @@ declare -A PORT PID
 # --- certfleet serve ----------------------------------------------------------------
 
 start_certfleet() {
-    local dir="$WORK/edge" https admin
-    mkdir -p "$dir"
-    cat >"$dir/certfleet.toml" <<EOF
-data_dir = "$dir/data"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[http]
-listen = "127.0.0.1:0"
-
-[[listener]]
-role = "bench"
-https = "127.0.0.1:0"
-session_resumption = false
-
-[[route]]
-host = "$NAME"
-path = "/"
-upstream = "http://$UPSTREAM"
-EOF
-    TOKIO_WORKER_THREADS=1 taskset -c "$PROXY_CPU" \
-        "$CF" serve --config "$dir/certfleet.toml" >"$dir/stdout" 2>"$dir/stderr" &
-    PID[certfleet]=$!
-    track_pid "$!"
-    for _ in $(seq 1 300); do
-        grep -q '^data_dir ' "$dir/stdout" 2>/dev/null && break
-        kill -0 "${PID[certfleet]}" 2>/dev/null || die "certfleet serve exited: $(cat "$dir/stderr")"
-        sleep 0.1
-    done
-    https="$(awk '$1 == "https" { print $3 }' "$dir/stdout")"
-    admin="$(awk '$1 == "admin" { print $2 }' "$dir/stdout")"
-    [ -n "$https" ] && [ -n "$admin" ] || die "certfleet serve printed no addresses: $(cat "$dir/stdout" "$dir/stderr")"
-    PORT[certfleet]="${https##*:}"
-    quiet "$CF" domain add "$NAME" --server "$admin" --data-dir "$dir/data"
-    quiet "$CF" domain set-cert "$NAME" "$WORK/leaf.pem" --server "$admin" --data-dir "$dir/data"
+    local route
+    route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"' "$NAME" "$UPSTREAM")"
+    serve_certfleet "$WORK/edge" "$PROXY_CPU" 1 "$WORK/leaf.pem" "$route"
+    PID[certfleet]=$SERVE_PID
+    PORT[certfleet]="${SERVE_HTTPS##*:}"
 }
 
 # --- nginx --------------------------------------------------------------------------
