@@ -158,11 +158,17 @@ fn agents_enrol_once_get_their_own_assignment_and_certificates_openssl_accepts()
     ));
     let server = config.start();
     wait_for(agents, &server);
-    let printed = std::fs::read_to_string(serve_dir.join("serve-1.out")).unwrap();
-    assert!(
-        printed.contains(&format!("agents https://{agents}")),
-        "{printed}"
-    );
+    // The listeners are bound before their addresses are printed: wait for the line.
+    let expected = format!("agents https://{agents}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let printed = std::fs::read_to_string(serve_dir.join("serve-1.out")).unwrap();
+        if printed.contains(&expected) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{printed}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Tokens: a node the model lacks is named; a token enrols once.
     let out = node_token(&server, "n9", &[]);
