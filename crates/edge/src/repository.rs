@@ -58,6 +58,14 @@ impl DomainRepository {
         DomainTree::from_records(records)
     }
 
+    /// The whole tree as stored, with a store revision at or before the read: a watch of
+    /// the domains from that revision misses no change made after the read (and may
+    /// repeat a few already in the tree).
+    pub async fn load_with_revision(&self) -> Result<(DomainTree, u64)> {
+        let revision = self.store.revision().await?;
+        Ok((self.load().await?, revision))
+    }
+
     /// One domain's record as stored, or `None` when the store has none of that name.
     pub async fn get(&self, name: &str) -> Result<Option<DomainRecord>> {
         let key = Self::key_of(name)?;

@@ -56,6 +56,9 @@ pub struct DomainService {
     tree: Mutex<DomainTree>,
     repository: DomainRepository,
     hub: Arc<CertificateHub>,
+    /// A store revision at or before the read of the tree at start-up: the domain sync
+    /// watches from there instead of reading the tree a second time.
+    loaded_at: u64,
 }
 
 impl DomainService {
@@ -64,7 +67,7 @@ impl DomainService {
         repository: DomainRepository,
         hub: Arc<CertificateHub>,
     ) -> Result<Self, DomainError> {
-        let tree = repository.load().await.map_err(|err| {
+        let (tree, loaded_at) = repository.load_with_revision().await.map_err(|err| {
             DomainError::Storage(format!("loading the domain tree from the store: {err}"))
         })?;
         hub.set_tree(&tree).map_err(|err| {
@@ -76,7 +79,15 @@ impl DomainService {
             tree: Mutex::new(tree),
             repository,
             hub,
+            loaded_at,
         })
+    }
+
+    /// A store revision at or before the read of the tree this service was loaded with:
+    /// every change to the stored domains after it is yet to be applied (or was already
+    /// in the tree read, and changes nothing).
+    pub fn loaded_at(&self) -> u64 {
+        self.loaded_at
     }
 
     /// Runs `read` on the current tree (no change is half-seen).

@@ -2,8 +2,10 @@
 //! shares the store (etcd), and a domain added or changed through any node's API is
 //! served by every node within about a second.
 //!
-//! The task watches the store's `domains/` prefix from the revision it last saw. A
-//! change (and any others already waiting, taken together) is applied by the domain
+//! The task watches the store's `domains/` prefix from the revision it last saw, at
+//! first the one start-up took just before reading the tree (so the tree is read once,
+//! not again when the task starts). A change (and any others already waiting, taken
+//! together) is applied by the domain
 //! service ([`crate::domain_service`], under its tree lock, so it never races a local
 //! change) to the tree in place, and the SNI snapshot is patched for the changed domains
 //! and their branches only; this node's own writes coming back change nothing. A change
@@ -44,8 +46,10 @@ pub async fn run(state: Arc<AppState>) {
     };
     let mut backoff = FIRST_BACKOFF;
     let mut failing = false;
-    // None: re-read everything first, then watch from the revision read.
-    let mut from: Option<u64> = None;
+    // The tree was read at start-up: watch from the revision of that read. None (after a
+    // compaction or a change that could not be applied): re-read everything first, then
+    // watch from the revision read.
+    let mut from: Option<u64> = Some(state.domains.loaded_at());
     loop {
         let result = match from {
             None => resync(&state).await.map(|revision| from = Some(revision)),
