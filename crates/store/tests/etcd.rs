@@ -1,6 +1,7 @@
 //! The etcd backend against a real etcd: the conformance suite (`etcd_<case>`) and the
-//! etcd-specific behaviour (namespaces, paged listing, a lock whose holder process is
-//! SIGKILLed, an unreachable endpoint).
+//! etcd-specific behaviour (namespaces, paged listing with pages of a fixed count and
+//! pages sized by bytes, a lock whose holder process is SIGKILLed, an unreachable
+//! endpoint).
 //!
 //! The etcd to use comes from `CERTFLEET_ETCD_ENDPOINTS` (comma-separated
 //! `http://host:port` URLs); `scripts/test` starts a throw-away member and sets it. Each
@@ -95,7 +96,9 @@ async fn etcd_namespaces_are_isolated_and_hide_lock_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_list_spans_pages_and_skips_siblings() {
     let mut options = EtcdOptions::default().with_namespace(fresh_namespace());
+    // Pages of three entries each: a budget below one entry keeps them from growing.
     options.list_page_size = 3;
+    options.list_page_bytes = 1;
     let store = store_with(options).await;
     let prefix = key(&["certs"]);
     let mut expected = vec![prefix.as_str().to_owned()];
@@ -118,6 +121,43 @@ async fn etcd_list_spans_pages_and_skips_siblings() {
         .collect();
     assert_eq!(listed, expected);
     assert_eq!(store.list(&Key::root()).await.unwrap().len(), 13);
+}
+
+/// Pages that start at two entries, grow towards 4 KiB over small values, fall back to
+/// two over values larger than the budget, and grow again: every entry is listed once,
+/// in order, with the value and revision its put answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_list_pages_grow_with_small_values_and_shrink_with_large_ones() {
+    let mut options = EtcdOptions::default().with_namespace(fresh_namespace());
+    options.list_page_size = 2;
+    options.list_page_bytes = 4096;
+    let store = store_with(options).await;
+    let prefix = key(&["domains"]);
+    let mut expected = Vec::new();
+    for n in 0..240_usize {
+        let child = prefix.child(&format!("d{n:03}")).unwrap();
+        // Small values, then a run larger than a whole page's budget, then small again.
+        let size = if (100..120).contains(&n) {
+            6000
+        } else {
+            8 + n % 7
+        };
+        let value = vec![b'a' + (n % 26) as u8; size];
+        let revision = store.put(&child, &value).await.unwrap();
+        expected.push((child.as_str().to_owned(), value, revision));
+    }
+    let listed: Vec<_> = store
+        .list(&prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| (entry.key.as_str().to_owned(), entry.value, entry.revision))
+        .collect();
+    assert_eq!(listed.len(), expected.len());
+    assert!(
+        listed == expected,
+        "the listing differs from what was written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

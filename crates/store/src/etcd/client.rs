@@ -25,9 +25,19 @@ use tonic::{Status, Streaming};
 /// The answer of one etcd call.
 pub(super) type Rpc<T> = Result<T, Status>;
 
-/// The largest answer accepted from etcd: a page of [`EtcdOptions::list_page_size`]
-/// values of up to 1.5 MiB each (gRPC's default limit is 4 MiB).
-const MAX_MESSAGE: usize = 256 << 20;
+/// The largest answer accepted from etcd (gRPC's default limit is 4 MiB): a listing's
+/// page of [`EtcdOptions::list_page_size`] values of up to 1.5 MiB each, or of
+/// [`EtcdOptions::list_page_bytes`] with room for entries larger than the ones before
+/// them (see `paging.rs`).
+pub(super) const MAX_MESSAGE: usize = 256 << 20;
+
+/// An answer larger than [`MAX_MESSAGE`], refused by this client before reading it
+/// (tonic's `OutOfRange`, which etcd also answers for a compacted or future revision:
+/// told apart by tonic's message).
+pub(super) fn too_large(status: &Status) -> bool {
+    status.code() == tonic::Code::OutOfRange
+        && status.message().contains("message length too large")
+}
 
 /// Requests queued on an open stream (a watch, a lease keep-alive) before sending waits.
 const STREAM_REQUESTS: usize = 16;

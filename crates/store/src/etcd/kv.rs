@@ -1,6 +1,8 @@
 //! Reads and writes of the etcd backend: get, put, delete, paged listing at one
 //! revision, compare-and-swap as one transaction, and the current revision.
 
+use super::client::{too_large, MAX_MESSAGE};
+use super::paging::PageSizer;
 use super::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use super::pb::etcdserverpb::{
     request_op, response_op, Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp,
@@ -11,6 +13,7 @@ use super::{etcd_rev, rev, EtcdStore, Resend};
 use crate::error::{Result, StoreError};
 use crate::key::Key;
 use crate::storage::{CasOutcome, Entry, Expect};
+use prost::Message as _;
 
 impl EtcdStore {
     pub(super) async fn get_entry(&self, key: &Key) -> Result<Option<Entry>> {
@@ -52,39 +55,72 @@ impl EtcdStore {
     }
 
     /// Lists `prefix` page by page, every page read at the revision of the first, so the
-    /// result is one consistent snapshot however many round trips it takes.
+    /// result is one consistent snapshot however many round trips it takes. Pages grow
+    /// towards [`EtcdOptions::list_page_bytes`](super::EtcdOptions::list_page_bytes)
+    /// (see `paging.rs`).
     pub(super) async fn list_prefix(&self, prefix: &Key) -> Result<Vec<Entry>> {
         let (mut start, end) = self.data_range(prefix);
-        let page = self.options.list_page_size.max(1);
+        let budget = self.options.list_page_bytes.min(MAX_MESSAGE / 4);
+        let mut pages = PageSizer::new(self.options.list_page_size, budget);
         let mut snapshot: Option<i64> = None;
         let mut entries = Vec::new();
         loop {
             let request = RangeRequest {
                 key: start.clone(),
                 range_end: end.clone(),
-                limit: page,
+                limit: pages.limit(),
                 // 0 reads the current revision.
                 revision: snapshot.unwrap_or(0),
                 count_only: false,
             };
-            let response = self
-                .call(Resend::IfLost, || self.client.range(request.clone()))
+            let answer = self
+                .call(Resend::IfLost, || {
+                    let page = self.client.range(request.clone());
+                    async move {
+                        match page.await {
+                            Err(status) if too_large(&status) => Ok(None),
+                            other => other.map(Some),
+                        }
+                    }
+                })
                 .await?;
+            let Some(response) = answer else {
+                if pages.shrink() {
+                    continue;
+                }
+                return Err(StoreError::Unavailable(format!(
+                    "etcd: a page of {} entries from {} is larger than the {} MiB this \
+                     client accepts",
+                    pages.limit(),
+                    String::from_utf8_lossy(&start),
+                    MAX_MESSAGE >> 20
+                )));
+            };
             if snapshot.is_none() {
                 snapshot = Some(etcd_rev(header_revision(response.header.as_ref())?));
             }
-            for found in &response.kvs {
+            pages.observe(response.kvs.len(), response.encoded_len());
+            // The next page starts just after the last key seen.
+            let next = match response.kvs.last() {
+                Some(last) if response.more => {
+                    let mut next = last.key.clone();
+                    next.push(0);
+                    Some(next)
+                }
+                _ => None,
+            };
+            for found in response.kvs {
                 if let Some(key) = self.key_of(&found.key, prefix)? {
-                    entries.push(entry(key, found));
+                    entries.push(Entry {
+                        key,
+                        revision: rev(found.mod_revision),
+                        value: found.value,
+                    });
                 }
             }
-            match response.kvs.last() {
-                Some(last) if response.more => {
-                    // The next page starts just after the last key seen.
-                    start = last.key.clone();
-                    start.push(0);
-                }
-                _ => break,
+            match next {
+                Some(next) => start = next,
+                None => break,
             }
         }
         entries.sort_by(|a, b| a.key.as_str().as_bytes().cmp(b.key.as_str().as_bytes()));

@@ -56,6 +56,7 @@
 mod client;
 mod kv;
 mod lock;
+mod paging;
 mod pb;
 mod watch;
 
@@ -88,9 +89,17 @@ pub struct EtcdOptions {
     pub request_timeout: Duration,
     /// The most time opening a TCP connection to an endpoint may take (2 s by default).
     pub connect_timeout: Duration,
-    /// Entries fetched per round trip when listing (100 by default; etcd values are
-    /// at most 1.5 MiB, so a page stays under the client's message limit).
+    /// Entries asked for by a listing's first page, and the fewest any later page asks
+    /// for (100 by default; etcd values are at most 1.5 MiB, so such a page stays under
+    /// the client's message limit).
     pub list_page_size: i64,
+    /// The size of etcd's answer, in bytes, that a listing's later pages grow towards
+    /// from the size of the entries read so far (16 MiB by default; at most a quarter of
+    /// the client's 256 MiB message limit is used). etcd 3.4 spends time on every key
+    /// left in the range for each page, so few large pages read a large prefix much
+    /// faster than many small ones. A budget below one entry's size keeps every page at
+    /// [`EtcdOptions::list_page_size`].
+    pub list_page_bytes: usize,
 }
 
 impl Default for EtcdOptions {
@@ -100,6 +109,7 @@ impl Default for EtcdOptions {
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
             list_page_size: 100,
+            list_page_bytes: 16 << 20,
         }
     }
 }
