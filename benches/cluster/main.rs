@@ -47,7 +47,9 @@
 //! scripts/start-etcd stop
 //! ```
 //!
-//! `BENCH_CHANGES=N` sets the number of changes, 40 by default. Without
+//! `BENCH_CHANGES=N` sets the number of changes, 40 by default. `BENCH_CERTFLEET=PATH`
+//! runs another certfleet binary than the one cargo built (to compare two builds in one
+//! session, such as node start-up before and after a change). Without
 //! `CERTFLEET_ETCD_ENDPOINTS` the bench says so and exits 0.
 
 // A benchmark whose setup fails has nothing to measure: aborting with the reason is right.
@@ -193,6 +195,7 @@ fn main() {
         None,
         startup_time(domains),
     ));
+    let a_up = started.elapsed().as_secs_f64();
     let a_data = cluster.nodes[0].data_dir.clone();
     cluster.nodes.push(Node::start(
         dir.path(),
@@ -201,10 +204,12 @@ fn main() {
         Some(&a_data),
         startup_time(domains),
     ));
+    let both_up = started.elapsed().as_secs_f64();
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     println!(
-        "nodes up in {:.1} s: A (admin {}, TLS {}), B (admin {}, TLS {})",
-        started.elapsed().as_secs_f64(),
+        "nodes up in {both_up:.1} s (A ready after {a_up:.1} s, then B after {:.1} s): A \
+         (admin {}, TLS {}), B (admin {}, TLS {})",
+        both_up - a_up,
         a.admin,
         a.https,
         b.admin,
@@ -217,7 +222,11 @@ fn main() {
 
     // The warm-up: B learns of the domain and serves a certificate for it.
     let (_, answered) = admin_a.set_cert(&leaves[0].pem);
-    wait_served(&tls, &cluster, 1, &leaves[0].der, answered);
+    let warm = wait_served(&tls, &cluster, 1, &leaves[0].der, answered);
+    println!(
+        "warm-up: B served the first leaf {:.2} s after A answered",
+        (warm.at - answered).as_secs_f64()
+    );
 
     // Milliseconds per change: from the write sent (A→B, B→A) and from its answer.
     let (mut a_to_b, mut b_to_a, mut after_answer) = (Vec::new(), Vec::new(), Vec::new());

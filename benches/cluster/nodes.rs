@@ -43,9 +43,17 @@ pub(crate) fn arg(path: &Path) -> &str {
     path.to_str().expect("a temporary path that is UTF-8")
 }
 
+/// The certfleet binary the bench runs: `BENCH_CERTFLEET` when set (another build, to
+/// compare two in one session), else the one cargo built with the bench.
+pub(crate) fn certfleet_binary() -> PathBuf {
+    std::env::var_os("BENCH_CERTFLEET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_certfleet")))
+}
+
 /// Runs `certfleet ARGS`, which must succeed.
 pub(crate) fn certfleet(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_certfleet"))
+    let out = Command::new(certfleet_binary())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -108,7 +116,7 @@ impl Node {
             fs::copy(source.join("master.key"), &target).unwrap();
             fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_certfleet"))
+        let child = Command::new(certfleet_binary())
             .args(["serve", "--config", arg(&config)])
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("serve.out")).unwrap())
