@@ -36,6 +36,54 @@ pub fn order_chain(
     (ordered, remaining)
 }
 
+/// What [`crate::inspect::leaf_first`] and [`order_chain`] make of certificates without
+/// a key, with each certificate parsed once: the position of the leaf (the first
+/// certificate that issued none of the others; the first one when every one issued
+/// another), the positions of its chain in issuer order, and those of the certificates
+/// left over (copies of the leaf excluded, as `order_chain` excludes them).
+pub fn sort_without_key(certs: &[CertificateDer<'_>]) -> (usize, Vec<usize>, Vec<usize>) {
+    let parsed: Vec<Option<X509Certificate<'_>>> = certs
+        .iter()
+        .map(|der| {
+            x509_parser::parse_x509_certificate(der)
+                .ok()
+                .map(|(_, c)| c)
+        })
+        .collect();
+    let issued = |child: usize, parent: usize| match (&parsed[child], &parsed[parent]) {
+        (Some(child), Some(parent)) => issued_by(child, parent),
+        _ => false,
+    };
+    let leaf = (0..certs.len())
+        .find(|&candidate| {
+            parsed[candidate].is_some()
+                && !(0..certs.len())
+                    .any(|other| certs[other] != certs[candidate] && issued(other, candidate))
+        })
+        .unwrap_or(0);
+    let mut remaining: Vec<usize> = (0..certs.len())
+        .filter(|&i| certs.get(leaf).is_some_and(|l| certs[i] != *l))
+        .collect();
+    let mut ordered = Vec::new();
+    let mut current = leaf;
+    while let Some(Some(child)) = parsed.get(current) {
+        if is_self_issued(child) {
+            break;
+        }
+        match remaining
+            .iter()
+            .position(|&candidate| issued(current, candidate))
+        {
+            Some(index) => {
+                current = remaining.remove(index);
+                ordered.push(current);
+            }
+            None => break,
+        }
+    }
+    (leaf, ordered, remaining)
+}
+
 /// True when `child` names `parent` as its issuer (name, and key identifiers when both
 /// certificates carry them).
 pub fn issued_by(child: &X509Certificate<'_>, parent: &X509Certificate<'_>) -> bool {
@@ -100,7 +148,35 @@ mod tests {
             .root_cert;
         let pool = vec![ca.root_cert.clone(), stranger.clone(), icert.clone()];
         let (ordered, rest) = order_chain(&leaf.cert, &pool);
-        assert_eq!(ordered, vec![icert, ca.root_cert]);
-        assert_eq!(rest, vec![stranger]);
+        assert_eq!(ordered, vec![icert.clone(), ca.root_cert.clone()]);
+        assert_eq!(rest, vec![stranger.clone()]);
+
+        // Without a key, sorting in one pass agrees with leaf_first for every order of
+        // the set, a copy of the leaf and a stranger included.
+        let all = [
+            leaf.cert.clone(),
+            icert,
+            ca.root_cert,
+            stranger,
+            leaf.cert.clone(),
+        ];
+        for rotation in 0..all.len() {
+            for reversed in [false, true] {
+                let mut set = all.to_vec();
+                set.rotate_left(rotation);
+                if reversed {
+                    set.reverse();
+                }
+                let (at, chain, rest) = sort_without_key(&set);
+                let pick = |positions: &[usize]| -> Vec<_> {
+                    positions.iter().map(|&i| set[i].clone()).collect()
+                };
+                let sorted: Vec<_> = std::iter::once(set[at].clone())
+                    .chain(pick(&chain))
+                    .chain(pick(&rest))
+                    .collect();
+                assert_eq!(sorted, crate::inspect::leaf_first(set.clone(), None));
+            }
+        }
     }
 }

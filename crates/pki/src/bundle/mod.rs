@@ -16,7 +16,7 @@ mod key_encodings;
 pub use key_content::{read_key_block, MislabelledKey};
 pub(crate) use key_encodings::in_block;
 
-use crate::chain::order_chain;
+use crate::chain::{order_chain, sort_without_key};
 use crate::error::{PkiError, Result};
 use crate::inspect::leaf_first;
 use crate::keys::PrivateKey;
@@ -182,6 +182,41 @@ pub fn read_pem_noting(
         }
         None => None,
     };
+    let bundle = assemble(key, parsed_certificates(&found)?)?;
+    Ok((Contents::Bundle(bundle), notice))
+}
+
+/// The certificates of PEM text, sorted as [`read_pem`] sorts a bundle without a key
+/// (the leaf is the certificate that issued none of the others), and whether the text
+/// has a private key block, which is not read. This is the cheap half of reading a
+/// merged bundle that was fully read when it was stored: the key is read, and matched to
+/// its certificate, when it is first needed. Refuses a CSR and a certificate that does
+/// not parse, naming the block.
+pub fn read_pem_certificates(text: &str) -> Result<(Bundle, bool)> {
+    let found = blocks::read_blocks(text).map_err(bundle_error)?;
+    if let Some(request) = found.requests.first() {
+        return Err(PkiError::WrongKind(format!(
+            "{}: a CSR where certificates were expected",
+            block_name(request.index, &request.label)
+        )));
+    }
+    let certs: Vec<CertificateDer<'static>> = parsed_certificates(&found)?
+        .into_iter()
+        .map(|(cert, _)| cert)
+        .collect();
+    let (leaf, chain, unrelated) = sort_without_key(&certs);
+    let pick = |positions: Vec<usize>| positions.iter().map(|&i| certs[i].clone()).collect();
+    let bundle = Bundle {
+        key: None,
+        leaf: certs.get(leaf).cloned(),
+        chain: pick(chain),
+        unrelated: pick(unrelated),
+    };
+    Ok((bundle, found.key.is_some()))
+}
+
+/// Every certificate block, each checked to parse, with its name for messages.
+fn parsed_certificates(found: &blocks::Blocks) -> Result<Vec<(CertificateDer<'static>, String)>> {
     let mut certs = Vec::with_capacity(found.certificates.len());
     for block in &found.certificates {
         let name = block_name(block.index, &block.label);
@@ -202,8 +237,7 @@ pub fn read_pem_noting(
         }
         certs.push((CertificateDer::from(block.der.clone()), name));
     }
-    let bundle = assemble(key, certs)?;
-    Ok((Contents::Bundle(bundle), notice))
+    Ok(certs)
 }
 
 /// Sorts an already-decoded key and certificates (from a keystore, say) into a bundle.
