@@ -61,6 +61,7 @@ mod serve_sni;
 mod serve_sslyze;
 mod serve_startup_checks;
 mod serve_status;
+mod serve_stored_certificates;
 mod shared_certificate;
 mod ui;
 mod upstream_webpki;

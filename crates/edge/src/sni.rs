@@ -1,7 +1,10 @@
 //! The handshake side: rustls asks [`SniCertResolver`] for a certificate, it loads the
 //! current snapshot (lock-free), runs [`crate::resolver::Resolver::select`] and returns
 //! the key. Serving a domain certificate that has expired or does not cover the SNI name
-//! raises an alert; that is the only allocation on this path, and it happens only then.
+//! raises an alert; that is the only allocation on this path, and it happens only then
+//! (and once per certificate read from the store, whose key the first handshake reads).
+//! A domain certificate whose stored key cannot be loaded is never served: the handshake
+//! is refused.
 //!
 //! A handshake offering only the ALPN protocol `acme-tls/1` is an ACME server validating
 //! a TLS-ALPN-01 challenge (RFC 8737): it gets the challenge certificate of its name from
@@ -55,14 +58,15 @@ impl SniCertResolver {
     }
 
     /// The certificate for a handshake that sent `sni` (the handshake path without
-    /// rustls's `ClientHello`, for tests and benchmarks).
-    pub fn certificate_for(&self, sni: Option<&str>) -> Arc<CertifiedKey> {
+    /// rustls's `ClientHello`, for tests and benchmarks); `None` refuses the handshake:
+    /// the domain's stored key could not be loaded, and no other certificate stands in.
+    pub fn certificate_for(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let snapshot = self.hub.load();
         let selection = snapshot.select(sni, &self.role, now_unix());
         if selection.source == Source::Domain && (selection.expired || selection.name_mismatch) {
             self.alert(sni, &snapshot, &selection);
         }
-        Arc::clone(selection.key)
+        selection.key.map(Arc::clone)
     }
 
     #[cold]
@@ -100,6 +104,6 @@ impl ResolvesServerCert for SniCertResolver {
                 return challenges.challenge_certificate(&name);
             }
         }
-        Some(self.certificate_for(hello.server_name()))
+        self.certificate_for(hello.server_name())
     }
 }

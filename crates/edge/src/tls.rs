@@ -184,7 +184,7 @@ mod tests {
             ..server_leaf("kx.test")
         });
         let served = crate::certificate::ServedCertificate::from_pem(&merged_pem(leaf)).unwrap();
-        let resolver = Arc::new(OneCertificate(served.certified_key().clone()));
+        let resolver = Arc::new(OneCertificate(served.certified_key().unwrap().clone()));
         let server_config = server_config(&TlsOptions::default(), resolver).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca.root_cert().clone()).unwrap();

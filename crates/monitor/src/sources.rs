@@ -93,10 +93,7 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
     /// owner let go of them, so edits do not wait for the parsing.
     async fn add_domains(&self, builder: &mut InventoryBuilder) {
         for (name, certificate) in &self.domains.domain_certificates().await {
-            builder.add_held_chain(
-                ders(&certificate.certified_key().cert),
-                &Holder::domain(name),
-            );
+            builder.add_held_chain(ders(certificate.chain()), &Holder::domain(name));
         }
     }
 
@@ -106,11 +103,11 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
         let snapshot = self.hub.snapshot();
         for role in &self.roles {
             if let Some(CertdirState::Loaded(served)) = snapshot.certdir(role) {
-                builder.add_held_chain(ders(&served.certified_key().cert), &Holder::certdir(role));
+                builder.add_held_chain(ders(served.chain()), &Holder::certdir(role));
             }
         }
         builder.add_held_chain(
-            ders(&snapshot.default_certificate().certified_key().cert),
+            ders(snapshot.default_certificate().chain()),
             &Holder::default_certificate(),
         );
     }

@@ -40,6 +40,7 @@ pub fn view(tree: &DomainTree, name: &str) -> Result<DomainJson, DomainError> {
             sans: summary.sans,
             auto_issued: summary.auto_issued,
             issuing_ca,
+            load_error: view.certificate_error,
         }),
         acme: AcmeJson {
             enabled: view.acme.enabled,

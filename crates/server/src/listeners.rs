@@ -168,9 +168,11 @@ pub struct DefaultCertResolver {
 
 impl ResolvesServerCert for DefaultCertResolver {
     fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(
-            self.hub.snapshot().default_certificate().certified_key(),
-        ))
+        self.hub
+            .snapshot()
+            .default_certificate()
+            .certified_key()
+            .map(Arc::clone)
     }
 }
 

@@ -72,6 +72,10 @@ pub struct CertificateJson {
     /// The server CA that issued it and renews it automatically; null otherwise.
     #[serde(default)]
     pub issuing_ca: Option<String>,
+    /// Why it is not served: its stored private key could not be loaded when a handshake
+    /// first needed it. Absent while it is served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_error: Option<String>,
 }
 
 /// A domain's ACME settings; the progress fields only when ACME is on.

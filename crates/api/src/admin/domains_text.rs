@@ -204,6 +204,7 @@ mod tests {
             sans: vec!["DNS:a.test".into(), "IP:127.0.0.1".into()],
             auto_issued: false,
             issuing_ca: None,
+            load_error: None,
         };
         assert_eq!(cert.names_text(), "DNS:a.test, IP:127.0.0.1");
         let view = domain(None, Some(cert));

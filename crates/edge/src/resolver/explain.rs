@@ -5,8 +5,7 @@
 //! sentences below are rendered only when someone asks.
 
 use super::{Entry, Fallback, Resolver, Selection, Source, Start};
-use crate::certificate::now_unix;
-use rustls::sign::CertifiedKey;
+use crate::certificate::{now_unix, ServedCertificate};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -32,9 +31,9 @@ pub struct Resolution {
     /// The served certificate does not cover the SNI name (an alert when it is a
     /// domain's).
     pub name_mismatch: bool,
-    /// The key and chain served.
+    /// The certificate served (its chain; its key is not needed to explain).
     #[serde(skip)]
-    pub certificate: Arc<CertifiedKey>,
+    pub certificate: Arc<ServedCertificate>,
 }
 
 impl Resolver {
@@ -85,7 +84,7 @@ impl Resolver {
             reason,
             expired: selection.expired,
             name_mismatch: selection.name_mismatch,
-            certificate: Arc::clone(selection.key),
+            certificate: Arc::clone(selection.certificate),
         }
     }
 

@@ -13,7 +13,6 @@ use crate::certificate::ServedCertificate;
 use crate::error::{EdgeError, Result};
 use crate::tree::{Domain, DomainTree};
 use hashbrown::HashTable;
-use rustls::sign::CertifiedKey;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
@@ -47,13 +46,13 @@ impl Entry {
     }
 }
 
-/// A certificate of the tree, the domain that carries it, and what the handshake needs
-/// of it kept inline (one cache line, no pointer to follow for the common case).
+/// A certificate of the tree, the domain that carries it, and its expiry kept inline.
+/// The key is reached through the certificate: a stored certificate's key is read on
+/// its first handshake.
 #[derive(Debug, Clone)]
 pub(crate) struct CertSlot {
     pub(crate) owner: Entry,
     pub(crate) not_after_unix: i64,
-    pub(crate) key: Arc<CertifiedKey>,
     pub(crate) cert: Arc<ServedCertificate>,
 }
 
@@ -139,7 +138,6 @@ impl DomainIndex {
                 index.certs.push(CertSlot {
                     owner: entries[i],
                     not_after_unix: cert.served().summary().not_after_unix,
-                    key: Arc::clone(cert.served().certified_key()),
                     cert: Arc::clone(cert.served()),
                 });
             }

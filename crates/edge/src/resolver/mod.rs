@@ -15,7 +15,10 @@
 //! `select` takes no lock, does no I/O and does not allocate: the SNI is lower-cased into
 //! a stack buffer, names are looked up in a hash table, the effective certificate of each
 //! domain was computed when the snapshot was built, and the result borrows from the
-//! snapshot. Reasons are rendered only by [`Resolver::resolve`].
+//! snapshot. The one exception is the first handshake that needs a certificate read from
+//! the store: it reads that certificate's private key, once (see
+//! `crate::certificate::ServedCertificate::from_stored`). Reasons are rendered only by
+//! [`Resolver::resolve`].
 
 mod explain;
 mod index;
@@ -91,8 +94,9 @@ pub struct Selection<'r> {
     pub source: Source,
     /// The certificate to serve.
     pub certificate: &'r Arc<ServedCertificate>,
-    /// Its rustls key and chain (what the handshake returns).
-    pub key: &'r Arc<CertifiedKey>,
+    /// Its rustls key and chain (what the handshake returns); `None` when the stored
+    /// key of a domain's certificate could not be loaded (the handshake is refused).
+    pub key: Option<&'r Arc<CertifiedKey>>,
     /// The served certificate's validity has ended.
     pub expired: bool,
     /// The served certificate does not cover the SNI name (false without SNI).
@@ -187,7 +191,7 @@ impl Resolver {
             return Selection {
                 source: Source::Domain,
                 certificate: &slot.cert,
-                key: &slot.key,
+                key: slot.cert.certified_key(),
                 expired: now_unix > slot.not_after_unix,
                 name_mismatch,
                 start,

@@ -106,7 +106,6 @@ impl DomainIndex {
                                 effective: slot,
                             },
                             not_after_unix: cert.served().summary().not_after_unix,
-                            key: Arc::clone(cert.served().certified_key()),
                             cert: Arc::clone(cert.served()),
                         });
                         slot

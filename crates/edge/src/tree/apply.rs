@@ -158,16 +158,17 @@ impl DomainTree {
     }
 }
 
-/// A stored certificate parsed for serving (not re-checked against the name).
+/// A stored certificate read for serving (not re-checked against the name; its key read
+/// on first use).
 fn loaded(name: &str, pem: Option<String>) -> Result<Option<DomainCertificate>> {
     let Some(pem) = pem else {
         return Ok(None);
     };
-    let pem = Zeroizing::new(pem);
-    let served = ServedCertificate::from_pem(&pem)
+    let pem = Arc::new(Zeroizing::new(pem));
+    let served = ServedCertificate::from_stored(Arc::clone(&pem))
         .map_err(|e| EdgeError::Certificate(format!("domain {name}: stored certificate: {e}")))?;
     Ok(Some(DomainCertificate {
-        pem: Arc::new(pem),
+        pem,
         served: Arc::new(served),
     }))
 }

@@ -97,11 +97,11 @@ impl DomainTree {
     pub(crate) fn put_loaded_certificate(
         &mut self,
         name: &str,
-        pem: Zeroizing<String>,
+        pem: Arc<Zeroizing<String>>,
         served: ServedCertificate,
     ) -> Result<()> {
         self.existing_mut(name)?.certificate = Some(DomainCertificate {
-            pem: Arc::new(pem),
+            pem,
             served: Arc::new(served),
         });
         Ok(())

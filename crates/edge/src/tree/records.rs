@@ -2,8 +2,9 @@
 //!
 //! [`DomainTree::from_records`] checks the whole set at once (names, exactly one master,
 //! every parent present, no cycles) so that records can arrive in store-listing order.
-//! A stored certificate is parsed again but not re-checked against the name: it passed
-//! that check, or was forced, when it was set. `certificate_pem` holds the private key;
+//! A stored certificate is not re-checked against the name: it passed that check, or was
+//! forced, when it was set; its certificates are read now and its private key when a
+//! handshake first needs it (`ServedCertificate::from_stored`). `certificate_pem` holds the private key;
 //! whoever persists a record seals it first (the store's secrets module).
 
 use super::{AcmeSettings, Domain, DomainTree};
@@ -12,6 +13,7 @@ use crate::error::{EdgeError, Result};
 use crate::names::domain_name;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// One domain as stored.
@@ -101,7 +103,8 @@ impl DomainTree {
             tree.link(&parent, &child);
         }
         for (name, pem) in pems {
-            let served = ServedCertificate::from_pem(&pem).map_err(|e| {
+            let pem = Arc::new(pem);
+            let served = ServedCertificate::from_stored(Arc::clone(&pem)).map_err(|e| {
                 EdgeError::Certificate(format!("domain {name}: stored certificate: {e}"))
             })?;
             tree.put_loaded_certificate(&name, pem, served)?;

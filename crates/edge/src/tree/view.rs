@@ -1,5 +1,6 @@
 //! A domain as `domain show --json` and `domain list --json` print it: `name`, `parent`,
-//! `certificate` (null or its summary), `acme`, and the domain whose certificate an
+//! `certificate` (null or its summary), `certificate_error` (only when its stored key
+//! could not be loaded), `acme`, and the domain whose certificate an
 //! exact-name handshake gets (`effective_domain`, for the tree view of the web UI).
 
 use super::{Domain, DomainTree};
@@ -15,6 +16,10 @@ pub struct DomainView {
     pub parent: Option<String>,
     /// The domain's own certificate, or null.
     pub certificate: Option<CertificateSummary>,
+    /// Why the domain's stored certificate is not served (its private key could not be
+    /// loaded when a handshake first needed it); absent while it is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_error: Option<String>,
     /// ACME settings (the ACME side adds `renew_at`).
     pub acme: AcmeView,
     /// The domain whose certificate a handshake naming this domain gets: itself, an
@@ -41,6 +46,11 @@ impl DomainTree {
                 .certificate
                 .as_ref()
                 .map(|c| c.served().summary().clone()),
+            certificate_error: domain
+                .certificate
+                .as_ref()
+                .and_then(|c| c.served().load_error())
+                .map(str::to_owned),
             acme: AcmeView {
                 enabled: domain.acme.enabled,
                 email: domain.acme.email.clone(),

@@ -88,7 +88,10 @@ fn listener_tls(ca: &AgentsCa, served: &ServedCertificate) -> Result<ListenerTls
     .allow_unauthenticated()
     .build()
     .context("[agents]: the client certificate verifier")?;
-    let resolver = Arc::new(OneCertificate(Arc::clone(served.certified_key())));
+    let key = served
+        .certified_key()
+        .context("[agents]: the agent listener's certificate has no usable key")?;
+    let resolver = Arc::new(OneCertificate(Arc::clone(key)));
     let config = server_config_with_client_auth(&TlsOptions::default(), resolver, verifier)
         .context("[agents]: TLS settings")?;
     Ok(ListenerTls::fixed(config))

@@ -105,7 +105,7 @@ pub fn collect(state: &AppState, tree: &DomainTree) -> Vec<DomainFacts> {
             let resolution = state.hub.resolve(Some(name), role);
             let issuer = issuers
                 .entry(resolution.sha1_thumbprint.clone())
-                .or_insert_with(|| issuer_of(resolution.certificate.cert.first()))
+                .or_insert_with(|| issuer_of(resolution.certificate.chain().first()))
                 .clone();
             let ends = OffsetDateTime::parse(&resolution.not_after, &Rfc3339).ok();
             let days_left = ends.map_or(0, |ends| (ends - now).whole_days());

@@ -97,7 +97,7 @@ impl Graph {
     /// `owner`.
     fn add(&mut self, served: &ServedCertificate, owner: &str) {
         let mut child: Option<String> = None;
-        for der in served.certified_key().cert.iter() {
+        for der in served.chain() {
             let Ok(info) = describe_certificate(der, self.now) else {
                 continue; // it parsed when it was loaded
             };

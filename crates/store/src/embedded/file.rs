@@ -20,6 +20,11 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// redb's page cache. Its default (1 GiB) would keep every page of the domain records
+/// read at start-up (about 2.5 KiB a domain with a certificate) for the life of the
+/// process; reads beyond this come from the operating system's file cache.
+const READ_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Opens (or creates) the store file at `path`, with its tables.
 pub(crate) fn open_database(path: &Path) -> Result<Database> {
     let parent = path.parent().filter(|dir| !dir.as_os_str().is_empty());
@@ -35,6 +40,7 @@ pub(crate) fn open_database(path: &Path) -> Result<Database> {
     }
     let file = private_file(path, false)?;
     let db = redb::Builder::new()
+        .set_cache_size(READ_CACHE_BYTES)
         .create_file(file)
         .map_err(tables::db_error)?;
     tables::init(&db)?;

@@ -1,12 +1,17 @@
-//! A certificate ready to serve: the rustls [`CertifiedKey`] plus what the resolver, the
-//! alerts and `domain show` need to know about it, computed once when it is loaded.
+//! A certificate ready to serve: its chain, what the resolver, the alerts and `domain
+//! show` need to know about it (computed once when it is loaded), and the rustls
+//! [`CertifiedKey`] that handshakes get.
 //!
 //! [`ServedCertificate::from_pem`] reads a merged bundle leniently (through
 //! `certfleet_pki::bundle::read_pem`: blocks in any order, metadata lines, CRLF,
 //! flattened newlines), insists on a private key that matches a certificate, and builds
-//! the signing key with rustls's aws-lc-rs provider. Certificates certfleet obtained
-//! through ACME carry the header line [`AUTO_ISSUED_HEADER`]; a bundle without it was
-//! uploaded by hand.
+//! the signing key with rustls's aws-lc-rs provider. [`ServedCertificate::from_stored`]
+//! reads a bundle that passed those checks when it was stored: its certificates now, its
+//! key on first use (see `signing`), so that start-up with many domains does not read
+//! every key. Certificates certfleet obtained through ACME carry the header line
+//! [`AUTO_ISSUED_HEADER`]; a bundle without it was uploaded by hand.
+
+mod signing;
 
 use crate::error::{EdgeError, Result};
 use crate::names::covers;
@@ -16,10 +21,12 @@ use certfleet_pki::inspect::fingerprint::sha1_thumbprint;
 use certfleet_pki::inspect::rfc3339;
 use certfleet_pki::names::San;
 use rustls::sign::CertifiedKey;
-use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls_pki_types::CertificateDer;
 use serde::Serialize;
+use signing::SigningKey;
 use std::fmt;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// The header line written above an automatically issued (ACME) certificate. A stored
 /// `certificate_pem` without it was uploaded by hand, which ends automatic renewal.
@@ -50,10 +57,12 @@ pub struct CertificateSummary {
 
 /// A key and certificate chain loaded for serving, with its summary.
 pub struct ServedCertificate {
-    key: Arc<CertifiedKey>,
+    /// The leaf, then its chain in issuer order (what handshakes send).
+    chain: Box<[CertificateDer<'static>]>,
     summary: CertificateSummary,
     /// Lower-cased DNS SANs, for the name check on the handshake path.
     dns_names: Box<[Box<str>]>,
+    signing: SigningKey,
 }
 
 impl fmt::Debug for ServedCertificate {
@@ -80,35 +89,77 @@ impl ServedCertificate {
     /// Builds from an already sorted bundle (the leaf matches the key; the chain is in
     /// issuer order). Unrelated certificates are not sent.
     pub fn from_bundle(found: &Bundle, auto_issued: bool) -> Result<Self> {
-        let key = found.key.as_ref().ok_or_else(|| {
-            EdgeError::Certificate(
-                "the bundle has no private key; a served certificate needs its key first, then the certificate, then the chain".into(),
-            )
-        })?;
+        let signer = signing::signer(found)?;
         let leaf = found.leaf.as_ref().ok_or_else(|| {
             EdgeError::Certificate("the bundle has a private key but no certificate".into())
-        })?;
-        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der().to_vec()));
-        let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&der).map_err(|e| {
-            EdgeError::Certificate(format!(
-                "the {} private key cannot sign TLS handshakes ({e}); use ECDSA P-256/P-384, Ed25519 or RSA of 2048 bits or more",
-                key.algorithm()
-            ))
         })?;
         let chain: Vec<_> = std::iter::once(leaf.clone())
             .chain(found.chain.iter().cloned())
             .collect();
         let (summary, dns_names) = summarise(leaf.as_ref(), auto_issued)?;
+        let key = Arc::new(CertifiedKey::new(chain.clone(), signer));
         Ok(ServedCertificate {
-            key: Arc::new(CertifiedKey::new(chain, signer)),
+            chain: chain.into_boxed_slice(),
             summary,
             dns_names,
+            signing: SigningKey::ready(key),
         })
     }
 
-    /// The rustls key and chain.
-    pub fn certified_key(&self) -> &Arc<CertifiedKey> {
-        &self.key
+    /// Reads a merged bundle as the store keeps it, which passed [`Self::from_pem`]'s
+    /// checks when it was set: its certificates and summary now, its private key on the
+    /// first [`Self::certified_key`] (which checks again that the key is the leaf's).
+    /// Refuses a bundle without a key block or without a certificate.
+    pub fn from_stored(pem: Arc<Zeroizing<String>>) -> Result<Self> {
+        let (found, has_key) = bundle::read_pem_certificates(&pem)?;
+        if !has_key {
+            return Err(EdgeError::Certificate(
+                "the stored bundle has no private key; set the certificate again with its key"
+                    .into(),
+            ));
+        }
+        let leaf = found.leaf.ok_or_else(|| {
+            EdgeError::Certificate("the stored bundle has a private key but no certificate".into())
+        })?;
+        let (summary, dns_names) = summarise(leaf.as_ref(), is_auto_issued(&pem))?;
+        let chain: Box<[_]> = std::iter::once(leaf).chain(found.chain).collect();
+        Ok(ServedCertificate {
+            chain,
+            summary,
+            dns_names,
+            signing: SigningKey::deferred(pem),
+        })
+    }
+
+    /// The rustls key and chain, built on the first call for a stored bundle (callers
+    /// racing that build wait for it). `None` when the stored key cannot serve this
+    /// certificate ([`Self::load_error`] says why): such a certificate is never served.
+    pub fn certified_key(&self) -> Option<&Arc<CertifiedKey>> {
+        let describe = || {
+            format!(
+                "sha1 {} ({})",
+                self.summary.sha1_thumbprint,
+                self.summary.sans.join(", ")
+            )
+        };
+        self.signing.get(&self.chain, describe).ok()
+    }
+
+    /// Why the private key of a stored bundle could not be loaded, once a handshake (or
+    /// [`Self::certified_key`]) tried; `None` while it is loaded or not yet tried.
+    pub fn load_error(&self) -> Option<&str> {
+        self.signing.failure()
+    }
+
+    /// Whether the key is loaded (or its loading failed): false for a stored bundle no
+    /// handshake has needed yet.
+    pub fn is_key_settled(&self) -> bool {
+        self.signing.is_settled()
+    }
+
+    /// The leaf, then its chain in issuer order, as handshakes send them (no key needed).
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
     }
 
     /// Thumbprint, expiry, SANs, auto-issued flag.
@@ -192,3 +243,6 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod stored_tests;
