@@ -27,6 +27,8 @@
 #   BENCH_LARGE=400         requests per 1mib run
 #   BENCH_MESSAGES=1000     messages per WebSocket connection
 #   BENCH_SCENARIOS="h1 h2 newconn 1mib websocket"
+#   BENCH_PROXIES="certfleet nginx haproxy caddy"
+#                           the proxies measured (certfleet first: the ratios are to it)
 #   BENCH_PROXY_CPU=1       the core the proxies are pinned to
 #   BENCH_CLIENT_CPU=0      the core h2load, the WebSocket client and the upstream share
 #   BENCH_KEEP=1            keep the temporary directory (configurations, logs)
@@ -63,7 +65,7 @@ MESSAGES="${BENCH_MESSAGES:-1000}"
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-h1 h2 newconn 1mib websocket}"
 PROXY_CPU="${BENCH_PROXY_CPU:-1}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
-PROXIES=(certfleet nginx haproxy caddy)
+read -r -a PROXIES <<<"${BENCH_PROXIES:-certfleet nginx haproxy caddy}"
 NAME=bench.test
 
 for tool in h2load taskset haproxy caddy; do
@@ -231,10 +233,13 @@ proxy_pids() {
     fi
 }
 
-start_certfleet
-start_nginx
-start_haproxy
-start_caddy
+[ "${PROXIES[0]:-}" = certfleet ] || die "BENCH_PROXIES must start with certfleet"
+for proxy in "${PROXIES[@]}"; do
+    case "$proxy" in
+    certfleet | nginx | haproxy | caddy) "start_$proxy" ;;
+    *) die "BENCH_PROXIES: unknown proxy $proxy" ;;
+    esac
+done
 
 # Every proxy up and passing a request to the upstream.
 for proxy in "${PROXIES[@]}"; do

@@ -78,12 +78,31 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Runs the server until it is told to stop.
 pub fn run(config_path: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
     let config = certfleet_config::load(config_path, data_dir)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One worker (`TOKIO_WORKER_THREADS=1`, or a process allowed one core): every task
+    // runs on the thread that drives the runtime, so no wake-up crosses threads; more:
+    // the work-stealing scheduler.
+    let mut builder = if runtime_workers() == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .thread_name("certfleet-serve")
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(config))
+}
+
+/// The worker threads tokio's multi-thread runtime would start: `TOKIO_WORKER_THREADS`
+/// when set to a number, else the cores this process may run on.
+fn runtime_workers() -> usize {
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .filter(|&workers: &usize| workers > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
 }
 
 async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {

@@ -18,7 +18,7 @@ use super::connection_guard::{Activity, ActivityIo, Due, FirstRequest, Watchdog}
 use super::log_limit::{held_back_note, LogLimit};
 use super::routes::{service, RouteTable};
 use super::state::AppState;
-use super::tls_accept::{ConnectionInfo, ListenerTls};
+use super::tls_accept::{ConnectionInfo, ListenerTls, Negotiated};
 use crate::http::login_throttle::ClientAddr;
 use anyhow::{Context, Result};
 use certfleet_config::{ConnectionLimits, ListenerConfig, TlsProfile as ConfigProfile};
@@ -201,6 +201,7 @@ pub async fn serve_listener(
         shutdown,
         move |io, conn, shutdown| {
             let peer = conn.peer;
+            let protocol = conn.protocol;
             // What every request of the connection needs, shared once per connection so
             // that a request clones one uncontended Arc.
             let connection = Arc::new(ServedConnection {
@@ -218,7 +219,7 @@ pub async fn serve_listener(
                         Ok::<_, Infallible>(response)
                     }
                 });
-                serve_http(io, service, peer, limits, shutdown).await;
+                serve_http_as(io, service, peer, protocol, limits, shutdown).await;
             }
         },
     )
@@ -399,6 +400,25 @@ pub async fn serve_http<S, B>(
     service: S,
     peer: SocketAddr,
     limits: ConnectionLimits,
+    shutdown: Shutdown,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    serve_http_as(io, service, peer, Negotiated::Unknown, limits, shutdown).await;
+}
+
+/// [`serve_http`] for a connection whose HTTP version ALPN may have settled.
+pub async fn serve_http_as<S, B>(
+    io: Box<dyn Stream>,
+    service: S,
+    peer: SocketAddr,
+    protocol: Negotiated,
+    limits: ConnectionLimits,
     mut shutdown: Shutdown,
 ) where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
@@ -417,6 +437,13 @@ pub async fn serve_http<S, B>(
     let io = ActivityIo::new(io, Arc::clone(&activity));
     let service = FirstRequest::new(service, activity);
     let mut builder = Builder::new(TokioExecutor::new());
+    // A version settled by ALPN is served as such, without looking for the HTTP/2
+    // preface in the first bytes.
+    builder = match protocol {
+        Negotiated::Http1 => builder.http1_only(),
+        Negotiated::Http2 => builder.http2_only(),
+        Negotiated::Unknown => builder,
+    };
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -443,7 +470,10 @@ pub async fn serve_http<S, B>(
                 continue;
             }
         };
+        // The connection first: the other two are rarely due, and a fixed order spares
+        // the random draw of an unbiased select on every wake-up.
         tokio::select! {
+            biased;
             result = conn.as_mut() => break result,
             () = shutdown.requested(), if !closing => {
                 conn.as_mut().graceful_shutdown();

@@ -30,6 +30,29 @@ pub struct ConnectionInfo {
     pub sni: Option<String>,
     /// The certificate chain the client presented (leaf first), when asked and given.
     pub client_chain: Option<Vec<CertificateDer<'static>>>,
+    /// The HTTP version the handshake settled on (ALPN), when it settled one.
+    pub protocol: Negotiated,
+}
+
+/// What ALPN chose for the connection's HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Negotiated {
+    /// `http/1.1`.
+    Http1,
+    /// `h2`.
+    Http2,
+    /// Nothing (no ALPN, or plain TCP): the server recognises the version itself.
+    Unknown,
+}
+
+impl Negotiated {
+    fn of(alpn: Option<&[u8]>) -> Negotiated {
+        match alpn {
+            Some(b"http/1.1") => Negotiated::Http1,
+            Some(b"h2") => Negotiated::Http2,
+            _ => Negotiated::Unknown,
+        }
+    }
 }
 
 impl ConnectionInfo {
@@ -39,6 +62,7 @@ impl ConnectionInfo {
             peer,
             sni: None,
             client_chain: None,
+            protocol: Negotiated::Unknown,
         }
     }
 
@@ -48,6 +72,7 @@ impl ConnectionInfo {
             peer,
             sni: session.server_name().map(str::to_ascii_lowercase),
             client_chain: session.peer_certificates().map(<[_]>::to_vec),
+            protocol: Negotiated::of(session.alpn_protocol()),
         }
     }
 }
