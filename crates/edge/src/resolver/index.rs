@@ -8,6 +8,15 @@
 //! needed only while building, so a lookup touches the table's control bytes, the entry
 //! and the name, nothing else. The hasher is std's randomly keyed SipHash, because SNI
 //! names come from anyone on the network.
+//!
+//! An index has two layers. The base, built from the whole tree, is shared by every
+//! snapshot patched from it (an `Arc`); the delta holds what patches changed since: names
+//! added, entries changed or removed (a removal is an entry marked [`REMOVED`]) and
+//! certificates added. Offsets and certificate indices run on from the base's into the
+//! delta's, so an [`Entry`] means the same in both. A lookup asks the delta first when it
+//! is not empty. A patch copies only the delta, so a change costs the same at a thousand
+//! domains as at a million, until the delta grows large enough for a rebuild
+//! ([`DomainIndex::wants_rebuild`]).
 
 use crate::certificate::ServedCertificate;
 use crate::error::{EdgeError, Result};
@@ -20,6 +29,8 @@ use std::sync::Arc;
 pub(super) const COVERED: u32 = 1 << 31;
 /// Marks "no certificate" (and "no parent" while building).
 pub(super) const NONE: u32 = !COVERED;
+/// The `effective` of a delta entry that removes a base domain.
+pub(super) const REMOVED: u32 = NONE - 1;
 
 /// One domain in the table: where its name is, and which certificate it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,14 +67,23 @@ pub(crate) struct CertSlot {
     pub(crate) cert: Arc<ServedCertificate>,
 }
 
+/// Names, their entries and certificates: the whole of a base, or a delta's additions.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Layer {
+    pub(super) arena: Vec<u8>,
+    pub(super) table: HashTable<Entry>,
+    pub(super) certs: Vec<CertSlot>,
+}
+
 /// An immutable, hashed copy of a [`DomainTree`] for lookups in O(1) per name.
 #[derive(Debug, Clone)]
 pub struct DomainIndex {
-    pub(super) arena: Vec<u8>,
-    pub(super) table: HashTable<Entry>,
+    pub(super) base: Arc<Layer>,
+    pub(super) delta: Layer,
     pub(super) hasher: RandomState,
-    pub(super) certs: Vec<CertSlot>,
     pub(super) master: Option<Entry>,
+    /// The number of domains.
+    pub(super) live: usize,
     /// Names and certificate slots left unused by patches (see `patch`).
     pub(super) stale: usize,
 }
@@ -71,11 +91,11 @@ pub struct DomainIndex {
 impl Default for DomainIndex {
     fn default() -> Self {
         DomainIndex {
-            arena: Vec::new(),
-            table: HashTable::new(),
+            base: Arc::new(Layer::default()),
+            delta: Layer::default(),
             hasher: RandomState::new(),
-            certs: Vec::new(),
             master: None,
+            live: 0,
             stale: 0,
         }
     }
@@ -91,18 +111,19 @@ impl DomainIndex {
     pub fn build(tree: &DomainTree) -> Result<Self> {
         let count = tree.len();
         // Certificate indices must stay below NONE (2^31 - 1).
-        if u32::try_from(count).map_or(true, |n| n >= NONE) {
+        if u32::try_from(count).map_or(true, |n| n >= REMOVED) {
             return Err(EdgeError::Tree("more than 2 billion domains".into()));
         }
         let arena_len: usize = tree.iter().map(|d| d.name().len() + 1).sum();
         if u32::try_from(arena_len).is_err() {
             return Err(EdgeError::Tree("domain names exceed 4 GiB in total".into()));
         }
-        let mut index = DomainIndex {
+        let mut index = Layer {
             arena: Vec::with_capacity(arena_len),
             table: HashTable::with_capacity(count),
-            ..DomainIndex::default()
+            certs: Vec::new(),
         };
+        let hasher = RandomState::new();
         // Domain `i` (in name order) is entries[i]; parents[i] its parent's position.
         let mut entries = Vec::with_capacity(count);
         for domain in tree.iter() {
@@ -152,22 +173,40 @@ impl DomainIndex {
                 }
             }
         }
-        index.master = master.map(|i| entries[i]);
+        let master = master.map(|i| entries[i]);
         for entry in entries {
-            let hash = index.hasher.hash_one(index.name_bytes(entry));
-            let (arena, hasher) = (&index.arena, &index.hasher);
+            let hash = hasher.hash_one(name_in(&index.arena, entry.name));
+            let arena = &index.arena;
             index
                 .table
                 .insert_unique(hash, entry, |e| hasher.hash_one(name_in(arena, e.name)));
         }
-        Ok(index)
+        Ok(DomainIndex {
+            base: Arc::new(index),
+            delta: Layer::default(),
+            hasher,
+            master,
+            live: count,
+            stale: 0,
+        })
     }
 
     /// The domain of a name (already lower-cased).
     pub(crate) fn find(&self, name: &str) -> Option<Entry> {
         let hash = self.hasher.hash_one(name.as_bytes());
-        self.table
-            .find(hash, |e| self.name_bytes(*e) == name.as_bytes())
+        if !self.delta.table.is_empty() {
+            if let Some(entry) = self
+                .delta
+                .table
+                .find(hash, |e| self.name_bytes(*e) == name.as_bytes())
+            {
+                return (entry.effective != REMOVED).then_some(*entry);
+            }
+        }
+        let arena = &self.base.arena;
+        self.base
+            .table
+            .find(hash, |e| name_in(arena, e.name) == name.as_bytes())
             .copied()
     }
 
@@ -178,12 +217,26 @@ impl DomainIndex {
     }
 
     pub(super) fn name_bytes(&self, entry: Entry) -> &[u8] {
-        name_in(&self.arena, entry.name)
+        name_at(&self.base.arena, &self.delta.arena, entry.name)
     }
 
     /// The certificate a domain serves (its own or inherited) and the domain carrying it.
     pub(crate) fn effective(&self, entry: Entry) -> Option<&CertSlot> {
-        self.certs.get(entry.slot() as usize)
+        self.cert_slot(entry.slot())
+    }
+
+    /// The certificate at `slot`, in the base or the delta.
+    pub(super) fn cert_slot(&self, slot: u32) -> Option<&CertSlot> {
+        let at = slot as usize;
+        match at.checked_sub(self.base.certs.len()) {
+            None => self.base.certs.get(at),
+            Some(in_delta) => self.delta.certs.get(in_delta),
+        }
+    }
+
+    /// The number of certificate slots, base and delta.
+    pub(super) fn cert_slots(&self) -> usize {
+        self.base.certs.len() + self.delta.certs.len()
     }
 
     /// The master domain.
@@ -193,12 +246,12 @@ impl DomainIndex {
 
     /// The number of domains.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.live
     }
 
     /// True when the index holds no domain.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.live == 0
     }
 
     /// The domain whose certificate a handshake naming `name` exactly gets (for the
@@ -210,9 +263,25 @@ impl DomainIndex {
 
     /// Approximate heap bytes held by the index itself (certificates not counted).
     pub fn heap_bytes(&self) -> usize {
+        self.base.heap_bytes() + self.delta.heap_bytes()
+    }
+}
+
+impl Layer {
+    fn heap_bytes(&self) -> usize {
         self.arena.capacity()
             + self.table.capacity() * (size_of::<Entry>() + 1)
             + self.certs.capacity() * size_of::<CertSlot>()
+    }
+}
+
+/// The length-prefixed name at a logical `offset`: in `base`, or past its end in `delta`.
+pub(super) fn name_at<'a>(base: &'a [u8], delta: &'a [u8], offset: u32) -> &'a [u8] {
+    match (offset as usize).checked_sub(base.len()) {
+        None => name_in(base, offset),
+        // The delta's offsets are below the base's length plus its own (u32, checked
+        // when the name was appended).
+        Some(in_delta) => name_in(delta, in_delta as u32),
     }
 }
 
