@@ -4,11 +4,10 @@
 //! resumption), then a `GET /` whose answer is read to its end; prints how many
 //! handshakes completed and which group the last one used.
 
-use anyhow::{anyhow, bail, Context, Result};
-use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use crate::tls_client::full_handshake_config;
+use anyhow::{anyhow, bail, Result};
+use rustls::crypto::aws_lc_rs::kx_group;
+use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -40,19 +39,7 @@ pub async fn run(args: &[String]) -> Result<()> {
         "x25519mlkem768" => kx_group::X25519MLKEM768,
         other => bail!("unknown group {other}: x25519 or x25519mlkem768"),
     };
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(&ca).with_context(|| format!("reading {ca}"))? {
-        roots.add(cert?)?;
-    }
-    let provider = CryptoProvider {
-        kx_groups: vec![kx],
-        ..default_provider()
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.resumption = rustls::client::Resumption::disabled();
+    let mut config = full_handshake_config(&ca, kx)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let connector = TlsConnector::from(Arc::new(config));
     let server_name = ServerName::try_from(name.clone())?;

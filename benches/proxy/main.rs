@@ -10,6 +10,8 @@
 //! Built by the scripts with `cargo build --release -p certfleet --bench proxy`.
 
 mod key_exchange;
+#[path = "../common/tls_client.rs"]
+mod tls_client;
 mod upstream;
 mod websocket;
 

@@ -16,6 +16,8 @@
 mod fleet;
 mod probe;
 mod seed;
+#[path = "../common/tls_client.rs"]
+mod tls_client;
 
 use anyhow::{bail, Context, Result};
 

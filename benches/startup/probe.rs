@@ -12,11 +12,10 @@
 //!   over all names from a random start; prints the count and the wall-clock seconds.
 
 use crate::fleet::name;
-use anyhow::{anyhow, bail, Context, Result};
-use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use crate::tls_client::full_handshake_config;
+use anyhow::{anyhow, bail, Result};
+use rustls::crypto::aws_lc_rs::kx_group;
+use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt as _;
@@ -146,21 +145,7 @@ struct Client {
 
 impl Client {
     fn new(settings: &Settings) -> Result<Self> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(&settings.ca)
-            .with_context(|| format!("reading {}", settings.ca))?
-        {
-            roots.add(cert?)?;
-        }
-        let provider = CryptoProvider {
-            kx_groups: vec![kx_group::X25519],
-            ..default_provider()
-        };
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-            .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.resumption = rustls::client::Resumption::disabled();
+        let config = full_handshake_config(&settings.ca, kx_group::X25519)?;
         Ok(Client {
             connector: TlsConnector::from(Arc::new(config)),
             connect: settings.connect.as_str().into(),
