@@ -7,7 +7,7 @@
 use crate::keystore_interop::{cf, keytool_entry, keytool_list, scratch, words};
 use crate::support::openssl::{openssl, sha1_fingerprint};
 use crate::support::run::{arg, assert_ok, describe};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,8 +26,7 @@ impl Drop for ServerGuard {
 }
 
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    crate::support::serve::free_addr().port()
 }
 
 fn start_s_server(cert: &Path, key: &Path, port: u16) -> ServerGuard {

@@ -10,7 +10,7 @@ use crate::support::openssl::openssl;
 use crate::support::run::{arg, certfleet, TempDir};
 use crate::support::serve::free_addr;
 use std::fs;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -25,13 +25,7 @@ pub fn node_fqdn(n: usize) -> String {
     format!("n{n}.{PLATFORM}.test")
 }
 
-/// A port nobody listens on right now on `ip`.
-pub fn free_addr_on(ip: &str) -> SocketAddr {
-    TcpListener::bind(format!("{ip}:0"))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+pub use crate::support::serve::free_addr_on;
 
 /// The `[platform]` table and the three `[[node]]`s the models of these tests start with.
 pub fn model_head(key: &str) -> String {

@@ -6,7 +6,6 @@
 use super::material::{block_sha1, cert_blocks, Identity};
 use crate::support::run::arg;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,8 +21,7 @@ impl Drop for ServerGuard {
 }
 
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    crate::support::serve::free_addr().port()
 }
 
 /// What one side of a connection brings.

@@ -10,9 +10,10 @@
 //! `/v3/maintenance/status` on the client port), so no etcdctl is needed.
 
 use super::run::TempDir;
+use super::serve::free_addr;
 use base64::Engine as _;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,12 +91,8 @@ impl EtcdCluster {
 
     fn spawn(size: usize, attempt: usize) -> EtcdCluster {
         let dir = TempDir::new();
-        // Every port is held at once while picking, so the 2 × size ports differ.
-        let held: Vec<TcpListener> = (0..2 * size)
-            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
-        let ports: Vec<SocketAddr> = held.iter().map(|l| l.local_addr().unwrap()).collect();
-        drop(held);
+        // Successive picks differ, so the 2 × size ports do.
+        let ports: Vec<SocketAddr> = (0..2 * size).map(|_| free_addr()).collect();
         let mut members: Vec<Member> = (0..size)
             .map(|i| Member {
                 name: format!("member{i}"),

@@ -10,15 +10,43 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A loopback address with a port nobody listens on right now (bound and released;
 /// the server binds it right after).
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    free_addr_on("127.0.0.1")
+}
+
+/// A port nobody listens on right now on `ip`, bound and released.
+///
+/// Ports are taken from 10000-31999, below the kernel's ephemeral range (32768 and up
+/// by default): a port the kernel hands out for port 0 is also what it gives the next
+/// outgoing connection of any test, which could take it before the server binds it.
+/// Calls in one process walk the range one port after another from a start that
+/// differs per process, so two picks of this process never collide either.
+pub fn free_addr_on(ip: &str) -> SocketAddr {
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        (std::process::id().wrapping_mul(7919) ^ nanos) % SPAN
+    });
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (start + step) % SPAN;
+        // Below 32000: always a valid u16.
+        if let Ok(listener) = TcpListener::bind((ip, port as u16)) {
+            return listener.local_addr().unwrap();
+        }
+    }
+    panic!("no free port on {ip} in {FIRST}-{}", FIRST + SPAN - 1)
 }
 
 /// One `[[listener]]`.
