@@ -36,13 +36,7 @@ command -v taskset >/dev/null 2>&1 || die "taskset is missing: run scripts/insta
 raise_fd_limit
 make_workdir
 build_certfleet
-log "building the bench client (benches/proxy)"
-HELPER="$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet \
-    --bench proxy --message-format=json |
-    sed -n 's/.*"executable":"\([^"]*\/deps\/proxy-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
-[ -x "$HELPER" ] || die "the benches/proxy binary was not built"
-cp "$HELPER" "$WORK/proxy-helper"
-HELPER="$WORK/proxy-helper"
+build_bench_helper proxy "the bench client"
 
 quiet "$CF" ca init --out "$WORK/ca" --cn "certfleet bench root" --key ecdsa-p256
 quiet "$CF" cert issue --ca "$WORK/ca" --cn "$NAME" --key ecdsa-p256 --out "$WORK/leaf"

@@ -93,6 +93,19 @@ build_certfleet() {
     cp "$TARGET/release/certfleet" "$CF"
 }
 
+# build_bench_helper NAME WHAT: builds the release bench binary benches/NAME (logging
+# WHAT it is for), copies it into $WORK and sets HELPER to the copy.
+build_bench_helper() {
+    local name="$1" what="$2" built
+    log "building $what (benches/$name)"
+    built="$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet \
+        --bench "$name" --message-format=json |
+        sed -n "s/.*\"executable\":\"\([^\"]*\/deps\/$name-[0-9a-f]*\)\".*/\1/p" | tail -n 1)"
+    [ -x "$built" ] || die "the benches/$name binary was not built"
+    cp "$built" "$WORK/$name-helper"
+    HELPER="$WORK/$name-helper"
+}
+
 # --- certfleet serve ----------------------------------------------------------------
 
 # serve_certfleet DIR CPU THREADS CERT_PEM [EXTRA_TOML]: starts `certfleet serve` in DIR

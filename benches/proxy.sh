@@ -77,13 +77,7 @@ require_nginx
 raise_fd_limit
 make_workdir
 build_certfleet
-log "building the upstream and WebSocket client (benches/proxy)"
-HELPER="$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet \
-    --bench proxy --message-format=json |
-    sed -n 's/.*"executable":"\([^"]*\/deps\/proxy-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
-[ -x "$HELPER" ] || die "the benches/proxy binary was not built"
-cp "$HELPER" "$WORK/proxy-helper"
-HELPER="$WORK/proxy-helper"
+build_bench_helper proxy "the upstream and WebSocket client"
 
 # --- certificate and upstream -------------------------------------------------------
 

@@ -66,13 +66,7 @@ require_nginx
 raise_fd_limit
 make_workdir
 build_certfleet
-log "building the bench helper (benches/startup)"
-HELPER="$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet \
-    --bench startup --message-format=json |
-    sed -n 's/.*"executable":"\([^"]*\/deps\/startup-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
-[ -x "$HELPER" ] || die "the benches/startup binary was not built"
-cp "$HELPER" "$WORK/startup-helper"
-HELPER="$WORK/startup-helper"
+build_bench_helper startup "the bench helper"
 
 CACHE="${BENCH_CACHE:-$WORK/cache}"
 CERTS="$CACHE/certs-$COUNT"
