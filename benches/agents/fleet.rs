@@ -2,18 +2,16 @@
 //! platform of one node per agent, the nodes' enrolment through the admin API, and the
 //! simulated agents' assignment long polls.
 
+use crate::admin_client::pinned_admin;
 use certfleet_agent::data_dir::DataDir;
 use certfleet_agent::enroll::{enroll, Token};
 use certfleet_api::agent::{Assignment, PREFIX};
 use certfleet_api::nodes::NodeToken;
-use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use rustls::crypto::aws_lc_rs as provider;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use std::fs;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -321,28 +319,8 @@ struct Admin {
 
 impl Admin {
     fn new(addr: SocketAddr, data_dir: &Path) -> Admin {
-        let token = fs::read_to_string(data_dir.join("admin.token")).unwrap();
-        let pinned = CertificateDer::pem_file_iter(data_dir.join("default.pem"))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let provider = Arc::new(provider::default_provider());
-        let verifier = HandshakeOnlyVerifier::pinned(
-            pinned,
-            "not the admin certificate in DATA_DIR/default.pem",
-            Arc::clone(&provider),
-        );
-        let tls = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        Admin {
-            addr,
-            token: token.trim().to_owned(),
-            tls: Arc::new(tls),
-        }
+        let (token, tls) = pinned_admin(data_dir);
+        Admin { addr, token, tls }
     }
 
     /// `POST path` with a JSON `body`, which must succeed: the answer's body.

@@ -47,6 +47,8 @@
 // A benchmark whose setup fails has nothing to measure: aborting with the reason is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "../common/admin_client.rs"]
+mod admin_client;
 mod etcd_watch;
 mod fleet;
 mod process;

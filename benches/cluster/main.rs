@@ -56,7 +56,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use certfleet_pki::tls_verifier::danger::AnyChainVerifier;
-use certfleet_pki::tls_verifier::HandshakeOnlyVerifier;
 use etcd_client::{Client, DeleteOptions, GetOptions, KvClient, Txn, TxnOp, WatchOptions};
 use rustls::client::Resumption;
 use rustls::crypto::aws_lc_rs as provider;
@@ -73,6 +72,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+#[path = "../common/admin_client.rs"]
+mod admin_client;
 mod etcd_peer;
 mod nodes;
 mod probe;

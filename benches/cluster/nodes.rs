@@ -2,6 +2,7 @@
 //! and each node's admin API as the bench writes to it.
 
 use super::*;
+use crate::admin_client::pinned_admin;
 
 /// One leaf of the CA for [`NAME`]: its merged bundle (what `set-cert` takes) and DER.
 pub(crate) struct Leaf {
@@ -223,27 +224,11 @@ pub(crate) struct Admin {
 
 impl Admin {
     pub(crate) fn new(node: &Node) -> Admin {
-        let token = fs::read_to_string(node.data_dir.join("admin.token")).unwrap();
-        let pinned = CertificateDer::pem_file_iter(node.data_dir.join("default.pem"))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let provider = Arc::new(provider::default_provider());
-        let verifier = HandshakeOnlyVerifier::pinned(
-            pinned,
-            "not the admin certificate in DATA_DIR/default.pem",
-            Arc::clone(&provider),
-        );
-        let tls = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        let (token, tls) = pinned_admin(&node.data_dir);
         Admin {
             addr: node.admin,
-            token: token.trim().to_owned(),
-            tls: Arc::new(tls),
+            token,
+            tls,
         }
     }
 
