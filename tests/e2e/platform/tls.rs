@@ -4,8 +4,8 @@
 //! truststore (and its certificate), checking the server's name.
 
 use super::material::{block_sha1, cert_blocks, Identity};
+use crate::support::openssl::s_client_page;
 use crate::support::run::arg;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -102,14 +102,7 @@ pub(crate) fn handshake(server: &Side, client: &Side, fqdn: &str, scratch: &Path
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let connect = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new("timeout");
-    cmd.args([
-        "20",
-        "openssl",
-        "s_client",
-        "-connect",
-        &connect,
+    let mut args = vec![
         "-servername",
         fqdn,
         "-verify_hostname",
@@ -118,39 +111,22 @@ pub(crate) fn handshake(server: &Side, client: &Side, fqdn: &str, scratch: &Path
         "-no-CApath",
         "-no-CAstore",
         "-ign_eof",
-    ]);
+    ];
     match client.trust {
-        Some(trust) => cmd.args(["-CAfile", arg(trust)]),
-        None => cmd.arg("-no-CAfile"),
+        Some(trust) => args.extend(["-CAfile", arg(trust)]),
+        None => args.push("-no-CAfile"),
     };
     if let Some(id) = client.identity {
-        cmd.args(["-cert", arg(&id.leaf), "-key", arg(&id.key)]);
+        args.extend(["-cert", arg(&id.leaf), "-key", arg(&id.key)]);
         if let Some(chain) = &id.chain {
-            cmd.args(["-cert_chain", arg(chain)]);
+            args.extend(["-cert_chain", arg(chain)]);
         }
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("failed to start openssl s_client");
-    // Ask for s_server's status page: it shows the client certificate it verified.
-    let _ = child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"GET / HTTP/1.0\r\n\r\n");
-    let out = child.wait_with_output().unwrap();
+    // s_server's status page shows the client certificate it verified.
+    let (succeeded, client_output) = s_client_page(([127, 0, 0, 1], port).into(), &args);
     drop(guard);
-    let client_output = format!(
-        "{}\n--- s_client stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let server_output = std::fs::read_to_string(&log).unwrap_or_default();
-    let server_verified =
-        out.status.success() && client_output.contains("Verify return code: 0 (ok)");
+    let server_verified = succeeded && client_output.contains("Verify return code: 0 (ok)");
     // s_server -www prints "Client certificate", the certificate's text, then its PEM.
     let client_cert_seen = client_output
         .split_once("Client certificate")
