@@ -23,7 +23,7 @@ use certfleet_pki::names::San;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
-use signing::SigningKey;
+use signing::DeferredKey;
 use std::fmt;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -57,12 +57,14 @@ pub struct CertificateSummary {
 
 /// A key and certificate chain loaded for serving, with its summary.
 pub struct ServedCertificate {
-    /// The leaf, then its chain in issuer order (what handshakes send).
-    chain: Box<[CertificateDer<'static>]>,
+    /// The leaf, then its chain in issuer order (what handshakes send), and the key. The
+    /// chain is kept here only: for a stored bundle the key inside is `deferred`.
+    key: Arc<CertifiedKey>,
+    /// The stored bundle's key, read on first use; `None` when the key was read at once.
+    deferred: Option<Arc<DeferredKey>>,
     summary: CertificateSummary,
     /// Lower-cased DNS SANs, for the name check on the handshake path.
     dns_names: Box<[Box<str>]>,
-    signing: SigningKey,
 }
 
 impl fmt::Debug for ServedCertificate {
@@ -97,12 +99,11 @@ impl ServedCertificate {
             .chain(found.chain.iter().cloned())
             .collect();
         let (summary, dns_names) = summarise(leaf.as_ref(), auto_issued)?;
-        let key = Arc::new(CertifiedKey::new(chain.clone(), signer));
         Ok(ServedCertificate {
-            chain: chain.into_boxed_slice(),
+            key: Arc::new(CertifiedKey::new(chain, signer)),
+            deferred: None,
             summary,
             dns_names,
-            signing: SigningKey::ready(key),
         })
     }
 
@@ -122,12 +123,13 @@ impl ServedCertificate {
             EdgeError::Certificate("the stored bundle has a private key but no certificate".into())
         })?;
         let (summary, dns_names) = summarise(leaf.as_ref(), is_auto_issued(&pem))?;
-        let chain: Box<[_]> = std::iter::once(leaf).chain(found.chain).collect();
+        let chain = std::iter::once(leaf).chain(found.chain).collect();
+        let (key, deferred) = signing::deferred(chain, pem);
         Ok(ServedCertificate {
-            chain,
+            key,
+            deferred: Some(deferred),
             summary,
             dns_names,
-            signing: SigningKey::deferred(pem),
         })
     }
 
@@ -135,31 +137,34 @@ impl ServedCertificate {
     /// racing that build wait for it). `None` when the stored key cannot serve this
     /// certificate ([`Self::load_error`] says why): such a certificate is never served.
     pub fn certified_key(&self) -> Option<&Arc<CertifiedKey>> {
-        let describe = || {
-            format!(
-                "sha1 {} ({})",
-                self.summary.sha1_thumbprint,
-                self.summary.sans.join(", ")
-            )
-        };
-        self.signing.get(&self.chain, describe).ok()
+        if let Some(deferred) = &self.deferred {
+            let describe = || {
+                format!(
+                    "sha1 {} ({})",
+                    self.summary.sha1_thumbprint,
+                    self.summary.sans.join(", ")
+                )
+            };
+            deferred.load(&self.key.cert, describe).ok()?;
+        }
+        Some(&self.key)
     }
 
     /// Why the private key of a stored bundle could not be loaded, once a handshake (or
     /// [`Self::certified_key`]) tried; `None` while it is loaded or not yet tried.
     pub fn load_error(&self) -> Option<&str> {
-        self.signing.failure()
+        self.deferred.as_ref()?.failure()
     }
 
     /// Whether the key is loaded (or its loading failed): false for a stored bundle no
     /// handshake has needed yet.
     pub fn is_key_settled(&self) -> bool {
-        self.signing.is_settled()
+        self.deferred.as_ref().is_none_or(|key| key.is_settled())
     }
 
     /// The leaf, then its chain in issuer order, as handshakes send them (no key needed).
     pub fn chain(&self) -> &[CertificateDer<'static>] {
-        &self.chain
+        &self.key.cert
     }
 
     /// Thumbprint, expiry, SANs, auto-issued flag.

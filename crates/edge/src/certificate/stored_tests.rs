@@ -45,7 +45,10 @@ fn racing_first_uses_share_one_key_that_belongs_to_the_leaf() {
             Arc::ptr_eq(key, &keys[0]),
             "one build, shared by every caller"
         );
-        assert_eq!(key.cert.as_slice(), lazy.chain());
+        assert!(
+            std::ptr::eq(key.cert.as_slice(), lazy.chain()),
+            "the key holds the certificate's one copy of the chain"
+        );
         assert_eq!(key.keys_match(), Ok(()), "the key is the leaf's");
     }
     assert!(lazy.is_key_settled());
