@@ -11,6 +11,7 @@
 //! every key. Certificates certfleet obtained through ACME carry the header line
 //! [`AUTO_ISSUED_HEADER`]; a bundle without it was uploaded by hand.
 
+mod shared_issuers;
 mod signing;
 
 use crate::error::{EdgeError, Result};
@@ -96,7 +97,7 @@ impl ServedCertificate {
             EdgeError::Certificate("the bundle has a private key but no certificate".into())
         })?;
         let chain: Vec<_> = std::iter::once(leaf.clone())
-            .chain(found.chain.iter().cloned())
+            .chain(found.chain.iter().cloned().map(shared_issuers::shared))
             .collect();
         let (summary, dns_names) = summarise(leaf.as_ref(), auto_issued)?;
         Ok(ServedCertificate {
@@ -123,7 +124,8 @@ impl ServedCertificate {
             EdgeError::Certificate("the stored bundle has a private key but no certificate".into())
         })?;
         let (summary, dns_names) = summarise(leaf.as_ref(), is_auto_issued(&pem))?;
-        let chain = std::iter::once(leaf).chain(found.chain).collect();
+        let issuers = found.chain.into_iter().map(shared_issuers::shared);
+        let chain = std::iter::once(leaf).chain(issuers).collect();
         let (key, deferred) = signing::deferred(chain, pem);
         Ok(ServedCertificate {
             key,

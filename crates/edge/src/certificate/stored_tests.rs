@@ -2,13 +2,14 @@
 //! uses all get the one key built, which belongs to the leaf; a stored key that belongs to
 //! no certificate of the bundle is never handed out and says why; the handshake path
 //! refuses such a domain instead of serving another certificate; and a certificate
-//! replaced before its key was read is served as the new one.
+//! replaced before its key was read is served as the new one; domains signed by one
+//! intermediate send the same copy of it.
 
 use super::*;
 use crate::hub::CertificateHub;
 use crate::tree::records::DomainRecord;
 use crate::tree::DomainTree;
-use certfleet_testkit::bundle_pem;
+use certfleet_testkit::{bundle_pem, merged_pem, server_leaf, TestCa};
 
 /// A merged bundle whose certificate is `names[0]`'s and whose key is another one's.
 fn mismatched(names: &[&str]) -> String {
@@ -135,4 +136,27 @@ fn handshakes_refuse_an_unloadable_domain_and_serve_a_replaced_one_anew() {
     assert!(resolver
         .certificate_for(Some("other.example.test"))
         .is_some());
+}
+
+#[test]
+fn domains_signed_by_one_intermediate_send_one_copy_of_it() {
+    let ca = TestCa::with_intermediate("Shared Root", "Shared Issuing");
+    let one = stored(&merged_pem(ca.issue(&server_leaf("one.shared.test"))));
+    let two = ServedCertificate::from_pem(&merged_pem(ca.issue(&server_leaf("two.shared.test"))))
+        .unwrap();
+    let intermediate = ca.intermediate_cert().unwrap();
+    for served in [&one, &two] {
+        assert_eq!(served.chain().len(), 3, "leaf, intermediate, root");
+        assert_eq!(&served.chain()[1], intermediate);
+    }
+    assert_ne!(one.chain()[0], two.chain()[0], "each its own leaf");
+    assert!(
+        std::ptr::eq(one.chain()[1].as_ref(), two.chain()[1].as_ref()),
+        "one copy of the intermediate"
+    );
+    assert!(std::ptr::eq(
+        one.chain()[2].as_ref(),
+        two.chain()[2].as_ref()
+    ));
+    assert_eq!(one.certified_key().unwrap().keys_match(), Ok(()));
 }
