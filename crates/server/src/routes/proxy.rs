@@ -38,16 +38,16 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Headers that describe one connection, never passed on (RFC 9110, section 7.6.1), and
 /// `HTTP2-Settings`, which belongs to an `h2c` upgrade the edge never passes.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "http2-settings",
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    HeaderName::from_static("http2-settings"),
 ];
 
 /// A route's upstream: its base URL and a pooled client trusting what the route says.
@@ -246,23 +246,29 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
 }
 
 /// Drops hop-by-hop headers, and those the `Connection` header names; an upgrade keeps
-/// `Connection: upgrade` and `Upgrade`.
+/// `Connection: upgrade` and `Upgrade`. One pass over the message's names finds them, so
+/// the usual message, which has none, is not changed at all.
 fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     let named: Vec<String> = if headers.contains_key(header::CONNECTION) {
         header_tokens(headers, header::CONNECTION).collect()
     } else {
         Vec::new() // no allocation for the usual request
     };
-    for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
-        if upgrade && name == "upgrade" {
-            continue;
-        }
+    let dropped: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            if *name == header::UPGRADE {
+                return !upgrade;
+            }
+            HOP_BY_HOP.contains(name) || named.iter().any(|token| token == name.as_str())
+        })
+        .cloned()
+        .collect();
+    for name in dropped {
         headers.remove(name);
     }
     if upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
     }
 }
 
@@ -336,9 +342,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONNECTION,
-            HeaderValue::from_static("keep-alive, x-trace"),
+            HeaderValue::from_static("keep-alive, X-Trace"),
         );
         headers.insert("x-trace", HeaderValue::from_static("1"));
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(
+            "http2-settings",
+            HeaderValue::from_static("AAMAAABkAARAAAAA"),
+        );
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert("x-kept", HeaderValue::from_static("yes"));
@@ -350,6 +361,15 @@ mod tests {
         assert_eq!(upgrade.get(header::CONNECTION).unwrap(), "upgrade");
         assert_eq!(upgrade.get(header::UPGRADE).unwrap(), "websocket");
         assert!(!upgrade.contains_key("x-trace"));
+        assert!(!upgrade.contains_key(header::TE));
+        assert_eq!(upgrade.len(), 3, "connection, upgrade, x-kept");
+
+        let mut usual = HeaderMap::new();
+        usual.insert(header::HOST, HeaderValue::from_static("app.example.test"));
+        usual.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let before = usual.clone();
+        strip_hop_by_hop(&mut usual, false);
+        assert_eq!(usual, before, "nothing to drop");
     }
 
     #[test]
