@@ -66,15 +66,16 @@ pub fn decode_blocks(text: &str) -> Result<Vec<PemBlock>, FormatError> {
             return Err(FormatError::Truncated { index, label });
         };
         let body = &body_and_more[..body_end];
-        if body.contains("Proc-Type:") || body.contains("DEK-Info:") {
+        // Base64 has no colon, so only a body with one can hold RFC 1421 headers.
+        if body.contains(':') && (body.contains("Proc-Type:") || body.contains("DEK-Info:")) {
             return Err(FormatError::LegacyEncryptedPem { index, label });
         }
-        let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let compact = without_whitespace(body);
         if compact.is_empty() {
             return Err(FormatError::EmptyBlock { index, label });
         }
         let der = base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
+            .decode(&compact)
             .map_err(|_| FormatError::BadBase64 {
                 index,
                 label: label.clone(),
@@ -83,6 +84,23 @@ pub fn decode_blocks(text: &str) -> Result<Vec<PemBlock>, FormatError> {
         rest = &body_and_more[body_end + end_marker.len()..];
     }
     Ok(blocks)
+}
+
+/// The bytes of a block's body without its white space (line breaks, spaces, tabs, and
+/// any other Unicode white space a pasted or flattened bundle may carry). An ASCII body,
+/// the usual one, is filtered byte by byte.
+fn without_whitespace(body: &str) -> Vec<u8> {
+    if body.is_ascii() {
+        // The ASCII characters `char::is_whitespace` accepts, vertical tab included.
+        body.bytes()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+            .collect()
+    } else {
+        body.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into_bytes()
+    }
 }
 
 /// Encodes `der` as one PEM block with 64-column lines and a trailing newline.
@@ -138,6 +156,25 @@ mod tests {
         assert_eq!(decode_blocks(&crlf).unwrap()[0].der, der);
         let flat = block.replace('\n', " ");
         assert_eq!(decode_blocks(&flat).unwrap()[0].der, der);
+        let tabs_and_feeds = block.replacen('\n', "\t\x0b\x0c\n", 3);
+        assert_eq!(decode_blocks(&tabs_and_feeds).unwrap()[0].der, der);
+        let pasted = block.replacen('\n', "\u{a0}\u{2028}\n", 3);
+        assert_eq!(
+            decode_blocks(&pasted).unwrap()[0].der,
+            der,
+            "Unicode spaces"
+        );
+    }
+
+    #[test]
+    fn refuses_legacy_encrypted_blocks_only() {
+        let encrypted = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        assert!(matches!(
+            decode_blocks(encrypted).unwrap_err(),
+            FormatError::LegacyEncryptedPem { index: 1, .. }
+        ));
+        let block = encode("CERTIFICATE", &[1, 2, 3]);
+        assert_eq!(decode_blocks(&block).unwrap()[0].der, [1, 2, 3]);
     }
 
     #[test]

@@ -50,6 +50,15 @@ pub fn sort_without_key(certs: &[CertificateDer<'_>]) -> (usize, Vec<usize>, Vec
                 .map(|(_, c)| c)
         })
         .collect();
+    sort_parsed(certs, &parsed)
+}
+
+/// [`sort_without_key`] for certificates the caller already parsed: `parsed[i]` is
+/// `certs[i]` parsed, `None` where it does not parse.
+pub fn sort_parsed(
+    certs: &[CertificateDer<'_>],
+    parsed: &[Option<X509Certificate<'_>>],
+) -> (usize, Vec<usize>, Vec<usize>) {
     let issued = |child: usize, parent: usize| match (&parsed[child], &parsed[parent]) {
         (Some(child), Some(parent)) => issued_by(child, parent),
         _ => false,

@@ -16,7 +16,7 @@ mod key_encodings;
 pub use key_content::{read_key_block, MislabelledKey};
 pub(crate) use key_encodings::in_block;
 
-use crate::chain::{order_chain, sort_without_key};
+use crate::chain::{order_chain, sort_parsed};
 use crate::error::{PkiError, Result};
 use crate::inspect::leaf_first;
 use crate::keys::PrivateKey;
@@ -24,6 +24,7 @@ use certfleet_formats::bundle::{self as blocks, block_name, BundleError, KeyEnco
 use certfleet_formats::pem;
 use rcgen::PublicKeyData;
 use rustls_pki_types::CertificateDer;
+use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 use zeroize::Zeroizing;
 
@@ -200,11 +201,18 @@ pub fn read_pem_certificates(text: &str) -> Result<(Bundle, bool)> {
             block_name(request.index, &request.label)
         )));
     }
-    let certs: Vec<CertificateDer<'static>> = parsed_certificates(&found)?
-        .into_iter()
-        .map(|(cert, _)| cert)
+    let certs: Vec<CertificateDer<'static>> = found
+        .certificates
+        .iter()
+        .map(|block| CertificateDer::from(block.der.clone()))
         .collect();
-    let (leaf, chain, unrelated) = sort_without_key(&certs);
+    // Each certificate parsed once, for the check and for the sort.
+    let parsed = certs
+        .iter()
+        .zip(&found.certificates)
+        .map(|(der, block)| parse_whole(der, block).map(Some))
+        .collect::<Result<Vec<_>>>()?;
+    let (leaf, chain, unrelated) = sort_parsed(&certs, &parsed);
     let pick = |positions: Vec<usize>| positions.iter().map(|&i| certs[i].clone()).collect();
     let bundle = Bundle {
         key: None,
@@ -219,25 +227,25 @@ pub fn read_pem_certificates(text: &str) -> Result<(Bundle, bool)> {
 fn parsed_certificates(found: &blocks::Blocks) -> Result<Vec<(CertificateDer<'static>, String)>> {
     let mut certs = Vec::with_capacity(found.certificates.len());
     for block in &found.certificates {
+        parse_whole(&block.der, block)?;
         let name = block_name(block.index, &block.label);
-        match x509_parser::parse_x509_certificate(&block.der) {
-            Ok(([], _)) => {}
-            Ok(_) => {
-                return Err(PkiError::Malformed {
-                    what: format!("{name}: certificate"),
-                    detail: "trailing bytes after the certificate".into(),
-                })
-            }
-            Err(e) => {
-                return Err(PkiError::Malformed {
-                    what: format!("{name}: certificate"),
-                    detail: e.to_string(),
-                })
-            }
-        }
         certs.push((CertificateDer::from(block.der.clone()), name));
     }
     Ok(certs)
+}
+
+/// `der`, the body of `block`, parsed as one certificate with nothing after it; errors
+/// name the block.
+fn parse_whole<'a>(der: &'a [u8], block: &pem::PemBlock) -> Result<X509Certificate<'a>> {
+    let malformed = |detail: String| PkiError::Malformed {
+        what: format!("{}: certificate", block_name(block.index, &block.label)),
+        detail,
+    };
+    match x509_parser::parse_x509_certificate(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok(_) => Err(malformed("trailing bytes after the certificate".into())),
+        Err(e) => Err(malformed(e.to_string())),
+    }
 }
 
 /// Sorts an already-decoded key and certificates (from a keystore, say) into a bundle.

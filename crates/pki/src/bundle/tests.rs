@@ -242,3 +242,37 @@ fn converts_keys_between_encodings() {
     let back = PrivateKey::from_der_as(KeyEncoding::Pkcs1, &pkcs1, None).unwrap();
     assert_eq!(back.algorithm(), KeyAlgorithm::Rsa1024);
 }
+
+#[test]
+fn reads_the_certificates_of_a_stored_bundle_in_any_order_without_its_key() {
+    let pki = pki(KeyAlgorithm::EcdsaP256);
+    let key = pem::encode("PRIVATE KEY", pki.leaf.key.pkcs8_der());
+    let certificates = format!(
+        "{}{}{}",
+        cert_pem(&pki.root),
+        cert_pem(&pki.leaf.cert),
+        cert_pem(&pki.intermediate)
+    );
+    let (found, has_key) = read_pem_certificates(&format!("{certificates}{key}")).unwrap();
+    assert!(has_key);
+    assert!(found.key.is_none(), "the key is not read");
+    assert_eq!(found.leaf.as_ref(), Some(&pki.leaf.cert));
+    assert_eq!(found.chain, [pki.intermediate.clone(), pki.root.clone()]);
+    assert!(found.unrelated.is_empty());
+    let (_, has_key) = read_pem_certificates(&certificates).unwrap();
+    assert!(!has_key);
+
+    let mut trailing = pki.intermediate.to_vec();
+    trailing.extend_from_slice(&[0, 0]);
+    let text = format!(
+        "{}{}",
+        cert_pem(&pki.leaf.cert),
+        pem::encode("CERTIFICATE", &trailing)
+    );
+    let err = read_pem_certificates(&text).unwrap_err().to_string();
+    assert!(
+        err.starts_with("block 2 (CERTIFICATE): certificate"),
+        "{err}"
+    );
+    assert!(err.contains("trailing bytes"), "{err}");
+}
