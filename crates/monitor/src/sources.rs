@@ -81,8 +81,8 @@ pub struct InventorySources<'a, D> {
 impl<D: DomainCertificates> InventorySources<'_, D> {
     /// The inventory as of now.
     pub async fn collect(&self) -> Inventory {
-        let mut builder = InventoryBuilder::new(OffsetDateTime::now_utc(), self.warn_days);
-        self.add_domains(&mut builder).await;
+        let builder = InventoryBuilder::new(OffsetDateTime::now_utc(), self.warn_days);
+        let mut builder = self.add_domains(builder).await;
         self.add_certdirs_and_default(&mut builder);
         self.add_platforms(&mut builder);
         self.add_scanned(&mut builder).await;
@@ -90,10 +90,22 @@ impl<D: DomainCertificates> InventorySources<'_, D> {
     }
 
     /// Source 1: each domain's certificate with its chain; described after the domains'
-    /// owner let go of them, so edits do not wait for the parsing.
-    async fn add_domains(&self, builder: &mut InventoryBuilder) {
-        for (name, certificate) in &self.domains.domain_certificates().await {
-            builder.add_held_chain(ders(certificate.chain()), &Holder::domain(name));
+    /// owner let go of them, so edits do not wait for the parsing, and on a blocking
+    /// thread: with many domains the parsing takes long enough (about 5 µs a chain) to
+    /// hold up every handshake and request of the runtime thread it would run on.
+    async fn add_domains(&self, mut builder: InventoryBuilder) -> InventoryBuilder {
+        let domains = self.domains.domain_certificates().await;
+        let described = tokio::task::spawn_blocking(move || {
+            for (name, certificate) in &domains {
+                builder.add_held_chain(ders(certificate.chain()), &Holder::domain(name));
+            }
+            builder
+        });
+        match described.await {
+            Ok(builder) => builder,
+            // Only a panic of the description or the runtime's shutdown ends the task
+            // without an answer; the panic is passed on as if it had happened here.
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
     }
 
