@@ -9,14 +9,18 @@
 #
 # Settings (environment):
 #   BENCH_ROUNDS=3        rounds; each round measures every server once per key type,
-#                         in alternating order
+#                         in rotating order
 #   BENCH_CONNECTIONS=6000  connections (= requests) per h2load run
 #   BENCH_RATE=150        new connections per 50 ms period (h2load -r; at most
 #                         BENCH_CONNECTIONS, which h2load requires)
 #   BENCH_SERVER_CPU=1    the core the servers are pinned to
 #   BENCH_CLIENT_CPU=0    the core h2load is pinned to
 #   BENCH_SERVER_THREADS=1  TOKIO_WORKER_THREADS for certfleet serve (nginx: 1 worker)
+#   BENCH_KEY_TYPES="ecdsa-p256 rsa2048"  the leaf key types measured
 #   BENCH_KEEP=1          keep the temporary directory (configurations, logs)
+#   BENCH_CERTFLEET_BINS="NAME=PATH ..."  prebuilt certfleet binaries measured side by
+#                         side (one server each, certfleet:NAME, taking turns with nginx)
+#                         instead of one release build (benches/lib.sh, build_certfleet)
 #   CARGO_TARGET_DIR      where the release build goes (default: <repo>/target)
 #
 # Method:
@@ -54,7 +58,7 @@ RATE="${BENCH_RATE:-150}"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
 SERVER_THREADS="${BENCH_SERVER_THREADS:-1}"
-KEY_TYPES=(ecdsa-p256 rsa2048)
+read -r -a KEY_TYPES <<<"${BENCH_KEY_TYPES:-ecdsa-p256 rsa2048}"
 NAME=bench.test
 
 # --- set-up (benches/lib.sh): tools, descriptors, work directory, release build -----
@@ -92,13 +96,16 @@ done
 
 # --- certfleet serve ----------------------------------------------------------------
 
+read -r -a CERTFLEETS <<<"$(certfleet_servers certfleet)"
+SERVERS=("${CERTFLEETS[@]}" nginx)
 declare -A CF_PID CF_PORT NGINX_PID NGINX_PORT
 
-start_certfleet() {
-    local kt="$1"
-    serve_certfleet "$WORK/$kt/certfleet" "$SERVER_CPU" "$SERVER_THREADS" "$WORK/$kt/leaf.pem"
-    CF_PID[$kt]=$SERVE_PID
-    CF_PORT[$kt]="${SERVE_HTTPS##*:}"
+start_certfleet() { # start_certfleet KEY_TYPE SERVER
+    local kt="$1" server="$2"
+    CF="$(certfleet_bin "$server")" serve_certfleet "$WORK/$kt/$server" "$SERVER_CPU" \
+        "$SERVER_THREADS" "$WORK/$kt/leaf.pem"
+    CF_PID[$kt/$server]=$SERVE_PID
+    CF_PORT[$kt/$server]="${SERVE_HTTPS##*:}"
 }
 
 # --- nginx --------------------------------------------------------------------------
@@ -124,15 +131,17 @@ nginx_processes() {
 }
 
 for kt in "${KEY_TYPES[@]}"; do
-    start_certfleet "$kt"
+    for server in "${CERTFLEETS[@]}"; do
+        start_certfleet "$kt" "$server"
+    done
     start_nginx "$kt"
 done
 
 # Both servers up, and presenting the same certificates for bench.test.
 for kt in "${KEY_TYPES[@]}"; do
     want="$(expected_chain "$WORK/$kt/leaf")"
-    for server in certfleet nginx; do
-        if [ "$server" = certfleet ]; then port="${CF_PORT[$kt]}"; else port="${NGINX_PORT[$kt]}"; fi
+    for server in "${SERVERS[@]}"; do
+        if [ "$server" = nginx ]; then port="${NGINX_PORT[$kt]}"; else port="${CF_PORT[$kt/$server]}"; fi
         got=""
         for _ in $(seq 1 100); do
             got="$(presented_chain "$port")"
@@ -154,12 +163,12 @@ RESULTS="$WORK/results.tsv"
 # measure KEY_TYPE SERVER ROUND: one h2load run; appends a line to $RESULTS.
 measure() {
     local kt="$1" server="$2" round="$3" port pids before after out responses errored ticks
-    if [ "$server" = certfleet ]; then
-        port="${CF_PORT[$kt]}"
-        pids="${CF_PID[$kt]}"
-    else
+    if [ "$server" = nginx ]; then
         port="${NGINX_PORT[$kt]}"
         pids="$(nginx_processes "$kt")"
+    else
+        port="${CF_PORT[$kt/$server]}"
+        pids="${CF_PID[$kt/$server]}"
     fi
     # shellcheck disable=SC2086 # a list of PIDs
     before="$(cpu_ticks $pids)"
@@ -184,16 +193,16 @@ measure() {
         "$errored" "$ticks" "$wall" "$proto" "$cipher" "$kx" >>"$RESULTS"
     awk -v r="$round" -v kt="$kt" -v s="$server" -v n="$responses" -v e="$errored" \
         -v t="$ticks" -v hz="$CLK_TCK" -v w="$wall" -v c="$cipher" -v k="$kx" 'BEGIN {
-        printf "%5d  %-10s  %-9s  %6d  %4d  %7.2f  %8s  %9.0f  %s %s\n",
+        printf "%5d  %-10s  %-18s  %6d  %4d  %7.2f  %8s  %9.0f  %s %s\n",
             r, kt, s, n, e, t / hz, w, n / (t / hz), c, k }'
 }
 
-printf 'round  key         server     handsh.  err  cpu (s)  wall      per cpu-s  cipher, key exchange\n'
+printf 'round  key         server              handsh.  err  cpu (s)  wall      per cpu-s  cipher, key exchange\n'
 for round in $(seq 1 "$ROUNDS"); do
     for kt in "${KEY_TYPES[@]}"; do
-        # Alternate which server goes first, so that neither always follows the other.
-        if [ $((round % 2)) -eq 1 ]; then order=(certfleet nginx); else order=(nginx certfleet); fi
-        for server in "${order[@]}"; do
+        # Rotate the order, so that no server always follows the same one.
+        shift_by=$(((round - 1) % ${#SERVERS[@]}))
+        for server in "${SERVERS[@]:$shift_by}" "${SERVERS[@]:0:$shift_by}"; do
             measure "$kt" "$server" "$round"
         done
     done
@@ -203,18 +212,21 @@ done
 
 printf '\nFull TLS 1.3 handshakes per server CPU-second (rounds: %d, connections per run: %d; rounds pooled):\n' \
     "$ROUNDS" "$CONNS"
-awk -F'\t' -v hz="$CLK_TCK" '
+awk -F'\t' -v hz="$CLK_TCK" -v certfleets="${CERTFLEETS[*]}" '
     { n[$2 "/" $3] += $4; t[$2 "/" $3] += $6; keys[$2] = 1
       rate = $4 / ($6 / hz); r[$1 "/" $2 "/" $3] = rate; rounds[$1] = 1 }
     END {
-        printf "%-10s  %10s  %10s  %6s  %s\n", "key", "certfleet", "nginx", "ratio", "per-round ratios"
+        nc = split(certfleets, c, " ")
+        printf "%-10s  %-18s  %10s  %10s  %6s  %s\n", "key", "server", "handsh.", "nginx", "ratio", "per-round ratios"
         for (k in keys) {
-            cf = n[k "/certfleet"] / (t[k "/certfleet"] / hz)
             ng = n[k "/nginx"] / (t[k "/nginx"] / hz)
-            per = ""
-            for (i = 1; (i "") in rounds; i++)
-                per = per sprintf("%s%.2f", (i > 1 ? " " : ""), r[i "/" k "/certfleet"] / r[i "/" k "/nginx"])
-            printf "%-10s  %10.0f  %10.0f  %6.2f  %s\n", k, cf, ng, cf / ng, per
+            for (j = 1; j <= nc; j++) {
+                cf = n[k "/" c[j]] / (t[k "/" c[j]] / hz)
+                per = ""
+                for (i = 1; (i "") in rounds; i++)
+                    per = per sprintf("%s%.2f", (i > 1 ? " " : ""), r[i "/" k "/" c[j]] / r[i "/" k "/nginx"])
+                printf "%-10s  %-18s  %10.0f  %10.0f  %6.2f  %s\n", k, c[j], cf, ng, cf / ng, per
+            }
         }
     }' "$RESULTS" | { read -r header; echo "$header"; sort; }
 

@@ -15,7 +15,8 @@
 # (CARGO_TARGET_DIR, default <repo>/target), CLK_TCK and PIDS (see track_pid); the
 # script then calls require_nginx, raise_fd_limit, make_workdir and build_certfleet, in
 # that order (they set NGINX, WORK and CF), and track_pid for every process it starts in
-# the background. nginx_conf and serve_certfleet read the script's NAME.
+# the background. nginx_conf and serve_certfleet read the script's NAME. A script that
+# honours BENCH_CERTFLEET_BINS (see build_certfleet) says so in its header.
 
 : "${BENCH_ID:?set BENCH_ID before sourcing benches/lib.sh}"
 
@@ -86,11 +87,54 @@ cleanup() {
 
 # Builds the release binary into $TARGET and sets CF to a copy of it in $WORK, so that
 # another build into a shared target directory cannot swap it mid-run.
+#
+# With BENCH_CERTFLEET_BINS="NAME=PATH ..." it builds nothing: it copies those prebuilt
+# binaries (e.g. builds with different features) into $WORK to be measured side by side,
+# and CF is the first. A script then runs one server per binary, named certfleet:NAME,
+# where it would run one certfleet (see certfleet_servers and certfleet_bin).
+declare -A CF_BIN
+CF_NAMES=()
 build_certfleet() {
+    local spec name
+    if [ -n "${BENCH_CERTFLEET_BINS:-}" ]; then
+        for spec in $BENCH_CERTFLEET_BINS; do
+            name="${spec%%=*}"
+            [[ "$spec" == *=* && "$name" =~ ^[A-Za-z0-9_.-]+$ ]] ||
+                die "BENCH_CERTFLEET_BINS: '$spec' is not NAME=PATH"
+            [ -x "${spec#*=}" ] || die "BENCH_CERTFLEET_BINS: ${spec#*=} is not an executable"
+            cp "${spec#*=}" "$WORK/certfleet-$name"
+            CF_BIN[$name]="$WORK/certfleet-$name"
+            CF_NAMES+=("$name")
+        done
+        CF="${CF_BIN[${CF_NAMES[0]}]}"
+        log "measuring the prebuilt binaries ${CF_NAMES[*]} side by side"
+        return
+    fi
     log "building the release binary (CARGO_TARGET_DIR=$TARGET)"
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet -p certfleet)
     CF="$WORK/certfleet"
     cp "$TARGET/release/certfleet" "$CF"
+}
+
+# certfleet_servers WORD...: the words, each one that starts with certfleet replaced by
+# WORD:NAME for every binary of BENCH_CERTFLEET_BINS (all unchanged without it).
+certfleet_servers() {
+    local word name
+    for word in "$@"; do
+        if [[ "$word" == certfleet* && "${#CF_NAMES[@]}" -gt 0 ]]; then
+            for name in "${CF_NAMES[@]}"; do
+                printf '%s ' "$word:$name"
+            done
+        else
+            printf '%s ' "$word"
+        fi
+    done
+    echo
+}
+
+# certfleet_bin SERVER: the binary that runs SERVER (certfleet..., or certfleet...:NAME).
+certfleet_bin() {
+    if [[ "$1" == *:* ]]; then echo "${CF_BIN[${1#*:}]}"; else echo "$CF"; fi
 }
 
 # build_bench_helper NAME WHAT: builds the release bench binary benches/NAME (logging
@@ -112,7 +156,8 @@ build_bench_helper() {
 # pinned to CPU with THREADS tokio workers, its one HTTPS listener (role bench, no
 # session resumption) and admin and HTTP listeners on free ports, EXTRA_TOML appended
 # to its configuration, and gives it the merged CERT_PEM as the certificate of $NAME.
-# Sets SERVE_PID and SERVE_HTTPS (the listener's 127.0.0.1:PORT).
+# Sets SERVE_PID and SERVE_HTTPS (the listener's 127.0.0.1:PORT). Runs $CF: a script
+# measuring several binaries calls it as `CF="$(certfleet_bin "$server")" serve_certfleet ...`.
 serve_certfleet() {
     local dir="$1" cpu="$2" threads="$3" cert="$4" extra="${5:-}" admin
     mkdir -p "$dir"
@@ -197,15 +242,24 @@ free_port_block() {
 # utime+stime, in clock ticks (CLK_TCK a second), of the given processes (all threads
 # of each).
 cpu_ticks() {
-    local total=0 pid stat fields
+    local user system
+    read -r user system <<<"$(cpu_ticks_user_system "$@")"
+    echo $((user + system))
+}
+
+# cpu_ticks_user_system PID...: utime and stime apart ("USER SYSTEM"), in clock ticks,
+# of the given processes: the time spent in the program and in the kernel for it.
+cpu_ticks_user_system() {
+    local user=0 system=0 pid stat fields
     for pid in "$@"; do
         stat="$(cat "/proc/$pid/stat")" || die "process $pid is gone"
         # Fields after the command name, which is in parentheses and may hold spaces:
         # state is field 3, utime field 14, stime field 15.
         read -r -a fields <<<"${stat##*) }"
-        total=$((total + fields[11] + fields[12]))
+        user=$((user + fields[11]))
+        system=$((system + fields[12]))
     done
-    echo "$total"
+    echo "$user $system"
 }
 
 # --- nginx --------------------------------------------------------------------------

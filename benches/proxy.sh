@@ -32,6 +32,10 @@
 #   BENCH_PROXY_CPU=1       the core the proxies are pinned to
 #   BENCH_CLIENT_CPU=0      the core h2load, the WebSocket client and the upstream share
 #   BENCH_KEEP=1            keep the temporary directory (configurations, logs)
+#   BENCH_CERTFLEET_BINS="NAME=PATH ..."
+#                           prebuilt certfleet binaries measured side by side (one proxy
+#                           each, certfleet:NAME, in certfleet's place in BENCH_PROXIES)
+#                           instead of one release build (benches/lib.sh, build_certfleet)
 #   CARGO_TARGET_DIR        where the release build goes (default: <repo>/target)
 #
 # Method:
@@ -47,7 +51,8 @@
 #   forwarding headers it adds by default or as configured here;
 # - the proxy's CPU time is utime+stime of all its processes' threads (/proc/PID/stat)
 #   around each run; latency percentiles come from h2load's --log-file (one line per
-#   request) and from the WebSocket client's own timings.
+#   request) and from the WebSocket client's own timings; the summary also splits
+#   each proxy's CPU time per answer into user (utime) and kernel (stime) time.
 set -euo pipefail
 
 BENCH_ID=proxy
@@ -100,12 +105,13 @@ declare -A PORT PID
 
 # --- certfleet serve ----------------------------------------------------------------
 
-start_certfleet() {
+start_certfleet() { # start_certfleet PROXY: certfleet, or certfleet:NAME
     local route
     route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"' "$NAME" "$UPSTREAM")"
-    serve_certfleet "$WORK/edge" "$PROXY_CPU" 1 "$WORK/leaf.pem" "$route"
-    PID[certfleet]=$SERVE_PID
-    PORT[certfleet]="${SERVE_HTTPS##*:}"
+    CF="$(certfleet_bin "$1")" serve_certfleet "$WORK/edge${1#certfleet}" "$PROXY_CPU" 1 \
+        "$WORK/leaf.pem" "$route"
+    PID[$1]=$SERVE_PID
+    PORT[$1]="${SERVE_HTTPS##*:}"
 }
 
 # --- nginx --------------------------------------------------------------------------
@@ -228,9 +234,12 @@ proxy_pids() {
 }
 
 [ "${PROXIES[0]:-}" = certfleet ] || die "BENCH_PROXIES must start with certfleet"
+read -r -a PROXIES <<<"$(certfleet_servers "${PROXIES[@]}")"
+read -r -a CERTFLEETS <<<"$(certfleet_servers certfleet)"
 for proxy in "${PROXIES[@]}"; do
     case "$proxy" in
-    certfleet | nginx | haproxy | caddy) "start_$proxy" ;;
+    certfleet*) start_certfleet "$proxy" ;;
+    nginx | haproxy | caddy) "start_$proxy" ;;
     *) die "BENCH_PROXIES: unknown proxy $proxy" ;;
     esac
 done
@@ -268,12 +277,12 @@ percentiles() {
 # measure SCENARIO PROXY ROUND: one run; appends a line to $RESULTS.
 measure() {
     local scenario="$1" proxy="$2" round="$3" port="${PORT[$2]}" pids before after out
-    local done_count errors lat ticks log="$WORK/$1-$2-$3"
+    local done_count errors lat ticks user log="$WORK/$1-$2-$3"
     pids="$(proxy_pids "$proxy")"
     local url="https://$NAME:$port/"
     local h2load=(taskset -c "$CLIENT_CPU" h2load -t 1 --connect-to "127.0.0.1:$port" --log-file "$log.log")
     # shellcheck disable=SC2086 # a list of PIDs
-    before="$(cpu_ticks $pids)"
+    before="$(cpu_ticks_user_system $pids)"
     case "$scenario" in
     h1) out="$("${h2load[@]}" --h1 -c "$CLIENTS" -n "$REQUESTS" "$url" 2>&1)" || true ;;
     h2) out="$("${h2load[@]}" -c "$CLIENTS" -m "$STREAMS" -n "$REQUESTS" "$url" 2>&1)" || true ;;
@@ -285,7 +294,7 @@ measure() {
         ;;
     esac
     # shellcheck disable=SC2086
-    after="$(cpu_ticks $pids)"
+    after="$(cpu_ticks_user_system $pids)"
     printf '%s\n' "$out" >"$log.txt"
     if [ "$scenario" = websocket ]; then
         done_count="$(awk '$1 == "messages" { print $2 }' <<<"$out")"
@@ -299,16 +308,18 @@ measure() {
         lat="$(percentiles "$log.us")"
     fi
     [ -n "$done_count" ] || die "$scenario against $proxy printed no count: $out"
-    ticks=$((after - before))
+    user=$((${after% *} - ${before% *}))
+    ticks=$((user + ${after#* } - ${before#* }))
     [ "$ticks" -gt 0 ] || die "no CPU time measured for $proxy ($scenario)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scenario" "$proxy" "$done_count" "${errors:-0}" \
-        "$ticks" "${lat// /$'\t'}" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scenario" "$proxy" "$done_count" "${errors:-0}" \
+        "$ticks" "${lat// /$'\t'}" "$user" >>"$RESULTS"
     awk -v r="$round" -v sc="$scenario" -v p="$proxy" -v n="$done_count" -v e="${errors:-0}" \
-        -v t="$ticks" -v hz="$CLK_TCK" -v l="$lat" 'BEGIN {
-        printf "%5d  %-9s  %-9s  %7d  %4d  %7.2f  %9.0f  %s\n", r, sc, p, n, e, t / hz, n / (t / hz), l }'
+        -v t="$ticks" -v hz="$CLK_TCK" -v l="$lat" -v u="$user" 'BEGIN {
+        printf "%5d  %-9s  %-18s  %7d  %4d  %7.2f  %5.0f%%  %9.0f  %s\n", r, sc, p, n, e, t / hz,
+            100 * u / t, n / (t / hz), l }'
 }
 
-printf 'round  scenario   proxy      answers   err  cpu (s)  per cpu-s  p50 p99 p99.9 (ms)\n'
+printf 'round  scenario   proxy               answers   err  cpu (s)  user  per cpu-s  p50 p99 p99.9 (ms)\n'
 for round in $(seq 1 "$ROUNDS"); do
     # Rotate the order, so that no proxy always follows the same one.
     shift_by=$(((round - 1) % ${#PROXIES[@]}))
@@ -323,8 +334,10 @@ done
 # --- summary ------------------------------------------------------------------------
 
 printf '\nAnswers (WebSocket: messages) per proxy CPU-second, rounds pooled; ratio = certfleet / peer\n'
-printf '(lowest-highest of the per-round ratios); latency: median over rounds of each percentile (ms)\n'
-awk -F'\t' -v hz="$CLK_TCK" -v proxies="${PROXIES[*]}" -v scenarios="${SCENARIOS[*]}" '
+printf '(lowest-highest of the per-round ratios; with several certfleet binaries each is also compared\n'
+printf 'to the first); latency: median over rounds of each percentile (ms)\n'
+awk -F'\t' -v hz="$CLK_TCK" -v proxies="${PROXIES[*]}" -v scenarios="${SCENARIOS[*]}" \
+    -v certfleets="${CERTFLEETS[*]}" '
     { k = $2 "/" $3; n[k] += $4; t[k] += $6; rate[$1 "/" k] = $4 / ($6 / hz); rounds[$1] = 1
       p50[k] = p50[k] " " $7; p99[k] = p99[k] " " $8; p999[k] = p999[k] " " $9 }
     function median(list,   a, m, i, j, x) {
@@ -332,19 +345,36 @@ awk -F'\t' -v hz="$CLK_TCK" -v proxies="${PROXIES[*]}" -v scenarios="${SCENARIOS
         for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
         return a[int((m + 1) / 2)]
     }
+    # against SCENARIO CERTFLEET PEER: the line of PEER with the ratio CERTFLEET / PEER.
+    function against(sc, c, q,   cfk, k, cf, v, lo, hi, r, x) {
+        cfk = sc "/" c; k = sc "/" q; cf = n[cfk] / (t[cfk] / hz); v = n[k] / (t[k] / hz); lo = ""; hi = ""
+        for (r in rounds) { x = rate[r "/" cfk] / rate[r "/" k]
+            if (lo == "" || x < lo) lo = x; if (hi == "" || x > hi) hi = x }
+        printf "%-9s  %-18s  %9.0f  %6.2f  %.2f-%.2f    p50 %s  p99 %s  p99.9 %s\n", "", q, v, cf / v, lo, hi,
+            median(p50[k]), median(p99[k]), median(p999[k])
+    }
+    END {
+        np = split(proxies, p, " "); ns = split(scenarios, s, " "); nc = split(certfleets, c, " ")
+        for (i = 1; i <= ns; i++) {
+            for (m = 1; m <= nc; m++) {
+                cfk = s[i] "/" c[m]; cf = n[cfk] / (t[cfk] / hz)
+                printf "%-9s  %-18s  %9.0f  %6s  %-11s  p50 %s  p99 %s  p99.9 %s\n", (m == 1 ? s[i] : ""), c[m], cf,
+                    "", "", median(p50[cfk]), median(p99[cfk]), median(p999[cfk])
+                for (j = 1; j <= np; j++) if (p[j] !~ /^certfleet/) against(s[i], c[m], p[j])
+                if (m > 1) against(s[i], c[m], c[1])
+            }
+        }
+    }' "$RESULTS"
+
+printf '\nProxy CPU time per answer (µs), rounds pooled: user (utime) + kernel (stime)\n'
+awk -F'\t' -v hz="$CLK_TCK" -v proxies="${PROXIES[*]}" -v scenarios="${SCENARIOS[*]}" '
+    { k = $2 "/" $3; n[k] += $4; t[k] += $6; u[k] += $10 }
     END {
         np = split(proxies, p, " "); ns = split(scenarios, s, " ")
-        for (i = 1; i <= ns; i++) {
-            cfk = s[i] "/certfleet"; cf = n[cfk] / (t[cfk] / hz)
-            printf "%-9s  %-9s  %9.0f  %6s  %-11s  p50 %s  p99 %s  p99.9 %s\n", s[i], "certfleet", cf, "", "",
-                median(p50[cfk]), median(p99[cfk]), median(p999[cfk])
-            for (j = 2; j <= np; j++) {
-                k = s[i] "/" p[j]; v = n[k] / (t[k] / hz); lo = ""; hi = ""
-                for (r in rounds) { x = rate[r "/" cfk] / rate[r "/" k]
-                    if (lo == "" || x < lo) lo = x; if (hi == "" || x > hi) hi = x }
-                printf "%-9s  %-9s  %9.0f  %6.2f  %.2f-%.2f    p50 %s  p99 %s  p99.9 %s\n", "", p[j], v, cf / v, lo, hi,
-                    median(p50[k]), median(p99[k]), median(p999[k])
-            }
+        for (i = 1; i <= ns; i++) for (j = 1; j <= np; j++) {
+            k = s[i] "/" p[j]
+            printf "%-9s  %-18s  %8.1f + %8.1f = %8.1f\n", (j == 1 ? s[i] : ""), p[j], 1e6 * u[k] / hz / n[k],
+                1e6 * (t[k] - u[k]) / hz / n[k], 1e6 * t[k] / hz / n[k]
         }
     }' "$RESULTS"
 

@@ -28,6 +28,10 @@
 #   BENCH_CLIENT_CPU=0     the core the clients (and etcd) are pinned to
 #   BENCH_CACHE=DIR        keep the generated certificates (and stores) in DIR between runs
 #   BENCH_KEEP=1           keep the temporary directory
+#   BENCH_CERTFLEET_BINS="NAME=PATH ..."  prebuilt certfleet binaries measured side by
+#                          side (certfleet:NAME and certfleet-etcd:NAME in place of
+#                          certfleet and certfleet-etcd) instead of one release build
+#                          (benches/lib.sh, build_certfleet); they share the seeded stores
 #   CARGO_TARGET_DIR       where the release build goes (default: <repo>/target)
 #
 # Method: the helper benches/startup/ makes the CA and the leaves in-process with
@@ -67,6 +71,7 @@ raise_fd_limit
 make_workdir
 build_certfleet
 build_bench_helper startup "the bench helper"
+read -r -a SERVERS <<<"$(certfleet_servers "${SERVERS[@]}")"
 
 CACHE="${BENCH_CACHE:-$WORK/cache}"
 CERTS="$CACHE/certs-$COUNT"
@@ -123,10 +128,10 @@ seeded() {
 # the server core. Sets SPID (the process to stop) and SDIR.
 start_server() {
     local kind="$1" n="$2" port="$3" i
-    case "$kind" in
+    case "${kind%%:*}" in
     certfleet | certfleet-etcd)
         local store=embedded
-        [ "$kind" = certfleet-etcd ] && store=etcd
+        [ "${kind%%:*}" = certfleet-etcd ] && store=etcd
         SDIR="$(seeded "$store" "$n")"
         {
             echo "data_dir = \"$SDIR/data\""
@@ -137,7 +142,7 @@ start_server() {
             printf '\n[[listener]]\nrole = "bench"\nhttps = "127.0.0.1:%s"\nsession_resumption = false\n' "$port"
         } >"$SDIR/certfleet.toml"
         TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" \
-            "$CF" serve --config "$SDIR/certfleet.toml" >"$SDIR/stdout" 2>"$SDIR/stderr" &
+            "$(certfleet_bin "$kind")" serve --config "$SDIR/certfleet.toml" >"$SDIR/stdout" 2>"$SDIR/stderr" &
         SPID=$!
         ;;
     haproxy)
@@ -274,19 +279,19 @@ measure() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$kind" "$n" "$ready" \
         "$checked" "$rss_ready" "$pss_ready" "$rss" "$pss" "$hs" "$ticks" "$seconds" >>"$RESULTS"
     awk -v tck="$CLK_TCK" -F'\t' 'END {
-        printf "%-5s %-15s %6s %8s %12s %10s %10s %10s %10s\n", $1, $2, $3, $4, $5, $6, $8,
+        printf "%-5s %-24s %6s %8s %12s %10s %10s %10s %10s\n", $1, $2, $3, $4, $5, $6, $8,
             ($11 > 0 ? sprintf("%.0f", $10 * tck / $11) : "-"), sprintf("%.0f", $10 / $12) }' "$RESULTS"
 }
 
 for kind in "${SERVERS[@]}"; do
-    case "$kind" in certfleet) seeded embedded "$COUNT" >/dev/null; seeded embedded 1 >/dev/null ;;
+    case "${kind%%:*}" in certfleet) seeded embedded "$COUNT" >/dev/null; seeded embedded 1 >/dev/null ;;
     certfleet-etcd) seeded etcd "$COUNT" >/dev/null; seeded etcd 1 >/dev/null ;; esac
 done
 
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
-printf '%-5s %-15s %6s %8s %12s %10s %10s %10s %10s\n' round server certs "ready s" checked \
+printf '%-5s %-24s %6s %8s %12s %10s %10s %10s %10s\n' round server certs "ready s" checked \
     "rss0 KiB" "rss KiB" "hs/cpu-s" "hs/s"
 for round in $(seq 1 "$ROUNDS"); do
     # Turn the order each round so no server always follows the same one.
@@ -315,7 +320,7 @@ function range(list,   n, a, i, lo, hi) {
 $3 == 1 { one[$1, $2] = $0; next }
 { many[$1, $2] = $0; kinds[$2] = 1 }
 END {
-    printf "%-15s %10s %12s %12s %12s %12s %16s %16s\n", "server", "ready s", "KiB/cert@0", "KiB/cert", "PSS KiB/cert", "hs/cpu-s N", "N/1 cpu", "N/1 wall"
+    printf "%-24s %10s %12s %12s %12s %12s %16s %16s\n", "server", "ready s", "KiB/cert@0", "KiB/cert", "PSS KiB/cert", "hs/cpu-s N", "N/1 cpu", "N/1 wall"
     for (k in kinds) {
         r = ""; m0 = ""; m = ""; p = ""; h = ""; q = ""; w = ""
         for (key in many) {
@@ -329,7 +334,7 @@ END {
             q = q " " (a[10] / a[11]) / (b[10] / b[11])
             w = w " " (a[10] / a[12]) / (b[10] / b[12])
         }
-        printf "%-15s %10.2f %12.2f %12.2f %12.2f %12.0f %6.3f [%s] %6.3f [%s]\n", k, median(r), median(m0), median(m), median(p), median(h), median(q), range(q), median(w), range(w)
-        printf "%-15s ready s [%s]\n", "", range(r)
+        printf "%-24s %10.2f %12.2f %12.2f %12.2f %12.0f %6.3f [%s] %6.3f [%s]\n", k, median(r), median(m0), median(m), median(p), median(h), median(q), range(q), median(w), range(w)
+        printf "%-24s ready s [%s]\n", "", range(r)
     }
 }' "$RESULTS"
