@@ -4,6 +4,7 @@
 //! 2 bad usage or bad input (the message names the file, block or field); 141 when the
 //! reader of standard output went away ([`closed_pipe`]).
 
+mod allocator;
 mod cli;
 mod closed_pipe;
 
