@@ -363,6 +363,7 @@ fn a_domain_certificate_from_a_server_ca_is_served_and_renewed_until_an_upload()
 }
 
 /// The `ca.renew` audit records of `server`'s store, oldest first: (when, detail).
+#[cfg(feature = "etcd")]
 fn renew_records(server: &Server) -> Vec<(i64, String)> {
     let page: Value = serde_json::from_str(&api_get(server, "/api/audit?limit=500")).unwrap();
     let mut records: Vec<(i64, String)> = page["records"]
