@@ -214,7 +214,15 @@ async fn serve(config: certfleet_config::ServerConfig) -> Result<()> {
                         Ok::<_, std::convert::Infallible>(response)
                     }
                 });
-                listeners::serve_http(io, service, conn.peer, limits, shutdown).await;
+                listeners::serve_http(
+                    io,
+                    service,
+                    conn.peer,
+                    tls_accept::Negotiated::Unknown,
+                    limits,
+                    shutdown,
+                )
+                .await;
             }
         },
     ));

@@ -219,7 +219,7 @@ pub async fn serve_listener(
                         Ok::<_, Infallible>(response)
                     }
                 });
-                serve_http_as(io, service, peer, protocol, limits, shutdown).await;
+                serve_http(io, service, peer, protocol, limits, shutdown).await;
             }
         },
     )
@@ -257,7 +257,17 @@ pub async fn serve_admin(
                 inner: TowerToHyperService::new(router.clone()),
                 peer: conn.peer,
             };
-            async move { serve_http(io, service, conn.peer, limits, shutdown).await }
+            async move {
+                serve_http(
+                    io,
+                    service,
+                    conn.peer,
+                    Negotiated::Unknown,
+                    limits,
+                    shutdown,
+                )
+                .await
+            }
         },
     )
     .await;
@@ -394,26 +404,9 @@ pub async fn accept_loop<F, Fut>(
 
 /// Serves HTTP/1.1 (with upgrades) or HTTP/2 on `io` until the peer is done, the
 /// connection runs out of time (`limits`), or shutdown is asked for, in which case the
-/// connection is closed gracefully.
+/// connection is closed gracefully. `protocol` is the HTTP version ALPN settled, or
+/// [`Negotiated::Unknown`] to tell it from the first bytes.
 pub async fn serve_http<S, B>(
-    io: Box<dyn Stream>,
-    service: S,
-    peer: SocketAddr,
-    limits: ConnectionLimits,
-    shutdown: Shutdown,
-) where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    serve_http_as(io, service, peer, Negotiated::Unknown, limits, shutdown).await;
-}
-
-/// [`serve_http`] for a connection whose HTTP version ALPN may have settled.
-pub async fn serve_http_as<S, B>(
     io: Box<dyn Stream>,
     service: S,
     peer: SocketAddr,

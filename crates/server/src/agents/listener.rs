@@ -11,6 +11,7 @@ use crate::cas::CaRepository;
 use crate::listeners::{accept_loop, bind, serve_http, BoundListener, Shutdown};
 use crate::state::AppState;
 use crate::tls_accept::ListenerTls;
+use crate::tls_accept::Negotiated;
 use anyhow::{Context, Result};
 use certfleet_config::{AgentsConfig, ConnectionLimits};
 use certfleet_edge::certificate::ServedCertificate;
@@ -119,7 +120,17 @@ pub async fn serve(listener: AgentListener, limits: ConnectionLimits, shutdown: 
                 inner: TowerToHyperService::new(router.clone()),
                 chain: PeerChain(conn.client_chain.clone()),
             };
-            async move { serve_http(io, service, conn.peer, limits, shutdown).await }
+            async move {
+                serve_http(
+                    io,
+                    service,
+                    conn.peer,
+                    Negotiated::Unknown,
+                    limits,
+                    shutdown,
+                )
+                .await
+            }
         },
     )
     .await;
