@@ -264,15 +264,13 @@ cpu_ticks_user_system() {
 
 # --- nginx --------------------------------------------------------------------------
 
-# nginx_conf DIR WORKERS CHAIN KEY BODY [DIRECTIVE...]: prints an nginx configuration
+# nginx_conf_head DIR WORKERS [DIRECTIVE...]: prints the start of an nginx configuration
 # for the foreground (master and WORKERS workers, each DIRECTIVE added to the main
 # context), with its pid, error log and temporary files in DIR (DIR/tmp must exist) and
-# no access log; one server block for $NAME sending CHAIN (leaf first) with KEY, TLS 1.2
-# and 1.3, session cache and tickets off, answering every request with a 404 and the
-# text BODY. The block's listen lines, already indented, come from standard input.
-nginx_conf() {
-    local dir="$1" workers="$2" chain="$3" key="$4" body="$5"
-    shift 5
+# no access log, up to inside the `http` block, which the caller fills and closes.
+nginx_conf_head() {
+    local dir="$1" workers="$2"
+    shift 2
     cat <<EOF
 daemon off;
 master_process on;
@@ -296,9 +294,19 @@ http {
     fastcgi_temp_path $dir/tmp/fastcgi;
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
-
-    server {
 EOF
+}
+
+# nginx_conf DIR WORKERS CHAIN KEY BODY [DIRECTIVE...]: prints an nginx configuration
+# (nginx_conf_head DIR WORKERS DIRECTIVE...) with one server block for $NAME sending
+# CHAIN (leaf first) with KEY, TLS 1.2 and 1.3, session cache and tickets off, answering
+# every request with a 404 and the text BODY. The block's listen lines, already
+# indented, come from standard input.
+nginx_conf() {
+    local dir="$1" workers="$2" chain="$3" key="$4" body="$5"
+    shift 5
+    nginx_conf_head "$dir" "$workers" "$@"
+    printf '\n    server {\n'
     cat
     cat <<EOF
         server_name $NAME;

@@ -175,22 +175,8 @@ EOF
         SDIR="$WORK/nginx-$n"
         mkdir -p "$SDIR/tmp"
         {
+            nginx_conf_head "$SDIR" 1
             cat <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $SDIR/nginx.pid;
-error_log $SDIR/error.log warn;
-events {
-    worker_connections 16384;
-}
-http {
-    access_log off;
-    client_body_temp_path $SDIR/tmp/body;
-    proxy_temp_path $SDIR/tmp/proxy;
-    fastcgi_temp_path $SDIR/tmp/fastcgi;
-    uwsgi_temp_path $SDIR/tmp/uwsgi;
-    scgi_temp_path $SDIR/tmp/scgi;
     server_names_hash_max_size 262144;
     server_names_hash_bucket_size 64;
     ssl_protocols TLSv1.2 TLSv1.3;
