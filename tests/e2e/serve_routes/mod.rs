@@ -11,6 +11,7 @@
 mod auth;
 mod proxy;
 mod request_safety;
+mod wire;
 
 use crate::support::openssl::sha256_fingerprint;
 use crate::support::run::{arg, assert_ok, certfleet, stdout, TempDir};

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod etcd_cluster;
+pub mod http1;
+pub mod http1_upstream;
 pub mod https;
 pub mod openssl;
 pub mod pebble;
