@@ -100,12 +100,16 @@ fn serve(
             if wire.stream().stream.write_all(&piece).is_err() {
                 return;
             }
+            // Apart, so that the proxy reads them as separate pieces.
             std::thread::sleep(Duration::from_millis(10));
         }
         match reply.then {
             Then::KeepOpen => {}
             Then::Close => return,
-            Then::CloseAfter(pause) => return std::thread::sleep(pause),
+            Then::CloseAfter(pause) => {
+                std::thread::sleep(pause);
+                return;
+            }
         }
     }
 }
