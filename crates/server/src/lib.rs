@@ -8,6 +8,8 @@
 //!   and the pause after a failed accept ([`log_limit`] keeps such warnings rare);
 //! - [`tls_accept`]: handshakes, per server name when routes ask for client certificates;
 //! - [`routes`]: host and path routes to upstreams, with their authentication;
+//! - [`relay`]: the forwarding path of everyday HTTP/1.1 requests to plain-HTTP
+//!   upstreams, which leaves every other request to the general one of [`routes`];
 //! - [`plain_http`]: the HTTP listener (ACME HTTP-01, redirect or refusal);
 //! - [`http`]: the admin listener's router and the layers every answer goes through
 //!   (headers, CORS, authentication, sessions, errors);
@@ -57,6 +59,7 @@ pub mod log_limit;
 pub mod monitor;
 pub mod plain_http;
 pub mod platform_service;
+pub mod relay;
 pub mod routes;
 pub mod startup;
 pub mod state;

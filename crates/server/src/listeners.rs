@@ -16,6 +16,7 @@ use super::accept_backoff::AcceptBackoff;
 use super::acme::AlpnAnswers;
 use super::connection_guard::{Activity, ActivityIo, Due, FirstRequest, Watchdog};
 use super::log_limit::{held_back_note, LogLimit};
+use super::relay::{Outcome, Relay};
 use super::routes::{service, RouteTable};
 use super::state::AppState;
 use super::tls_accept::{ConnectionInfo, ListenerTls, Negotiated};
@@ -76,6 +77,11 @@ pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
 }
 
 impl Shutdown {
+    /// Whether shutdown has been asked for already.
+    pub fn is_requested(&self) -> bool {
+        *self.signal.borrow()
+    }
+
     /// Resolves once shutdown has been asked for.
     pub async fn requested(&mut self) {
         // An error means the trigger is gone, which also means shutting down.
@@ -210,6 +216,21 @@ pub async fn serve_listener(
                 info: conn,
             });
             async move {
+                let mut shutdown = shutdown;
+                let io = if protocol == Negotiated::Http2 {
+                    io
+                } else {
+                    let relay = Relay {
+                        routes: &connection.routes,
+                        counters: &connection.counters,
+                        info: &connection.info,
+                        limits,
+                    };
+                    match relay.serve(io, &mut shutdown).await {
+                        Outcome::Closed => return,
+                        Outcome::Elsewhere(io) => io,
+                    }
+                };
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let connection = Arc::clone(&connection);
                     async move {

@@ -372,9 +372,6 @@ fn a_broken_or_absent_upstream_gives_502() {
 }
 
 #[test]
-#[ignore = "the edge decodes the chunked answer but passes on the upstream's Content-Length \
-            beside it, so the client gets 5 of its 11 bytes; RFC 9112, section 6.3 has an \
-            intermediary remove Content-Length when Transfer-Encoding is present"]
 fn in_an_answer_chunked_framing_wins_over_content_length() {
     let scene = Scene::start();
     let mut client = scene.connect(HOST);

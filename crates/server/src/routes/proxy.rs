@@ -13,6 +13,8 @@
 
 use super::upgrade::{header_tokens, Upgrade};
 use super::upstream_tls::client_config;
+use crate::relay::pool::{Pool, CONNECT_TIMEOUT};
+use crate::relay::RESPONSE_TIMEOUT;
 use anyhow::{anyhow, bail, Context, Result};
 use certfleet_config::UpstreamTrust;
 use http_body_util::combinators::BoxBody;
@@ -26,15 +28,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::IpAddr;
-use std::time::Duration;
 
 /// The body of every response the edge sends.
 pub type EdgeBody = BoxBody<Bytes, hyper::Error>;
-
-/// How long connecting to an upstream may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an upstream may take to start answering.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Headers that describe one connection, never passed on (RFC 9110, section 7.6.1), and
 /// `HTTP2-Settings`, which belongs to an `h2c` upgrade the edge never passes.
@@ -50,12 +46,14 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     HeaderName::from_static("http2-settings"),
 ];
 
-/// A route's upstream: its base URL and a pooled client trusting what the route says.
+/// A route's upstream: its base URL and a pooled client trusting what the route says;
+/// for a plain-HTTP upstream also the relay's pool ([`crate::relay`]).
 pub struct Upstream {
     scheme: Scheme,
     authority: Authority,
     base_path: String,
     client: Client<HttpsConnector<HttpConnector>, Incoming>,
+    relay: Option<Pool>,
 }
 
 /// What the edge knows about the request and its client, for the upstream.
@@ -101,12 +99,27 @@ impl Upstream {
             .enable_http1()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        let relay = (scheme == Scheme::HTTP).then(|| {
+            let port = authority.port_u16().unwrap_or(80);
+            Pool::new(format!("{}:{port}", authority.host()))
+        });
         Ok(Upstream {
             scheme,
             authority,
             base_path,
             client,
+            relay,
         })
+    }
+
+    /// The relay's pool, for a plain-HTTP upstream.
+    pub fn relay_pool(&self) -> Option<&Pool> {
+        self.relay.as_ref()
+    }
+
+    /// The path requests go under, for an upstream the relay serves.
+    pub fn relay_base_path(&self) -> Option<&str> {
+        self.relay.as_ref().map(|_| self.base_path.as_str())
     }
 
     /// The upstream URL as configured, for messages.
@@ -133,7 +146,7 @@ impl Upstream {
                 tracing::warn!("upstream {}: {}", self.url(), error_chain(&err));
                 return plain(
                     StatusCode::BAD_GATEWAY,
-                    &format!("upstream {} cannot be reached\n", self.url()),
+                    &gateway_answer(StatusCode::BAD_GATEWAY, self),
                 );
             }
             Err(_) => {
@@ -144,7 +157,7 @@ impl Upstream {
                 );
                 return plain(
                     StatusCode::GATEWAY_TIMEOUT,
-                    &format!("upstream {} did not answer in time\n", self.url()),
+                    &gateway_answer(StatusCode::GATEWAY_TIMEOUT, self),
                 );
             }
         };
@@ -174,6 +187,11 @@ impl Upstream {
             });
             let (parts, _) = response.into_parts();
             return Response::from_parts(parts, empty());
+        }
+        // A body sent chunked is delimited by its chunks, whatever Content-Length says
+        // (RFC 9112, 6.3); the client gets it framed anew.
+        if response.headers().contains_key(header::TRANSFER_ENCODING) {
+            response.headers_mut().remove(header::CONTENT_LENGTH);
         }
         strip_hop_by_hop(response.headers_mut(), false);
         response.map(http_body_util::BodyExt::boxed)
@@ -299,6 +317,16 @@ fn is_hang_up(err: &anyhow::Error) -> bool {
                     | ErrorKind::UnexpectedEof
             )
         })
+}
+
+/// The text of the edge's 502 (cannot be reached) or 504 (no answer in time) for
+/// `upstream`.
+pub fn gateway_answer(status: StatusCode, upstream: &Upstream) -> String {
+    if status == StatusCode::GATEWAY_TIMEOUT {
+        format!("upstream {} did not answer in time\n", upstream.url())
+    } else {
+        format!("upstream {} cannot be reached\n", upstream.url())
+    }
 }
 
 /// An empty body.

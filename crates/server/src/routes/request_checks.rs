@@ -77,12 +77,7 @@ fn check_host_headers<B>(req: &Request<B>) -> Result<(), BadRequest> {
     if headers.next().is_some() {
         return Err(BadRequest::DuplicateHost);
     }
-    let header: Authority = header
-        .to_str()
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .filter(|authority: &Authority| !authority.as_str().contains('@'))
-        .ok_or(BadRequest::BadHost)?;
+    let header = host_authority(header.as_bytes())?;
     let Some(target) = req.uri().authority() else {
         return Ok(());
     };
@@ -99,6 +94,26 @@ fn check_host_headers<B>(req: &Request<B>) -> Result<(), BadRequest> {
             header: header.to_string(),
         })
     }
+}
+
+/// A `Host` header's value read as a host with an optional port.
+fn host_authority(value: &[u8]) -> Result<Authority, BadRequest> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .filter(|authority: &Authority| !authority.as_str().contains('@'))
+        .ok_or(BadRequest::BadHost)
+}
+
+/// The host a request with this one `Host` header (and a target in origin form) is for:
+/// lower-case, without the port, as [`check`] gives it.
+pub fn host_of_header(value: &[u8]) -> Result<String, BadRequest> {
+    let authority = host_authority(value)?;
+    let host = strip_port(authority.as_str()).trim().to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(BadRequest::NoHost);
+    }
+    Ok(host)
 }
 
 #[cfg(test)]

@@ -1,0 +1,426 @@
+//! The relay: the edge's own forwarding path for everyday HTTP/1.1 requests to
+//! plain-HTTP upstreams, beside the general one (hyper's server and pooled client,
+//! [`crate::routes`]).
+//!
+//! A connection whose client speaks HTTP/1.1 starts here. Each request head is read and
+//! checked ([`request`]); the relay carries what it takes on in one task, without
+//! building request and header maps: the head it writes goes to an idle connection of the
+//! route's [`pool`] (or a new one), the upstream's answer head is read ([`response`]) and
+//! its body passed on as it comes ([`body`]). The first request the relay does not take
+//! on (another protocol, a body it does not carry, a route with authentication, any
+//! refusal) hands the connection, with the bytes read so far ([`prefixed`]), to the
+//! general server for the rest of its life, so those requests get the same answers as on
+//! a connection that never met the relay.
+//!
+//! Limits as on the general path: each request head within the header time-out (the
+//! first counted from the handshake), a body and each wait on it within the idle
+//! time-out, the upstream's answer head within [`RESPONSE_TIMEOUT`]; on shutdown a
+//! waiting connection closes and a busy one closes after its answer. An upstream that
+//! cannot be reached or answers wrongly gets the client a 502, one that is silent a 504.
+//! An idempotent request whose reused upstream connection turns out closed is sent once
+//! more on a new one.
+
+pub mod body;
+pub mod pool;
+pub mod prefixed;
+pub mod request;
+pub mod response;
+
+use crate::listeners::{Shutdown, Stream};
+use crate::routes::proxy::{gateway_answer, Upstream};
+use crate::routes::RouteTable;
+use crate::tls_accept::ConnectionInfo;
+use body::BodyRelay;
+use certfleet_config::ConnectionLimits;
+use certfleet_monitor::edge_metrics::ListenerCounters;
+use hyper::StatusCode;
+use prefixed::Prefixed;
+use request::{Parsed, Prepared};
+use response::Answer;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+
+/// How long an upstream may take to start answering.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most bytes an upstream's answer head may have.
+const MAX_ANSWER_HEAD: usize = 64 * 1024;
+/// The most bytes a client's request head may have on the relay (the general server
+/// takes a longer one).
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// How much is read at a time, and kept between requests.
+const READ_SIZE: usize = 16 * 1024;
+/// How much of a large body is read at a time.
+const BODY_READ_SIZE: usize = 128 * 1024;
+
+/// How a connection left the relay.
+pub enum Outcome {
+    /// It is over.
+    Closed,
+    /// It goes on with the general server, these bytes first.
+    Elsewhere(Box<dyn Stream>),
+}
+
+/// What the relay needs of the listener and the connection.
+pub struct Relay<'c> {
+    /// The listener's routes.
+    pub routes: &'c RouteTable,
+    /// The listener's counters, one response each.
+    pub counters: &'c ListenerCounters,
+    /// The connection's TLS details.
+    pub info: &'c ConnectionInfo,
+    /// The listener's time limits.
+    pub limits: ConnectionLimits,
+}
+
+/// The buffers of one connection, reused from request to request.
+struct Buffers {
+    /// The client's bytes not yet used.
+    input: Vec<u8>,
+    /// The request going upstream.
+    upstream: Vec<u8>,
+    /// The upstream's bytes.
+    answer: Vec<u8>,
+    /// What goes to the client next.
+    out: Vec<u8>,
+}
+
+/// Why a request got no answer from the upstream.
+enum Failure {
+    /// No connection, or it failed before an answer began.
+    Unreachable(String),
+    /// No answer head in time.
+    Silent,
+}
+
+impl Relay<'_> {
+    /// Serves `io` until the client is done, or hands it to the general server.
+    pub async fn serve(&self, mut io: Box<dyn Stream>, shutdown: &mut Shutdown) -> Outcome {
+        let ip = self.info.peer.ip();
+        let client = request::Client::new(ip, self.routes.is_trusted_proxy(ip));
+        let mut buffers = Buffers {
+            input: Vec::with_capacity(READ_SIZE),
+            upstream: Vec::with_capacity(1024),
+            answer: Vec::with_capacity(READ_SIZE),
+            out: Vec::with_capacity(READ_SIZE),
+        };
+        let mut deadline = Instant::now() + self.limits.header_timeout;
+        loop {
+            let prepared = match self
+                .next_request(&mut io, &mut buffers, &client, deadline, shutdown)
+                .await
+            {
+                Next::Request(prepared) => prepared,
+                Next::Elsewhere => {
+                    let read = std::mem::take(&mut buffers.input);
+                    return Outcome::Elsewhere(Box::new(Prefixed::new(read, io)));
+                }
+                Next::Closed => return Outcome::Closed,
+            };
+            let close = prepared.close || shutdown.is_requested();
+            let request_len = prepared.head_len + prepared.body_len;
+            buffers
+                .upstream
+                .extend_from_slice(&buffers.input[prepared.head_len..request_len]);
+            buffers.input.drain(..request_len);
+            let kept = self.answer(&mut io, &mut buffers, &prepared, close).await;
+            if !kept || close {
+                let _ = io.shutdown().await; // the client may be gone already
+                return Outcome::Closed;
+            }
+            deadline = Instant::now() + self.limits.header_timeout;
+        }
+    }
+
+    /// Reads until the buffer holds a whole request (head and body) the relay carries.
+    async fn next_request<'t>(
+        &'t self,
+        io: &mut Box<dyn Stream>,
+        buffers: &mut Buffers,
+        client: &request::Client,
+        deadline: Instant,
+        shutdown: &mut Shutdown,
+    ) -> Next<'t> {
+        loop {
+            match request::parse(&buffers.input, self.routes, client, &mut buffers.upstream) {
+                Parsed::Relay(prepared) => {
+                    let whole = prepared.head_len + prepared.body_len;
+                    if buffers.input.len() >= whole {
+                        return Next::Request(prepared);
+                    }
+                    // The body: each wait within the idle time-out.
+                    let idle_by = Instant::now() + self.limits.idle_timeout;
+                    if !read_more(io, &mut buffers.input, idle_by).await {
+                        return Next::Closed;
+                    }
+                    continue;
+                }
+                Parsed::Elsewhere => return Next::Elsewhere,
+                Parsed::Partial if buffers.input.len() >= MAX_REQUEST_HEAD => {
+                    return Next::Elsewhere
+                }
+                Parsed::Partial => {}
+            }
+            if buffers.input.is_empty() {
+                // Between requests: shutdown closes the connection.
+                tokio::select! {
+                    biased;
+                    more = read_more(io, &mut buffers.input, deadline) => if !more {
+                        return Next::Closed;
+                    },
+                    () = shutdown.requested() => return Next::Closed,
+                }
+            } else if !read_more(io, &mut buffers.input, deadline).await {
+                return Next::Closed;
+            }
+        }
+    }
+
+    /// Answers one request from its upstream; false when the client connection cannot
+    /// go on.
+    async fn answer(
+        &self,
+        io: &mut Box<dyn Stream>,
+        buffers: &mut Buffers,
+        prepared: &Prepared<'_>,
+        close: bool,
+    ) -> bool {
+        let upstream = &prepared.route.upstream;
+        let Some(pool) = upstream.relay_pool() else {
+            return false; // only routes with a pool reach the relay
+        };
+        let exchanged = self.exchange(pool, buffers, prepared, close).await;
+        let (mut stream, answer) = match exchanged {
+            Ok(pair) => pair,
+            Err(failure) => return self.gateway_failure(io, buffers, upstream, failure).await,
+        };
+        self.counters.response(answer.status);
+        let relayed = pass_body(
+            BodyRelay::new(answer.body),
+            answer.head_len,
+            &mut stream,
+            io,
+            buffers,
+            self.limits.idle_timeout,
+        )
+        .await;
+        match relayed {
+            Ok(clean) => {
+                if clean && answer.reusable {
+                    pool.put_back(stream);
+                }
+                true
+            }
+            Err(err) => {
+                tracing::debug!("upstream {}: {err}", upstream.url());
+                false
+            }
+        }
+    }
+
+    /// Sends the request and reads the final answer's head (its client head in
+    /// `buffers.out`); once more on a new connection when a reused one was closed.
+    async fn exchange(
+        &self,
+        pool: &pool::Pool,
+        buffers: &mut Buffers,
+        prepared: &Prepared<'_>,
+        close: bool,
+    ) -> Result<(TcpStream, Answer), Failure> {
+        let mut retried = false;
+        loop {
+            let checkout = pool
+                .checkout()
+                .await
+                .map_err(|err| Failure::Unreachable(err.to_string()))?;
+            let retry_allowed = checkout.reused && prepared.idempotent && !retried;
+            let mut stream = checkout.stream;
+            if let Err(err) = stream.write_all(&buffers.upstream).await {
+                if retry_allowed {
+                    retried = true;
+                    continue;
+                }
+                return Err(Failure::Unreachable(err.to_string()));
+            }
+            buffers.answer.clear();
+            let head = timeout(
+                RESPONSE_TIMEOUT,
+                read_answer_head(&mut stream, buffers, prepared.head_method, close),
+            )
+            .await;
+            match head {
+                Err(_) => return Err(Failure::Silent),
+                Ok(Ok(answer)) => return Ok((stream, answer)),
+                Ok(Err(_)) if retry_allowed && buffers.answer.is_empty() => retried = true,
+                Ok(Err(err)) => return Err(Failure::Unreachable(err)),
+            }
+        }
+    }
+
+    /// Answers 502 or 504 for `failure`; false when the client connection cannot go on.
+    async fn gateway_failure(
+        &self,
+        io: &mut Box<dyn Stream>,
+        buffers: &mut Buffers,
+        upstream: &Upstream,
+        failure: Failure,
+    ) -> bool {
+        let status = match failure {
+            Failure::Unreachable(why) => {
+                tracing::warn!("upstream {}: {why}", upstream.url());
+                StatusCode::BAD_GATEWAY
+            }
+            Failure::Silent => {
+                tracing::warn!(
+                    "upstream {}: no answer within {}s",
+                    upstream.url(),
+                    RESPONSE_TIMEOUT.as_secs()
+                );
+                StatusCode::GATEWAY_TIMEOUT
+            }
+        };
+        self.counters.response(status.as_u16());
+        let text = gateway_answer(status, upstream);
+        buffers.out.clear();
+        // Writing to a Vec cannot fail.
+        let _ = std::io::Write::write_fmt(
+            &mut buffers.out,
+            format_args!(
+                "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\n\
+                 content-length: {}\r\ndate: {}\r\n\r\n{text}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or(""),
+                text.len(),
+                httpdate::fmt_http_date(std::time::SystemTime::now()),
+            ),
+        );
+        write_out(io, &mut buffers.out, self.limits.idle_timeout)
+            .await
+            .is_ok()
+    }
+}
+
+/// What the client sent next.
+enum Next<'t> {
+    Request(Prepared<'t>),
+    Elsewhere,
+    Closed,
+}
+
+/// Reads more of `io` into `buffer` by `deadline`; false at the end of the stream, on
+/// an error or once the deadline passed.
+async fn read_more<R: AsyncRead + Unpin + ?Sized>(
+    io: &mut R,
+    buffer: &mut Vec<u8>,
+    deadline: Instant,
+) -> bool {
+    buffer.reserve(READ_SIZE);
+    matches!(
+        tokio::time::timeout_at(deadline, io.read_buf(buffer)).await,
+        Ok(Ok(read)) if read > 0
+    )
+}
+
+/// Reads the upstream's final answer head into `buffers.answer`, dropping informational
+/// answers, and writes the client's head into `buffers.out`.
+async fn read_answer_head(
+    stream: &mut TcpStream,
+    buffers: &mut Buffers,
+    head_method: bool,
+    close: bool,
+) -> Result<Answer, String> {
+    loop {
+        match response::parse(&buffers.answer, head_method, close, &mut buffers.out) {
+            Ok(response::Parsed::Final(answer)) => return Ok(answer),
+            Ok(response::Parsed::Interim(len)) => {
+                buffers.answer.drain(..len);
+                continue;
+            }
+            Ok(response::Parsed::Partial) if buffers.answer.len() >= MAX_ANSWER_HEAD => {
+                return Err(format!("an answer head over {MAX_ANSWER_HEAD} bytes"));
+            }
+            Ok(response::Parsed::Partial) => {}
+            Err(err) => return Err(err.to_string()),
+        }
+        buffers.answer.reserve(READ_SIZE);
+        match stream.read_buf(&mut buffers.answer).await {
+            Ok(0) => return Err("the connection closed before an answer".into()),
+            Ok(_) => {}
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+}
+
+/// Sends the client the answer head in `buffers.out` and the body, which starts in
+/// `buffers.answer` after the upstream's head; true when the upstream connection ended
+/// clean (nothing after the body).
+async fn pass_body(
+    mut relay: BodyRelay,
+    head_len: usize,
+    stream: &mut TcpStream,
+    io: &mut Box<dyn Stream>,
+    buffers: &mut Buffers,
+    idle: Duration,
+) -> anyhow::Result<bool> {
+    let Buffers { answer, out, .. } = buffers;
+    let mut taken = relay.take(&answer[head_len..], out)?;
+    let passed = loop {
+        if taken.done {
+            write_out(io, out, idle).await?;
+            break !taken.extra;
+        }
+        if !out.is_empty() {
+            write_out(io, out, idle).await?;
+        }
+        answer.clear();
+        answer.reserve(BODY_READ_SIZE);
+        let read = timeout(idle, stream.read_buf(answer))
+            .await
+            .map_err(|_| anyhow::anyhow!("no part of the body within {}s", idle.as_secs()))??;
+        if read == 0 {
+            relay.end_of_stream(out)?;
+            write_out(io, out, idle).await?;
+            break false;
+        }
+        // A sized body goes on as read, without a copy.
+        if let Some((take, sized)) = relay.take_sized(answer.len()) {
+            timeout(idle, io.write_all(&answer[..take]))
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!("the client took nothing for {}s", idle.as_secs())
+                })??;
+            taken = sized;
+        } else {
+            taken = relay.take(answer, out)?;
+        }
+    };
+    if answer.capacity() > READ_SIZE * 2 {
+        answer.shrink_to(READ_SIZE);
+    }
+    if out.capacity() > READ_SIZE * 2 {
+        out.shrink_to(READ_SIZE);
+    }
+    Ok(passed)
+}
+
+/// Writes `out` to the client and empties it; a client that takes none of it for `idle`
+/// is given up.
+async fn write_out<W: AsyncWrite + Unpin + ?Sized>(
+    io: &mut W,
+    out: &mut Vec<u8>,
+    idle: Duration,
+) -> std::io::Result<()> {
+    let written = timeout(idle, async {
+        io.write_all(out).await?;
+        io.flush().await
+    })
+    .await;
+    out.clear();
+    written.unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the client took nothing for {}s", idle.as_secs()),
+        ))
+    })
+}
