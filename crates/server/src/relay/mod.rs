@@ -20,6 +20,7 @@
 //! An idempotent request whose reused upstream connection turns out closed is sent once
 //! more on a new one.
 
+pub mod alarm;
 pub mod body;
 pub mod pool;
 pub mod prefixed;
@@ -30,6 +31,7 @@ use crate::listeners::{Shutdown, Stream};
 use crate::routes::proxy::{gateway_answer, Upstream};
 use crate::routes::RouteTable;
 use crate::tls_accept::ConnectionInfo;
+use alarm::Alarm;
 use body::BodyRelay;
 use certfleet_config::ConnectionLimits;
 use certfleet_monitor::edge_metrics::ListenerCounters;
@@ -40,7 +42,7 @@ use response::Answer;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 /// How long an upstream may take to start answering.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,9 +108,17 @@ impl Relay<'_> {
             out: Vec::with_capacity(READ_SIZE),
         };
         let mut deadline = Instant::now() + self.limits.header_timeout;
+        let mut alarm = Alarm::new(deadline);
         loop {
             let prepared = match self
-                .next_request(&mut io, &mut buffers, &client, deadline, shutdown)
+                .next_request(
+                    &mut io,
+                    &mut buffers,
+                    &mut alarm,
+                    &client,
+                    deadline,
+                    shutdown,
+                )
                 .await
             {
                 Next::Request(prepared) => prepared,
@@ -124,7 +134,9 @@ impl Relay<'_> {
                 .upstream
                 .extend_from_slice(&buffers.input[prepared.head_len..request_len]);
             buffers.input.drain(..request_len);
-            let kept = self.answer(&mut io, &mut buffers, &prepared, close).await;
+            let kept = self
+                .answer(&mut io, &mut buffers, &mut alarm, &prepared, close)
+                .await;
             if !kept || close {
                 let _ = io.shutdown().await; // the client may be gone already
                 return Outcome::Closed;
@@ -138,6 +150,7 @@ impl Relay<'_> {
         &'t self,
         io: &mut Box<dyn Stream>,
         buffers: &mut Buffers,
+        alarm: &mut Alarm,
         client: &request::Client,
         deadline: Instant,
         shutdown: &mut Shutdown,
@@ -151,7 +164,7 @@ impl Relay<'_> {
                     }
                     // The body: each wait within the idle time-out.
                     let idle_by = Instant::now() + self.limits.idle_timeout;
-                    if !read_more(io, &mut buffers.input, idle_by).await {
+                    if !read_more(io, &mut buffers.input, alarm, idle_by).await {
                         return Next::Closed;
                     }
                     continue;
@@ -166,12 +179,12 @@ impl Relay<'_> {
                 // Between requests: shutdown closes the connection.
                 tokio::select! {
                     biased;
-                    more = read_more(io, &mut buffers.input, deadline) => if !more {
+                    more = read_more(io, &mut buffers.input, alarm, deadline) => if !more {
                         return Next::Closed;
                     },
                     () = shutdown.requested() => return Next::Closed,
                 }
-            } else if !read_more(io, &mut buffers.input, deadline).await {
+            } else if !read_more(io, &mut buffers.input, alarm, deadline).await {
                 return Next::Closed;
             }
         }
@@ -183,6 +196,7 @@ impl Relay<'_> {
         &self,
         io: &mut Box<dyn Stream>,
         buffers: &mut Buffers,
+        alarm: &mut Alarm,
         prepared: &Prepared<'_>,
         close: bool,
     ) -> bool {
@@ -190,10 +204,14 @@ impl Relay<'_> {
         let Some(pool) = upstream.relay_pool() else {
             return false; // only routes with a pool reach the relay
         };
-        let exchanged = self.exchange(pool, buffers, prepared, close).await;
+        let exchanged = self.exchange(pool, buffers, alarm, prepared, close).await;
         let (mut stream, answer) = match exchanged {
             Ok(pair) => pair,
-            Err(failure) => return self.gateway_failure(io, buffers, upstream, failure).await,
+            Err(failure) => {
+                return self
+                    .gateway_failure(io, buffers, alarm, upstream, failure)
+                    .await
+            }
         };
         self.counters.response(answer.status);
         let relayed = pass_body(
@@ -202,6 +220,7 @@ impl Relay<'_> {
             &mut stream,
             io,
             buffers,
+            alarm,
             self.limits.idle_timeout,
         )
         .await;
@@ -225,6 +244,7 @@ impl Relay<'_> {
         &self,
         pool: &pool::Pool,
         buffers: &mut Buffers,
+        alarm: &mut Alarm,
         prepared: &Prepared<'_>,
         close: bool,
     ) -> Result<(TcpStream, Answer), Failure> {
@@ -244,16 +264,17 @@ impl Relay<'_> {
                 return Err(Failure::Unreachable(err.to_string()));
             }
             buffers.answer.clear();
-            let head = timeout(
-                RESPONSE_TIMEOUT,
-                read_answer_head(&mut stream, buffers, prepared.head_method, close),
-            )
-            .await;
+            let head = alarm
+                .within(
+                    RESPONSE_TIMEOUT,
+                    read_answer_head(&mut stream, buffers, prepared.head_method, close),
+                )
+                .await;
             match head {
-                Err(_) => return Err(Failure::Silent),
-                Ok(Ok(answer)) => return Ok((stream, answer)),
-                Ok(Err(_)) if retry_allowed && buffers.answer.is_empty() => retried = true,
-                Ok(Err(err)) => return Err(Failure::Unreachable(err)),
+                None => return Err(Failure::Silent),
+                Some(Ok(answer)) => return Ok((stream, answer)),
+                Some(Err(_)) if retry_allowed && buffers.answer.is_empty() => retried = true,
+                Some(Err(err)) => return Err(Failure::Unreachable(err)),
             }
         }
     }
@@ -263,6 +284,7 @@ impl Relay<'_> {
         &self,
         io: &mut Box<dyn Stream>,
         buffers: &mut Buffers,
+        alarm: &mut Alarm,
         upstream: &Upstream,
         failure: Failure,
     ) -> bool {
@@ -295,7 +317,7 @@ impl Relay<'_> {
                 httpdate::fmt_http_date(std::time::SystemTime::now()),
             ),
         );
-        write_out(io, &mut buffers.out, self.limits.idle_timeout)
+        write_out(io, &mut buffers.out, alarm, self.limits.idle_timeout)
             .await
             .is_ok()
     }
@@ -313,12 +335,13 @@ enum Next<'t> {
 async fn read_more<R: AsyncRead + Unpin + ?Sized>(
     io: &mut R,
     buffer: &mut Vec<u8>,
+    alarm: &mut Alarm,
     deadline: Instant,
 ) -> bool {
     buffer.reserve(READ_SIZE);
     matches!(
-        tokio::time::timeout_at(deadline, io.read_buf(buffer)).await,
-        Ok(Ok(read)) if read > 0
+        alarm.by(deadline, io.read_buf(buffer)).await,
+        Some(Ok(read)) if read > 0
     )
 }
 
@@ -361,33 +384,36 @@ async fn pass_body(
     stream: &mut TcpStream,
     io: &mut Box<dyn Stream>,
     buffers: &mut Buffers,
+    alarm: &mut Alarm,
     idle: Duration,
 ) -> anyhow::Result<bool> {
     let Buffers { answer, out, .. } = buffers;
     let mut taken = relay.take(&answer[head_len..], out)?;
     let passed = loop {
         if taken.done {
-            write_out(io, out, idle).await?;
+            write_out(io, out, alarm, idle).await?;
             break !taken.extra;
         }
         if !out.is_empty() {
-            write_out(io, out, idle).await?;
+            write_out(io, out, alarm, idle).await?;
         }
         answer.clear();
         answer.reserve(BODY_READ_SIZE);
-        let read = timeout(idle, stream.read_buf(answer))
+        let read = alarm
+            .within(idle, stream.read_buf(answer))
             .await
-            .map_err(|_| anyhow::anyhow!("no part of the body within {}s", idle.as_secs()))??;
+            .ok_or_else(|| anyhow::anyhow!("no part of the body within {}s", idle.as_secs()))??;
         if read == 0 {
             relay.end_of_stream(out)?;
-            write_out(io, out, idle).await?;
+            write_out(io, out, alarm, idle).await?;
             break false;
         }
         // A sized body goes on as read, without a copy.
         if let Some((take, sized)) = relay.take_sized(answer.len()) {
-            timeout(idle, io.write_all(&answer[..take]))
+            alarm
+                .within(idle, io.write_all(&answer[..take]))
                 .await
-                .map_err(|_| {
+                .ok_or_else(|| {
                     anyhow::anyhow!("the client took nothing for {}s", idle.as_secs())
                 })??;
             taken = sized;
@@ -409,15 +435,17 @@ async fn pass_body(
 async fn write_out<W: AsyncWrite + Unpin + ?Sized>(
     io: &mut W,
     out: &mut Vec<u8>,
+    alarm: &mut Alarm,
     idle: Duration,
 ) -> std::io::Result<()> {
-    let written = timeout(idle, async {
-        io.write_all(out).await?;
-        io.flush().await
-    })
-    .await;
+    let written = alarm
+        .within(idle, async {
+            io.write_all(out).await?;
+            io.flush().await
+        })
+        .await;
     out.clear();
-    written.unwrap_or_else(|_| {
+    written.unwrap_or_else(|| {
         Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!("the client took nothing for {}s", idle.as_secs()),
