@@ -6,11 +6,12 @@
 //! checked ([`request`]); the relay carries what it takes on in one task, without
 //! building request and header maps: the head it writes goes to an idle connection of the
 //! route's [`pool`] (or a new one), the upstream's answer head is read ([`response`]) and
-//! its body passed on as it comes ([`body`]). The first request the relay does not take
-//! on (another protocol, a body it does not carry, a route with authentication, any
-//! refusal) hands the connection, with the bytes read so far ([`prefixed`]), to the
-//! general server for the rest of its life, so those requests get the same answers as on
-//! a connection that never met the relay.
+//! its body passed on as it comes ([`body`]); a well-formed request no route answers gets
+//! the same 404 the general path gives. The first request the relay does not take on
+//! (another protocol, a body it does not carry, a route with authentication, a request
+//! to refuse with a 400) hands the connection, with the bytes read so far
+//! ([`prefixed`]), to the general server for the rest of its life, so those requests get
+//! the same answers as on a connection that never met the relay.
 //!
 //! Limits as on the general path: each request head within the header time-out (the
 //! first counted from the handshake), a body and each wait on it within the idle
@@ -29,6 +30,7 @@ pub mod response;
 
 use crate::listeners::{Shutdown, Stream};
 use crate::routes::proxy::{gateway_answer, Upstream};
+use crate::routes::service::no_route;
 use crate::routes::RouteTable;
 use crate::tls_accept::ConnectionInfo;
 use alarm::Alarm;
@@ -37,8 +39,9 @@ use certfleet_config::ConnectionLimits;
 use certfleet_monitor::edge_metrics::ListenerCounters;
 use hyper::StatusCode;
 use prefixed::Prefixed;
-use request::{Parsed, Prepared};
+use request::{Destination, Parsed, Prepared};
 use response::Answer;
+use std::io::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -101,11 +104,13 @@ impl Relay<'_> {
     pub async fn serve(&self, mut io: Box<dyn Stream>, shutdown: &mut Shutdown) -> Outcome {
         let ip = self.info.peer.ip();
         let client = request::Client::new(ip, self.routes.is_trusted_proxy(ip));
+        // Only the client's buffer at first: a connection whose first request goes to
+        // the general server never needs the others.
         let mut buffers = Buffers {
             input: Vec::with_capacity(READ_SIZE),
-            upstream: Vec::with_capacity(1024),
-            answer: Vec::with_capacity(READ_SIZE),
-            out: Vec::with_capacity(READ_SIZE),
+            upstream: Vec::new(),
+            answer: Vec::new(),
+            out: Vec::new(),
         };
         let mut deadline = Instant::now() + self.limits.header_timeout;
         let mut alarm = Alarm::new(deadline);
@@ -200,7 +205,15 @@ impl Relay<'_> {
         prepared: &Prepared<'_>,
         close: bool,
     ) -> bool {
-        let upstream = &prepared.route.upstream;
+        let route = match &prepared.destination {
+            Destination::Route(route) => route,
+            Destination::NoRoute(host) => {
+                let text = no_route(host);
+                let answer = Plain::new(StatusCode::NOT_FOUND, &text, prepared, close);
+                return self.answer_plain(io, buffers, alarm, answer).await;
+            }
+        };
+        let upstream = &route.upstream;
         let Some(pool) = upstream.relay_pool() else {
             return false; // only routes with a pool reach the relay
         };
@@ -208,9 +221,10 @@ impl Relay<'_> {
         let (mut stream, answer) = match exchanged {
             Ok(pair) => pair,
             Err(failure) => {
-                return self
-                    .gateway_failure(io, buffers, alarm, upstream, failure)
-                    .await
+                let status = gateway_status(upstream, failure);
+                let text = gateway_answer(status, upstream);
+                let answer = Plain::new(status, &text, prepared, close);
+                return self.answer_plain(io, buffers, alarm, answer).await;
             }
         };
         self.counters.response(answer.status);
@@ -279,47 +293,77 @@ impl Relay<'_> {
         }
     }
 
-    /// Answers 502 or 504 for `failure`; false when the client connection cannot go on.
-    async fn gateway_failure(
+    /// Answers with a short text of the edge's own; false when the client connection
+    /// cannot go on.
+    async fn answer_plain(
         &self,
         io: &mut Box<dyn Stream>,
         buffers: &mut Buffers,
         alarm: &mut Alarm,
-        upstream: &Upstream,
-        failure: Failure,
+        answer: Plain<'_>,
     ) -> bool {
-        let status = match failure {
-            Failure::Unreachable(why) => {
-                tracing::warn!("upstream {}: {why}", upstream.url());
-                StatusCode::BAD_GATEWAY
-            }
-            Failure::Silent => {
-                tracing::warn!(
-                    "upstream {}: no answer within {}s",
-                    upstream.url(),
-                    RESPONSE_TIMEOUT.as_secs()
-                );
-                StatusCode::GATEWAY_TIMEOUT
-            }
-        };
-        self.counters.response(status.as_u16());
-        let text = gateway_answer(status, upstream);
-        buffers.out.clear();
+        self.counters.response(answer.status.as_u16());
+        let out = &mut buffers.out;
+        out.clear();
         // Writing to a Vec cannot fail.
-        let _ = std::io::Write::write_fmt(
-            &mut buffers.out,
-            format_args!(
-                "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\n\
-                 content-length: {}\r\ndate: {}\r\n\r\n{text}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or(""),
-                text.len(),
-                httpdate::fmt_http_date(std::time::SystemTime::now()),
-            ),
+        let _ = write!(
+            out,
+            "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\n\
+             content-length: {}\r\ndate: {}\r\n",
+            answer.status.as_u16(),
+            answer.status.canonical_reason().unwrap_or(""),
+            answer.text.len(),
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
         );
-        write_out(io, &mut buffers.out, alarm, self.limits.idle_timeout)
+        if answer.close {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        if !answer.head_method {
+            out.extend_from_slice(answer.text.as_bytes());
+        }
+        write_out(io, out, alarm, self.limits.idle_timeout)
             .await
             .is_ok()
+    }
+}
+
+/// An answer of the edge's own: a status and a line of text.
+struct Plain<'a> {
+    status: StatusCode,
+    text: &'a str,
+    /// The request was HEAD: the text is not sent.
+    head_method: bool,
+    /// The connection closes after it.
+    close: bool,
+}
+
+impl<'a> Plain<'a> {
+    fn new(status: StatusCode, text: &'a str, request: &Prepared<'_>, close: bool) -> Self {
+        Plain {
+            status,
+            text,
+            head_method: request.head_method,
+            close,
+        }
+    }
+}
+
+/// 502 or 504 for `failure`, logged.
+fn gateway_status(upstream: &Upstream, failure: Failure) -> StatusCode {
+    match failure {
+        Failure::Unreachable(why) => {
+            tracing::warn!("upstream {}: {why}", upstream.url());
+            StatusCode::BAD_GATEWAY
+        }
+        Failure::Silent => {
+            tracing::warn!(
+                "upstream {}: no answer within {}s",
+                upstream.url(),
+                RESPONSE_TIMEOUT.as_secs()
+            );
+            StatusCode::GATEWAY_TIMEOUT
+        }
     }
 }
 

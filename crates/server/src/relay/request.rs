@@ -5,7 +5,8 @@
 //! The relay takes on the everyday request only: HTTP/1.1, a target in origin form, one
 //! valid `Host`, no body or a body of at most [`MAX_BODY`] bytes given by one
 //! `Content-Length`, no `Transfer-Encoding`, `Expect` or `Upgrade`, on a route without
-//! client-certificate or basic authentication to a plain-HTTP upstream. Anything else is
+//! client-certificate or basic authentication to a plain-HTTP upstream, or for a host and
+//! path no route answers (a 404, as the general path answers it). Anything else is
 //! [`Parsed::Elsewhere`]: the general server (hyper, [`crate::routes::service`]) then
 //! reads the same bytes and answers it, refusals included, as it answers every request.
 //!
@@ -49,10 +50,18 @@ pub enum Parsed<'t> {
     Relay(Prepared<'t>),
 }
 
+/// Where a request the relay carries goes.
+pub enum Destination<'t> {
+    /// To this route's upstream.
+    Route(&'t Route),
+    /// Nowhere: no route answers this host (lower-case) and path, a 404.
+    NoRoute(String),
+}
+
 /// A request ready to go upstream: its head is in the buffer given to [`parse`].
 pub struct Prepared<'t> {
-    /// Its route.
-    pub route: &'t Route,
+    /// Where it goes.
+    pub destination: Destination<'t>,
     /// The bytes of the client's head.
     pub head_len: usize,
     /// The bytes of its body, which follow the head.
@@ -114,8 +123,21 @@ pub fn parse<'t>(
     let Ok(path) = normalise(target.path()) else {
         return Parsed::Elsewhere;
     };
+    let head_method = method == "HEAD";
+    let idempotent = matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    );
     let Some(route) = routes.find(&framing.host, &path) else {
-        return Parsed::Elsewhere;
+        upstream.clear();
+        return Parsed::Relay(Prepared {
+            head_len,
+            body_len: framing.body_len,
+            head_method,
+            idempotent,
+            close: framing.close,
+            destination: Destination::NoRoute(framing.host),
+        });
     };
     if route.client_auth.is_some() || route.basic_auth.is_some() {
         return Parsed::Elsewhere;
@@ -134,14 +156,11 @@ pub fn parse<'t>(
     upstream.extend_from_slice(b" HTTP/1.1\r\n");
     write_headers(upstream, request.headers, &framing, client);
     Parsed::Relay(Prepared {
-        route,
+        destination: Destination::Route(route),
         head_len,
         body_len: framing.body_len,
-        head_method: method == "HEAD",
-        idempotent: matches!(
-            method,
-            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
-        ),
+        head_method,
+        idempotent,
         close: framing.close,
     })
 }
@@ -361,7 +380,6 @@ mod tests {
             "GET http://app.test/ HTTP/1.1\r\nHost: app.test\r\n\r\n",
             "GET / HTTP/1.1\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: app.test\r\nHost: app.test\r\n\r\n",
-            "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: app.test@evil\r\n\r\n",
             "GET /../x HTTP/1.1\r\nHost: app.test\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -387,6 +405,20 @@ mod tests {
 
     fn table_tls() -> RouteTable {
         table("https://127.0.0.1:9")
+    }
+
+    #[test]
+    fn a_request_no_route_answers_is_a_404_of_the_relay() {
+        let table = table("http://127.0.0.1:9");
+        let mut upstream = Vec::new();
+        let input = b"GET / HTTP/1.1\r\nHost: Other.Test\r\nContent-Length: 2\r\n\r\nhi";
+        let Parsed::Relay(prepared) = parse(input, &table, &client(false), &mut upstream) else {
+            panic!("not relayed");
+        };
+        assert!(
+            matches!(&prepared.destination, Destination::NoRoute(host) if host == "other.test")
+        );
+        assert_eq!(prepared.head_len + prepared.body_len, input.len());
     }
 
     #[test]

@@ -20,6 +20,11 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 
+/// The text of the 404 for a request no route answers.
+pub fn no_route(host: &str) -> String {
+    format!("no route configured for {host}\n")
+}
+
 /// Answers `req`, which arrived on `conn`.
 pub async fn handle(
     table: &RouteTable,
@@ -35,10 +40,7 @@ pub async fn handle(
     };
     let host = checked.host;
     let Some(route) = table.find(&host, &checked.path) else {
-        return plain(
-            StatusCode::NOT_FOUND,
-            &format!("no route configured for {host}\n"),
-        );
+        return plain(StatusCode::NOT_FOUND, &no_route(&host));
     };
     let upgrade = match upgrade::check(&req, route.websocket) {
         Ok(upgrade) => upgrade,
