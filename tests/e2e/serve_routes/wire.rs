@@ -464,3 +464,19 @@ fn one_mebibyte_answers_arrive_intact() {
         );
     }
 }
+
+#[test]
+fn a_host_no_route_answers_gets_a_404_and_the_connection_goes_on() {
+    let scene = Scene::start();
+    let mut client = scene.connect(HOST);
+    // A body with it, which must be read and dropped: the next request starts after it.
+    client.send(b"POST /x HTTP/1.1\r\nHost: unrouted.test\r\nContent-Length: 3\r\n\r\nabc");
+    let answer = client.answer(false);
+    assert_eq!(answer.status(), 404, "{answer:?}");
+    assert_eq!(answer.text(), "no route configured for unrouted.test\n");
+    client.send(b"HEAD /x HTTP/1.1\r\nHost: unrouted.test\r\n\r\n");
+    let head = client.answer(true);
+    assert_eq!(head.status(), 404, "{head:?}");
+    assert!(head.body.is_empty(), "{head:?}");
+    assert_answer(&client.get("/after"), "GET /after 0");
+}
