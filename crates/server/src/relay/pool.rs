@@ -3,7 +3,7 @@
 //! A connection goes back to its pool only after an answer it carried was read to its
 //! end with nothing after it, and it is taken again newest first. One that has anything
 //! to read while idle (the upstream closed it, or sent bytes no request asked for) or has
-//! been idle longer than [`IDLE_LIMIT`] is dropped instead of used, without a system call:
+//! been idle longer than 90 s (`IDLE_LIMIT`) is dropped instead of used, without a system call:
 //! tokio already knows from the event loop whether the socket became readable.
 
 use std::collections::VecDeque;
