@@ -104,7 +104,6 @@ fn is_plausible_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certfleet_config::{ClientAuth, RouteConfig, UpstreamTrust};
 
     fn get(uri: &str, host: &str) -> Request<()> {
         Request::builder()
@@ -116,17 +115,7 @@ mod tests {
 
     fn plain_http(insecure: InsecurePolicy, https_port: u16) -> PlainHttp {
         let store = Arc::new(certfleet_store::memory::MemoryStore::new());
-        let route = |host: &str| RouteConfig {
-            host: host.into(),
-            path: "/".into(),
-            upstream: "http://127.0.0.1:9".into(),
-            upstream_trust: UpstreamTrust::System,
-            client_auth: ClientAuth::Off,
-            client_ca: None,
-            allowed_thumbprints: Vec::new(),
-            basic_auth: None,
-            websocket: true,
-        };
+        let route = |host: &str| crate::routes::tests::route(host, "/");
         let routes = RouteTable::build(&[route("app.example.test"), route("*.apps.test")], &[])
             .expect("plain routes build");
         PlainHttp {

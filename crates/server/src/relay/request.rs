@@ -305,20 +305,10 @@ fn visible_text(value: &[u8]) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certfleet_config::{ClientAuth, RouteConfig, UpstreamTrust};
 
     fn table(upstream: &str) -> RouteTable {
-        let route = RouteConfig {
-            host: "app.test".into(),
-            path: "/".into(),
-            upstream: upstream.into(),
-            upstream_trust: UpstreamTrust::System,
-            client_auth: ClientAuth::Off,
-            client_ca: None,
-            allowed_thumbprints: Vec::new(),
-            basic_auth: None,
-            websocket: true,
-        };
+        let mut route = crate::routes::tests::route("app.test", "/");
+        route.upstream = upstream.into();
         RouteTable::build(&[route], &[]).unwrap()
     }
 

@@ -136,12 +136,13 @@ fn build_route(config: &RouteConfig) -> Result<Route> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use certfleet_config::UpstreamTrust;
     use certfleet_edge::http_path::normalise;
 
-    fn route(host: &str, path: &str) -> RouteConfig {
+    /// A route to a plain-HTTP upstream, with every other setting at its default.
+    pub(crate) fn route(host: &str, path: &str) -> RouteConfig {
         RouteConfig {
             host: host.into(),
             path: path.into(),
