@@ -6,7 +6,8 @@
 //! checked ([`request`]); the relay carries what it takes on in one task, without
 //! building request and header maps: the head it writes goes to an idle connection of the
 //! route's [`pool`] (or a new one), the upstream's answer head is read ([`response`]) and
-//! its body passed on as it comes ([`body`]); a well-formed request no route answers gets
+//! its body passed on as it comes ([`body`]), the exchange driven by [`upstream`], all
+//! time limits kept by one [`alarm`]; a well-formed request no route answers gets
 //! the same 404 the general path gives. The first request the relay does not take on
 //! (another protocol, a body it does not carry, a route with authentication, a request
 //! to refuse with a 400) hands the connection, with the bytes read so far
@@ -27,9 +28,12 @@ pub mod pool;
 pub mod prefixed;
 pub mod request;
 pub mod response;
+pub mod upstream;
+
+pub use upstream::RESPONSE_TIMEOUT;
 
 use crate::listeners::{Shutdown, Stream};
-use crate::routes::proxy::{gateway_answer, Upstream};
+use crate::routes::proxy::gateway_answer;
 use crate::routes::service::no_route;
 use crate::routes::RouteTable;
 use crate::tls_accept::ConnectionInfo;
@@ -40,17 +44,12 @@ use certfleet_monitor::edge_metrics::ListenerCounters;
 use hyper::StatusCode;
 use prefixed::Prefixed;
 use request::{Destination, Parsed, Prepared};
-use response::Answer;
 use std::io::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
+use upstream::{gateway_status, pass_body};
 
-/// How long an upstream may take to start answering.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The most bytes an upstream's answer head may have.
-const MAX_ANSWER_HEAD: usize = 64 * 1024;
 /// The most bytes a client's request head may have on the relay (the general server
 /// takes a longer one).
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
@@ -58,8 +57,6 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// this is brought back to it after the request). 8 KiB measured a few per cent slower
 /// for small requests and saved 0.4 KiB per idle connection (BENCHMARKS.md).
 const READ_SIZE: usize = 16 * 1024;
-/// How much of a large body is read at a time.
-const BODY_READ_SIZE: usize = 128 * 1024;
 
 /// How a connection left the relay.
 pub enum Outcome {
@@ -82,7 +79,7 @@ pub struct Relay<'c> {
 }
 
 /// The buffers of one connection, reused from request to request.
-struct Buffers {
+pub(super) struct Buffers {
     /// The client's bytes not yet used.
     input: Vec<u8>,
     /// The request going upstream.
@@ -91,14 +88,6 @@ struct Buffers {
     answer: Vec<u8>,
     /// What goes to the client next.
     out: Vec<u8>,
-}
-
-/// Why a request got no answer from the upstream.
-enum Failure {
-    /// No connection, or it failed before an answer began.
-    Unreachable(String),
-    /// No answer head in time.
-    Silent,
 }
 
 impl Relay<'_> {
@@ -222,7 +211,7 @@ impl Relay<'_> {
         let Some(pool) = upstream.relay_pool() else {
             return false; // only routes with a pool reach the relay
         };
-        let exchanged = self.exchange(pool, buffers, alarm, prepared, close).await;
+        let exchanged = upstream::exchange(pool, buffers, alarm, prepared, close).await;
         let (mut stream, answer) = match exchanged {
             Ok(pair) => pair,
             Err(failure) => {
@@ -253,47 +242,6 @@ impl Relay<'_> {
             Err(err) => {
                 tracing::debug!("upstream {}: {err}", upstream.url());
                 false
-            }
-        }
-    }
-
-    /// Sends the request and reads the final answer's head (its client head in
-    /// `buffers.out`); once more on a new connection when a reused one was closed.
-    async fn exchange(
-        &self,
-        pool: &pool::Pool,
-        buffers: &mut Buffers,
-        alarm: &mut Alarm,
-        prepared: &Prepared<'_>,
-        close: bool,
-    ) -> Result<(TcpStream, Answer), Failure> {
-        let mut retried = false;
-        loop {
-            let checkout = pool
-                .checkout()
-                .await
-                .map_err(|err| Failure::Unreachable(err.to_string()))?;
-            let retry_allowed = checkout.reused && prepared.idempotent && !retried;
-            let mut stream = checkout.stream;
-            if let Err(err) = stream.write_all(&buffers.upstream).await {
-                if retry_allowed {
-                    retried = true;
-                    continue;
-                }
-                return Err(Failure::Unreachable(err.to_string()));
-            }
-            buffers.answer.clear();
-            let head = alarm
-                .within(
-                    RESPONSE_TIMEOUT,
-                    read_answer_head(&mut stream, buffers, prepared.head_method, close),
-                )
-                .await;
-            match head {
-                None => return Err(Failure::Silent),
-                Some(Ok(answer)) => return Ok((stream, answer)),
-                Some(Err(_)) if retry_allowed && buffers.answer.is_empty() => retried = true,
-                Some(Err(err)) => return Err(Failure::Unreachable(err)),
             }
         }
     }
@@ -354,24 +302,6 @@ impl<'a> Plain<'a> {
     }
 }
 
-/// 502 or 504 for `failure`, logged.
-fn gateway_status(upstream: &Upstream, failure: Failure) -> StatusCode {
-    match failure {
-        Failure::Unreachable(why) => {
-            tracing::warn!("upstream {}: {why}", upstream.url());
-            StatusCode::BAD_GATEWAY
-        }
-        Failure::Silent => {
-            tracing::warn!(
-                "upstream {}: no answer within {}s",
-                upstream.url(),
-                RESPONSE_TIMEOUT.as_secs()
-            );
-            StatusCode::GATEWAY_TIMEOUT
-        }
-    }
-}
-
 /// What the client sent next.
 enum Next<'t> {
     Request(Prepared<'t>),
@@ -394,94 +324,9 @@ async fn read_more<R: AsyncRead + Unpin + ?Sized>(
     )
 }
 
-/// Reads the upstream's final answer head into `buffers.answer`, dropping informational
-/// answers, and writes the client's head into `buffers.out`.
-async fn read_answer_head(
-    stream: &mut TcpStream,
-    buffers: &mut Buffers,
-    head_method: bool,
-    close: bool,
-) -> Result<Answer, String> {
-    loop {
-        match response::parse(&buffers.answer, head_method, close, &mut buffers.out) {
-            Ok(response::Parsed::Final(answer)) => return Ok(answer),
-            Ok(response::Parsed::Interim(len)) => {
-                buffers.answer.drain(..len);
-                continue;
-            }
-            Ok(response::Parsed::Partial) if buffers.answer.len() >= MAX_ANSWER_HEAD => {
-                return Err(format!("an answer head over {MAX_ANSWER_HEAD} bytes"));
-            }
-            Ok(response::Parsed::Partial) => {}
-            Err(err) => return Err(err.to_string()),
-        }
-        buffers.answer.reserve(READ_SIZE);
-        match stream.read_buf(&mut buffers.answer).await {
-            Ok(0) => return Err("the connection closed before an answer".into()),
-            Ok(_) => {}
-            Err(err) => return Err(err.to_string()),
-        }
-    }
-}
-
-/// Sends the client the answer head in `buffers.out` and the body, which starts in
-/// `buffers.answer` after the upstream's head; true when the upstream connection ended
-/// clean (nothing after the body).
-async fn pass_body(
-    mut relay: BodyRelay,
-    head_len: usize,
-    stream: &mut TcpStream,
-    io: &mut Box<dyn Stream>,
-    buffers: &mut Buffers,
-    alarm: &mut Alarm,
-    idle: Duration,
-) -> anyhow::Result<bool> {
-    let Buffers { answer, out, .. } = buffers;
-    let mut taken = relay.take(&answer[head_len..], out)?;
-    let passed = loop {
-        if taken.done {
-            write_out(io, out, alarm, idle).await?;
-            break !taken.extra;
-        }
-        if !out.is_empty() {
-            write_out(io, out, alarm, idle).await?;
-        }
-        answer.clear();
-        answer.reserve(BODY_READ_SIZE);
-        let read = alarm
-            .within(idle, stream.read_buf(answer))
-            .await
-            .ok_or_else(|| anyhow::anyhow!("no part of the body within {}s", idle.as_secs()))??;
-        if read == 0 {
-            relay.end_of_stream(out)?;
-            write_out(io, out, alarm, idle).await?;
-            break false;
-        }
-        // A sized body goes on as read, without a copy.
-        if let Some((take, sized)) = relay.take_sized(answer.len()) {
-            alarm
-                .within(idle, io.write_all(&answer[..take]))
-                .await
-                .ok_or_else(|| {
-                    anyhow::anyhow!("the client took nothing for {}s", idle.as_secs())
-                })??;
-            taken = sized;
-        } else {
-            taken = relay.take(answer, out)?;
-        }
-    };
-    if answer.capacity() > READ_SIZE * 2 {
-        answer.shrink_to(READ_SIZE);
-    }
-    if out.capacity() > READ_SIZE * 2 {
-        out.shrink_to(READ_SIZE);
-    }
-    Ok(passed)
-}
-
 /// Writes `out` to the client and empties it; a client that takes none of it for `idle`
 /// is given up.
-async fn write_out<W: AsyncWrite + Unpin + ?Sized>(
+pub(super) async fn write_out<W: AsyncWrite + Unpin + ?Sized>(
     io: &mut W,
     out: &mut Vec<u8>,
     alarm: &mut Alarm,
