@@ -188,11 +188,7 @@ impl Upstream {
             let (parts, _) = response.into_parts();
             return Response::from_parts(parts, empty());
         }
-        // A body sent chunked is delimited by its chunks, whatever Content-Length says
-        // (RFC 9112, 6.3); the client gets it framed anew.
-        if response.headers().contains_key(header::TRANSFER_ENCODING) {
-            response.headers_mut().remove(header::CONTENT_LENGTH);
-        }
+        drop_length_beside_coding(response.headers_mut());
         strip_hop_by_hop(response.headers_mut(), false);
         response.map(http_body_util::BodyExt::boxed)
     }
@@ -260,6 +256,14 @@ const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
+    }
+}
+
+/// A body sent with a transfer coding is delimited by it, whatever `Content-Length` says
+/// (RFC 9112, 6.3): the length goes, and the client gets the body framed anew.
+fn drop_length_beside_coding(headers: &mut HeaderMap) {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
     }
 }
 
@@ -398,6 +402,22 @@ mod tests {
         let before = usual.clone();
         strip_hop_by_hop(&mut usual, false);
         assert_eq!(usual, before, "nothing to drop");
+    }
+
+    #[test]
+    fn a_length_beside_a_transfer_coding_is_dropped() {
+        let mut both = HeaderMap::new();
+        both.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        both.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        drop_length_beside_coding(&mut both);
+        assert!(!both.contains_key(header::CONTENT_LENGTH));
+        let mut sized = HeaderMap::new();
+        sized.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        drop_length_beside_coding(&mut sized);
+        assert_eq!(sized.get(header::CONTENT_LENGTH).unwrap(), "5");
     }
 
     #[test]
