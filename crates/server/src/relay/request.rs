@@ -15,6 +15,7 @@
 //! hop-by-hop ones (and those `Connection` names), `Host` as sent, and the forwarding
 //! headers set the same way.
 
+use super::pool::Pool;
 use crate::routes::{request_checks, Route, RouteTable};
 use certfleet_edge::http_path::normalise;
 use hyper::http::uri::PathAndQuery;
@@ -52,8 +53,8 @@ pub enum Parsed<'t> {
 
 /// Where a request the relay carries goes.
 pub enum Destination<'t> {
-    /// To this route's upstream.
-    Route(&'t Route),
+    /// To this route's upstream, through the relay's pool for it.
+    Route(&'t Route, &'t Pool),
     /// Nowhere: no route answers this host (lower-case) and path, a 404.
     NoRoute(String),
 }
@@ -142,9 +143,10 @@ pub fn parse<'t>(
     if route.client_auth.is_some() || route.basic_auth.is_some() {
         return Parsed::Elsewhere;
     }
-    let Some(base_path) = route.upstream.relay_base_path() else {
+    let Some(pool) = route.upstream.relay_pool() else {
         return Parsed::Elsewhere;
     };
+    let base_path = route.upstream.base_path();
     upstream.clear();
     for part in [method, " ", base_path, path.as_str()] {
         upstream.extend_from_slice(part.as_bytes());
@@ -156,7 +158,7 @@ pub fn parse<'t>(
     upstream.extend_from_slice(b" HTTP/1.1\r\n");
     write_headers(upstream, request.headers, &framing, client);
     Parsed::Relay(Prepared {
-        destination: Destination::Route(route),
+        destination: Destination::Route(route, pool),
         head_len,
         body_len: framing.body_len,
         head_method,

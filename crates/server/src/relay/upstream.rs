@@ -7,7 +7,7 @@ use super::body::BodyRelay;
 use super::pool::Pool;
 use super::request::Prepared;
 use super::response::{self, Answer};
-use super::{write_out, Buffers, Stream};
+use super::{shrink_back, write_out, write_within, Buffers, Stream, READ_SIZE};
 use crate::routes::proxy::Upstream;
 use hyper::StatusCode;
 use std::time::Duration;
@@ -20,8 +20,6 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ANSWER_HEAD: usize = 64 * 1024;
 /// How much of a large body is read at a time.
 const BODY_READ_SIZE: usize = 128 * 1024;
-/// How much is read at a time for an answer head.
-const HEAD_READ_SIZE: usize = super::READ_SIZE;
 
 /// Why a request got no answer from the upstream.
 pub(super) enum Failure {
@@ -110,7 +108,7 @@ async fn read_answer_head(
             Ok(response::Parsed::Partial) => {}
             Err(err) => return Err(err.to_string()),
         }
-        buffers.answer.reserve(HEAD_READ_SIZE);
+        buffers.answer.reserve(READ_SIZE);
         match stream.read_buf(&mut buffers.answer).await {
             Ok(0) => return Err("the connection closed before an answer".into()),
             Ok(_) => {}
@@ -154,22 +152,14 @@ pub(super) async fn pass_body(
         }
         // A sized body goes on as read, without a copy.
         if let Some((take, sized)) = relay.take_sized(answer.len()) {
-            alarm
-                .within(idle, io.write_all(&answer[..take]))
-                .await
-                .ok_or_else(|| {
-                    anyhow::anyhow!("the client took nothing for {}s", idle.as_secs())
-                })??;
+            write_within(io, &answer[..take], alarm, idle, false).await?;
             taken = sized;
         } else {
             taken = relay.take(answer, out)?;
         }
     };
-    if answer.capacity() > HEAD_READ_SIZE * 2 {
-        answer.shrink_to(HEAD_READ_SIZE);
-    }
-    if out.capacity() > HEAD_READ_SIZE * 2 {
-        out.shrink_to(HEAD_READ_SIZE);
-    }
+    answer.clear(); // the next exchange starts it afresh
+    shrink_back(answer);
+    shrink_back(out);
     Ok(passed)
 }

@@ -117,9 +117,10 @@ impl Upstream {
         self.relay.as_ref()
     }
 
-    /// The path requests go under, for an upstream the relay serves.
-    pub fn relay_base_path(&self) -> Option<&str> {
-        self.relay.as_ref().map(|_| self.base_path.as_str())
+    /// The path requests go under (empty, or starting with `/` and without a trailing
+    /// one).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
     }
 
     /// The upstream URL as configured, for messages.
