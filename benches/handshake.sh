@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Full TLS 1.3 handshakes per server CPU-second: `certfleet serve` against nginx, with
 # the same certificate, key and chain, for an ECDSA P-256 and an RSA-2048 leaf, in one
-# run. Prints a table per round and a summary with the ratio
-# certfleet / nginx for each key type.
+# run. Prints a table per round and a summary with the ratio certfleet / nginx for each
+# key type, its 95% interval over the rounds, and the ratio of each round.
 #
 #   scripts/install-bench-deps      # once, as root: nginx, h2load (nghttp2-client)
 #   benches/handshake.sh            # from any current directory
 #
 # Settings (environment):
-#   BENCH_ROUNDS=3        rounds; each round measures every server once per key type,
+#   BENCH_ROUNDS=12       rounds; each round measures every server once per key type,
 #                         in rotating order
-#   BENCH_CONNECTIONS=6000  connections (= requests) per h2load run
+#   BENCH_CONNECTIONS=2000  connections (= requests) per h2load run
 #   BENCH_RATE=150        new connections per 50 ms period (h2load -r; at most
 #                         BENCH_CONNECTIONS, which h2load requires)
 #   BENCH_SERVER_CPU=1    the core the servers are pinned to
@@ -44,15 +44,19 @@
 #   response work is the same; a handshake counts when its response arrived;
 # - servers and client are pinned to different cores (taskset), since on two cores the
 #   client saturates first; the server's CPU time is utime+stime of all its threads
-#   (nginx: master and worker) from /proc/PID/stat before and after each h2load run.
+#   (nginx: master and worker) from /proc/PID/stat before and after each h2load run;
+# - this machine's speed drifts by 10-30 % from one second to the next, so the runs are
+#   short (2,000 connections, about 1.5 s) and many (12 rounds), the servers taking
+#   turns, and the summary pools every round and gives the pooled ratio's 95% interval
+#   from resampling whole rounds.
 set -euo pipefail
 
 BENCH_ID=handshake
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROUNDS="${BENCH_ROUNDS:-3}"
-CONNS="${BENCH_CONNECTIONS:-6000}"
+ROUNDS="${BENCH_ROUNDS:-12}"
+CONNS="${BENCH_CONNECTIONS:-2000}"
 RATE="${BENCH_RATE:-150}"
 [ "$RATE" -le "$CONNS" ] || die "BENCH_RATE ($RATE) must not exceed BENCH_CONNECTIONS ($CONNS): h2load refuses a rate above its number of clients"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
@@ -212,20 +216,49 @@ done
 
 printf '\nFull TLS 1.3 handshakes per server CPU-second (rounds: %d, connections per run: %d; rounds pooled):\n' \
     "$ROUNDS" "$CONNS"
+# The interval: the pooled ratio recomputed over 2,000 resamples of whole rounds (drawn
+# with replacement, each keeping both servers' runs of that round together), cut at its
+# 2.5th and 97.5th percentiles. It says how far the machine's drift from round to round
+# could move the pooled ratio; a fixed seed makes it repeatable for one results file.
 awk -F'\t' -v hz="$CLK_TCK" -v certfleets="${CERTFLEETS[*]}" '
+    function pooled_rate(k, s) { return n[k "/" s] / (t[k "/" s] / hz) }
+    # Sorts v[1..m] in place (mawk has no asort).
+    function sort_values(v, m,    i, j, x) {
+        for (i = 2; i <= m; i++) {
+            x = v[i]
+            for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+            v[j + 1] = x
+        }
+    }
     { n[$2 "/" $3] += $4; t[$2 "/" $3] += $6; keys[$2] = 1
-      rate = $4 / ($6 / hz); r[$1 "/" $2 "/" $3] = rate; rounds[$1] = 1 }
+      rn[$1 "/" $2 "/" $3] = $4; rt[$1 "/" $2 "/" $3] = $6
+      if (!($1 in rounds)) { rounds[$1] = 1; nr++ } }
     END {
         nc = split(certfleets, c, " ")
-        printf "%-10s  %-18s  %10s  %10s  %6s  %s\n", "key", "server", "handsh.", "nginx", "ratio", "per-round ratios"
+        draws = 2000
+        printf "%-10s  %-18s  %10s  %10s  %6s  %-11s  %s\n", "key", "server", "handsh.", "nginx", "ratio", "95% interval", "per-round ratios"
         for (k in keys) {
-            ng = n[k "/nginx"] / (t[k "/nginx"] / hz)
+            ng = pooled_rate(k, "nginx")
             for (j = 1; j <= nc; j++) {
-                cf = n[k "/" c[j]] / (t[k "/" c[j]] / hz)
+                cf = pooled_rate(k, c[j])
                 per = ""
-                for (i = 1; (i "") in rounds; i++)
-                    per = per sprintf("%s%.2f", (i > 1 ? " " : ""), r[i "/" k "/" c[j]] / r[i "/" k "/nginx"])
-                printf "%-10s  %-18s  %10.0f  %10.0f  %6.2f  %s\n", k, c[j], cf, ng, cf / ng, per
+                for (i = 1; i <= nr; i++) {
+                    a = i "/" k "/" c[j]; b = i "/" k "/nginx"
+                    per = per sprintf("%s%.2f", (i > 1 ? " " : ""), (rn[a] / rt[a]) / (rn[b] / rt[b]))
+                }
+                srand(1)
+                for (d = 1; d <= draws; d++) {
+                    cn = ct = gn = gt = 0
+                    for (i = 1; i <= nr; i++) {
+                        pick = int(rand() * nr) + 1
+                        cn += rn[pick "/" k "/" c[j]]; ct += rt[pick "/" k "/" c[j]]
+                        gn += rn[pick "/" k "/nginx"]; gt += rt[pick "/" k "/nginx"]
+                    }
+                    v[d] = (cn / ct) / (gn / gt)
+                }
+                sort_values(v, draws)
+                interval = sprintf("%.2f-%.2f", v[int(draws * 0.025) + 1], v[int(draws * 0.975)])
+                printf "%-10s  %-18s  %10.0f  %10.0f  %6.2f  %-12s  %s\n", k, c[j], cf, ng, cf / ng, interval, per
             }
         }
     }' "$RESULTS" | { read -r header; echo "$header"; sort; }

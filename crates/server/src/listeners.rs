@@ -128,6 +128,10 @@ pub async fn bind(label: &str, addr: SocketAddr) -> Result<BoundListener> {
             "{label} listener: cannot bind {addr} (taken by another process, or a port below 1024 without privileges?)"
         )
     })?;
+    // Accepted connections inherit Nagle's algorithm off from the listening socket
+    // (Linux copies the listener's TCP options into each), which saves a system call per
+    // connection. An optimisation only: without it the writes are merely coalesced.
+    let _ = socket2::SockRef::from(&tcp).set_tcp_nodelay(true);
     Ok(BoundListener {
         label: label.to_owned(),
         tcp,
@@ -378,7 +382,6 @@ pub async fn accept_loop<F, Fut>(
                 continue;
             }
         };
-        let _ = tcp.set_nodelay(true); // an optimisation only
         let tls = tls.clone();
         let handle = Arc::clone(&handle);
         let conn_shutdown = shutdown.clone();
@@ -554,5 +557,21 @@ mod tests {
         assert_eq!(strip_port("app.example.test"), "app.example.test");
         assert_eq!(strip_port("[::1]:8443"), "[::1]");
         assert_eq!(strip_port("::1"), "::1");
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_off_without_asking() {
+        let bound = bind("test", "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = bound.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = bound.tcp.accept().await.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "the accept loop relies on this"
+        );
+        assert!(
+            !client.nodelay().unwrap(),
+            "only the accepted side is changed"
+        );
     }
 }
