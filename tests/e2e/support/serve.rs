@@ -352,6 +352,11 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // A failing test shows what the server said (the harness prints a failed test's
+        // captured output), so a failure seen only in CI can be told apart afterwards.
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
     }
 }
 
