@@ -9,6 +9,8 @@
 #
 # Scenarios (h2load unless said otherwise; every request GET over TLS 1.3):
 #   h1         HTTP/1.1 keep-alive, BENCH_CLIENTS connections, a 24-byte answer
+#   h1tls      as h1, to the upstream over TLS (path /tls/; every proxy verifies the
+#              upstream's certificate against the bench CA and keeps its connections)
 #   h2         HTTP/2, BENCH_CLIENTS connections with BENCH_STREAMS streams each
 #   newconn    HTTP/1.1, one request per connection (a full handshake each)
 #   1mib       HTTP/1.1 keep-alive, a 1 MiB answer, 4 connections
@@ -67,7 +69,7 @@ NEWCONN="${BENCH_NEWCONN:-2000}"
 RATE="${BENCH_RATE:-100}"
 LARGE="${BENCH_LARGE:-400}"
 MESSAGES="${BENCH_MESSAGES:-1000}"
-read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-h1 h2 newconn 1mib websocket}"
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-h1 h1tls h2 newconn 1mib websocket}"
 PROXY_CPU="${BENCH_PROXY_CPU:-1}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-0}"
 read -r -a PROXIES <<<"${BENCH_PROXIES:-certfleet nginx haproxy caddy}"
@@ -91,15 +93,31 @@ quiet "$CF" cert issue --ca "$WORK/ca" --cn "$NAME" --key ecdsa-p256 --out "$WOR
 cat "$WORK/leaf.crt" "$WORK/leaf.chain.crt" >"$WORK/chain.crt"
 cat "$WORK/chain.crt" "$WORK/leaf.key" >"$WORK/haproxy.pem"
 ROOT_PEM="$WORK/leaf.chain.crt"
+# The TLS upstream's certificate, from the same CA: its name for the proxies that check
+# a name (nginx, HAProxy, Caddy) and 127.0.0.1 for certfleet, which checks the host of
+# the upstream URL.
+UPSTREAM_NAME=upstream.bench.test
+quiet "$CF" cert issue --ca "$WORK/ca" --cn "$UPSTREAM_NAME" --ip 127.0.0.1 --key ecdsa-p256 \
+    --out "$WORK/upstream"
+cat "$WORK/upstream.crt" "$WORK/upstream.chain.crt" >"$WORK/upstream-chain.crt"
 
-taskset -c "$CLIENT_CPU" "$HELPER" upstream 127.0.0.1:0 >"$WORK/upstream.out" 2>&1 &
-track_pid "$!"
-for _ in $(seq 1 100); do
-    grep -q '^upstream ' "$WORK/upstream.out" 2>/dev/null && break
-    sleep 0.1
-done
-UPSTREAM="$(awk '$1 == "upstream" { print $2 }' "$WORK/upstream.out")"
+# start_upstream OUT [CERT KEY]: starts the bench's upstream (over TLS when given a
+# certificate and key) on the client's core and prints its address.
+start_upstream() {
+    local out="$1"
+    shift
+    taskset -c "$CLIENT_CPU" "$HELPER" upstream 127.0.0.1:0 "$@" >"$out" 2>&1 &
+    track_pid "$!"
+    for _ in $(seq 1 100); do
+        grep -q '^upstream ' "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+    awk '$1 == "upstream" { print $2 }' "$out"
+}
+UPSTREAM="$(start_upstream "$WORK/upstream.out")"
 [ -n "$UPSTREAM" ] || die "the upstream did not start: $(cat "$WORK/upstream.out")"
+UPSTREAM_TLS="$(start_upstream "$WORK/upstream-tls.out" "$WORK/upstream-chain.crt" "$WORK/upstream.key")"
+[ -n "$UPSTREAM_TLS" ] || die "the TLS upstream did not start: $(cat "$WORK/upstream-tls.out")"
 
 declare -A PORT PID
 
@@ -107,7 +125,9 @@ declare -A PORT PID
 
 start_certfleet() { # start_certfleet PROXY: certfleet, or certfleet:NAME
     local route
-    route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"' "$NAME" "$UPSTREAM")"
+    route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"\n\n' "$NAME" "$UPSTREAM")"
+    route+="$(printf '[[route]]\nhost = "%s"\npath = "/tls"\nupstream = "https://%s"\nupstream_trust = "%s"' \
+        "$NAME" "$UPSTREAM_TLS" "$ROOT_PEM")"
     CF="$(certfleet_bin "$1")" serve_certfleet "$WORK/edge${1#certfleet}" "$PROXY_CPU" 1 \
         "$WORK/leaf.pem" "$route"
     PID[$1]=$SERVE_PID
@@ -142,6 +162,10 @@ http {
         server $UPSTREAM;
         keepalive 64;
     }
+    upstream bench_upstream_tls {
+        server $UPSTREAM_TLS;
+        keepalive 64;
+    }
     server {
         listen 127.0.0.1:$port ssl http2 backlog=1024;
         server_name $NAME;
@@ -159,6 +183,20 @@ http {
             proxy_set_header X-Forwarded-For \$remote_addr;
             proxy_set_header X-Forwarded-Proto https;
             proxy_set_header X-Forwarded-Host \$host;
+        }
+        location /tls/ {
+            proxy_pass https://bench_upstream_tls;
+            proxy_http_version 1.1;
+            proxy_set_header Host \$host;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $ROOT_PEM;
+            proxy_ssl_name $UPSTREAM_NAME;
+            proxy_ssl_server_name on;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
         }
     }
 }
@@ -189,9 +227,12 @@ defaults
 frontend bench
     bind 127.0.0.1:$port ssl crt $WORK/haproxy.pem alpn h2,http/1.1 no-tls-tickets
     http-request set-header X-Forwarded-Proto https
+    use_backend upstream_tls if { path_beg /tls/ }
     default_backend upstream
 backend upstream
     server up $UPSTREAM
+backend upstream_tls
+    server up $UPSTREAM_TLS ssl verify required ca-file $ROOT_PEM sni str($UPSTREAM_NAME) verifyhost $UPSTREAM_NAME
 EOF
     "$HAPROXY" -c -q -f "$dir/haproxy.cfg" >"$dir/check" 2>&1 || die "haproxy rejects its configuration: $(cat "$dir/check")"
     taskset -c "$PROXY_CPU" "$HAPROXY" -db -f "$dir/haproxy.cfg" >"$dir/stdout" 2>&1 &
@@ -215,7 +256,17 @@ start_caddy() {
 https://$NAME:$port {
     bind 127.0.0.1
     tls $WORK/chain.crt $WORK/leaf.key
-    reverse_proxy $UPSTREAM
+    handle /tls/* {
+        reverse_proxy https://$UPSTREAM_TLS {
+            transport http {
+                tls_trusted_ca_certs $ROOT_PEM
+                tls_server_name $UPSTREAM_NAME
+            }
+        }
+    }
+    handle {
+        reverse_proxy $UPSTREAM
+    }
 }
 EOF
     HOME="$dir" XDG_DATA_HOME="$dir" XDG_CONFIG_HOME="$dir" GOMAXPROCS=1 taskset -c "$PROXY_CPU" \
@@ -244,21 +295,23 @@ for proxy in "${PROXIES[@]}"; do
     esac
 done
 
-# Every proxy up and passing a request to the upstream.
+# Every proxy up and passing a request to both upstreams.
 for proxy in "${PROXIES[@]}"; do
-    ok=""
-    for _ in $(seq 1 100); do
-        if out="$(h2load --h1 -n 1 -c 1 --connect-to "127.0.0.1:${PORT[$proxy]}" \
-            "https://$NAME:${PORT[$proxy]}/" 2>&1)" &&
-            grep -q '^status codes: 1 2xx' <<<"$out"; then
-            ok=1
-            break
-        fi
-        sleep 0.2
+    for path in / /tls/; do
+        ok=""
+        for _ in $(seq 1 100); do
+            if out="$(h2load --h1 -n 1 -c 1 --connect-to "127.0.0.1:${PORT[$proxy]}" \
+                "https://$NAME:${PORT[$proxy]}$path" 2>&1)" &&
+                grep -q '^status codes: 1 2xx' <<<"$out"; then
+                ok=1
+                break
+            fi
+            sleep 0.2
+        done
+        [ -n "$ok" ] || die "$proxy (port ${PORT[$proxy]}) does not pass $path upstream: $out"
     done
-    [ -n "$ok" ] || die "$proxy (port ${PORT[$proxy]}) does not pass requests upstream: $out"
 done
-log "proxies on core $PROXY_CPU; client and upstream ($UPSTREAM) on core $CLIENT_CPU"
+log "proxies on core $PROXY_CPU; client and upstreams ($UPSTREAM, TLS $UPSTREAM_TLS) on core $CLIENT_CPU"
 
 # --- measurement --------------------------------------------------------------------
 
@@ -285,6 +338,7 @@ measure() {
     before="$(cpu_ticks_user_system $pids)"
     case "$scenario" in
     h1) out="$("${h2load[@]}" --h1 -c "$CLIENTS" -n "$REQUESTS" "$url" 2>&1)" || true ;;
+    h1tls) out="$("${h2load[@]}" --h1 -c "$CLIENTS" -n "$REQUESTS" "${url}tls/" 2>&1)" || true ;;
     h2) out="$("${h2load[@]}" -c "$CLIENTS" -m "$STREAMS" -n "$REQUESTS" "$url" 2>&1)" || true ;;
     newconn) out="$("${h2load[@]}" --h1 -r "$RATE" --rate-period 50ms -c "$NEWCONN" -n "$NEWCONN" "$url" 2>&1)" || true ;;
     1mib) out="$("${h2load[@]}" --h1 -c 4 -n "$LARGE" "${url}1m" 2>&1)" || true ;;

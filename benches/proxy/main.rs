@@ -1,7 +1,8 @@
 //! The helpers of `benches/proxy.sh`, in one binary with two commands:
 //!
-//! - `upstream ADDR`: the upstream every proxy forwards to ([`upstream`]): a short text
-//!   answer on every path, 1 MiB on `/1m`, and a WebSocket echo on `/ws`;
+//! - `upstream ADDR [CERT KEY]`: the upstream every proxy forwards to ([`upstream`]): a
+//!   short text answer on every path, 1 MiB on `/1m`, and a WebSocket echo on `/ws`;
+//!   over TLS with the PEM certificate chain CERT and key KEY when given;
 //! - `websocket ...`: the WebSocket client that sends messages through a proxy and
 //!   prints their round-trip percentiles ([`websocket`]);
 //! - `key-exchange ...`: full TLS 1.3 handshakes offering one key-exchange group, for
@@ -24,10 +25,12 @@ fn main() -> Result<()> {
         .build()?;
     match args.first().map(String::as_str) {
         Some("upstream") => {
-            let Some(addr) = args.get(1) else {
-                bail!("usage: proxy upstream ADDR");
+            let tls = match &args[1..] {
+                [_] => None,
+                [_, cert, key] => Some(upstream::tls_acceptor(cert, key)?),
+                _ => bail!("usage: proxy upstream ADDR [CERT KEY]"),
             };
-            runtime.block_on(upstream::serve(addr))
+            runtime.block_on(upstream::serve(&args[1], tls))
         }
         Some("websocket") => {
             let settings = websocket::Settings::parse(&args[1..])?;

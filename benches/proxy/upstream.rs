@@ -1,7 +1,8 @@
 //! The upstream of the proxy benchmark: HTTP/1.1 with keep-alive on one thread, cheap
 //! enough that the proxy in front of it is what is measured. `/1m` answers 1 MiB, `/ws`
 //! (a WebSocket handshake) answers 101 and then sends back every byte it receives, and
-//! every other path a one-line text.
+//! every other path a one-line text. Over TLS (for the `h1tls` scenario) when given a
+//! certificate and key.
 
 use anyhow::{Context, Result};
 use base64::Engine as _;
@@ -12,14 +13,35 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// The WebSocket handshake's fixed GUID (RFC 6455, section 1.3).
 const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// Serves on `addr` until killed; prints `upstream ADDR` once listening.
-pub async fn serve(addr: &str) -> Result<()> {
+/// TLS with the certificate chain in the PEM file `cert` and the key in `key`.
+pub fn tls_acceptor(cert: &str, key: &str) -> Result<TlsAcceptor> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading {cert}"))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {key}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves on `addr` (over TLS when `tls` is given) until killed; prints `upstream ADDR`
+/// once listening.
+pub async fn serve(addr: &str, tls: Option<TlsAcceptor>) -> Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -30,15 +52,30 @@ pub async fn serve(addr: &str) -> Result<()> {
         let (tcp, _) = listener.accept().await?;
         tcp.set_nodelay(true)?;
         let (small, large) = (small.clone(), large.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| answer(req, small.clone(), large.clone()));
-            // A proxy closing its pooled connection is the normal end.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades()
-                .await;
+            match tls {
+                None => serve_connection(tcp, small, large).await,
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(tcp).await {
+                        serve_connection(stream, small, large).await;
+                    }
+                }
+            }
         });
     }
+}
+
+async fn serve_connection<S>(io: S, small: Bytes, large: Bytes)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| answer(req, small.clone(), large.clone()));
+    // A proxy closing its pooled connection is the normal end.
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await;
 }
 
 async fn answer(

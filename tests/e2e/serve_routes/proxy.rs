@@ -72,14 +72,18 @@ fn a_websocket_echo_passes_through() {
 #[test]
 fn upstream_trust_comes_from_pem_jks_and_pkcs12_files_or_is_off() {
     let platform = Platform::start();
-    for host in ["pem.test", "jks.test", "p12.test", "insecure.test"] {
-        let got = answer(&platform.curl(host, "/", &[]));
-        assert_eq!(got.status, 200, "{host}: {}", got.body);
-        assert_eq!(json(&got.body)["upstream"], "tls", "{host}");
+    // HTTP/1.1 goes through the relay, HTTP/2 through the general path: the same trust.
+    for (version, spoken) in [("--http1.1", "1.1"), ("--http2", "2")] {
+        for host in ["pem.test", "jks.test", "p12.test", "insecure.test"] {
+            let got = answer(&platform.curl(host, "/", &[version]));
+            assert_eq!(got.status, 200, "{host} {version}: {}", got.body);
+            assert_eq!(got.version, spoken, "{host}");
+            assert_eq!(json(&got.body)["upstream"], "tls", "{host} {version}");
+        }
+        // The system roots do not include the upstream's private CA.
+        let got = answer(&platform.curl("system.test", "/", &[version]));
+        assert_eq!(got.status, 502, "{version}: {}", got.body);
     }
-    // The system roots do not include the upstream's private CA.
-    let got = answer(&platform.curl("system.test", "/", &[]));
-    assert_eq!(got.status, 502, "{}", got.body);
     assert!(
         platform.log().contains("upstream https://127.0.0.1:"),
         "{}",

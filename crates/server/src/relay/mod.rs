@@ -1,11 +1,11 @@
 //! The relay: the edge's own forwarding path for everyday HTTP/1.1 requests to
-//! plain-HTTP upstreams, beside the general one (hyper's server and pooled client,
+//! upstreams (plain HTTP or HTTPS), beside the general one (hyper's server and pooled client,
 //! [`crate::routes`]).
 //!
 //! A connection whose client speaks HTTP/1.1 starts here. Each request head is read and
 //! checked ([`request`]); the relay carries what it takes on in one task, without
 //! building request and header maps: the head it writes goes to an idle connection of the
-//! route's [`pool`] (or a new one), the upstream's answer head is read ([`response`]) and
+//! route's [`pool`] (or a new one, [`connection`]), the upstream's answer head is read ([`response`]) and
 //! its body passed on as it comes ([`body`]), the exchange driven by [`upstream`], all
 //! time limits kept by one [`alarm`]; a well-formed request no route answers gets
 //! the same 404 the general path gives. The first request the relay does not take on
@@ -24,6 +24,7 @@
 
 pub mod alarm;
 pub mod body;
+pub mod connection;
 pub mod pool;
 pub mod prefixed;
 pub mod request;

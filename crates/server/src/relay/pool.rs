@@ -1,52 +1,54 @@
-//! The relay's idle connections to one plain-HTTP upstream.
+//! The relay's idle connections to one upstream (plain HTTP, or HTTPS).
 //!
 //! A connection goes back to its pool only after an answer it carried was read to its
 //! end with nothing after it, and it is taken again newest first. One that has anything
 //! to read while idle (the upstream closed it, or sent bytes no request asked for) or has
-//! been idle longer than 90 s (`IDLE_LIMIT`) is dropped instead of used, without a system call:
-//! tokio already knows from the event loop whether the socket became readable.
+//! been idle longer than 90 s (`IDLE_LIMIT`) is dropped instead of used, mostly without a
+//! system call: tokio already knows from the event loop whether the socket became
+//! readable ([`Connection::is_fit`]).
 
+use super::connection::{Connection, UpstreamTls};
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::sync::Mutex;
-use std::task::Poll;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// How long a connection may wait in the pool.
 const IDLE_LIMIT: Duration = Duration::from_secs(90);
 /// How many idle connections one upstream keeps at most; past this the oldest is closed.
 const MAX_IDLE: usize = 256;
-/// How long connecting to an upstream may take.
+/// How long connecting to an upstream may take, its TLS handshake included.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The idle connections to one upstream (`host:port`).
 pub struct Pool {
     address: String,
-    idle: Mutex<VecDeque<(TcpStream, Instant)>>,
+    /// For an `https://` upstream.
+    tls: Option<UpstreamTls>,
+    idle: Mutex<VecDeque<(Connection, Instant)>>,
 }
 
 /// A connection to the upstream, and whether it had served a request before.
 pub struct Checkout {
     /// The connection.
-    pub stream: TcpStream,
+    pub stream: Connection,
     /// True when it came from the pool (an upstream may have closed it meanwhile).
     pub reused: bool,
 }
 
 impl Pool {
-    /// An empty pool for `address` (`host:port`).
-    pub fn new(address: String) -> Pool {
+    /// An empty pool for `address` (`host:port`), over TLS when `tls` is given.
+    pub fn new(address: String, tls: Option<UpstreamTls>) -> Pool {
         Pool {
             address,
+            tls,
             idle: Mutex::new(VecDeque::new()),
         }
     }
 
     /// An idle connection that is still usable, or a new one.
     pub async fn checkout(&self) -> std::io::Result<Checkout> {
-        while let Some((stream, since)) = self.pop() {
-            if since.elapsed() < IDLE_LIMIT && !readable_now(&stream).await {
+        while let Some((mut stream, since)) = self.pop() {
+            if since.elapsed() < IDLE_LIMIT && stream.is_fit().await {
                 return Ok(Checkout {
                     stream,
                     reused: true,
@@ -60,21 +62,20 @@ impl Pool {
     }
 
     /// A new connection, within [`CONNECT_TIMEOUT`].
-    pub async fn connect(&self) -> std::io::Result<TcpStream> {
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.address))
+    pub async fn connect(&self) -> std::io::Result<Connection> {
+        let opening = Connection::open(&self.address, self.tls.as_ref());
+        tokio::time::timeout(CONNECT_TIMEOUT, opening)
             .await
             .map_err(|_| {
                 std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()),
                 )
-            })??;
-        let _ = stream.set_nodelay(true); // an optimisation only
-        Ok(stream)
+            })?
     }
 
     /// Gives back a connection whose last answer was read to its end.
-    pub fn put_back(&self, stream: TcpStream) {
+    pub fn put_back(&self, stream: Connection) {
         let mut idle = self.lock();
         if idle.len() >= MAX_IDLE {
             idle.pop_front();
@@ -82,23 +83,17 @@ impl Pool {
         idle.push_back((stream, Instant::now()));
     }
 
-    fn pop(&self) -> Option<(TcpStream, Instant)> {
+    fn pop(&self) -> Option<(Connection, Instant)> {
         self.lock().pop_back()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(TcpStream, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Connection, Instant)>> {
         // The lock is never held across a panic point that leaves the queue half-changed,
         // so a poisoned lock's queue is still whole.
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// Whether the event loop has seen `stream` become readable: for an idle connection, a
-/// close or bytes nobody asked for, either way not one to send a request on.
-async fn readable_now(stream: &TcpStream) -> bool {
-    poll_fn(|cx| Poll::Ready(stream.poll_read_ready(cx).is_ready())).await
 }
 
 #[cfg(test)]
@@ -110,7 +105,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_idle_connection_is_replaced_and_a_live_one_reused() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let pool = Pool::new(listener.local_addr().unwrap().to_string());
+        let pool = Pool::new(listener.local_addr().unwrap().to_string(), None);
 
         let first = pool.checkout().await.unwrap();
         assert!(!first.reused);
@@ -147,6 +142,6 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         drop(listener);
-        assert!(Pool::new(address).checkout().await.is_err());
+        assert!(Pool::new(address, None).checkout().await.is_err());
     }
 }

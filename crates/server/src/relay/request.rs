@@ -5,7 +5,7 @@
 //! The relay takes on the everyday request only: HTTP/1.1, a target in origin form, one
 //! valid `Host`, no body or a body of at most [`MAX_BODY`] bytes given by one
 //! `Content-Length`, no `Transfer-Encoding`, `Expect` or `Upgrade`, on a route without
-//! client-certificate or basic authentication to a plain-HTTP upstream, or for a host and
+//! client-certificate or basic authentication (to a plain-HTTP or HTTPS upstream), or for a host and
 //! path no route answers (a 404, as the general path answers it). Anything else is
 //! [`Parsed::Elsewhere`]: the general server (hyper, [`crate::routes::service`]) then
 //! reads the same bytes and answers it, refusals included, as it answers every request.
@@ -143,9 +143,7 @@ pub fn parse<'t>(
     if route.client_auth.is_some() || route.basic_auth.is_some() {
         return Parsed::Elsewhere;
     }
-    let Some(pool) = route.upstream.relay_pool() else {
-        return Parsed::Elsewhere;
-    };
+    let pool = route.upstream.relay_pool();
     let base_path = route.upstream.base_path();
     upstream.clear();
     for part in [method, " ", base_path, path.as_str()] {
@@ -386,17 +384,15 @@ mod tests {
         ] {
             assert!(relayed(input, &table, false).is_none(), "{input:?}");
         }
-        let tls_upstream = table_tls();
-        assert!(relayed(
-            "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n",
-            &tls_upstream,
-            false
-        )
-        .is_none());
     }
 
-    fn table_tls() -> RouteTable {
-        table("https://127.0.0.1:9")
+    #[test]
+    fn an_https_upstream_gets_the_same_head() {
+        let input = "GET /a?b=1 HTTP/1.1\r\nHost: app.test\r\n\r\n";
+        let plain = relayed(input, &table("http://127.0.0.1:9"), false);
+        let tls = relayed(input, &table("https://127.0.0.1:9"), false);
+        assert!(tls.is_some());
+        assert_eq!(plain, tls);
     }
 
     #[test]

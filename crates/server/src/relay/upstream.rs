@@ -4,6 +4,7 @@
 
 use super::alarm::Alarm;
 use super::body::BodyRelay;
+use super::connection::Connection;
 use super::pool::Pool;
 use super::request::Prepared;
 use super::response::{self, Answer};
@@ -12,7 +13,6 @@ use crate::routes::proxy::Upstream;
 use hyper::StatusCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// How long an upstream may take to start answering.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,7 +37,7 @@ pub(super) async fn exchange(
     alarm: &mut Alarm,
     prepared: &Prepared<'_>,
     close: bool,
-) -> Result<(TcpStream, Answer), Failure> {
+) -> Result<(Connection, Answer), Failure> {
     let mut retried = false;
     loop {
         let checkout = pool
@@ -46,7 +46,12 @@ pub(super) async fn exchange(
             .map_err(|err| Failure::Unreachable(err.to_string()))?;
         let retry_allowed = checkout.reused && prepared.idempotent && !retried;
         let mut stream = checkout.stream;
-        if let Err(err) = stream.write_all(&buffers.upstream).await {
+        // Over TLS the flush sends the last record; on TCP it does nothing.
+        let sent = match stream.write_all(&buffers.upstream).await {
+            Ok(()) => stream.flush().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = sent {
             if retry_allowed {
                 retried = true;
                 continue;
@@ -90,7 +95,7 @@ pub(super) fn gateway_status(upstream: &Upstream, failure: Failure) -> StatusCod
 /// Reads the upstream's final answer head into `buffers.answer`, dropping informational
 /// answers, and writes the client's head into `buffers.out`.
 async fn read_answer_head(
-    stream: &mut TcpStream,
+    stream: &mut Connection,
     buffers: &mut Buffers,
     head_method: bool,
     close: bool,
@@ -123,7 +128,7 @@ async fn read_answer_head(
 pub(super) async fn pass_body(
     mut relay: BodyRelay,
     head_len: usize,
-    stream: &mut TcpStream,
+    stream: &mut Connection,
     io: &mut Box<dyn Stream>,
     buffers: &mut Buffers,
     alarm: &mut Alarm,

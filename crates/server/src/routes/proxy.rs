@@ -13,6 +13,7 @@
 
 use super::upgrade::{header_tokens, Upgrade};
 use super::upstream_tls::client_config;
+use crate::relay::connection::UpstreamTls;
 use crate::relay::pool::{Pool, CONNECT_TIMEOUT};
 use crate::relay::RESPONSE_TIMEOUT;
 use anyhow::{anyhow, bail, Context, Result};
@@ -28,6 +29,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The body of every response the edge sends.
 pub type EdgeBody = BoxBody<Bytes, hyper::Error>;
@@ -46,14 +48,14 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     HeaderName::from_static("http2-settings"),
 ];
 
-/// A route's upstream: its base URL and a pooled client trusting what the route says;
-/// for a plain-HTTP upstream also the relay's pool ([`crate::relay`]).
+/// A route's upstream: its base URL, a pooled client trusting what the route says, and
+/// the relay's pool ([`crate::relay`]) with the same TLS settings.
 pub struct Upstream {
     scheme: Scheme,
     authority: Authority,
     base_path: String,
     client: Client<HttpsConnector<HttpConnector>, Incoming>,
-    relay: Option<Pool>,
+    relay: Pool,
 }
 
 /// What the edge knows about the request and its client, for the upstream.
@@ -93,16 +95,19 @@ impl Upstream {
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
+        // One configuration for both paths: a clone shares its verifier and session cache.
+        let relay_tls = (scheme == Scheme::HTTPS)
+            .then(|| UpstreamTls::new(Arc::new(tls.clone()), authority.host()))
+            .transpose()?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        let relay = (scheme == Scheme::HTTP).then(|| {
-            let port = authority.port_u16().unwrap_or(80);
-            Pool::new(format!("{}:{port}", authority.host()))
-        });
+        let default_port = if scheme == Scheme::HTTPS { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let relay = Pool::new(format!("{}:{port}", authority.host()), relay_tls);
         Ok(Upstream {
             scheme,
             authority,
@@ -112,9 +117,9 @@ impl Upstream {
         })
     }
 
-    /// The relay's pool, for a plain-HTTP upstream.
-    pub fn relay_pool(&self) -> Option<&Pool> {
-        self.relay.as_ref()
+    /// The relay's pool.
+    pub fn relay_pool(&self) -> &Pool {
+        &self.relay
     }
 
     /// The path requests go under (empty, or starting with `/` and without a trailing
