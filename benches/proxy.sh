@@ -125,7 +125,8 @@ declare -A PORT PID
 
 start_certfleet() { # start_certfleet PROXY: certfleet, or certfleet:NAME
     local route
-    route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"\n\n' "$NAME" "$UPSTREAM")"
+    route="$(printf '[[route]]\nhost = "%s"\npath = "/"\nupstream = "http://%s"' "$NAME" "$UPSTREAM")"
+    route+=$'\n\n'
     route+="$(printf '[[route]]\nhost = "%s"\npath = "/tls"\nupstream = "https://%s"\nupstream_trust = "%s"' \
         "$NAME" "$UPSTREAM_TLS" "$ROOT_PEM")"
     CF="$(certfleet_bin "$1")" serve_certfleet "$WORK/edge${1#certfleet}" "$PROXY_CPU" 1 \
