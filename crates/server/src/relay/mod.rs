@@ -1,14 +1,14 @@
 //! The relay: the edge's own forwarding path for everyday HTTP/1.1 requests to
-//! upstreams (plain HTTP or HTTPS), beside the general one (hyper's server and pooled client,
-//! [`crate::routes`]).
+//! upstreams (plain HTTP or HTTPS), beside the general one (hyper's server and pooled
+//! client, [`crate::routes`]).
 //!
 //! A connection whose client speaks HTTP/1.1 starts here. Each request head is read and
 //! checked ([`request`]); the relay carries what it takes on in one task, without
 //! building request and header maps: the head it writes goes to an idle connection of the
-//! route's [`pool`] (or a new one, [`connection`]), the upstream's answer head is read ([`response`]) and
-//! its body passed on as it comes ([`body`]), the exchange driven by [`upstream`], all
-//! time limits kept by one [`alarm`]; a well-formed request no route answers gets
-//! the same 404 the general path gives. The first request the relay does not take on
+//! route's [`pool`] (or a new one, [`connection`]), the upstream's answer head is read
+//! ([`response`]) and its body passed on as it comes ([`body`]), the exchange driven by
+//! [`upstream`], all time limits kept by one [`alarm`]; a well-formed request no route
+//! answers gets the same 404 the general path gives. The first request the relay does not take on
 //! (another protocol, a body it does not carry, a route with authentication, a request
 //! to refuse with a 400) hands the connection, with the bytes read so far
 //! ([`prefixed`]), to the general server for the rest of its life, so those requests get
@@ -197,8 +197,8 @@ impl Relay<'_> {
         prepared: &Prepared<'_>,
         close: bool,
     ) -> bool {
-        let (route, pool) = match &prepared.destination {
-            Destination::Route(route, pool) => (route, pool),
+        let route = match &prepared.destination {
+            Destination::Route(route) => route,
             Destination::NoRoute(host) => {
                 let text = no_route(host);
                 let answer = Plain::new(StatusCode::NOT_FOUND, &text, prepared, close);
@@ -206,6 +206,7 @@ impl Relay<'_> {
             }
         };
         let upstream = &route.upstream;
+        let pool = upstream.relay_pool();
         let exchanged = upstream::exchange(pool, buffers, alarm, prepared, close).await;
         let (mut stream, answer) = match exchanged {
             Ok(pair) => pair,

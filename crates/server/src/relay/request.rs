@@ -5,17 +5,17 @@
 //! The relay takes on the everyday request only: HTTP/1.1, a target in origin form, one
 //! valid `Host`, no body or a body of at most [`MAX_BODY`] bytes given by one
 //! `Content-Length`, no `Transfer-Encoding`, `Expect` or `Upgrade`, on a route without
-//! client-certificate or basic authentication (to a plain-HTTP or HTTPS upstream), or for a host and
-//! path no route answers (a 404, as the general path answers it). Anything else is
-//! [`Parsed::Elsewhere`]: the general server (hyper, [`crate::routes::service`]) then
-//! reads the same bytes and answers it, refusals included, as it answers every request.
+//! client-certificate or basic authentication (to a plain-HTTP or HTTPS upstream), or
+//! for a host and path no route answers (a 404, as the general path answers it).
+//! Anything else is [`Parsed::Elsewhere`]: the general server (hyper,
+//! [`crate::routes::service`]) then reads the same bytes and answers it, refusals
+//! included, as it answers every request.
 //!
 //! What goes upstream is what [`crate::routes::proxy`] sends for the same request: the
 //! normalised path under the upstream's base path, the client's headers less the
 //! hop-by-hop ones (and those `Connection` names), `Host` as sent, and the forwarding
 //! headers set the same way.
 
-use super::pool::Pool;
 use crate::routes::{request_checks, Route, RouteTable};
 use certfleet_edge::http_path::normalise;
 use hyper::http::uri::PathAndQuery;
@@ -53,8 +53,8 @@ pub enum Parsed<'t> {
 
 /// Where a request the relay carries goes.
 pub enum Destination<'t> {
-    /// To this route's upstream, through the relay's pool for it.
-    Route(&'t Route, &'t Pool),
+    /// To this route's upstream.
+    Route(&'t Route),
     /// Nowhere: no route answers this host (lower-case) and path, a 404.
     NoRoute(String),
 }
@@ -143,7 +143,6 @@ pub fn parse<'t>(
     if route.client_auth.is_some() || route.basic_auth.is_some() {
         return Parsed::Elsewhere;
     }
-    let pool = route.upstream.relay_pool();
     let base_path = route.upstream.base_path();
     upstream.clear();
     for part in [method, " ", base_path, path.as_str()] {
@@ -156,7 +155,7 @@ pub fn parse<'t>(
     upstream.extend_from_slice(b" HTTP/1.1\r\n");
     write_headers(upstream, request.headers, &framing, client);
     Parsed::Relay(Prepared {
-        destination: Destination::Route(route, pool),
+        destination: Destination::Route(route),
         head_len,
         body_len: framing.body_len,
         head_method,
